@@ -1,0 +1,177 @@
+/**
+ * @module config/types
+ * The validated, defaulted and frozen shape of `gateway.yaml`. The JSON Schema in
+ * `config/schema.json` is the source of truth (defaults, descriptions, limits);
+ * these types mirror it so the rest of the code can rely on every default being set.
+ *
+ * Durations are strings such as `30s`, `15m`, `12h`, `14d` (see `parseDuration`);
+ * the Azure-style lockout numbers are plain minutes, as Azure names them.
+ */
+
+export type Duration = string;
+
+export type PolicyName = 'bypass' | 'one_factor' | 'two_factor' | 'deny';
+
+export type MethodKind = 'totp' | 'oath_token' | 'webauthn';
+
+export interface ServerConfig {
+  /** `host:port`, `[v6]:port` or `:port`. */
+  listen: string;
+  /** The URL users reach the gateway at; decides cookie security and the sign-in links. */
+  public_url: string;
+  /** CIDRs of hops allowed to set X-Forwarded-For / Forwarded. */
+  trusted_proxies: string[];
+  /** The reserved prefix of the gateway's own pages, with leading and trailing slash. */
+  path_prefix: string;
+  /** `auto` (one per core) or a count; 1 runs in-process without node:cluster. */
+  workers: number | 'auto';
+  timeouts: {
+    /** Time to open a connection to the upstream before answering 502. */
+    upstream_connect: Duration;
+    /** Time to wait for the upstream's response headers (and between body chunks) before answering 504. */
+    upstream_response: Duration;
+    /** Time a client has to send its request headers. */
+    request_headers: Duration;
+    /** Keep-alive idle time of client connections. */
+    keep_alive: Duration;
+  };
+  limits: {
+    /** Largest request header block in bytes; larger answers 431. */
+    max_header_bytes: number;
+    /** Longest request target in bytes; longer answers 414. */
+    max_url_bytes: number;
+  };
+}
+
+export interface UpstreamConfig {
+  url: string;
+}
+
+export interface SessionConfig {
+  cookie_name: string;
+  /** At least 32 characters. Several secrets: the first seals, all unseal (rotation). */
+  secret: string;
+  previous_secrets: string[];
+  idle_timeout: Duration;
+  absolute_timeout: Duration;
+  /** Domain attribute for sharing the session across subdomains; omitted = host-only. */
+  domain?: string;
+}
+
+export interface StoreConfig {
+  sqlite?: { path: string };
+  postgres?: { url: string };
+  /** Encrypts second-factor secrets at rest (AES-256-GCM); 32 bytes as 64 hex or base64. */
+  encryption_key: string;
+  /** Older keys still accepted for decryption while secrets are re-encrypted. */
+  previous_encryption_keys: string[];
+}
+
+export interface UsersConfig {
+  file: string;
+  /** The group whose members may use the admin pages and commands. */
+  admin_group: string;
+}
+
+export interface FederationConfig {
+  oidc?: {
+    issuer: string;
+    client_id: string;
+    client_secret: string;
+    display_name: string;
+    scopes: string[];
+    claims: { username: string; email: string; name: string; groups: string };
+    intranet_claim: { name: string; value: string | boolean };
+    /** Treat an `amr` claim containing `mfa` as the second factor. */
+    trust_amr_mfa: boolean;
+    /** Create a gateway user on first federated sign-in. */
+    create_users: boolean;
+    /** Offer the local password form next to the provider button. */
+    local_passwords: boolean;
+  };
+}
+
+export interface MfaConfig {
+  methods: MethodKind[];
+  /** Where a user without any method may enroll their first one. */
+  first_enrollment: 'anywhere' | 'trusted_networks';
+  totp: { issuer: string; period: 30 | 60; skew_steps: number };
+  lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
+  password_lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
+  block: { days: number };
+  fraud_alert: {
+    enabled: boolean;
+    auto_block: boolean;
+    notify: string[];
+    sign_in_notice: 'new_browser' | 'always' | 'never';
+  };
+  trusted_ips: { ranges: string[]; federated_intranet_claim: boolean };
+  remember_device: { enabled: boolean; days: number };
+  max_methods_per_user: number;
+  app_passwords: { enabled: boolean };
+}
+
+export interface NotificationsConfig {
+  smtp?: {
+    host: string;
+    port: number;
+    /** `starttls` upgrades a plain connection; `tls` connects with TLS; `none` for loopback relays. */
+    security: 'starttls' | 'tls' | 'none';
+    username?: string;
+    password?: string;
+    from: string;
+  };
+}
+
+/** Per language (`en`, `de`, ...), message key to text. */
+export type MessagesConfig = Record<string, Record<string, string>>;
+
+export interface RuleConfig {
+  /** Optional label shown by `explain` and in logs. */
+  name?: string;
+  hosts?: string[];
+  paths?: string[];
+  methods?: string[];
+  networks?: string[];
+  groups?: string[];
+  /** Path globs match case-insensitively unless this is true. */
+  case_sensitive?: boolean;
+  /** Accept HTTP Basic with an app password on this rule. */
+  app_passwords?: boolean;
+  /** A named upstream from `upstreams`, or a URL. */
+  upstream?: string;
+  policy: PolicyName;
+}
+
+export interface LogConfig {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Sign-in log retention. */
+  sign_in_retention: Duration;
+}
+
+export interface GatewayConfig {
+  server: ServerConfig;
+  upstream: UpstreamConfig;
+  /** Named upstreams a rule may pick with `upstream: NAME`. */
+  upstreams: Record<string, UpstreamConfig>;
+  session: SessionConfig;
+  store: StoreConfig;
+  users: UsersConfig;
+  federation: FederationConfig;
+  mfa: MfaConfig;
+  notifications: NotificationsConfig;
+  messages: MessagesConfig;
+  log: LogConfig;
+  rules: RuleConfig[];
+}
+
+/** One problem found while loading a config file. */
+export interface ConfigProblem {
+  file: string;
+  /** 1-based; 0 when the problem has no place in the file (a missing file, a missing env var's key still has one). */
+  line: number;
+  column: number;
+  /** Dotted key path such as `mfa.lockout.denials` or `rules[2].policy`; empty for the whole file. */
+  path: string;
+  message: string;
+}

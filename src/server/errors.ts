@@ -1,0 +1,51 @@
+/**
+ * @module server/errors
+ * The one error base class of the gateway. Every error that reaches a client carries a
+ * stable `code`, an HTTP `status` and an `expose` flag: exposed errors show their public
+ * message key; anything else becomes a generic 500 page while the log keeps `detail`.
+ */
+
+export class GatewayError extends Error {
+  /** Stable machine-readable code, `GW_...`; documented in README's error table. */
+  readonly code: string;
+  readonly status: number;
+  /** Whether the client may see this error's own page text. */
+  readonly expose: boolean;
+  /** Message key (see `src/portal/messages.ts`) for the page or JSON body. */
+  readonly messageKey: string;
+  /** What only the log sees. */
+  readonly detail: string | undefined;
+
+  constructor(code: string, status: number, messageKey: string, options: { expose?: boolean; detail?: string; cause?: unknown } = {}) {
+    super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = status;
+    this.expose = options.expose ?? status < 500;
+    this.messageKey = messageKey;
+    this.detail = options.detail;
+  }
+}
+
+export const errors = {
+  badRequest: (detail: string) => new GatewayError('GW_BAD_REQUEST', 400, 'error_400', { detail }),
+  badPath: (detail: string) => new GatewayError('GW_BAD_PATH', 400, 'error_400', { detail }),
+  forbidden: (detail: string) => new GatewayError('GW_FORBIDDEN', 403, 'error_403', { detail }),
+  notFound: (detail: string) => new GatewayError('GW_NOT_FOUND', 404, 'error_404', { detail }),
+  uriTooLong: (detail: string) => new GatewayError('GW_URI_TOO_LONG', 414, 'error_414', { detail }),
+  headersTooLarge: (detail: string) => new GatewayError('GW_HEADERS_TOO_LARGE', 431, 'error_431', { detail }),
+  upstreamUnreachable: (detail: string, cause?: unknown) =>
+    new GatewayError('GW_UPSTREAM_UNREACHABLE', 502, 'error_502', { expose: true, detail, cause }),
+  upstreamTimeout: (detail: string, cause?: unknown) =>
+    new GatewayError('GW_UPSTREAM_TIMEOUT', 504, 'error_504', { expose: true, detail, cause }),
+  storeUnavailable: (detail: string, cause?: unknown) =>
+    new GatewayError('GW_STORE_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause }),
+  internal: (detail: string, cause?: unknown) => new GatewayError('GW_INTERNAL', 500, 'error_500', { detail, cause }),
+} as const;
+
+/** Turns anything thrown into a GatewayError; unknown errors become an unexposed 500. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return errors.internal(detail, err);
+}
