@@ -61,8 +61,12 @@ export interface SessionConfig {
 export interface StoreConfig {
   sqlite?: { path: string };
   postgres?: { url: string };
-  /** Encrypts second-factor secrets at rest (AES-256-GCM); 32 bytes as 64 hex or base64. */
-  encryption_key: string;
+  /**
+   * Encrypts second-factor secrets at rest (AES-256-GCM); 32 bytes as 64 hex characters or
+   * base64. Optional with SQLite: a key file `<sqlite path>.key` (mode 0600) is created on
+   * first start. Required with PostgreSQL, where every instance must share it.
+   */
+  encryption_key?: string;
   /** Older keys still accepted for decryption while secrets are re-encrypted. */
   previous_encryption_keys: string[];
 }
