@@ -1,0 +1,231 @@
+/**
+ * @module server/chain
+ * The request chain, assembled in one place. Every request and every WebSocket upgrade
+ * goes through the same named steps, in this order:
+ *
+ *   1. `parseTarget`     size limit, Host, path normalization (400/414 on what cannot be made safe)
+ *   2. `resolveClient`   the client address from the socket, or from a trusted proxy's headers
+ *   3. `portal`          the gateway's own pages and endpoints under the reserved prefix
+ *   4. `decide`          the first matching rule (pure)
+ *   5. `authenticate`    the session, checked against revocation on every request
+ *   6. `authorize`       rule + subject + trusted network -> allow / sign in / second factor / forbidden (pure)
+ *   7. `forward`         header hygiene, identity headers, streaming to the upstream
+ *
+ * The policy is evaluated on exactly what the upstream receives: the normalized path is
+ * the one forwarded, with the client's Host and method.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Addr, NetworkSet } from '../client-ip/cidr.ts';
+import type { ClientAddressResult } from '../client-ip/resolve.ts';
+import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
+import type { Identity } from '../proxy/headers.ts';
+import type { Forwarder } from '../proxy/forward.ts';
+import type { WebSocketForwarder } from '../proxy/websocket.ts';
+import type { Subject } from '../policy/access.ts';
+import type { Logger } from 'pino';
+import { decide, normalizeHost } from '../policy/decide.ts';
+import { normalizePath } from '../policy/path.ts';
+import { authorize } from '../policy/access.ts';
+import { upstreamRequestHeaders } from '../proxy/headers.ts';
+import { errors, GatewayError, toGatewayError } from './errors.ts';
+
+/** Everything one request carries through the chain; built once per request. */
+export interface RequestScope {
+  readonly req: IncomingMessage;
+  readonly method: string;
+  /** Lowercased, without port or trailing dot. */
+  readonly host: string;
+  /** The Host header as the client sent it, forwarded unchanged. */
+  readonly hostHeader: string;
+  /** Normalized path: what the policy sees and the upstream receives. */
+  readonly path: string;
+  /** Raw query string including `?`, or empty. */
+  readonly query: string;
+  readonly proto: 'http' | 'https';
+  readonly clientIp: string;
+  readonly clientAddr: Addr;
+}
+
+/** What the session layer tells the chain about the caller. */
+export interface Authentication {
+  subject: Subject | null;
+  identity: Identity | null;
+}
+
+/** The session layer, seen by the chain: one call per request that needs to know who is asking. */
+export interface Authenticator {
+  authenticate(scope: RequestScope): Promise<Authentication> | Authentication;
+  /** Cookie names the upstream must never see. */
+  readonly cookieNames: readonly string[];
+}
+
+/** The gateway's own pages and endpoints under the reserved prefix. */
+export interface Portal {
+  handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
+  /** Where a caller who must sign in (or pass the second factor) is sent. */
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
+  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+}
+
+export interface ChainDeps {
+  prefix: string;
+  maxUrlBytes: number;
+  policy: CompiledPolicy;
+  trustedIps: NetworkSet;
+  resolveClient: (socketAddress: string | undefined, headers: IncomingMessage['headers']) => ClientAddressResult;
+  upstreamFor: (rule: CompiledRule | null) => URL;
+  authenticator: Authenticator;
+  portal: Portal;
+  forwarder: Forwarder;
+  websockets: WebSocketForwarder;
+  log: Logger;
+}
+
+export interface Chain {
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+type Verdict =
+  | { kind: 'portal' }
+  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL }
+  | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
+  | { kind: 'error'; error: GatewayError };
+
+export function createChain(deps: ChainDeps): Chain {
+  const { prefix, portal, log } = deps;
+  const prefixBare = prefix.slice(0, -1);
+
+  /** Steps 1 and 2: turn the raw request into a scope, or an error that is answered as is. */
+  function parseTarget(req: IncomingMessage): RequestScope | GatewayError {
+    const target = req.url ?? '';
+    if (Buffer.byteLength(target) > deps.maxUrlBytes) return errors.uriTooLong(`request target of ${target.length} bytes`);
+    const hostHeader = req.headers.host;
+    const host = normalizeHost(hostHeader);
+    if (host === null || hostHeader === undefined) return errors.badRequest(`missing or malformed Host: ${JSON.stringify(hostHeader)}`);
+    const normalized = normalizePath(target);
+    if (!normalized.ok) return errors.badPath(`${normalized.reason}: ${JSON.stringify(target.slice(0, 200))}`);
+    const client = deps.resolveClient(req.socket.remoteAddress, req.headers);
+    if (!client.ok) return errors.badRequest(`forwarding header from a trusted proxy: ${client.reason}`);
+    return {
+      req,
+      method: req.method ?? 'GET',
+      host,
+      hostHeader,
+      path: normalized.path,
+      query: normalized.query,
+      proto: protoOf(req, client.viaProxy),
+      clientIp: client.ip,
+      clientAddr: client.addr,
+    };
+  }
+
+  /** Steps 3 to 6: what to do with the request. Pure apart from the session lookup. */
+  async function judge(scope: RequestScope): Promise<Verdict> {
+    if (scope.path === prefixBare || scope.path.startsWith(prefix)) return { kind: 'portal' };
+    const decision = decide(deps.policy, { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr });
+    const upstream = deps.upstreamFor(decision.rule);
+    if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
+    if (decision.outcome === 'deny') return { kind: 'error', error: errors.forbidden(decision.reason) };
+    const auth = await deps.authenticator.authenticate(scope);
+    const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr) });
+    switch (access.result) {
+      case 'allow':
+        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream };
+      case 'sign_in':
+      case 'second_factor':
+        return { kind: 'redirect', step: access.result };
+      case 'forbidden':
+        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
+    }
+  }
+
+  function forwardHeaders(scope: RequestScope, identity: Identity | null) {
+    return upstreamRequestHeaders(scope.req.rawHeaders, {
+      clientIp: scope.clientIp,
+      proto: scope.proto,
+      host: scope.hostHeader,
+      identity,
+      stripCookies: deps.authenticator.cookieNames,
+    });
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const error = toGatewayError(err);
+    if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
+    else log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    portal.sendError(req, res, error);
+  }
+
+  async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const scope = parseTarget(req);
+    if (scope instanceof GatewayError) return fail(req, res, scope);
+    const verdict = await judge(scope);
+    switch (verdict.kind) {
+      case 'portal':
+        return portal.handle(scope, res);
+      case 'forward':
+        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity));
+      case 'redirect':
+        return redirectToSignIn(scope, res, verdict.step);
+      case 'error':
+        return fail(req, res, verdict.error);
+    }
+  }
+
+  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor'): void {
+    const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
+    const location = portal.signInUrl(returnTo, step);
+    // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
+    const navigates = scope.method === 'GET' || scope.method === 'HEAD';
+    if (navigates) {
+      res.writeHead(302, { location, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    res.writeHead(401, { 'content-type': 'application/json', 'cache-control': 'no-store', location });
+    res.end(JSON.stringify({ error: 'authentication_required', location }));
+  }
+
+  return {
+    handleRequest(req, res) {
+      run(req, res).catch((err: unknown) => fail(req, res, err));
+    },
+    handleUpgrade(req, socket, head) {
+      socket.on('error', () => socket.destroy());
+      const refuse = (status: number, text: string) => {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      };
+      const scope = parseTarget(req);
+      if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
+      judge(scope).then(
+        (verdict) => {
+          if (verdict.kind === 'forward') {
+            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity), verdict.user);
+          } else if (verdict.kind === 'redirect') refuse(401, 'Unauthorized');
+          else if (verdict.kind === 'portal') refuse(404, 'Not Found');
+          else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
+        },
+        (err: unknown) => {
+          log.error({ err }, 'upgrade failed');
+          refuse(500, 'Internal Server Error');
+        },
+      );
+    },
+  };
+}
+
+/** The scheme the client used: TLS on the socket, or what a trusted proxy says it terminated. */
+function protoOf(req: IncomingMessage, viaProxy: boolean): 'http' | 'https' {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return 'https';
+  if (!viaProxy) return 'http';
+  const forwarded = req.headers['x-forwarded-proto'];
+  const value = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return value === 'https' ? 'https' : 'http';
+}

@@ -1,0 +1,183 @@
+/**
+ * @module session/session
+ * Signed-in sessions as sealed cookies (iron-session's seal: AES-256-CBC + HMAC-SHA256),
+ * with idle and absolute timeouts and a server-side revocation check on every request.
+ *
+ * A stateless cookie alone cannot be revoked, so every read compares the cookie's issue
+ * time with the user's revocation record held in memory (refreshed from the store within
+ * one second, see `session/revocations`). Unsealing costs about 150 µs of CPU, several
+ * times the whole forwarding cost, so verified cookies are cached by their value; the
+ * timeouts and the revocation check still run on every read.
+ */
+import { randomBytes } from 'node:crypto';
+import { sealData, unsealData } from 'iron-session';
+import { LRUCache } from 'lru-cache';
+import type { SessionConfig } from '../config/types.ts';
+import { parseDuration } from '../config/duration.ts';
+import { prefixedName, serializeCookie } from './cookies.ts';
+
+/** What a session cookie carries. Times are epoch milliseconds. */
+export interface SessionData {
+  v: 1;
+  /** Random id, new at every change of level, so a planted cookie gains nothing. */
+  sid: string;
+  /** Canonical user name from the users file. */
+  user: string;
+  /** 1 = password done, 2 = second factor done (or a remembered browser let it skip). */
+  level: 1 | 2;
+  /** How the user authenticated: `pwd`, `totp`, `oath_token`, `remembered`, `oidc`. */
+  amr: string[];
+  /** Federated sign-in whose verified ID token carried the intranet claim. */
+  ic: boolean;
+  /** When this cookie was issued; a revocation at or after this time ends it. */
+  iat: number;
+  /** When the user signed in; the absolute timeout counts from here. */
+  auth: number;
+  /** Last refresh; the idle timeout counts from here. */
+  seen: number;
+}
+
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>;
+
+/** The revocation records as the session layer sees them. */
+export interface RevocationView {
+  /** Epoch ms of the user's last "end all sessions", if any. */
+  sessionsRevokedAt(user: string): number | undefined;
+  /** Epoch ms of the user's last "forget remembered browsers", if any. */
+  devicesRevokedAt(user: string): number | undefined;
+  /** False when the view could not refresh from the store recently enough to be trusted. */
+  current(): boolean;
+}
+
+export type SessionRead =
+  | { state: 'none' }
+  | { state: 'invalid'; reason: 'unreadable' | 'expired' | 'idle' | 'revoked' }
+  | { state: 'unavailable' }
+  | { state: 'valid'; data: SessionData; /** Re-issue the cookie: the idle clock needs moving. */ refresh: boolean };
+
+export interface SessionManager {
+  readonly cookieName: string;
+  readonly deviceCookieName: string;
+  read(cookieValue: string | undefined): Promise<SessionRead> | SessionRead;
+  /** Seals a new session (new sid) and returns its Set-Cookie value. */
+  issue(session: NewSession): Promise<{ data: SessionData; setCookie: string }>;
+  /** Re-seals an existing session with the idle clock moved to now. */
+  refresh(data: SessionData): Promise<string>;
+  clearCookie(): string;
+  /** Whether the remember-device cookie is valid for this user. */
+  rememberedDevice(cookieValue: string | undefined, user: string): Promise<boolean>;
+  rememberDeviceCookie(user: string, days: number): Promise<string>;
+  clearDeviceCookie(): string;
+}
+
+export interface SessionDeps {
+  config: SessionConfig;
+  publicUrl: URL;
+  revocations: RevocationView;
+  clock: () => number;
+  /** How many verified cookies to keep unsealed; each is a few hundred bytes. */
+  cacheMax?: number;
+}
+
+/** iron-session password map: the current secret gets the highest id and seals; all unseal. */
+export function passwordMap(config: SessionConfig): Record<number, string> {
+  const map: Record<number, string> = {};
+  const previous = config.previous_secrets;
+  previous.forEach((secret, i) => {
+    map[previous.length - i] = secret;
+  });
+  map[previous.length + 1] = config.secret;
+  return map;
+}
+
+export function createSessionManager(deps: SessionDeps): SessionManager {
+  const { config, revocations, clock } = deps;
+  const secure = deps.publicUrl.protocol === 'https:';
+  const cookieName = prefixedName(config.cookie_name, secure, config.domain);
+  const deviceCookieName = prefixedName(`${config.cookie_name}_device`, secure, config.domain);
+  const password = passwordMap(config);
+  const idleMs = parseDuration(config.idle_timeout);
+  const absoluteMs = parseDuration(config.absolute_timeout);
+  // Moving the idle clock re-seals the cookie, so do it at most once a minute per session.
+  const refreshAfterMs = Math.min(60_000, Math.floor(idleMs / 4));
+  const ttlSeconds = Math.ceil(absoluteMs / 1000);
+  const attrs = { secure, domain: config.domain };
+
+  // Verified cookie value -> its data. Entries are re-checked on every read, so the cache
+  // only saves the unseal; its TTL bounds memory for cookies nobody presents any more.
+  const verified = new LRUCache<string, SessionData>({ max: deps.cacheMax ?? 100_000, ttl: 10 * 60_000, updateAgeOnGet: false });
+
+  function check(data: SessionData): SessionRead {
+    const now = clock();
+    if (now - data.auth >= absoluteMs) return { state: 'invalid', reason: 'expired' };
+    if (now - data.seen >= idleMs) return { state: 'invalid', reason: 'idle' };
+    if (!revocations.current()) return { state: 'unavailable' };
+    const revokedAt = revocations.sessionsRevokedAt(data.user);
+    if (revokedAt !== undefined && data.iat <= revokedAt) return { state: 'invalid', reason: 'revoked' };
+    return { state: 'valid', data, refresh: now - data.seen >= refreshAfterMs };
+  }
+
+  async function unsealSession(value: string): Promise<SessionRead> {
+    const data = await unsealData<Partial<SessionData>>(value, { password, ttl: ttlSeconds });
+    if (!isSessionData(data)) return { state: 'invalid', reason: 'unreadable' };
+    verified.set(value, data);
+    return check(data);
+  }
+
+  async function seal(data: SessionData): Promise<string> {
+    return sealData(data, { password, ttl: ttlSeconds });
+  }
+
+  return {
+    cookieName,
+    deviceCookieName,
+    read(value) {
+      if (!value) return { state: 'none' };
+      const cached = verified.get(value);
+      return cached ? check(cached) : unsealSession(value);
+    },
+    async issue(session) {
+      const now = clock();
+      const data: SessionData = { v: 1, sid: randomBytes(16).toString('base64url'), ...session, iat: now, seen: now };
+      const value = await seal(data);
+      verified.set(value, data);
+      return { data, setCookie: serializeCookie(cookieName, value, attrs) };
+    },
+    async refresh(data) {
+      const next: SessionData = { ...data, seen: clock() };
+      const value = await seal(next);
+      verified.set(value, next);
+      return serializeCookie(cookieName, value, attrs);
+    },
+    clearCookie: () => serializeCookie(cookieName, '', { ...attrs, maxAge: 0 }),
+    async rememberedDevice(value, user) {
+      if (!value) return false;
+      const data = await unsealData<{ u?: unknown; iat?: unknown }>(value, { password, ttl: 366 * 86_400 });
+      if (typeof data.u !== 'string' || typeof data.iat !== 'number') return false;
+      if (data.u !== user) return false;
+      if (!revocations.current()) return false;
+      const revokedAt = revocations.devicesRevokedAt(user);
+      return revokedAt === undefined || data.iat > revokedAt;
+    },
+    async rememberDeviceCookie(user, days) {
+      const ttl = days * 86_400;
+      const value = await sealData({ u: user, iat: clock() }, { password, ttl });
+      return serializeCookie(deviceCookieName, value, { ...attrs, maxAge: ttl - 60 });
+    },
+    clearDeviceCookie: () => serializeCookie(deviceCookieName, '', { ...attrs, maxAge: 0 }),
+  };
+}
+
+function isSessionData(d: Partial<SessionData>): d is SessionData {
+  return (
+    d.v === 1 &&
+    typeof d.sid === 'string' &&
+    typeof d.user === 'string' &&
+    (d.level === 1 || d.level === 2) &&
+    Array.isArray(d.amr) &&
+    typeof d.ic === 'boolean' &&
+    typeof d.iat === 'number' &&
+    typeof d.auth === 'number' &&
+    typeof d.seen === 'number'
+  );
+}
