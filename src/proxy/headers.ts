@@ -1,0 +1,249 @@
+/**
+ * @module proxy/headers
+ * Header hygiene between the client, the gateway and the upstream app, in one place
+ * (style habit 10). Requests: first remove what must not pass (hop-by-hop fields,
+ * fields the client's `Connection` names, identity and forwarding fields the client
+ * made up, the gateway's own cookies), only then add the gateway's own. Because the
+ * additions come last, nothing a client sends can remove or replace them.
+ * Responses: remove the upstream's hop-by-hop fields.
+ */
+
+/** The signed-in user the upstream app is told about. */
+export interface Identity {
+  user: string;
+  groups: readonly string[];
+  email?: string;
+  name?: string;
+}
+
+/** What the gateway knows about one allowed request, beyond the client's headers. */
+export interface ForwardContext {
+  /** The client address as resolved by `client-ip` (socket, or trusted proxy headers). */
+  clientIp: string;
+  /** The scheme the client used to reach the gateway. */
+  proto: 'http' | 'https';
+  /** The Host the client sent (the one the policy matched), forwarded as is. Empty: no Host is sent. */
+  host: string;
+  /** `null` on `bypass` routes: no identity headers at all then. */
+  identity: Identity | null;
+  /** Cookie names removed from `Cookie` (the gateway's session and remember-device cookies). */
+  stripCookies: readonly string[];
+}
+
+/**
+ * A flat header list `[name, value, name, value, ...]`: the shape of Node's
+ * `req.rawHeaders` and one that undici's `dispatch` takes as is, so the hot path
+ * never converts between forms. Order and the client's spelling of names are kept.
+ */
+export type HeaderList = string[];
+
+/** Response headers as undici parses them (lower-case names; repeated fields as arrays). */
+export type ResponseHeaderMap = Record<string, string | string[] | undefined>;
+
+/** RFC 9110 §7.6.1 (plus the legacy `Proxy-Connection`); never forwarded either way. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * Request fields the gateway alone sets. `host` is re-added from `ctx.host` (the value
+ * the policy saw; a duplicate could otherwise disagree with it). `expect` is dropped
+ * because Node's server already answered `100-continue` to the client itself
+ * (RFC 9110 §10.1.1 lets the proxy do so); forwarding it would ask the app for a
+ * second interim response the gateway cannot use.
+ */
+const GATEWAY_SET: ReadonlySet<string> = new Set([
+  'remote-user',
+  'remote-groups',
+  'remote-email',
+  'remote-name',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-real-ip',
+  'host',
+  'expect',
+]);
+
+/**
+ * Builds the request headers for the upstream app from the client's `req.rawHeaders`.
+ *
+ * Removed, in this order:
+ * 1. hop-by-hop fields (`Connection`, `Keep-Alive`, `Proxy-Connection`,
+ *    `Proxy-Authorization`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`);
+ * 2. every field named in the client's `Connection` field(s) (RFC 9110 §7.6.1);
+ * 3. `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name`, `X-Forwarded-For`,
+ *    `X-Forwarded-Proto`, `X-Forwarded-Host`, `Forwarded`, `X-Real-IP`, `Host` and
+ *    `Expect` as the client sent them.
+ * Names compare case-insensitively and with `_` read as `-` in every step, since CGI,
+ * PHP and some servers map `Remote_User` onto the same variable as `Remote-User`.
+ * 4. the cookies named in `ctx.stripCookies` from `Cookie`; the others stay, joined
+ *    into a single `Cookie` field (RFC 6265 §5.4) when the client sent several.
+ *
+ * Then added: `Host: <ctx.host>` first (RFC 9112 §3.2), and at the end
+ * `X-Forwarded-For: <ctx.clientIp>`, `X-Forwarded-Proto`, `X-Forwarded-Host` and, with
+ * an identity, `Remote-User`, `Remote-Groups` (comma-separated, empty when the user
+ * has none), `Remote-Email` and `Remote-Name` (each only when known).
+ *
+ * Identity values are made valid field values with {@link encodeHeaderValue}: printable
+ * ASCII passes unchanged, everything else (non-ASCII, control characters, `%`) is
+ * percent-encoded UTF-8, so `Jürgen Müller` arrives as `J%C3%BCrgen M%C3%BCller` and an
+ * app decodes it with `decodeURIComponent`. In `Remote-Groups` a `,` inside a group
+ * name is encoded too (`%2C`), so splitting on `,` is always safe.
+ *
+ * A WebSocket upgrade uses the same list; `websocket.ts` adds back the
+ * `Connection: upgrade` and `Upgrade: websocket` pair the handshake needs.
+ *
+ * @example
+ * upstreamRequestHeaders(req.rawHeaders, {
+ *   clientIp: '10.0.0.7', proto: 'https', host: req.headers.host ?? '',
+ *   identity: { user: 'jdoe', groups: ['dev', 'ops'] }, stripCookies: ['gw_session'],
+ * });
+ * // ['Host', 'app.example', 'Accept', '*\/*', ..., 'X-Forwarded-For', '10.0.0.7', ...,
+ * //  'Remote-User', 'jdoe', 'Remote-Groups', 'dev,ops']
+ */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: ForwardContext): HeaderList {
+  const named = connectionNamed(rawHeaders);
+  const out: HeaderList = ctx.host === '' ? [] : ['Host', ctx.host];
+  let cookie: string | undefined;
+
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const value = rawHeaders[i + 1] as string;
+    const key = normalizeName(name);
+    if (HOP_BY_HOP.has(key) || GATEWAY_SET.has(key) || (named !== null && named.has(key))) continue;
+    if (key === 'cookie') {
+      const kept = ctx.stripCookies.length === 0 ? value : stripCookies(value, ctx.stripCookies);
+      if (kept !== '') cookie = cookie === undefined ? kept : `${cookie}; ${kept}`;
+      continue;
+    }
+    out.push(name, value);
+  }
+
+  if (cookie !== undefined) out.push('Cookie', cookie);
+  out.push('X-Forwarded-For', ctx.clientIp, 'X-Forwarded-Proto', ctx.proto);
+  if (ctx.host !== '') out.push('X-Forwarded-Host', ctx.host);
+
+  const id = ctx.identity;
+  if (id !== null) {
+    out.push('Remote-User', encodeHeaderValue(id.user), 'Remote-Groups', encodeGroups(id.groups));
+    if (id.email !== undefined && id.email !== '') out.push('Remote-Email', encodeHeaderValue(id.email));
+    if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
+  }
+  return out;
+}
+
+/**
+ * Removes hop-by-hop fields and those named in the upstream's own `Connection` from a
+ * response (RFC 9110 §7.6.1). The result goes to `res.writeHead`; Node then adds its
+ * own `Connection`/`Keep-Alive` and, for bodies without `Content-Length`, its own
+ * chunked framing for the client connection.
+ */
+export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
+  const connection = headers['connection'];
+  const named = connection === undefined ? null : connectionTokens(connection, null);
+  const out: ResponseHeaderMap = {};
+  for (const key in headers) {
+    // undici already lower-cases response names; `_` is not special in responses.
+    if (HOP_BY_HOP.has(key) || (named !== null && named.has(key))) continue;
+    out[key] = headers[key];
+  }
+  return out;
+}
+
+/**
+ * Makes any string a valid, lossless header field value (RFC 9110 §5.5): printable
+ * ASCII except `%` passes unchanged; every other character (non-ASCII, CR, LF, NUL,
+ * TAB and other controls, and `%` itself) becomes its percent-encoded UTF-8 bytes.
+ * `decodeURIComponent` restores the original. Lone surrogates become U+FFFD first.
+ *
+ * @example encodeHeaderValue('Jürgen Müller') === 'J%C3%BCrgen M%C3%BCller'
+ * @example encodeHeaderValue('a\r\nX-Evil: 1') === 'a%0D%0AX-Evil: 1'
+ */
+export function encodeHeaderValue(value: string): string {
+  return SAFE_VALUE.test(value) ? value : value.toWellFormed().replace(UNSAFE_VALUE, encodeURIComponent);
+}
+
+const SAFE_VALUE = /^[\x20-\x24\x26-\x7e]*$/;
+const UNSAFE_VALUE = /[^\x20-\x24\x26-\x7e]+/g;
+const UNSAFE_LIST_ITEM = /[^\x20-\x24\x26-\x2b\x2d-\x7e]+/g;
+
+function encodeGroups(groups: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < groups.length; i++) {
+    const g = (groups[i] as string).toWellFormed().replace(UNSAFE_LIST_ITEM, encodeURIComponent);
+    out = i === 0 ? g : `${out},${g}`;
+  }
+  return out;
+}
+
+/** Lower case with `_` as `-`; returns the input itself when it already is (the common case). */
+function normalizeName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+}
+
+/**
+ * The field names listed in the client's `Connection` field(s), or `null` when they
+ * name nothing beyond the hop-by-hop fields already removed (`keep-alive`, `close`,
+ * `upgrade`: every browser request), so the usual request allocates no set.
+ */
+function connectionNamed(rawHeaders: readonly string[]): Set<string> | null {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      named = connectionTokens(rawHeaders[i + 1] as string, named);
+    }
+  }
+  return named;
+}
+
+function connectionTokens(value: string | string[], into: Set<string> | null): Set<string> | null {
+  if (Array.isArray(value)) {
+    for (const v of value) into = connectionTokens(v, into);
+    return into;
+  }
+  const lower = value.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') return into;
+  for (const token of lower.split(',')) {
+    const key = token.trim().replaceAll('_', '-');
+    if (key === '' || key === 'close' || HOP_BY_HOP.has(key)) continue;
+    (into ??= new Set()).add(key);
+  }
+  return into;
+}
+
+/**
+ * Removes the named cookies from one `Cookie` value (`a=1; b=2`), keeping the rest in
+ * order. Names compare exactly (RFC 6265 §5.4 cookie names are case-sensitive).
+ * Returns the value itself when none of the names occurs in it.
+ */
+function stripCookies(value: string, names: readonly string[]): string {
+  let present = false;
+  for (const n of names) {
+    if (value.includes(n)) {
+      present = true;
+      break;
+    }
+  }
+  if (!present) return value;
+  let kept = '';
+  for (const pair of value.split(';')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    const name = (eq === -1 ? trimmed : trimmed.slice(0, eq)).trim();
+    if (names.includes(name)) continue;
+    kept = kept === '' ? trimmed : `${kept}; ${trimmed}`;
+  }
+  return kept;
+}
