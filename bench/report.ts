@@ -1,0 +1,191 @@
+/**
+ * @module bench/report
+ * Turns the repetitions of a run into what people read: the median of every figure per
+ * scenario, its ratios to the two baselines of the same run (the faster bare forwarder and
+ * nginx), the issue-7 targets checked against those medians, and the terminal tables.
+ */
+
+/** One measured repetition of one scenario. Latencies in ms, CPU in µs per request. */
+export interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  cpuUsPerReq: number;
+  /** CPU time of the server under test as a share of one core during the run, in %. */
+  cpuPct: number;
+  /** Same for the origin (when it is not itself the server under test), in %. */
+  originCpuPct: number | null;
+  rssMb: number;
+  requests: number;
+  errors: number;
+  bytesPerResponse: number;
+}
+
+/** The figures that are compared (each also as a ratio to the baselines). */
+export const FIGURES = ['rps', 'p50', 'p99', 'p999', 'cpuUsPerReq', 'rssMb'] as const;
+export type Figure = (typeof FIGURES)[number];
+
+const LABELS: Record<Figure, string> = {
+  rps: 'req/s',
+  p50: 'p50 ms',
+  p99: 'p99 ms',
+  p999: 'p99.9 ms',
+  cpuUsPerReq: 'CPU µs/req',
+  rssMb: 'RSS MB',
+};
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  status: 'measured' | 'skipped' | 'failed';
+  reason?: string;
+  samples: Sample[];
+  median?: Sample;
+  /** Max minus min of req/s over the repetitions, as % of the median. */
+  rpsSpreadPct?: number;
+  ratios?: { bare?: Record<Figure, number>; nginx?: Record<Figure, number> };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function summarize(result: ScenarioResult): void {
+  const s = result.samples;
+  if (s.length === 0) return;
+  const pick = (f: (x: Sample) => number): number => median(s.map(f));
+  const origin = s.map((x) => x.originCpuPct).filter((x): x is number => x !== null);
+  result.median = {
+    rps: pick((x) => x.rps),
+    p50: pick((x) => x.p50),
+    p99: pick((x) => x.p99),
+    p999: pick((x) => x.p999),
+    cpuUsPerReq: pick((x) => x.cpuUsPerReq),
+    cpuPct: pick((x) => x.cpuPct),
+    originCpuPct: origin.length ? median(origin) : null,
+    rssMb: pick((x) => x.rssMb),
+    requests: pick((x) => x.requests),
+    errors: pick((x) => x.errors),
+    bytesPerResponse: pick((x) => x.bytesPerResponse),
+  };
+  const rps = s.map((x) => x.rps);
+  result.rpsSpreadPct = ((Math.max(...rps) - Math.min(...rps)) / result.median.rps) * 100;
+}
+
+export function addRatios(results: ScenarioResult[], bare: ScenarioResult | undefined, nginx: ScenarioResult | undefined): void {
+  const ratio = (m: Sample, base: Sample): Record<Figure, number> =>
+    Object.fromEntries(FIGURES.map((f) => [f, m[f] / base[f]])) as Record<Figure, number>;
+  for (const r of results) {
+    if (!r.median) continue;
+    r.ratios = {
+      ...(bare?.median ? { bare: ratio(r.median, bare.median) } : {}),
+      ...(nginx?.median ? { nginx: ratio(r.median, nginx.median) } : {}),
+    };
+  }
+}
+
+/** One issue-7 target: its wording, the measured value, and whether it is met. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export function checkTargets(results: ScenarioResult[], bare: ScenarioResult | undefined, sessions: number): TargetCheck[] {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const gw = byName.get('gateway-two-factor-session')?.median;
+  const caddy = byName.get('caddy')?.median;
+  const many = byName.get('gateway-many-sessions')?.median;
+  const b = bare?.median;
+  const why = (name: string): string => {
+    const r = byName.get(name);
+    return `not measured (${name}: ${r?.reason ?? r?.status ?? 'not in this run'})`;
+  };
+  const checks: TargetCheck[] = [];
+  if (gw && b) {
+    const extra = gw.cpuUsPerReq - b.cpuUsPerReq;
+    checks.push({ target: 'two-factor request: at most +10 µs CPU over bare', measured: `${fmt(extra, 1)} µs`, met: extra <= 10 });
+    const share = gw.rps / b.rps;
+    checks.push({ target: 'two-factor request: at least 80% of bare req/s', measured: `${fmt(share * 100, 1)}%`, met: share >= 0.8 });
+    const dp99 = gw.p99 - b.p99;
+    checks.push({ target: 'two-factor request: p99 within 2 ms of bare', measured: `${fmt(dp99, 2)} ms`, met: dp99 <= 2 });
+  } else {
+    checks.push({ target: 'two-factor request vs bare (CPU, req/s, p99)', measured: why(gw ? (bare?.name ?? 'bare') : 'gateway-two-factor-session'), met: null });
+  }
+  if (gw && caddy) {
+    checks.push({ target: 'two-factor request: more req/s than Caddy', measured: `${fmt(gw.rps / caddy.rps, 2)}× Caddy`, met: gw.rps > caddy.rps });
+  } else {
+    checks.push({ target: 'two-factor request: more req/s than Caddy', measured: why(gw ? 'caddy' : 'gateway-two-factor-session'), met: null });
+  }
+  checks.push({
+    target: 'peak RSS under 250 MB with 100,000 sessions',
+    measured: many
+      ? `${fmt(many.rssMb, 0)} MB with ${sessions} sessions${sessions < 100_000 ? ' (use --sessions 100000 for the target)' : ''}`
+      : why('gateway-many-sessions'),
+    met: many && sessions >= 100_000 ? many.rssMb < 250 : null,
+  });
+  return checks;
+}
+
+export function fmt(value: number, digits: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r.length === 1 ? 0 : (r[i] ?? '').length))));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of rows) out.push(r.length === 1 ? r[0]! : line(r));
+  return out.join('\n');
+}
+
+/** A row that spans the table; the reason only where it is first shown. */
+function skippedRow(r: ScenarioResult, width: number, withReason: boolean): string[] {
+  return [`${r.name.padEnd(width)}  ${r.status}${withReason ? `: ${r.reason ?? ''}` : ''}`];
+}
+
+export function renderTables(results: ScenarioResult[], bare: ScenarioResult | undefined, nginx: ScenarioResult | undefined): string {
+  const width = Math.max(8, ...results.map((r) => r.name.length));
+  const main = table(
+    ['scenario', 'req/s', '±%', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'srv CPU%', 'origin CPU%', 'RSS MB', 'errors'],
+    results.map((r) => {
+      const m = r.median;
+      if (r.status !== 'measured' || !m) return skippedRow(r, width, true);
+      return [
+        r.name,
+        fmt(m.rps, 0),
+        fmt(r.rpsSpreadPct ?? 0, 1),
+        fmt(m.p50, 2),
+        fmt(m.p99, 2),
+        fmt(m.p999, 2),
+        fmt(m.cpuUsPerReq, 1),
+        fmt(m.cpuPct, 0),
+        m.originCpuPct === null ? '(sut)' : fmt(m.originCpuPct, 0),
+        fmt(m.rssMb, 1),
+        fmt(m.errors, 0),
+      ];
+    }),
+  );
+  const ratioTable = (key: 'bare' | 'nginx', base: ScenarioResult | undefined): string => {
+    if (!base?.median) return `ratios to ${key}: no ${key} baseline in this run`;
+    return `ratios to ${base.name} (req/s: higher is better; the rest: lower is better)\n` +
+      table(
+        ['scenario', ...FIGURES.map((f) => LABELS[f])],
+        results.map((r) => {
+          const q = r.ratios?.[key];
+          if (r.status !== 'measured' || !q) return skippedRow(r, width, false);
+          return [r.name, ...FIGURES.map((f) => `${fmt(q[f], 2)}×`)];
+        }),
+      );
+  };
+  return [main, '', ratioTable('bare', bare), '', ratioTable('nginx', nginx)].join('\n');
+}
+
+export function renderTargets(checks: TargetCheck[]): string {
+  const mark = (met: boolean | null): string => (met === null ? '  n/a ' : met ? '  met ' : 'MISSED');
+  return ['issue 7 targets (from the medians above)', ...checks.map((c) => `  ${mark(c.met)}  ${c.target}: ${c.measured}`)].join('\n');
+}
