@@ -1,0 +1,107 @@
+/**
+ * @module policy/access
+ * The access decision: the matched rule's policy against who is asking and from where.
+ * Pure; the chain supplies the subject from the session and whether the client address
+ * is in `trusted_ips`, and turns the result into a pass, a redirect or a 403. This is the
+ * one place that says how far a trusted network lowers the bar: from two factors to the
+ * password, never to nothing.
+ */
+import type { Decision } from './decide.ts';
+
+/** A signed-in user as the session layer vouches for them. */
+export interface Subject {
+  user: string;
+  groups: readonly string[];
+  /** 1 = password done; 2 = second factor done (or skipped at sign-in by a remembered browser). */
+  level: 1 | 2;
+  /**
+   * Federated sign-in whose verified ID token carried the intranet claim, and
+   * `mfa.trusted_ips.federated_intranet_claim` is on. The session layer sets it; this
+   * module only believes it.
+   */
+  intranetClaim: boolean;
+}
+
+export interface AccessContext {
+  /** The client address is in `mfa.trusted_ips.ranges`. */
+  trustedNetwork: boolean;
+  /** The client address, only to name it in `reasons`. */
+  ip?: string;
+}
+
+export interface Access {
+  result: 'allow' | 'sign_in' | 'second_factor' | 'forbidden';
+  /** Plain sentences, in order, that `explain` prints and the log keeps. */
+  reasons: string[];
+}
+
+/**
+ * Combines a decision with the subject (null = anonymous).
+ *
+ * - `deny`: forbidden. `bypass`: allow, without looking at any session.
+ * - `one_factor`: needs a signed-in subject (level 1).
+ * - `two_factor`: needs level 2, lowered to level 1 when the client is on a trusted
+ *   network or the subject carries the intranet claim; never lowered to anonymous.
+ * - `groups` on the rule: anonymous must sign in first; the required level is reached
+ *   first, and only then is a subject outside every listed group forbidden, so someone
+ *   holding only a password cannot learn who is in which group. (On a `bypass` rule,
+ *   which config validation should refuse, groups still demand a signed-in member:
+ *   failing closed.)
+ *
+ * @example
+ *   authorize(decision, { user: 'bob', groups: [], level: 1, intranetClaim: false },
+ *     { trustedNetwork: true, ip: '10.1.2.3' })
+ *   // { result: 'allow', reasons: ['rule 2 (paths /admin/**) matched',
+ *   //   'second factor skipped: 10.1.2.3 is in trusted_ips', 'the user has signed in with the password'] }
+ */
+export function authorize(decision: Decision, subject: Subject | null, ctx: AccessContext): Access {
+  const reasons = [decision.reason];
+  const groups = decision.rule?.groups ?? [];
+  let needed: 1 | 2;
+  switch (decision.outcome) {
+    case 'deny':
+      if (decision.rule !== null) reasons.push('its policy is deny');
+      return { result: 'forbidden', reasons };
+    case 'bypass':
+      if (groups.length === 0) {
+        reasons.push('its policy is bypass: no sign-in needed');
+        return { result: 'allow', reasons };
+      }
+      reasons.push('its policy is bypass, but it names groups, so a signed-in member is needed');
+      needed = 1;
+      break;
+    case 'one_factor':
+      reasons.push('its policy is one_factor: the password is needed');
+      needed = 1;
+      break;
+    case 'two_factor':
+      reasons.push('its policy is two_factor: the password and a second factor are needed');
+      needed = 2;
+      if (ctx.trustedNetwork) {
+        reasons.push(`second factor skipped: ${ctx.ip ?? 'the client address'} is in trusted_ips`);
+        needed = 1;
+      } else if (subject?.intranetClaim === true) {
+        reasons.push('second factor skipped: the identity provider says the user is on the corporate network');
+        needed = 1;
+      }
+      break;
+  }
+  if (subject === null) {
+    reasons.push('the user has not signed in');
+    return { result: 'sign_in', reasons };
+  }
+  if (subject.level < needed) {
+    reasons.push(`user ${subject.user} has signed in with the password only`);
+    return { result: 'second_factor', reasons };
+  }
+  if (groups.length > 0 && !groups.some((g) => subject.groups.includes(g))) {
+    reasons.push(`user ${subject.user} is not in any of the groups: ${groups.join(', ')}`);
+    return { result: 'forbidden', reasons };
+  }
+  reasons.push(
+    subject.level === 2
+      ? `user ${subject.user} has signed in with the password and a second factor`
+      : `user ${subject.user} has signed in with the password`,
+  );
+  return { result: 'allow', reasons };
+}

@@ -1,0 +1,174 @@
+/**
+ * @module policy/compile
+ * Turns the `rules` section of the config into matchers once, at start and on reload, so
+ * that `decide` only runs precompiled RegExps, Set lookups and network checks per request.
+ * A rule that cannot be compiled throws here, which refuses the config as a whole: a rule
+ * the gateway cannot evaluate must never be skipped silently.
+ */
+import type { PolicyName, RuleConfig } from '../config/types.ts';
+import type { NetworkSet } from '../client-ip/cidr.ts';
+import type { Decision } from './decide.ts';
+import { createNetworkSet } from '../client-ip/cidr.ts';
+import { normalizeHost } from './decide.ts';
+import { normalizePath } from './path.ts';
+
+/** Hosts of one rule: exact names, and `*.example.com` stored as the suffix `.example.com`. */
+export interface HostMatcher {
+  readonly exact: ReadonlySet<string>;
+  readonly suffixes: readonly string[];
+}
+
+export interface CompiledRule {
+  /** Position in the config's `rules` list, from 0 (`rules[index]` in config errors). */
+  readonly index: number;
+  readonly name: string | undefined;
+  /** For people, counted from 1: `rule 2 "admin area" (paths /admin/**, groups admins)`. */
+  readonly description: string;
+  readonly policy: PolicyName;
+  /** Who may pass once signed in; empty = every signed-in user. Not part of matching. */
+  readonly groups: readonly string[];
+  /** A named upstream or a URL; undefined = the default upstream. */
+  readonly upstream: string | undefined;
+  readonly appPasswords: boolean;
+  /** null = any host. Hosts are compared after `normalizeHost`. */
+  readonly hosts: HostMatcher | null;
+  /** Anchored; null = any path. */
+  readonly paths: RegExp | null;
+  /** Uppercase; null = any method. */
+  readonly methods: ReadonlySet<string> | null;
+  /** null = any client address. */
+  readonly networks: NetworkSet | null;
+  /** What `decide` returns when this rule matches: shared and frozen, so matching allocates nothing. */
+  readonly decision: Decision;
+}
+
+export interface CompiledPolicy {
+  readonly rules: readonly CompiledRule[];
+}
+
+/**
+ * Compiles rules in order; the first that matches a request wins (see `decide`).
+ *
+ * Path globs: `*` matches within one segment, a whole segment `**` matches any depth
+ * including none (`/admin/**` matches `/admin`, `/admin/` and everything below). Globs
+ * are normalized like request paths (so `/%7Euser/**` and `/~user/**` are one glob) and
+ * match case-insensitively unless the rule says `case_sensitive: true`, because legacy
+ * IIS apps serve `/ADMIN` and `/admin` alike.
+ *
+ * Hosts: exact, or `*.example.com` for any depth of subdomain but not `example.com`
+ * itself; lowercased, with a port or trailing dot ignored. Methods: uppercased.
+ *
+ * @throws Error naming `rules[i]` and the bad value (an empty list, a glob that is not a
+ *   normalizable path or uses `**` inside a segment, a malformed host or network).
+ */
+export function compilePolicy(rules: readonly RuleConfig[]): CompiledPolicy {
+  return Object.freeze({ rules: Object.freeze(rules.map((rule, index) => compileRule(rule, index))) });
+}
+
+function compileRule(rule: RuleConfig, index: number): CompiledRule {
+  const where = `rules[${index}]`;
+  const listOf = (key: 'hosts' | 'paths' | 'methods' | 'networks' | 'groups'): string[] | null => {
+    const list = rule[key];
+    if (list === undefined) return null;
+    if (list.length === 0) throw new Error(`${where}.${key} is empty; leave it out to match any`);
+    return list;
+  };
+  const hosts = listOf('hosts');
+  const paths = listOf('paths');
+  const methods = listOf('methods');
+  const networks = listOf('networks');
+  const groups = listOf('groups') ?? [];
+
+  let networkSet: NetworkSet | null = null;
+  if (networks !== null) {
+    try {
+      networkSet = createNetworkSet(networks);
+    } catch (err) {
+      throw new Error(`${where}.networks: ${(err as Error).message}`);
+    }
+  }
+
+  const description = describe(rule, index);
+  const decision: { outcome: PolicyName; rule: CompiledRule | null; reason: string } = {
+    outcome: rule.policy,
+    rule: null,
+    reason: `${description} matched`,
+  };
+  const compiled: CompiledRule = Object.freeze({
+    index,
+    name: rule.name,
+    description,
+    policy: rule.policy,
+    groups: Object.freeze([...groups]),
+    upstream: rule.upstream,
+    appPasswords: rule.app_passwords ?? false,
+    hosts: hosts === null ? null : compileHosts(hosts, where),
+    paths: paths === null ? null : compilePaths(paths, rule.case_sensitive ?? false, where),
+    methods: methods === null ? null : new Set(methods.map((m) => m.toUpperCase())),
+    networks: networkSet,
+    decision,
+  });
+  decision.rule = compiled;
+  Object.freeze(decision);
+  return compiled;
+}
+
+function compileHosts(hosts: readonly string[], where: string): HostMatcher {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const host of hosts) {
+    const wildcard = host.startsWith('*.');
+    const normalized = normalizeHost(wildcard ? host.slice(2) : host);
+    if (normalized === null || normalized.includes('*')) {
+      throw new Error(`${where}.hosts: ${JSON.stringify(host)} is not a host name, an IP address or *.domain`);
+    }
+    if (wildcard) suffixes.push('.' + normalized);
+    else exact.add(normalized);
+  }
+  return Object.freeze({ exact, suffixes: Object.freeze(suffixes) });
+}
+
+function compilePaths(globs: readonly string[], caseSensitive: boolean, where: string): RegExp {
+  const sources = globs.map((glob) => {
+    const normalized = glob.startsWith('/') && !glob.includes('?') ? normalizePath(glob) : null;
+    if (normalized === null || !normalized.ok) {
+      const why = normalized === null ? 'a path glob starts with / and has no ?' : normalized.reason;
+      throw new Error(`${where}.paths: ${JSON.stringify(glob)} is not a usable path glob (${why})`);
+    }
+    return globSource(normalized.path, glob, where);
+  });
+  return new RegExp(`^(?:${sources.join('|')})$`, caseSensitive ? '' : 'i');
+}
+
+/** One normalized glob as a RegExp source, unanchored. */
+function globSource(glob: string, original: string, where: string): string {
+  const segments = glob.split('/');
+  let source = '';
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === '**') {
+      // `/**` = nothing, or a slash and anything after it: `/a/**` meets `/a`, `/a/`, `/a/b/c`.
+      source += '(?:/.*)?';
+      continue;
+    }
+    if (segment.includes('**')) throw new Error(`${where}.paths: ${JSON.stringify(original)} uses ** inside a segment; ** must be a whole segment`);
+    source += '/' + segment.split('*').map(escapeRegExp).join('[^/]*');
+  }
+  return source === '' ? '/' : source;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+/** `rule 2 "name" (hosts a or b, paths /x/**, methods GET, networks 10.0.0.0/8, groups admins)`. */
+function describe(rule: RuleConfig, index: number): string {
+  const parts: string[] = [];
+  for (const key of ['hosts', 'paths', 'methods', 'networks', 'groups'] as const) {
+    const list = rule[key];
+    if (list !== undefined && list.length > 0) parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
+  }
+  if (rule.case_sensitive === true && rule.paths !== undefined) parts.push('case-sensitive paths');
+  const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;
+  return `rule ${index + 1}${name} (${parts.length === 0 ? 'any request' : parts.join(', ')})`;
+}

@@ -1,0 +1,139 @@
+/**
+ * @module policy/explain
+ * What `mfa-gateway explain` prints: the same normalization, `decide` and `authorize` the
+ * gateway runs on a live request, applied to a request described on the command line, with
+ * every step said in a sentence. Pure; the CLI wrapper loads the config and prints `lines`.
+ */
+import type { NetworkSet } from '../client-ip/cidr.ts';
+import type { CompiledPolicy } from './compile.ts';
+import type { Subject } from './access.ts';
+import { parseAddress } from '../client-ip/cidr.ts';
+import { authorize } from './access.ts';
+import { decide, normalizeHost } from './decide.ts';
+import { normalizePath } from './path.ts';
+
+export interface ExplainInput {
+  policy: CompiledPolicy;
+  trustedIps: NetworkSet;
+  method: string;
+  /** A full URL, `https://app.example.com/path?query`: rules may name hosts. */
+  url: string;
+  /** The client address as the gateway would resolve it. */
+  ip: string;
+  /** Assumed signed in with the password only. Omitted: a user in the rule's groups is assumed. */
+  user?: { name: string; groups: readonly string[] };
+  /** The user signed in through the identity provider with the intranet claim. */
+  intranetClaim: boolean;
+  /** `mfa.trusted_ips.federated_intranet_claim`. */
+  intranetClaimEnabled: boolean;
+}
+
+export interface Explanation {
+  lines: string[];
+  /** What the request needs to pass; `deny` also covers requests answered 400. */
+  need: 'bypass' | 'password' | 'second_factor' | 'deny';
+}
+
+const NEED_TEXT: Record<Explanation['need'], string> = {
+  bypass: 'nothing: the request passes without sign-in',
+  password: 'the password',
+  second_factor: 'the password and a second factor',
+  deny: 'nothing will do: the request is refused with 403',
+};
+
+/** Stands in for a user when `explain` is given none. */
+const ANY_USER = '<any>';
+
+/**
+ * Explains one request.
+ *
+ * @example
+ *   explainRequest({ policy, trustedIps, method: 'get', url: 'https://app.example.com/public/../admin',
+ *     ip: '10.1.2.3', intranetClaim: false, intranetClaimEnabled: false })
+ *   // { need: 'password', lines: [
+ *   //   'request: GET https://app.example.com/public/../admin',
+ *   //   'host:    app.example.com',
+ *   //   'path:    /admin (normalized from /public/../admin)', ...,
+ *   //   'rule:    rule 2 (paths /admin/**) matched', 'outcome: two_factor',
+ *   //   '  - second factor skipped: 10.1.2.3 is in trusted_ips', ..., 'needs:   the password'] }
+ */
+export function explainRequest(input: ExplainInput): Explanation {
+  const method = input.method.toUpperCase();
+  const lines = [`request: ${method} ${input.url}`];
+  const refuse = (why: string): Explanation => {
+    lines.push(`refused: ${why}`, 'needs:   nothing will do: the request is answered 400 before any rule is looked at');
+    return { lines, need: 'deny' };
+  };
+
+  const parts = splitUrl(input.url);
+  if (parts === null) return refuse('give a full http(s) URL such as https://app.example.com/path, because rules may name hosts');
+  const host = normalizeHost(parts.authority);
+  if (host === null) return refuse(`the host ${JSON.stringify(parts.authority)} is malformed`);
+  const target = normalizePath(input.url);
+  if (!target.ok) return refuse(`the path cannot be normalized safely: ${target.reason}`);
+  const addr = parseAddress(input.ip);
+  if (addr === null) return refuse(`the client address ${JSON.stringify(input.ip)} is not an IP address`);
+
+  const rawPath = parts.rawPath;
+  lines.push(`host:    ${host}`);
+  lines.push(`path:    ${target.path}${rawPath === target.path ? '' : ` (normalized from ${rawPath})`}`);
+  if (target.query !== '') lines.push('         the query string takes no part in matching');
+  const trustedNetwork = input.trustedIps.has(addr);
+  lines.push(`client:  ${addr.toString()} (${trustedNetwork ? 'in' : 'not in'} trusted_ips)`);
+
+  const decision = decide(input.policy, { host, path: target.path, method, addr });
+  const groups = decision.rule?.groups ?? [];
+  if (input.user !== undefined) {
+    const theirs = input.user.groups.length === 0 ? 'no groups' : `groups ${input.user.groups.join(', ')}`;
+    lines.push(`user:    ${input.user.name} (${theirs}), assumed signed in with the password`);
+  } else {
+    const who = groups.length === 0 ? 'any user' : `a user in ${groups.join(' or ')}`;
+    lines.push(`user:    none given; ${who} (${ANY_USER}) is assumed, signed in with the password`);
+  }
+  if (input.intranetClaim && !input.intranetClaimEnabled) {
+    lines.push('         the intranet claim is ignored: mfa.trusted_ips.federated_intranet_claim is off');
+  }
+  lines.push(`rule:    ${decision.reason}`, `outcome: ${decision.outcome}`);
+
+  const ctx = { trustedNetwork, ip: addr.toString() };
+  const anonymous = authorize(decision, null, ctx);
+  let need: Explanation['need'];
+  let reasons = anonymous.reasons;
+  if (anonymous.result === 'allow') need = 'bypass';
+  else if (anonymous.result === 'forbidden') need = 'deny';
+  else {
+    const subject: Subject = {
+      user: input.user?.name ?? ANY_USER,
+      groups: input.user?.groups ?? groups,
+      level: 1,
+      intranetClaim: input.intranetClaim && input.intranetClaimEnabled,
+    };
+    const signedIn = authorize(decision, subject, ctx);
+    reasons = signedIn.reasons;
+    need = signedIn.result === 'allow' ? 'password' : signedIn.result === 'second_factor' ? 'second_factor' : 'deny';
+    if (need === 'second_factor') {
+      // Groups are checked only once the second factor is done; say what happens then.
+      const afterSecondFactor = authorize(decision, { ...subject, level: 2 }, ctx);
+      if (afterSecondFactor.result === 'forbidden') {
+        reasons = [...reasons, `after the second factor: ${afterSecondFactor.reasons.at(-1)!}`];
+        need = 'deny';
+      }
+    }
+  }
+  // The first reason is the rule line above.
+  for (const reason of reasons.slice(1)) lines.push(`  - ${reason}`);
+  lines.push(`needs:   ${NEED_TEXT[need]}`);
+  return { lines, need };
+}
+
+/** The authority and the path as written (for showing what normalization changed) of an `http(s)://` URL. */
+function splitUrl(url: string): { authority: string; rawPath: string } | null {
+  const lower = url.slice(0, 8).toLowerCase();
+  const start = lower.startsWith('http://') ? 7 : lower.startsWith('https://') ? 8 : -1;
+  if (start === -1) return null;
+  let end = start;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?') end++;
+  const q = url.indexOf('?', end);
+  const rawPath = url.slice(end, q === -1 ? url.length : q);
+  return { authority: url.slice(start, end), rawPath: rawPath === '' ? '/' : rawPath };
+}
