@@ -1,0 +1,203 @@
+/**
+ * @module store/types
+ * The contracts of the shared store, one narrow interface per consumer: the second-factor
+ * code sees only {@link MethodStore}, the enrollment page only {@link PendingEnrollmentStore},
+ * the session check only {@link RevocationStore}, the sign-in log only {@link AuditStore}.
+ * A backend (SQLite now, PostgreSQL later) implements all of them as one {@link Store} and
+ * must pass the conformance suite in `test/store/conformance.ts`.
+ *
+ * Every method returns a Promise even where SQLite answers synchronously, so a networked
+ * backend fits the same contracts. Times are epoch milliseconds from the injected clock.
+ * User names are keyed case-insensitively through {@link userKey}; callers may pass the name
+ * as typed or the canonical name from the users file.
+ */
+
+/** Hash algorithms a TOTP/OATH method may use (RFC 6238 section 1.2). */
+export type OtpAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** Second-factor methods whose secret lives in this store. */
+export type SecretMethodKind = 'totp' | 'oath_token';
+
+/** A second-factor method as listed on the account page; never carries the secret. */
+export interface MethodInfo {
+  id: string;
+  /** The user key ({@link userKey}) the method belongs to. */
+  user: string;
+  kind: SecretMethodKind;
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** Imported hardware tokens stay inactive until their first code is entered. */
+  active: boolean;
+  period: 30 | 60;
+  digits: 6 | 8;
+  algorithm: OtpAlgorithm;
+  /** The last time step (RFC 6238 `T`) accepted for this method; replay protection. */
+  lastStep: number | null;
+}
+
+export interface NewMethod {
+  user: string;
+  kind: SecretMethodKind;
+  label: string;
+  /** The raw shared secret; the store seals it before it touches disk. */
+  secret: Buffer;
+  period: 30 | 60;
+  digits: 6 | 8;
+  algorithm: OtpAlgorithm;
+  active: boolean;
+  /** A step already used (the enrollment confirmation code), so it cannot be replayed. */
+  lastStep?: number | null;
+}
+
+export type AddMethodResult = { ok: true; method: MethodInfo } | { ok: false; reason: 'limit_reached' };
+
+/** What the second-factor check and the account page need. */
+export interface MethodStore {
+  listMethods(user: string): Promise<MethodInfo[]>;
+  /** Adds a method unless the user already has `maxPerUser` methods (checked atomically). */
+  addMethod(method: NewMethod, maxPerUser: number): Promise<AddMethodResult>;
+  /** Removes a method of this user; false when the user has no such method. */
+  removeMethod(user: string, id: string): Promise<boolean>;
+  renameMethod(user: string, id: string, label: string): Promise<boolean>;
+  countMethods(user: string): Promise<number>;
+  /** The decrypted secret, or null when no such method exists. Throws if the ciphertext was tampered with. */
+  secretOf(id: string): Promise<Buffer | null>;
+  /**
+   * Atomically accepts time step `step` for a method: succeeds only if `step` is greater than
+   * the last accepted step, then records it (and `lastUsedAt`). Of two parallel verifications
+   * of the same code exactly one gets `true`; a code from an earlier step after a later one
+   * succeeded gets `false`. This is the replay protection of RFC 6238 section 5.2.
+   */
+  claimStep(methodId: string, step: number): Promise<boolean>;
+}
+
+/** A TOTP secret shown on the enrollment page and not yet confirmed with a code. */
+export interface PendingEnrollment {
+  id: string;
+  user: string;
+  secret: Buffer;
+  period: 30 | 60;
+  digits: 6 | 8;
+  algorithm: OtpAlgorithm;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type CompleteEnrollmentResult =
+  | { ok: true; method: MethodInfo }
+  | { ok: false; reason: 'expired' | 'limit_reached' };
+
+/** What the enrollment page needs. A user has at most one pending enrollment. */
+export interface PendingEnrollmentStore {
+  /** Stores a new pending secret for the user, replacing any earlier one; purges expired ones. */
+  createPending(input: {
+    user: string;
+    secret: Buffer;
+    period: 30 | 60;
+    digits: 6 | 8;
+    algorithm: OtpAlgorithm;
+    ttlMs: number;
+  }): Promise<PendingEnrollment>;
+  /** The user's unexpired pending enrollment, or null. */
+  getPending(user: string): Promise<PendingEnrollment | null>;
+  /**
+   * Turns the pending enrollment `pendingId` into an active `totp` method in one transaction,
+   * with `step` (the confirmation code's step) already claimed. Fails with `expired` when
+   * the pending enrollment is gone, expired or was replaced, and with `limit_reached` when
+   * the user already has `maxPerUser` methods (the pending enrollment then stays).
+   */
+  completeEnrollment(input: {
+    user: string;
+    pendingId: string;
+    label: string;
+    step: number;
+    maxPerUser: number;
+  }): Promise<CompleteEnrollmentResult>;
+  cancelPending(user: string): Promise<void>;
+}
+
+/** What the per-request session check and the "sign out everywhere" actions need. */
+export interface RevocationStore {
+  /** Sessions issued at or before this time (epoch ms) are invalid; null when never revoked. */
+  sessionsRevokedAt(user: string): Promise<number | null>;
+  /** Remembered browsers ("don't ask again") issued at or before this time are invalid. */
+  devicesRevokedAt(user: string): Promise<number | null>;
+  /** Sets the revocation time to now and bumps {@link changeSeq}; returns the time set. */
+  revokeSessions(user: string): Promise<number>;
+  revokeDevices(user: string): Promise<number>;
+  /**
+   * A global counter that grows on every revocation (and, in later versions, block change).
+   * Reading it is one indexed row, cheap enough to poll every few hundred milliseconds so a
+   * change made by an admin command in another process reaches every gateway within a second.
+   */
+  changeSeq(): Promise<number>;
+}
+
+/** Kinds of sign-in log entries. New kinds may be added without a schema change. */
+export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation';
+
+export type AuditOutcome = 'success' | 'denied';
+
+export interface AuditEvent {
+  kind: AuditKind;
+  /** The user name as typed (possibly unknown); queries match it case-insensitively. */
+  user: string;
+  clientIp: string;
+  userAgent: string;
+  /** The policy rule's name or index that led here, or null outside a rule. */
+  rule: string | null;
+  outcome: AuditOutcome;
+  /** The exact reason for the operator, e.g. `wrong_password`, `replayed`, `method m-1 enrolled`. */
+  detail: string;
+}
+
+export interface AuditEntry extends AuditEvent {
+  id: number;
+  /** Epoch ms, stamped by the store's clock. */
+  at: number;
+}
+
+export interface AuditQuery {
+  user?: string;
+  /** Entries at or after this time (epoch ms). */
+  since?: number;
+  limit: number;
+}
+
+/** The sign-in log. */
+export interface AuditStore {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  query(query: AuditQuery): Promise<AuditEntry[]>;
+}
+
+/** Key rotation: used by `mfa-gateway store rekey`. */
+export interface SecretMaintenance {
+  /**
+   * Re-encrypts every stored secret that is not sealed with the current key (the key list
+   * must still contain the old key as a previous key). Afterwards the old key can be dropped.
+   * Returns how many secrets were rewritten.
+   */
+  rekey(): Promise<number>;
+}
+
+/** One backend, all interfaces; hand each consumer only the interface it needs. */
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, AuditStore, SecretMaintenance {
+  /** True when the store answers a trivial query; used by `/.gateway/health`. */
+  health(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface StoreDeps {
+  /** Epoch milliseconds. */
+  clock: () => number;
+}
+
+/**
+ * The key under which a user's rows are stored: user names are case-insensitive
+ * (`Alice` and `alice` are one user), compared after Unicode NFC normalization.
+ */
+export function userKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}

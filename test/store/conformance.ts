@@ -1,0 +1,217 @@
+/**
+ * @module test/store/conformance
+ * The behaviour every store backend must have, as one suite that takes a backend harness.
+ * `sqlite.test.ts` runs it against SQLite; the PostgreSQL backend will run the same suite.
+ */
+
+import t from 'tap';
+import type { Test } from 'tap';
+import type { Store } from '../../src/store/types.ts';
+
+export interface FakeClock {
+  now: number;
+  clock: () => number;
+  advance(ms: number): void;
+}
+
+export function fakeClock(start = Date.UTC(2026, 10, 1, 9, 0, 0)): FakeClock {
+  const c: FakeClock = {
+    now: start,
+    clock: () => c.now,
+    advance: (ms) => {
+      c.now += ms;
+    },
+  };
+  return c;
+}
+
+/** One isolated database; `open` may be called several times (reopen, a second process). */
+export interface StoreHarness {
+  clock: FakeClock;
+  open(keys?: { encryptionKey: string; previousKeys?: string[] }): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const KEY_A = 'a'.repeat(64);
+const KEY_B = Buffer.alloc(32, 0xbb).toString('base64');
+
+const totp = (user: string, label = 'phone', secret = Buffer.from('12345678901234567890')) =>
+  ({ user, kind: 'totp', label, secret, period: 30, digits: 6, algorithm: 'sha1', active: true }) as const;
+
+export function storeConformance(backend: string, makeHarness: () => Promise<StoreHarness>): void {
+  const withStore = (name: string, fn: (t: Test, h: StoreHarness, store: Store) => Promise<void>) =>
+    t.test(`${backend}: ${name}`, async (t) => {
+      const h = await makeHarness();
+      const store = await h.open({ encryptionKey: KEY_A });
+      t.teardown(async () => {
+        await store.close();
+        await h.cleanup();
+      });
+      await fn(t, h, store);
+    });
+
+  withStore('health answers and close ends it', async (t, _h, store) => {
+    t.equal(await store.health(), true);
+    await store.close();
+    t.equal(await store.health(), false);
+  });
+
+  withStore('migrations are idempotent and data survives reopening', async (t, h, store) => {
+    const added = await store.addMethod(totp('alice'), 5);
+    t.equal(added.ok, true);
+    await store.record({ kind: 'password', user: 'alice', clientIp: '10.0.0.1', userAgent: 'ua', rule: 'r1', outcome: 'success', detail: 'ok' });
+    await store.revokeSessions('alice');
+    const seq = await store.changeSeq();
+    await store.close();
+    for (let i = 0; i < 2; i++) {
+      const again = await h.open({ encryptionKey: KEY_A });
+      t.equal((await again.listMethods('alice')).length, 1, `methods after reopen ${i + 1}`);
+      t.same(await again.secretOf(added.ok ? added.method.id : ''), Buffer.from('12345678901234567890'));
+      t.equal((await again.query({ limit: 10 })).length, 1, 'audit after reopen');
+      t.equal(await again.sessionsRevokedAt('alice'), h.clock.now);
+      t.equal(await again.changeSeq(), seq);
+      await again.close();
+    }
+  });
+
+  withStore('methods: add, list, rename, remove, count, per-user and case-insensitive', async (t, h, store) => {
+    const a = await store.addMethod(totp('Alice', 'phone'), 5);
+    h.clock.advance(1000);
+    const b = await store.addMethod({ ...totp('alice', 'token'), kind: 'oath_token', period: 60, digits: 8, active: false }, 5);
+    await store.addMethod(totp('bob'), 5);
+    if (!a.ok || !b.ok) throw new Error('add failed');
+    t.match(a.method, { user: 'alice', kind: 'totp', label: 'phone', active: true, period: 30, digits: 6, algorithm: 'sha1', lastStep: null, lastUsedAt: null });
+    const list = await store.listMethods('ALICE');
+    t.same(list.map((m) => m.label), ['phone', 'token'], 'oldest first');
+    t.match(list[1], { kind: 'oath_token', active: false, period: 60, digits: 8, createdAt: h.clock.now });
+    t.equal(await store.countMethods('alice'), 2);
+    t.equal(await store.renameMethod('bob', a.method.id, 'stolen'), false, 'another user cannot rename');
+    t.equal(await store.renameMethod('alice', a.method.id, 'work phone'), true);
+    t.equal(await store.removeMethod('bob', a.method.id), false, 'another user cannot remove');
+    t.equal(await store.removeMethod('alice', b.method.id), true);
+    t.same((await store.listMethods('alice')).map((m) => m.label), ['work phone']);
+    t.equal(await store.secretOf('no-such-id'), null);
+    t.equal(await store.countMethods('bob'), 1);
+  });
+
+  withStore('methods: the per-user limit holds', async (t, _h, store) => {
+    for (let i = 0; i < 3; i++) t.equal((await store.addMethod(totp('alice', `m${i}`), 3)).ok, true);
+    t.same(await store.addMethod(totp('alice', 'm3'), 3), { ok: false, reason: 'limit_reached' });
+    t.equal(await store.countMethods('alice'), 3);
+  });
+
+  withStore('claimStep: only steps after the last accepted one, exactly one winner', async (t, h, store) => {
+    const r = await store.addMethod(totp('alice'), 5);
+    if (!r.ok) throw new Error('add failed');
+    const id = r.method.id;
+    t.equal(await store.claimStep(id, 100), true, 'first use');
+    t.equal(await store.claimStep(id, 100), false, 'same step again');
+    t.equal(await store.claimStep(id, 99), false, 'an earlier step after a later one');
+    const [m] = await store.listMethods('alice');
+    t.match(m, { lastStep: 100, lastUsedAt: h.clock.now });
+    const parallel = await Promise.all([store.claimStep(id, 101), store.claimStep(id, 101), store.claimStep(id, 101)]);
+    t.equal(parallel.filter(Boolean).length, 1, 'one of three parallel claims wins');
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const across = await Promise.all([store.claimStep(id, 102), other.claimStep(id, 102)]);
+    t.equal(across.filter(Boolean).length, 1, 'one of two connections wins');
+    t.equal(await store.claimStep('no-such-id', 1), false);
+    const inactive = await store.addMethod({ ...totp('alice', 'token'), kind: 'oath_token', active: false }, 5);
+    if (!inactive.ok) throw new Error('add failed');
+    t.equal(await store.claimStep(inactive.method.id, 5), false, 'an inactive method cannot be used');
+  });
+
+  withStore('pending enrollment: create, replace, expire, complete with the step claimed', async (t, h, store) => {
+    const input = { user: 'Alice', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', ttlMs: 600_000 } as const;
+    const p1 = await store.createPending(input);
+    t.match(p1, { user: 'alice', period: 30, digits: 6, createdAt: h.clock.now, expiresAt: h.clock.now + 600_000 });
+    t.same((await store.getPending('ALICE'))?.secret, Buffer.alloc(20, 1));
+    const p2 = await store.createPending({ ...input, secret: Buffer.alloc(20, 2) });
+    t.equal((await store.getPending('alice'))?.id, p2.id, 'the newer one replaces the older');
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p1.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' });
+
+    h.clock.advance(600_000);
+    t.equal(await store.getPending('alice'), null, 'expired');
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p2.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' });
+
+    const p3 = await store.createPending({ ...input, secret: Buffer.alloc(20, 3) });
+    t.same(await store.completeEnrollment({ user: 'bob', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' }, 'not another user\'s');
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 0 }), { ok: false, reason: 'limit_reached' });
+    t.not(await store.getPending('alice'), null, 'a refused completion keeps the pending enrollment');
+    const done = await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'phone', step: 777, maxPerUser: 5 });
+    if (!done.ok) throw new Error('complete failed');
+    t.match(done.method, { user: 'alice', kind: 'totp', label: 'phone', active: true, lastStep: 777 });
+    t.same(await store.secretOf(done.method.id), Buffer.alloc(20, 3));
+    t.equal(await store.getPending('alice'), null, 'consumed');
+    t.equal(await store.claimStep(done.method.id, 777), false, 'the confirmation code cannot be replayed');
+    await store.createPending(input);
+    await store.cancelPending('alice');
+    t.equal(await store.getPending('alice'), null, 'cancelled');
+  });
+
+  withStore('revocations are recorded per user and bump the change counter', async (t, h, store) => {
+    t.equal(await store.sessionsRevokedAt('alice'), null);
+    t.equal(await store.devicesRevokedAt('alice'), null);
+    const seq0 = await store.changeSeq();
+    const at = await store.revokeSessions('Alice');
+    t.equal(at, h.clock.now);
+    t.equal(await store.sessionsRevokedAt('alice'), at);
+    t.equal(await store.devicesRevokedAt('alice'), null, 'devices untouched');
+    t.equal(await store.changeSeq(), seq0 + 1);
+    h.clock.advance(5000);
+    await store.revokeDevices('alice');
+    t.equal(await store.devicesRevokedAt('alice'), h.clock.now);
+    t.equal(await store.sessionsRevokedAt('alice'), at, 'sessions untouched');
+    h.clock.advance(5000);
+    await store.revokeSessions('alice');
+    t.equal(await store.sessionsRevokedAt('alice'), h.clock.now, 'a later revocation moves the time');
+    t.equal(await store.changeSeq(), seq0 + 3);
+    t.equal(await store.sessionsRevokedAt('bob'), null);
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    await other.revokeDevices('bob');
+    t.equal(await store.changeSeq(), seq0 + 4, 'a change by another process is visible');
+  });
+
+  withStore('audit: record and query by user, time and limit, newest first', async (t, h, store) => {
+    const base = { clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', detail: '' } as const;
+    await store.record({ ...base, kind: 'password', user: 'Alice', outcome: 'success', detail: 'ok' });
+    h.clock.advance(1000);
+    const t1 = h.clock.now;
+    await store.record({ ...base, kind: 'second_factor', user: 'alice', outcome: 'denied', detail: 'wrong' });
+    await store.record({ ...base, kind: 'password', user: 'mallory', outcome: 'denied', detail: 'unknown_user', rule: null });
+    h.clock.advance(1000);
+    await store.record({ ...base, kind: 'enrollment', user: 'ALICE', outcome: 'success', detail: 'enrolled' });
+
+    const all = await store.query({ limit: 100 });
+    t.same(all.map((e) => e.detail), ['enrolled', 'unknown_user', 'wrong', 'ok']);
+    t.match(all[3], { kind: 'password', user: 'Alice', clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', outcome: 'success', at: t1 - 1000 });
+    t.equal(all[1]?.rule, null);
+    t.same((await store.query({ user: 'alice', limit: 100 })).map((e) => e.user), ['ALICE', 'alice', 'Alice'], 'case-insensitive, typed spelling kept');
+    t.same((await store.query({ user: 'alice', since: t1, limit: 100 })).map((e) => e.detail), ['enrolled', 'wrong']);
+    t.same((await store.query({ limit: 1 })).map((e) => e.detail), ['enrolled']);
+    t.same(await store.query({ user: 'nobody', limit: 10 }), []);
+  });
+
+  withStore('key rotation: previous keys open, rekey rewrites, then the old key can go', async (t, h, store) => {
+    const r = await store.addMethod(totp('alice', 'phone', Buffer.alloc(20, 9)), 5);
+    if (!r.ok) throw new Error('add failed');
+    await store.createPending({ user: 'bob', secret: Buffer.alloc(20, 8), period: 30, digits: 6, algorithm: 'sha1', ttlMs: 60_000 });
+    await store.close();
+
+    const onlyNew = await h.open({ encryptionKey: KEY_B });
+    await t.rejects(onlyNew.secretOf(r.method.id), /neither the current key nor a previous key/, 'an unknown key is an error, not garbage');
+    await onlyNew.close();
+
+    const rotated = await h.open({ encryptionKey: KEY_B, previousKeys: [KEY_A] });
+    t.same(await rotated.secretOf(r.method.id), Buffer.alloc(20, 9), 'old secrets open with the previous key');
+    t.equal(await rotated.rekey(), 2, 'one method and one pending enrollment rewritten');
+    t.equal(await rotated.rekey(), 0, 'nothing left to rewrite');
+    await rotated.close();
+
+    const after = await h.open({ encryptionKey: KEY_B });
+    t.same(await after.secretOf(r.method.id), Buffer.alloc(20, 9), 'opens without the old key');
+    t.same((await after.getPending('bob'))?.secret, Buffer.alloc(20, 8));
+    await after.close();
+  });
+}

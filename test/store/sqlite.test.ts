@@ -1,0 +1,64 @@
+// Runs the store conformance suite against SQLite, plus what only SQLite has: the file, WAL, the schema table.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { openStore } from '../../src/store/index.ts';
+import { migrations } from '../../src/store/sqlite/migrations.ts';
+import { fakeClock, storeConformance } from './conformance.ts';
+import type { StoreHarness } from './conformance.ts';
+
+async function sqliteHarness(): Promise<StoreHarness & { path: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'mfa-store-'));
+  const path = join(dir, 'nested', 'gateway.db');
+  const clock = fakeClock();
+  return {
+    path,
+    clock,
+    open: (keys) =>
+      openStore(
+        { sqlite: { path }, previous_encryption_keys: keys?.previousKeys ?? [], ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }) },
+        { clock: clock.clock },
+      ),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+storeConformance('sqlite', sqliteHarness);
+
+t.test('sqlite: file in a created directory, WAL, one row per migration', async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  await (await h.open()).close();
+  const store = await h.open();
+  await store.close();
+  const db = new Database(h.path, { readonly: true });
+  t.teardown(() => db.close());
+  t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
+  t.same(rows.map((r) => r.version), migrations.map((m) => m.version), 'each migration recorded once across two opens');
+});
+
+t.test('sqlite: a database from a newer gateway is refused', async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  await (await h.open()).close();
+  const db = new Database(h.path);
+  db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
+  db.close();
+  await t.rejects(h.open(), /schema version 999, newer than this gateway knows/);
+});
+
+t.test('sqlite: secrets are not on disk in plain text', async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  const store = await h.open();
+  const secret = Buffer.from('PLAINTEXT-SECRET-1234');
+  await store.addMethod({ user: 'alice', kind: 'totp', label: 'p', secret, period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  await store.close();
+  for (const suffix of ['', '-wal']) {
+    const bytes = await readFile(h.path + suffix).catch(() => Buffer.alloc(0));
+    t.equal(bytes.indexOf(secret), -1, `not in ${suffix || 'the database file'}`);
+  }
+});
