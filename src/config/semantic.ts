@@ -1,0 +1,194 @@
+/**
+ * @module config/semantic
+ * Checks the schema cannot express: addresses and networks that must parse, URLs that must
+ * be usable as upstreams, names that must refer to something, and settings that only make
+ * sense together. Pure: takes the parsed (possibly still invalid) config data, returns
+ * findings. Every check tolerates values of the wrong type, which the schema reports.
+ */
+
+import { durationKeys } from './schema.ts';
+import { parseDuration } from './duration.ts';
+import { parseListen } from './listen.ts';
+import { parseNetwork } from './network.ts';
+import type { Finding, KeyPath } from './key-path.ts';
+
+type Obj = Record<string, unknown>;
+
+/** Node timers cap at 2^31-1 ms; a longer timeout would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs every semantic check over the config data. */
+export function checkSemantics(data: unknown): Finding[] {
+  const out: Finding[] = [];
+  const add = (path: KeyPath, message: string, at: Finding['at'] = 'value'): void => {
+    out.push({ path, at, message });
+  };
+  const root = obj(data);
+  const server = obj(root.server);
+  const session = obj(root.session);
+  const store = obj(root.store);
+  const mfa = obj(root.mfa);
+  const upstreams = obj(root.upstreams);
+  const oidc = optionalObj(obj(root.federation).oidc);
+  const smtp = optionalObj(obj(root.notifications).smtp);
+
+  tryParse(['server', 'listen'], server.listen, parseListen, add);
+  ifString(server.public_url, (s) => {
+    const why = urlProblem(s, 'origin');
+    if (why) add(['server', 'public_url'], why);
+  });
+  ifString(server.path_prefix, (s) => {
+    if (s.split('/').some((seg) => seg === '.' || seg === '..')) add(['server', 'path_prefix'], 'must not contain . or .. segments');
+  });
+
+  for (const [path, value] of listItems(['server', 'trusted_proxies'], server.trusted_proxies)) tryParse(path, value, parseNetwork, add);
+  for (const [path, value] of listItems(['mfa', 'trusted_ips', 'ranges'], obj(mfa.trusted_ips).ranges)) tryParse(path, value, parseNetwork, add);
+
+  checkUpstreamUrl(['upstream', 'url'], obj(root.upstream).url, add);
+  for (const [name, up] of Object.entries(upstreams)) checkUpstreamUrl(['upstreams', name, 'url'], obj(up).url, add);
+
+  for (const [rulePath, rule] of listItems(['rules'], root.rules)) checkRule(rulePath as KeyPath, obj(rule), upstreams, add);
+
+  checkDurations(root, add);
+
+  ifString(session.domain, (domain) => {
+    const bare = domain.replace(/^\./, '').toLowerCase();
+    const host = hostOf(server.public_url);
+    if (host !== undefined && host !== bare && !host.endsWith(`.${bare}`)) {
+      add(['session', 'domain'], `must be the host of server.public_url (${host}) or a parent domain of it`);
+    }
+  });
+
+  if (store.postgres !== undefined && store.encryption_key === undefined) {
+    add(['store', 'encryption_key'], 'required key "encryption_key" is missing (PostgreSQL needs it: every gateway instance must share one key)', 'parent');
+  }
+
+  if (oidc !== undefined) {
+    ifString(oidc.issuer, (s) => {
+      const why = urlProblem(s, 'path');
+      if (why) add(['federation', 'oidc', 'issuer'], why);
+    });
+  }
+  if (obj(mfa.trusted_ips).federated_intranet_claim === true && oidc === undefined) {
+    add(['mfa', 'trusted_ips', 'federated_intranet_claim'], 'needs federation.oidc (the intranet claim comes from its ID tokens)');
+  }
+
+  const notify = obj(mfa.fraud_alert).notify;
+  if (Array.isArray(notify) && notify.length > 0 && smtp === undefined) {
+    add(['mfa', 'fraud_alert', 'notify'], 'lists addresses but notifications.smtp is not configured, so no e-mail could be sent');
+  }
+  if (smtp !== undefined) {
+    ifString(smtp.from, (s) => {
+      if (!isSender(s)) add(['notifications', 'smtp', 'from'], 'must be an e-mail address or Name <address>, such as MFA Gateway <mfa@example.com>');
+    });
+    const hasPassword = smtp.password !== undefined || smtp.password_file !== undefined;
+    if ((smtp.username === undefined) === hasPassword) {
+      const missing = hasPassword ? 'username' : 'password';
+      add(['notifications', 'smtp', missing], `required key "${missing}" is missing (username and password go together)`, 'parent');
+    }
+  }
+  return out;
+}
+
+function checkRule(path: KeyPath, rule: Obj, upstreams: Obj, add: (p: KeyPath, m: string) => void): void {
+  for (const [p, v] of listItems([...path, 'networks'], rule.networks)) tryParse(p, v, parseNetwork, add);
+  if (rule.groups !== undefined && (rule.policy === 'bypass' || rule.policy === 'deny')) {
+    add([...path, 'groups'], `cannot be used with policy ${String(rule.policy)} (groups need a signed-in user; use one_factor or two_factor)`);
+  }
+  ifString(rule.upstream, (s) => {
+    if (s.includes('://')) {
+      checkUpstreamUrl([...path, 'upstream'], s, add);
+    } else if (!Object.hasOwn(upstreams, s)) {
+      const known = Object.keys(upstreams);
+      const list = known.length === 0 ? 'upstreams is empty' : `known: ${known.join(', ')}`;
+      add([...path, 'upstream'], `names no upstream: "${s}" is not an entry of upstreams (${list}) nor an http(s) URL`);
+    }
+  });
+}
+
+function checkUpstreamUrl(path: KeyPath, value: unknown, add: (p: KeyPath, m: string) => void): void {
+  ifString(value, (s) => {
+    const why = urlProblem(s, 'path');
+    if (why) add(path, why);
+  });
+}
+
+function checkDurations(root: Obj, add: (p: KeyPath, m: string) => void): void {
+  for (const path of durationKeys()) {
+    const value = path.reduce<unknown>((node, key) => obj(node)[key], root);
+    let ms: number;
+    try {
+      ms = parseDuration(value as string);
+    } catch {
+      continue; // the schema reports malformed durations
+    }
+    if (ms === 0) add(path, 'must be longer than zero');
+    else if (path[0] === 'server' && ms > MAX_TIMER_MS) add(path, 'must be at most 24d');
+  }
+  const session = obj(root.session);
+  try {
+    if (parseDuration(session.idle_timeout as string) > parseDuration(session.absolute_timeout as string)) {
+      add(['session', 'idle_timeout'], 'must not be longer than session.absolute_timeout');
+    }
+  } catch {
+    // malformed durations are reported by the schema
+  }
+}
+
+/**
+ * Why a URL is unusable, or undefined. `origin` allows no path beyond `/`; `path` allows
+ * a path prefix. Neither allows credentials, a query or a fragment.
+ */
+function urlProblem(s: string, allow: 'origin' | 'path'): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http:// or https:// URL';
+  if (url.username !== '' || url.password !== '') return 'must not contain a user name or password';
+  if (url.search !== '' || s.includes('?')) return 'must not contain a query (?...)';
+  if (url.hash !== '' || s.includes('#')) return 'must not contain a fragment (#...)';
+  if (allow === 'origin' && url.pathname !== '/') return 'must be an origin such as https://gateway.example.com, without a path';
+  return undefined;
+}
+
+function hostOf(value: unknown): string | undefined {
+  try {
+    return new URL(value as string).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function isSender(s: string): boolean {
+  const address = /^[^<>]*<([^<>]+)>$/.exec(s)?.[1] ?? s;
+  return /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(address.trim());
+}
+
+function tryParse(path: KeyPath, value: unknown, parse: (s: string) => unknown, add: (p: KeyPath, m: string) => void): void {
+  ifString(value, (s) => {
+    try {
+      parse(s);
+    } catch (err) {
+      add(path, (err as Error).message);
+    }
+  });
+}
+
+function listItems(path: KeyPath, value: unknown): [KeyPath, unknown][] {
+  return Array.isArray(value) ? value.map((v, i) => [[...path, i], v]) : [];
+}
+
+function ifString(value: unknown, then: (s: string) => void): void {
+  if (typeof value === 'string') then(value);
+}
+
+function optionalObj(value: unknown): Obj | undefined {
+  return value === undefined ? undefined : obj(value);
+}
+
+function obj(value: unknown): Obj {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {};
+}
