@@ -4,8 +4,10 @@
  * serve --config FILE`), with a config written for one scenario into the run's temp dir:
  * a `/**` rule with the scenario's policy, one worker (so it is pinned like the other
  * servers under test), logging at `warn` (nginx and Caddy run with access logs off too),
- * its own SQLite store and users file, and for the trusted-network scenario the loopback
- * ranges in `mfa.trusted_ips`.
+ * its own SQLite store and (empty) users file, the session secret from
+ * `GATEWAY_SESSION_SECRET` as in the sample config, first enrollment allowed from loopback
+ * (so `mintSessions` can enroll users through the pages), and for the trusted-network
+ * scenario the loopback ranges in `mfa.trusted_ips`.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -36,7 +38,7 @@ type BenchConfig = {
   store: { sqlite: { path: string } };
   users: Pick<GatewayConfig['users'], 'file'>;
   log: Pick<GatewayConfig['log'], 'level'>;
-  mfa?: { trusted_ips: Pick<GatewayConfig['mfa']['trusted_ips'], 'ranges'> };
+  mfa: Pick<GatewayConfig['mfa'], 'first_enrollment'> & { trusted_ips?: Pick<GatewayConfig['mfa']['trusted_ips'], 'ranges'> };
   rules: RuleConfig[];
 };
 
@@ -66,11 +68,14 @@ export async function startGateway(
   const config: BenchConfig = {
     server: { listen: `127.0.0.1:${port}`, public_url: `http://127.0.0.1:${port}/`, workers: 1 },
     upstream: { url: `http://127.0.0.1:${originPort}/` },
-    session: { secret },
+    session: { secret: '${GATEWAY_SESSION_SECRET}' },
     store: { sqlite: { path: join(dir, 'gateway.db') } },
     users: { file: usersFile },
     log: { level: 'warn' },
-    ...(setup.trustLoopback ? { mfa: { trusted_ips: { ranges: ['127.0.0.0/8', '::1/128'] } } } : {}),
+    mfa: {
+      first_enrollment: 'anywhere',
+      ...(setup.trustLoopback ? { trusted_ips: { ranges: ['127.0.0.0/8', '::1/128'] } } : {}),
+    },
     rules: [{ name: `bench ${setup.policy}`, paths: ['/**'], policy: setup.policy }],
   };
   const configFile = join(dir, 'gateway.yaml');
