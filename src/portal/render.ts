@@ -1,0 +1,378 @@
+/**
+ * @module portal/render
+ * Turns a page name, a language and the page's typed data into HTML. Templates under
+ * views/ are read and parsed once when the renderer is created; every value is
+ * HTML-escaped by mustache's `{{ }}`, except the QR code SVG (`qrSvgTrusted`), which
+ * the server itself produces. The handlers decide what to show; this module only
+ * translates message keys, formats dates and numbers, and fills the templates.
+ */
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Mustache from 'mustache';
+import type { MethodKind } from '../config/types.ts';
+import { format, formatDate, translate } from './i18n.ts';
+import type { Catalog, MessageParams, MessageRef } from './i18n.ts';
+import { isMessageKey } from './messages.ts';
+import type { MessageKey } from './messages.ts';
+import { loadStaticAssets } from './static.ts';
+import type { StaticAssets } from './static.ts';
+
+/** Paths of the portal's pages and form targets, relative to the path prefix. */
+export const PORTAL_PATHS = Object.freeze({
+  signIn: 'sign-in',
+  secondFactor: 'second-factor',
+  enroll: 'enroll',
+  signOut: 'sign-out',
+  account: 'account',
+  forgetBrowsers: 'account/forget-browsers',
+  signOutEverywhere: 'account/sign-out-everywhere',
+  static: 'static/',
+});
+
+/** Hidden fields every form carries. `rd` is the return URL, echoed only when given. */
+interface FormFields {
+  csrf: string;
+  rd?: string;
+}
+
+/** `sign-in`: POST `{prefix}sign-in` with `username`, `password`, `csrf`, `rd`. */
+export interface SignInPage extends FormFields {
+  /** Prefilled on retry. */
+  username?: string;
+  /** Shown above the form as an alert, e.g. `sign_in_error_failed`. */
+  formError?: MessageRef;
+  /** Shown under the field, tied with aria-describedby, e.g. `field_required_password`. */
+  fieldErrors?: { username?: MessageRef; password?: MessageRef };
+  /** A federated sign-in button; `url` is where the handler starts the provider flow. */
+  provider?: { name: string; url: string };
+  /** Show only the provider button (federation without local passwords). */
+  hideLocalForm?: boolean;
+}
+
+/** `second-factor`: POST `{prefix}second-factor` with `code`, `remember` (`1`), `csrf`, `rd`. */
+export interface SecondFactorPage extends FormFields {
+  /** Who passed the password step; shown with a "Not you? Sign out" button (POST `{prefix}sign-out`). */
+  user: string;
+  /** Offer "Don't ask again on this browser for N days"; omitted hides the checkbox. */
+  rememberDays?: number;
+  /** Keep the checkbox ticked on retry. */
+  remember?: boolean;
+  /** Tied to the code field, e.g. `second_factor_error_invalid`. */
+  error?: MessageRef;
+  /** Locked out: the form is replaced by a notice naming this time. */
+  lockedUntil?: Date | number;
+}
+
+/** `enroll`: POST `{prefix}enroll` with `code`, `csrf`, `rd`. */
+export interface EnrollPage extends FormFields {
+  user: string;
+  /** SVG markup from the `qrcode` package; inserted without escaping, never user input. */
+  qrSvgTrusted: string;
+  /** Base32 secret; shown in groups of four for manual entry. */
+  secret: string;
+  /** The account name inside the otpauth URI. */
+  account: string;
+  issuer: string;
+  /** TOTP period in seconds. */
+  period: number;
+  /** Tied to the code field, e.g. `enroll_error_invalid`. */
+  error?: MessageRef;
+}
+
+/** `enroll-refused`: the first method can only be enrolled from a trusted network. */
+export interface EnrollRefusedPage {
+  /** For the sign-out button. */
+  csrf: string;
+  user: string;
+  /** Where "Try again" leads; omitted hides the link. */
+  retryUrl?: string;
+}
+
+/** `signed-out`: a confirmation with a link to sign in again. */
+export interface SignedOutPage {
+  /** Defaults to `{prefix}sign-in`. */
+  signInUrl?: string;
+}
+
+export interface AccountMethod {
+  name: string;
+  kind: MethodKind;
+  addedAt: Date | number;
+  lastUsedAt?: Date | number;
+}
+
+export type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
+
+export interface AccountSignIn {
+  at: Date | number;
+  result: SignInResult;
+  ip: string;
+  /** A short browser description such as "Firefox on Windows". */
+  client?: string;
+}
+
+/**
+ * `account`: the user's security page. Forms: POST `{prefix}account/forget-browsers` and
+ * `{prefix}account/sign-out-everywhere`, each with `csrf`; arrays may be empty.
+ */
+export interface AccountPage {
+  csrf: string;
+  user: { username: string; name?: string; email?: string };
+  methods: readonly AccountMethod[];
+  /** Shows "n of max in use". */
+  maxMethods?: number;
+  /** Where "Add a method" leads; omitted hides the link (e.g. at the limit). */
+  addMethodUrl?: string;
+  /** Browsers that skip the second factor; omitted hides the section (remember_device off). */
+  rememberedBrowsers?: number;
+  signIns: readonly AccountSignIn[];
+  /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
+  notice?: MessageRef;
+}
+
+/** `error`: see `Renderer.errorPage`. */
+export interface ErrorPage {
+  status: number;
+  /** Shown in small print so users can quote it. */
+  requestId?: string;
+  /** A message key replacing the status's sentence (an `error_NNN` key shows `error_NNN_text`). */
+  detailKey?: string;
+  /** Defaults to `/`. */
+  homeUrl?: string;
+}
+
+/** `message`: a generic notice. */
+export interface MessagePage {
+  title: MessageRef;
+  text: MessageRef;
+  link?: { href: string; label: MessageRef };
+}
+
+/** The data each page's template expects. */
+export interface PageData {
+  'sign-in': SignInPage;
+  'second-factor': SecondFactorPage;
+  enroll: EnrollPage;
+  'enroll-refused': EnrollRefusedPage;
+  'signed-out': SignedOutPage;
+  account: AccountPage;
+  error: ErrorPage;
+  message: MessagePage;
+}
+
+export type PageName = keyof PageData;
+
+export const PAGE_NAMES: readonly PageName[] = Object.freeze([
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message',
+]);
+
+export interface Renderer {
+  /** The full HTML document of a page in `lang` (an unknown language renders English). */
+  page<N extends PageName>(name: N, lang: string, data: PageData[N]): string;
+  /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
+  errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string }): string;
+}
+
+export interface RendererOptions {
+  /** Folder with layout.mustache, pages/, partials/ and static/; defaults to the package's views/. */
+  viewsDir?: string;
+  catalog: Catalog;
+  /** The reserved path prefix with both slashes, e.g. `/.gateway/`. */
+  prefix: string;
+  /** Replaces the `product_name` text in every language. */
+  productName?: string;
+  /** The loaded static files, for the stylesheet's cache-busting hash; read from `viewsDir/static` when omitted. */
+  assets?: StaticAssets;
+}
+
+const DEFAULT_VIEWS = fileURLToPath(new URL('../../views/', import.meta.url));
+
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+const MUSTACHE_CONFIG = { escape: escapeHtml };
+
+type View = Record<string, unknown>;
+
+/**
+ * Reads and parses the templates once and returns the page renderer.
+ *
+ * @example
+ * const render = createRenderer({ catalog: buildCatalog(config.messages), prefix: '/.gateway/' });
+ * res.end(render.page('sign-in', pickLanguage(req.headers['accept-language'], catalog.languages), { csrf, rd }));
+ */
+export function createRenderer(opts: RendererOptions): Renderer {
+  const viewsDir = opts.viewsDir ?? DEFAULT_VIEWS;
+  const { catalog, prefix } = opts;
+  const assets = opts.assets ?? loadStaticAssets(join(viewsDir, 'static'));
+  const writer = new Mustache.Writer();
+  const read = (file: string): string => {
+    const text = readFileSync(file, 'utf8');
+    writer.parse(text);
+    return text;
+  };
+
+  const layout = read(join(viewsDir, 'layout.mustache'));
+  const shared: Record<string, string> = {};
+  const partialsDir = join(viewsDir, 'partials');
+  for (const file of readdirSync(partialsDir)) {
+    if (file.endsWith('.mustache')) shared[basename(file, '.mustache')] = read(join(partialsDir, file));
+  }
+  const partialsFor = new Map<PageName, Readonly<Record<string, string>>>();
+  for (const name of PAGE_NAMES) {
+    partialsFor.set(name, Object.freeze({ ...shared, content: read(join(viewsDir, 'pages', `${name}.mustache`)) }));
+  }
+
+  const versioned = (file: string): string => {
+    const asset = assets.get(file);
+    return `${prefix}${PORTAL_PATHS.static}${file}${asset ? `?v=${asset.hash}` : ''}`;
+  };
+  const site = Object.freeze({
+    cssHref: versioned('gateway.css'),
+    iconHref: versioned('favicon.svg'),
+    paths: Object.freeze(Object.fromEntries(Object.entries(PORTAL_PATHS).map(([k, p]) => [k, prefix + p]))),
+  });
+
+  // Per language: the texts with the product name applied, and which of them still hold placeholders.
+  // `base` stays unfrozen: each render shadows the templated keys on an object inheriting from it.
+  const texts = new Map<string, { base: Readonly<Record<string, string>>; templated: readonly string[] }>();
+  for (const lang of catalog.languages) {
+    const base: Record<string, string> = { ...catalog.messages[lang] };
+    if (opts.productName !== undefined) base.product_name = opts.productName;
+    texts.set(lang, { base, templated: Object.keys(base).filter((k) => base[k]!.includes('{')) });
+  }
+  const langOf = (lang: string): string => (texts.has(lang) ? lang : catalog.languages[0]!);
+
+  const tr = (lang: string, ref: MessageRef, params?: MessageParams): string => translate(catalog, lang, ref, params);
+
+  function render(name: PageName, lang: string, title: string, params: MessageParams, view: View, width: 'narrow' | 'medium' | 'wide' = 'narrow'): string {
+    const { base, templated } = texts.get(lang)!;
+    const t: Record<string, string> = Object.create(base);
+    for (const key of templated) t[key] = format(base[key]!, params, lang);
+    const full = { ...site, ...view, lang, t, title, productName: base.product_name, width };
+    return writer.render(layout, full, partialsFor.get(name), MUSTACHE_CONFIG);
+  }
+
+  const hidden = (d: FormFields) => ({ csrf: d.csrf, rd: d.rd || undefined });
+
+  const builders: { [N in PageName]: (lang: string, d: PageData[N]) => string } = {
+    'sign-in'(lang, d) {
+      const usernameError = d.fieldErrors?.username && tr(lang, d.fieldErrors.username);
+      const passwordError = d.fieldErrors?.password && tr(lang, d.fieldErrors.password);
+      const focusPassword = !usernameError && (Boolean(passwordError) || Boolean(d.username));
+      return render('sign-in', lang, tr(lang, 'sign_in_title'), { provider: d.provider?.name ?? '' }, {
+        ...hidden(d),
+        username: d.username ?? '',
+        formError: d.formError && tr(lang, d.formError),
+        usernameError,
+        passwordError,
+        focusUsername: !focusPassword,
+        focusPassword,
+        provider: d.provider,
+        localForm: !d.hideLocalForm,
+      });
+    },
+    'second-factor'(lang, d) {
+      const locked = d.lockedUntil !== undefined;
+      const error = d.error && tr(lang, d.error);
+      return render('second-factor', lang, tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'), {
+        user: d.user,
+        days: d.rememberDays ?? '',
+        until: d.lockedUntil === undefined ? '' : formatDate(d.lockedUntil, lang),
+      }, {
+        ...hidden(d),
+        locked,
+        error,
+        codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
+        rememberOffered: d.rememberDays !== undefined,
+        remember: Boolean(d.remember),
+      });
+    },
+    enroll(lang, d) {
+      const error = d.error && tr(lang, d.error);
+      return render('enroll', lang, tr(lang, 'enroll_title'), { user: d.user, account: d.account, period: d.period }, {
+        ...hidden(d),
+        qrSvgTrusted: d.qrSvgTrusted,
+        secretGroups: d.secret.replace(/[\s=]/g, '').match(/.{1,4}/g) ?? [],
+        account: d.account,
+        issuer: d.issuer,
+        error,
+        codeDescribedBy: error ? 'code-help code-error' : 'code-help',
+      }, 'medium');
+    },
+    'enroll-refused'(lang, d) {
+      return render('enroll-refused', lang, tr(lang, 'enroll_refused_title'), { user: d.user }, {
+        csrf: d.csrf,
+        retryUrl: d.retryUrl,
+      });
+    },
+    'signed-out'(lang, d) {
+      return render('signed-out', lang, tr(lang, 'signed_out_title'), {}, {
+        signInUrl: d.signInUrl ?? site.paths.signIn,
+      });
+    },
+    account(lang, d) {
+      const date = (v: Date | number) => formatDate(v, lang);
+      const browsers = d.rememberedBrowsers;
+      const browsersKey: MessageKey = browsers === 0 ? 'account_browsers_none' : browsers === 1 ? 'account_browsers_one' : 'account_browsers_many';
+      return render('account', lang, tr(lang, 'account_title'), {
+        user: d.user.username,
+        count: d.methods.length,
+        max: d.maxMethods ?? '',
+      }, {
+        csrf: d.csrf,
+        user: d.user,
+        notice: d.notice && tr(lang, d.notice),
+        methods: d.methods.map((m) => ({
+          name: m.name,
+          kind: tr(lang, `method_kind_${m.kind}`),
+          added: date(m.addedAt),
+          lastUsed: m.lastUsedAt === undefined ? tr(lang, 'account_method_never') : date(m.lastUsedAt),
+        })),
+        hasMethods: d.methods.length > 0,
+        methodsCount: d.maxMethods !== undefined,
+        addMethodUrl: d.addMethodUrl,
+        browsers: browsers === undefined ? undefined : { text: tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
+        signIns: d.signIns.map((s) => ({
+          at: date(s.at),
+          result: tr(lang, `sign_in_result_${s.result}`),
+          ok: s.result === 'success',
+          ip: s.ip,
+          client: s.client ?? '',
+        })),
+        hasSignIns: d.signIns.length > 0,
+      }, 'wide');
+    },
+    error(lang, d) {
+      const own = `error_${d.status}`;
+      const titleKey: MessageKey = isMessageKey(own) ? own : d.status >= 500 ? 'error_500' : 'error_400';
+      let textKey: MessageKey = `${titleKey}_text` as MessageKey;
+      if (d.detailKey !== undefined && isMessageKey(d.detailKey)) {
+        const sentence = `${d.detailKey}_text`;
+        textKey = isMessageKey(sentence) ? sentence : d.detailKey;
+      }
+      return render('error', lang, tr(lang, titleKey), { status: d.status, id: d.requestId ?? '' }, {
+        status: d.status,
+        text: tr(lang, textKey),
+        requestId: d.requestId,
+        homeUrl: d.homeUrl ?? '/',
+      });
+    },
+    message(lang, d) {
+      return render('message', lang, tr(lang, d.title), {}, {
+        text: tr(lang, d.text),
+        link: d.link && { href: d.link.href, label: tr(lang, d.link.label) },
+      });
+    },
+  };
+
+  return {
+    page(name, lang, data) {
+      return builders[name](langOf(lang), data);
+    },
+    errorPage(status, lang, o = {}) {
+      return builders.error(langOf(lang), { status, ...o });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Renders every page in Chromium: no horizontal scrolling down to 320 px, the stylesheet
+// loads from the static map, and screenshots for review land in test-artifacts/portal/.
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { chromium } from 'playwright-core';
+import { buildCatalog } from '../../src/portal/i18n.ts';
+import { createRenderer, PAGE_NAMES } from '../../src/portal/render.ts';
+import type { PageData, PageName } from '../../src/portal/render.ts';
+import { loadStaticAssets } from '../../src/portal/static.ts';
+import { samplePages } from './render-fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts/portal';
+const SCREENSHOTS: readonly string[] = [
+  'sign-in/plain', 'sign-in/failed', 'sign-in/provider', 'second-factor/error', 'second-factor/locked',
+  'enroll/plain', 'enroll-refused/plain', 'signed-out/plain', 'account/plain', 'account/empty', 'error/plain',
+];
+
+t.test('pages in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed` }, async (t) => {
+  const assets = loadStaticAssets('views/static');
+  const renderer = createRenderer({ catalog: buildCatalog({}), prefix: '/.gateway/', assets });
+  const samples = await samplePages();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const asset = url.pathname.startsWith('/.gateway/static/') ? assets.get(url.pathname.slice(17)) : undefined;
+    if (asset) {
+      res.writeHead(200, { 'content-type': asset.type, etag: asset.etag }).end(asset.body);
+      return;
+    }
+    const [, lang = 'en', page = '', variant = ''] = url.pathname.split('/');
+    const data = (samples[page as PageName] as Record<string, PageData[PageName]> | undefined)?.[variant];
+    if (!data) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(renderer.page(page as PageName, lang, data as never));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  mkdirSync(ARTIFACTS, { recursive: true });
+
+  t.test('no page scrolls sideways at 320 px, and the stylesheet applies', async (t) => {
+    const page = await browser.newPage({ viewport: { width: 320, height: 640 } });
+    for (const name of PAGE_NAMES) {
+      for (const variant of Object.keys(samples[name])) {
+        for (const lang of ['en', 'de']) {
+          await page.goto(`${base}/${lang}/${name}/${variant}`);
+          const { scroll, client, font } = await page.evaluate(() => ({
+            scroll: document.documentElement.scrollWidth,
+            client: document.documentElement.clientWidth,
+            font: getComputedStyle(document.body).fontFamily,
+          }));
+          t.ok(scroll <= client, `${lang} ${name}/${variant}: ${scroll} <= ${client}`);
+          t.match(font, /system-ui/, `${lang} ${name}/${variant}: stylesheet loaded`);
+        }
+      }
+    }
+    await page.close();
+  });
+
+  t.test('screenshots at desktop and phone widths', async (t) => {
+    for (const [label, viewport] of [['desktop', { width: 1280, height: 860 }], ['phone', { width: 375, height: 812 }]] as const) {
+      const page = await browser.newPage({ viewport, colorScheme: 'light' });
+      for (const shot of SCREENSHOTS) {
+        for (const lang of ['en', 'de']) {
+          await page.goto(`${base}/${lang}/${shot}`);
+          const path = `${ARTIFACTS}/${shot.replace('/', '-')}-${lang}-${label}.png`;
+          await page.screenshot({ path, fullPage: true });
+          t.ok(existsSync(path), path);
+        }
+      }
+      await page.close();
+    }
+  });
+});
