@@ -1,5 +1,5 @@
 // loadConfig: every problem at once with the right place, env and file secrets, defaults, freezing.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -16,7 +16,7 @@ rules:
 `;
 
 /** A fresh directory per call (t.testdir allows one per test), removed after the test. */
-async function tempDir(t: Tap.Test, files: Record<string, string> = {}): Promise<string> {
+async function tempDir(t: Test, files: Record<string, string> = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-config-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) {
@@ -26,7 +26,7 @@ async function tempDir(t: Tap.Test, files: Record<string, string> = {}): Promise
   return dir;
 }
 
-async function load(t: Tap.Test, yaml: string, env: NodeJS.ProcessEnv = {}) {
+async function load(t: Test, yaml: string, env: NodeJS.ProcessEnv = {}) {
   const dir = await tempDir(t, { 'gateway.yaml': yaml });
   return { dir, result: await loadConfig(join(dir, 'gateway.yaml'), env) };
 }
