@@ -383,3 +383,34 @@ t.test('the sample users file holds argon2id hashes of the demo passwords', asyn
   t.ok(await verify(users.alice.password, 'alice-demo-password'));
   t.ok(await verify(users.bob.password, 'bob-demo-password'));
 });
+
+t.test('settings that only make sense together', async (t) => {
+  const { result } = await load(
+    t,
+    MINIMAL +
+      `server:
+  timeouts: { upstream_connect: 0s, upstream_response: 30d }
+log:
+  sign_in_retention: 0d
+mfa:
+  trusted_ips: { federated_intranet_claim: true }
+notifications:
+  smtp: { host: 127.0.0.1, from: "Gateway <not an address>", username: gw }
+federation:
+  oidc: { issuer: "https://login.example.com/#x", client_id: gw, client_secret: s }
+`,
+  );
+  t.same(brief(problemsOf(result)), [
+    '8:33 server.timeouts.upstream_connect: must be longer than zero',
+    '8:56 server.timeouts.upstream_response: must be at most 24d',
+    '10:22 log.sign_in_retention: must be longer than zero',
+    '14:9 notifications.smtp.password: required key "password" is missing (username and password go together)',
+    '14:34 notifications.smtp.from: must be an e-mail address or Name <address>, such as MFA Gateway <mfa@example.com>',
+    '16:19 federation.oidc.issuer: must not contain a fragment (#...)',
+  ]);
+
+  const noOidc = await load(t, MINIMAL + 'mfa:\n  trusted_ips: { federated_intranet_claim: true }\n');
+  t.same(brief(problemsOf(noOidc.result)), [
+    '8:44 mfa.trusted_ips.federated_intranet_claim: needs federation.oidc (the intranet claim comes from its ID tokens)',
+  ]);
+});
