@@ -1,0 +1,213 @@
+/**
+ * @module cli/users
+ * `mfa-gateway users add|list`: user administration on the users file. `add` edits the file
+ * through yaml's Document API so the operator's comments, order and blank lines survive (the
+ * library only normalizes the spacing before an inline comment), and writes it atomically
+ * (temporary file, then rename) so a running gateway never reads half a file.
+ */
+
+import { randomInt } from 'node:crypto';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isMap, isSeq, parseDocument } from 'yaml';
+import type { Document, YAMLMap } from 'yaml';
+import { GROUP_NAME_PATTERN, hashPassword, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
+import { userKey } from '../store/types.ts';
+
+export interface UsersCommandIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const HELP = `Usage: mfa-gateway users <command> [options]
+
+Manage the users file (config: users.file).
+
+Commands:
+  add NAME [--email E] [--groups a,b] [--password-stdin]
+                 add a user; without --password-stdin a strong password is
+                 generated and printed once
+  list           print every user with e-mail and groups
+
+Run "mfa-gateway users <command> --help" for details.
+`;
+
+const ADD_HELP = `Usage: mfa-gateway users add NAME [--email E] [--groups a,b] [--password-stdin]
+
+Adds NAME to the users file, keeping its comments and layout. Names are
+case-insensitive; an existing name is refused.
+
+Options:
+  --email E          the user's e-mail address
+  --groups a,b       comma-separated groups
+  --password-stdin   read the password from standard input (one trailing newline
+                     is removed); otherwise a random password is generated and
+                     printed once
+  -h, --help         show this help
+`;
+
+const LIST_HELP = `Usage: mfa-gateway users list
+
+Prints every user of the users file with e-mail and groups.
+`;
+
+/** Passwords generated for new users: 24 characters without look-alikes, about 140 bits. */
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+const GENERATED_LENGTH = 24;
+const MIN_PASSWORD_LENGTH = 8;
+
+class UsageError extends Error {}
+
+/**
+ * Runs `users ...`; `argv` is what follows `users` (e.g. `['add', 'alice', '--email', 'a@x']`).
+ * Returns the exit code: 0 done, 1 refused or failed, 2 bad usage.
+ */
+export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { usersFile: string }): Promise<number> {
+  const print = (s: string) => io.stdout.write(s);
+  const fail = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  const [sub, ...rest] = argv;
+  try {
+    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+      print(HELP);
+      return sub === undefined ? 2 : 0;
+    }
+    if (sub === 'add') return await add(rest, io, deps.usersFile);
+    if (sub === 'list') return await list(rest, io, deps.usersFile);
+    throw new UsageError(`unknown users command "${sub}"`);
+  } catch (err) {
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      fail(`mfa-gateway users: ${(err as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    if (err instanceof UsersFileError) {
+      fail(`the users file has problems; fix them first:\n${err.message}`);
+      return 1;
+    }
+    fail(`mfa-gateway users: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function add(args: string[], io: UsersCommandIo, file: string): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      groups: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    io.stdout.write(ADD_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('users add takes exactly one NAME');
+  const name = positionals[0]!;
+  if (!USER_NAME_PATTERN.test(name)) throw new UsageError(`"${name}" is not a valid name: 1 to 128 of A-Z a-z 0-9 . _ @ + -`);
+  const groups = values.groups === undefined ? [] : values.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  for (const g of groups) if (!GROUP_NAME_PATTERN.test(g)) throw new UsageError(`"${g}" is not a valid group name`);
+  if (values.email !== undefined && !/^[^\s@,<>"]+@[^\s@,<>"]+$/.test(values.email)) throw new UsageError(`"${values.email}" is not an e-mail address`);
+
+  const existing = await readIfExists(file);
+  const doc: Document = parseDocument(existing ?? '');
+  // Refuses to edit a file the gateway could not load, and finds existing names.
+  const entries = existing === null ? [] : parseUsersFile(existing, file);
+  const clash = entries.find((e) => userKey(e.record.name) === userKey(name));
+  if (clash !== undefined) {
+    io.stderr.write(`user "${clash.record.name}" already exists in ${file}; names are case-insensitive\n`);
+    return 1;
+  }
+
+  let password: string;
+  if (values['password-stdin'] === true) {
+    password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      io.stderr.write(`the password must be at least ${MIN_PASSWORD_LENGTH} characters\n`);
+      return 1;
+    }
+  } else {
+    password = Array.from({ length: GENERATED_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
+  }
+
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({});
+  let users = doc.get('users', true);
+  if (!isMap(users)) {
+    users = doc.createNode({});
+    doc.set('users', users);
+  }
+  const map = users as YAMLMap;
+  // `users: {}` would otherwise grow as one long flow line.
+  if (map.flow === true && map.items.length === 0) map.flow = false;
+  const entry = doc.createNode({
+    password: await hashPassword(password),
+    ...(values.email === undefined ? {} : { email: values.email }),
+    ...(groups.length === 0 ? {} : { groups }),
+  }) as YAMLMap;
+  const groupsNode = entry.get('groups', true);
+  if (isSeq(groupsNode)) groupsNode.flow = true;
+  map.set(doc.createNode(name), entry);
+
+  const text = doc.toString({ flowCollectionPadding: false, lineWidth: 0 });
+  parseUsersFile(text, file); // the result must load, or nothing is written
+  await writeAtomically(file, text);
+  io.stdout.write(`added user ${name} to ${file}\n`);
+  if (values['password-stdin'] !== true) io.stdout.write(`password (shown once, store it now): ${password}\n`);
+  return 0;
+}
+
+async function list(args: string[], io: UsersCommandIo, file: string): Promise<number> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help === true) {
+    io.stdout.write(LIST_HELP);
+    return 0;
+  }
+  const text = await readIfExists(file);
+  if (text === null) {
+    io.stderr.write(`no users file at ${file}; add a user with "mfa-gateway users add NAME"\n`);
+    return 1;
+  }
+  const rows = parseUsersFile(text, file).map((e) => [
+    e.record.name + (e.record.disabled ? ' (disabled)' : ''),
+    e.record.email ?? '-',
+    e.record.groups.join(',') || '-',
+  ]);
+  const table = [['NAME', 'EMAIL', 'GROUPS'], ...rows];
+  const widths = [0, 1].map((i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const r of table) io.stdout.write(`${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}\n`);
+  return 0;
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Same directory temp file, then rename: readers see the old or the new file, never a mix. Keeps the file's mode (new files 0600: they hold hashes). */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const mode = await stat(file).then(
+    (s) => s.mode & 0o777,
+    () => 0o600,
+  );
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomInt(1e9)}.tmp`);
+  await writeFile(tmp, text, { mode, flag: 'wx' });
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
