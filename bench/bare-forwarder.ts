@@ -5,7 +5,8 @@
  * hop-by-hop header hygiene any correct proxy needs. Two variants, so that each run shows
  * which forwarding library is faster on the machine at hand:
  *
- *   - `undici`: a keep-alive `Pool` to the upstream, responses piped with `pool.stream()`;
+ *   - `undici`: a keep-alive `Pool` to the upstream, `pool.dispatch()` with a small handler
+ *     per request that streams the response with back-pressure (the gateway's technique);
  *   - `http-proxy-3`: `proxy.web()` over a keep-alive `http.Agent`.
  *
  *   node bench/bare-forwarder.ts --variant undici|http-proxy-3 --upstream URL --port N
@@ -18,6 +19,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { parseArgs } from 'node:util';
 import { createProxyServer } from 'http-proxy-3';
 import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 
 /** RFC 9110 §7.6.1: these belong to one connection and are never forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -38,24 +40,57 @@ function badGateway(res: ServerResponse): void {
   else res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway\n');
 }
 
+/** Bridges undici's dispatch callbacks to one client response; one allocation per request. */
+class Relay implements Dispatcher.DispatchHandler {
+  readonly res: ServerResponse;
+  controller: Dispatcher.DispatchController | null = null;
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+    res.once('close', this.onClose);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: OutgoingHttpHeaders): void {
+    if (statusCode >= 200) this.res.writeHead(statusCode, withoutHopByHop(headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController | null, _err: Error): void {
+    badGateway(this.res);
+  }
+
+  private readonly onClose = (): void => {
+    if (!this.res.writableFinished) this.controller?.abort(new Error('client closed the connection'));
+  };
+}
+
 function undiciHandler(upstream: URL): Handler {
   const pool = new Pool(upstream.origin, { connections: 128, keepAliveTimeout: 60_000 });
   return (req, res) => {
     const method = req.method ?? 'GET';
-    pool
-      .stream(
-        {
-          path: req.url ?? '/',
-          method,
-          headers: withoutHopByHop(req.headers),
-          body: method === 'GET' || method === 'HEAD' ? null : req,
-        },
-        ({ statusCode, headers }) => {
-          res.writeHead(statusCode, withoutHopByHop(headers as OutgoingHttpHeaders));
-          return res;
-        },
-      )
-      .catch(() => badGateway(res));
+    pool.dispatch(
+      {
+        path: req.url ?? '/',
+        method,
+        headers: withoutHopByHop(req.headers),
+        body: method === 'GET' || method === 'HEAD' ? null : req,
+      },
+      new Relay(res),
+    );
   };
 }
 

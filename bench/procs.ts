@@ -195,3 +195,22 @@ export function cpuSeconds(before: CpuSnapshot, after: CpuSnapshot): number {
 export function peakRssBytes(root: number): number {
   return descendants(root).reduce((sum, pid) => sum + readHwmKb(pid) * 1024, 0);
 }
+
+/**
+ * CPU seconds the whole machine spent busy so far (all cores; user, nice, system, irq,
+ * softirq and steal from /proc/stat), and this process's own CPU plus that of its reaped
+ * children (wrk, once it exited). The difference over a run, minus the servers measured,
+ * is the CPU other processes took: the noise a shared machine adds to that run.
+ */
+export function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLK_TCK;
+}
+
+export function selfAndReapedSeconds(): number {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // utime 14, stime 15, cutime 16, cstime 17 (1-based), i.e. fields[11..14] here.
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+}

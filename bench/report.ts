@@ -16,6 +16,8 @@ export interface Sample {
   cpuPct: number;
   /** Same for the origin (when it is not itself the server under test), in %. */
   originCpuPct: number | null;
+  /** CPU taken by every other process on the machine during the run (noise), in % of one core. */
+  otherCpuPct: number;
   rssMb: number;
   requests: number;
   errors: number;
@@ -66,6 +68,7 @@ export function summarize(result: ScenarioResult): void {
     cpuUsPerReq: pick((x) => x.cpuUsPerReq),
     cpuPct: pick((x) => x.cpuPct),
     originCpuPct: origin.length ? median(origin) : null,
+    otherCpuPct: pick((x) => x.otherCpuPct),
     rssMb: pick((x) => x.rssMb),
     requests: pick((x) => x.requests),
     errors: pick((x) => x.errors),
@@ -151,7 +154,7 @@ function skippedRow(r: ScenarioResult, width: number, withReason: boolean): stri
 export function renderTables(results: ScenarioResult[], bare: ScenarioResult | undefined, nginx: ScenarioResult | undefined): string {
   const width = Math.max(8, ...results.map((r) => r.name.length));
   const main = table(
-    ['scenario', 'req/s', '±%', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'srv CPU%', 'origin CPU%', 'RSS MB', 'errors'],
+    ['scenario', 'req/s', '±%', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'srv CPU%', 'origin CPU%', 'other CPU%', 'RSS MB', 'errors'],
     results.map((r) => {
       const m = r.median;
       if (r.status !== 'measured' || !m) return skippedRow(r, width, true);
@@ -165,6 +168,7 @@ export function renderTables(results: ScenarioResult[], bare: ScenarioResult | u
         fmt(m.cpuUsPerReq, 1),
         fmt(m.cpuPct, 0),
         m.originCpuPct === null ? '(sut)' : fmt(m.originCpuPct, 0),
+        fmt(m.otherCpuPct, 0),
         fmt(m.rssMb, 1),
         fmt(m.errors, 0),
       ];

@@ -21,7 +21,20 @@ import type { GatewaySetup } from './gateway.ts';
 import { runLoad, useScripts } from './load.ts';
 import type { LoadOptions } from './load.ts';
 import { startCaddy, startNginx } from './peers.ts';
-import { cpuSeconds, cpuSnapshot, freePort, killAllNow, peakRssBytes, pin, start, stop, stopAll, waitForPort } from './procs.ts';
+import {
+  cpuSeconds,
+  cpuSnapshot,
+  freePort,
+  killAllNow,
+  machineBusySeconds,
+  peakRssBytes,
+  pin,
+  selfAndReapedSeconds,
+  start,
+  stop,
+  stopAll,
+  waitForPort,
+} from './procs.ts';
 import type { Running } from './procs.ts';
 import { addRatios, checkTargets, renderTables, renderTargets, summarize } from './report.ts';
 import type { Sample, ScenarioResult } from './report.ts';
@@ -191,7 +204,7 @@ async function main(): Promise<number> {
     },
     {
       name: 'bare-undici',
-      description: 'bare forwarder: node:http + undici Pool.stream, no policy, no session',
+      description: 'bare forwarder: node:http + undici Pool.dispatch, no policy, no session',
       setup: nodeServer('bare-undici', 'bare-forwarder.ts', ['--variant', 'undici', '--upstream', originUrl]),
     },
     {
@@ -266,9 +279,13 @@ async function main(): Promise<number> {
         await runLoad(load(target, opts.warmup));
         const before = cpuSnapshot(target.proc.pid);
         const originBefore = cpuSnapshot(origin.pid);
+        const machineBefore = machineBusySeconds();
+        const selfBefore = selfAndReapedSeconds();
         const out = await runLoad(load(target, opts.duration));
+        const machine = machineBusySeconds() - machineBefore;
+        const self = selfAndReapedSeconds() - selfBefore;
         const cpu = cpuSeconds(before, cpuSnapshot(target.proc.pid));
-        const originCpu = cpuSeconds(originBefore, cpuSnapshot(origin.pid));
+        const originCpu = target.proc === origin ? 0 : cpuSeconds(originBefore, cpuSnapshot(origin.pid));
         const sample: Sample = {
           rps: out.requests / out.seconds,
           p50: out.p50 / 1000,
@@ -277,6 +294,8 @@ async function main(): Promise<number> {
           cpuUsPerReq: (cpu / out.requests) * 1e6,
           cpuPct: (cpu / out.seconds) * 100,
           originCpuPct: target.proc === origin ? null : (originCpu / out.seconds) * 100,
+          // wrk and this process are counted in `self`; the servers other than the one under test idle.
+          otherCpuPct: (Math.max(0, machine - cpu - originCpu - self) / out.seconds) * 100,
           rssMb: peakRssBytes(target.proc.pid) / 2 ** 20,
           requests: out.requests,
           errors: out.errors,
