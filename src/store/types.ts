@@ -68,6 +68,7 @@ export interface MethodStore {
    * the last accepted step, then records it (and `lastUsedAt`). Of two parallel verifications
    * of the same code exactly one gets `true`; a code from an earlier step after a later one
    * succeeded gets `false`. This is the replay protection of RFC 6238 section 5.2.
+   * An inactive method (an imported token not yet activated) never claims a step.
    */
   claimStep(methodId: string, step: number): Promise<boolean>;
 }
