@@ -55,12 +55,8 @@ export function parseAddress(s: string): Addr | null {
   // An embedded IPv4 tail (`::ffff:1.2.3.4`) gets the same strictness as plain IPv4.
   const dot = text.indexOf('.');
   if (dot !== -1 && !ipaddr.IPv4.isValidFourPartDecimal(text.slice(text.lastIndexOf(':') + 1))) return null;
-  if (!ipaddr.IPv6.isValid(text)) return null;
-  try {
-    return ipaddr.process(text);
-  } catch {
-    return null;
-  }
+  // `isValid` is `parse` in a try/catch, so `process` cannot throw after it.
+  return ipaddr.IPv6.isValid(text) ? ipaddr.process(text) : null;
 }
 
 interface V4Network {
@@ -77,7 +73,8 @@ interface V6Network {
  * Builds a set from CIDRs (`10.0.0.0/8`, `2001:db8::/32`) and bare addresses (`/32` or
  * `/128`). Host bits below the prefix are ignored, as `ipaddr`'s `match` does. A range
  * inside `::ffff:0:0/96` is stored as the IPv4 range it maps, because addresses are
- * normalized to IPv4 before they are looked up.
+ * normalized to IPv4 before they are looked up; any other IPv6 range never holds an IPv4
+ * address (`::/0` is every IPv6 address, not every address).
  *
  * @throws Error naming the entry when one is not an address or CIDR (config validation
  *   normally catches these first).

@@ -92,12 +92,11 @@ export function createClientAddressResolver(trustedProxies: NetworkSet, options:
 
   /** Right-to-left walk over the (never empty) hops split out of a header. */
   function walk(hops: readonly string[], parseHop: (hop: string) => Addr | string): ClientAddressResult {
-    for (let i = hops.length - 1; i >= 0; i--) {
+    for (let i = hops.length - 1; ; i--) {
       const addr = parseHop(hops[i]!);
       if (typeof addr === 'string') return { ok: false, reason: addr };
       if (i === 0 || !trustedProxies.has(addr)) return { ok: true, ip: addr.toString(), addr, viaProxy: true };
     }
-    return { ok: false, reason: 'the header names no hops' };
   }
 
   function fromForwarded(value: string): ClientAddressResult | null {

@@ -154,7 +154,7 @@ function globSource(glob: string, original: string, where: string): string {
     if (segment.includes('**')) throw new Error(`${where}.paths: ${JSON.stringify(original)} uses ** inside a segment; ** must be a whole segment`);
     source += '/' + segment.split('*').map(escapeRegExp).join('[^/]*');
   }
-  return source === '' ? '/' : source;
+  return source;
 }
 
 function escapeRegExp(s: string): string {

@@ -1,0 +1,98 @@
+// Guards `explain`: the same normalization and decisions as a live request, said in lines,
+// and the one-word need the CLI can exit on.
+import t from 'tap';
+import type { ExplainInput } from '../../src/policy/explain.ts';
+import { explainRequest } from '../../src/policy/explain.ts';
+import { compilePolicy } from '../../src/policy/compile.ts';
+import { createNetworkSet } from '../../src/client-ip/cidr.ts';
+
+const policy = compilePolicy([
+  { paths: ['/public/**'], policy: 'bypass' },
+  { name: 'admin area', hosts: ['app.example.com'], paths: ['/admin/**'], groups: ['admins'], policy: 'two_factor' },
+  { hosts: ['app.example.com'], methods: ['GET'], policy: 'one_factor' },
+  { hosts: ['*.internal.example'], policy: 'two_factor' },
+]);
+const trustedIps = createNetworkSet(['10.0.0.0/8']);
+
+function explain(method: string, url: string, ip: string, extra: Partial<ExplainInput> = {}) {
+  return explainRequest({ policy, trustedIps, method, url, ip, intranetClaim: false, intranetClaimEnabled: true, ...extra });
+}
+
+t.test('need: bypass, password, second factor, deny', async (t) => {
+  const cases: [string, string, string, Partial<ExplainInput>, string][] = [
+    ['GET', 'https://app.example.com/public/a.css', '203.0.113.9', {}, 'bypass'],
+    ['GET', 'https://app.example.com/home', '203.0.113.9', {}, 'password'],
+    ['POST', 'https://app.example.com/home', '203.0.113.9', {}, 'deny'],
+    ['GET', 'https://app.example.com/admin/users', '203.0.113.9', {}, 'second_factor'],
+    ['GET', 'https://app.example.com/admin/users', '10.1.2.3', {}, 'password'],
+    ['GET', 'https://app.example.com/admin/users', '::ffff:10.1.2.3', {}, 'password'],
+    ['GET', 'https://app.example.com/admin/users', '203.0.113.9', { user: { name: 'ann', groups: ['admins'] } }, 'second_factor'],
+    ['GET', 'https://app.example.com/admin/users', '203.0.113.9', { user: { name: 'bob', groups: ['staff'] } }, 'deny'],
+    ['GET', 'https://app.example.com/admin/users', '10.1.2.3', { user: { name: 'bob', groups: [] } }, 'deny'],
+    ['GET', 'https://wiki.internal.example/', '203.0.113.9', {}, 'second_factor'],
+    ['GET', 'https://wiki.internal.example/', '203.0.113.9', { intranetClaim: true }, 'password'],
+    ['GET', 'https://wiki.internal.example/', '203.0.113.9', { intranetClaim: true, intranetClaimEnabled: false }, 'second_factor'],
+    ['GET', 'https://other.example/', '203.0.113.9', {}, 'deny'],
+    ['GET', 'http://app.example.com', '203.0.113.9', {}, 'password'],
+    ['GET', 'HTTPS://APP.EXAMPLE.COM?x=1', '203.0.113.9', {}, 'password'],
+  ];
+  for (const [method, url, ip, extra, need] of cases) {
+    t.equal(explain(method, url, ip, extra).need, need, `${method} ${url} from ${ip} ${JSON.stringify(extra)}`);
+  }
+});
+
+t.test('the lines say what was normalized, which rule matched and why', async (t) => {
+  const result = explain('get', 'https://APP.example.com:8443/public/%2e%2e/admin/x?y=/public/', '10.1.2.3');
+  t.same(result.lines, [
+    'request: GET https://APP.example.com:8443/public/%2e%2e/admin/x?y=/public/',
+    'host:    app.example.com',
+    'path:    /admin/x (normalized from /public/%2e%2e/admin/x)',
+    '         the query string takes no part in matching',
+    'client:  10.1.2.3 (in trusted_ips)',
+    'user:    none given; a user in admins (<any>) is assumed, signed in with the password',
+    'rule:    rule 2 "admin area" (hosts app.example.com, paths /admin/**, groups admins) matched',
+    'outcome: two_factor',
+    '  - its policy is two_factor: the password and a second factor are needed',
+    '  - second factor skipped: 10.1.2.3 is in trusted_ips',
+    '  - user <any> has signed in with the password',
+    'needs:   the password',
+  ]);
+  t.equal(result.need, 'password');
+});
+
+t.test('an outsider is told they would be refused after the second factor', async (t) => {
+  const result = explain('GET', 'https://app.example.com/admin', '203.0.113.9', { user: { name: 'bob', groups: ['staff'] } });
+  t.equal(result.need, 'deny');
+  t.match(result.lines, ['request: GET https://app.example.com/admin']);
+  t.ok(result.lines.includes('user:    bob (groups staff), assumed signed in with the password'));
+  t.ok(result.lines.includes('  - after the second factor: user bob is not in any of the groups: admins'));
+  t.equal(result.lines.at(-1), 'needs:   nothing will do: the request is refused with 403');
+});
+
+t.test('no rule matched says so', async (t) => {
+  const result = explain('GET', 'https://other.example/x', '203.0.113.9');
+  t.ok(result.lines.includes('rule:    no rule matched; the default is deny'));
+  t.ok(result.lines.includes('outcome: deny'));
+});
+
+t.test('a claim the config ignores is pointed out', async (t) => {
+  const result = explain('GET', 'https://wiki.internal.example/', '203.0.113.9', { intranetClaim: true, intranetClaimEnabled: false });
+  t.ok(result.lines.includes('         the intranet claim is ignored: mfa.trusted_ips.federated_intranet_claim is off'));
+});
+
+t.test('what the gateway answers 400 is explained as such', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['https://app.example.com/public/%2fadmin', '203.0.113.9', /encoded slash/],
+    ['https://app.example.com/a\\b', '203.0.113.9', /backslash/],
+    ['https://bad host/x', '203.0.113.9', /host "bad host" is malformed/],
+    ['/admin', '203.0.113.9', /full http\(s\) URL/],
+    ['ftp://app.example.com/', '203.0.113.9', /full http\(s\) URL/],
+    ['https://app.example.com/', '10.1', /not an IP address/],
+  ];
+  for (const [url, ip, why] of cases) {
+    const result = explain('GET', url, ip);
+    t.equal(result.need, 'deny', url);
+    t.match(result.lines[1], why, url);
+    t.match(result.lines.at(-1), /answered 400/, url);
+  }
+});
