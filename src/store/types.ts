@@ -133,6 +133,19 @@ export interface RevocationStore {
    * change made by an admin command in another process reaches every gateway within a second.
    */
   changeSeq(): Promise<number>;
+  /**
+   * The revocation records changed after change counter value `seq` (all of them for 0),
+   * with the counter value they are current as of: a poller keeps `seq` and asks again when
+   * {@link changeSeq} moved. Read as one snapshot, so no change falls between the two.
+   */
+  revocationsSince(seq: number): Promise<{ seq: number; entries: RevocationRecord[] }>;
+}
+
+export interface RevocationRecord {
+  /** The user key ({@link userKey}). */
+  user: string;
+  sessionsRevokedAt: number | null;
+  devicesRevokedAt: number | null;
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */

@@ -173,6 +173,28 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.changeSeq(), seq0 + 4, 'a change by another process is visible');
   });
 
+  withStore('revocationsSince: the records changed after a counter value', async (t, h, store) => {
+    t.same(await store.revocationsSince(0), { seq: await store.changeSeq(), entries: [] });
+    const aliceAt = await store.revokeSessions('Alice');
+    h.clock.advance(1000);
+    const bobAt = await store.revokeDevices('bob');
+    const all = await store.revocationsSince(0);
+    t.same(all, {
+      seq: await store.changeSeq(),
+      entries: [
+        { user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: null },
+        { user: 'bob', sessionsRevokedAt: null, devicesRevokedAt: bobAt },
+      ],
+    });
+    t.same(await store.revocationsSince(all.seq), { seq: all.seq, entries: [] }, 'nothing new');
+    h.clock.advance(1000);
+    const aliceDevicesAt = await store.revokeDevices('alice');
+    t.same(await store.revocationsSince(all.seq), {
+      seq: all.seq + 1,
+      entries: [{ user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: aliceDevicesAt }],
+    }, 'only what changed, with the whole record');
+  });
+
   withStore('audit: record and query by user, time and limit, newest first', async (t, h, store) => {
     const base = { clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', detail: '' } as const;
     await store.record({ ...base, kind: 'password', user: 'Alice', outcome: 'success', detail: 'ok' });

@@ -53,8 +53,11 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE user_state (
         user_key            TEXT PRIMARY KEY,
         sessions_revoked_at INTEGER,
-        devices_revoked_at  INTEGER
+        devices_revoked_at  INTEGER,
+        -- the change_seq value of the last revocation, for revocationsSince()
+        changed_seq         INTEGER NOT NULL DEFAULT 0
       ) STRICT;
+      CREATE INDEX user_state_by_change ON user_state (changed_seq);
 
       CREATE TABLE change_seq (
         id  INTEGER PRIMARY KEY CHECK (id = 1),

@@ -153,12 +153,15 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
       'SELECT sessions_revoked_at, devices_revoked_at FROM user_state WHERE user_key = ?',
     ),
     revokeSessions: db.prepare(
-      `INSERT INTO user_state (user_key, sessions_revoked_at) VALUES (?, ?)
-       ON CONFLICT (user_key) DO UPDATE SET sessions_revoked_at = excluded.sessions_revoked_at`,
+      `INSERT INTO user_state (user_key, sessions_revoked_at, changed_seq) VALUES (?, ?, ?)
+       ON CONFLICT (user_key) DO UPDATE SET sessions_revoked_at = excluded.sessions_revoked_at, changed_seq = excluded.changed_seq`,
     ),
     revokeDevices: db.prepare(
-      `INSERT INTO user_state (user_key, devices_revoked_at) VALUES (?, ?)
-       ON CONFLICT (user_key) DO UPDATE SET devices_revoked_at = excluded.devices_revoked_at`,
+      `INSERT INTO user_state (user_key, devices_revoked_at, changed_seq) VALUES (?, ?, ?)
+       ON CONFLICT (user_key) DO UPDATE SET devices_revoked_at = excluded.devices_revoked_at, changed_seq = excluded.changed_seq`,
+    ),
+    revocationsSince: db.prepare<[number], { user_key: string; sessions_revoked_at: number | null; devices_revoked_at: number | null }>(
+      'SELECT user_key, sessions_revoked_at, devices_revoked_at FROM user_state WHERE changed_seq > ? ORDER BY changed_seq',
     ),
     bumpSeq: db.prepare('UPDATE change_seq SET seq = seq + 1 WHERE id = 1'),
     readSeq: db.prepare<[], { seq: number }>('SELECT seq FROM change_seq WHERE id = 1'),
@@ -242,9 +245,19 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
   });
 
   const revokeTx = db.transaction((stmt: Database.Statement, key: string, now: number) => {
-    stmt.run(key, now);
     q.bumpSeq.run();
+    stmt.run(key, now, q.readSeq.get()!.seq);
   });
+
+  // A read transaction is one WAL snapshot: the counter and the rows agree.
+  const revocationsSinceTx = db.transaction((since: number) => ({
+    seq: q.readSeq.get()!.seq,
+    entries: q.revocationsSince.all(since).map((r) => ({
+      user: r.user_key,
+      sessionsRevokedAt: r.sessions_revoked_at,
+      devicesRevokedAt: r.devices_revoked_at,
+    })),
+  }));
 
   const rekeyTx = db.transaction((): number => {
     let n = 0;
@@ -330,6 +343,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
         return now;
       }),
     changeSeq: () => guard('changeSeq', () => q.readSeq.get()!.seq),
+    revocationsSince: (seq) => guard('revocationsSince', () => revocationsSinceTx(seq)),
 
     record: (event: AuditEvent) =>
       guard('record', () => {
