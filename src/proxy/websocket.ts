@@ -1,0 +1,145 @@
+/**
+ * @module proxy/websocket
+ * Forwards WebSocket upgrades (RFC 6455 §4) to the upstream app with http-proxy-3 and
+ * remembers which user owns each upgraded connection, so that blocking a user or
+ * revoking their sessions can cut their live sockets too: a WebSocket never sends
+ * another HTTP request on which the revocation check could run.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { HeaderList } from './headers.ts';
+
+export interface WebSocketForwarderOptions {
+  /** Time to open the TCP connection to the upstream before answering 502. */
+  connectTimeoutMs: number;
+}
+
+export interface WebSocketForwarder {
+  /**
+   * Forwards one upgrade request (from the server's `upgrade` event) to `target` +
+   * `pathAndQuery` (joined as in `Forwarder.web`) with `headers` from
+   * `upstreamRequestHeaders`; the `Connection: upgrade` and `Upgrade: websocket` pair
+   * that hygiene removed is added back here. After the upstream's `101`, bytes flow
+   * both ways untouched.
+   *
+   * - Not a `GET` with `Upgrade: websocket`: answers `400 Bad Request` and closes.
+   * - Upstream refused, unreachable or not connected within `connectTimeoutMs`:
+   *   answers `502 Bad Gateway` on the raw socket and closes it. Failures after the
+   *   handshake close both sockets. Nothing here throws or crashes the process.
+   * - `user` (the signed-in user, `null` on `bypass` routes) is what `closeUser` matches.
+   *
+   * Replaces `req.headers` and `req.url` with the forwarded ones (http-proxy-3 reads
+   * them from there). The target's own query, if any, is ignored.
+   */
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, pathAndQuery: string, headers: HeaderList, user: string | null): void;
+  /**
+   * Closes every open forwarded connection of `user` (handshakes in progress included)
+   * at the TCP level and returns how many. No close frame is sent: the upstream may be
+   * mid-frame on that socket, and an injected frame would corrupt the stream.
+   */
+  closeUser(user: string): number;
+  /** Closes every open forwarded connection. */
+  close(): Promise<void>;
+}
+
+const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nBad Gateway\n';
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nBad Request\n';
+
+/**
+ * @example
+ * const websockets = createWebSocketForwarder({ connectTimeoutMs: 5000 });
+ * server.on('upgrade', (req, socket, head) =>
+ *   websockets.ws(req, socket, head, upstream, '/live', upstreamRequestHeaders(req.rawHeaders, ctx), 'jdoe'));
+ * blockList.onBlock((user) => websockets.closeUser(user));
+ */
+export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSocketForwarder {
+  // `toProxy` makes http-proxy-3 append `req.url` verbatim instead of re-parsing it as a
+  // URL (which would resolve `%2e%2e` and `\\`): the app gets exactly the path the policy saw.
+  const proxy = createProxyServer({ connectTimeout: opts.connectTimeoutMs, toProxy: true, xfwd: false });
+  const open = new Set<Duplex>();
+  const byUser = new Map<string, Set<Duplex>>();
+
+  // Client-socket errors arrive here (upstream errors go to the per-call callback);
+  // without a listener http-proxy-3 rethrows them.
+  proxy.on('error', (_err, _req, socket) => {
+    (socket as Duplex).destroy();
+  });
+
+  const track = (socket: Duplex, user: string | null): void => {
+    open.add(socket);
+    let mine: Set<Duplex> | undefined;
+    if (user !== null) {
+      mine = byUser.get(user);
+      if (mine === undefined) byUser.set(user, (mine = new Set()));
+      mine.add(socket);
+    }
+    socket.once('close', () => {
+      open.delete(socket);
+      if (mine === undefined || user === null) return;
+      mine.delete(socket);
+      if (mine.size === 0 && byUser.get(user) === mine) byUser.delete(user);
+    });
+  };
+
+  return {
+    ws(req, socket, head, target, pathAndQuery, headers, user) {
+      // A raw upgraded socket has no error listener yet; an early reset must not crash.
+      socket.on('error', () => socket.destroy());
+      if (req.method !== 'GET' || !isWebSocketUpgrade(req.headers.upgrade)) {
+        socket.end(BAD_REQUEST);
+        return;
+      }
+      const written = bytesWritten(socket);
+      req.headers = toHeaderObject(headers);
+      req.url = pathAndQuery;
+      track(socket, user);
+      const origin = target.search === '' ? target : new URL(target.origin + target.pathname);
+      proxy.ws(req, socket, head, { target: origin }, () => {
+        // Only before anything reached the client may it still get an HTTP answer;
+        // after the 101 the byte stream belongs to the WebSocket.
+        if (!socket.destroyed && bytesWritten(socket) === written) socket.end(BAD_GATEWAY);
+        else socket.destroy();
+      });
+    },
+    closeUser(user) {
+      const mine = byUser.get(user);
+      if (mine === undefined) return 0;
+      byUser.delete(user);
+      const n = mine.size;
+      for (const s of mine) s.destroy();
+      return n;
+    },
+    async close() {
+      for (const s of open) s.destroy();
+      open.clear();
+      byUser.clear();
+    },
+  };
+}
+
+/** `Upgrade` may list several protocols (RFC 9110 §7.8); one of them must be `websocket`. */
+function isWebSocketUpgrade(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  for (const p of value.split(',')) if (p.trim().toLowerCase() === 'websocket') return true;
+  return false;
+}
+
+function bytesWritten(socket: Duplex): number {
+  return (socket as { bytesWritten?: number }).bytesWritten ?? 0;
+}
+
+/** The flat list as the object http-proxy-3 copies into `http.request`, plus the handshake pair. */
+function toHeaderObject(list: HeaderList): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (let i = 0; i < list.length; i += 2) {
+    const key = (list[i] as string).toLowerCase();
+    const value = list[i + 1] as string;
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  out['connection'] = 'upgrade';
+  out['upgrade'] = 'websocket';
+  return out;
+}
