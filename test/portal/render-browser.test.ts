@@ -1,5 +1,6 @@
 // Renders every page in Chromium: no horizontal scrolling down to 320 px, the stylesheet
-// loads from the static map, and screenshots for review land in test-artifacts/portal/.
+// loads from the static map; with PORTAL_SCREENSHOTS=1, screenshots for review land in
+// test-artifacts/portal/.
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,11 +57,12 @@ t.test('pages in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHRO
       for (const variant of Object.keys(samples[name])) {
         for (const lang of ['en', 'de']) {
           await page.goto(`${base}/${lang}/${name}/${variant}`);
-          const { scroll, client, font } = await page.evaluate(() => ({
+          // A string expression: tsconfig has no DOM types.
+          const { scroll, client, font } = await page.evaluate<{ scroll: number; client: number; font: string }>(`({
             scroll: document.documentElement.scrollWidth,
             client: document.documentElement.clientWidth,
             font: getComputedStyle(document.body).fontFamily,
-          }));
+          })`);
           t.ok(scroll <= client, `${lang} ${name}/${variant}: ${scroll} <= ${client}`);
           t.match(font, /system-ui/, `${lang} ${name}/${variant}: stylesheet loaded`);
         }
@@ -69,10 +71,16 @@ t.test('pages in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHRO
     await page.close();
   });
 
-  t.test('screenshots at desktop and phone widths', async (t) => {
-    for (const [label, viewport] of [['desktop', { width: 1280, height: 860 }], ['phone', { width: 375, height: 812 }]] as const) {
-      const page = await browser.newPage({ viewport, colorScheme: 'light' });
-      for (const shot of SCREENSHOTS) {
+  const shots = process.env.PORTAL_SCREENSHOTS ? false : 'set PORTAL_SCREENSHOTS=1 to write screenshots for review';
+  t.test('screenshots at desktop and phone widths, light and dark', { skip: shots }, async (t) => {
+    const setups = [
+      ['desktop', { width: 1280, height: 860 }, 'light', SCREENSHOTS],
+      ['phone', { width: 375, height: 812 }, 'light', SCREENSHOTS],
+      ['desktop-dark', { width: 1280, height: 860 }, 'dark', ['sign-in/failed', 'second-factor/error', 'enroll/plain', 'account/plain']],
+    ] as const;
+    for (const [label, viewport, colorScheme, list] of setups) {
+      const page = await browser.newPage({ viewport, colorScheme });
+      for (const shot of list) {
         for (const lang of ['en', 'de']) {
           await page.goto(`${base}/${lang}/${shot}`);
           const path = `${ARTIFACTS}/${shot.replace('/', '-')}-${lang}-${label}.png`;
