@@ -151,7 +151,10 @@ async function main(): Promise<number> {
     await stopAll();
     rmSync(runDir, { recursive: true, force: true });
   };
-  process.on('exit', killAllNow);
+  process.on('exit', () => {
+    killAllNow();
+    rmSync(runDir, { recursive: true, force: true });
+  });
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
