@@ -51,6 +51,8 @@ export interface RequestScope {
 export interface Authentication {
   subject: Subject | null;
   identity: Identity | null;
+  /** A re-sealed session cookie to send back (the idle clock moved). */
+  setCookie?: string;
 }
 
 /** The session layer, seen by the chain: one call per request that needs to know who is asking. */
@@ -90,7 +92,7 @@ export interface Chain {
 
 type Verdict =
   | { kind: 'portal' }
-  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL }
+  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined }
   | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
   | { kind: 'error'; error: GatewayError };
 
@@ -133,7 +135,7 @@ export function createChain(deps: ChainDeps): Chain {
     const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr) });
     switch (access.result) {
       case 'allow':
-        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream };
+        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie };
       case 'sign_in':
       case 'second_factor':
         return { kind: 'redirect', step: access.result };
@@ -171,6 +173,8 @@ export function createChain(deps: ChainDeps): Chain {
       case 'portal':
         return portal.handle(scope, res);
       case 'forward':
+        // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
+        if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity));
       case 'redirect':
         return redirectToSignIn(scope, res, verdict.step);

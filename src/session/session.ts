@@ -58,6 +58,10 @@ export type SessionRead =
 export interface SessionManager {
   readonly cookieName: string;
   readonly deviceCookieName: string;
+  /** Binds signed-out forms' CSRF tokens to the browser (see `session/csrf`). */
+  readonly csrfCookieName: string;
+  /** Every cookie the gateway sets; none of them is passed to an upstream app. */
+  readonly allCookieNames: readonly string[];
   read(cookieValue: string | undefined): Promise<SessionRead> | SessionRead;
   /** Seals a new session (new sid) and returns its Set-Cookie value. */
   issue(session: NewSession): Promise<{ data: SessionData; setCookie: string }>;
@@ -95,6 +99,8 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   const secure = deps.publicUrl.protocol === 'https:';
   const cookieName = prefixedName(config.cookie_name, secure, config.domain);
   const deviceCookieName = prefixedName(`${config.cookie_name}_device`, secure, config.domain);
+  // Host-only on purpose: a CSRF binding shared across subdomains could be planted by any of them.
+  const csrfCookieName = prefixedName(`${config.cookie_name}_csrf`, secure, undefined);
   const password = passwordMap(config);
   const idleMs = parseDuration(config.idle_timeout);
   const absoluteMs = parseDuration(config.absolute_timeout);
@@ -131,6 +137,8 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   return {
     cookieName,
     deviceCookieName,
+    csrfCookieName,
+    allCookieNames: [cookieName, deviceCookieName, csrfCookieName],
     read(value) {
       if (!value) return { state: 'none' };
       const cached = verified.get(value);

@@ -1,0 +1,490 @@
+/**
+ * @module portal/portal
+ * The gateway's own pages and endpoints under the reserved prefix: health, static
+ * assets, sign-in (password), second factor (TOTP code or first enrollment), sign-out
+ * and the account page. Every form is CSRF-protected (sign-in too, against login CSRF),
+ * every failure looks the same to the user while the sign-in log records exactly why,
+ * and every change of level issues a new session cookie.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/types.ts';
+import type { NetworkSet } from '../client-ip/cidr.ts';
+import type { Portal, RequestScope } from '../server/chain.ts';
+import type { SessionData, SessionManager } from '../session/session.ts';
+import type { LiveRevocationView } from '../session/revocations.ts';
+import type { Store, AuditEvent } from '../store/types.ts';
+import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
+import type { Renderer, PageName, PageData, AccountSignIn } from './render.ts';
+import type { StaticAssets } from './static.ts';
+import { GatewayError, errors } from '../server/errors.ts';
+import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { createCsrf } from '../session/csrf.ts';
+import { createHostMatcher, safeReturnUrl } from '../session/return-url.ts';
+import { verifyPassword } from '../factors/password/index.ts';
+import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
+import { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from '../factors/totp/verify.ts';
+import { PORTAL_PATHS } from './render.ts';
+import { pickLanguage } from './i18n.ts';
+import { describeUserAgent } from './user-agent.ts';
+
+export interface PortalDeps {
+  config: GatewayConfig;
+  publicUrl: URL;
+  sessions: SessionManager;
+  users: UserDirectory;
+  store: Store;
+  renderer: Renderer;
+  assets: StaticAssets;
+  trustedIps: NetworkSet;
+  revocations: LiveRevocationView;
+  clock: () => number;
+  log: Logger;
+}
+
+/** Largest form body accepted; the gateway's forms are a few hundred bytes. */
+const MAX_FORM_BYTES = 16 * 1024;
+/** How long an enrollment secret shown on the page waits for its confirming code. */
+const ENROLLMENT_TTL_MS = 15 * 60_000;
+
+/** Security headers on every page the gateway itself serves. */
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+};
+
+type Session = SessionData | null;
+
+interface Ctx {
+  scope: RequestScope;
+  req: IncomingMessage;
+  res: ServerResponse;
+  lang: string;
+  session: Session;
+}
+
+export function createPortal(deps: PortalDeps): Portal {
+  const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log } = deps;
+  const prefix = config.server.path_prefix;
+  const csrf = createCsrf(config.session.secret);
+  const csrfCookie = sessions.csrfCookieName;
+  const hosts = createHostMatcher(publicUrl, config.rules.flatMap((r) => r.hosts ?? []));
+  const languages = ['en', 'de', ...Object.keys(config.messages).filter((l) => l !== 'en' && l !== 'de')];
+  const remember = config.mfa.remember_device;
+  const url = (path: string) => `${prefix}${path}`;
+  const defaultLanding = new URL('/', publicUrl).href;
+
+  // ---- responses ------------------------------------------------------------------
+
+  function page<N extends PageName>(ctx: Ctx, status: number, name: N, data: PageData[N]): void {
+    const body = renderer.page(name, ctx.lang, data);
+    ctx.res.writeHead(status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body) });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+  }
+
+  function redirect(res: ServerResponse, location: string, status = 303): void {
+    res.writeHead(status, { location, 'cache-control': 'no-store' });
+    res.end();
+  }
+
+  function withRd(path: string, rd: string | null): string {
+    return rd ? `${url(path)}?rd=${encodeURIComponent(rd)}` : url(path);
+  }
+
+  function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
+    const requestId = randomBytes(6).toString('hex');
+    if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('application/json') && !accept.includes('text/html')) {
+      const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });
+      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    const lang = pickLanguage(req.headers['accept-language'], languages);
+    const body = renderer.errorPage(err.status, lang, err.status >= 500 ? { requestId } : {});
+    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  // ---- request helpers ------------------------------------------------------------
+
+  async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') throw errors.badRequest(`form posted as ${JSON.stringify(type)}`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_FORM_BYTES) throw errors.badRequest('form body too large');
+      chunks.push(chunk);
+    }
+    return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** A POST must come from one of the gateway's own pages (defence in depth beside the token). */
+  function sameOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      return origin !== 'null' && hosts.has(new URL(origin).hostname);
+    } catch {
+      return false;
+    }
+  }
+
+  async function currentSession(req: IncomingMessage): Promise<Session> {
+    const read = await sessions.read(readCookie(req.headers.cookie, sessions.cookieName));
+    if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current');
+    if (read.state !== 'valid') return null;
+    const user = users.get(read.data.user);
+    return user && !user.disabled ? read.data : null;
+  }
+
+  /** The browser-bound value signed-out forms' CSRF tokens hang on; set when missing. */
+  function anonymousBinding(ctx: Ctx): string {
+    const existing = readCookie(ctx.req.headers.cookie, csrfCookie);
+    if (existing && existing.length >= 16) return existing;
+    const fresh = csrf.newBinding();
+    appendSetCookie(ctx.res, serializeCookie(csrfCookie, fresh, { secure: publicUrl.protocol === 'https:', sameSite: 'Strict' }));
+    return fresh;
+  }
+
+  function returnTo(value: unknown): string | null {
+    return safeReturnUrl(value, publicUrl, hosts);
+  }
+
+  function audit(ctx: Ctx, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void> {
+    return store
+      .record({ ...event, clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null })
+      .catch((err: unknown) => log.error({ err, event }, 'could not write the sign-in log'));
+  }
+
+  function auditContext(ctx: Ctx) {
+    return { clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null };
+  }
+
+  async function issue(ctx: Ctx, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>): Promise<SessionData> {
+    const issued = await sessions.issue(data);
+    appendSetCookie(ctx.res, issued.setCookie);
+    return issued.data;
+  }
+
+  const onTrustedNetwork = (ctx: Ctx) => trustedIps.has(ctx.scope.clientAddr);
+
+  // ---- pages ------------------------------------------------------------------------
+
+  async function signInPage(ctx: Ctx): Promise<void> {
+    const rd = returnTo(new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('rd'));
+    if (ctx.session) return redirect(ctx.res, ctx.session.level === 2 ? (rd ?? defaultLanding) : withRd(PORTAL_PATHS.secondFactor, rd), 302);
+    page(ctx, 200, 'sign-in', { csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}) });
+  }
+
+  async function signIn(ctx: Ctx): Promise<void> {
+    const form = await readForm(ctx.req);
+    const rd = returnTo(form.get('rd'));
+    const username = (form.get('username') ?? '').trim();
+    const password = form.get('password') ?? '';
+    const binding = readCookie(ctx.req.headers.cookie, csrfCookie) ?? '';
+    const again = (status: number, extra: Partial<PageData['sign-in']>) =>
+      page(ctx, status, 'sign-in', { csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), username, ...extra });
+
+    if (!csrf.verify(form.get('csrf'), binding, 'sign-in')) return again(400, { formError: 'sign_in_error_expired' });
+    if (!username || !password) {
+      return again(400, {
+        fieldErrors: { ...(username ? {} : { username: 'field_required_username' }), ...(password ? {} : { password: 'field_required_password' }) },
+      });
+    }
+    const user = await verifyPassword(users, username, password);
+    if (!user) {
+      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: 'wrong user name or password' });
+      return again(401, { formError: 'sign_in_error_failed' });
+    }
+    const remembered = remember.enabled && (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
+    await issue(ctx, { user: user.name, level: remembered ? 2 : 1, amr: remembered ? ['pwd', 'remembered'] : ['pwd'], ic: false, auth: clock() });
+    const detail = remembered
+      ? 'password ok; second factor skipped: remembered browser'
+      : onTrustedNetwork(ctx)
+        ? 'password ok; second factor skipped: trusted network'
+        : 'password ok';
+    await audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
+    redirect(ctx.res, rd ?? defaultLanding);
+  }
+
+  /** Signed in with a password? Otherwise off to the sign-in page, keeping the return URL. */
+  function requireSession(ctx: Ctx, rd: string | null): SessionData | null {
+    if (ctx.session) return ctx.session;
+    redirect(ctx.res, withRd(PORTAL_PATHS.signIn, rd), ctx.req.method === 'GET' ? 302 : 303);
+    return null;
+  }
+
+  async function activeMethods(user: string) {
+    return (await store.listMethods(user)).filter((m) => m.active);
+  }
+
+  async function secondFactorPage(ctx: Ctx): Promise<void> {
+    const rd = returnTo(new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('rd'));
+    const session = requireSession(ctx, rd);
+    if (!session) return;
+    if (session.level === 2) return redirect(ctx.res, rd ?? defaultLanding, 302);
+    if ((await activeMethods(session.user)).length === 0) return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd), 302);
+    page(ctx, 200, 'second-factor', codePage(session, rd));
+  }
+
+  function codePage(session: SessionData, rd: string | null): PageData['second-factor'] {
+    return {
+      csrf: csrf.token(session.sid, 'second-factor'),
+      user: session.user,
+      ...(rd ? { rd } : {}),
+      ...(remember.enabled ? { rememberDays: remember.days } : {}),
+    };
+  }
+
+  async function secondFactor(ctx: Ctx): Promise<void> {
+    const form = await readForm(ctx.req);
+    const rd = returnTo(form.get('rd'));
+    const session = requireSession(ctx, rd);
+    if (!session) return;
+    if (!csrf.verify(form.get('csrf'), session.sid, 'second-factor')) {
+      return page(ctx, 400, 'second-factor', { ...codePage(session, rd), error: 'error_form_expired' });
+    }
+    const wantsRemember = remember.enabled && form.get('remember') === '1';
+    const result = await verifyTotpForUser(store, session.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
+    if (!result.ok) {
+      const detail = { no_method: 'no second-factor method', malformed: 'malformed code', wrong: 'wrong code', replayed: 'code already used' }[result.reason];
+      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail });
+      if (result.reason === 'no_method') return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
+      return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
+    }
+    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth });
+    if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
+    await audit(ctx, {
+      kind: 'second_factor',
+      user: session.user,
+      outcome: 'success',
+      detail: `${result.method.kind} code accepted (${result.method.label})${wantsRemember ? `; browser remembered for ${remember.days} days` : ''}`,
+    });
+    redirect(ctx.res, rd ?? defaultLanding);
+  }
+
+  /** First enrollment is where a stolen password could enroll an attacker's phone; see `mfa.first_enrollment`. */
+  function enrollmentAllowed(ctx: Ctx): boolean {
+    return config.mfa.first_enrollment === 'anywhere' || onTrustedNetwork(ctx);
+  }
+
+  async function enrollPage(ctx: Ctx, session: SessionData, rd: string | null, status = 200, error?: PageData['enroll']['error']): Promise<void> {
+    const view = await startTotpEnrollment(store, {
+      user: session.user,
+      account: session.user,
+      issuer: config.mfa.totp.issuer,
+      period: config.mfa.totp.period,
+      ttlMs: ENROLLMENT_TTL_MS,
+    });
+    page(ctx, status, 'enroll', {
+      csrf: csrf.token(session.sid, 'enroll'),
+      ...(rd ? { rd } : {}),
+      user: session.user,
+      qrSvgTrusted: await qrCodeSvg(view.uri),
+      secret: base32Encode(view.pending.secret),
+      account: session.user,
+      issuer: config.mfa.totp.issuer,
+      period: view.pending.period,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  async function enrollGuard(ctx: Ctx, rd: string | null): Promise<SessionData | null> {
+    const session = requireSession(ctx, rd);
+    if (!session) return null;
+    if ((await store.countMethods(session.user)) > 0) {
+      redirect(ctx.res, session.level === 2 ? (rd ?? defaultLanding) : withRd(PORTAL_PATHS.secondFactor, rd), 303);
+      return null;
+    }
+    if (!enrollmentAllowed(ctx)) {
+      await audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'denied', detail: 'first enrollment refused: not on a trusted network' });
+      page(ctx, 403, 'enroll-refused', { csrf: csrf.token(session.sid, 'sign-out'), user: session.user, retryUrl: withRd(PORTAL_PATHS.enroll, rd) });
+      return null;
+    }
+    return session;
+  }
+
+  async function enrollGet(ctx: Ctx): Promise<void> {
+    const rd = returnTo(new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('rd'));
+    const session = await enrollGuard(ctx, rd);
+    if (session) await enrollPage(ctx, session, rd);
+  }
+
+  async function enrollPost(ctx: Ctx): Promise<void> {
+    const form = await readForm(ctx.req);
+    const rd = returnTo(form.get('rd'));
+    const session = await enrollGuard(ctx, rd);
+    if (!session) return;
+    if (!csrf.verify(form.get('csrf'), session.sid, 'enroll')) return enrollPage(ctx, session, rd, 400, 'error_form_expired');
+    const pending = await store.getPending(session.user);
+    const result = await confirmTotpEnrollment(
+      { pending: store, audit: store },
+      {
+        user: session.user,
+        pendingId: pending?.id ?? '',
+        code: form.get('code') ?? '',
+        label: 'Authenticator app',
+        now: clock(),
+        skewSteps: config.mfa.totp.skew_steps,
+        maxPerUser: config.mfa.max_methods_per_user,
+        context: auditContext(ctx),
+      },
+    );
+    if (!result.ok) return enrollPage(ctx, session, rd, 400, 'enroll_error_invalid');
+    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', 'totp'], ic: session.ic, auth: session.auth });
+    redirect(ctx.res, rd ?? defaultLanding);
+  }
+
+  async function signOut(ctx: Ctx, viaForm: boolean): Promise<void> {
+    if (viaForm) {
+      const form = await readForm(ctx.req);
+      if (ctx.session && !csrf.verify(form.get('csrf'), ctx.session.sid, 'sign-out')) {
+        return sendError(ctx.req, ctx.res, errors.forbidden('sign-out form with a bad CSRF token'));
+      }
+    }
+    appendSetCookie(ctx.res, sessions.clearCookie());
+    page(ctx, 200, 'signed-out', { signInUrl: url(PORTAL_PATHS.signIn) });
+  }
+
+  /** The account page needs what a `two_factor` rule needs: the second factor, or a trusted network. */
+  function requireStrongSession(ctx: Ctx): SessionData | null {
+    const here = new URL(url(PORTAL_PATHS.account), publicUrl).href;
+    const session = requireSession(ctx, here);
+    if (!session) return null;
+    if (session.level === 2 || onTrustedNetwork(ctx)) return session;
+    redirect(ctx.res, withRd(PORTAL_PATHS.secondFactor, here), ctx.req.method === 'GET' ? 302 : 303);
+    return null;
+  }
+
+  async function accountPage(ctx: Ctx, session: SessionData, notice?: PageData['account']['notice']): Promise<void> {
+    const user = users.get(session.user) as UserRecord;
+    const methods = await store.listMethods(session.user);
+    const recent = await store.query({ user: session.user, limit: 10 });
+    const signIns: AccountSignIn[] = recent
+      .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
+      .map((e) => ({ at: e.at, result: e.outcome === 'success' ? 'success' : 'denied', ip: e.clientIp, client: describeUserAgent(e.userAgent) }));
+    page(ctx, 200, 'account', {
+      csrf: csrf.token(session.sid, 'account'),
+      user: { username: user.name, ...(user.displayName ? { name: user.displayName } : {}), ...(user.email ? { email: user.email } : {}) },
+      methods: methods.map((m) => ({ name: m.label, kind: m.kind, addedAt: m.createdAt, ...(m.lastUsedAt ? { lastUsedAt: m.lastUsedAt } : {}) })),
+      maxMethods: config.mfa.max_methods_per_user,
+      signIns,
+      ...(notice ? { notice } : {}),
+    });
+  }
+
+  async function accountAction(ctx: Ctx, action: 'sign-out-everywhere' | 'forget-browsers'): Promise<void> {
+    const session = requireStrongSession(ctx);
+    if (!session) return;
+    const form = await readForm(ctx.req);
+    if (!csrf.verify(form.get('csrf'), session.sid, 'account')) return sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
+    if (action === 'sign-out-everywhere') {
+      await store.revokeSessions(session.user);
+      await revocations.refresh();
+      await audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user signed out everywhere' });
+      appendSetCookie(ctx.res, sessions.clearCookie());
+      return page(ctx, 200, 'message', {
+        title: 'signed_out_everywhere_title',
+        text: 'signed_out_everywhere_text',
+        link: { href: url(PORTAL_PATHS.signIn), label: 'signed_out_again' },
+      });
+    }
+    await store.revokeDevices(session.user);
+    await revocations.refresh();
+    await audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user forgot remembered browsers' });
+    appendSetCookie(ctx.res, sessions.clearDeviceCookie());
+    return accountPage(ctx, session, 'account_notice_browsers_forgotten');
+  }
+
+  async function health(ctx: Ctx): Promise<void> {
+    const ok = revocations.current() && (await store.health().catch(() => false));
+    const body = JSON.stringify({ status: ok ? 'ok' : 'unavailable' });
+    ctx.res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+  }
+
+  function staticAsset(ctx: Ctx, name: string): void {
+    const asset = assets.get(name);
+    if (!asset) return sendError(ctx.req, ctx.res, errors.notFound(`no static asset ${JSON.stringify(name)}`));
+    const headers = { 'content-type': asset.type, etag: asset.etag, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' };
+    if (ctx.req.headers['if-none-match'] === asset.etag) {
+      ctx.res.writeHead(304, headers);
+      ctx.res.end();
+      return;
+    }
+    ctx.res.writeHead(200, { ...headers, 'content-length': asset.body.length });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : asset.body);
+  }
+
+  // ---- routing --------------------------------------------------------------------------
+
+  async function route(ctx: Ctx, sub: string): Promise<void> {
+    const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
+    if (sub.startsWith(PORTAL_PATHS.static)) {
+      if (method !== 'GET') throw errors.notFound(`${method} ${sub}`);
+      return staticAsset(ctx, sub.slice(PORTAL_PATHS.static.length));
+    }
+    if (method === 'POST' && !sameOrigin(ctx.req)) throw errors.forbidden(`cross-origin POST from ${ctx.req.headers.origin}`);
+    switch (`${method} ${sub}`) {
+      case 'GET health':
+        return health(ctx);
+      case `GET ${PORTAL_PATHS.signIn}`:
+        return signInPage(ctx);
+      case `POST ${PORTAL_PATHS.signIn}`:
+        return signIn(ctx);
+      case `GET ${PORTAL_PATHS.secondFactor}`:
+        return secondFactorPage(ctx);
+      case `POST ${PORTAL_PATHS.secondFactor}`:
+        return secondFactor(ctx);
+      case `GET ${PORTAL_PATHS.enroll}`:
+        return enrollGet(ctx);
+      case `POST ${PORTAL_PATHS.enroll}`:
+        return enrollPost(ctx);
+      case `GET ${PORTAL_PATHS.signOut}`:
+        return signOut(ctx, false);
+      case `POST ${PORTAL_PATHS.signOut}`:
+        return signOut(ctx, true);
+      case `GET ${PORTAL_PATHS.account}`: {
+        const session = requireStrongSession(ctx);
+        return session ? accountPage(ctx, session) : undefined;
+      }
+      case `POST ${PORTAL_PATHS.signOutEverywhere}`:
+        return accountAction(ctx, 'sign-out-everywhere');
+      case `POST ${PORTAL_PATHS.forgetBrowsers}`:
+        return accountAction(ctx, 'forget-browsers');
+      default:
+        throw errors.notFound(`${method} ${prefix}${sub}`);
+    }
+  }
+
+  return {
+    async handle(scope, res) {
+      const req = scope.req;
+      const sub = scope.path.length > prefix.length ? scope.path.slice(prefix.length) : '';
+      const lang = pickLanguage(req.headers['accept-language'], languages);
+      try {
+        const session = sub === 'health' || sub.startsWith(PORTAL_PATHS.static) ? null : await currentSession(req);
+        await route({ scope, req, res, lang, session }, sub);
+      } catch (err) {
+        const error = err instanceof GatewayError ? err : errors.internal(String(err), err);
+        if (error.status >= 500) log.error({ err, code: error.code }, 'portal request failed');
+        if (res.headersSent) res.destroy();
+        else sendError(req, res, error);
+      }
+    },
+    signInUrl(returnToUrl, step) {
+      const target = new URL(withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
+      return target.href;
+    },
+    sendError,
+  };
+}

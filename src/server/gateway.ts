@@ -1,0 +1,172 @@
+/**
+ * @module server/gateway
+ * Builds a running gateway from a validated config: opens the store and the users file,
+ * compiles the policy, creates the session layer, the portal and the forwarders, wires
+ * them into the request chain and listens. `reload` swaps in a new config's policy,
+ * networks, upstreams, texts and session settings without dropping connections; the
+ * listener and the store stay.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { GatewayConfig } from '../config/types.ts';
+import type { CompiledRule } from '../policy/compile.ts';
+import type { Store } from '../store/types.ts';
+import { parseDuration } from '../config/duration.ts';
+import { parseListen } from '../config/listen.ts';
+import { createNetworkSet } from '../client-ip/cidr.ts';
+import { createClientAddressResolver } from '../client-ip/resolve.ts';
+import { compilePolicy } from '../policy/compile.ts';
+import { createForwarder } from '../proxy/forward.ts';
+import { createWebSocketForwarder } from '../proxy/websocket.ts';
+import { createSessionManager } from '../session/session.ts';
+import { createAuthenticator } from '../session/authenticate.ts';
+import { createRevocationView, type LiveRevocationView } from '../session/revocations.ts';
+import { openStore } from '../store/index.ts';
+import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
+import { createPortal } from '../portal/portal.ts';
+import { createRenderer } from '../portal/render.ts';
+import { buildCatalog } from '../portal/i18n.ts';
+import { loadStaticAssets } from '../portal/static.ts';
+import { createChain, type Chain, type Portal } from './chain.ts';
+import { errors } from './errors.ts';
+
+export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** Epoch milliseconds; tests freeze it. */
+  clock?: () => number;
+  log?: Logger;
+  /** Overrides `server.listen` (tests listen on port 0). */
+  listen?: { host: string; port: number };
+}
+
+export interface RunningGateway {
+  readonly server: Server;
+  /** `http://host:port` the gateway listens on. */
+  readonly url: string;
+  readonly store: Store;
+  readonly revocations: LiveRevocationView;
+  /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
+  reload(config: GatewayConfig): void;
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const clock = options.clock ?? Date.now;
+  const log = options.log ?? pino({ level: options.config.log.level, base: { service: 'mfa-gateway' } });
+  const initial = options.config;
+
+  const store = await openStore(initial.store, { clock });
+  const users: UserDirectory = await loadUserDirectory(initial.users.file, {
+    onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
+  });
+  const revocations = createRevocationView(store, { onError: (err) => log.error({ err }, 'revocation poll failed') });
+  await revocations.start();
+  const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+
+  const timeouts = initial.server.timeouts;
+  let portal: Portal;
+  const forwarder = createForwarder({
+    connectTimeoutMs: parseDuration(timeouts.upstream_connect),
+    responseTimeoutMs: parseDuration(timeouts.upstream_response),
+    onError: (req, res, err) => {
+      log.warn({ code: err.code, url: req.url }, err.detail ?? err.message);
+      portal.sendError(req, res, err);
+    },
+  });
+  const websockets = createWebSocketForwarder({ connectTimeoutMs: parseDuration(timeouts.upstream_connect) });
+  revocations.onSessionsRevoked((user) => {
+    const closed = websockets.closeUser(user);
+    if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a revoked user');
+  });
+
+  function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
+    const publicUrl = new URL(config.server.public_url);
+    const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
+    const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog: buildCatalog(config.messages), prefix: config.server.path_prefix });
+    const policy = compilePolicy(config.rules);
+    const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log });
+    const defaultUpstream = new URL(config.upstream.url);
+    const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
+    const upstreamFor = (rule: CompiledRule | null): URL => {
+      if (!rule?.upstream) return defaultUpstream;
+      return named.get(rule.upstream) ?? new URL(rule.upstream);
+    };
+    const chain = createChain({
+      prefix: config.server.path_prefix,
+      maxUrlBytes: config.server.limits.max_url_bytes,
+      policy,
+      trustedIps,
+      resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
+      upstreamFor,
+      authenticator: createAuthenticator(sessions, users),
+      portal: builtPortal,
+      forwarder,
+      websockets,
+      log,
+    });
+    return { chain, portal: builtPortal };
+  }
+
+  let current = build(initial);
+  portal = current.portal;
+
+  const server = createServer(
+    {
+      maxHeaderSize: initial.server.limits.max_header_bytes,
+      headersTimeout: parseDuration(timeouts.request_headers),
+      // Uploads and long polls may take as long as they need; idle sockets are bounded below.
+      requestTimeout: 0,
+      keepAliveTimeout: parseDuration(timeouts.keep_alive),
+    },
+    (req: IncomingMessage, res: ServerResponse) => current.chain.handleRequest(req, res),
+  );
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => current.chain.handleUpgrade(req, socket, head));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const error = err.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge(err.message) : errors.badRequest(err.message);
+    const body = `${error.status} ${error.code}\n`;
+    socket.end(`HTTP/1.1 ${error.status} ${error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
+  const { host, port } = options.listen ?? parseListen(initial.server.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address : { address: host, port };
+  const url = `http://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  log.info({ url, public_url: initial.server.public_url }, 'mfa-gateway listening');
+
+  return {
+    server,
+    url,
+    store,
+    revocations,
+    reload(config) {
+      current = build(config);
+      portal = current.portal;
+      log.info('configuration reloaded');
+    },
+    async close() {
+      revocations.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await websockets.close();
+      await forwarder.close();
+      users.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * @module session/authenticate
+ * Who is asking: the session cookie, checked (timeouts, revocation) on every request, and
+ * the user's current record from the users file, so a user removed or disabled there, or
+ * moved out of a group, loses that access on the next request.
+ */
+import type { Authentication, Authenticator, RequestScope } from '../server/chain.ts';
+import type { SessionManager, SessionRead } from './session.ts';
+import { errors } from '../server/errors.ts';
+import { readCookie } from './cookies.ts';
+
+/** The users file as the session check sees it. */
+export interface UserLookup {
+  get(name: string): { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined } | undefined;
+}
+
+const anonymous: Authentication = { subject: null, identity: null };
+
+export function createAuthenticator(sessions: SessionManager, users: UserLookup): Authenticator {
+  function fromRead(read: SessionRead): Authentication | Promise<Authentication> {
+    if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
+    if (read.state !== 'valid') return anonymous;
+    const user = users.get(read.data.user);
+    if (!user || user.disabled) return anonymous;
+    const auth: Authentication = {
+      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic },
+      identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
+    };
+    if (!read.refresh) return auth;
+    return sessions.refresh(read.data).then((setCookie) => ({ ...auth, setCookie }));
+  }
+
+  return {
+    cookieNames: sessions.allCookieNames,
+    authenticate(scope: RequestScope) {
+      const read = sessions.read(readCookie(scope.req.headers.cookie, sessions.cookieName));
+      return read instanceof Promise ? read.then(fromRead) : fromRead(read);
+    },
+  };
+}
