@@ -3,8 +3,8 @@
  * Every text the gateway's pages show, in English and German (formal "Sie"). Keys are
  * stable: the config's `messages` section overrides them per language, and
  * `GatewayError.messageKey` names the `error_NNN` keys. `{name}` placeholders are filled
- * by the renderer (see `format` in `portal/i18n`); an override may drop a placeholder
- * but cannot add new ones.
+ * by the renderer (see `format` in `portal/i18n`); an override may drop a placeholder,
+ * while one the page does not supply stays as written.
  */
 
 const en = {

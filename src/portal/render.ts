@@ -32,7 +32,7 @@ export const PORTAL_PATHS = Object.freeze({
 });
 
 /** Hidden fields every form carries. `rd` is the return URL, echoed only when given. */
-interface FormFields {
+export interface FormFields {
   csrf: string;
   rd?: string;
 }
