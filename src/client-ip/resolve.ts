@@ -40,13 +40,14 @@ export interface ClientAddressOptions {
   header?: 'auto' | 'forwarded' | 'x-forwarded-for';
 }
 
-/** Parsed socket addresses kept; a full cache is dropped and refilled, which costs one parse per peer. */
-const SOCKET_CACHE_LIMIT = 10_000;
+/** Parsed addresses kept per cache; a full cache is dropped and refilled, which costs one parse per address. */
+const CACHE_LIMIT = 10_000;
 
-interface SocketEntry {
+/** One parsed address (a socket peer or a header hop) and what it means for the request. */
+interface Parsed {
   trusted: boolean;
-  /** The answer when forwarding headers are not read: the peer itself (or why it is unusable). */
-  direct: ClientAddressResult;
+  /** The shared, frozen answer when this address is the client, or why it cannot be. */
+  result: ClientAddressResult;
 }
 
 const NO_PEER: ClientAddressResult = Object.freeze({ ok: false, reason: 'the connection has no peer address (already closed)' });
@@ -55,7 +56,8 @@ const NO_PEER: ClientAddressResult = Object.freeze({ ok: false, reason: 'the con
  * Builds the resolver the chain calls once per request.
  *
  * The peer is looked up in a bounded cache, so a request from an untrusted peer costs one
- * Map lookup and returns a shared, frozen result without reading any header. From a
+ * Map lookup and returns a shared, frozen result without reading any header; header hops
+ * are cached the same way, so results are shared and must not be mutated. From a
  * trusted peer, the chosen header's hops are read right to left (each proxy appends the
  * address it received from): hops that are themselves trusted proxies are skipped, the
  * first untrusted hop is the client, and if every hop is trusted the leftmost is. Hops
@@ -73,29 +75,26 @@ const NO_PEER: ClientAddressResult = Object.freeze({ ok: false, reason: 'the con
  */
 export function createClientAddressResolver(trustedProxies: NetworkSet, options: ClientAddressOptions = {}): ClientAddressResolver {
   const header = options.header ?? 'auto';
-  const cache = new Map<string, SocketEntry>();
-
-  function peer(socketAddress: string): SocketEntry {
-    let entry = cache.get(socketAddress);
-    if (entry !== undefined) return entry;
-    const addr = parseAddress(socketAddress);
-    if (addr === null) {
-      entry = { trusted: false, direct: Object.freeze({ ok: false, reason: `socket address ${JSON.stringify(socketAddress)} is not an IP address` }) };
-    } else {
-      const trusted = trustedProxies.has(addr);
-      entry = { trusted, direct: Object.freeze({ ok: true, ip: addr.toString(), addr, viaProxy: trusted }) };
-    }
-    if (cache.size >= SOCKET_CACHE_LIMIT) cache.clear();
-    cache.set(socketAddress, entry);
-    return entry;
-  }
+  const peer = boundedMemo((text): Parsed => {
+    const addr = parseAddress(text);
+    if (addr === null) return { trusted: false, result: Object.freeze({ ok: false, reason: `socket address ${JSON.stringify(text)} is not an IP address` }) };
+    const trusted = trustedProxies.has(addr);
+    return { trusted, result: Object.freeze({ ok: true, ip: addr.toString(), addr, viaProxy: trusted }) };
+  });
+  const hops = (parse: (text: string) => Addr | string) =>
+    boundedMemo((text): Parsed => {
+      const addr = parse(text);
+      if (typeof addr === 'string') return { trusted: false, result: Object.freeze({ ok: false, reason: addr }) };
+      return { trusted: trustedProxies.has(addr), result: Object.freeze({ ok: true, ip: addr.toString(), addr, viaProxy: true }) };
+    });
+  const xffHop = hops(parseXffHop);
+  const forwardedNode = hops(parseForwardedNode);
 
   /** Right-to-left walk over the (never empty) hops split out of a header. */
-  function walk(hops: readonly string[], parseHop: (hop: string) => Addr | string): ClientAddressResult {
-    for (let i = hops.length - 1; ; i--) {
-      const addr = parseHop(hops[i]!);
-      if (typeof addr === 'string') return { ok: false, reason: addr };
-      if (i === 0 || !trustedProxies.has(addr)) return { ok: true, ip: addr.toString(), addr, viaProxy: true };
+  function walk(list: readonly string[], hop: (text: string) => Parsed): ClientAddressResult {
+    for (let i = list.length - 1; ; i--) {
+      const { trusted, result } = hop(list[i]!);
+      if (!result.ok || i === 0 || !trusted) return result;
     }
   }
 
@@ -104,23 +103,23 @@ export function createClientAddressResolver(trustedProxies: NetworkSet, options:
     if (typeof fors === 'string') return { ok: false, reason: fors };
     // No `for=` anywhere (say, only `proto=https`): the header says nothing about addresses.
     if (!fors.some((f) => f !== '')) return null;
-    return walk(fors, parseForwardedNode);
+    return walk(fors, forwardedNode);
   }
 
   function fromXff(value: string): ClientAddressResult {
     if (value.trim() === '') return { ok: false, reason: 'X-Forwarded-For is empty' };
-    return walk(value.split(','), parseXffHop);
+    return walk(value.split(','), xffHop);
   }
 
   return function resolveClientAddress(socketAddress, headers) {
     if (socketAddress === undefined) return NO_PEER;
-    const entry = peer(socketAddress);
-    if (!entry.trusted) return entry.direct;
+    const socket = peer(socketAddress);
+    if (!socket.trusted) return socket.result;
 
     const forwarded = header === 'x-forwarded-for' ? undefined : joined(headers.forwarded);
     const xff = header === 'forwarded' ? undefined : joined(headers['x-forwarded-for']);
     const viaForwarded = forwarded === undefined ? null : fromForwarded(forwarded);
-    if (viaForwarded === null) return xff === undefined ? entry.direct : fromXff(xff);
+    if (viaForwarded === null) return xff === undefined ? socket.result : fromXff(xff);
     if (xff === undefined || !viaForwarded.ok) return viaForwarded;
     const viaXff = fromXff(xff);
     if (!viaXff.ok) return viaXff;
@@ -128,6 +127,20 @@ export function createClientAddressResolver(trustedProxies: NetworkSet, options:
       return { ok: false, reason: `Forwarded names client ${viaForwarded.ip} but X-Forwarded-For names ${viaXff.ip}` };
     }
     return viaForwarded;
+  };
+}
+
+/** Memoizes a parse in a Map that forgets everything when full: never unbounded, at worst one re-parse per key. */
+function boundedMemo<V>(compute: (key: string) => V): (key: string) => V {
+  const map = new Map<string, V>();
+  return (key) => {
+    let value = map.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      if (map.size >= CACHE_LIMIT) map.clear();
+      map.set(key, value);
+    }
+    return value;
   };
 }
 

@@ -116,9 +116,11 @@ function normalizeIpLiteral(hostHeader: string): string | null {
 function isPort(s: string, start: number): boolean {
   const length = s.length - start;
   if (length < 1 || length > 5) return false;
+  let value = 0;
   for (let i = start; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return false;
+    value = value * 10 + (c - 0x30);
   }
-  return Number(s.slice(start)) <= 65535;
+  return value <= 65535;
 }
