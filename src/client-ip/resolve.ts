@@ -77,7 +77,7 @@ export function createClientAddressResolver(trustedProxies: NetworkSet, options:
   const header = options.header ?? 'auto';
   const peer = boundedMemo((text): Parsed => {
     const addr = parseAddress(text);
-    if (addr === null) return { trusted: false, result: Object.freeze({ ok: false, reason: `socket address ${JSON.stringify(text)} is not an IP address` }) };
+    if (addr === null) return { trusted: false, result: Object.freeze({ ok: false, reason: `socket address ${quote(text)} is not an IP address` }) };
     const trusted = trustedProxies.has(addr);
     return { trusted, result: Object.freeze({ ok: true, ip: addr.toString(), addr, viaProxy: trusted }) };
   });
@@ -144,6 +144,11 @@ function boundedMemo<V>(compute: (key: string) => V): (key: string) => V {
   };
 }
 
+/** A header excerpt for a reason that reaches the log: quoted, and short whatever the client sent. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+}
+
 /** Node joins repeated lines of these headers with `, ` already; an array is joined the same way. */
 function joined(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
@@ -157,24 +162,24 @@ function parseXffHop(raw: string): Addr | string {
   if (hop.charCodeAt(0) === 0x5b /* [ */) {
     const close = hop.indexOf(']');
     if (close !== -1 && close < hop.length - 1) {
-      if (!isPort(hop, close + 2) || hop.charCodeAt(close + 1) !== 0x3a) return `X-Forwarded-For element ${JSON.stringify(hop)} is not an IP address`;
+      if (!isPort(hop, close + 2) || hop.charCodeAt(close + 1) !== 0x3a) return `X-Forwarded-For element ${quote(hop)} is not an IP address`;
       text = hop.slice(0, close + 1);
     }
   } else {
     const colon = hop.indexOf(':');
     if (colon !== -1 && colon === hop.lastIndexOf(':') && hop.includes('.')) {
-      if (!isPort(hop, colon + 1)) return `X-Forwarded-For element ${JSON.stringify(hop)} is not an IP address`;
+      if (!isPort(hop, colon + 1)) return `X-Forwarded-For element ${quote(hop)} is not an IP address`;
       text = hop.slice(0, colon);
     }
   }
   if (text.toLowerCase() === 'unknown') return 'X-Forwarded-For says "unknown" where the client address should be';
-  return parseAddress(text) ?? `X-Forwarded-For element ${JSON.stringify(hop)} is not an IP address`;
+  return parseAddress(text) ?? `X-Forwarded-For element ${quote(hop)} is not an IP address`;
 }
 
 /** RFC 7239 §6: node = nodename [ ":" node-port ]; IPv6 only in brackets. */
 function parseForwardedNode(node: string): Addr | string {
   if (node === '') return 'Forwarded element without for= where the client address should be';
-  const bad = `Forwarded for=${JSON.stringify(node)} is not a node RFC 7239 §6 allows`;
+  const bad = `Forwarded for=${quote(node)} is not a node RFC 7239 §6 allows`;
   let name = node;
   let port = '';
   if (node.charCodeAt(0) === 0x5b /* [ */) {
@@ -192,7 +197,7 @@ function parseForwardedNode(node: string): Addr | string {
   }
   if (port !== '' && !isPort(port, 1) && !isObfuscated(port, 1)) return bad;
   if (name.toLowerCase() === 'unknown') return 'Forwarded says for=unknown where the client address should be';
-  if (isObfuscated(name, 0)) return `Forwarded names an obfuscated node ${JSON.stringify(name)} where the client address should be`;
+  if (isObfuscated(name, 0)) return `Forwarded names an obfuscated node ${quote(name)} where the client address should be`;
   return parseAddress(name) ?? bad;
 }
 

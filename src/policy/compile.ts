@@ -119,7 +119,7 @@ function compileHosts(hosts: readonly string[], where: string): HostMatcher {
   for (const host of hosts) {
     const wildcard = host.startsWith('*.');
     const normalized = normalizeHost(wildcard ? host.slice(2) : host);
-    if (normalized === null || normalized.includes('*')) {
+    if (normalized === null) {
       throw new Error(`${where}.hosts: ${JSON.stringify(host)} is not a host name, an IP address or *.domain`);
     }
     if (wildcard) suffixes.push('.' + normalized);

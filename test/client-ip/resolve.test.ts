@@ -79,6 +79,7 @@ t.test('X-Forwarded-For that cannot be read where the client should be fails clo
     ['[2001:db8::9]4711', /not an IP address/],
     ['[2001:db8::9', /not an IP address/],
     ['203.0.113.9 10.0.0.3', /not an IP address/],
+    ['x'.repeat(5000), /^fail: X-Forwarded-For element "x{64}\.\.\." is not an IP address$/],
   ];
   for (const [xff, reason] of cases) t.match(ipOf(resolve(PROXY, { 'x-forwarded-for': xff })), reason, JSON.stringify(xff));
 });
