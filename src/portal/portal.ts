@@ -36,11 +36,58 @@ export interface PortalDeps {
   users: UserDirectory;
   store: Store;
   renderer: Renderer;
+  /** The page languages (the catalog's, `en` first); a stable array so language picks are cached. */
+  languages: readonly string[];
   assets: StaticAssets;
   trustedIps: NetworkSet;
   revocations: LiveRevocationView;
   clock: () => number;
   log: Logger;
+  /** Extra route sets (fraud reports, federation, admin pages), each built from the kit. */
+  modules?: ReadonlyArray<(kit: PortalKit) => PortalModule>;
+}
+
+/** One request to a portal page, as handlers and modules see it. */
+export interface PortalContext {
+  scope: RequestScope;
+  req: IncomingMessage;
+  res: ServerResponse;
+  lang: string;
+  /** The caller's valid session, if any (password done at least). */
+  session: SessionData | null;
+}
+
+/** What the portal lends its modules: responses, forms, CSRF, sessions and the sign-in log. */
+export interface PortalKit {
+  readonly prefix: string;
+  readonly publicUrl: URL;
+  page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void;
+  redirect(res: ServerResponse, location: string, status?: number): void;
+  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  readForm(req: IncomingMessage): Promise<URLSearchParams>;
+  /** `{prefix}path?rd=...` */
+  withRd(path: string, rd: string | null): string;
+  /** `rd` if it may be followed, else null. */
+  returnTo(value: unknown): string | null;
+  csrfToken(binding: string, purpose: string): string;
+  csrfValid(token: unknown, binding: string, purpose: string): boolean;
+  /** The CSRF binding of a signed-out browser (set as a cookie when missing). */
+  anonymousBinding(ctx: PortalContext): string;
+  /** Issues a new session cookie on the response (a change of level). */
+  issueSession(ctx: PortalContext, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>): Promise<SessionData>;
+  audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void>;
+  /** Where users land when there is no return URL. */
+  readonly defaultLanding: string;
+}
+
+/** A set of extra portal routes and hooks, mounted next to the built-in pages. */
+export interface PortalModule {
+  /** Handles the request and returns true, or returns false when `sub` is not one of its routes. */
+  handle(ctx: PortalContext, sub: string, method: string): Promise<boolean>;
+  /** Runs after a successful password step, before the redirect (e.g. sign-in notices). Must not throw. */
+  afterPassword?(ctx: PortalContext, user: UserRecord): Promise<void>;
+  /** Extra data for the sign-in page (e.g. a provider button). */
+  signInPage?(ctx: PortalContext, rd: string | null): Partial<PageData['sign-in']>;
 }
 
 /** Largest form body accepted; the gateway's forms are a few hundred bytes. */
@@ -59,14 +106,7 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 type Session = SessionData | null;
-
-interface Ctx {
-  scope: RequestScope;
-  req: IncomingMessage;
-  res: ServerResponse;
-  lang: string;
-  session: Session;
-}
+type Ctx = PortalContext;
 
 export function createPortal(deps: PortalDeps): Portal {
   const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log } = deps;
@@ -74,7 +114,7 @@ export function createPortal(deps: PortalDeps): Portal {
   const csrf = createCsrf(config.session.secret);
   const csrfCookie = sessions.csrfCookieName;
   const hosts = createHostMatcher(publicUrl, config.rules.flatMap((r) => r.hosts ?? []));
-  const languages = ['en', 'de', ...Object.keys(config.messages).filter((l) => l !== 'en' && l !== 'de')];
+  const languages = deps.languages;
   const remember = config.mfa.remember_device;
   const url = (path: string) => `${prefix}${path}`;
   const defaultLanding = new URL('/', publicUrl).href;
@@ -182,7 +222,11 @@ export function createPortal(deps: PortalDeps): Portal {
   async function signInPage(ctx: Ctx): Promise<void> {
     const rd = returnTo(new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('rd'));
     if (ctx.session) return redirect(ctx.res, ctx.session.level === 2 ? (rd ?? defaultLanding) : withRd(PORTAL_PATHS.secondFactor, rd), 302);
-    page(ctx, 200, 'sign-in', { csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}) });
+    page(ctx, 200, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}) });
+  }
+
+  function signInExtras(ctx: Ctx, rd: string | null): Partial<PageData['sign-in']> {
+    return Object.assign({}, ...modules.map((m) => m.signInPage?.(ctx, rd) ?? {}));
   }
 
   async function signIn(ctx: Ctx): Promise<void> {
@@ -192,7 +236,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const password = form.get('password') ?? '';
     const binding = readCookie(ctx.req.headers.cookie, csrfCookie) ?? '';
     const again = (status: number, extra: Partial<PageData['sign-in']>) =>
-      page(ctx, status, 'sign-in', { csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), username, ...extra });
+      page(ctx, status, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), username, ...extra });
 
     if (!csrf.verify(form.get('csrf'), binding, 'sign-in')) return again(400, { formError: 'sign_in_error_expired' });
     if (!username || !password) {
@@ -213,6 +257,7 @@ export function createPortal(deps: PortalDeps): Portal {
         ? 'password ok; second factor skipped: trusted network'
         : 'password ok';
     await audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
+    for (const m of modules) await m.afterPassword?.(ctx, user);
     redirect(ctx.res, rd ?? defaultLanding);
   }
 
@@ -428,12 +473,13 @@ export function createPortal(deps: PortalDeps): Portal {
   // ---- routing --------------------------------------------------------------------------
 
   async function route(ctx: Ctx, sub: string): Promise<void> {
-    const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
+    const method = ctx.req.method === 'HEAD' ? 'GET' : (ctx.req.method ?? 'GET');
     if (sub.startsWith(PORTAL_PATHS.static)) {
       if (method !== 'GET') throw errors.notFound(`${method} ${sub}`);
       return staticAsset(ctx, sub.slice(PORTAL_PATHS.static.length));
     }
     if (method === 'POST' && !sameOrigin(ctx.req)) throw errors.forbidden(`cross-origin POST from ${ctx.req.headers.origin}`);
+    for (const m of modules) if (await m.handle(ctx, sub, method)) return;
     switch (`${method} ${sub}`) {
       case 'GET health':
         return health(ctx);
@@ -465,6 +511,24 @@ export function createPortal(deps: PortalDeps): Portal {
         throw errors.notFound(`${method} ${prefix}${sub}`);
     }
   }
+
+  const kit: PortalKit = {
+    prefix,
+    publicUrl,
+    page,
+    redirect,
+    sendError,
+    readForm,
+    withRd,
+    returnTo,
+    csrfToken: csrf.token,
+    csrfValid: csrf.verify,
+    anonymousBinding,
+    issueSession: issue,
+    audit,
+    defaultLanding,
+  };
+  const modules = (deps.modules ?? []).map((build) => build(kit));
 
   return {
     async handle(scope, res) {

@@ -87,10 +87,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
-    const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog: buildCatalog(config.messages), prefix: config.server.path_prefix });
+    const catalog = buildCatalog(config.messages);
+    const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
