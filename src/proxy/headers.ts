@@ -118,9 +118,9 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
-    const key = normalizeName(name);
-    if (HOP_BY_HOP.has(key) || GATEWAY_SET.has(key) || (named !== null && named.has(key))) continue;
-    if (key === 'cookie') {
+    const kind = kindOf(name);
+    if (kind === DROP || (named !== null && named.has(normalizeName(name)))) continue;
+    if (kind === COOKIE) {
       const kept = ctx.stripCookies.length === 0 ? value : stripCookies(value, ctx.stripCookies);
       if (kept !== '') cookie = cookie === undefined ? kept : `${cookie}; ${kept}`;
       continue;
@@ -152,8 +152,8 @@ export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
   const named = connection === undefined ? null : connectionTokens(connection, null);
   const out: ResponseHeaderMap = {};
   for (const key in headers) {
-    // undici already lower-cases response names; `_` is not special in responses.
-    if (HOP_BY_HOP.has(key) || (named !== null && named.has(key))) continue;
+    // undici already lower-cases response names; `_` reads as `-` as in requests.
+    if (HOP_BY_HOP.has(key) || (named !== null && named.has(normalizeName(key)))) continue;
     out[key] = headers[key];
   }
   return out;
@@ -169,8 +169,19 @@ export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
  * @example encodeHeaderValue('a\r\nX-Evil: 1') === 'a%0D%0AX-Evil: 1'
  */
 export function encodeHeaderValue(value: string): string {
-  return SAFE_VALUE.test(value) ? value : value.toWellFormed().replace(UNSAFE_VALUE, encodeURIComponent);
+  if (SAFE_VALUE.test(value)) return value;
+  let encoded = encodedValues.get(value);
+  if (encoded === undefined) {
+    encoded = value.toWellFormed().replace(UNSAFE_VALUE, encodeURIComponent);
+    if (encodedValues.size >= ENCODED_MAX) encodedValues.clear();
+    encodedValues.set(value, encoded);
+  }
+  return encoded;
 }
+
+/** The same few names are encoded on every request of a session; remember the results. */
+const encodedValues = new Map<string, string>();
+const ENCODED_MAX = 1024;
 
 const SAFE_VALUE = /^[\x20-\x24\x26-\x7e]*$/;
 const UNSAFE_VALUE = /[^\x20-\x24\x26-\x7e]+/g;
@@ -183,6 +194,27 @@ function encodeGroups(groups: readonly string[]): string {
     out = i === 0 ? g : `${out},${g}`;
   }
   return out;
+}
+
+const KEEP = 0;
+const DROP = 1;
+const COOKIE = 2;
+/**
+ * Request field names as clients spell them (`User-Agent`, `user-agent`, ...) to what
+ * happens to them. Clients use a few dozen spellings, so this skips lower-casing every
+ * name of every request; the bound keeps made-up names from growing it without end.
+ */
+const kinds = new Map<string, number>();
+const KINDS_MAX = 2048;
+
+function kindOf(name: string): number {
+  let kind = kinds.get(name);
+  if (kind === undefined) {
+    const key = normalizeName(name);
+    kind = HOP_BY_HOP.has(key) || GATEWAY_SET.has(key) ? DROP : key === 'cookie' ? COOKIE : KEEP;
+    if (kinds.size < KINDS_MAX) kinds.set(name, kind);
+  }
+  return kind;
 }
 
 /** Lower case with `_` as `-`; returns the input itself when it already is (the common case). */
@@ -224,26 +256,44 @@ function connectionTokens(value: string | string[], into: Set<string> | null): S
 
 /**
  * Removes the named cookies from one `Cookie` value (`a=1; b=2`), keeping the rest in
- * order. Names compare exactly (RFC 6265 §5.4 cookie names are case-sensitive).
- * Returns the value itself when none of the names occurs in it.
+ * order. Names compare exactly (RFC 6265 §5.4 cookie names are case-sensitive) and only
+ * at a pair's start, so `x=gw_session` or `old_gw_session=1` stay. Scans with `indexOf`
+ * instead of splitting: the session cookie is in nearly every forwarded request.
  */
 function stripCookies(value: string, names: readonly string[]): string {
-  let present = false;
-  for (const n of names) {
-    if (value.includes(n)) {
-      present = true;
-      break;
+  let out = value;
+  for (const name of names) {
+    let from = 0;
+    for (;;) {
+      const at = out.indexOf(name, from);
+      if (at === -1) break;
+      let start = at;
+      while (start > 0 && isOws(out.charCodeAt(start - 1))) start--;
+      let end = at + name.length;
+      while (end < out.length && isOws(out.charCodeAt(end))) end++;
+      const follows = end === out.length ? SEMICOLON : out.charCodeAt(end);
+      if ((start !== 0 && out.charCodeAt(start - 1) !== SEMICOLON) || (follows !== EQUALS && follows !== SEMICOLON)) {
+        from = at + 1;
+        continue;
+      }
+      const semi = out.indexOf(';', end);
+      if (semi === -1) {
+        // The last pair: cut from the `;` before it.
+        out = start === 0 ? '' : out.slice(0, start - 1).trimEnd();
+        break;
+      }
+      let next = semi + 1;
+      while (next < out.length && isOws(out.charCodeAt(next))) next++;
+      out = out.slice(0, at) + out.slice(next);
+      from = at;
     }
   }
-  if (!present) return value;
-  let kept = '';
-  for (const pair of value.split(';')) {
-    const trimmed = pair.trim();
-    if (trimmed === '') continue;
-    const eq = trimmed.indexOf('=');
-    const name = (eq === -1 ? trimmed : trimmed.slice(0, eq)).trim();
-    if (names.includes(name)) continue;
-    kept = kept === '' ? trimmed : `${kept}; ${trimmed}`;
-  }
-  return kept;
+  return out;
+}
+
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }

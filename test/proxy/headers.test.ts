@@ -117,6 +117,19 @@ t.test('the gateway\'s cookies are stripped, the app\'s kept and joined into one
     ['GW_SESSION=1; xgw_session=2; gw_session_old=3'],
     'names compare exactly, not by prefix or case',
   );
+  const cases: [string, string][] = [
+    ['a=1;gw_session=x;b=2', 'a=1;b=2'],
+    ['a=1; gw_session=x', 'a=1'],
+    ['gw_session=x; gw_session=y; a=1', 'a=1'],
+    ['gw_session=1; a=1; gw_remember=2', 'a=1'],
+    ['a=gw_session; gw_session_x=1; b=2', 'a=gw_session; gw_session_x=1; b=2'],
+    ['a=1; gw_session', 'a=1'],
+    ['a=1; gw_session =x; b=2', 'a=1; b=2'],
+    ['gw_remember=1;  gw_session=2', ''],
+  ];
+  for (const [sent, kept] of cases) {
+    t.same(values(upstreamRequestHeaders(['Cookie', sent], ctx), 'cookie'), kept === '' ? [] : [kept], sent);
+  }
 });
 
 t.test('identity values are valid field values: non-ASCII and controls percent-encoded', async (t) => {
@@ -163,5 +176,5 @@ t.test('responseHeaders drops hop-by-hop fields and those the upstream\'s Connec
     'set-cookie': ['a=1', 'b=2'],
   });
   t.same(out, { 'content-type': 'text/html', 'set-cookie': ['a=1', 'b=2'] });
-  t.same(responseHeaders({ connection: ['close', 'x-a'], 'x-a': '1', 'x-b': '2' }), { 'x-b': '2' });
+  t.same(responseHeaders({ connection: ['close', 'x-a', 'X_C'], 'x-a': '1', 'x-b': '2', x_c: '3' }), { 'x-b': '2' });
 });
