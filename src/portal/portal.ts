@@ -90,6 +90,13 @@ export interface PortalModule {
   signInPage?(ctx: PortalContext, rd: string | null): Partial<PageData['sign-in']>;
 }
 
+/**
+ * CSRF purpose of every form a signed-in user posts. The token is bound to the session id,
+ * which changes at every change of level, so one purpose is enough: a page with several
+ * forms (the account page: sign out, sign out everywhere, forget browsers) shares one token.
+ */
+const SIGNED_IN_FORMS = 'signed-in';
+
 /** Largest form body accepted; the gateway's forms are a few hundred bytes. */
 const MAX_FORM_BYTES = 16 * 1024;
 /** How long an enrollment secret shown on the page waits for its confirming code. */
@@ -283,7 +290,7 @@ export function createPortal(deps: PortalDeps): Portal {
 
   function codePage(session: SessionData, rd: string | null): PageData['second-factor'] {
     return {
-      csrf: csrf.token(session.sid, 'second-factor'),
+      csrf: csrf.token(session.sid, SIGNED_IN_FORMS),
       user: session.user,
       ...(rd ? { rd } : {}),
       ...(remember.enabled ? { rememberDays: remember.days } : {}),
@@ -295,7 +302,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const rd = returnTo(form.get('rd'));
     const session = requireSession(ctx, rd);
     if (!session) return;
-    if (!csrf.verify(form.get('csrf'), session.sid, 'second-factor')) {
+    if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
       return page(ctx, 400, 'second-factor', { ...codePage(session, rd), error: 'error_form_expired' });
     }
     const wantsRemember = remember.enabled && form.get('remember') === '1';
@@ -331,7 +338,7 @@ export function createPortal(deps: PortalDeps): Portal {
       ttlMs: ENROLLMENT_TTL_MS,
     });
     page(ctx, status, 'enroll', {
-      csrf: csrf.token(session.sid, 'enroll'),
+      csrf: csrf.token(session.sid, SIGNED_IN_FORMS),
       ...(rd ? { rd } : {}),
       user: session.user,
       qrSvgTrusted: await qrCodeSvg(view.uri),
@@ -352,7 +359,7 @@ export function createPortal(deps: PortalDeps): Portal {
     }
     if (!enrollmentAllowed(ctx)) {
       await audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'denied', detail: 'first enrollment refused: not on a trusted network' });
-      page(ctx, 403, 'enroll-refused', { csrf: csrf.token(session.sid, 'sign-out'), user: session.user, retryUrl: withRd(PORTAL_PATHS.enroll, rd) });
+      page(ctx, 403, 'enroll-refused', { csrf: csrf.token(session.sid, SIGNED_IN_FORMS), user: session.user, retryUrl: withRd(PORTAL_PATHS.enroll, rd) });
       return null;
     }
     return session;
@@ -369,7 +376,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const rd = returnTo(form.get('rd'));
     const session = await enrollGuard(ctx, rd);
     if (!session) return;
-    if (!csrf.verify(form.get('csrf'), session.sid, 'enroll')) return enrollPage(ctx, session, rd, 400, 'error_form_expired');
+    if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return enrollPage(ctx, session, rd, 400, 'error_form_expired');
     const pending = await store.getPending(session.user);
     const result = await confirmTotpEnrollment(
       { pending: store, audit: store },
@@ -392,7 +399,7 @@ export function createPortal(deps: PortalDeps): Portal {
   async function signOut(ctx: Ctx, viaForm: boolean): Promise<void> {
     if (viaForm) {
       const form = await readForm(ctx.req);
-      if (ctx.session && !csrf.verify(form.get('csrf'), ctx.session.sid, 'sign-out')) {
+      if (ctx.session && !csrf.verify(form.get('csrf'), ctx.session.sid, SIGNED_IN_FORMS)) {
         return sendError(ctx.req, ctx.res, errors.forbidden('sign-out form with a bad CSRF token'));
       }
     }
@@ -418,7 +425,7 @@ export function createPortal(deps: PortalDeps): Portal {
       .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
       .map((e) => ({ at: e.at, result: e.outcome === 'success' ? 'success' : 'denied', ip: e.clientIp, client: describeUserAgent(e.userAgent) }));
     page(ctx, 200, 'account', {
-      csrf: csrf.token(session.sid, 'account'),
+      csrf: csrf.token(session.sid, SIGNED_IN_FORMS),
       user: { username: user.name, ...(user.displayName ? { name: user.displayName } : {}), ...(user.email ? { email: user.email } : {}) },
       methods: methods.map((m) => ({ name: m.label, kind: m.kind, addedAt: m.createdAt, ...(m.lastUsedAt ? { lastUsedAt: m.lastUsedAt } : {}) })),
       maxMethods: config.mfa.max_methods_per_user,
@@ -431,7 +438,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const session = requireStrongSession(ctx);
     if (!session) return;
     const form = await readForm(ctx.req);
-    if (!csrf.verify(form.get('csrf'), session.sid, 'account')) return sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
+    if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
     if (action === 'sign-out-everywhere') {
       await store.revokeSessions(session.user);
       await revocations.refresh();

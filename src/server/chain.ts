@@ -132,7 +132,7 @@ export function createChain(deps: ChainDeps): Chain {
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
     if (decision.outcome === 'deny') return { kind: 'error', error: errors.forbidden(decision.reason) };
     const auth = await deps.authenticator.authenticate(scope);
-    const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr) });
+    const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
     switch (access.result) {
       case 'allow':
         return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie };
