@@ -149,7 +149,7 @@ export interface RevocationRecord {
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation';
+export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'fraud_report';
 
 export type AuditOutcome = 'success' | 'denied';
 
@@ -184,6 +184,39 @@ export interface AuditStore {
   record(event: AuditEvent): Promise<void>;
   /** Newest first. */
   query(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Deletes entries older than `before` (epoch ms); returns how many (retention, `log.sign_in_retention`). */
+  pruneAudit(before: number): Promise<number>;
+}
+
+/** A sign-in notice's "this wasn't me" link, as stored: single use, with the attempt it reports. */
+export interface FraudReport {
+  /** Random id carried (signed) in the link. */
+  id: string;
+  /** The user key ({@link userKey}). */
+  user: string;
+  /** When the reported sign-in passed the password step. */
+  createdAt: number;
+  expiresAt: number;
+  /** Client address and User-Agent of the reported sign-in. */
+  clientIp: string;
+  userAgent: string;
+  /** When the link was used; null while unused. */
+  consumedAt: number | null;
+}
+
+/** What fraud alerts need: report links and the browsers each user signed in from before. */
+export interface FraudStore {
+  createFraudReport(report: Omit<FraudReport, 'consumedAt'>): Promise<void>;
+  getFraudReport(id: string): Promise<FraudReport | null>;
+  /**
+   * Marks the report used, atomically: of two parallel calls exactly one gets `true`, and an
+   * expired (`expiresAt <= now`) or already used report gets `false`.
+   */
+  consumeFraudReport(id: string, now: number): Promise<boolean>;
+  /** Records that `user` signed in from the browser with id hash `browser`; true when it was not known before. */
+  seeBrowser(user: string, browser: string, now: number): Promise<boolean>;
+  /** Deletes reports expired before `now` and browsers last seen before `browsersSeenBefore`. */
+  pruneFraud(now: number, browsersSeenBefore: number): Promise<void>;
 }
 
 /** Key rotation: used by `mfa-gateway store rekey`. */
@@ -197,7 +230,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, AuditStore, SecretMaintenance {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, AuditStore, FraudStore, SecretMaintenance {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

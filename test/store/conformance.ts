@@ -215,6 +215,46 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await store.query({ user: 'nobody', limit: 10 }), []);
   });
 
+  withStore('audit: pruneAudit deletes entries older than the cutoff only', async (t, h, store) => {
+    const entry = (detail: string) => ({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail }) as const;
+    await store.record(entry('old'));
+    h.clock.advance(60_000);
+    const cutoff = h.clock.now;
+    await store.record(entry('at cutoff'));
+    h.clock.advance(60_000);
+    await store.record(entry('new'));
+    t.equal(await store.pruneAudit(cutoff), 1);
+    t.same((await store.query({ limit: 10 })).map((e) => e.detail), ['new', 'at cutoff']);
+    t.equal(await store.pruneAudit(cutoff), 0, 'idempotent');
+  });
+
+  withStore('fraud reports: created, read, consumed exactly once, not after expiry', async (t, h, store) => {
+    const now = h.clock.now;
+    const report = { id: 'r-1', user: 'Alice', createdAt: now, expiresAt: now + 60_000, clientIp: '198.51.100.9', userAgent: 'curl/8' };
+    await store.createFraudReport(report);
+    await store.createFraudReport({ ...report, id: 'r-2' });
+    t.same(await store.getFraudReport('r-1'), { ...report, user: 'alice', consumedAt: null });
+    t.equal(await store.getFraudReport('nope'), null);
+    const results = await Promise.all([store.consumeFraudReport('r-1', now + 1), store.consumeFraudReport('r-1', now + 1)]);
+    t.same(results.sort(), [false, true], 'one winner');
+    t.equal((await store.getFraudReport('r-1'))?.consumedAt, now + 1);
+    t.equal(await store.consumeFraudReport('r-2', now + 60_000), false, 'expired');
+    t.equal(await store.consumeFraudReport('nope', now), false);
+    await store.pruneFraud(now + 60_000, 0);
+    t.equal(await store.getFraudReport('r-2'), null, 'expired reports are pruned');
+  });
+
+  withStore('known browsers: new once per user, case-insensitive, pruned by last use', async (t, h, store) => {
+    t.equal(await store.seeBrowser('alice', 'b1', h.clock.now), true);
+    t.equal(await store.seeBrowser('ALICE', 'b1', h.clock.now), false);
+    t.equal(await store.seeBrowser('bob', 'b1', h.clock.now), true, 'per user');
+    t.equal(await store.seeBrowser('alice', 'b2', h.clock.now + 10), true);
+    await store.seeBrowser('alice', 'b1', h.clock.now + 20);
+    await store.pruneFraud(h.clock.now, h.clock.now + 15);
+    t.equal(await store.seeBrowser('alice', 'b1', h.clock.now + 30), false, 'seen at +20: kept');
+    t.equal(await store.seeBrowser('alice', 'b2', h.clock.now + 30), true, 'last seen at +10: forgotten');
+  });
+
   withStore('key rotation: previous keys open, rekey rewrites, then the old key can go', async (t, h, store) => {
     const r = await store.addMethod(totp('alice', 'phone', Buffer.alloc(20, 9)), 5);
     if (!r.ok) throw new Error('add failed');

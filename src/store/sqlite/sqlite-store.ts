@@ -29,6 +29,7 @@ import type {
 } from '../types.ts';
 import { userKey } from '../types.ts';
 import { migrations } from './migrations.ts';
+import { sqliteFraudStore } from './fraud.ts';
 
 /** How long a process waits for another one's write lock before the store reports unavailable. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -93,8 +94,10 @@ function toMethod(r: MethodRow): MethodInfo {
 /** Applies every migration newer than the file's version; refuses a file from a newer gateway. */
 export function migrate(db: Database.Database, now: number): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
-  const latest = migrations.at(-1)?.version ?? 0;
-  for (const m of migrations) {
+  // Helpers append migrations concurrently, so the array need not be in version order.
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const latest = ordered.at(-1)?.version ?? 0;
+  for (const m of ordered) {
     // Immediate: two processes starting together serialize here, and the loser sees the
     // winner's row and skips the migration.
     db.transaction(() => {
@@ -288,6 +291,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
   }
 
   return {
+    ...sqliteFraudStore(db, guard),
     listMethods: (user) => guard('listMethods', () => q.listMethods.all(userKey(user)).map(toMethod)),
     addMethod: (method, maxPerUser) => guard('addMethod', () => addMethodTx.immediate(method, maxPerUser)),
     removeMethod: (user, id) => guard('removeMethod', () => q.removeMethod.run(id, userKey(user)).changes === 1),
