@@ -123,7 +123,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.req = req;
     this.res = res;
     this.onError = onError;
-    res.once('close', this.onClientClose);
+    res.on('close', this.onClientClose);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -138,9 +138,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.gone) return;
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', this.onDrain);
+      // Created only under back-pressure; most responses never need it.
+      this.res.once('drain', () => controller.resume());
     }
   }
 
@@ -153,15 +155,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.gone) return;
     if (res.headersSent) {
       // The status line is out: the only honest signal left is cutting the connection.
-      res.destroy(err);
+      res.destroy();
       return;
     }
     this.onError(this.req, res, toUpstreamError(err));
   }
-
-  private readonly onDrain = (): void => {
-    this.controller?.resume();
-  };
 
   private readonly onClientClose = (): void => {
     if (this.res.writableFinished) return;
