@@ -7,4 +7,6 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly once the command is done: a finished `serve` may still hold handles
+// (a cluster worker's IPC channel, pooled upstream sockets) that would keep it alive.
+process.exit(await main(process.argv.slice(2)));

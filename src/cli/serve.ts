@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util';
 import type { CommandIo } from './io.ts';
 import { DEFAULT_CONFIG, loadConfigOrReport } from './config-arg.ts';
 import { startGateway } from '../server/gateway.ts';
+import { isPrimary, superviseWorkers, workerCount } from '../server/cluster.ts';
 
 const HELP = `Usage: mfa-gateway serve [--config FILE]
 
-Runs the gateway with the given config (default ${DEFAULT_CONFIG}).
+Runs the gateway with the given config (default ${DEFAULT_CONFIG}). With
+server.workers above 1 (or auto), a supervisor process runs that many workers.
 Signals: SIGHUP reloads the config; SIGTERM or SIGINT shut down gracefully.
 `;
 
@@ -24,6 +26,11 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const file = values.config;
   const config = await loadConfigOrReport(file, io);
   if (!config) return 1;
+  const workers = workerCount(config.server.workers);
+  if (workers > 1 && isPrimary()) {
+    io.stdout.write(`mfa-gateway: starting ${workers} workers\n`);
+    return superviseWorkers(workers, (msg) => io.stderr.write(`mfa-gateway: ${msg}\n`)).done;
+  }
   const gateway = await startGateway({ config });
 
   process.on('SIGHUP', () => {
