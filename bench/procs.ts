@@ -117,18 +117,18 @@ function accepts(port: number): Promise<boolean> {
 export async function waitForPort(proc: Running, port: number, timeoutMs = 20_000): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exited()) return `${proc.name} exited: ${exitReason(proc.output())}`;
+    if (proc.exited()) return exitMessage(proc);
     if (await accepts(port)) return null;
     await sleep(50);
   }
   return `${proc.name} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`;
 }
 
-/** The first error message in a process's output (not its stack), else its last lines. */
-function exitReason(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && l !== '^' && l !== '}');
+/** "NAME exited: " and the first error message in its output (not its stack), else its last lines. */
+export function exitMessage(proc: Running): string {
+  const lines = proc.output().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && l !== '^' && l !== '}');
   const error = lines.find((l) => /\b\w*Error\b|\berror\b/i.test(l));
-  return error ?? (lines.slice(-3).join(' | ') || '(no output)');
+  return `${proc.name} exited: ${error ?? (lines.slice(-3).join(' | ') || '(no output)')}`;
 }
 
 /** Pins every thread of a running process to `cores` (used to move the origin). */

@@ -24,6 +24,7 @@ import { startCaddy, startNginx } from './peers.ts';
 import {
   cpuSeconds,
   cpuSnapshot,
+  exitMessage,
   freePort,
   killAllNow,
   machineBusySeconds,
@@ -311,7 +312,8 @@ async function main(): Promise<number> {
         );
       } catch (err) {
         result.status = 'failed';
-        result.reason = (err as Error).message;
+        // A server that died explains the failure better than wrk's "connection refused".
+        result.reason = target.proc.exited() ? exitMessage(target.proc) : (err as Error).message;
         log(`[rep ${rep + 1}/${opts.reps}] ${result.name} failed: ${result.reason}`);
       } finally {
         target.leave?.();
