@@ -239,9 +239,11 @@ async function main(): Promise<number> {
       setup: gateway({ name: 'gateway-trusted-network', policy: 'two_factor', trustLoopback: true }, 1),
     },
   ];
-  const selected = opts.only ? all.filter((s) => opts.only!.some((o) => s.name === o || s.name.startsWith(o))) : all;
-  if (selected.length === 0) {
-    log(`--only matched no scenario; the scenarios are: ${all.map((s) => s.name).join(', ')}`);
+  const matches = (name: string, token: string): boolean => name === token || name.startsWith(token);
+  const unknown = (opts.only ?? []).filter((token) => !all.some((s) => matches(s.name, token)));
+  const selected = opts.only ? all.filter((s) => opts.only!.some((token) => matches(s.name, token))) : all;
+  if (unknown.length > 0 || selected.length === 0) {
+    log(`--only: no scenario named ${unknown.join(', ') || opts.only!.join(', ')}; the scenarios are: ${all.map((s) => s.name).join(', ')}`);
     await cleanup();
     return 2;
   }
