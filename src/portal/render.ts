@@ -150,6 +150,20 @@ export interface MessagePage {
   link?: { href: string; label: MessageRef };
 }
 
+/** `fraud-report`: confirms a sign-in notice's report link; POST `{prefix}fraud-report` with `t` and `csrf`. */
+export interface FraudReportPage {
+  csrf: string;
+  /** The signed report token from the link, posted back. */
+  token: string;
+  user: string;
+  /** The reported sign-in. */
+  at: Date | number;
+  ip: string;
+  browser: string;
+  /** Reporting blocks the account (`mfa.fraud_alert.auto_block`); changes the explanation. */
+  autoBlock: boolean;
+}
+
 /** The data each page's template expects. */
 export interface PageData {
   'sign-in': SignInPage;
@@ -160,12 +174,13 @@ export interface PageData {
   account: AccountPage;
   error: ErrorPage;
   message: MessagePage;
+  'fraud-report': FraudReportPage;
 }
 
 export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
-  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message',
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report',
 ]);
 
 export interface Renderer {
@@ -357,6 +372,17 @@ export function createRenderer(opts: RendererOptions): Renderer {
         text: tr(lang, textKey),
         requestId: d.requestId,
         homeUrl: d.homeUrl ?? '/',
+      });
+    },
+    'fraud-report'(lang, d) {
+      return render('fraud-report', lang, tr(lang, 'fraud_report_title'), { user: d.user }, {
+        csrf: d.csrf,
+        token: d.token,
+        action: `${prefix}fraud-report`,
+        at: formatDate(d.at, lang),
+        ip: d.ip,
+        browser: d.browser,
+        autoBlock: d.autoBlock,
       });
     },
     message(lang, d) {

@@ -72,5 +72,9 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         link: { href: '/.gateway/sign-in', label: 'continue' },
       },
     },
+    'fraud-report': {
+      plain: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '198.51.100.23', browser: 'Firefox on Windows', autoBlock: true },
+      noBlock: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '2001:db8::1', browser: 'Unknown browser', autoBlock: false },
+    },
   };
 }
