@@ -2,9 +2,11 @@
  * @module proxy/forward
  * Forwards an allowed request to its upstream app over keep-alive connections and
  * streams the answer back: the hot path every allowed request takes. Built on undici's
- * `Pool.dispatch` with a small handler object per request, which measured about
- * twice as fast as http-proxy-3's `proxy.web` on loopback (see the report in the commit
- * that introduced it); bodies stream both ways with back-pressure and nothing is buffered.
+ * `Pool.dispatch` with one small handler object per request. Measured against
+ * http-proxy-3's `proxy.web` (keep-alive agent, same header hygiene) on loopback with
+ * autocannon, 50 connections, 1 KB responses, interleaved 5 s runs: about 1.7x the
+ * requests per second and half the CPU per request. Bodies stream both ways with
+ * back-pressure; nothing is buffered.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
