@@ -20,7 +20,7 @@ import type { Running } from './procs.ts';
 
 /** The repository root (bench/..). */
 const ROOT = resolve(import.meta.dirname, '..');
-export const GATEWAY_BIN = join(ROOT, 'bin', 'mfa-gateway.js');
+const GATEWAY_BIN = join(ROOT, 'bin', 'mfa-gateway.js');
 
 export interface GatewaySetup {
   /** Directory name inside the run's temp dir. */

@@ -25,8 +25,8 @@ export interface Sample {
 }
 
 /** The figures that are compared (each also as a ratio to the baselines). */
-export const FIGURES = ['rps', 'p50', 'p99', 'p999', 'cpuUsPerReq', 'rssMb'] as const;
-export type Figure = (typeof FIGURES)[number];
+const FIGURES = ['rps', 'p50', 'p99', 'p999', 'cpuUsPerReq', 'rssMb'] as const;
+type Figure = (typeof FIGURES)[number];
 
 const LABELS: Record<Figure, string> = {
   rps: 'req/s',
@@ -49,7 +49,7 @@ export interface ScenarioResult {
   ratios?: { bare?: Record<Figure, number>; nginx?: Record<Figure, number> };
 }
 
-export function median(values: number[]): number {
+function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
@@ -133,7 +133,7 @@ export function checkTargets(results: ScenarioResult[], bare: ScenarioResult | u
   return checks;
 }
 
-export function fmt(value: number, digits: number): string {
+function fmt(value: number, digits: number): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
