@@ -146,10 +146,89 @@ export interface RevocationRecord {
   user: string;
   sessionsRevokedAt: number | null;
   devicesRevokedAt: number | null;
+  /** When the user's current block ends (it may lie in the past: blocks expire by the clock); null when unblocked or never blocked. */
+  blockedUntil: number | null;
+}
+
+/** The two lockout counters a user has: denied passwords and denied second-factor codes. */
+export type LockoutFactor = 'password' | 'second_factor';
+
+/** Azure MFA's three lockout numbers, in milliseconds where they are times. */
+export interface LockoutPolicy {
+  /** Denials that lock the account. */
+  denials: number;
+  /** A denial stops counting this long after it happened (a sliding window). */
+  counterResetMs: number;
+  /** How long a lock lasts before it lifts by itself. */
+  autoUnblockMs: number;
+}
+
+/** One lockout counter as stored. */
+export interface LockoutCounter {
+  /** Times (epoch ms) of the denials on record, oldest first; may include ones that no longer count. */
+  denials: readonly number[];
+  /** When the lock set by the last counted denial ends; null when none was set. */
+  lockedUntil: number | null;
+}
+
+/**
+ * The verdict on one attempt (see `regulation/lockout`): refused because the account is
+ * locked, or allowed with the attempt already counted as a denial (`next` is the counter
+ * as stored now; `next.lockedUntil` is set when a denial of this attempt locks the account).
+ */
+export type Regulation = { allowed: true; next: LockoutCounter } | { allowed: false; until: number };
+
+/** What account lockout needs: counters that reserve an attempt before it is evaluated. */
+export interface LockoutStore {
+  /**
+   * Decides an attempt and, when allowed, counts it as a denial in the same transaction,
+   * before the caller evaluates the password or code. Of fifty parallel attempts with one
+   * left, across processes too, exactly one is allowed. A success then calls {@link clearLockout}.
+   * `user` is the name as typed; counters are keyed by {@link userKey}, unknown names included.
+   */
+  regulateAttempt(user: string, factor: LockoutFactor, policy: LockoutPolicy): Promise<Regulation>;
+  /** Forgets the counter and any lock (a successful attempt). */
+  clearLockout(user: string, factor: LockoutFactor): Promise<void>;
+  /** The counter as stored (empty when none), for showing a lock without counting anything. */
+  lockoutCounter(user: string, factor: LockoutFactor): Promise<LockoutCounter>;
+}
+
+/** A user's current block. */
+export interface BlockRecord {
+  /** The user key ({@link userKey}). */
+  user: string;
+  blockedAt: number;
+  until: number;
+  reason: string;
+  /** Who blocked: the OS user running the CLI, an admin's name, or `fraud report`. */
+  actor: string;
+}
+
+export interface BlockHistoryEntry {
+  id: number;
+  user: string;
+  action: 'block' | 'unblock';
+  at: number;
+  /** The end of the block for `block`; null for `unblock`. */
+  until: number | null;
+  reason: string;
+  actor: string;
+}
+
+/** The block list. Every change is kept in the history and bumps {@link RevocationStore.changeSeq}. */
+export interface BlockStore {
+  /** Blocks the user from now for `durationMs`, replacing any current block. */
+  block(input: { user: string; durationMs: number; reason: string; actor: string }): Promise<BlockRecord>;
+  /** Ends a current block; false (and nothing recorded) when the user is not blocked. */
+  unblock(input: { user: string; reason: string; actor: string }): Promise<boolean>;
+  /** The user's block if it has not expired, else null. */
+  blockOf(user: string): Promise<BlockRecord | null>;
+  /** Blocks and unblocks of the user, newest first. */
+  blockHistory(user: string): Promise<BlockHistoryEntry[]>;
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'fraud_report';
+export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report';
 
 export type AuditOutcome = 'success' | 'denied';
 
@@ -230,7 +309,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, AuditStore, FraudStore, SecretMaintenance {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, SecretMaintenance {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -182,8 +182,8 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(all, {
       seq: await store.changeSeq(),
       entries: [
-        { user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: null },
-        { user: 'bob', sessionsRevokedAt: null, devicesRevokedAt: bobAt },
+        { user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: null, blockedUntil: null },
+        { user: 'bob', sessionsRevokedAt: null, devicesRevokedAt: bobAt, blockedUntil: null },
       ],
     });
     t.same(await store.revocationsSince(all.seq), { seq: all.seq, entries: [] }, 'nothing new');
@@ -191,7 +191,7 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     const aliceDevicesAt = await store.revokeDevices('alice');
     t.same(await store.revocationsSince(all.seq), {
       seq: all.seq + 1,
-      entries: [{ user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: aliceDevicesAt }],
+      entries: [{ user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: aliceDevicesAt, blockedUntil: null }],
     }, 'only what changed, with the whole record');
   });
 
@@ -253,6 +253,77 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.pruneFraud(h.clock.now, h.clock.now + 15);
     t.equal(await store.seeBrowser('alice', 'b1', h.clock.now + 30), false, 'seen at +20: kept');
     t.equal(await store.seeBrowser('alice', 'b2', h.clock.now + 30), true, 'last seen at +10: forgotten');
+  });
+
+  const policy = { denials: 3, counterResetMs: 10 * 60_000, autoUnblockMs: 15 * 60_000 };
+
+  withStore('lockout: attempts are counted before evaluation, the last one locks, success clears', async (t, h, store) => {
+    t.same(await store.lockoutCounter('alice', 'second_factor'), { denials: [], lockedUntil: null }, 'empty at first');
+    const first = await store.regulateAttempt('Alice', 'second_factor', policy);
+    t.same(first, { allowed: true, next: { denials: [h.clock.now], lockedUntil: null } });
+    t.same(await store.lockoutCounter('alice', 'password'), { denials: [], lockedUntil: null }, 'the password counter is separate');
+    h.clock.advance(1000);
+    await store.regulateAttempt('alice', 'second_factor', policy);
+    h.clock.advance(1000);
+    const last = await store.regulateAttempt('alice', 'second_factor', policy);
+    t.match(last, { allowed: true, next: { lockedUntil: h.clock.now + policy.autoUnblockMs } }, 'the last attempt is allowed and sets the lock');
+    t.same(await store.regulateAttempt('alice', 'second_factor', policy), { allowed: false, until: h.clock.now + policy.autoUnblockMs });
+    t.same((await store.lockoutCounter('ALICE', 'second_factor')).lockedUntil, h.clock.now + policy.autoUnblockMs, 'stored, case-insensitive');
+    await store.clearLockout('alice', 'second_factor');
+    t.same(await store.lockoutCounter('alice', 'second_factor'), { denials: [], lockedUntil: null }, 'cleared');
+    t.equal((await store.regulateAttempt('alice', 'second_factor', policy)).allowed, true);
+  });
+
+  withStore('lockout: of many parallel attempts with one left, across connections, exactly one is allowed', async (t, h, store) => {
+    await store.regulateAttempt('mallory', 'password', policy);
+    await store.regulateAttempt('mallory', 'password', policy);
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).regulateAttempt('mallory', 'password', policy)));
+    t.equal(verdicts.filter((v) => v.allowed).length, 1);
+  });
+
+  withStore('lockout: counters survive reopening; expired ones are purged', async (t, h, store) => {
+    await store.regulateAttempt('ghost', 'password', policy);
+    await store.close();
+    const again = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => again.close());
+    t.equal((await again.lockoutCounter('ghost', 'password')).denials.length, 1, 'kept across a restart');
+    h.clock.advance(policy.autoUnblockMs);
+    await again.regulateAttempt('someone-else', 'password', policy);
+    t.same(await again.lockoutCounter('ghost', 'password'), { denials: [], lockedUntil: null }, 'a counter that no longer matters is deleted');
+  });
+
+  withStore('blocks: block, renew, unblock, expiry, history, and the change feed', async (t, h, store) => {
+    t.equal(await store.blockOf('alice'), null);
+    const seq0 = await store.changeSeq();
+    const b = await store.block({ user: 'Alice', durationMs: 86_400_000, reason: 'phone stolen', actor: 'root' });
+    t.same(b, { user: 'alice', blockedAt: h.clock.now, until: h.clock.now + 86_400_000, reason: 'phone stolen', actor: 'root' });
+    t.same(await store.blockOf('ALICE'), b);
+    t.equal(await store.changeSeq(), seq0 + 1, 'a block bumps the change counter');
+    const feed = await store.revocationsSince(seq0);
+    t.same(feed.entries, [{ user: 'alice', sessionsRevokedAt: null, devicesRevokedAt: null, blockedUntil: b.until }]);
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    t.same(await other.blockOf('alice'), b, 'visible to another connection');
+
+    h.clock.advance(1000);
+    t.equal(await store.unblock({ user: 'alice', reason: 'found it', actor: 'ops' }), true);
+    t.equal(await store.blockOf('alice'), null);
+    t.equal(await store.unblock({ user: 'alice', reason: 'again', actor: 'ops' }), false, 'nothing to unblock');
+    t.same((await store.revocationsSince(feed.seq)).entries, [{ user: 'alice', sessionsRevokedAt: null, devicesRevokedAt: null, blockedUntil: null }]);
+
+    await store.block({ user: 'alice', durationMs: 60_000, reason: 'short', actor: 'root' });
+    h.clock.advance(59_999);
+    t.not(await store.blockOf('alice'), null, 'still blocked a moment before the end');
+    h.clock.advance(1);
+    t.equal(await store.blockOf('alice'), null, 'expired by the clock');
+    t.equal(await store.unblock({ user: 'alice', reason: 'late', actor: 'ops' }), false, 'an expired block needs no unblock');
+
+    const history = await store.blockHistory('ALICE');
+    t.same(history.map((e) => [e.action, e.reason, e.actor]), [['block', 'short', 'root'], ['unblock', 'found it', 'ops'], ['block', 'phone stolen', 'root']], 'newest first, with reasons and actors');
+    t.equal(history[1]?.until, null);
+    t.same(await store.blockHistory('bob'), []);
   });
 
   withStore('key rotation: previous keys open, rekey rewrites, then the old key can go', async (t, h, store) => {

@@ -30,6 +30,7 @@ import type {
 import { userKey } from '../types.ts';
 import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
+import { sqliteRegulationStore } from './regulation.ts';
 
 /** How long a process waits for another one's write lock before the store reports unavailable. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -163,8 +164,10 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
       `INSERT INTO user_state (user_key, devices_revoked_at, changed_seq) VALUES (?, ?, ?)
        ON CONFLICT (user_key) DO UPDATE SET devices_revoked_at = excluded.devices_revoked_at, changed_seq = excluded.changed_seq`,
     ),
-    revocationsSince: db.prepare<[number], { user_key: string; sessions_revoked_at: number | null; devices_revoked_at: number | null }>(
-      'SELECT user_key, sessions_revoked_at, devices_revoked_at FROM user_state WHERE changed_seq > ? ORDER BY changed_seq',
+    revocationsSince: db.prepare<
+      [number],
+      { user_key: string; sessions_revoked_at: number | null; devices_revoked_at: number | null; blocked_until: number | null }
+    >('SELECT user_key, sessions_revoked_at, devices_revoked_at, blocked_until FROM user_state WHERE changed_seq > ? ORDER BY changed_seq',
     ),
     bumpSeq: db.prepare('UPDATE change_seq SET seq = seq + 1 WHERE id = 1'),
     readSeq: db.prepare<[], { seq: number }>('SELECT seq FROM change_seq WHERE id = 1'),
@@ -259,6 +262,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
       user: r.user_key,
       sessionsRevokedAt: r.sessions_revoked_at,
       devicesRevokedAt: r.devices_revoked_at,
+      blockedUntil: r.blocked_until,
     })),
   }));
 
@@ -292,6 +296,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
 
   return {
     ...sqliteFraudStore(db, guard),
+    ...sqliteRegulationStore(db, deps, guard),
     listMethods: (user) => guard('listMethods', () => q.listMethods.all(userKey(user)).map(toMethod)),
     addMethod: (method, maxPerUser) => guard('addMethod', () => addMethodTx.immediate(method, maxPerUser)),
     removeMethod: (user, id) => guard('removeMethod', () => q.removeMethod.run(id, userKey(user)).changes === 1),
