@@ -22,7 +22,8 @@ import { GatewayError, errors } from '../server/errors.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { createHostMatcher, safeReturnUrl } from '../session/return-url.ts';
-import { verifyPassword } from '../factors/password/index.ts';
+import { checkPassword } from '../factors/password/index.ts';
+import { lockedUntil, lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from '../factors/totp/verify.ts';
 import { PORTAL_PATHS } from './render.ts';
@@ -45,6 +46,11 @@ export interface PortalDeps {
   log: Logger;
   /** Extra route sets (fraud reports, federation, admin pages), each built from the kit. */
   modules?: ReadonlyArray<(kit: PortalKit) => PortalModule>;
+  /**
+   * Called once when a denied attempt locks an account (names of existing users only, so a
+   * spray of made-up names does not flood the admins). Must not throw; may send mail later.
+   */
+  onLockout?: (user: string, until: number, details: { factor: LockoutFactor; clientIp: string }) => void;
 }
 
 /** One request to a portal page, as handlers and modules see it. */
@@ -125,6 +131,9 @@ export function createPortal(deps: PortalDeps): Portal {
   const remember = config.mfa.remember_device;
   const url = (path: string) => `${prefix}${path}`;
   const defaultLanding = new URL('/', publicUrl).href;
+  const passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
+  const codePolicy = lockoutPolicy(config.mfa.lockout);
+  const iso = (ms: number) => new Date(ms).toISOString();
 
   // ---- responses ------------------------------------------------------------------
 
@@ -190,7 +199,7 @@ export function createPortal(deps: PortalDeps): Portal {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current');
     if (read.state !== 'valid') return null;
     const user = users.get(read.data.user);
-    return user && !user.disabled ? read.data : null;
+    return user && !user.disabled && !revocations.blocked(user.name) ? read.data : null;
   }
 
   /** The browser-bound value signed-out forms' CSRF tokens hang on; set when missing. */
@@ -251,10 +260,28 @@ export function createPortal(deps: PortalDeps): Portal {
         fieldErrors: { ...(username ? {} : { username: 'field_required_username' }), ...(password ? {} : { password: 'field_required_password' }) },
       });
     }
-    const user = await verifyPassword(users, username, password);
-    if (!user) {
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: 'wrong user name or password' });
+    // Counted before the password is checked, so parallel guesses cannot outrun the counter.
+    // The argon2 check runs on every path: a locked account costs and looks like a wrong password.
+    const attempt = await store.regulateAttempt(username, 'password', passwordPolicy);
+    const check = await checkPassword(users, username, password);
+    if (!attempt.allowed) {
+      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
       return again(401, { formError: 'sign_in_error_failed' });
+    }
+    if (!check.ok) {
+      const why = { unknown_user: 'unknown user', disabled: 'user disabled', wrong_password: 'wrong password' }[check.reason];
+      const locks = attempt.next.lockedUntil;
+      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: locks === null ? why : `${why}; locked out until ${iso(locks)}` });
+      if (locks !== null && check.user) lockedOut(ctx, check.user.name, locks, 'password');
+      return again(401, { formError: 'sign_in_error_failed' });
+    }
+    const user = check.user;
+    await store.clearLockout(username, 'password');
+    // Only someone who knows the password learns that the account is blocked.
+    const block = await store.blockOf(user.name);
+    if (block) {
+      await audit(ctx, { kind: 'password', user: user.name, outcome: 'denied', detail: `blocked until ${iso(block.until)}` });
+      return again(403, { formError: 'sign_in_error_blocked' });
     }
     const remembered = remember.enabled && (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
     await issue(ctx, { user: user.name, level: remembered ? 2 : 1, amr: remembered ? ['pwd', 'remembered'] : ['pwd'], ic: false, auth: clock() });
@@ -266,6 +293,22 @@ export function createPortal(deps: PortalDeps): Portal {
     await audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
     for (const m of modules) await m.afterPassword?.(ctx, user);
     redirect(ctx.res, rd ?? defaultLanding);
+  }
+
+  /** Logs a lockout and tells the `onLockout` listener; called once, by the denial that locks. */
+  function lockedOut(ctx: Ctx, user: string, until: number, factor: LockoutFactor): void {
+    log.warn({ user, factor, until: iso(until), ip: ctx.scope.clientIp }, 'account locked out');
+    try {
+      deps.onLockout?.(user, until, { factor, clientIp: ctx.scope.clientIp });
+    } catch (err) {
+      log.error({ err }, 'lockout listener failed');
+    }
+  }
+
+  /** The second-factor page with the form replaced by "locked until"; 429 with Retry-After after a POST. */
+  function lockedPage(ctx: Ctx, session: SessionData, rd: string | null, until: number, status: number): void {
+    if (status === 429) ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((until - clock()) / 1000))));
+    page(ctx, status, 'second-factor', { ...codePage(session, rd), lockedUntil: until });
   }
 
   /** Signed in with a password? Otherwise off to the sign-in page, keeping the return URL. */
@@ -285,6 +328,8 @@ export function createPortal(deps: PortalDeps): Portal {
     if (!session) return;
     if (session.level === 2) return redirect(ctx.res, rd ?? defaultLanding, 302);
     if ((await activeMethods(session.user)).length === 0) return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd), 302);
+    const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
+    if (until !== null) return lockedPage(ctx, session, rd, until, 200);
     page(ctx, 200, 'second-factor', codePage(session, rd));
   }
 
@@ -306,13 +351,32 @@ export function createPortal(deps: PortalDeps): Portal {
       return page(ctx, 400, 'second-factor', { ...codePage(session, rd), error: 'error_form_expired' });
     }
     const wantsRemember = remember.enabled && form.get('remember') === '1';
+    // The in-memory view may lag the store by up to a second; here the store decides.
+    const block = await store.blockOf(session.user);
+    if (block) {
+      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `blocked until ${iso(block.until)}` });
+      appendSetCookie(ctx.res, sessions.clearCookie());
+      return page(ctx, 403, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), formError: 'sign_in_error_blocked' });
+    }
+    if ((await activeMethods(session.user)).length === 0) return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
+    // The attempt is counted before the code is evaluated: of parallel wrong codes, no more
+    // are evaluated than attempts were left.
+    const attempt = await store.regulateAttempt(session.user, 'second_factor', codePolicy);
+    if (!attempt.allowed) {
+      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
+      return lockedPage(ctx, session, rd, attempt.until, 429);
+    }
     const result = await verifyTotpForUser(store, session.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
     if (!result.ok) {
       const detail = { no_method: 'no second-factor method', malformed: 'malformed code', wrong: 'wrong code', replayed: 'code already used' }[result.reason];
-      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail });
+      const locks = attempt.next.lockedUntil;
+      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: locks === null ? detail : `${detail}; locked out until ${iso(locks)}` });
+      if (locks !== null) lockedOut(ctx, session.user, locks, 'second_factor');
       if (result.reason === 'no_method') return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
+      if (locks !== null) return lockedPage(ctx, session, rd, locks, 429);
       return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
     }
+    await store.clearLockout(session.user, 'second_factor');
     await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth });
     if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
     await audit(ctx, {

@@ -26,7 +26,7 @@ import { createAuthenticator } from '../session/authenticate.ts';
 import { createRevocationView, type LiveRevocationView } from '../session/revocations.ts';
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
-import { createPortal } from '../portal/portal.ts';
+import { createPortal, type PortalDeps } from '../portal/portal.ts';
 import { createRenderer } from '../portal/render.ts';
 import { buildCatalog } from '../portal/i18n.ts';
 import { loadStaticAssets } from '../portal/static.ts';
@@ -42,6 +42,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Overrides `server.listen` (tests listen on port 0). */
   listen?: { host: string; port: number };
+  /** Told when a denied attempt locks an account (where notifications send their e-mail). */
+  onLockout?: PortalDeps['onLockout'];
 }
 
 export interface RunningGateway {
@@ -64,7 +66,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const users: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
-  const revocations = createRevocationView(store, { onError: (err) => log.error({ err }, 'revocation poll failed') });
+  const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'revocation poll failed') });
   await revocations.start();
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
 
@@ -83,6 +85,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const closed = websockets.closeUser(user);
     if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a revoked user');
   });
+  revocations.onBlocked((key) => {
+    // Connections are filed under the users file's spelling of the name.
+    const closed = websockets.closeUser(users.get(key)?.name ?? key);
+    log.info({ user: key, closed }, 'user blocked; closed their WebSocket connections');
+  });
 
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
     const publicUrl = new URL(config.server.public_url);
@@ -91,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout: options.onLockout });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
@@ -105,7 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       trustedIps,
       resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
       upstreamFor,
-      authenticator: createAuthenticator(sessions, users),
+      authenticator: createAuthenticator(sessions, users, revocations),
       portal: builtPortal,
       forwarder,
       websockets,

@@ -2,7 +2,8 @@
  * @module session/authenticate
  * Who is asking: the session cookie, checked (timeouts, revocation) on every request, and
  * the user's current record from the users file, so a user removed or disabled there, or
- * moved out of a group, loses that access on the next request.
+ * moved out of a group, loses that access on the next request. A blocked user's sessions
+ * stop working the same way: the block list is held in memory next to the revocations.
  */
 import type { Authentication, Authenticator, RequestScope } from '../server/chain.ts';
 import type { SessionManager, SessionRead } from './session.ts';
@@ -14,14 +15,19 @@ export interface UserLookup {
   get(name: string): { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined } | undefined;
 }
 
+/** The block list as the session check sees it (in memory, see `session/revocations`). */
+export interface BlockLookup {
+  blocked(user: string): boolean;
+}
+
 const anonymous: Authentication = { subject: null, identity: null };
 
-export function createAuthenticator(sessions: SessionManager, users: UserLookup): Authenticator {
+export function createAuthenticator(sessions: SessionManager, users: UserLookup, blocks: BlockLookup): Authenticator {
   function fromRead(read: SessionRead): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
     const user = users.get(read.data.user);
-    if (!user || user.disabled) return anonymous;
+    if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
       subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },

@@ -5,6 +5,9 @@
  * every `pollMs` and, when it moved, only the records changed since. An admin command in
  * another process, or another gateway on the same PostgreSQL, reaches this one in time.
  *
+ * The same feed carries the block list: each record says until when the user is blocked,
+ * and the view compares that with the injected clock, so a block also ends by itself.
+ *
  * Fails closed: when the store has not answered for longer than `maxStalenessMs`, the
  * view reports itself not current and the session layer refuses signed-in requests.
  */
@@ -16,11 +19,13 @@ export interface RevocationFeed {
   changeSeq(): Promise<number>;
   revocationsSince(seq: number): Promise<{
     seq: number;
-    entries: Array<{ user: string; sessionsRevokedAt: number | null; devicesRevokedAt: number | null }>;
+    entries: Array<{ user: string; sessionsRevokedAt: number | null; devicesRevokedAt: number | null; blockedUntil: number | null }>;
   }>;
 }
 
 export interface LiveRevocationView extends RevocationView {
+  /** Whether the user (any spelling) is blocked now, by the injected clock. */
+  blocked(user: string): boolean;
   /** Loads everything once; call before serving. */
   start(): Promise<void>;
   /** Polls now (tests, and right after this process itself revoked something). */
@@ -28,6 +33,8 @@ export interface LiveRevocationView extends RevocationView {
   stop(): void;
   /** Called with every user whose sessions were revoked since the last poll. */
   onSessionsRevoked(listener: (user: string) => void): void;
+  /** Called with every user (key) who was blocked, or whose block was renewed, since the last poll. */
+  onBlocked(listener: (user: string) => void): void;
 }
 
 export function createRevocationView(
@@ -37,6 +44,8 @@ export function createRevocationView(
     maxStalenessMs?: number;
     /** Monotonic milliseconds for the staleness bound (real elapsed time, not the frozen test clock). */
     monotonic?: () => number;
+    /** Epoch milliseconds, for block expiry (the frozen test clock). */
+    clock?: () => number;
     onError?: (err: unknown) => void;
   } = {},
 ): LiveRevocationView {
@@ -45,7 +54,10 @@ export function createRevocationView(
   const monotonic = opts.monotonic ?? (() => performance.now());
   const sessions = new Map<string, number>();
   const devices = new Map<string, number>();
+  const blocks = new Map<string, number>();
+  const clock = opts.clock ?? Date.now;
   const listeners: Array<(user: string) => void> = [];
+  const blockListeners: Array<(user: string) => void> = [];
   let seq = 0;
   let lastSuccess = -Infinity;
   let timer: NodeJS.Timeout | undefined;
@@ -64,6 +76,11 @@ export function createRevocationView(
           if (before !== entry.sessionsRevokedAt && seq !== 0) for (const l of listeners) l(key);
         }
         if (entry.devicesRevokedAt !== null) devices.set(key, entry.devicesRevokedAt);
+        if (entry.blockedUntil === null) blocks.delete(key);
+        else if (blocks.get(key) !== entry.blockedUntil) {
+          blocks.set(key, entry.blockedUntil);
+          if (seq !== 0) for (const l of blockListeners) l(key);
+        }
       }
       seq = changes.seq;
     }
@@ -80,6 +97,10 @@ export function createRevocationView(
   return {
     sessionsRevokedAt: (user) => sessions.get(userKey(user)),
     devicesRevokedAt: (user) => devices.get(userKey(user)),
+    blocked(user) {
+      const until = blocks.get(userKey(user));
+      return until !== undefined && clock() < until;
+    },
     current: () => monotonic() - lastSuccess <= maxStalenessMs,
     async start() {
       await refresh();
@@ -94,6 +115,9 @@ export function createRevocationView(
     },
     onSessionsRevoked(listener) {
       listeners.push(listener);
+    },
+    onBlocked(listener) {
+      blockListeners.push(listener);
     },
   };
 }

@@ -12,7 +12,7 @@ import { hash } from '@node-rs/argon2';
 import YAML from 'yaml';
 import type { Test } from 'tap';
 import { loadConfig, formatProblem } from '../../src/config/load.ts';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.ts';
 import { generateTotp, base32Decode } from '../../src/factors/totp/totp.ts';
 
 export interface Recorded {
@@ -74,7 +74,13 @@ export interface TestGateway extends RunningGateway {
  * Writes a config (the given sections over test defaults) and starts a gateway on port 0.
  * `rules` default to the issue's sample policy.
  */
-export async function startTestGateway(t: Test, upstream: Upstream, overrides: Record<string, unknown> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  t: Test,
+  upstream: Upstream,
+  overrides: Record<string, unknown> = {},
+  /** Further `startGateway` options, e.g. listeners such as `onLockout`. */
+  options: Pick<GatewayOptions, 'onLockout'> = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-'));
   writeFileSync(join(dir, 'users.yaml'), await usersFile());
   const { server, mfa, ...rest } = overrides as { server?: Record<string, unknown>; mfa?: Record<string, unknown> };
@@ -98,7 +104,7 @@ export async function startTestGateway(t: Test, upstream: Upstream, overrides: R
   const loaded = await loadConfig(file, {});
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
   const clock = { now: Date.parse('2026-11-23T09:00:00Z') };
-  const gateway = await startGateway({ config: loaded.config, clock: () => clock.now, listen: { host: '127.0.0.1', port: 0 } });
+  const gateway = await startGateway({ ...options, config: loaded.config, clock: () => clock.now, listen: { host: '127.0.0.1', port: 0 } });
   t.teardown(() => gateway.close());
   return Object.assign(gateway, { dir, port: (gateway.server.address() as { port: number }).port, clock });
 }
