@@ -36,7 +36,7 @@ export function browserIdHash(browserId: string): string {
 }
 
 /** Blocks a user from now for `days` (the block list's `blockUser`, injected). */
-export type BlockUser = (user: string, opts: { reason: string; days: number; actor: string }) => Promise<void>;
+export type BlockUser = (user: string, opts: { reason: string; days: number; actor: string; context: { clientIp: string; userAgent: string } }) => Promise<unknown>;
 
 export interface ReportDeps {
   store: Pick<FraudStore, 'getFraudReport' | 'consumeFraudReport'> & Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> & Pick<AuditStore, 'record'>;
@@ -73,14 +73,15 @@ export async function reportFraud(
     outcome: 'denied',
     detail: FRAUD_DETAIL,
   });
+  // Ending the sessions comes first: it is what stops an intruder who is signed in right now.
+  await deps.store.revokeSessions(report.user);
+  await deps.store.revokeDevices(report.user);
   let blockedUntil: number | null = null;
   if (input.autoBlock) {
     const at = new Date(report.createdAt).toISOString();
-    await deps.blockUser(report.user, { reason: `fraud reported by the user for the sign-in at ${at} from ${report.clientIp}`, days: input.blockDays, actor: 'fraud report' });
+    await deps.blockUser(report.user, { reason: `fraud reported by the user for the sign-in at ${at} from ${report.clientIp}`, days: input.blockDays, actor: 'fraud report', context: { clientIp: report.clientIp, userAgent: report.userAgent } });
     blockedUntil = input.now + input.blockDays * 86_400_000;
   }
-  await deps.store.revokeSessions(report.user);
-  await deps.store.revokeDevices(report.user);
   await deps.refreshRevocations();
   return { state: 'reported', report, blockedUntil };
 }

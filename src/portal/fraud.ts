@@ -1,0 +1,155 @@
+/**
+ * @module portal/fraud
+ * The fraud-alert part of the portal, as a {@link PortalModule}: after a password step it
+ * recognizes the browser (a random id cookie, Path limited to the gateway's prefix so no
+ * app ever sees it) and, when `mfa.fraud_alert` says so, mails the user a sign-in notice
+ * with a signed, single-use report link. `GET {prefix}fraud-report?t=...` only shows what
+ * would be reported; the CSRF-protected POST from that page acts (see `regulation/fraud`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/types.ts';
+import type { UserLookup } from '../factors/password/index.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { AuditStore, FraudStore, RevocationStore } from '../store/types.ts';
+import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import { errors } from '../server/errors.ts';
+import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { createFraudLinks } from '../regulation/fraud-link.ts';
+import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type BlockUser } from '../regulation/fraud.ts';
+import { describeUserAgent } from './user-agent.ts';
+
+/** The report page, relative to the path prefix. */
+export const FRAUD_REPORT_PATH = 'fraud-report';
+/** Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5). */
+const BROWSER_ID_MAX_AGE_S = 400 * 86_400;
+const BROWSER_ID = /^[A-Za-z0-9_-]{32}$/;
+const MAX_USER_AGENT = 512;
+
+const browserOf = (userAgent: string): string => describeUserAgent(userAgent) || '—';
+
+export interface FraudModuleDeps {
+  config: GatewayConfig;
+  store: FraudStore & Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> & Pick<AuditStore, 'record'>;
+  users: UserLookup;
+  notifier: Notifier;
+  blockUser: BlockUser;
+  /** Applies revocations in this process at once (`LiveRevocationView.refresh`). */
+  refreshRevocations: () => Promise<void>;
+  clock: () => number;
+  log: Logger;
+}
+
+export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalModule {
+  const { config, store, users, notifier, clock, log } = deps;
+  const settings = config.mfa.fraud_alert;
+  const links = createFraudLinks([config.session.secret, ...config.session.previous_secrets]);
+
+  return (kit) => {
+    const secure = kit.publicUrl.protocol === 'https:';
+    // `__Host-` needs Path=/; this cookie is confined to the prefix, so `__Secure-` it is.
+    const browserCookie = `${secure ? '__Secure-' : ''}${config.session.cookie_name}_browser`;
+    const userAgentOf = (ctx: PortalContext) => String(ctx.req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT);
+
+    /** This browser's id, set (or its lifetime renewed) on the response. */
+    function browserId(ctx: PortalContext): string {
+      const existing = readCookie(ctx.req.headers.cookie, browserCookie);
+      const id = existing !== undefined && BROWSER_ID.test(existing) ? existing : randomBytes(24).toString('base64url');
+      appendSetCookie(ctx.res, serializeCookie(browserCookie, id, { secure, path: kit.prefix, maxAge: BROWSER_ID_MAX_AGE_S, sameSite: 'Lax' }));
+      return id;
+    }
+
+    async function afterPassword(ctx: PortalContext, user: Parameters<NonNullable<PortalModule['afterPassword']>>[1]): Promise<void> {
+      if (!settings.enabled || settings.sign_in_notice === 'never') return;
+      try {
+        const now = clock();
+        const newBrowser = await store.seeBrowser(user.name, browserIdHash(browserId(ctx)), now);
+        if (!wantsSignInNotice(settings, { hasEmail: user.email !== undefined, newBrowser })) return;
+        const id = links.newId();
+        const expiresAt = now + REPORT_LINK_TTL_MS;
+        const userAgent = userAgentOf(ctx);
+        await store.createFraudReport({ id, user: user.name, createdAt: now, expiresAt, clientIp: ctx.scope.clientIp, userAgent });
+        const reportUrl = new URL(`${kit.prefix}${FRAUD_REPORT_PATH}?t=${links.sign(id, expiresAt)}`, kit.publicUrl).href;
+        notifier.signInNotice({
+          to: user.email!,
+          lang: ctx.lang,
+          user: user.name,
+          ...(user.displayName ? { name: user.displayName } : {}),
+          at: now,
+          clientIp: ctx.scope.clientIp,
+          browser: browserOf(userAgent),
+          reportUrl,
+          reportExpiresAt: expiresAt,
+          autoBlock: settings.auto_block,
+        });
+      } catch (err) {
+        // A notice that cannot be prepared must not fail the sign-in.
+        log.error({ err, user: user.name }, 'could not prepare the sign-in notice');
+      }
+    }
+
+    function invalid(ctx: PortalContext): void {
+      kit.page(ctx, 400, 'message', { title: 'fraud_link_invalid_title', text: 'fraud_link_invalid_text' });
+    }
+
+    async function confirmPage(ctx: PortalContext, token: string, status: number): Promise<void> {
+      const check = links.verify(token, clock());
+      if (!check.ok) return invalid(ctx);
+      const report = await store.getFraudReport(check.id);
+      if (!report) return invalid(ctx);
+      if (report.consumedAt !== null) return kit.page(ctx, 200, 'message', { title: 'fraud_already_title', text: 'fraud_already_text' });
+      kit.page(ctx, status, 'fraud-report', {
+        csrf: kit.csrfToken(kit.anonymousBinding(ctx), 'fraud-report'),
+        token,
+        user: users.get(report.user)?.name ?? report.user,
+        at: report.createdAt,
+        ip: report.clientIp,
+        browser: browserOf(report.userAgent),
+        autoBlock: settings.auto_block,
+      });
+    }
+
+    async function report(ctx: PortalContext): Promise<void> {
+      const form = await kit.readForm(ctx.req);
+      const token = form.get('t') ?? '';
+      if (!kit.csrfValid(form.get('csrf'), kit.anonymousBinding(ctx), 'fraud-report')) return confirmPage(ctx, token, 400);
+      const now = clock();
+      const check = links.verify(token, now);
+      if (!check.ok) return invalid(ctx);
+      const result = await reportFraud(
+        { store, blockUser: deps.blockUser, refreshRevocations: deps.refreshRevocations },
+        { id: check.id, now, autoBlock: settings.auto_block, blockDays: config.mfa.block.days },
+      );
+      if (result.state === 'already') return kit.page(ctx, 200, 'message', { title: 'fraud_already_title', text: 'fraud_already_text' });
+      if (result.state !== 'reported') return invalid(ctx);
+      const r = result.report;
+      const name = users.get(r.user)?.name ?? r.user;
+      log.warn({ user: name, signInFrom: r.clientIp, reportedFrom: ctx.scope.clientIp, blockedUntil: result.blockedUntil }, 'fraud reported');
+      notifier.fraudAlert({
+        user: name,
+        at: r.createdAt,
+        clientIp: r.clientIp,
+        browser: browserOf(r.userAgent),
+        reportedAt: now,
+        reportedFrom: ctx.scope.clientIp,
+        blockedUntil: result.blockedUntil,
+      });
+      kit.page(ctx, 200, 'message', {
+        title: 'fraud_reported_title',
+        text: result.blockedUntil === null ? 'fraud_reported_text' : 'fraud_reported_blocked_text',
+      });
+    }
+
+    return {
+      async handle(ctx, sub, method) {
+        if (sub !== FRAUD_REPORT_PATH) return false;
+        if (!settings.enabled) throw errors.notFound(`${method} ${sub}: mfa.fraud_alert.enabled is off`);
+        if (method === 'GET') await confirmPage(ctx, new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('t') ?? '', 200);
+        else if (method === 'POST') await report(ctx);
+        else throw errors.notFound(`${method} ${sub}`);
+        return true;
+      },
+      afterPassword,
+    };
+  };
+}
