@@ -24,6 +24,7 @@ const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./explain.ts')).explainCommand,
   },
   users: { summary: 'add and list users', load: async () => (await import('./users-entry.ts')).usersEntry },
+  log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
 };
 
 export function usage(): string {

@@ -30,6 +30,10 @@ import { createPortal, type PortalDeps } from '../portal/portal.ts';
 import { createRenderer } from '../portal/render.ts';
 import { buildCatalog } from '../portal/i18n.ts';
 import { loadStaticAssets } from '../portal/static.ts';
+import { fraudModule } from '../portal/fraud.ts';
+import { blockUser } from '../regulation/block.ts';
+import { createNotifications, type Mailer } from '../notify/index.ts';
+import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
 import { errors } from './errors.ts';
 
@@ -42,6 +46,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Overrides `server.listen` (tests listen on port 0). */
   listen?: { host: string; port: number };
+  /** Waits between e-mail delivery attempts (tests shorten them); see `notify/mailer`. */
+  mailRetryDelaysMs?: readonly number[];
   /** Told when a denied attempt locks an account (where notifications send their e-mail). */
   onLockout?: PortalDeps['onLockout'];
 }
@@ -52,6 +58,8 @@ export interface RunningGateway {
   readonly url: string;
   readonly store: Store;
   readonly revocations: LiveRevocationView;
+  /** The e-mail queue (`idle()` resolves when every queued mail was sent or given up). */
+  readonly mailer: Mailer;
   /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
   reload(config: GatewayConfig): void;
   close(): Promise<void>;
@@ -69,6 +77,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'revocation poll failed') });
   await revocations.start();
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+
+  // E-mail and sign-in log retention; build() moves the reloadable settings along.
+  let adminAddresses: readonly string[] = initial.mfa.fraud_alert.notify;
+  let retentionMs = parseDuration(initial.log.sign_in_retention);
+  const { mailer, notifier } = createNotifications(initial, log, {
+    admins: () => adminAddresses,
+    ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
+  });
+  const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
+  await housekeeping.run();
+  const fraud = (config: GatewayConfig) =>
+    fraudModule({
+      config, store, users, notifier, clock, log,
+      blockUser: (user, opts) => blockUser(store, user, opts),
+      refreshRevocations: () => revocations.refresh(),
+    });
+  const onLockout: PortalDeps['onLockout'] = (user, until, details) => {
+    notifier.lockout({ user, step: details.factor, until, clientIp: details.clientIp });
+    options.onLockout?.(user, until, details);
+  };
 
   const timeouts = initial.server.timeouts;
   let portal: Portal;
@@ -92,13 +120,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
+    adminAddresses = config.mfa.fraud_alert.notify;
+    retentionMs = parseDuration(config.log.sign_in_retention);
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
     const catalog = buildCatalog(config.messages);
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout: options.onLockout });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [fraud(config)] });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
@@ -160,6 +190,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url,
     store,
     revocations,
+    mailer,
     reload(config) {
       current = build(config);
       portal = current.portal;
@@ -167,12 +198,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     async close() {
       revocations.stop();
+      housekeeping.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       await websockets.close();
       await forwarder.close();
+      await mailer.close();
       users.close();
       await store.close();
     },
