@@ -228,7 +228,7 @@ export interface BlockStore {
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report';
+export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report' | 'federated';
 
 export type AuditOutcome = 'success' | 'denied';
 
@@ -298,6 +298,35 @@ export interface FraudStore {
   pruneFraud(now: number, browsersSeenBefore: number): Promise<void>;
 }
 
+/** A user recorded on first sign-in through the identity provider (`federation.oidc.create_users`). */
+export interface FederatedUser {
+  /** The canonical name, spelled as the provider's user-name claim had it at first sign-in. */
+  name: string;
+  email: string | null;
+  displayName: string | null;
+  /** From the provider's groups claim at the last sign-in. */
+  groups: string[];
+  /** The provider's `iss` and `sub` at the last sign-in. */
+  issuer: string;
+  subject: string;
+  createdAt: number;
+  lastSignInAt: number;
+}
+
+/** What federated sign-in needs: recorded users and single-use sign-in states. */
+export interface FederationStore {
+  /** Records the user (keyed by {@link userKey} of `name`) or refreshes the record; the first spelling of the name stays. */
+  saveFederatedUser(user: Omit<FederatedUser, 'createdAt' | 'lastSignInAt'>, now: number): Promise<FederatedUser>;
+  listFederatedUsers(): Promise<FederatedUser[]>;
+  /** Changes whenever a federated user is recorded or refreshed, by any process; cheap to poll. */
+  federatedUsersVersion(): Promise<string>;
+  /**
+   * Marks an authorization request's state used, atomically: of two calls with the same id
+   * (across processes too) exactly one gets `true`. Entries past `expiresAt` are purged.
+   */
+  consumeOidcState(id: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
 /** Key rotation: used by `mfa-gateway store rekey`. */
 export interface SecretMaintenance {
   /**
@@ -309,7 +338,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, SecretMaintenance {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, SecretMaintenance {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -30,6 +30,7 @@ import type {
 import { userKey } from '../types.ts';
 import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
+import { sqliteFederationStore } from './federation.ts';
 import { sqliteRegulationStore } from './regulation.ts';
 
 /** How long a process waits for another one's write lock before the store reports unavailable. */
@@ -296,6 +297,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
 
   return {
     ...sqliteFraudStore(db, guard),
+    ...sqliteFederationStore(db, guard),
     ...sqliteRegulationStore(db, deps, guard),
     listMethods: (user) => guard('listMethods', () => q.listMethods.all(userKey(user)).map(toMethod)),
     addMethod: (method, maxPerUser) => guard('addMethod', () => addMethodTx.immediate(method, maxPerUser)),
