@@ -279,7 +279,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
       return render('sign-in', lang, tr(lang, 'sign_in_title'), { provider: d.provider?.name ?? '' }, {
         ...hidden(d),
         username: d.username ?? '',
-        formError: d.formError && tr(lang, d.formError),
+        formError: d.formError && tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
         usernameError,
         passwordError,
         focusUsername: !focusPassword,

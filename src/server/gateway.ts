@@ -27,6 +27,7 @@ import { createRevocationView, type LiveRevocationView } from '../session/revoca
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
 import { createPortal, type PortalDeps } from '../portal/portal.ts';
+import { createFederation } from '../federation/index.ts';
 import { createRenderer } from '../portal/render.ts';
 import { buildCatalog } from '../portal/i18n.ts';
 import { loadStaticAssets } from '../portal/static.ts';
@@ -71,9 +72,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const initial = options.config;
 
   const store = await openStore(initial.store, { clock });
-  const users: UserDirectory = await loadUserDirectory(initial.users.file, {
+  const fileUsers: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
+  // The users file first, then users recorded at their first federated sign-in.
+  const federation = await createFederation({ fileUsers, store, clock, log, blocked: (user) => revocations.blocked(user) });
+  const users: UserDirectory = federation.users;
   const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'revocation poll failed') });
   await revocations.start();
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
@@ -128,7 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [fraud(config)] });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config)] });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {

@@ -1,0 +1,189 @@
+/**
+ * @module portal/federation
+ * Sign-in through the corporate identity provider, as a portal module:
+ *
+ *   GET {prefix}oidc/start?rd=...   seals state, nonce, PKCE verifier and `rd` into a
+ *                                   10-minute cookie and sends the browser to the provider
+ *   GET {prefix}oidc/callback       checks the cookie, marks the state used, lets openid-client
+ *                                   exchange the code and verify the ID token, maps its claims
+ *                                   to a gateway user and issues a session
+ *
+ * The session is level 1 (`amr: ['oidc']`), so the gateway's own second factor is still
+ * asked for; with `mfa.trusted_ips.federated_intranet_claim` a verified ID token carrying
+ * the intranet claim sets `ic` (the access decision then skips the second factor), and with
+ * `trust_amr_mfa` an `amr` containing `mfa` makes it level 2. Only the verified ID token is
+ * believed. Every failure shows the same message on the sign-in page; the log says why.
+ */
+import type { FederationConfig } from '../config/types.ts';
+import type { FederationStore } from '../store/types.ts';
+import type { OidcClient } from '../federation/oidc.ts';
+import type { CombinedDirectory } from '../federation/users.ts';
+import type { UserRecord } from '../factors/password/index.ts';
+import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { Logger } from 'pino';
+import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { FLOW_TTL_MS, sealFlow, stateKey, unsealFlow } from '../federation/flow-state.ts';
+import { mapClaims, type FederatedIdentity } from '../federation/claims.ts';
+import { errors } from '../server/errors.ts';
+
+export const OIDC_PATHS = Object.freeze({ start: 'oidc/start', callback: 'oidc/callback' });
+
+export interface FederationModuleDeps {
+  settings: NonNullable<FederationConfig['oidc']>;
+  /** `mfa.trusted_ips.federated_intranet_claim`. */
+  intranetClaimEnabled: boolean;
+  oidc: OidcClient;
+  users: CombinedDirectory;
+  store: Pick<FederationStore, 'saveFederatedUser' | 'consumeOidcState'>;
+  /** The session secrets (iron-session password map) that seal the flow cookie. */
+  sealPassword: Record<number, string>;
+  /** The flow cookie's name, already prefixed for https. */
+  cookieName: string;
+  secure: boolean;
+  /** Whether the user is blocked now (the block list), when the gateway has one. */
+  blocked?: (user: string) => boolean;
+  clock: () => number;
+  log: Logger;
+}
+
+/** A refusal: `reason` goes to the sign-in log, the user sees one generic message. */
+class Refused extends Error {
+  readonly user: string;
+  constructor(reason: string, user = '') {
+    super(reason);
+    this.user = user;
+  }
+}
+
+export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => PortalModule {
+  const { settings, oidc, users, store, clock, log } = deps;
+  return (kit) => {
+    const redirectUri = new URL(`${kit.prefix}${OIDC_PATHS.callback}`, kit.publicUrl).href;
+    const cookiePath = `${kit.prefix}oidc/`;
+    const provider = { name: settings.display_name, url: `${kit.prefix}${OIDC_PATHS.start}` };
+    const clearCookie = serializeCookie(deps.cookieName, '', { secure: deps.secure, path: cookiePath, maxAge: 0 });
+
+    function buttonFor(rd: string | null) {
+      return { name: provider.name, url: rd ? `${provider.url}?rd=${encodeURIComponent(rd)}` : provider.url };
+    }
+
+    async function start(ctx: PortalContext): Promise<void> {
+      const rd = kit.returnTo(new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('rd'));
+      let request;
+      try {
+        request = await oidc.authorizationRequest(redirectUri);
+      } catch (err) {
+        throw errors.upstreamUnreachable(`identity provider ${settings.issuer}: ${(err as Error).message}`, err);
+      }
+      const sealed = await sealFlow(
+        { state: request.state, nonce: request.nonce, codeVerifier: request.codeVerifier, rd, exp: clock() + FLOW_TTL_MS },
+        deps.sealPassword,
+      );
+      // Lax: the provider sends the browser back with a top-level GET from another site.
+      appendSetCookie(ctx.res, serializeCookie(deps.cookieName, sealed, { secure: deps.secure, path: cookiePath, maxAge: FLOW_TTL_MS / 1000, sameSite: 'Lax' }));
+      kit.redirect(ctx.res, request.url.href, 302);
+    }
+
+    /** The gateway user the identity is, or a refusal. */
+    async function resolveUser(identity: FederatedIdentity): Promise<UserRecord> {
+      const existing = users.get(identity.username);
+      if (existing?.disabled) throw new Refused('the matching user is disabled in the users file', existing.name);
+      // A users-file user of that name (any letter case) is that person; nothing is recorded.
+      if (existing && users.federated(identity.username) === undefined) return existing;
+      if (!existing && !settings.create_users) {
+        throw new Refused('no gateway user of that name (federation.oidc.create_users is off)', identity.username);
+      }
+      const saved = await store.saveFederatedUser(
+        {
+          name: identity.username,
+          email: identity.email,
+          displayName: identity.displayName,
+          groups: identity.groups,
+          issuer: identity.issuer,
+          subject: identity.subject,
+        },
+        clock(),
+      );
+      users.remember(saved);
+      return users.get(saved.name)!;
+    }
+
+    async function callback(ctx: PortalContext): Promise<void> {
+      const target = new URL(ctx.req.url ?? '/', 'http://x');
+      const params = target.searchParams;
+      const flow = await unsealFlow(readCookie(ctx.req.headers.cookie, deps.cookieName), deps.sealPassword);
+      appendSetCookie(ctx.res, clearCookie);
+      try {
+        if (!flow) throw new Refused('no sign-in in progress in this browser (flow cookie missing, forged or expired)');
+        const providerError = params.get('error');
+        if (providerError) throw new Refused(`the provider answered ${providerError}: ${(params.get('error_description') ?? '').slice(0, 200)}`);
+        if (flow.exp <= clock()) throw new Refused('the sign-in took longer than 10 minutes');
+        if (params.get('state') !== flow.state) throw new Refused('the state does not match this browser\'s sign-in');
+        if (!(await store.consumeOidcState(stateKey(flow.state), flow.exp, clock()))) throw new Refused('the state was already used (replayed callback)');
+
+        let claims: Record<string, unknown>;
+        try {
+          claims = await oidc.redeem(new URL(`${redirectUri}${target.search}`), flow);
+        } catch (err) {
+          throw new Refused(`the provider's answer failed verification: ${describe(err)}`);
+        }
+        const mapped = mapClaims(claims, settings);
+        if (!mapped.ok) throw new Refused(mapped.reason, typeof claims.sub === 'string' ? `sub:${claims.sub}` : '');
+        const identity = mapped.identity;
+        if (identity.dropped.length > 0) log.warn({ user: identity.username, dropped: identity.dropped }, 'federated groups ignored: not valid group names');
+        const user = await resolveUser(identity);
+        if (deps.blocked?.(user.name)) throw new Refused('the user is blocked', user.name);
+
+        const ic = deps.intranetClaimEnabled && identity.intranet;
+        const mfa = settings.trust_amr_mfa && identity.amrMfa;
+        await kit.issueSession(ctx, { user: user.name, level: mfa ? 2 : 1, amr: mfa ? ['oidc', 'mfa'] : ['oidc'], ic, auth: clock() });
+        await kit.audit(ctx, {
+          kind: 'federated',
+          user: user.name,
+          outcome: 'success',
+          detail: `federated sign-in via ${settings.display_name}${detailOf(identity, ic, mfa, deps.intranetClaimEnabled)}`,
+        });
+        kit.redirect(ctx.res, flow.rd ?? kit.defaultLanding);
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err;
+        await kit.audit(ctx, { kind: 'federated', user: err.user, outcome: 'denied', detail: `federated sign-in refused: ${err.message}` });
+        const rd = flow?.rd ?? null;
+        kit.page(ctx, 401, 'sign-in', {
+          ...signInExtras(rd),
+          csrf: kit.csrfToken(kit.anonymousBinding(ctx), 'sign-in'),
+          ...(rd ? { rd } : {}),
+          formError: 'sign_in_error_provider',
+        });
+      }
+    }
+
+    function signInExtras(rd: string | null) {
+      return { provider: buttonFor(rd), ...(settings.local_passwords ? {} : { hideLocalForm: true }) };
+    }
+
+    return {
+      async handle(ctx, sub, method) {
+        if (method !== 'GET') return false;
+        if (sub === OIDC_PATHS.start) await start(ctx);
+        else if (sub === OIDC_PATHS.callback) await callback(ctx);
+        else return false;
+        return true;
+      },
+      signInPage: (_ctx, rd) => signInExtras(rd),
+    };
+  };
+}
+
+function detailOf(identity: FederatedIdentity, ic: boolean, mfa: boolean, intranetEnabled: boolean): string {
+  if (mfa) return '; second factor done at the provider (amr contains mfa)';
+  if (ic) return '; second factor skipped: intranet claim';
+  if (identity.intranet && !intranetEnabled) return '; intranet claim present but mfa.trusted_ips.federated_intranet_claim is off';
+  return '';
+}
+
+/** An openid-client error with its cause: "unexpected JWT claim value encountered: unexpected JWT "aud" ...". */
+function describe(err: unknown): string {
+  const e = err as Error;
+  const cause = e.cause instanceof Error && e.cause.message !== e.message ? `: ${e.cause.message}` : '';
+  return `${e.message}${cause}`.slice(0, 300);
+}
