@@ -24,6 +24,9 @@ const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./explain.ts')).explainCommand,
   },
   users: { summary: 'add and list users', load: async () => (await import('./users-entry.ts')).usersEntry },
+  block: { summary: 'block a user (NAME --reason TEXT [--days N])', load: async () => (await import('./block.ts')).blockCommand },
+  unblock: { summary: 'lift a block early (NAME --reason TEXT)', load: async () => (await import('./block.ts')).unblockCommand },
+  revoke: { summary: "end a user's sessions and/or forget their remembered browsers", load: async () => (await import('./revoke.ts')).revokeCommand },
   log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
 };
 

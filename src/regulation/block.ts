@@ -35,7 +35,9 @@ export const COMMAND_LINE: BlockContext = Object.freeze({ clientIp: 'local', use
 export type BlockDeps = Pick<BlockStore, 'block' | 'unblock'> & Pick<RevocationStore, 'revokeSessions'> & Pick<AuditStore, 'record'>;
 
 /** Thrown for a bad reason or duration; the message is meant for the operator. */
-export class BlockInputError extends Error {}
+export class BlockInputError extends Error {
+  override name = 'BlockInputError';
+}
 
 function checkReason(reason: string): string {
   const trimmed = reason.trim();
