@@ -11,6 +11,7 @@ import type { UserDirectory } from '../factors/password/index.ts';
 import type { FederationStore } from '../store/types.ts';
 import type { PortalKit, PortalModule } from '../portal/portal.ts';
 import { passwordMap } from '../session/session.ts';
+import { gatewayCookieNames } from '../session/cookies.ts';
 import { federationModule } from '../portal/federation.ts';
 import { createOidcClient, type OidcClient } from './oidc.ts';
 import { createCombinedDirectory, type CombinedDirectory } from './users.ts';
@@ -60,7 +61,7 @@ export async function createFederation(deps: FederationDeps): Promise<Federation
           store: deps.store,
           sealPassword: passwordMap(config.session),
           // Scoped to the callback path, so __Secure- rather than __Host- (which needs Path=/).
-          cookieName: `${secure ? '__Secure-' : ''}${config.session.cookie_name}_oidc`,
+          cookieName: gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).oidc,
           secure,
           ...(deps.blocked ? { blocked: deps.blocked } : {}),
           clock: deps.clock,

@@ -14,7 +14,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import type { AuditStore, FraudStore, RevocationStore } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import { errors } from '../server/errors.ts';
-import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createFraudLinks } from '../regulation/fraud-link.ts';
 import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type BlockUser } from '../regulation/fraud.ts';
 import { describeUserAgent } from './user-agent.ts';
@@ -48,7 +48,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
   return (kit) => {
     const secure = kit.publicUrl.protocol === 'https:';
     // `__Host-` needs Path=/; this cookie is confined to the prefix, so `__Secure-` it is.
-    const browserCookie = `${secure ? '__Secure-' : ''}${config.session.cookie_name}_browser`;
+    const browserCookie = gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).browser;
     const userAgentOf = (ctx: PortalContext) => String(ctx.req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT);
 
     /** This browser's id, set (or its lifetime renewed) on the response. */

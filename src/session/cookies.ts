@@ -55,3 +55,30 @@ export function appendSetCookie(res: { getHeader(name: string): unknown; setHead
   if (prev === undefined) res.setHeader('set-cookie', cookie);
   else res.setHeader('set-cookie', Array.isArray(prev) ? [...(prev as string[]), cookie] : [String(prev), cookie]);
 }
+
+/** Every cookie the gateway sets, named in one place so that none of them can reach an upstream app. */
+export interface GatewayCookieNames {
+  /** The signed-in session. */
+  session: string;
+  /** "Don't ask again" on this browser. */
+  device: string;
+  /** The binding of signed-out forms' CSRF tokens; host-only, since a binding shared across subdomains could be planted by any of them. */
+  csrf: string;
+  /** A random browser id that tells a known browser from a new one for sign-in notices (Path: the portal prefix). */
+  browser: string;
+  /** The sealed state of a federated sign-in in progress (Path: the portal prefix). */
+  oidc: string;
+  all: readonly string[];
+}
+
+export function gatewayCookieNames(base: string, secure: boolean, domain: string | undefined): GatewayCookieNames {
+  const pathScoped = (name: string) => (secure ? `__Secure-${name}` : name);
+  const names = {
+    session: prefixedName(base, secure, domain),
+    device: prefixedName(`${base}_device`, secure, domain),
+    csrf: prefixedName(`${base}_csrf`, secure, undefined),
+    browser: pathScoped(`${base}_browser`),
+    oidc: pathScoped(`${base}_oidc`),
+  };
+  return { ...names, all: Object.values(names) };
+}

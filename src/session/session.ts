@@ -14,7 +14,7 @@ import { sealData, unsealData } from 'iron-session';
 import { LRUCache } from 'lru-cache';
 import type { SessionConfig } from '../config/types.ts';
 import { parseDuration } from '../config/duration.ts';
-import { prefixedName, serializeCookie } from './cookies.ts';
+import { gatewayCookieNames, serializeCookie } from './cookies.ts';
 
 /** What a session cookie carries. Times are epoch milliseconds. */
 export interface SessionData {
@@ -97,10 +97,8 @@ export function passwordMap(config: SessionConfig): Record<number, string> {
 export function createSessionManager(deps: SessionDeps): SessionManager {
   const { config, revocations, clock } = deps;
   const secure = deps.publicUrl.protocol === 'https:';
-  const cookieName = prefixedName(config.cookie_name, secure, config.domain);
-  const deviceCookieName = prefixedName(`${config.cookie_name}_device`, secure, config.domain);
-  // Host-only on purpose: a CSRF binding shared across subdomains could be planted by any of them.
-  const csrfCookieName = prefixedName(`${config.cookie_name}_csrf`, secure, undefined);
+  const names = gatewayCookieNames(config.cookie_name, secure, config.domain);
+  const { session: cookieName, device: deviceCookieName, csrf: csrfCookieName } = names;
   const password = passwordMap(config);
   const idleMs = parseDuration(config.idle_timeout);
   const absoluteMs = parseDuration(config.absolute_timeout);
@@ -138,7 +136,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     cookieName,
     deviceCookieName,
     csrfCookieName,
-    allCookieNames: [cookieName, deviceCookieName, csrfCookieName],
+    allCookieNames: names.all,
     read(value) {
       if (!value) return { state: 'none' };
       const cached = verified.get(value);
