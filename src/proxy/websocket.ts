@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { HeaderList } from './headers.ts';
+import { userKey } from '../store/types.ts';
 
 export interface WebSocketForwarderOptions {
   /** Time to open the TCP connection to the upstream before answering 502. */
@@ -35,7 +36,7 @@ export interface WebSocketForwarder {
    */
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, pathAndQuery: string, headers: HeaderList, user: string | null): void;
   /**
-   * Closes every open forwarded connection of `user` (handshakes in progress included)
+   * Closes every open forwarded connection of `user`, in any letter case (handshakes in progress included)
    * at the TCP level and returns how many. No close frame is sent: the upstream may be
    * mid-frame on that socket, and an injected frame would corrupt the stream.
    */
@@ -67,8 +68,10 @@ export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSo
     (socket as Duplex).destroy();
   });
 
-  const track = (socket: Duplex, user: string | null): void => {
+  const track = (socket: Duplex, name: string | null): void => {
     open.add(socket);
+    // Filed under the user key, so closing works whatever spelling the caller has.
+    const user = name === null ? null : userKey(name);
     let mine: Set<Duplex> | undefined;
     if (user !== null) {
       mine = byUser.get(user);
@@ -103,7 +106,8 @@ export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSo
         else socket.destroy();
       });
     },
-    closeUser(user) {
+    closeUser(name) {
+      const user = userKey(name);
       const mine = byUser.get(user);
       if (mine === undefined) return 0;
       byUser.delete(user);

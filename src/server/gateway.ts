@@ -117,10 +117,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const closed = websockets.closeUser(user);
     if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a revoked user');
   });
-  revocations.onBlocked((key) => {
-    // Connections are filed under the users file's spelling of the name.
-    const closed = websockets.closeUser(users.get(key)?.name ?? key);
-    log.info({ user: key, closed }, 'user blocked; closed their WebSocket connections');
+  revocations.onBlocked((user) => {
+    const closed = websockets.closeUser(user);
+    log.info({ user, closed }, 'user blocked; closed their WebSocket connections');
   });
 
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {

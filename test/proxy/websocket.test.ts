@@ -217,6 +217,13 @@ t.test('closeUser closes every socket of that user and only those', async (t) =>
   t.equal(forwarder.closeUser('nobody'), 0);
 });
 
+t.test('closeUser matches the user in any letter case (revocations name users by their lowercased key)', async (t) => {
+  const socket = await connect('/live?user=Alice');
+  const closed = once(socket, 'close');
+  t.equal(forwarder.closeUser('alice'), 1);
+  await within(5000, "Alice's socket closes", closed);
+});
+
 t.test('a socket closed by the client is forgotten', async (t) => {
   const ws = await connect('/live?user=carol');
   ws.close();
