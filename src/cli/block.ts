@@ -9,6 +9,12 @@ import type { CommandIo } from './io.ts';
 import { DEFAULT_CONFIG, loadConfigOrReport } from './config-arg.ts';
 import { canonicalName, operator, withStore } from './admin-store.ts';
 import { BlockInputError, blockUser, MAX_BLOCK_DAYS, unblockUser } from '../regulation/block.ts';
+import { blockNoticeHook, createNotifications } from '../notify/index.ts';
+import { pino } from 'pino';
+
+/** A command waits this long at most for the block notice to be delivered, with short retries. */
+const CLI_MAIL_WAIT_MS = 20_000;
+const CLI_MAIL_RETRIES_MS = [1000, 3000, 5000];
 
 const BLOCK_HELP = `Usage: mfa-gateway block NAME --reason TEXT [--days N] [--config FILE]
 
@@ -80,8 +86,17 @@ async function run(name: 'block' | 'unblock', argv: string[], io: CommandIo): Pr
   try {
     return await withStore(config, async (store) => {
       if (name === 'block') {
-        const block = await blockUser(store, user, { reason: values.reason!, days: days === undefined ? config.mfa.block.days : Number(days), actor });
+        // The admins' e-mail goes out from this process: every running gateway would otherwise send one.
+        const { mailer, notifier } = createNotifications(config, pino({ level: 'warn' }, pino.destination(2)), { retryDelaysMs: CLI_MAIL_RETRIES_MS });
+        const block = await blockUser(store, user, {
+          reason: values.reason!,
+          days: days === undefined ? config.mfa.block.days : Number(days),
+          actor,
+          onBlock: blockNoticeHook(notifier),
+        });
         io.stdout.write(`blocked ${user} until ${new Date(block.until).toISOString()}; running gateways refuse their sessions within a second\n`);
+        await Promise.race([mailer.idle(), new Promise((resolve) => setTimeout(resolve, CLI_MAIL_WAIT_MS).unref())]);
+        await mailer.close();
         return 0;
       }
       if (!(await unblockUser(store, user, { reason: values.reason!, actor }))) {

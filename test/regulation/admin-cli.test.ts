@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main.ts';
 import { Browser, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import { startSmtp } from '../notify/smtp.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
 
@@ -138,4 +139,21 @@ t.test('block, unblock and revoke: help, usage errors, unknown names', async (t)
   t.match(unknown.stderr, /"carol" is not in .*users\.yaml/, 'a name outside the users file is applied with a note');
   const block = await gw.store.blockOf('carol');
   t.equal(block && block.until - block.blockedAt, 90 * 86_400_000, 'the default is mfa.block.days (90)');
+});
+
+t.test('a block from the command line e-mails the admins from that process', async (t) => {
+  const smtp = await startSmtp(t);
+  const gw = await startTestGateway(t, await startUpstream(t), {
+    notifications: { smtp: { host: '127.0.0.1', port: smtp.port, security: 'none', from: 'MFA Gateway <gateway@example.com>' } },
+    mfa: { methods: ['totp'], first_enrollment: 'anywhere', fraud_alert: { notify: ['security@example.com'] } },
+  });
+  const run = await cli(gw, 'block', 'bob', '--reason', 'phone reported stolen');
+  t.equal(run.code, 0, run.stderr);
+  const mail = await smtp.next(10_000);
+  t.same(mail.to, ['security@example.com']);
+  t.match(mail.text, /bob/);
+  t.match(mail.text, /phone reported stolen/);
+  // The running gateway learns of the block within a poll; it must not send a second notice.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal(smtp.mails.length, 1, 'exactly one notice');
 });
