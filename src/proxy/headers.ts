@@ -132,13 +132,19 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   out.push('X-Forwarded-For', ctx.clientIp, 'X-Forwarded-Proto', ctx.proto);
   if (ctx.host !== '') out.push('X-Forwarded-Host', ctx.host);
 
-  const id = ctx.identity;
-  if (id !== null) {
-    out.push('Remote-User', encodeHeaderValue(id.user), 'Remote-Groups', encodeGroups(id.groups));
-    if (id.email !== undefined && id.email !== '') out.push('Remote-Email', encodeHeaderValue(id.email));
-    if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
-  }
+  if (ctx.identity !== null) pushIdentityHeaders(out, ctx.identity);
   return out;
+}
+
+/**
+ * Appends `Remote-User`, `Remote-Groups`, and when known `Remote-Email` and `Remote-Name`
+ * to a flat header list, encoded as `encodeHeaderValue` says. The forward-auth endpoint
+ * answers with the same headers.
+ */
+export function pushIdentityHeaders(out: HeaderList, id: Identity): void {
+  out.push('Remote-User', encodeHeaderValue(id.user), 'Remote-Groups', encodeGroups(id.groups));
+  if (id.email !== undefined && id.email !== '') out.push('Remote-Email', encodeHeaderValue(id.email));
+  if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
 }
 
 /**

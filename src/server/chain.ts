@@ -29,6 +29,7 @@ import { normalizePath } from '../policy/path.ts';
 import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from './errors.ts';
+import { createForwardAuth } from './forward-auth.ts';
 
 /** Everything one request carries through the chain; built once per request. */
 export interface RequestScope {
@@ -43,6 +44,8 @@ export interface RequestScope {
   /** Raw query string including `?`, or empty. */
   readonly query: string;
   readonly proto: 'http' | 'https';
+  /** The connection comes from one of `server.trusted_proxies`. */
+  readonly viaProxy: boolean;
   readonly clientIp: string;
   readonly clientAddr: Addr;
 }
@@ -90,7 +93,7 @@ export interface Chain {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
-type Verdict =
+export type Verdict =
   | { kind: 'portal' }
   | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined }
   | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
@@ -99,6 +102,12 @@ type Verdict =
 export function createChain(deps: ChainDeps): Chain {
   const { prefix, portal, log } = deps;
   const prefixBare = prefix.slice(0, -1);
+  const forwardAuthPath = `${prefix}auth`;
+  const forwardAuth = createForwardAuth({
+    judge: (scope) => judgePolicy(scope),
+    signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
+    fail: (req, res, err) => fail(req, res, err),
+  });
 
   /** Steps 1 and 2: turn the raw request into a scope, or an error that is answered as is. */
   function parseTarget(req: IncomingMessage): RequestScope | GatewayError {
@@ -119,14 +128,20 @@ export function createChain(deps: ChainDeps): Chain {
       path: normalized.path,
       query: normalized.query,
       proto: protoOf(req, client.viaProxy),
+      viaProxy: client.viaProxy,
       clientIp: client.ip,
       clientAddr: client.addr,
     };
   }
 
   /** Steps 3 to 6: what to do with the request. Pure apart from the session lookup. */
-  async function judge(scope: RequestScope): Promise<Verdict> {
+  function judge(scope: RequestScope): Promise<Verdict> | Verdict {
     if (scope.path === prefixBare || scope.path.startsWith(prefix)) return { kind: 'portal' };
+    return judgePolicy(scope);
+  }
+
+  /** Steps 4 to 6, also asked by the forward-auth endpoint on behalf of another proxy. */
+  async function judgePolicy(scope: RequestScope): Promise<Verdict> {
     const decision = decide(deps.policy, { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr });
     const upstream = deps.upstreamFor(decision.rule);
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
@@ -168,6 +183,7 @@ export function createChain(deps: ChainDeps): Chain {
   async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const scope = parseTarget(req);
     if (scope instanceof GatewayError) return fail(req, res, scope);
+    if (scope.path === forwardAuthPath) return forwardAuth(scope, res);
     const verdict = await judge(scope);
     switch (verdict.kind) {
       case 'portal':
@@ -208,7 +224,7 @@ export function createChain(deps: ChainDeps): Chain {
       };
       const scope = parseTarget(req);
       if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
-      judge(scope).then(
+      Promise.resolve(judge(scope)).then(
         (verdict) => {
           if (verdict.kind === 'forward') {
             deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity), verdict.user);
