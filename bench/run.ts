@@ -8,10 +8,13 @@
  * `bench/results/<timestamp>.json`. It measures and reports; it asserts nothing.
  *
  *   node bench/run.ts [--quick] [--duration S] [--warmup S] [--reps N] [--connections N]
- *                     [--sessions N] [--only a,b] [--no-pin]
+ *                     [--sessions N] [--only a,b] [--no-pin] [--profile SCENARIO]
+ *
+ * Besides the forwarding scenarios: `workers-1`/`workers-2` (the two_factor session with
+ * `server.workers` 1 and 2) and the sign-in bench (`sign-in.ts`), which runs after them.
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,7 +42,10 @@ import {
 import type { Running } from './procs.ts';
 import { addRatios, checkTargets, renderTables, renderTargets, summarize } from './report.ts';
 import type { Sample, ScenarioResult } from './report.ts';
+import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
+import { renderSignIn, runSignInBench } from './sign-in.ts';
+import type { SignInResult } from './sign-in.ts';
 import { ensureTools } from './tools.ts';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -50,8 +56,14 @@ const HELP = `Usage: npm run bench -- [options]
   --reps N          repetitions, interleaved across scenarios (default 3)
   --connections N   keep-alive connections of the load generator (default 50)
   --sessions N      distinct signed-in users in gateway-many-sessions (default 5000)
-  --only LIST       comma-separated scenario names or name prefixes (e.g. bare,nginx)
+  --only LIST       comma-separated scenario names or name prefixes (e.g. bare,nginx);
+                    sign-in selects the sign-in bench, workers the workers-1/-2 pair
   --no-pin          do not pin processes to cores
+  --sign-in-clients N   concurrent clients of the sign-in bench and of its burst (default 8)
+  --burst-users N   user names in the wrong-password burst (default 10000)
+  --burst-attempts N    wrong passwords per user name (default 20)
+  --profile SCENARIO    run only this gateway scenario under node --cpu-prof, one warm-up
+                    and one measured run, and print the top 15 functions by self time
   --help            this text
 `;
 
@@ -67,6 +79,8 @@ interface Target {
   cookieFile?: string;
   /** Around each measured repetition (the direct scenario moves the origin onto the server core). */
   enter?: () => void;
+  /** Before each repetition: session cookies made fresh again, as a browser keeps them. */
+  renew?: () => Promise<void>;
   leave?: () => void;
 }
 
@@ -92,6 +106,10 @@ function options() {
       sessions: { type: 'string', default: '5000' },
       only: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
+      'sign-in-clients': { type: 'string', default: '8' },
+      'burst-users': { type: 'string', default: '10000' },
+      'burst-attempts': { type: 'string', default: '20' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -110,6 +128,10 @@ function options() {
     sessions: Math.round(positive('sessions', values.sessions)),
     only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null,
     pin: !values['no-pin'] && availableParallelism() >= 2,
+    signInClients: Math.round(positive('sign-in-clients', values['sign-in-clients'])),
+    burstUsers: Math.round(positive('burst-users', values['burst-users'])),
+    burstAttempts: Math.round(positive('burst-attempts', values['burst-attempts'])),
+    profile: values.profile ?? null,
   };
 }
 
@@ -178,17 +200,28 @@ async function main(): Promise<number> {
     const proc = launch(runDir, port, originPort, serverCores);
     return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
   };
-  const gateway = (setup: GatewaySetup, sessions: number) => async (): Promise<Target | string> => {
-    const started = await startGateway(runDir, setup, await freePort(), originPort, serverCores);
+  const profileDir = opts.profile ? join(runDir, 'profile') : undefined;
+  const gateway = (setup: GatewaySetup, sessions: number, cores = serverCores) => async (): Promise<Target | string> => {
+    const started = await startGateway(runDir, { ...setup, ...(profileDir ? { profileDir } : {}) }, await freePort(), originPort, cores);
     if (typeof started === 'string') return started;
     if (sessions === 0) return { url: started.url, proc: started.proc };
     try {
-      const cookies = await mintSessions(started.url, started.configFile, sessions);
-      if (cookies.length !== sessions) throw new Error(`mintSessions returned ${cookies.length} cookies, asked for ${sessions}`);
-      if (sessions === 1) return { url: started.url, proc: started.proc, headers: { cookie: cookies[0]! } };
+      if (sessions > 1) log(`  ${sessions} sessions: writing users, signing the first in, minting the rest`);
+      const set = await mintSessions(started.url, started.configFile, sessions, { env: started.env });
+      if (set.cookies.length !== sessions) throw new Error(`mintSessions returned ${set.cookies.length} cookies, asked for ${sessions}`);
       const cookieFile = join(runDir, setup.name, 'cookies.txt');
-      writeFileSync(cookieFile, `${cookies.join('\n')}\n`);
-      return { url: started.url, proc: started.proc, cookieFile };
+      const target: Target = { url: started.url, proc: started.proc };
+      const apply = (): void => {
+        if (sessions === 1) target.headers = { cookie: set.cookies[0]! };
+        else writeFileSync(cookieFile, `${set.cookies.join('\n')}\n`);
+      };
+      apply();
+      if (sessions > 1) target.cookieFile = cookieFile;
+      target.renew = async () => {
+        await set.renew();
+        apply();
+      };
+      return target;
     } catch (err) {
       await stop(started.proc);
       return `${setup.name}: ${(err as Error).message}`;
@@ -238,14 +271,78 @@ async function main(): Promise<number> {
       description: 'gateway, 127.0.0.0/8 trusted, rule /** two_factor, password-only session',
       setup: gateway({ name: 'gateway-trusted-network', policy: 'two_factor', trustLoopback: true }, 1),
     },
+    // Workers scaling: both unpinned (a second worker needs the second core), wrk and the origin still on core 1.
+    {
+      name: 'workers-1',
+      description: 'gateway, two_factor session, server.workers 1, gateway not pinned (may use both cores)',
+      setup: gateway({ name: 'workers-1', policy: 'two_factor', trustLoopback: false, workers: 1 }, 1, ''),
+    },
+    {
+      name: 'workers-2',
+      description: 'gateway, two_factor session, server.workers 2 (node:cluster), gateway not pinned',
+      setup: gateway({ name: 'workers-2', policy: 'two_factor', trustLoopback: false, workers: 2 }, 1, ''),
+    },
   ];
+  const load = (target: Target, seconds: number): LoadOptions => ({
+    url: target.url,
+    seconds,
+    connections: opts.connections,
+    cores: genCores,
+    ...(target.headers ? { headers: target.headers } : {}),
+    ...(target.cookieFile ? { cookieFile: target.cookieFile } : {}),
+  });
   const matches = (name: string, token: string): boolean => name === token || name.startsWith(token);
-  const unknown = (opts.only ?? []).filter((token) => !all.some((s) => matches(s.name, token)));
+  const names = [...all.map((s) => s.name), 'sign-in'];
+  if (opts.profile) {
+    const scenario = all.find((s) => s.name === opts.profile);
+    if (!scenario || !(scenario.name.startsWith('gateway') || scenario.name.startsWith('workers'))) {
+      log(`--profile: no gateway scenario named ${opts.profile}; choose one of ${all.filter((s) => /^(gateway|workers)/.test(s.name)).map((s) => s.name).join(', ')}`);
+      await cleanup();
+      return 2;
+    }
+    return profileRun(scenario);
+  }
+  const unknown = (opts.only ?? []).filter((token) => !names.some((name) => matches(name, token)));
   const selected = opts.only ? all.filter((s) => opts.only!.some((token) => matches(s.name, token))) : all;
-  if (unknown.length > 0 || selected.length === 0) {
-    log(`--only: no scenario named ${unknown.join(', ') || opts.only!.join(', ')}; the scenarios are: ${all.map((s) => s.name).join(', ')}`);
+  const signInSelected = !opts.only || opts.only.some((token) => matches('sign-in', token));
+  if (unknown.length > 0 || (selected.length === 0 && !signInSelected)) {
+    log(`--only: no scenario named ${unknown.join(', ') || opts.only!.join(', ')}; the scenarios are: ${names.join(', ')}`);
     await cleanup();
     return 2;
+  }
+
+  /** --profile: one scenario under node --cpu-prof, warm-up plus one measured run, top 15 by self time. */
+  async function profileRun(scenario: Scenario): Promise<number> {
+    log(`setting up ${scenario.name} under --cpu-prof`);
+    const target = await scenario.setup();
+    const problem =
+      typeof target === 'string' ? target : await preflight(target, target.cookieFile ? readFileSync(target.cookieFile, 'utf8').trim().split('\n') : [], originPage);
+    if (problem || typeof target === 'string') {
+      log(`  cannot profile: ${problem}`);
+      await cleanup();
+      return 1;
+    }
+    await target.renew?.();
+    await runLoad(load(target, opts.warmup));
+    const out = await runLoad(load(target, opts.duration));
+    log(`  ${Math.round(out.requests / out.seconds)} req/s under the profiler; stopping the gateway to write the profile`);
+    await stop(target.proc);
+    const files = readdirSync(profileDir!).filter((f) => f.endsWith('.cpuprofile'));
+    if (files.length === 0) {
+      log('  the gateway wrote no .cpuprofile (did it exit cleanly?)');
+      await cleanup();
+      return 1;
+    }
+    const profiles = files.map((f) => JSON.parse(readFileSync(join(profileDir!, f), 'utf8')));
+    const top = topSelfTime(profiles, ROOT, 15);
+    process.stdout.write(`\nprofile of ${scenario.name} (${files.length} process${files.length === 1 ? '' : 'es'}, whole gateway lifetime: start-up, sign-in, ${opts.warmup} s warm-up, ${opts.duration} s measured)\n${renderProfile(top)}\n`);
+    const resultsDir = join(BENCH_DIR, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-profile-${scenario.name}.json`);
+    writeFileSync(file, `${JSON.stringify({ scenario: scenario.name, rps: out.requests / out.seconds, options: { ...opts, help: undefined }, top }, null, 2)}\n`);
+    process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)}\n`);
+    await cleanup();
+    return 0;
   }
 
   const results: ScenarioResult[] = [];
@@ -265,14 +362,6 @@ async function main(): Promise<number> {
     } else if (typeof target !== 'string') targets.set(scenario.name, target);
   }
 
-  const load = (target: Target, seconds: number): LoadOptions => ({
-    url: target.url,
-    seconds,
-    connections: opts.connections,
-    cores: genCores,
-    ...(target.headers ? { headers: target.headers } : {}),
-    ...(target.cookieFile ? { cookieFile: target.cookieFile } : {}),
-  });
   const measured = results.filter((r) => targets.has(r.name));
   for (let rep = 0; rep < opts.reps; rep++) {
     // Each repetition starts one scenario further on, so no scenario always runs first.
@@ -280,8 +369,9 @@ async function main(): Promise<number> {
     for (const result of order) {
       if (result.status !== 'measured') continue;
       const target = targets.get(result.name)!;
-      target.enter?.();
       try {
+        await target.renew?.();
+        target.enter?.();
         await runLoad(load(target, opts.warmup));
         const before = cpuSnapshot(target.proc.pid);
         const originBefore = cpuSnapshot(origin.pid);
@@ -322,6 +412,26 @@ async function main(): Promise<number> {
       }
     }
   }
+  let signIn: SignInResult | null = null;
+  if (signInSelected) {
+    log('sign-in bench');
+    signIn = await runSignInBench({
+      runDir,
+      originPort,
+      originPid: origin.pid,
+      serverCores,
+      genCores,
+      connections: opts.connections,
+      duration: opts.duration,
+      warmup: opts.warmup,
+      reps: opts.reps,
+      clients: opts.signInClients,
+      burstUsers: opts.burstUsers,
+      burstAttempts: opts.burstAttempts,
+      log,
+    });
+    if (signIn.status !== 'measured') log(`  sign-in bench ${signIn.status}: ${signIn.reason}`);
+  }
   await cleanup();
 
   for (const r of results) summarize(r);
@@ -343,7 +453,15 @@ async function main(): Promise<number> {
     `baselines: bare = ${fastestBare?.name ?? 'none'} (the faster bare forwarder), nginx = ${nginx ? 'nginx' : 'none'}`,
     '',
   ].join('\n');
-  process.stdout.write(`\n${header}\n${renderTables(results, fastestBare, nginx)}\n\n${renderTargets(targetChecks)}\n`);
+  const workers = [1, 2].map((n) => results.find((r) => r.name === `workers-${n}` && r.median));
+  const scaling =
+    workers[0] && workers[1]
+      ? `\nworkers scaling (gateway unpinned; wrk and the origin share core 1, so on 2 cores a second worker competes with them): ` +
+        `1 worker ${Math.round(workers[0].median!.rps)} req/s at ${workers[0].median!.cpuUsPerReq.toFixed(1)} µs/req, ` +
+        `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
+      : '';
+  const tables = selected.length > 0 ? `${renderTables(results, fastestBare, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
+  process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -358,6 +476,7 @@ async function main(): Promise<number> {
     baselines: { bare: fastestBare?.name ?? null, nginx: nginx ? 'nginx' : null },
     scenarios: results,
     targets: targetChecks,
+    signIn,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)}\n`);
