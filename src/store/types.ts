@@ -228,7 +228,7 @@ export interface BlockStore {
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report' | 'federated';
+export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report' | 'federated' | 'app_password' | 'admin';
 
 export type AuditOutcome = 'success' | 'denied';
 
@@ -327,6 +327,73 @@ export interface FederationStore {
   consumeOidcState(id: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
+/** An app password as listed on the account page; never carries the hash. */
+export interface AppPasswordInfo {
+  id: string;
+  /** The user key ({@link userKey}). */
+  user: string;
+  name: string;
+  createdAt: number;
+  /** Updated when a verification (not a cache hit) accepts it, so at most a minute behind. */
+  lastUsedAt: number | null;
+}
+
+/** An active app password as the HTTP Basic check needs it. */
+export interface AppPasswordCredential extends AppPasswordInfo {
+  /** The argon2id PHC string of the whole app password. */
+  hash: string;
+}
+
+export type AddAppPasswordResult = { ok: true; appPassword: AppPasswordInfo } | { ok: false; reason: 'limit_reached' };
+
+/**
+ * App passwords (`mfa.app_passwords`): argon2id hashes, each with a short non-secret `hint`
+ * (the first characters of the password) so a check verifies one hash, not all of a user's.
+ * Revoked ones are kept (marked) so the store still knows the user once created one; every
+ * change bumps {@link RevocationStore.changeSeq}.
+ */
+export interface AppPasswordStore {
+  /** Adds one unless the user already has `maxPerUser` active ones (checked atomically). */
+  addAppPassword(input: { user: string; name: string; hint: string; hash: string }, maxPerUser: number): Promise<AddAppPasswordResult>;
+  /** The user's active app passwords, oldest first. */
+  listAppPasswords(user: string): Promise<AppPasswordInfo[]>;
+  /** Active app passwords of the user whose hint is `hint`. */
+  appPasswordCandidates(user: string, hint: string): Promise<AppPasswordCredential[]>;
+  /** Whether the user ever created an app password (revoked ones count). */
+  hasCreatedAppPassword(user: string): Promise<boolean>;
+  /** Revokes one of the user's active app passwords; false when there is no such one. */
+  revokeAppPassword(user: string, id: string): Promise<boolean>;
+  /** Revokes all of the user's app passwords; returns how many were active. */
+  revokeAllAppPasswords(user: string): Promise<number>;
+  touchAppPassword(id: string, now: number): Promise<void>;
+  /**
+   * Users whose app passwords changed after change counter value `seq`, with the counter
+   * value they are current as of (one snapshot), for the in-memory verification cache.
+   */
+  appPasswordChangesSince(seq: number): Promise<{ seq: number; users: string[] }>;
+}
+
+export interface AuditPageQuery {
+  user?: string;
+  since?: number;
+  outcome?: AuditOutcome;
+  /** Entries with an id below this one (keyset paging, newest first). */
+  beforeId?: number;
+  limit: number;
+}
+
+/** What the admin pages read and keep beyond the other interfaces. */
+export interface AdminStore {
+  /** The sign-in log filtered and paged by id, newest first. */
+  auditPage(query: AuditPageQuery): Promise<AuditEntry[]>;
+  /** The time of the user's last successful sign-in (password, federated or app password), or null. */
+  lastSignIn(user: string): Promise<number | null>;
+  /** Keeps a token import's error CSV for download by the admin who ran it; purges expired ones. */
+  saveImportReport(report: { id: string; actor: string; csv: string; createdAt: number; expiresAt: number }): Promise<void>;
+  /** The error CSV of report `id` if `actor` ran it and it has not expired, else null. */
+  importReport(id: string, actor: string, now: number): Promise<string | null>;
+}
+
 /** Key rotation: used by `mfa-gateway store rekey`. */
 export interface SecretMaintenance {
   /**
@@ -338,7 +405,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, SecretMaintenance {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, SecretMaintenance, AppPasswordStore, AdminStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -347,4 +347,60 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same((await after.getPending('bob'))?.secret, Buffer.alloc(20, 8));
     await after.close();
   });
+
+  withStore('app passwords: limit, hints, revocation kept, change feed, last used', async (t, h, store) => {
+    const seq0 = await store.changeSeq();
+    t.equal(await store.hasCreatedAppPassword('alice'), false);
+    const a = await store.addAppPassword({ user: 'Alice', name: 'Mail', hint: 'abcd', hash: '$argon2id$a' }, 2);
+    const b = await store.addAppPassword({ user: 'alice', name: 'Calendar', hint: 'efgh', hash: '$argon2id$b' }, 2);
+    if (!a.ok || !b.ok) throw new Error('add failed');
+    t.same(await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2), { ok: false, reason: 'limit_reached' });
+    t.match(a.appPassword, { user: 'alice', name: 'Mail', createdAt: h.clock.now, lastUsedAt: null });
+    t.notOk('hash' in a.appPassword, 'the listing never carries the hash');
+    t.same((await store.listAppPasswords('ALICE')).map((p) => p.name), ['Mail', 'Calendar']);
+    t.same((await store.appPasswordCandidates('alice', 'abcd')).map((p) => p.hash), ['$argon2id$a']);
+    t.same(await store.appPasswordCandidates('bob', 'abcd'), [], 'per user');
+    const feed = await store.appPasswordChangesSince(seq0);
+    t.same(feed.users, ['alice']);
+    t.equal(feed.seq, await store.changeSeq(), 'every change bumps the shared counter');
+
+    h.clock.advance(5000);
+    await store.touchAppPassword(a.appPassword.id, h.clock.now);
+    await store.touchAppPassword(a.appPassword.id, h.clock.now - 1000);
+    t.equal((await store.listAppPasswords('alice'))[0]!.lastUsedAt, h.clock.now, 'last used only moves forward');
+
+    t.equal(await store.revokeAppPassword('bob', a.appPassword.id), false, 'another user cannot revoke');
+    t.equal(await store.revokeAppPassword('alice', a.appPassword.id), true);
+    t.equal(await store.revokeAppPassword('alice', a.appPassword.id), false, 'only once');
+    t.same(await store.appPasswordCandidates('alice', 'abcd'), [], 'a revoked one is no candidate');
+    t.same((await store.appPasswordChangesSince(feed.seq)).users, ['alice'], 'revocation is in the feed');
+    t.equal((await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2)).ok, true, 'revoked ones do not count to the limit');
+    t.equal(await store.revokeAllAppPasswords('alice'), 2);
+    t.same(await store.listAppPasswords('alice'), []);
+    t.equal(await store.hasCreatedAppPassword('ALICE'), true, 'the store remembers the user once had one');
+    t.equal(await store.hasCreatedAppPassword('bob'), false);
+  });
+
+  withStore('admin reads: log pages with filters, last sign-in, import reports', async (t, h, store) => {
+    const base = { clientIp: '10.0.0.1', userAgent: 'ua', rule: null } as const;
+    for (let i = 0; i < 5; i++) {
+      await store.record({ ...base, kind: 'password', user: i % 2 === 0 ? 'alice' : 'Bob', outcome: i === 3 ? 'denied' : 'success', detail: `e${i}` });
+      h.clock.advance(1000);
+    }
+    const all = await store.auditPage({ limit: 10 });
+    t.same(all.map((e) => e.detail), ['e4', 'e3', 'e2', 'e1', 'e0'], 'newest first');
+    const first = await store.auditPage({ limit: 2 });
+    const next = await store.auditPage({ limit: 2, beforeId: first.at(-1)!.id });
+    t.same([...first, ...next].map((e) => e.detail), ['e4', 'e3', 'e2', 'e1'], 'pages continue without gaps');
+    t.same((await store.auditPage({ user: 'bob', limit: 10 })).map((e) => e.detail), ['e3', 'e1']);
+    t.same((await store.auditPage({ outcome: 'denied', limit: 10 })).map((e) => e.detail), ['e3']);
+    t.same((await store.auditPage({ since: h.clock.now - 2000, limit: 10 })).map((e) => e.detail), ['e4', 'e3']);
+    t.equal(await store.lastSignIn('bob'), h.clock.now - 4000, 'a denied attempt is no sign-in');
+    t.equal(await store.lastSignIn('carol'), null);
+
+    await store.saveImportReport({ id: 'r1', actor: 'Alice', csv: 'line,upn\n', createdAt: h.clock.now, expiresAt: h.clock.now + 1000 });
+    t.equal(await store.importReport('r1', 'alice', h.clock.now), 'line,upn\n');
+    t.equal(await store.importReport('r1', 'bob', h.clock.now), null, 'only for the admin who ran it');
+    t.equal(await store.importReport('r1', 'alice', h.clock.now + 1000), null, 'expired');
+  });
 }
