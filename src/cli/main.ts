@@ -23,10 +23,11 @@ const commands: Record<string, CommandEntry> = {
     summary: 'show which rule matches a request and what it would need, and why',
     load: async () => (await import('./explain.ts')).explainCommand,
   },
-  users: { summary: 'add and list users', load: async () => (await import('./users-entry.ts')).usersEntry },
+  users: { summary: 'add and list users, reset MFA, make admins', load: async () => (await import('./users-entry.ts')).usersEntry },
   block: { summary: 'block a user (NAME --reason TEXT [--days N])', load: async () => (await import('./block.ts')).blockCommand },
   unblock: { summary: 'lift a block early (NAME --reason TEXT)', load: async () => (await import('./block.ts')).unblockCommand },
   revoke: { summary: "end a user's sessions and/or forget their remembered browsers", load: async () => (await import('./revoke.ts')).revokeCommand },
+  tokens: { summary: 'OATH hardware tokens: import a CSV, activate, list', load: async () => (await import('./tokens.ts')).tokensCommand },
   log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
 };
 

@@ -12,5 +12,5 @@ export async function usersEntry(argv: string[], io: CommandIo): Promise<number>
   if (rest.length === 0 || rest.includes('--help') || rest.includes('-h')) return usersCommand(rest, io, { usersFile: '' });
   const config = await loadConfigOrReport(file ?? DEFAULT_CONFIG, io);
   if (!config) return 1;
-  return usersCommand(rest, io, { usersFile: config.users.file });
+  return usersCommand(rest, io, { usersFile: config.users.file, config });
 }

@@ -1,6 +1,7 @@
 /**
  * @module cli/users
- * `mfa-gateway users add|list`: user administration on the users file. `add` edits the file
+ * `mfa-gateway users add|list|reset-mfa|make-admin`: user administration on the users file
+ * (and, for `reset-mfa`, the store). `add` edits the file
  * through yaml's Document API so the operator's comments, order and blank lines survive (the
  * library only normalizes the spacing before an inline comment), and writes it atomically
  * (temporary file, then rename) so a running gateway never reads half a file.
@@ -14,6 +15,10 @@ import { isMap, isSeq, parseDocument } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
 import { GROUP_NAME_PATTERN, hashPassword, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
 import { userKey } from '../store/types.ts';
+import type { GatewayConfig } from '../config/types.ts';
+import { makeAdmin, UserEditError } from '../factors/password/users-edit.ts';
+import { resetMfa } from '../factors/methods/reset.ts';
+import { canonicalName, operator, withStore } from './admin-store.ts';
 
 export interface UsersCommandIo {
   stdin: NodeJS.ReadableStream;
@@ -30,6 +35,10 @@ Commands:
                  add a user; without --password-stdin a strong password is
                  generated and printed once
   list           print every user with e-mail and groups
+  reset-mfa NAME remove NAME's second-factor methods and end their sessions;
+                 they enroll again at the next sign-in
+  make-admin NAME
+                 add NAME to the admin group (users.admin_group)
 
 Run "mfa-gateway users <command> --help" for details.
 `;
@@ -48,6 +57,22 @@ Options:
   -h, --help         show this help
 `;
 
+const RESET_HELP = `Usage: mfa-gateway users reset-mfa NAME [--config FILE]
+
+For a lost or replaced phone: removes every second-factor method of NAME
+(authenticator apps and hardware tokens; the sign-in log keeps what was
+removed), drops a half-done enrollment, ends NAME's sessions and forgets their
+remembered browsers. Running gateways apply it within a second; at the next
+sign-in NAME sets up a method again (under mfa.first_enrollment).
+`;
+
+const MAKE_ADMIN_HELP = `Usage: mfa-gateway users make-admin NAME [--config FILE]
+
+Adds NAME to the admin group (users.admin_group in the config) in the users
+file, keeping its comments and layout. Running gateways pick it up like any
+edit of the file.
+`;
+
 const LIST_HELP = `Usage: mfa-gateway users list
 
 Prints every user of the users file with e-mail and groups.
@@ -64,7 +89,7 @@ class UsageError extends Error {}
  * Runs `users ...`; `argv` is what follows `users` (e.g. `['add', 'alice', '--email', 'a@x']`).
  * Returns the exit code: 0 done, 1 refused or failed, 2 bad usage.
  */
-export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { usersFile: string }): Promise<number> {
+export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { usersFile: string; config?: Readonly<GatewayConfig> }): Promise<number> {
   const print = (s: string) => io.stdout.write(s);
   const fail = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const [sub, ...rest] = argv;
@@ -75,11 +100,16 @@ export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { u
     }
     if (sub === 'add') return await add(rest, io, deps.usersFile);
     if (sub === 'list') return await list(rest, io, deps.usersFile);
+    if (sub === 'reset-mfa' || sub === 'make-admin') return await adminAction(sub, rest, io, deps);
     throw new UsageError(`unknown users command "${sub}"`);
   } catch (err) {
     if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       fail(`mfa-gateway users: ${(err as Error).message}\n\n${HELP}`);
       return 2;
+    }
+    if (err instanceof UserEditError) {
+      fail(err.message);
+      return 1;
     }
     if (err instanceof UsersFileError) {
       fail(`the users file has problems; fix them first:\n${err.message}`);
@@ -178,6 +208,35 @@ async function list(args: string[], io: UsersCommandIo, file: string): Promise<n
   const table = [['NAME', 'EMAIL', 'GROUPS'], ...rows];
   const widths = [0, 1].map((i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) io.stdout.write(`${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}\n`);
+  return 0;
+}
+
+async function adminAction(
+  sub: 'reset-mfa' | 'make-admin',
+  args: string[],
+  io: UsersCommandIo,
+  deps: { usersFile: string; config?: Readonly<GatewayConfig> },
+): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help === true) {
+    io.stdout.write(sub === 'reset-mfa' ? RESET_HELP : MAKE_ADMIN_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`users ${sub} takes exactly one NAME`);
+  const config = deps.config;
+  if (config === undefined) throw new Error(`users ${sub} needs the config`);
+  const env = (io as { env?: NodeJS.ProcessEnv }).env ?? process.env;
+  if (sub === 'make-admin') {
+    const group = config.users.admin_group;
+    const changed = await makeAdmin(deps.usersFile, positionals[0]!, group);
+    io.stdout.write(changed ? `${positionals[0]} added to the admin group "${group}" in ${deps.usersFile}\n` : `${positionals[0]} is already in the admin group "${group}"\n`);
+    return 0;
+  }
+  const user = await canonicalName(config, positionals[0]!, { ...io, env });
+  const { removed } = await withStore(config, (store) => resetMfa({ store, clock: Date.now }, user, operator(env)));
+  io.stdout.write(
+    `${user}: ${removed} method${removed === 1 ? '' : 's'} removed, sessions ended and remembered browsers forgotten; running gateways apply it within a second; ${user} sets up a method again at the next sign-in\n`,
+  );
   return 0;
 }
 

@@ -327,6 +327,54 @@ export interface FederationStore {
   consumeOidcState(id: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
+/** An imported OATH hardware token as `tokens list` and the admin pages show it; never carries the secret. */
+export interface TokenInfo extends MethodInfo {
+  kind: 'oath_token';
+  serial: string;
+  manufacturer: string;
+  model: string;
+}
+
+/** One good row of a token CSV, ready to store (the importer has validated it). */
+export interface NewToken {
+  /** The canonical user name from the users file. */
+  user: string;
+  serial: string;
+  secret: Buffer;
+  period: 30 | 60;
+  manufacturer: string;
+  model: string;
+  /** `<manufacturer> <model> <serial>`. */
+  label: string;
+}
+
+/**
+ * What happened to one {@link NewToken}: stored (inactive), already stored for the same user
+ * with the same secret (nothing changed), or refused because the serial belongs to another
+ * user or another secret, or because the user already has `maxPerUser` methods.
+ */
+export type TokenImportOutcome = 'imported' | 'unchanged' | 'serial_taken' | 'limit_reached';
+
+/** What OATH token import, activation and MFA reset need. */
+export interface TokenStore {
+  /**
+   * Stores the tokens in one transaction, in order, each inactive; returns one outcome per
+   * token. Rows refused for `serial_taken` or `limit_reached` are skipped, the others stay.
+   */
+  importTokens(tokens: readonly NewToken[], maxPerUser: number): Promise<TokenImportOutcome[]>;
+  /** The token with this serial (exact match), or null. */
+  tokenBySerial(serial: string): Promise<TokenInfo | null>;
+  /** Every imported token, by user then serial. */
+  listTokens(): Promise<TokenInfo[]>;
+  /**
+   * Activates an inactive token with `step` (the activation code's step) claimed, so that code
+   * cannot sign in afterwards. False when the token is unknown or already active.
+   */
+  activateToken(methodId: string, step: number): Promise<boolean>;
+  /** Removes every method and the pending enrollment of the user in one transaction; returns what was removed. */
+  removeAllMethods(user: string): Promise<MethodInfo[]>;
+}
+
 /** An app password as listed on the account page; never carries the hash. */
 export interface AppPasswordInfo {
   id: string;
@@ -405,7 +453,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, SecretMaintenance, AppPasswordStore, AdminStore {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -169,6 +169,15 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'OATH hardware tokens: manufacturer and model',
+    sql: `
+      -- serial (migration 1) identifies an imported token; these two are shown by tokens list
+      ALTER TABLE methods ADD COLUMN manufacturer TEXT;
+      ALTER TABLE methods ADD COLUMN model TEXT;
+    `,
+  },
+  {
     version: 6,
     name: 'app passwords, token import reports',
     sql: `

@@ -1,0 +1,50 @@
+/**
+ * @module factors/methods/reset
+ * Azure MFA's "require re-register MFA": after a lost or replaced phone an admin removes all
+ * of a user's second-factor methods. The sign-in log keeps what was removed; the user's
+ * sessions and remembered browsers end (a stolen phone may still hold a "don't ask again"
+ * cookie's browser), a half-done enrollment is dropped, and the next sign-in enrolls again
+ * under `mfa.first_enrollment`.
+ */
+
+import type { AuditStore, RevocationStore, TokenStore } from '../../store/types.ts';
+import type { AuditContext } from '../totp/verify.ts';
+
+const COMMAND_LINE: AuditContext = Object.freeze({ clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null });
+
+export interface ResetMfaDeps {
+  store: Pick<TokenStore, 'removeAllMethods'> & Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> & Pick<AuditStore, 'record'>;
+  clock: () => number;
+}
+
+/**
+ * Removes every method of `user` (one `method_removed` log entry per method, naming it and
+ * `actor`), then revokes their sessions and remembered browsers (one `revocation` entry).
+ * Running gateways notice the revocation within their poll interval. `context` is the admin
+ * page's request; the default is the command line.
+ *
+ * @example
+ * const { removed } = await resetMfa({ store, clock: Date.now }, 'alice', 'root');
+ */
+export async function resetMfa(deps: ResetMfaDeps, user: string, actor: string, context: AuditContext = COMMAND_LINE): Promise<{ removed: number }> {
+  const removed = await deps.store.removeAllMethods(user);
+  for (const m of removed) {
+    await deps.store.record({
+      kind: 'method_removed',
+      user,
+      ...context,
+      outcome: 'success',
+      detail: `MFA reset by ${actor}: ${m.kind} method ${m.id} removed (${m.label}; added ${new Date(m.createdAt).toISOString()}${m.active ? '' : '; never activated'})`,
+    });
+  }
+  await deps.store.revokeSessions(user);
+  await deps.store.revokeDevices(user);
+  await deps.store.record({
+    kind: 'revocation',
+    user,
+    ...context,
+    outcome: 'success',
+    detail: `MFA reset by ${actor}: ${removed.length} method${removed.length === 1 ? '' : 's'} removed; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
+  });
+  return { removed: removed.length };
+}

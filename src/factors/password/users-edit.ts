@@ -1,0 +1,66 @@
+/**
+ * @module factors/password/users-edit
+ * Changes to one user's entry in the users file made by the gateway itself (the admin pages
+ * and `users make-admin`). Like `users add`, it edits through yaml's Document API so comments
+ * and layout survive, refuses to write a file the gateway could not load, and replaces the
+ * file atomically so a running gateway never reads half of it.
+ */
+
+import { randomInt } from 'node:crypto';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { YAMLMap } from 'yaml';
+import { userKey } from '../../store/types.ts';
+import { GROUP_NAME_PATTERN, parseUsersFile } from './users-file.ts';
+
+/** Thrown when the user is not in the file or the group name is not valid; the message is for the operator. */
+export class UserEditError extends Error {
+  override name = 'UserEditError';
+}
+
+/**
+ * Adds `adminGroup` to the groups of `user` (any letter case) in `usersFile`. Returns true
+ * when the file changed, false when the user already was in the group. Throws
+ * {@link UserEditError} for an unknown user, `UsersFileError` for a file with problems.
+ * Running gateways pick the change up like any edit of the file.
+ *
+ * @example
+ * if (await makeAdmin(config.users.file, 'bob', config.users.admin_group)) console.log('bob is now an admin');
+ */
+export async function makeAdmin(usersFile: string, user: string, adminGroup: string): Promise<boolean> {
+  if (!GROUP_NAME_PATTERN.test(adminGroup)) throw new UserEditError(`"${adminGroup}" is not a valid group name`);
+  const text = await readFile(usersFile, 'utf8');
+  parseUsersFile(text, usersFile); // a file with problems is not edited
+  const doc = parseDocument(text);
+  const users = doc.get('users', true);
+  const pair = isMap(users) ? users.items.find((p) => isScalar(p.key) && userKey(String(p.key.value)) === userKey(user)) : undefined;
+  if (pair === undefined || !isMap(pair.value)) throw new UserEditError(`no user "${user}" in ${usersFile}`);
+  const entry = pair.value as YAMLMap;
+  const groups = entry.get('groups', true);
+  if (isSeq(groups)) {
+    if (groups.items.some((g) => isScalar(g) && String(g.value) === adminGroup)) return false;
+    groups.add(doc.createNode(adminGroup));
+  } else {
+    const seq = doc.createNode([adminGroup]);
+    seq.flow = true;
+    entry.set('groups', seq);
+  }
+  const next = doc.toString({ flowCollectionPadding: false, lineWidth: 0 });
+  parseUsersFile(next, usersFile);
+  await writeAtomically(usersFile, next);
+  return true;
+}
+
+/** Same directory temp file, then rename; keeps the file's mode. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600);
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomInt(1e9)}.tmp`);
+  await writeFile(tmp, text, { mode, flag: 'wx' });
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
