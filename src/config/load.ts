@@ -48,11 +48,18 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false });
   const syntax = [...doc.errors, ...doc.warnings];
   if (syntax.length > 0) {
-    const problems = syntax.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message}` };
-    });
-    return { ok: false, problems: sortProblems(problems) };
+    const problems = sortProblems(
+      syntax.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message}` };
+      }),
+    );
+    // One syntax error usually makes the parser stumble over everything after it; those
+    // follow-on errors only bury the one that needs fixing.
+    const [first] = problems as [ConfigProblem, ...ConfigProblem[]];
+    const more = problems.length - 1;
+    const hint = more > 0 ? ` (${more} more syntax error${more === 1 ? '' : 's'} after this one may follow from it)` : '';
+    return { ok: false, problems: [{ ...first, message: `${first.message}${hint}` }] };
   }
 
   const data: unknown = doc.toJS() ?? {};

@@ -414,3 +414,13 @@ federation:
     '8:44 mfa.trusted_ips.federated_intranet_claim: needs federation.oidc (the intranet claim comes from its ID tokens)',
   ]);
 });
+
+t.test('one YAML syntax error is reported once, not with every error that follows from it', async (t) => {
+  // An unquoted ${VAR} inside a flow mapping: `{` opens a nested mapping and the parser
+  // stumbles over the rest of the file.
+  const { result } = await load(t, 'upstream: { url: http://127.0.0.1:3000 }\nsession: { secret: ${SECRET} }\nrules:\n  - { paths: ["/**"], policy: bypass }\n');
+  const problems = problemsOf(result);
+  t.equal(problems.length, 1);
+  t.match(problems[0], { line: 2, path: '' });
+  t.match(problems[0]!.message, /^YAML: .*\(\d+ more syntax errors? after this one may follow from it\)$/);
+});
