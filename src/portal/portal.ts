@@ -80,7 +80,7 @@ export interface PortalKit {
   /** The CSRF binding of a signed-out browser (set as a cookie when missing). */
   anonymousBinding(ctx: PortalContext): string;
   /** Issues a new session cookie on the response (a change of level). */
-  issueSession(ctx: PortalContext, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>): Promise<SessionData>;
+  issueSession(ctx: PortalContext, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>): Promise<SessionData>;
   audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void>;
   /** Where users land when there is no return URL. */
   readonly defaultLanding: string;
@@ -225,7 +225,7 @@ export function createPortal(deps: PortalDeps): Portal {
     return { clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null };
   }
 
-  async function issue(ctx: Ctx, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>): Promise<SessionData> {
+  async function issue(ctx: Ctx, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>): Promise<SessionData> {
     const issued = await sessions.issue(data);
     appendSetCookie(ctx.res, issued.setCookie);
     return issued.data;
@@ -377,7 +377,7 @@ export function createPortal(deps: PortalDeps): Portal {
       return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
     }
     await store.clearLockout(session.user, 'second_factor');
-    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth });
+    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth, mfaAt: clock() });
     if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
     await audit(ctx, {
       kind: 'second_factor',
@@ -417,7 +417,7 @@ export function createPortal(deps: PortalDeps): Portal {
   async function enrollGuard(ctx: Ctx, rd: string | null): Promise<SessionData | null> {
     const session = requireSession(ctx, rd);
     if (!session) return null;
-    if ((await store.countMethods(session.user)) > 0) {
+    if ((await activeMethods(session.user)).length > 0) {
       redirect(ctx.res, session.level === 2 ? (rd ?? defaultLanding) : withRd(PORTAL_PATHS.secondFactor, rd), 303);
       return null;
     }
@@ -456,7 +456,7 @@ export function createPortal(deps: PortalDeps): Portal {
       },
     );
     if (!result.ok) return enrollPage(ctx, session, rd, 400, 'enroll_error_invalid');
-    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', 'totp'], ic: session.ic, auth: session.auth });
+    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', 'totp'], ic: session.ic, auth: session.auth, mfaAt: clock() });
     redirect(ctx.res, rd ?? defaultLanding);
   }
 
@@ -491,11 +491,27 @@ export function createPortal(deps: PortalDeps): Portal {
     page(ctx, 200, 'account', {
       csrf: csrf.token(session.sid, SIGNED_IN_FORMS),
       user: { username: user.name, ...(user.displayName ? { name: user.displayName } : {}), ...(user.email ? { email: user.email } : {}) },
-      methods: methods.map((m) => ({ name: m.label, kind: m.kind, addedAt: m.createdAt, ...(m.lastUsedAt ? { lastUsedAt: m.lastUsedAt } : {}) })),
+      methods: methods.map((m) => ({
+        id: m.id,
+        name: m.label,
+        kind: m.kind,
+        addedAt: m.createdAt,
+        ...(m.lastUsedAt ? { lastUsedAt: m.lastUsedAt } : {}),
+        ...(m.active ? {} : { inactive: true }),
+      })),
       maxMethods: config.mfa.max_methods_per_user,
+      manage: true,
+      ...(config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) } : {}),
       signIns,
       ...(notice ? { notice } : {}),
     });
+  }
+
+  /** `?done=` after a change made by the methods module (see `portal/methods`). */
+  function accountNotice(ctx: Ctx): PageData['account']['notice'] | undefined {
+    const done = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('done');
+    const notices = { added: 'account_notice_method_added', removed: 'account_notice_method_removed', renamed: 'account_notice_method_renamed' } as const;
+    return done !== null && Object.hasOwn(notices, done) ? notices[done as keyof typeof notices] : undefined;
   }
 
   async function accountAction(ctx: Ctx, action: 'sign-out-everywhere' | 'forget-browsers'): Promise<void> {
@@ -572,7 +588,7 @@ export function createPortal(deps: PortalDeps): Portal {
         return signOut(ctx, true);
       case `GET ${PORTAL_PATHS.account}`: {
         const session = requireStrongSession(ctx);
-        return session ? accountPage(ctx, session) : undefined;
+        return session ? accountPage(ctx, session, accountNotice(ctx)) : undefined;
       }
       case `POST ${PORTAL_PATHS.signOutEverywhere}`:
         return accountAction(ctx, 'sign-out-everywhere');

@@ -28,6 +28,10 @@ export const PORTAL_PATHS = Object.freeze({
   account: 'account',
   forgetBrowsers: 'account/forget-browsers',
   signOutEverywhere: 'account/sign-out-everywhere',
+  methodAdd: 'account/methods/add',
+  methodVerify: 'account/methods/verify',
+  methodRename: 'account/methods/rename',
+  methodRemove: 'account/methods/remove',
   static: 'static/',
 });
 
@@ -101,6 +105,10 @@ export interface AccountMethod {
   kind: MethodKind;
   addedAt: Date | number;
   lastUsedAt?: Date | number;
+  /** The method's id; with `AccountPage.manage`, rename and remove forms post it. */
+  id?: string;
+  /** An imported hardware token not activated yet (shown as such; it cannot sign in). */
+  inactive?: boolean;
 }
 
 export type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
@@ -130,6 +138,49 @@ export interface AccountPage {
   signIns: readonly AccountSignIn[];
   /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
   notice?: MessageRef;
+  /**
+   * Show a rename form and a remove button per method (methods need `id`): POST
+   * `{prefix}account/methods/rename` with `id`, `name`, `csrf`; GET `{prefix}account/methods/remove?id=`.
+   */
+  manage?: boolean;
+}
+
+/** `method-add`: another authenticator app; POST `{prefix}account/methods/add` with `name`, `code`, `csrf`. */
+export interface MethodAddPage extends FormFields {
+  user: string;
+  qrSvgTrusted: string;
+  secret: string;
+  account: string;
+  issuer: string;
+  period: number;
+  /** The name field's value, e.g. "Authenticator app 2". */
+  name: string;
+  /** Tied to the code field, e.g. `enroll_error_invalid`. */
+  error?: MessageRef;
+  /** Tied to the name field, e.g. `method_name_invalid`. */
+  nameError?: MessageRef;
+}
+
+/**
+ * `method-verify`: a current code before a method is added or removed (the last second factor
+ * is too old). POST `{prefix}account/methods/verify` with `code`, `next`, `csrf`.
+ */
+export interface MethodVerifyPage extends FormFields {
+  user: string;
+  /** What to continue with after the code: `add` or `remove:<id>`. */
+  next: string;
+  error?: MessageRef;
+  /** Locked out: the form is replaced by a notice naming this time. */
+  lockedUntil?: Date | number;
+}
+
+/** `method-remove`: confirms removing one method; POST `{prefix}account/methods/remove` with `id`, `csrf`. */
+export interface MethodRemovePage extends FormFields {
+  id: string;
+  name: string;
+  kind: MethodKind;
+  /** It is the user's only active method: warn that the next sign-in sets one up again. */
+  last: boolean;
 }
 
 /** `error`: see `Renderer.errorPage`. */
@@ -175,12 +226,15 @@ export interface PageData {
   error: ErrorPage;
   message: MessagePage;
   'fraud-report': FraudReportPage;
+  'method-add': MethodAddPage;
+  'method-verify': MethodVerifyPage;
+  'method-remove': MethodRemovePage;
 }
 
 export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
-  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report',
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove',
 ]);
 
 export interface Renderer {
@@ -340,11 +394,16 @@ export function createRenderer(opts: RendererOptions): Renderer {
         user: d.user,
         notice: d.notice && tr(lang, d.notice),
         methods: d.methods.map((m) => ({
+          id: m.id,
           name: m.name,
           kind: tr(lang, `method_kind_${m.kind}`),
           added: date(m.addedAt),
           lastUsed: m.lastUsedAt === undefined ? tr(lang, 'account_method_never') : date(m.lastUsedAt),
+          inactive: Boolean(m.inactive),
+          renameLabel: tr(lang, 'method_rename_label', { name: m.name }),
+          removeLabel: tr(lang, 'method_remove_label', { name: m.name }),
         })),
+        manage: Boolean(d.manage),
         hasMethods: d.methods.length > 0,
         methodsCount: d.maxMethods !== undefined,
         addMethodUrl: d.addMethodUrl,
@@ -383,6 +442,36 @@ export function createRenderer(opts: RendererOptions): Renderer {
         ip: d.ip,
         browser: d.browser,
         autoBlock: d.autoBlock,
+      });
+    },
+    'method-add'(lang, d) {
+      const error = d.error && tr(lang, d.error);
+      const nameError = d.nameError && tr(lang, d.nameError);
+      return render('method-add', lang, tr(lang, 'method_add_title'), { user: d.user, account: d.account, period: d.period }, {
+        ...hidden(d),
+        qrSvgTrusted: d.qrSvgTrusted,
+        secretGroups: d.secret.replace(/[\s=]/g, '').match(/.{1,4}/g) ?? [],
+        account: d.account,
+        issuer: d.issuer,
+        name: d.name,
+        error,
+        nameError,
+        codeDescribedBy: error ? 'code-help code-error' : 'code-help',
+      }, 'medium');
+    },
+    'method-verify'(lang, d) {
+      const locked = d.lockedUntil !== undefined;
+      const error = d.error && tr(lang, d.error);
+      return render('method-verify', lang, tr(lang, 'method_verify_title'), {
+        user: d.user,
+        until: d.lockedUntil === undefined ? '' : formatDate(d.lockedUntil, lang),
+      }, { ...hidden(d), next: d.next, locked, error, codeDescribedBy: error ? 'code-hint code-error' : 'code-hint' });
+    },
+    'method-remove'(lang, d) {
+      return render('method-remove', lang, tr(lang, 'method_remove_title'), { name: d.name, kind: tr(lang, `method_kind_${d.kind}`) }, {
+        ...hidden(d),
+        id: d.id,
+        last: d.last,
       });
     },
     message(lang, d) {

@@ -32,11 +32,14 @@ import { createRenderer } from '../portal/render.ts';
 import { buildCatalog } from '../portal/i18n.ts';
 import { loadStaticAssets } from '../portal/static.ts';
 import { fraudModule } from '../portal/fraud.ts';
+import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
 import { errors } from './errors.ts';
+import { gatewayMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
+import { startMetricsServer } from '../metrics/server.ts';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -51,6 +54,11 @@ export interface GatewayOptions {
   mailRetryDelaysMs?: readonly number[];
   /** Told when a denied attempt locks an account (where notifications send their e-mail). */
   onLockout?: PortalDeps['onLockout'];
+  /**
+   * Serve `server.metrics` from this process (default). False in a worker of
+   * `server.workers`, where the supervisor serves the sum over all workers.
+   */
+  metricsListener?: boolean;
 }
 
 export interface RunningGateway {
@@ -66,12 +74,29 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Every sign-in log event also counts in the metrics, whoever records it (portal, modules, regulation). */
+function countAuditEvents(store: Store, metrics: GatewayMetrics): Store {
+  const record: Store['record'] = (event) => {
+    metrics.auditEvent(event.kind, event.outcome);
+    return store.record(event);
+  };
+  // A proxy rather than a copy, so a backend written as a class keeps its methods and fields.
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'record') return record;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const clock = options.clock ?? Date.now;
   const log = options.log ?? pino({ level: options.config.log.level, base: { service: 'mfa-gateway' } });
   const initial = options.config;
 
-  const store = await openStore(initial.store, { clock });
+  const metrics = gatewayMetrics();
+  const store = countAuditEvents(await openStore(initial.store, { clock }), metrics);
   const fileUsers: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
@@ -109,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     responseTimeoutMs: parseDuration(timeouts.upstream_response),
     onError: (req, res, err) => {
       log.warn({ code: err.code, url: req.url }, err.detail ?? err.message);
+      metrics.upstreamError(err.status);
       portal.sendError(req, res, err);
     },
   });
@@ -131,7 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config)] });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config), methodsModule({ config, store, clock })] });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
@@ -150,6 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       forwarder,
       websockets,
       log,
+      metrics,
     });
     return { chain, portal: builtPortal };
   }
@@ -187,6 +214,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const bound = typeof address === 'object' && address ? address : { address: host, port };
   const url = `http://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
   log.info({ url, public_url: initial.server.public_url }, 'mfa-gateway listening');
+  const metricsServer =
+    initial.server.metrics && options.metricsListener !== false
+      ? await startMetricsServer(parseListen(initial.server.metrics.listen), 'process')
+      : undefined;
+  if (metricsServer) log.info({ listen: initial.server.metrics?.listen }, 'metrics listening');
 
   return {
     server,
@@ -202,6 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     async close() {
       revocations.stop();
       housekeeping.stop();
+      metricsServer?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

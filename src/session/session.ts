@@ -35,9 +35,15 @@ export interface SessionData {
   auth: number;
   /** Last refresh; the idle timeout counts from here. */
   seen: number;
+  /**
+   * When a second-factor code was last entered in this session; absent when none was (a
+   * remembered browser, a trusted network, cookies from before this field). Changing
+   * sign-in methods asks for a code when this is missing or old.
+   */
+  mfaAt?: number;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth'>;
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>;
 
 /** The revocation records as the session layer sees them. */
 export interface RevocationView {

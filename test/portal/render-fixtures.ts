@@ -76,5 +76,21 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '198.51.100.23', browser: 'Firefox on Windows', autoBlock: true },
       noBlock: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '2001:db8::1', browser: 'Unknown browser', autoBlock: false },
     },
+    'method-add': {
+      plain: { csrf: 'c10', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30, name: 'Authenticator app 2' },
+      error: {
+        csrf: 'c10', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30, name: '',
+        error: 'enroll_error_invalid', nameError: 'method_name_invalid',
+      },
+    },
+    'method-verify': {
+      plain: { csrf: 'c11', user: 'alice', next: 'add' },
+      error: { csrf: 'c11', user: 'alice', next: 'remove:m-1', error: 'second_factor_error_invalid' },
+      locked: { csrf: 'c11', user: 'alice', next: 'add', lockedUntil: at('2026-03-12T14:05:00Z') },
+    },
+    'method-remove': {
+      plain: { csrf: 'c12', id: 'm-1', name: 'iPhone', kind: 'totp', last: false },
+      last: { csrf: 'c12', id: 'm-2', name: 'Token 4711', kind: 'oath_token', last: true },
+    },
   };
 }

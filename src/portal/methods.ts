@@ -1,0 +1,245 @@
+/**
+ * @module portal/methods
+ * Managing one's own second-factor methods from the account page, as a {@link PortalModule}:
+ * add another authenticator app (the shared-mailbox case: a second person scans a second QR
+ * code; it counts only once a code from it is entered), rename a method, remove one.
+ *
+ * Adding and removing need a fresh second factor: a code entered within the last
+ * {@link FRESH_SECOND_FACTOR_MS} in this session (`SessionData.mfaAt`). Otherwise the user is
+ * asked for a current code first, regulated and logged like the sign-in code. A remembered
+ * browser or a trusted network never counts as fresh. Removing the last active method is
+ * allowed after a warning: the next sign-in then enrolls again under `mfa.first_enrollment`
+ * (so where first enrollment is limited to trusted networks, so is the way back in).
+ * Every change goes to the sign-in log (`enrollment`, `method_removed`).
+ */
+import type { GatewayConfig } from '../config/types.ts';
+import type { SessionData } from '../session/session.ts';
+import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore } from '../store/types.ts';
+import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { PageData } from './render.ts';
+import { errors } from '../server/errors.ts';
+import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
+import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
+import { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from '../factors/totp/verify.ts';
+import { PORTAL_PATHS } from './render.ts';
+
+/** How long after a code a method may be added or removed without entering another one. */
+export const FRESH_SECOND_FACTOR_MS = 10 * 60_000;
+/** How long a secret shown on the add page waits for its confirming code. */
+const PENDING_TTL_MS = 15 * 60_000;
+const MAX_NAME = 64;
+/** Same purpose as the portal's signed-in forms: one token per session for every form. */
+const SIGNED_IN_FORMS = 'signed-in';
+const NEXT = /^(add|remove:[A-Za-z0-9-]{1,64})$/;
+
+export interface MethodsModuleDeps {
+  config: GatewayConfig;
+  store: MethodStore & PendingEnrollmentStore & LockoutStore & Pick<AuditStore, 'record'>;
+  clock: () => number;
+}
+
+/** A method name as typed: trimmed, inner whitespace collapsed; null when empty, too long or with control characters. */
+export function cleanMethodName(value: string | null): string | null {
+  const name = (value ?? '').replace(/\s+/g, ' ').trim();
+  return name.length === 0 || name.length > MAX_NAME || /\p{C}/u.test(name) ? null : name;
+}
+
+/** Whether the session's last second-factor code is recent enough to add or remove a method. */
+export function isFresh(session: SessionData, now: number): boolean {
+  return typeof session.mfaAt === 'number' && now - session.mfaAt < FRESH_SECOND_FACTOR_MS && session.mfaAt <= now;
+}
+
+export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => PortalModule {
+  const { config, store, clock } = deps;
+  const codePolicy = lockoutPolicy(config.mfa.lockout);
+  const max = config.mfa.max_methods_per_user;
+  const canAdd = config.mfa.methods.includes('totp');
+
+  return (kit) => {
+    const path = (p: string) => `${kit.prefix}${p}`;
+    const csrf = (s: SessionData) => kit.csrfToken(s.sid, SIGNED_IN_FORMS);
+    const accountDone = (ctx: PortalContext, done: string) => kit.redirect(ctx.res, `${path(PORTAL_PATHS.account)}?done=${done}`);
+
+    /** Signed in? Otherwise to the sign-in page, returning to the account page. */
+    function requireSession(ctx: PortalContext): SessionData | null {
+      if (ctx.session) return ctx.session;
+      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.signIn, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+      return null;
+    }
+
+    async function verifyPage(ctx: PortalContext, session: SessionData, next: string, status = 200, extra: Partial<PageData['method-verify']> = {}) {
+      const until = extra.lockedUntil ?? lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock()) ?? undefined;
+      kit.page(ctx, status, 'method-verify', { csrf: csrf(session), user: session.user, next, ...extra, ...(until === undefined ? {} : { lockedUntil: until }) });
+    }
+
+    async function addPage(ctx: PortalContext, session: SessionData, status = 200, extra: Partial<PageData['method-add']> = {}) {
+      const count = await store.countMethods(session.user);
+      if (count >= max) {
+        return kit.page(ctx, 409, 'message', { title: 'method_limit_title', text: 'method_limit_text', link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' } });
+      }
+      const view = await startTotpEnrollment(store, {
+        user: session.user,
+        account: session.user,
+        issuer: config.mfa.totp.issuer,
+        period: config.mfa.totp.period,
+        ttlMs: PENDING_TTL_MS,
+      });
+      kit.page(ctx, status, 'method-add', {
+        csrf: csrf(session),
+        user: session.user,
+        qrSvgTrusted: await qrCodeSvg(view.uri),
+        secret: base32Encode(view.pending.secret),
+        account: session.user,
+        issuer: config.mfa.totp.issuer,
+        period: view.pending.period,
+        name: extra.name ?? `Authenticator app ${count + 1}`,
+        ...extra,
+      });
+    }
+
+    async function removePage(ctx: PortalContext, session: SessionData, id: string) {
+      const methods = await store.listMethods(session.user);
+      const m = methods.find((x) => x.id === id);
+      if (!m) throw errors.notFound(`no method ${JSON.stringify(id)} of this user`);
+      const last = m.active && methods.filter((x) => x.active).length === 1;
+      kit.page(ctx, 200, 'method-remove', { csrf: csrf(session), id: m.id, name: m.label, kind: m.kind, last });
+    }
+
+    /** Reads a posted form of a signed-in user and checks its CSRF token; null after answering. */
+    async function signedInForm(ctx: PortalContext): Promise<{ session: SessionData; form: URLSearchParams } | null> {
+      const session = requireSession(ctx);
+      if (!session) return null;
+      const form = await kit.readForm(ctx.req);
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) throw errors.forbidden('methods form with a bad CSRF token');
+      return { session, form };
+    }
+
+    async function addPost(ctx: PortalContext) {
+      const posted = await signedInForm(ctx);
+      if (!posted) return;
+      const { session, form } = posted;
+      if (!isFresh(session, clock())) return verifyPage(ctx, session, 'add');
+      const name = cleanMethodName(form.get('name'));
+      if (name === null) return addPage(ctx, session, 400, { name: form.get('name') ?? '', nameError: 'method_name_invalid' });
+      const pending = await store.getPending(session.user);
+      const result = await confirmTotpEnrollment(
+        { pending: store, audit: store },
+        {
+          user: session.user,
+          pendingId: pending?.id ?? '',
+          code: form.get('code') ?? '',
+          label: name,
+          now: clock(),
+          skewSteps: config.mfa.totp.skew_steps,
+          maxPerUser: max,
+          context: { clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null },
+        },
+      );
+      if (!result.ok) return addPage(ctx, session, result.reason === 'limit_reached' ? 409 : 400, { name, error: 'enroll_error_invalid' });
+      accountDone(ctx, 'added');
+    }
+
+    async function verifyPost(ctx: PortalContext) {
+      const posted = await signedInForm(ctx);
+      if (!posted) return;
+      const { session, form } = posted;
+      const next = form.get('next') ?? '';
+      if (!NEXT.test(next)) throw errors.badRequest(`bad next ${JSON.stringify(next)}`);
+      const attempt = await store.regulateAttempt(session.user, 'second_factor', codePolicy);
+      if (!attempt.allowed) {
+        await kit.audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `method change confirmation: locked out until ${new Date(attempt.until).toISOString()}` });
+        return verifyPage(ctx, session, next, 429, { lockedUntil: attempt.until });
+      }
+      const result = await verifyTotpForUser(store, session.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
+      if (!result.ok) {
+        const locks = attempt.next.lockedUntil;
+        await kit.audit(ctx, {
+          kind: 'second_factor',
+          user: session.user,
+          outcome: 'denied',
+          detail: `method change confirmation: ${result.reason}${locks === null ? '' : `; locked out until ${new Date(locks).toISOString()}`}`,
+        });
+        return verifyPage(ctx, session, next, locks === null ? 401 : 429, locks === null ? { error: 'second_factor_error_invalid' } : { lockedUntil: locks });
+      }
+      await store.clearLockout(session.user, 'second_factor');
+      await kit.issueSession(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth, mfaAt: clock() });
+      await kit.audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'success', detail: `method change confirmed with ${result.method.kind} code (${result.method.label})` });
+      kit.redirect(ctx.res, next === 'add' ? path(PORTAL_PATHS.methodAdd) : `${path(PORTAL_PATHS.methodRemove)}?id=${encodeURIComponent(next.slice('remove:'.length))}`);
+    }
+
+    async function removePost(ctx: PortalContext) {
+      const posted = await signedInForm(ctx);
+      if (!posted) return;
+      const { session, form } = posted;
+      const id = form.get('id') ?? '';
+      if (!isFresh(session, clock())) {
+        if (!NEXT.test(`remove:${id}`)) throw errors.badRequest('bad method id');
+        return verifyPage(ctx, session, `remove:${id}`);
+      }
+      const m = (await store.listMethods(session.user)).find((x) => x.id === id);
+      if (!m || !(await store.removeMethod(session.user, id))) throw errors.notFound(`no method ${JSON.stringify(id)} of this user`);
+      const left = (await store.listMethods(session.user)).filter((x) => x.active).length;
+      await kit.audit(ctx, {
+        kind: 'method_removed',
+        user: session.user,
+        outcome: 'success',
+        detail: `${m.kind} method ${m.id} removed by the user (${m.label})${left === 0 ? '; no active method left, the next sign-in enrolls again' : ''}`,
+      });
+      accountDone(ctx, 'removed');
+    }
+
+    async function renamePost(ctx: PortalContext) {
+      const posted = await signedInForm(ctx);
+      if (!posted) return;
+      const { session, form } = posted;
+      if (session.level !== 2) {
+        return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.secondFactor, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href));
+      }
+      const id = form.get('id') ?? '';
+      const name = cleanMethodName(form.get('name'));
+      if (name === null) {
+        return kit.page(ctx, 400, 'message', { title: 'method_name_invalid_title', text: 'method_name_invalid', link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' } });
+      }
+      const m = (await store.listMethods(session.user)).find((x) => x.id === id);
+      if (!m || !(await store.renameMethod(session.user, id, name))) throw errors.notFound(`no method ${JSON.stringify(id)} of this user`);
+      await kit.audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'success', detail: `${m.kind} method ${m.id} renamed from ${JSON.stringify(m.label)} to ${JSON.stringify(name)}` });
+      accountDone(ctx, 'renamed');
+    }
+
+    return {
+      async handle(ctx, sub, method) {
+        switch (`${method} ${sub}`) {
+          case `GET ${PORTAL_PATHS.methodAdd}`: {
+            if (!canAdd) return false;
+            const session = requireSession(ctx);
+            if (session) await (isFresh(session, clock()) ? addPage(ctx, session) : verifyPage(ctx, session, 'add'));
+            return true;
+          }
+          case `POST ${PORTAL_PATHS.methodAdd}`:
+            if (!canAdd) return false;
+            await addPost(ctx);
+            return true;
+          case `POST ${PORTAL_PATHS.methodVerify}`:
+            await verifyPost(ctx);
+            return true;
+          case `GET ${PORTAL_PATHS.methodRemove}`: {
+            const session = requireSession(ctx);
+            if (!session) return true;
+            const id = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
+            if (!NEXT.test(`remove:${id}`)) throw errors.notFound('bad method id');
+            await (isFresh(session, clock()) ? removePage(ctx, session, id) : verifyPage(ctx, session, `remove:${id}`));
+            return true;
+          }
+          case `POST ${PORTAL_PATHS.methodRemove}`:
+            await removePost(ctx);
+            return true;
+          case `POST ${PORTAL_PATHS.methodRename}`:
+            await renamePost(ctx);
+            return true;
+          default:
+            return false;
+        }
+      },
+    };
+  };
+}
