@@ -9,6 +9,8 @@ import type { CommandIo } from './io.ts';
 import { DEFAULT_CONFIG, loadConfigOrReport } from './config-arg.ts';
 import { startGateway } from '../server/gateway.ts';
 import { isPrimary, superviseWorkers, workerCount } from '../server/cluster.ts';
+import { startMetricsServer } from '../metrics/server.ts';
+import { parseListen } from '../config/listen.ts';
 
 const HELP = `Usage: mfa-gateway serve [--config FILE]
 
@@ -29,9 +31,12 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const workers = workerCount(config.server.workers);
   if (workers > 1 && isPrimary()) {
     io.stdout.write(`mfa-gateway: starting ${workers} workers\n`);
-    return superviseWorkers(workers, (msg) => io.stderr.write(`mfa-gateway: ${msg}\n`)).done;
+    const metricsServer = config.server.metrics ? await startMetricsServer(parseListen(config.server.metrics.listen), 'workers') : undefined;
+    const code = await superviseWorkers(workers, (msg) => io.stderr.write(`mfa-gateway: ${msg}\n`)).done;
+    metricsServer?.close();
+    return code;
   }
-  const gateway = await startGateway({ config });
+  const gateway = await startGateway({ config, metricsListener: workers === 1 });
 
   process.on('SIGHUP', () => {
     void loadConfigOrReport(file, io).then((next) => {

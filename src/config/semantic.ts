@@ -33,6 +33,8 @@ export function checkSemantics(data: unknown): Finding[] {
   const smtp = optionalObj(obj(root.notifications).smtp);
 
   tryParse(['server', 'listen'], server.listen, parseListen, add);
+  const metrics = optionalObj(server.metrics);
+  if (metrics) tryParse(['server', 'metrics', 'listen'], metrics.listen, parseListen, add);
   ifString(server.public_url, (s) => {
     const why = urlProblem(s, 'origin');
     if (why) add(['server', 'public_url'], why);

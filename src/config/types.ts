@@ -25,6 +25,8 @@ export interface ServerConfig {
   path_prefix: string;
   /** `auto` (one per core) or a count; 1 runs in-process without node:cluster. */
   workers: number | 'auto';
+  /** Prometheus metrics on a listener of their own; omitted = none. */
+  metrics?: { listen: string };
   timeouts: {
     /** Time to open a connection to the upstream before answering 502. */
     upstream_connect: Duration;

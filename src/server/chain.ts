@@ -30,6 +30,7 @@ import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from './errors.ts';
 import { createForwardAuth } from './forward-auth.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 /** Everything one request carries through the chain; built once per request. */
 export interface RequestScope {
@@ -86,6 +87,7 @@ export interface ChainDeps {
   forwarder: Forwarder;
   websockets: WebSocketForwarder;
   log: Logger;
+  metrics: GatewayMetrics;
 }
 
 export interface Chain {
@@ -181,20 +183,31 @@ export function createChain(deps: ChainDeps): Chain {
   }
 
   async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { metrics } = deps;
     const scope = parseTarget(req);
-    if (scope instanceof GatewayError) return fail(req, res, scope);
-    if (scope.path === forwardAuthPath) return forwardAuth(scope, res);
+    if (scope instanceof GatewayError) {
+      metrics.request('rejected');
+      return fail(req, res, scope);
+    }
+    if (scope.path === forwardAuthPath) {
+      metrics.request('forward_auth');
+      return forwardAuth(scope, res);
+    }
     const verdict = await judge(scope);
     switch (verdict.kind) {
       case 'portal':
+        metrics.request('portal');
         return portal.handle(scope, res);
       case 'forward':
+        metrics.request('forwarded');
         // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity));
       case 'redirect':
+        metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);
       case 'error':
+        metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
         return fail(req, res, verdict.error);
     }
   }

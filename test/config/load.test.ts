@@ -92,7 +92,7 @@ rules: []
   t.same(brief(problemsOf(result)), [
     '2:12 server.workers: must be "auto" or a whole number from 1 to 64',
     '4:17 server.timeouts.keep_alive: must be a duration such as 30s, 15m or 12h',
-    '5:3 server.surprise: unknown key "surprise" (allowed here: listen, public_url, trusted_proxies, path_prefix, workers, timeouts, limits)',
+    '5:3 server.surprise: unknown key "surprise" (allowed here: listen, public_url, trusted_proxies, path_prefix, workers, metrics, timeouts, limits)',
     '7:3 session.secret: required key "secret" is missing (or give "secret_file")',
     '11:3 store: give only one of "sqlite" or "postgres"',
     '12:20 store.postgres.url: must be a postgres:// or postgresql:// URL',

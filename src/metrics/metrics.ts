@@ -1,0 +1,65 @@
+/**
+ * @module metrics/metrics
+ * Prometheus metrics of a gateway process: what happened to requests, upstream failures,
+ * every sign-in log event by kind and outcome, and the process's own figures (CPU, memory,
+ * event-loop delay). They live in prom-client's global registry so that, with
+ * `server.workers`, the supervisor can ask every worker for its figures and serve the sum.
+ *
+ * The request counter is incremented on every request, so its label values are bound once
+ * here and the hot path only calls `inc()` on a prepared child.
+ */
+import { collectDefaultMetrics, Counter, register } from 'prom-client';
+
+/** What the request chain did with a request. */
+export type RequestResult = 'forwarded' | 'sign_in' | 'forbidden' | 'rejected' | 'portal' | 'forward_auth';
+
+export interface GatewayMetrics {
+  request(result: RequestResult): void;
+  upstreamError(status: number): void;
+  /** One sign-in log event (password, second factor, enrollment, block, ...). */
+  auditEvent(kind: string, outcome: string): void;
+}
+
+let created: GatewayMetrics | undefined;
+
+/** The process's metrics; created once, whatever the number of gateways or reloads in the process. */
+export function gatewayMetrics(): GatewayMetrics {
+  if (created) return created;
+  collectDefaultMetrics({ prefix: 'mfa_gateway_' });
+  const requests = new Counter({
+    name: 'mfa_gateway_requests_total',
+    help: 'Requests by what the gateway did: forwarded, sign_in (sent to sign in), forbidden, rejected (4xx before the policy), portal, forward_auth.',
+    labelNames: ['result'],
+  });
+  const results: Record<RequestResult, { inc(): void }> = {
+    forwarded: requests.labels('forwarded'),
+    sign_in: requests.labels('sign_in'),
+    forbidden: requests.labels('forbidden'),
+    rejected: requests.labels('rejected'),
+    portal: requests.labels('portal'),
+    forward_auth: requests.labels('forward_auth'),
+  };
+  const upstream = new Counter({
+    name: 'mfa_gateway_upstream_errors_total',
+    help: 'Requests the upstream app did not answer: 502 (unreachable) or 504 (too slow).',
+    labelNames: ['status'],
+  });
+  const audit = new Counter({
+    name: 'mfa_gateway_sign_in_events_total',
+    help: 'Sign-in log events by kind (password, second_factor, enrollment, block, ...) and outcome (success, denied).',
+    labelNames: ['kind', 'outcome'],
+  });
+  created = {
+    request: (result) => results[result].inc(),
+    upstreamError: (status) => upstream.labels(String(status)).inc(),
+    auditEvent: (kind, outcome) => audit.labels(kind, outcome).inc(),
+  };
+  return created;
+}
+
+/** This process's metrics in the Prometheus text format. */
+export function processMetrics(): Promise<string> {
+  return register.metrics();
+}
+
+export const METRICS_CONTENT_TYPE = register.contentType;
