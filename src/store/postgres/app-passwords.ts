@@ -49,7 +49,7 @@ export function pgAppPasswordStore(db: Db, deps: StoreDeps): AppPasswordStore & 
         return { ok: true, appPassword: toInfo(row) };
       }),
     async listAppPasswords(user) {
-      const { rows } = await db.query<AppPasswordRow>('SELECT * FROM app_passwords WHERE user_key = $1 AND revoked_at IS NULL ORDER BY created_at, id', [userKey(user)]);
+      const { rows } = await db.query<AppPasswordRow>('SELECT * FROM app_passwords WHERE user_key = $1 AND revoked_at IS NULL ORDER BY created_at, added_order', [userKey(user)]);
       return rows.map(toInfo);
     },
     async appPasswordCandidates(user, hint) {

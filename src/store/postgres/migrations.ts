@@ -201,7 +201,9 @@ export const migrations: readonly Migration[] = [
         created_at   bigint NOT NULL,
         last_used_at bigint,
         revoked_at   bigint,
-        changed_seq  bigint NOT NULL
+        changed_seq  bigint NOT NULL,
+        -- insertion order, the tiebreak of equal created_at (what SQLite's rowid gives)
+        added_order  bigint GENERATED ALWAYS AS IDENTITY
       );
       CREATE INDEX app_passwords_by_user ON app_passwords (user_key, hint);
       CREATE INDEX app_passwords_by_change ON app_passwords (changed_seq);
