@@ -17,6 +17,8 @@ import type { Catalog, MessageParams, MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
 import type { MessageKey } from './messages.ts';
 import { loadStaticAssets } from './static.ts';
+import { ADMIN_PAGE_NAMES, adminPageBuilders } from './admin-views.ts';
+import type { AdminPageData } from './admin-views.ts';
 import type { StaticAssets } from './static.ts';
 
 /** Paths of the portal's pages and form targets, relative to the path prefix. */
@@ -32,6 +34,8 @@ export const PORTAL_PATHS = Object.freeze({
   methodVerify: 'account/methods/verify',
   methodRename: 'account/methods/rename',
   methodRemove: 'account/methods/remove',
+  appPasswords: 'account/app-passwords',
+  admin: 'admin',
   static: 'static/',
 });
 
@@ -215,8 +219,8 @@ export interface FraudReportPage {
   autoBlock: boolean;
 }
 
-/** The data each page's template expects. */
-export interface PageData {
+/** The data each page's template expects (the app-password and admin pages' in `portal/admin-views`). */
+export interface PageData extends AdminPageData {
   'sign-in': SignInPage;
   'second-factor': SecondFactorPage;
   enroll: EnrollPage;
@@ -235,6 +239,7 @@ export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
   'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove',
+  ...ADMIN_PAGE_NAMES,
 ]);
 
 export interface Renderer {
@@ -326,6 +331,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const hidden = (d: FormFields) => ({ csrf: d.csrf, rd: d.rd || undefined });
 
   const builders: { [N in PageName]: (lang: string, d: PageData[N]) => string } = {
+    ...adminPageBuilders({ render, tr, date: formatDate, prefix }),
     'sign-in'(lang, d) {
       const usernameError = d.fieldErrors?.username && tr(lang, d.fieldErrors.username);
       const passwordError = d.fieldErrors?.password && tr(lang, d.fieldErrors.password);

@@ -7,7 +7,8 @@
  *   2. `resolveClient`   the client address from the socket, or from a trusted proxy's headers
  *   3. `portal`          the gateway's own pages and endpoints under the reserved prefix
  *   4. `decide`          the first matching rule (pure)
- *   5. `authenticate`    the session, checked against revocation on every request
+ *   5. `authenticate`    the session, checked against revocation on every request; on rules with
+ *                        `app_passwords: true`, HTTP Basic with an app password instead (a cached check)
  *   6. `authorize`       rule + subject + trusted network -> allow / sign in / second factor / forbidden (pure)
  *   7. `forward`         header hygiene, identity headers, streaming to the upstream
  *
@@ -64,6 +65,15 @@ export interface Authenticator {
   authenticate(scope: RequestScope): Promise<Authentication> | Authentication;
   /** Cookie names the upstream must never see. */
   readonly cookieNames: readonly string[];
+  /** HTTP Basic with app passwords (see `factors/app-passwords`); absent when `mfa.app_passwords.enabled` is off. */
+  readonly basic?: BasicAuthenticator;
+}
+
+/** Step 5 on rules with `app_passwords: true` when the request carries `Authorization: Basic`. */
+export interface BasicAuthenticator {
+  /** The `WWW-Authenticate` value of a 401 on such rules, e.g. `Basic realm="gateway.example.com", charset="UTF-8"`. */
+  readonly challenge: string;
+  authenticate(scope: RequestScope, authorization: string, rule: CompiledRule): Promise<Authentication>;
 }
 
 /** The gateway's own pages and endpoints under the reserved prefix. */
@@ -97,7 +107,9 @@ export interface Chain {
 
 export type Verdict =
   | { kind: 'portal' }
-  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined }
+  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined; basic?: boolean }
+  /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
+  | { kind: 'challenge'; challenge: string }
   | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
   | { kind: 'error'; error: GatewayError };
 
@@ -148,21 +160,27 @@ export function createChain(deps: ChainDeps): Chain {
     const upstream = deps.upstreamFor(decision.rule);
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
     if (decision.outcome === 'deny') return { kind: 'error', error: errors.forbidden(decision.reason) };
-    const auth = await deps.authenticator.authenticate(scope);
+    // Basic credentials on an app-password rule are the whole answer: no session is consulted.
+    const basic = decision.rule?.appPasswords ? deps.authenticator.basic : undefined;
+    const authorization = basic ? basicAuthorization(scope.req) : undefined;
+    const auth = authorization !== undefined ? await basic!.authenticate(scope, authorization, decision.rule!) : await deps.authenticator.authenticate(scope);
     const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
     switch (access.result) {
       case 'allow':
-        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie };
+        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie, basic: authorization !== undefined };
       case 'sign_in':
       case 'second_factor':
+        // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
+        if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
         return { kind: 'redirect', step: access.result };
       case 'forbidden':
         return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
     }
   }
 
-  function forwardHeaders(scope: RequestScope, identity: Identity | null) {
-    return upstreamRequestHeaders(scope.req.rawHeaders, {
+  function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false) {
+    // Basic credentials the gateway checked are its own, like its cookies: the app never sees them.
+    return upstreamRequestHeaders(basic ? withoutAuthorization(scope.req.rawHeaders) : scope.req.rawHeaders, {
       clientIp: scope.clientIp,
       proto: scope.proto,
       host: scope.hostHeader,
@@ -202,10 +220,14 @@ export function createChain(deps: ChainDeps): Chain {
         metrics.request('forwarded');
         // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
-        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity));
+        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic));
       case 'redirect':
         metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);
+      case 'challenge':
+        metrics.request('sign_in');
+        res.writeHead(401, { 'www-authenticate': verdict.challenge, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        return void res.end('401 authentication required\n');
       case 'error':
         metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
         return fail(req, res, verdict.error);
@@ -240,8 +262,8 @@ export function createChain(deps: ChainDeps): Chain {
       Promise.resolve(judge(scope)).then(
         (verdict) => {
           if (verdict.kind === 'forward') {
-            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity), verdict.user);
-          } else if (verdict.kind === 'redirect') refuse(401, 'Unauthorized');
+            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), verdict.user);
+          } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
           else if (verdict.kind === 'portal') refuse(404, 'Not Found');
           else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
         },
@@ -252,6 +274,26 @@ export function createChain(deps: ChainDeps): Chain {
       );
     },
   };
+}
+
+/** The `Authorization` value when it is Basic (a single header), else undefined. */
+function basicAuthorization(req: IncomingMessage): string | undefined {
+  const value = req.headers.authorization;
+  return value !== undefined && /^basic /i.test(value) ? value : undefined;
+}
+
+/** A browser loading a page (which is sent to the sign-in page), as opposed to a legacy client or a script. */
+function browserNavigation(scope: RequestScope): boolean {
+  if (scope.method !== 'GET' && scope.method !== 'HEAD') return false;
+  const mode = scope.req.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  return (scope.req.headers.accept ?? '').includes('text/html');
+}
+
+function withoutAuthorization(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'authorization') out.push(raw[i]!, raw[i + 1]!);
+  return out;
 }
 
 /** The scheme the client used: TLS on the socket, or what a trusted proxy says it terminated. */

@@ -109,6 +109,11 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         res.end();
         return;
       }
+      case 'challenge':
+        // Basic credentials wanted (a rule with app_passwords): nginx passes WWW-Authenticate on to the client.
+        res.writeHead(401, { ...noStore, 'www-authenticate': verdict.challenge });
+        res.end();
+        return;
       case 'error':
         return deps.fail(req, res, verdict.error);
       case 'portal':

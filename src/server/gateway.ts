@@ -22,7 +22,10 @@ import { compilePolicy } from '../policy/compile.ts';
 import { createForwarder } from '../proxy/forward.ts';
 import { createWebSocketForwarder } from '../proxy/websocket.ts';
 import { createSessionManager } from '../session/session.ts';
-import { createAuthenticator } from '../session/authenticate.ts';
+import { createAuthenticator, createBasicAuthenticator } from '../session/authenticate.ts';
+import { createBasicVerifier } from '../factors/app-passwords/index.ts';
+import { appPasswordsModule } from '../portal/app-passwords.ts';
+import { adminModule } from '../portal/admin.ts';
 import { createRevocationView, type LiveRevocationView } from '../session/revocations.ts';
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
@@ -34,6 +37,7 @@ import { loadStaticAssets } from '../portal/static.ts';
 import { fraudModule } from '../portal/fraud.ts';
 import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
+import { lockoutPolicy } from '../regulation/lockout.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
@@ -116,6 +120,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
   await housekeeping.run();
+  // App passwords over HTTP Basic: one verifier (and its cache) for the process, across reloads.
+  let passwordPolicy = lockoutPolicy(initial.mfa.password_lockout);
+  const basicVerifier = createBasicVerifier({
+    store, users, clock,
+    blocked: (user) => revocations.blocked(user),
+    passwordPolicy: () => passwordPolicy,
+    onError: (err) => log.error({ err }, 'app password change poll failed'),
+  });
+  await basicVerifier.start();
   const fraud = (config: GatewayConfig) =>
     fraudModule({
       config, store, users, notifier, clock, log,
@@ -151,13 +164,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
     adminAddresses = config.mfa.fraud_alert.notify;
     retentionMs = parseDuration(config.log.sign_in_retention);
+    passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
     const catalog = buildCatalog(config.messages);
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config), methodsModule({ config, store, clock })] });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config), methodsModule({ config, store, clock }), appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }), adminModule({ config, store, users, notifier, clock, log, refreshRevocations: () => revocations.refresh(), refreshAppPasswords: () => basicVerifier.refresh() })] });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
@@ -171,7 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       trustedIps,
       resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
       upstreamFor,
-      authenticator: createAuthenticator(sessions, users, revocations),
+      authenticator: createAuthenticator(sessions, users, revocations, config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined),
       portal: builtPortal,
       forwarder,
       websockets,
@@ -233,6 +247,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     async close() {
       revocations.stop();
+      basicVerifier.stop();
       housekeeping.stop();
       metricsServer?.close();
       await new Promise<void>((resolve) => {

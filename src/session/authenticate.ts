@@ -4,8 +4,11 @@
  * the user's current record from the users file, so a user removed or disabled there, or
  * moved out of a group, loses that access on the next request. A blocked user's sessions
  * stop working the same way: the block list is held in memory next to the revocations.
+ * On rules with `app_passwords: true`, HTTP Basic credentials take the session's place
+ * (see `factors/app-passwords/basic` for what they are worth and how they are cached).
  */
-import type { Authentication, Authenticator, RequestScope } from '../server/chain.ts';
+import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } from '../server/chain.ts';
+import type { BasicVerifier } from '../factors/app-passwords/index.ts';
 import type { SessionManager, SessionRead } from './session.ts';
 import { errors } from '../server/errors.ts';
 import { readCookie } from './cookies.ts';
@@ -22,7 +25,31 @@ export interface BlockLookup {
 
 const anonymous: Authentication = { subject: null, identity: null };
 
-export function createAuthenticator(sessions: SessionManager, users: UserLookup, blocks: BlockLookup): Authenticator {
+/**
+ * HTTP Basic for the chain: the verifier's answer as a subject (level 2 for an app password,
+ * 1 for the account password), or anonymous for anything else, which the chain answers
+ * with `challenge`.
+ */
+export function createBasicAuthenticator(verifier: BasicVerifier, realm: string): BasicAuthenticator {
+  return {
+    challenge: `Basic realm="${realm.replace(/["\\]/g, '')}", charset="UTF-8"`,
+    async authenticate(scope, authorization, rule) {
+      const result = await verifier.verify(authorization, {
+        clientIp: scope.clientIp,
+        userAgent: String(scope.req.headers['user-agent'] ?? '').slice(0, 512),
+        rule: rule.name ?? `rule ${rule.index + 1}`,
+      });
+      if (!result.ok) return anonymous;
+      const user = result.user;
+      return {
+        subject: { user: user.name, groups: user.groups, level: result.level, intranetClaim: false },
+        identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
+      };
+    },
+  };
+}
+
+export function createAuthenticator(sessions: SessionManager, users: UserLookup, blocks: BlockLookup, basic?: BasicAuthenticator): Authenticator {
   function fromRead(read: SessionRead): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
@@ -38,6 +65,7 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
 
   return {
     cookieNames: sessions.allCookieNames,
+    ...(basic ? { basic } : {}),
     authenticate(scope: RequestScope) {
       const read = sessions.read(readCookie(scope.req.headers.cookie, sessions.cookieName));
       return read instanceof Promise ? read.then(fromRead) : fromRead(read);

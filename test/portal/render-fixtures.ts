@@ -92,5 +92,57 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: { csrf: 'c12', id: 'm-1', name: 'iPhone', kind: 'totp', last: false },
       last: { csrf: 'c12', id: 'm-2', name: 'Token 4711', kind: 'oath_token', last: true },
     },
+    'app-passwords': {
+      plain: { csrf: 'c20', max: 20, appPasswords: [{ id: 'ap-1', name: 'Mail on the laptop', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null }] },
+      created: { csrf: 'c20', max: 20, appPasswords: [], created: { name: 'Thunderbird', password: 'abcd efgh ijkl mnop qrst' } },
+      error: { csrf: 'c20', max: 20, appPasswords: [], name: '', nameError: 'app_passwords_name_error' },
+      limit: { csrf: 'c20', max: 1, atLimit: true, notice: 'app_passwords_revoked', appPasswords: [{ id: 'ap-1', name: 'Mail', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: Date.parse('2026-03-02T08:00:00Z') }] },
+    },
+    'admin-verify': {
+      plain: { csrf: 'c21', user: 'alice', rd: '/.gateway/admin' },
+      error: { csrf: 'c21', user: 'alice', rd: '/.gateway/admin', error: 'second_factor_error_invalid' },
+      locked: { csrf: 'c21', user: 'alice', rd: '/.gateway/admin', lockedUntil: Date.parse('2026-03-12T14:05:00Z') },
+    },
+    'admin-users': {
+      plain: { q: '', total: 2, users: [
+        { name: 'alice', displayName: 'Alice Example', email: 'alice@example.com', methods: 2, state: 'ok', lastSignIn: Date.parse('2026-03-12T14:05:00Z') },
+        { name: 'bob', methods: 0, state: 'blocked', lastSignIn: null },
+      ] },
+      none: { q: 'zed', total: 0, users: [] },
+    },
+    'admin-user': {
+      plain: {
+        csrf: 'c22', user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false }, isAdmin: false,
+        lastSignIn: Date.parse('2026-03-12T14:05:00Z'), block: { until: Date.parse('2026-06-10T14:05:00Z'), reason: 'laptop stolen', actor: 'alice' },
+        locks: [{ factor: 'password', until: Date.parse('2026-03-12T14:20:00Z') }],
+        methods: [
+          { id: 'm-1', name: 'Authenticator app', kind: 'totp', addedAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null, active: true },
+          { id: 'm-2', name: 'Feitian c200 TK-1', kind: 'oath_token', addedAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null, active: false, serial: 'TK-1' },
+        ],
+        appPasswords: 1, blockDays: 90,
+        recent: [{ id: 7, at: Date.parse('2026-03-12T14:05:00Z'), user: 'bob', kind: 'block', outcome: 'success', ip: '10.0.0.1', detail: 'blocked by alice' }],
+        notice: { key: 'admin_done_reset', params: { count: 2 } },
+      },
+      empty: {
+        csrf: 'c22', user: { name: 'carol', groups: [], disabled: true }, isAdmin: true, lastSignIn: null, block: null, locks: [], methods: [],
+        appPasswords: 0, blockDays: 90, recent: [], error: { key: 'admin_activate_wrong' },
+      },
+    },
+    'admin-tokens': {
+      plain: { csrf: 'c23', tokens: [{ user: 'bob', serial: 'TK-1', manufacturer: 'Feitian', model: 'c200', active: false, period: 30 }] },
+      result: {
+        csrf: 'c23', tokens: [],
+        result: { imported: 1, unchanged: 0, errors: [{ line: 3, upn: 'zed', serial: 'TK-9', error: 'unknown user' }], downloadUrl: '/.gateway/admin/tokens/errors?id=x' },
+      },
+      error: { csrf: 'c23', tokens: [], error: { key: 'admin_tokens_empty_upload' } },
+    },
+    'admin-log': {
+      plain: {
+        filters: { user: 'bob', since: '24h', outcome: 'denied' },
+        entries: [{ id: 9, at: Date.parse('2026-03-12T14:05:00Z'), user: 'bob', kind: 'password', outcome: 'denied', ip: '2001:db8::1', detail: 'wrong password' }],
+        newerUrl: '/.gateway/admin/log?user=bob', olderUrl: '/.gateway/admin/log?user=bob&before=9',
+      },
+      empty: { filters: { user: '', since: '', outcome: '' }, entries: [] },
+    },
   };
 }

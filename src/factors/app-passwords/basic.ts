@@ -1,0 +1,234 @@
+/**
+ * @module factors/app-passwords/basic
+ * HTTP Basic (RFC 7617) on rules with `app_passwords: true`, for legacy clients that cannot
+ * show a sign-in page. A user name with an app password counts as both factors (the app
+ * password was created behind the second factor). Until the user has created an app
+ * password, the account password is accepted too, as with Azure, but only as what it is: the
+ * first factor, so it passes `one_factor` rules, and `two_factor` rules only where a
+ * password is enough (trusted networks). Once an app password exists, the account password
+ * is refused over Basic for good.
+ *
+ * Each verification costs an argon2 hash, far too much per request, so successful ones are
+ * cached in memory under a SHA-256 of the Authorization value (never the value itself), for
+ * at most a minute. A cache hit is re-checked every time: the user must still exist, not be
+ * disabled or blocked (the in-memory block list), the account password must be unchanged,
+ * and the user's app passwords must not have changed since the entry was made. The last is
+ * a per-user stamp from the store's change feed, polled like the revocations, so a revoked
+ * app password, or the first one created, takes effect within a second on every gateway.
+ *
+ * Misses are regulated by the password lockout (`regulateAttempt`, counted before the check)
+ * and written to the sign-in log (kind `app_password`); hits are neither, so a mail client
+ * polling every few seconds costs one log entry and one argon2 hash a minute.
+ */
+import { createHash } from 'node:crypto';
+import { verify as argon2Verify } from '@node-rs/argon2';
+import { LRUCache } from 'lru-cache';
+import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, RevocationStore } from '../../store/types.ts';
+import { userKey } from '../../store/types.ts';
+import type { CredentialSource, PasswordVerifier, UserLookup, UserRecord } from '../password/index.ts';
+import { checkPassword } from '../password/index.ts';
+import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
+
+/** How long a verified Authorization value is trusted without a new argon2 check. */
+export const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+/** Longest Authorization value looked at; longer ones are refused without any work. */
+const MAX_AUTHORIZATION = 1024;
+
+export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCreatedAppPassword' | 'touchAppPassword' | 'appPasswordChangesSince'> &
+  Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
+  Pick<BlockStore, 'blockOf'> &
+  Pick<AuditStore, 'record'> &
+  Pick<RevocationStore, 'changeSeq'>;
+
+export interface BasicDeps {
+  store: BasicStore;
+  users: UserLookup & CredentialSource;
+  /** The in-memory block list (`LiveRevocationView.blocked`). */
+  blocked: (user: string) => boolean;
+  /** The current `mfa.password_lockout` (a getter: a reload may change it). */
+  passwordPolicy: () => LockoutPolicy;
+  clock: () => number;
+  /** Tests count argon2 runs through this. */
+  verifier?: PasswordVerifier;
+  pollMs?: number;
+  /** How long the change feed may go unanswered before cache hits are no longer trusted. */
+  maxStalenessMs?: number;
+  monotonic?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+/** Where a Basic attempt came from, for the sign-in log. */
+export interface BasicContext {
+  clientIp: string;
+  userAgent: string;
+  /** The rule's name, or `rule N`. */
+  rule: string;
+}
+
+export type BasicResult =
+  | { ok: true; user: UserRecord; level: 1 | 2; via: 'app_password' | 'password'; cached: boolean }
+  | { ok: false };
+
+export interface BasicVerifier {
+  /** Checks the value of an `Authorization: Basic ...` header. */
+  verify(authorization: string, context: BasicContext): Promise<BasicResult>;
+  /** Polls the change feed now (after this process changed a user's app passwords). */
+  refresh(): Promise<void>;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+interface Entry {
+  user: string;
+  level: 1 | 2;
+  via: 'app_password' | 'password';
+  /** The change counter value before the verification started. */
+  seq: number;
+  /** For `password`: the hash the password was verified against (a changed password ends the entry). */
+  hash: string | null;
+}
+
+const DENIED: BasicResult = { ok: false };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The user name and password of a Basic Authorization value, or null when it is not one. */
+export function parseBasic(authorization: string): { user: string; password: string } | null {
+  if (authorization.length > MAX_AUTHORIZATION) return null;
+  const m = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(authorization);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return null;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) return null;
+  return { user: decoded.slice(0, colon).normalize('NFC'), password: decoded.slice(colon + 1) };
+}
+
+export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
+  const { store, users, clock } = deps;
+  const monotonic = deps.monotonic ?? (() => performance.now());
+  const maxStalenessMs = deps.maxStalenessMs ?? 1000;
+  const cache = new LRUCache<string, Entry>({ max: CACHE_MAX, ttl: CACHE_TTL_MS, updateAgeOnGet: false });
+  /** User key -> change counter value at which their app passwords last changed. */
+  const changed = new Map<string, number>();
+  let seq = 0;
+  let lastSuccess = -Infinity;
+  let inFlight: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function poll(): Promise<void> {
+    const startedAt = monotonic();
+    const current = await store.changeSeq();
+    if (current !== seq) {
+      const changes = await store.appPasswordChangesSince(seq);
+      for (const user of changes.users) changed.set(user, changes.seq);
+      seq = changes.seq;
+    }
+    lastSuccess = startedAt;
+  }
+
+  function refresh(): Promise<void> {
+    inFlight ??= poll().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  /** A cached verification that still holds, re-checked against everything that can end it. */
+  function fromCache(key: string): BasicResult | null {
+    const entry = cache.get(key);
+    if (entry === undefined) return null;
+    const user = users.get(entry.user);
+    const still =
+      monotonic() - lastSuccess <= maxStalenessMs &&
+      user !== undefined &&
+      !user.disabled &&
+      !deps.blocked(user.name) &&
+      (changed.get(userKey(user.name)) ?? 0) <= entry.seq &&
+      (entry.hash === null || users.credentialsOf(user.name).hash === entry.hash);
+    if (!still) {
+      cache.delete(key);
+      return null;
+    }
+    return { ok: true, user, level: entry.level, via: entry.via, cached: true };
+  }
+
+  async function verify(authorization: string, context: BasicContext): Promise<BasicResult> {
+    const key = createHash('sha256').update(authorization).digest('base64url');
+    const hit = fromCache(key);
+    if (hit) return hit;
+
+    const credentials = parseBasic(authorization);
+    const log = (user: string, outcome: AuditEvent['outcome'], detail: string) =>
+      store.record({ kind: 'app_password', user: user.slice(0, 256), clientIp: context.clientIp, userAgent: context.userAgent, rule: context.rule, outcome, detail });
+    if (credentials === null) {
+      await log('', 'denied', 'malformed Basic credentials');
+      return DENIED;
+    }
+    const name = credentials.user;
+    const seqBefore = seq;
+    // Counted before the check, as on the sign-in page: parallel guesses cannot outrun it.
+    const attempt = await store.regulateAttempt(name, 'password', deps.passwordPolicy());
+
+    // One argon2 check against the app password the hint names; the account password (or the
+    // dummy hash of an unknown name) otherwise, so unknown names cost the same.
+    let viaApp: { id: string; name: string } | null = null;
+    const plain = normalizeAppPassword(credentials.password);
+    if (plain !== null) {
+      for (const c of await store.appPasswordCandidates(name, plain.slice(0, HINT_LENGTH))) {
+        if (await (deps.verifier ?? argon2Verify)(c.hash, plain)) {
+          viaApp = { id: c.id, name: c.name };
+          break;
+        }
+      }
+    }
+    const check = viaApp === null ? await checkPassword(users, name, credentials.password, deps.verifier) : null;
+    const user = users.get(name);
+
+    if (!attempt.allowed) {
+      await log(name, 'denied', `locked out until ${iso(attempt.until)}`);
+      return DENIED;
+    }
+    const locks = attempt.next.lockedUntil;
+    const denied = async (why: string) => {
+      await log(name, 'denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`);
+      return DENIED;
+    };
+    if (user === undefined) return denied('unknown user');
+    if (user.disabled) return denied('user disabled');
+    if (viaApp === null && check?.ok !== true) return denied('wrong password or app password');
+    // The credentials were right: not a guess, so the counter is cleared whatever follows.
+    await store.clearLockout(name, 'password');
+    const block = await store.blockOf(user.name);
+    if (block) return denied(`blocked until ${iso(block.until)}`);
+
+    let entry: Entry;
+    if (viaApp !== null) {
+      await store.touchAppPassword(viaApp.id, clock());
+      entry = { user: user.name, level: 2, via: 'app_password', seq: seqBefore, hash: null };
+      await log(user.name, 'success', `app password "${viaApp.name}" accepted`);
+    } else {
+      if (await store.hasCreatedAppPassword(user.name)) return denied('account password refused: the user has created app passwords');
+      entry = { user: user.name, level: 1, via: 'password', seq: seqBefore, hash: users.credentialsOf(user.name).hash };
+      await log(user.name, 'success', 'account password accepted over HTTP Basic (the user has no app password yet)');
+    }
+    cache.set(key, entry);
+    return { ok: true, user, level: entry.level, via: entry.via, cached: false };
+  }
+
+  return {
+    verify,
+    refresh,
+    async start() {
+      await refresh();
+      timer = setInterval(() => {
+        refresh().catch((err: unknown) => deps.onError?.(err));
+      }, deps.pollMs ?? 250);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,403 @@
+/**
+ * @module portal/admin
+ * The admin pages under `{prefix}admin`, as a {@link PortalModule}, for members of
+ * `users.admin_group`: find users and see their state, block and unblock with a reason,
+ * reset MFA, end sessions and forget remembered browsers, revoke app passwords, make another
+ * user admin, import OATH tokens from a CSV (with its error CSV to download) and activate
+ * them, and browse the sign-in log with filters.
+ *
+ * Access: a non-admin gets 403. An admin needs a second factor entered in this session
+ * within the last {@link ADMIN_FRESHNESS_MS}, whatever the rule for the app says: neither a
+ * trusted network, nor a remembered browser, nor an old code counts; the admin is asked for
+ * a code on `{prefix}admin/verify`. Every form carries a CSRF token bound to the session, and
+ * every action is in the sign-in log with the admin's name (the domain functions record it
+ * with `actor`; the rest is recorded here).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/types.ts';
+import type { UserDirectory } from '../factors/password/index.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { SessionData } from '../session/session.ts';
+import type { AuditEntry, Store } from '../store/types.ts';
+import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
+import { GatewayError, errors } from '../server/errors.ts';
+import { blockUser, BlockInputError, unblockUser } from '../regulation/block.ts';
+import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
+import { blockNoticeHook } from '../notify/index.ts';
+import { resetMfa } from '../factors/methods/reset.ts';
+import { activateToken, importTokens } from '../factors/oath/index.ts';
+import { makeAdmin } from '../factors/password/users-edit.ts';
+import { verifyTotpForUser } from '../factors/totp/verify.ts';
+import { readMultipart } from './multipart.ts';
+import { PORTAL_PATHS } from './render.ts';
+
+/** How long a second factor entered in the session opens the admin pages. */
+export const ADMIN_FRESHNESS_MS = 30 * 60_000;
+/** amr values that name a second factor (dropped from the amr when a new code is entered). */
+const SECOND_FACTORS: ReadonlySet<string> = new Set(['totp', 'oath_token', 'webauthn', 'mfa']);
+const CSRF_PURPOSE = 'admin';
+const VERIFY_PURPOSE = 'admin-verify';
+/** Largest token CSV upload. */
+const MAX_UPLOAD_BYTES = 1024 * 1024;
+const USERS_PER_PAGE = 50;
+const LOG_PER_PAGE = 50;
+const REPORT_TTL_MS = 60 * 60_000;
+const SINCE: Readonly<Record<string, number>> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+
+export interface AdminModuleDeps {
+  config: GatewayConfig;
+  store: Store;
+  users: UserDirectory;
+  notifier: Notifier;
+  /** Applies revocations and blocks in this process at once (`LiveRevocationView.refresh`). */
+  refreshRevocations: () => Promise<void>;
+  /** Drops cached Basic verifications of changed users now (`BasicVerifier.refresh`). */
+  refreshAppPasswords: () => Promise<void>;
+  clock: () => number;
+  log: Logger;
+}
+
+/** Notices after an action (`?done=`), as message keys. */
+const DONE = {
+  blocked: 'admin_done_blocked',
+  unblocked: 'admin_done_unblocked',
+  not_blocked: 'admin_done_not_blocked',
+  reset: 'admin_done_reset',
+  revoked: 'admin_done_revoked',
+  app_passwords: 'admin_done_app_passwords',
+  admin: 'admin_done_admin',
+  already_admin: 'admin_done_already_admin',
+  activated: 'admin_done_activated',
+} as const;
+
+export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalModule {
+  const { config, store, users, clock, log } = deps;
+  const adminGroup = config.users.admin_group;
+  const passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
+  const codePolicy = lockoutPolicy(config.mfa.lockout);
+  const isAdmin = (name: string) => users.get(name)?.groups.includes(adminGroup) ?? false;
+
+  return (kit) => {
+    const base = `${kit.prefix}${PORTAL_PATHS.admin}`;
+    const context = (ctx: PortalContext) => ({ clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null });
+    const params = (ctx: PortalContext) => new URL(ctx.req.url ?? '/', 'http://x').searchParams;
+    // `mfaAt` is set only when a code was entered in this session: a remembered browser, a
+    // trusted network or a provider's amr never sets it.
+    const fresh = (s: SessionData) => {
+      const now = clock();
+      return s.level === 2 && typeof s.mfaAt === 'number' && s.mfaAt <= now && now - s.mfaAt <= ADMIN_FRESHNESS_MS;
+    };
+    /** A return path inside the admin pages, or the users page. */
+    const adminPath = (value: unknown) =>
+      typeof value === 'string' && (value === base || value.startsWith(`${base}/`) || value.startsWith(`${base}?`)) && !/[\\\s]|\/\//.test(value) ? value : base;
+
+    /** The admin behind the request, or null when it was answered (sign in, 403, fresh code). */
+    function gate(ctx: PortalContext, sub: string): SessionData | null {
+      const here = `${kit.prefix}${sub}${new URL(ctx.req.url ?? '/', 'http://x').search}`;
+      const s = ctx.session;
+      if (!s) {
+        kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.signIn, new URL(here, kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+        return null;
+      }
+      if (!isAdmin(s.user)) throw errors.forbidden(`${s.user} is not in the admin group ${adminGroup}`);
+      if (fresh(s)) return s;
+      const rd = ctx.req.method === 'GET' ? here : base;
+      kit.redirect(ctx.res, `${base}/verify?rd=${encodeURIComponent(adminPath(rd))}`, ctx.req.method === 'GET' ? 302 : 303);
+      return null;
+    }
+
+    // ---- fresh second factor -------------------------------------------------------------
+
+    async function verifyPage(ctx: PortalContext, s: SessionData, rd: string, status = 200, error?: 'second_factor_error_invalid'): Promise<void> {
+      const until = lockedUntil(await store.lockoutCounter(s.user, 'second_factor'), codePolicy, clock());
+      kit.page(ctx, status, 'admin-verify', {
+        csrf: kit.csrfToken(s.sid, VERIFY_PURPOSE),
+        user: s.user,
+        rd,
+        ...(error ? { error } : {}),
+        ...(until !== null ? { lockedUntil: until } : {}),
+      });
+    }
+
+    async function verify(ctx: PortalContext, s: SessionData): Promise<void> {
+      const form = await kit.readForm(ctx.req);
+      const rd = adminPath(form.get('rd'));
+      if (!kit.csrfValid(form.get('csrf'), s.sid, VERIFY_PURPOSE)) throw errors.forbidden('admin verification with a bad CSRF token');
+      if (await store.blockOf(s.user)) throw errors.forbidden(`${s.user} is blocked`);
+      if ((await store.countMethods(s.user)) === 0) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(rd, kit.publicUrl).href));
+      const attempt = await store.regulateAttempt(s.user, 'second_factor', codePolicy);
+      if (!attempt.allowed) {
+        await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'denied', detail: `admin pages: locked out until ${new Date(attempt.until).toISOString()}` });
+        return verifyPage(ctx, s, rd, 429);
+      }
+      const result = await verifyTotpForUser(store, s.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
+      if (!result.ok) {
+        await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'denied', detail: `admin pages: ${result.reason} code` });
+        return verifyPage(ctx, s, rd, 401, 'second_factor_error_invalid');
+      }
+      await store.clearLockout(s.user, 'second_factor');
+      const first = s.amr.filter((a) => !SECOND_FACTORS.has(a) && a !== 'remembered');
+      await kit.issueSession(ctx, { user: s.user, level: 2, amr: [...first, result.method.kind], ic: s.ic, auth: s.auth, mfaAt: clock() });
+      await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'success', detail: `admin pages: ${result.method.kind} code accepted (${result.method.label})` });
+      kit.redirect(ctx.res, rd);
+    }
+
+    // ---- users -----------------------------------------------------------------------------
+
+    async function stateOf(name: string, disabled: boolean): Promise<{ state: AdminUserState; locks: AdminUserPage['locks']; block: AdminUserPage['block'] }> {
+      const now = clock();
+      const b = await store.blockOf(name);
+      const locks: { factor: 'password' | 'second_factor'; until: number }[] = [];
+      for (const [factor, policy] of [['password', passwordPolicy], ['second_factor', codePolicy]] as const) {
+        const until = lockedUntil(await store.lockoutCounter(name, factor), policy, now);
+        if (until !== null) locks.push({ factor, until });
+      }
+      const state: AdminUserState = disabled ? 'disabled' : b ? 'blocked' : locks.length > 0 ? 'locked' : 'ok';
+      return { state, locks, block: b && { until: b.until, reason: b.reason, actor: b.actor } };
+    }
+
+    async function usersPage(ctx: PortalContext): Promise<void> {
+      const q = (params(ctx).get('q') ?? '').trim().slice(0, 100);
+      const needle = q.toLowerCase();
+      const matches = users.list().filter((u) => !needle || [u.name, u.displayName ?? '', u.email ?? ''].some((v) => v.toLowerCase().includes(needle)));
+      const shown = [];
+      for (const u of matches.slice(0, USERS_PER_PAGE)) {
+        shown.push({
+          name: u.name,
+          ...(u.displayName ? { displayName: u.displayName } : {}),
+          ...(u.email ? { email: u.email } : {}),
+          methods: await store.countMethods(u.name),
+          state: (await stateOf(u.name, Boolean(u.disabled))).state,
+          lastSignIn: await store.lastSignIn(u.name),
+        });
+      }
+      kit.page(ctx, 200, 'admin-users', { q, users: shown, total: matches.length });
+    }
+
+    const toLogEntry = (e: AuditEntry): AdminLogEntry => ({ id: e.id, at: e.at, user: e.user, kind: e.kind, outcome: e.outcome, ip: e.clientIp, detail: e.detail });
+
+    function target(name: string | null) {
+      const user = name ? users.get(name) : undefined;
+      if (!user) throw errors.notFound(`admin: no user ${JSON.stringify(name)}`);
+      return user;
+    }
+
+    async function userPage(ctx: PortalContext, s: SessionData, name: string | null, status = 200, extra: Pick<AdminUserPage, 'notice' | 'error'> = {}): Promise<void> {
+      const user = target(name);
+      const { locks, block } = await stateOf(user.name, Boolean(user.disabled));
+      const key = user.name.normalize('NFC').toLowerCase();
+      const serials = new Map((await store.listTokens()).filter((t) => t.user === key).map((t) => [t.id, t.serial]));
+      const methods = (await store.listMethods(user.name)).map((m) => ({
+        id: m.id, name: m.label, kind: m.kind, addedAt: m.createdAt, lastUsedAt: m.lastUsedAt, active: m.active,
+        ...(serials.has(m.id) ? { serial: serials.get(m.id)! } : {}),
+      }));
+      kit.page(ctx, status, 'admin-user', {
+        csrf: kit.csrfToken(s.sid, CSRF_PURPOSE),
+        user: { name: user.name, ...(user.displayName ? { displayName: user.displayName } : {}), ...(user.email ? { email: user.email } : {}), groups: user.groups, disabled: Boolean(user.disabled) },
+        isAdmin: user.groups.includes(adminGroup),
+        lastSignIn: await store.lastSignIn(user.name),
+        block,
+        locks,
+        methods,
+        appPasswords: (await store.listAppPasswords(user.name)).length,
+        blockDays: config.mfa.block.days,
+        recent: (await store.auditPage({ user: user.name, limit: 10 })).map(toLogEntry),
+        ...extra,
+      });
+    }
+
+    async function userPageAfterAction(ctx: PortalContext, s: SessionData): Promise<void> {
+      const p = params(ctx);
+      const done = p.get('done') as keyof typeof DONE | null;
+      const notice = done !== null && Object.hasOwn(DONE, done) ? { key: DONE[done], params: { count: Number(p.get('n') ?? 0) } } : undefined;
+      return userPage(ctx, s, p.get('name'), 200, notice ? { notice } : {});
+    }
+
+    async function userAction(ctx: PortalContext, s: SessionData, action: string): Promise<void> {
+      const form = await kit.readForm(ctx.req);
+      if (!kit.csrfValid(form.get('csrf'), s.sid, CSRF_PURPOSE)) throw errors.forbidden(`admin ${action} with a bad CSRF token`);
+      const user = target(form.get('user'));
+      const admin = s.user;
+      const done = (key: keyof typeof DONE, n?: number) =>
+        kit.redirect(ctx.res, `${base}/user?name=${encodeURIComponent(user.name)}&done=${key}${n === undefined ? '' : `&n=${n}`}`);
+      log.info({ admin, user: user.name, action }, 'admin action');
+      switch (action) {
+        case 'block': {
+          const days = Number(form.get('days') ?? config.mfa.block.days);
+          try {
+            await blockUser(store, user.name, {
+              reason: form.get('reason') ?? '',
+              days,
+              actor: admin,
+              context: context(ctx),
+              onBlock: blockNoticeHook(deps.notifier),
+              onHookError: (err) => log.error({ err }, 'block notice failed'),
+            });
+          } catch (err) {
+            if (!(err instanceof BlockInputError)) throw err;
+            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_reason_error' } });
+          }
+          await deps.refreshRevocations();
+          return done('blocked');
+        }
+        case 'unblock': {
+          try {
+            const lifted = await unblockUser(store, user.name, { reason: form.get('reason') ?? '', actor: admin, context: context(ctx) });
+            await deps.refreshRevocations();
+            return done(lifted ? 'unblocked' : 'not_blocked');
+          } catch (err) {
+            if (!(err instanceof BlockInputError)) throw err;
+            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_reason_error' } });
+          }
+        }
+        case 'reset-mfa': {
+          const { removed } = await resetMfa({ store, clock }, user.name, admin, context(ctx));
+          await deps.refreshRevocations();
+          return done('reset', removed);
+        }
+        case 'revoke': {
+          const what = form.get('what');
+          if (what !== 'sessions' && what !== 'devices' && what !== 'all') throw errors.badRequest(`admin revoke: what=${JSON.stringify(what)}`);
+          if (what !== 'devices') await store.revokeSessions(user.name);
+          if (what !== 'sessions') await store.revokeDevices(user.name);
+          await deps.refreshRevocations();
+          const detail = { sessions: 'sessions ended', devices: 'remembered browsers forgotten', all: 'sessions ended and remembered browsers forgotten' }[what];
+          await kit.audit(ctx, { kind: 'revocation', user: user.name, outcome: 'success', detail: `${detail} by admin ${admin}` });
+          return done('revoked');
+        }
+        case 'revoke-app-passwords': {
+          const n = await store.revokeAllAppPasswords(user.name);
+          await deps.refreshAppPasswords();
+          await kit.audit(ctx, { kind: 'app_password', user: user.name, outcome: 'success', detail: `${n} app passwords revoked by admin ${admin}` });
+          return done('app_passwords');
+        }
+        case 'make-admin': {
+          const changed = await makeAdmin(config.users.file, user.name, adminGroup);
+          await users.reload();
+          await kit.audit(ctx, { kind: 'admin', user: user.name, outcome: 'success', detail: changed ? `made an admin (group ${adminGroup}) by admin ${admin}` : `already an admin; make-admin by admin ${admin} changed nothing` });
+          return done(changed ? 'admin' : 'already_admin');
+        }
+        case 'activate-token': {
+          const r = await activateToken({ store, clock, skewSteps: config.mfa.totp.skew_steps, actor: admin, context: context(ctx) }, user.name, form.get('serial') ?? '', form.get('code') ?? '');
+          if (r.ok) return done('activated');
+          return userPage(ctx, s, user.name, 400, { error: { key: `admin_activate_${r.reason}` } });
+        }
+        default:
+          throw errors.notFound(`admin action ${action}`);
+      }
+    }
+
+    // ---- tokens ------------------------------------------------------------------------------
+
+    async function tokensPage(ctx: PortalContext, s: SessionData, status = 200, extra: Partial<AdminTokensPage> = {}): Promise<void> {
+      const tokens = (await store.listTokens()).map((t) => ({
+        user: users.get(t.user)?.name ?? t.user, serial: t.serial, manufacturer: t.manufacturer, model: t.model, active: t.active, period: t.period,
+      }));
+      kit.page(ctx, status, 'admin-tokens', { csrf: kit.csrfToken(s.sid, CSRF_PURPOSE), tokens, ...extra });
+    }
+
+    async function importUpload(ctx: PortalContext, s: SessionData): Promise<void> {
+      const type = (ctx.req.headers['content-type'] ?? '').toLowerCase();
+      const fields = type.startsWith('multipart/form-data') ? await readMultipart(ctx.req, MAX_UPLOAD_BYTES) : new Map((await kit.readForm(ctx.req)).entries());
+      if (!kit.csrfValid(fields.get('csrf'), s.sid, CSRF_PURPOSE)) throw errors.forbidden('admin token import with a bad CSRF token');
+      const file = fields.get('file') ?? '';
+      const csv = file.trim() !== '' ? file : (fields.get('csv') ?? '');
+      if (csv.trim() === '') return tokensPage(ctx, s, 400, { error: { key: 'admin_tokens_empty_upload' } });
+      const result = await importTokens({ store, users, maxMethodsPerUser: config.mfa.max_methods_per_user, clock, actor: s.user, context: context(ctx) }, csv);
+      await kit.audit(ctx, {
+        kind: 'admin',
+        user: s.user,
+        outcome: result.errors.length === 0 ? 'success' : 'denied',
+        detail: `token import by admin ${s.user}: ${result.imported} imported, ${result.unchanged} unchanged, ${result.errors.length} rows refused`,
+      });
+      let downloadUrl: string | undefined;
+      if (result.errors.length > 0) {
+        const id = randomBytes(16).toString('base64url');
+        const now = clock();
+        await store.saveImportReport({ id, actor: s.user, csv: result.errorCsv, createdAt: now, expiresAt: now + REPORT_TTL_MS });
+        downloadUrl = `${base}/tokens/errors?id=${id}`;
+      }
+      return tokensPage(ctx, s, 200, {
+        result: { imported: result.imported, unchanged: result.unchanged, errors: result.errors, ...(downloadUrl ? { downloadUrl } : {}) },
+      });
+    }
+
+    async function errorCsv(ctx: PortalContext, s: SessionData): Promise<void> {
+      const csv = await store.importReport(params(ctx).get('id') ?? '', s.user, clock());
+      if (csv === null) throw errors.notFound('admin: no such import report for this admin');
+      ctx.res.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': 'attachment; filename="token-import-errors.csv"',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-length': Buffer.byteLength(csv),
+      });
+      ctx.res.end(ctx.req.method === 'HEAD' ? undefined : csv);
+    }
+
+    // ---- sign-in log ---------------------------------------------------------------------------
+
+    async function logPage(ctx: PortalContext): Promise<void> {
+      const p = params(ctx);
+      const user = (p.get('user') ?? '').trim().slice(0, 256);
+      const since = Object.hasOwn(SINCE, p.get('since') ?? '') ? p.get('since')! : '';
+      const outcome = p.get('outcome') === 'success' || p.get('outcome') === 'denied' ? (p.get('outcome') as 'success' | 'denied') : '';
+      const before = Number.parseInt(p.get('before') ?? '', 10);
+      const rows = await store.auditPage({
+        ...(user ? { user } : {}),
+        ...(since ? { since: clock() - SINCE[since]! } : {}),
+        ...(outcome ? { outcome } : {}),
+        ...(Number.isSafeInteger(before) && before > 0 ? { beforeId: before } : {}),
+        limit: LOG_PER_PAGE + 1,
+      });
+      const entries = rows.slice(0, LOG_PER_PAGE).map(toLogEntry);
+      const filters = new URLSearchParams(Object.entries({ user, since, outcome }).filter(([, v]) => v !== ''));
+      const url = (extra: string) => {
+        const q = [filters.toString(), extra].filter(Boolean).join('&');
+        return `${base}/log${q ? `?${q}` : ''}`;
+      };
+      kit.page(ctx, 200, 'admin-log', {
+        filters: { user, since, outcome },
+        entries,
+        ...(Number.isSafeInteger(before) && before > 0 ? { newerUrl: url('') } : {}),
+        ...(rows.length > LOG_PER_PAGE ? { olderUrl: url(`before=${entries.at(-1)!.id}`) } : {}),
+      });
+    }
+
+    // ---- routing -----------------------------------------------------------------------------
+
+    return {
+      async handle(ctx, sub, method) {
+        if (sub !== PORTAL_PATHS.admin && !sub.startsWith(`${PORTAL_PATHS.admin}/`)) return false;
+        const rest = sub.slice(PORTAL_PATHS.admin.length);
+        if (rest === '/verify') {
+          const s = ctx.session;
+          if (!s) return Boolean(gate(ctx, sub));
+          if (!isAdmin(s.user)) throw errors.forbidden(`${s.user} is not in the admin group ${adminGroup}`);
+          if (method === 'GET') await verifyPage(ctx, s, adminPath(params(ctx).get('rd')));
+          else if (method === 'POST') await verify(ctx, s);
+          else throw errors.notFound(`${method} ${sub}`);
+          return true;
+        }
+        const s = gate(ctx, sub);
+        if (!s) return true;
+        try {
+          if (method === 'GET' && (rest === '' || rest === '/')) await usersPage(ctx);
+          else if (method === 'GET' && rest === '/user') await userPageAfterAction(ctx, s);
+          else if (method === 'POST' && rest.startsWith('/user/')) await userAction(ctx, s, rest.slice('/user/'.length));
+          else if (method === 'GET' && rest === '/tokens') await tokensPage(ctx, s);
+          else if (method === 'POST' && rest === '/tokens/import') await importUpload(ctx, s);
+          else if (method === 'GET' && rest === '/tokens/errors') await errorCsv(ctx, s);
+          else if (method === 'GET' && rest === '/log') await logPage(ctx);
+          else throw errors.notFound(`${method} ${sub}`);
+        } catch (err) {
+          if (!(err instanceof GatewayError)) log.error({ err, admin: s.user, sub }, 'admin page failed');
+          throw err;
+        }
+        return true;
+      },
+    };
+  };
+}
