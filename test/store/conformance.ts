@@ -403,4 +403,30 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.importReport('r1', 'bob', h.clock.now), null, 'only for the admin who ran it');
     t.equal(await store.importReport('r1', 'alice', h.clock.now + 1000), null, 'expired');
   });
+
+  withStore('OATH tokens: import in order, unchanged on re-import, serial unique, limit, activation, reset', async (t, _h, store) => {
+    const tok = (user: string, serial: string, secret = Buffer.from('0123456789')) =>
+      ({ user, serial, secret, period: 60, manufacturer: 'Contoso', model: 'Key', label: `Contoso Key ${serial}` }) as const;
+    await store.addMethod(totp('carol'), 5);
+    t.same(await store.importTokens([tok('Alice', 'S1'), tok('bob', 'S2'), tok('carol', 'S3'), tok('carol', 'S4')], 2), ['imported', 'imported', 'imported', 'limit_reached']);
+    t.same(await store.importTokens([tok('alice', 'S1'), tok('bob', 'S1'), tok('alice', 'S2'), tok('bob', 'S2', Buffer.from('9876543210'))], 5), [
+      'unchanged', 'serial_taken', 'serial_taken', 'serial_taken',
+    ]);
+    const s1 = await store.tokenBySerial('S1');
+    t.match(s1, { user: 'alice', kind: 'oath_token', serial: 'S1', manufacturer: 'Contoso', model: 'Key', period: 60, digits: 6, algorithm: 'sha1', active: false, lastStep: null });
+    t.equal(await store.tokenBySerial('nope'), null);
+    t.same((await store.listTokens()).map((k) => k.serial), ['S1', 'S2', 'S3']);
+    t.equal(await store.claimStep(s1!.id, 5), false, 'an inactive token claims no step');
+    t.equal(await store.activateToken(s1!.id, 7), true);
+    t.equal(await store.activateToken(s1!.id, 8), false, 'only once');
+    t.equal(await store.claimStep(s1!.id, 7), false, 'the activation step is used');
+    t.equal(await store.claimStep(s1!.id, 8), true);
+    await store.createPending({ user: 'carol', secret: Buffer.from('12345678901234567890'), period: 30, digits: 6, algorithm: 'sha1', ttlMs: 60_000 });
+    const removed = await store.removeAllMethods('CAROL');
+    t.same(removed.map((m) => m.kind).sort(), ['oath_token', 'totp']);
+    t.equal(await store.countMethods('carol'), 0);
+    t.equal(await store.getPending('carol'), null, 'the pending enrollment is gone too');
+    t.same(await store.removeAllMethods('carol'), []);
+    t.equal(await store.countMethods('alice'), 1, 'other users keep theirs');
+  });
 }
