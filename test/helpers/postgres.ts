@@ -6,7 +6,9 @@
  * exactly as an operator would point a gateway at a schema.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
+import type { Test } from 'tap';
 
 export const TEST_POSTGRES_URL = process.env.MFA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -58,4 +60,29 @@ export async function freshSchema(): Promise<TestSchema> {
       }
     },
   };
+}
+
+/** A TCP relay to the server of `url` that the test can cut, as an outage would; `url` through the relay. */
+export async function relay(t: Test, url: string): Promise<{ url: string; cut(): Promise<void> }> {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  t.teardown(() => (server.listening ? cut() : undefined));
+  const via = new URL(url);
+  via.port = String((server.address() as { port: number }).port);
+  return { url: via.toString(), cut };
 }

@@ -3,7 +3,7 @@
 // other within a second, through the shared change counter alone.
 import t from 'tap';
 import { Browser, field, pathOf, send, signInWithEnrollment, startTestGateway, startUpstream } from '../helpers/gateway.ts';
-import { freshSchema } from '../helpers/postgres.ts';
+import { freshSchema, relay } from '../helpers/postgres.ts';
 
 const SESSION = 'mfa_gateway_session';
 
@@ -44,4 +44,25 @@ t.test('postgres: "sign out everywhere" on gateway A ends the session on gateway
   t.ok(refused !== undefined, `refused on B after ${Math.round(elapsed)} ms`);
   t.equal(refused?.status, 302);
   t.match(pathOf(refused?.location), /^\/\.gateway\/sign-in/, 'sent to sign in again');
+});
+
+t.test('postgres: a gateway whose database goes away fails closed', async (t) => {
+  const schema = await freshSchema();
+  const upstream = await startUpstream(t);
+  const link = await relay(t, schema.url);
+  const gw = await startTestGateway(t, upstream, { store: { postgres: { url: link.url }, encryption_key: 'd'.repeat(64) } });
+  t.teardown(() => schema.drop());
+  const browser = new Browser(gw.port);
+  await signInWithEnrollment(browser, gw, 'bob');
+  t.equal((await browser.get('/app')).status, 200, 'signed in while the database is there');
+
+  await link.cut();
+  const cutAt = performance.now();
+  t.equal((await send(gw.port, '/.gateway/health')).status, 503, 'health answers 503 at once');
+  let status = 200;
+  while (status === 200 && performance.now() - cutAt < 2000) {
+    status = (await browser.get('/app')).status;
+    if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(status, 503, `the signed-in request is refused (503) ${Math.round(performance.now() - cutAt)} ms after the cut, once the revocation view is a second old`);
 });

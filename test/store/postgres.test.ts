@@ -1,7 +1,7 @@
 // Runs the store conformance suite against PostgreSQL (a fresh schema per test), plus what only a
 // shared database has: several gateway processes (each its own pool) on one schema, migration by
 // many at once, and a database that goes away.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/types.ts';
 import { GatewayError } from '../../src/server/errors.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
 import type { StoreHarness } from './conformance.ts';
-import { freshSchema, TEST_POSTGRES_URL, withSearchPath } from '../helpers/postgres.ts';
+import { freshSchema, relay, TEST_POSTGRES_URL, withSearchPath } from '../helpers/postgres.ts';
 import type { TestSchema } from '../helpers/postgres.ts';
 
 const KEY = 'c'.repeat(64);
@@ -170,38 +170,13 @@ t.test('postgres: the key is required', async (t) => {
   await t.rejects(openStore({ postgres: { url: TEST_POSTGRES_URL }, previous_encryption_keys: [] }, { clock: Date.now }), /store.encryption_key: required with PostgreSQL/);
 });
 
-/** A TCP relay to the real server that the test can cut, as a database failover or outage would. */
-async function relay(t: Test): Promise<{ port: number; cut(): Promise<void> }> {
-  const target = new URL(TEST_POSTGRES_URL);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => s.destroy());
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const cut = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-  t.teardown(() => (server.listening ? cut() : undefined));
-  return { port: (server.address() as { port: number }).port, cut };
-}
-
 const unavailable = (err: unknown) => err instanceof GatewayError && err.status === 503 && err.code === 'GW_STORE_UNAVAILABLE';
 
 t.test('postgres: a database that goes away makes health false and every call a 503', async (t) => {
   const h = await postgresHarness();
   t.teardown(h.cleanup);
-  const r = await relay(t);
-  const u = new URL(h.schema.url);
-  u.port = String(r.port);
-  const store = await h.openUrl(u.toString());
+  const r = await relay(t, h.schema.url);
+  const store = await h.openUrl(r.url);
   t.teardown(() => store.close());
   t.equal(await store.health(), true, 'up through the relay');
   await store.addMethod(totp('alice'), 5);
