@@ -62,6 +62,7 @@ const types = {
 /** SQLSTATEs worth running the whole transaction again for: serialization_failure, deadlock_detected. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 3;
+const HEALTH_TIMEOUT_MS = 2000;
 
 /** Every failure of the driver (refused connection, server gone, timeout, SQL error) is a 503. */
 function unavailable(what: string, err: unknown): Error {
@@ -142,12 +143,20 @@ export function openDb(options: PgOptions, onIdleError: (err: Error) => void): D
         }
       }
     },
+    // Bounded, so a health check against an unreachable host answers before a load balancer gives up.
     async health() {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
+      });
+      const probe = pool.query<{ ok: number }>('SELECT 1 AS ok').then(
+        (r) => r.rows[0]?.ok === 1,
+        () => false,
+      );
       try {
-        const r = await pool.query<{ ok: number }>('SELECT 1 AS ok');
-        return r.rows[0]?.ok === 1;
-      } catch {
-        return false;
+        return await Promise.race([probe, timeout]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close() {

@@ -234,6 +234,9 @@ export async function migrate(db: Db, now: number): Promise<void> {
   const latest = ordered.at(-1)?.version ?? 0;
   for (const m of ordered) {
     await db.tx(`migration ${m.version}`, async (c) => {
+      // Waiting for another gateway's migration, and the DDL itself, may take longer than the
+      // statement timeout meant for requests.
+      await c.query('SET LOCAL statement_timeout = 0');
       await advisoryLock(c, MIGRATION_LOCK);
       await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
       const done = await c.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
