@@ -103,6 +103,9 @@ export interface PortalModule {
  */
 const SIGNED_IN_FORMS = 'signed-in';
 
+/** The sign-in log's words for a remember grant; the account page counts grants by them. */
+const BROWSER_REMEMBERED = 'browser remembered';
+
 /** Largest form body accepted; the gateway's forms are a few hundred bytes. */
 const MAX_FORM_BYTES = 16 * 1024;
 /** How long an enrollment secret shown on the page waits for its confirming code. */
@@ -383,7 +386,7 @@ export function createPortal(deps: PortalDeps): Portal {
       kind: 'second_factor',
       user: session.user,
       outcome: 'success',
-      detail: `${result.method.kind} code accepted (${result.method.label})${wantsRemember ? `; browser remembered for ${remember.days} days` : ''}`,
+      detail: `${result.method.kind} code accepted (${result.method.label})${wantsRemember ? `; ${BROWSER_REMEMBERED} for ${remember.days} days` : ''}`,
     });
     redirect(ctx.res, rd ?? defaultLanding);
   }
@@ -503,8 +506,21 @@ export function createPortal(deps: PortalDeps): Portal {
       manage: true,
       ...(config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) } : {}),
       signIns,
+      ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
       ...(notice ? { notice } : {}),
     });
+  }
+
+  /**
+   * Browsers that still skip the code: remember grants in the sign-in log within the last
+   * `remember_device.days` and after the user's last "forget remembered browsers". The
+   * cookies themselves are stateless; the log is where each grant is recorded.
+   */
+  async function rememberedBrowsers(user: string): Promise<number> {
+    const forgotten = revocations.devicesRevokedAt(user);
+    const since = Math.max(clock() - remember.days * 86_400_000, forgotten === undefined ? 0 : forgotten + 1);
+    const entries = await store.query({ user, since, limit: 1000 });
+    return entries.filter((e) => e.kind === 'second_factor' && e.outcome === 'success' && e.detail.includes(BROWSER_REMEMBERED)).length;
   }
 
   /** `?done=` after a change made by the methods module (see `portal/methods`). */

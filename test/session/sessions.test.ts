@@ -133,8 +133,17 @@ t.test('remembered browsers skip the code until they are forgotten', async (t) =
   t.equal((await other.get('/app')).status, 302, "bob's remembered browser does not skip alice's code");
 
   gw.clock.now += 60_000;
-  await gw.store.revokeDevices('bob');
-  await gw.revocations.refresh();
+  // The account page shows the remembered browser and forgets it on request.
+  const bobAccount = new Browser(gw.port);
+  await signInPassword(bobAccount, 'bob');
+  const verify = await bobAccount.get('/.gateway/second-factor');
+  gw.clock.now += 30_000;
+  await bobAccount.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), csrf: field(verify.body, 'csrf') });
+  const before = await bobAccount.get('/.gateway/account');
+  t.match(before.body, /action="\/\.gateway\/account\/forget-browsers"/, 'the forget button is shown while a browser is remembered');
+  const forgot = await bobAccount.post('/.gateway/account/forget-browsers', { csrf: field(before.body, 'csrf') });
+  t.equal(forgot.status, 200);
+  t.notMatch(forgot.body, /action="\/\.gateway\/account\/forget-browsers"/, 'none left to forget');
   const fresh = new Browser(gw.port);
   fresh.cookies.set(`${SESSION}_device`, browser.cookies.get(`${SESSION}_device`)!);
   await signInPassword(fresh, 'bob');
