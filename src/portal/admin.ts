@@ -8,8 +8,9 @@
  *
  * Access: a non-admin gets 403. An admin needs a second factor entered in this session
  * within the last {@link ADMIN_FRESHNESS_MS}, whatever the rule for the app says: neither a
- * trusted network, nor a remembered browser, nor an old code counts; the admin is asked for
- * a code on `{prefix}admin/verify`. Every form carries a CSRF token bound to the session, and
+ * trusted network, nor a remembered browser, nor an old code counts. With the password only
+ * the admin is sent to the usual code page (which also enrolls a first method); with an old
+ * or remembered second factor, to a code form of its own at `{prefix}admin/verify`. Every form carries a CSRF token bound to the session, and
  * every action is in the sign-in log with the admin's name (the domain functions record it
  * with `actor`; the rest is recorded here).
  */
@@ -104,6 +105,11 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       if (!isAdmin(s.user)) throw errors.forbidden(`${s.user} is not in the admin group ${adminGroup}`);
       if (fresh(s)) return s;
       const rd = ctx.req.method === 'GET' ? here : base;
+      // Password only (a trusted network, or enrollment pending): the usual code page, which enrolls too.
+      if (s.level < 2) {
+        kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.secondFactor, new URL(adminPath(rd), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+        return null;
+      }
       kit.redirect(ctx.res, `${base}/verify?rd=${encodeURIComponent(adminPath(rd))}`, ctx.req.method === 'GET' ? 302 : 303);
       return null;
     }

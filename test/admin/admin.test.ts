@@ -82,7 +82,7 @@ t.test('who gets in: anonymous signs in, a non-admin gets 403, an admin needs a 
   t.equal(signedIn.status, 303);
   const onTrusted = await send(gw.port, '/.gateway/admin', { localAddress: '127.0.0.3', headers: { cookie: cookies(signedIn) } });
   t.equal(onTrusted.status, 302);
-  t.match(onTrusted.headers.location, /^\/\.gateway\/admin\/verify\?/, 'the password on a trusted network is asked for a code');
+  t.equal(pathOf(onTrusted.headers.location), `/.gateway/second-factor?rd=${encodeURIComponent('http://gateway.test/.gateway/admin')}`, 'the password on a trusted network is asked for a code');
 });
 
 t.test('admin actions work, refuse bad CSRF, and are logged with the admin name', async (t) => {
