@@ -503,6 +503,7 @@ export function createPortal(deps: PortalDeps): Portal {
         ...(m.active ? {} : { inactive: true }),
       })),
       maxMethods: config.mfa.max_methods_per_user,
+      ...(config.mfa.app_passwords.enabled ? { appPasswordsUrl: url(PORTAL_PATHS.appPasswords) } : {}),
       manage: true,
       ...(config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) } : {}),
       signIns,

@@ -137,6 +137,8 @@ export interface AccountPage {
   maxMethods?: number;
   /** Where "Add a method" leads; omitted hides the link (e.g. at the limit). */
   addMethodUrl?: string;
+  /** Where "App passwords" leads; omitted hides the link (`mfa.app_passwords.enabled` off). */
+  appPasswordsUrl?: string;
   /** Browsers that skip the second factor; omitted hides the section (remember_device off). */
   rememberedBrowsers?: number;
   signIns: readonly AccountSignIn[];
@@ -413,6 +415,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
         hasMethods: d.methods.length > 0,
         methodsCount: d.maxMethods !== undefined,
         addMethodUrl: d.addMethodUrl,
+        appPasswordsUrl: d.appPasswordsUrl,
         browsers: browsers === undefined ? undefined : { text: tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
         signIns: d.signIns.map((s) => ({
           at: date(s.at),

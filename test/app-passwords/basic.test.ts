@@ -95,6 +95,7 @@ t.test('the app password page lists, and revocation stops the password at once',
   const { password, browser } = await createAppPassword(gw, 'Phone mail');
   const header = { authorization: basic('bob', password) };
   t.equal((await send(gw.port, '/dav/x', { headers: header })).status, 200);
+  t.match((await browser.get('/.gateway/account')).body, '<a href="/.gateway/account/app-passwords">App passwords for mail and other programs</a>', 'linked from the account page');
   const page = await browser.get('/.gateway/account/app-passwords');
   t.match(page.body, 'Phone mail');
   t.notMatch(page.body, password, 'never shown again');
@@ -166,4 +167,5 @@ t.test('with mfa.app_passwords.enabled off, Basic is ignored and the page does n
   const browser = new Browser(gw.port);
   await signInWithEnrollment(browser, gw, 'bob');
   t.equal((await browser.get('/.gateway/account/app-passwords')).status, 404);
+  t.notMatch((await browser.get('/.gateway/account')).body, 'app-passwords', 'no link from the account page');
 });
