@@ -55,8 +55,24 @@ function where(frame: CallFrame, root: string): string {
 }
 
 /** The `limit` call frames with the most self time over all `profiles` (one per process). */
-export function topSelfTime(profiles: CpuProfile[], root: string, limit = 15): { total: ProfileEntry[]; totalMs: number; busyMs: number } {
+/** Where a frame's code comes from: a node_modules package, a file of this repo, node's own JS, or native. */
+function group(fn: string, location: string): string {
+  if (fn === '(idle)' || fn === '(program)' || fn === '(garbage collector)') return fn;
+  if (location === '') return '(native: syscalls, V8 builtins)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(location);
+  if (pkg) return `npm ${pkg[1]}`;
+  if (location.startsWith('node:')) return 'node: internals';
+  if (location.startsWith('wasm://')) return 'wasm (llhttp parser)';
+  return location.replace(/:\d+$/, '');
+}
+
+export function topSelfTime(
+  profiles: CpuProfile[],
+  root: string,
+  limit = 15,
+): { total: ProfileEntry[]; groups: Array<{ group: string; selfMs: number; busyPct: number }>; totalMs: number; busyMs: number } {
   const byKey = new Map<string, { fn: string; location: string; us: number }>();
+  const byGroup = new Map<string, number>();
   let totalUs = 0;
   let idleUs = 0;
   for (const profile of profiles) {
@@ -72,6 +88,8 @@ export function topSelfTime(profiles: CpuProfile[], root: string, limit = 15): {
       const entry = byKey.get(key) ?? { fn, location, us: 0 };
       entry.us += us;
       byKey.set(key, entry);
+      const g = group(fn, location);
+      byGroup.set(g, (byGroup.get(g) ?? 0) + us);
       totalUs += us;
       if (fn === '(idle)' || fn === '(program)') idleUs += us;
     }
@@ -87,7 +105,12 @@ export function topSelfTime(profiles: CpuProfile[], root: string, limit = 15): {
       pct: (e.us / totalUs) * 100,
       busyPct: e.fn === '(idle)' || e.fn === '(program)' ? 0 : (e.us / busyUs) * 100,
     }));
-  return { total, totalMs: totalUs / 1000, busyMs: busyUs / 1000 };
+  const groups = [...byGroup.entries()]
+    .filter(([g]) => g !== '(idle)' && g !== '(program)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([g, us]) => ({ group: g, selfMs: us / 1000, busyPct: (us / busyUs) * 100 }));
+  return { total, groups, totalMs: totalUs / 1000, busyMs: busyUs / 1000 };
 }
 
 export function renderProfile(top: ReturnType<typeof topSelfTime>): string {
@@ -102,5 +125,8 @@ export function renderProfile(top: ReturnType<typeof topSelfTime>): string {
     `sampled ${(top.totalMs / 1000).toFixed(1)} s, of which ${(top.busyMs / 1000).toFixed(1)} s not (idle)/(program)`,
     ' #   self ms  total%  busy%   function  location',
     ...rows.map((r) => r.join(' ')),
+    '',
+    'self time by origin of the code (busy% = share of the non-idle time)',
+    ...top.groups.map((g) => `${g.selfMs.toFixed(0).padStart(8)} ms ${g.busyPct.toFixed(1).padStart(5)}%  ${g.group}`),
   ].join('\n');
 }
