@@ -8,7 +8,8 @@
  * The request counter is incremented on every request, so its label values are bound once
  * here and the hot path only calls `inc()` on a prepared child.
  */
-import { collectDefaultMetrics, Counter, register } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, register } from 'prom-client';
 
 /** What the request chain did with a request. */
 export type RequestResult = 'forwarded' | 'sign_in' | 'forbidden' | 'rejected' | 'portal' | 'forward_auth';
@@ -25,6 +26,9 @@ let created: GatewayMetrics | undefined;
 /** The process's metrics; created once, whatever the number of gateways or reloads in the process. */
 export function gatewayMetrics(): GatewayMetrics {
   if (created) return created;
+  // prom-client answers the supervisor's requests for a worker's figures only once an
+  // AggregatorRegistry exists in that worker; constructing one registers the listener.
+  if (cluster.isWorker) new AggregatorRegistry();
   collectDefaultMetrics({ prefix: 'mfa_gateway_' });
   const requests = new Counter({
     name: 'mfa_gateway_requests_total',
