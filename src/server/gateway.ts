@@ -107,8 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The users file first, then users recorded at their first federated sign-in.
   const federation = await createFederation({ fileUsers, store, clock, log, blocked: (user) => revocations.blocked(user) });
   const users: UserDirectory = federation.users;
-  const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'revocation poll failed') });
-  await revocations.start();
+  const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'change feed poll failed') });
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
 
   // E-mail and sign-in log retention; build() moves the reloadable settings along.
@@ -126,9 +125,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store, users, clock,
     blocked: (user) => revocations.blocked(user),
     passwordPolicy: () => passwordPolicy,
-    onError: (err) => log.error({ err }, 'app password change poll failed'),
+    feed: revocations.feed,
   });
-  await basicVerifier.start();
+  // Every view on the change feed has subscribed: the first poll loads them all before serving.
+  await revocations.start();
   const fraud = (config: GatewayConfig) =>
     fraudModule({
       config, store, users, notifier, clock, log,
@@ -247,7 +247,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     async close() {
       revocations.stop();
-      basicVerifier.stop();
       housekeeping.stop();
       metricsServer?.close();
       await new Promise<void>((resolve) => {

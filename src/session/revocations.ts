@@ -1,18 +1,19 @@
 /**
  * @module session/revocations
  * The revocation records of every user, held in memory so the per-request check costs a
- * Map lookup, and kept within one second of the shared store: a poll reads one counter
- * every `pollMs` and, when it moved, only the records changed since. An admin command in
+ * Map lookup, and kept within one second of the shared store by the process's change feed
+ * (`store/change-feed`): when the counter moved, only the records changed since are read. An admin command in
  * another process, or another gateway on the same PostgreSQL, reaches this one in time.
  *
  * The same feed carries the block list: each record says until when the user is blocked,
  * and the view compares that with the injected clock, so a block also ends by itself.
  *
- * Fails closed: when the store has not answered for longer than `maxStalenessMs`, the
- * view reports itself not current and the session layer refuses signed-in requests.
+ * Fails closed: when the feed has not reached the store for longer than `maxStalenessMs`,
+ * the view reports itself not current and the session layer refuses signed-in requests.
  */
 import type { RevocationView } from './session.ts';
 import { userKey } from '../store/types.ts';
+import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../store/change-feed.ts';
 
 /** What the view needs from the store: the change counter and the records since a count. */
 export interface RevocationFeed {
@@ -26,7 +27,9 @@ export interface RevocationFeed {
 export interface LiveRevocationView extends RevocationView {
   /** Whether the user (any spelling) is blocked now, by the injected clock. */
   blocked(user: string): boolean;
-  /** Loads everything once; call before serving. */
+  /** The process's change feed, which other in-memory views (app passwords) subscribe to as well. */
+  readonly feed: ChangeFeed;
+  /** Loads everything once and starts the feed; call before serving. */
   start(): Promise<void>;
   /** Polls now (tests, and right after this process itself revoked something). */
   refresh(): Promise<void>;
@@ -38,61 +41,40 @@ export interface LiveRevocationView extends RevocationView {
 }
 
 export function createRevocationView(
-  feed: RevocationFeed,
-  opts: {
-    pollMs?: number;
-    maxStalenessMs?: number;
-    /** Monotonic milliseconds for the staleness bound (real elapsed time, not the frozen test clock). */
-    monotonic?: () => number;
+  store: RevocationFeed,
+  opts: ChangeFeedOptions & {
     /** Epoch milliseconds, for block expiry (the frozen test clock). */
     clock?: () => number;
-    onError?: (err: unknown) => void;
   } = {},
 ): LiveRevocationView {
-  const pollMs = opts.pollMs ?? 250;
-  const maxStalenessMs = opts.maxStalenessMs ?? 1000;
-  const monotonic = opts.monotonic ?? (() => performance.now());
+  const feed = createChangeFeed(() => store.changeSeq(), opts);
   const sessions = new Map<string, number>();
   const devices = new Map<string, number>();
   const blocks = new Map<string, number>();
   const clock = opts.clock ?? Date.now;
   const listeners: Array<(user: string) => void> = [];
   const blockListeners: Array<(user: string) => void> = [];
-  let seq = 0;
-  let lastSuccess = -Infinity;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> | undefined;
 
-  async function poll(): Promise<void> {
-    const startedAt = monotonic();
-    const current = await feed.changeSeq();
-    if (current !== seq) {
-      const changes = await feed.revocationsSince(seq);
-      for (const entry of changes.entries) {
-        const key = userKey(entry.user);
-        if (entry.sessionsRevokedAt !== null) {
-          const before = sessions.get(key);
-          sessions.set(key, entry.sessionsRevokedAt);
-          if (before !== entry.sessionsRevokedAt && seq !== 0) for (const l of listeners) l(key);
-        }
-        if (entry.devicesRevokedAt !== null) devices.set(key, entry.devicesRevokedAt);
-        if (entry.blockedUntil === null) blocks.delete(key);
-        else if (blocks.get(key) !== entry.blockedUntil) {
-          blocks.set(key, entry.blockedUntil);
-          if (seq !== 0) for (const l of blockListeners) l(key);
-        }
+  feed.subscribe(async (since) => {
+    const changes = await store.revocationsSince(since);
+    // The first load (since 0) is the state at start, not news: listeners hear of later changes only.
+    const news = since !== 0;
+    for (const entry of changes.entries) {
+      const key = userKey(entry.user);
+      if (entry.sessionsRevokedAt !== null) {
+        const before = sessions.get(key);
+        sessions.set(key, entry.sessionsRevokedAt);
+        if (before !== entry.sessionsRevokedAt && news) for (const l of listeners) l(key);
       }
-      seq = changes.seq;
+      if (entry.devicesRevokedAt !== null) devices.set(key, entry.devicesRevokedAt);
+      if (entry.blockedUntil === null) blocks.delete(key);
+      else if (blocks.get(key) !== entry.blockedUntil) {
+        blocks.set(key, entry.blockedUntil);
+        if (news) for (const l of blockListeners) l(key);
+      }
     }
-    lastSuccess = startedAt;
-  }
-
-  function refresh(): Promise<void> {
-    inFlight ??= poll().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
+    return changes.seq;
+  });
 
   return {
     sessionsRevokedAt: (user) => sessions.get(userKey(user)),
@@ -101,18 +83,11 @@ export function createRevocationView(
       const until = blocks.get(userKey(user));
       return until !== undefined && clock() < until;
     },
-    current: () => monotonic() - lastSuccess <= maxStalenessMs,
-    async start() {
-      await refresh();
-      timer = setInterval(() => {
-        refresh().catch((err: unknown) => opts.onError?.(err));
-      }, pollMs);
-      timer.unref();
-    },
-    refresh,
-    stop() {
-      if (timer) clearInterval(timer);
-    },
+    feed,
+    current: () => feed.current(),
+    start: () => feed.start(),
+    refresh: () => feed.refresh(),
+    stop: () => feed.stop(),
     onSessionsRevoked(listener) {
       listeners.push(listener);
     },

@@ -23,7 +23,8 @@
 import { createHash } from 'node:crypto';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { LRUCache } from 'lru-cache';
-import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, RevocationStore } from '../../store/types.ts';
+import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore } from '../../store/types.ts';
+import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
 import type { CredentialSource, PasswordVerifier, UserLookup, UserRecord } from '../password/index.ts';
 import { checkPassword } from '../password/index.ts';
@@ -38,8 +39,7 @@ const MAX_AUTHORIZATION = 1024;
 export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCreatedAppPassword' | 'touchAppPassword' | 'appPasswordChangesSince'> &
   Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
   Pick<BlockStore, 'blockOf'> &
-  Pick<AuditStore, 'record'> &
-  Pick<RevocationStore, 'changeSeq'>;
+  Pick<AuditStore, 'record'>;
 
 export interface BasicDeps {
   store: BasicStore;
@@ -51,11 +51,11 @@ export interface BasicDeps {
   clock: () => number;
   /** Tests count argon2 runs through this. */
   verifier?: PasswordVerifier;
-  pollMs?: number;
-  /** How long the change feed may go unanswered before cache hits are no longer trusted. */
-  maxStalenessMs?: number;
-  monotonic?: () => number;
-  onError?: (err: unknown) => void;
+  /**
+   * The process's change feed (the revocation view's): it tells which users' app passwords
+   * changed, and while it is not current cache hits are not trusted.
+   */
+  feed: ChangeFeed;
 }
 
 /** Where a Basic attempt came from, for the sign-in log. */
@@ -75,8 +75,6 @@ export interface BasicVerifier {
   verify(authorization: string, context: BasicContext): Promise<BasicResult>;
   /** Polls the change feed now (after this process changed a user's app passwords). */
   refresh(): Promise<void>;
-  start(): Promise<void>;
-  stop(): void;
 }
 
 interface Entry {
@@ -106,34 +104,18 @@ export function parseBasic(authorization: string): { user: string; password: str
 }
 
 export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
-  const { store, users, clock } = deps;
-  const monotonic = deps.monotonic ?? (() => performance.now());
-  const maxStalenessMs = deps.maxStalenessMs ?? 1000;
+  const { store, users, clock, feed } = deps;
   const cache = new LRUCache<string, Entry>({ max: CACHE_MAX, ttl: CACHE_TTL_MS, updateAgeOnGet: false });
   /** User key -> change counter value at which their app passwords last changed. */
   const changed = new Map<string, number>();
+  /** The change counter this verifier has caught up with. */
   let seq = 0;
-  let lastSuccess = -Infinity;
-  let inFlight: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-
-  async function poll(): Promise<void> {
-    const startedAt = monotonic();
-    const current = await store.changeSeq();
-    if (current !== seq) {
-      const changes = await store.appPasswordChangesSince(seq);
-      for (const user of changes.users) changed.set(user, changes.seq);
-      seq = changes.seq;
-    }
-    lastSuccess = startedAt;
-  }
-
-  function refresh(): Promise<void> {
-    inFlight ??= poll().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
+  feed.subscribe(async (since) => {
+    const changes = await store.appPasswordChangesSince(since);
+    for (const user of changes.users) changed.set(user, changes.seq);
+    seq = changes.seq;
+    return seq;
+  });
 
   /** A cached verification that still holds, re-checked against everything that can end it. */
   function fromCache(key: string): BasicResult | null {
@@ -141,7 +123,7 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
     if (entry === undefined) return null;
     const user = users.get(entry.user);
     const still =
-      monotonic() - lastSuccess <= maxStalenessMs &&
+      feed.current() &&
       user !== undefined &&
       !user.disabled &&
       !deps.blocked(user.name) &&
@@ -217,18 +199,5 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
     return { ok: true, user, level: entry.level, via: entry.via, cached: false };
   }
 
-  return {
-    verify,
-    refresh,
-    async start() {
-      await refresh();
-      timer = setInterval(() => {
-        refresh().catch((err: unknown) => deps.onError?.(err));
-      }, deps.pollMs ?? 250);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-  };
+  return { verify, refresh: () => feed.refresh() };
 }
