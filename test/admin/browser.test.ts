@@ -1,18 +1,13 @@
 // The admin pages in real Chromium through a real gateway: alice signs in (password, first
 // enrollment, code), finds bob, blocks him with a reason, resets his MFA, uploads a token
 // CSV and downloads its error CSV. Screenshots land in test-artifacts/admin/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import YAML from 'yaml';
-import { chromium } from 'playwright-core';
-import { loadConfig, formatProblem } from '../../src/config/load.ts';
-import { PASSWORDS, enrollmentSecret, startTestGateway, startUpstream, totpCode, type TestGateway } from '../helpers/gateway.ts';
+import { PASSWORDS, enrollmentSecret, startTestGateway, startUpstream, totpCode } from '../helpers/gateway.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/admin';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CSV = [
   'upn,serial number,secret key,time interval,manufacturer,model',
   'bob,TK-200,JBSWY3DPEHPK3PXP,30,Feitian,c200',
@@ -20,25 +15,12 @@ const CSV = [
   'bob,TK-202,JBSWY3DPEHPK3PXP,45,Feitian,c200',
 ].join('\r\n');
 
-/** Chromium keeps cookies only for host names: reload with `http://localhost:<port>` as the public URL. */
-async function publicOnLocalhost(gw: TestGateway): Promise<string> {
-  const base = `http://localhost:${gw.port}`;
-  const config = YAML.parse(readFileSync(join(gw.dir, 'gateway.yaml'), 'utf8')) as { server: Record<string, unknown> };
-  config.server.public_url = base;
-  const file = join(gw.dir, 'gateway-localhost.yaml');
-  writeFileSync(file, YAML.stringify(config));
-  const loaded = await loadConfig(file, {});
-  if (!loaded.ok) throw new Error(`config invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
-  gw.reload(loaded.config);
-  return base;
-}
-
-t.test('an admin blocks a user, resets MFA and imports tokens in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed`, timeout: 90_000 }, async (t) => {
+t.test('an admin blocks a user, resets MFA and imports tokens in a real browser', { skip: skipWithoutChromium, timeout: 90_000 }, async (t) => {
   const up = await startUpstream(t);
   const gw = await startTestGateway(t, up);
   const base = await publicOnLocalhost(gw);
   await gw.store.addMethod({ user: 'bob', kind: 'totp', label: 'Phone', secret: Buffer.alloc(20, 7), period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  const browser = await launchChromium();
   t.teardown(() => browser.close());
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await browser.newContext({ baseURL: base, locale: 'en-US', viewport: { width: 1200, height: 900 }, acceptDownloads: true });

@@ -2,21 +2,16 @@
 // who signed in with their authenticator adds a second one on the account page (a second QR
 // code, confirmed with its code), and at the next sign-ins a code from either app works.
 // Screenshots land in test-artifacts/browser/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import YAML from 'yaml';
-import { chromium, type Page } from 'playwright-core';
-import { loadConfig, formatProblem } from '../../src/config/load.ts';
+import type { Page } from 'playwright-core';
 import { startSampleApp } from '../../scripts/sample-app.ts';
-import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode, type TestGateway } from '../helpers/gateway.ts';
+import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/browser';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 async function startApp(t: Test): Promise<{ url: string; server: Server; requests: [] }> {
   const server = await startSampleApp(0);
@@ -27,25 +22,12 @@ async function startApp(t: Test): Promise<{ url: string; server: Server; request
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
 }
 
-/** Chromium keeps cookies for host names only: reload the config with a localhost public URL. */
-async function publicOnLocalhost(gw: TestGateway): Promise<string> {
-  const base = `http://localhost:${gw.port}`;
-  const config = YAML.parse(readFileSync(join(gw.dir, 'gateway.yaml'), 'utf8')) as { server: Record<string, unknown> };
-  config.server.public_url = base;
-  const file = join(gw.dir, 'gateway-localhost.yaml');
-  writeFileSync(file, YAML.stringify(config));
-  const loaded = await loadConfig(file, {});
-  if (!loaded.ok) throw new Error(`config invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
-  gw.reload(loaded.config);
-  return base;
-}
-
 const secretOn = async (page: Page) => enrollmentSecret(`<code class="secret">${await page.locator('code.secret').innerHTML()}</code>`);
 
-t.test('shared mailbox: a second authenticator added on the account page, either code signs in', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed`, timeout: 90_000 }, async (t) => {
+t.test('shared mailbox: a second authenticator added on the account page, either code signs in', { skip: skipWithoutChromium, timeout: 90_000 }, async (t) => {
   const gw = await startTestGateway(t, await startApp(t));
   const base = await publicOnLocalhost(gw);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  const browser = await launchChromium();
   t.teardown(() => browser.close());
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await browser.newContext({ baseURL: base, locale: 'en-US', viewport: { width: 1024, height: 900 } });

@@ -3,21 +3,17 @@
 // enrollment, a second sign-in with a code and "Don't ask again", a third that skips the
 // code on the remembered browser, the sign-in page in German, and a keyboard and
 // accessible-name smoke test. Screenshots of every step land in test-artifacts/browser/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import YAML from 'yaml';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { loadConfig, formatProblem } from '../../src/config/load.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startSampleApp } from '../../scripts/sample-app.ts';
-import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode, type TestGateway } from '../helpers/gateway.ts';
+import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/browser';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Generous for a busy 2-core machine; a healthy step takes well under a second. */
 const NAV_TIMEOUT = 20_000;
 const ACTION_TIMEOUT = 10_000;
@@ -30,23 +26,6 @@ async function startApp(t: Test): Promise<{ url: string; server: Server; request
     server.close(() => resolve());
   }));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
-}
-
-/**
- * Chromium keeps cookies only for host names, so the gateway's public URL must be
- * `http://localhost:<port>`. The port is known only once the gateway listens on port 0, so
- * the config is reloaded (as on SIGHUP) with that public URL: no free-port guessing, no race.
- */
-async function publicOnLocalhost(gw: TestGateway): Promise<string> {
-  const base = `http://localhost:${gw.port}`;
-  const config = YAML.parse(readFileSync(join(gw.dir, 'gateway.yaml'), 'utf8')) as { server: Record<string, unknown> };
-  config.server.public_url = base;
-  const file = join(gw.dir, 'gateway-localhost.yaml');
-  writeFileSync(file, YAML.stringify(config));
-  const loaded = await loadConfig(file, {});
-  if (!loaded.ok) throw new Error(`config invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
-  gw.reload(loaded.config);
-  return base;
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -128,11 +107,11 @@ async function newContext(browser: Browser, base: string, locale = 'en-US'): Pro
   return context;
 }
 
-t.test('signing in through the gateway in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed`, timeout: 90_000 }, async (t) => {
+t.test('signing in through the gateway in a real browser', { skip: skipWithoutChromium, timeout: 90_000 }, async (t) => {
   const app = await startApp(t);
   const gw = await startTestGateway(t, app);
   const base = await publicOnLocalhost(gw);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  const browser = await launchChromium();
   t.teardown(() => browser.close());
   mkdirSync(ARTIFACTS, { recursive: true });
   const timings: Record<string, number> = {};

@@ -2,17 +2,16 @@
 // the gateway's sign-in page, through the provider's own login page, and back to the app
 // without a second factor because the provider says the user is on the intranet.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { chromium } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.ts';
 import { loadConfig, formatProblem } from '../../src/config/load.ts';
 import { startTestGateway, startUpstream } from '../helpers/gateway.ts';
 import { GATEWAY_CLIENT, startProvider } from './provider.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
-t.test('sign in at the provider in Chromium and land in the app', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed` }, async (t) => {
+t.test('sign in at the provider in Chromium and land in the app', { skip: skipWithoutChromium }, async (t) => {
   const upstream = await startUpstream(t);
   // Discovery is lazy, so the gateway starts before the provider exists; the real issuer and
   // the gateway's own port (the browser needs host names for cookies) come in by a reload.
@@ -32,10 +31,7 @@ t.test('sign in at the provider in Chromium and land in the app', { skip: exists
   if (!loaded.ok) throw new Error(loaded.problems.map(formatProblem).join('\n'));
   gw.reload(loaded.config);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   t.teardown(() => browser.close());
   const page = await browser.newPage();
 

@@ -2,22 +2,14 @@
 // failures and sign-in log events; with server.workers the supervisor serves the sum.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Browser, send, signInPassword, startTestGateway, startUpstream } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/net.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** The value of one sample line, e.g. `mfa_gateway_requests_total{result="forwarded"}`; 0 when absent. */
 function sample(text: string, name: string, labels: string): number {

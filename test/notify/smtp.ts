@@ -3,9 +3,9 @@
  * A real SMTP server (`smtp-server`) on loopback that keeps what it receives: envelope
  * recipients, headers and the decoded text and HTML parts (quoted-printable or base64).
  */
-import { createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { Test } from 'tap';
+export { freePort } from '../helpers/net.ts';
 
 export interface ReceivedMail {
   from: string;
@@ -22,15 +22,6 @@ export interface TestSmtp {
   /** Resolves with the next mail (or one already received and not yet taken). */
   next(timeoutMs?: number): Promise<ReceivedMail>;
   close(): Promise<void>;
-}
-
-/** A free loopback port, for a server that starts later than the client that uses it. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function decode(body: string, encoding: string | undefined): string {

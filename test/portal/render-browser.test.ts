@@ -5,21 +5,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { chromium } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.ts';
 import { buildCatalog } from '../../src/portal/i18n.ts';
 import { createRenderer, PAGE_NAMES } from '../../src/portal/render.ts';
 import type { PageData, PageName } from '../../src/portal/render.ts';
 import { loadStaticAssets } from '../../src/portal/static.ts';
 import { samplePages } from './render-fixtures.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/portal';
 const SCREENSHOTS: readonly string[] = [
   'sign-in/plain', 'sign-in/failed', 'sign-in/provider', 'second-factor/error', 'second-factor/locked',
   'enroll/plain', 'enroll-refused/plain', 'signed-out/plain', 'account/plain', 'account/empty', 'error/plain',
 ];
 
-t.test('pages in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed` }, async (t) => {
+t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {
   const assets = loadStaticAssets('views/static');
   const renderer = createRenderer({ catalog: buildCatalog({}), prefix: '/.gateway/', assets });
   const samples = await samplePages();
@@ -43,11 +42,7 @@ t.test('pages in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHRO
   t.teardown(() => server.close());
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   t.teardown(() => browser.close());
   mkdirSync(ARTIFACTS, { recursive: true });
 

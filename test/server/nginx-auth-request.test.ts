@@ -3,20 +3,12 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, send, signInWithEnrollment, startTestGateway, startUpstream } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/net.ts';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 function nginxConfig(dir: string, port: number, gatewayPort: number, appPort: number): string {
   const temp = (name: string) => `${name}_temp_path ${join(dir, name)};`;
