@@ -8,15 +8,14 @@
  */
 
 import { randomInt } from 'node:crypto';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
 import { GROUP_NAME_PATTERN, hashPassword, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
 import { userKey } from '../store/types.ts';
 import type { GatewayConfig } from '../config/types.ts';
-import { makeAdmin, UserEditError } from '../factors/password/users-edit.ts';
+import { makeAdmin, UserEditError, writeAtomically } from '../factors/password/users-edit.ts';
 import { resetMfa } from '../factors/methods/reset.ts';
 import { canonicalName, operator, withStore } from './admin-store.ts';
 
@@ -255,18 +254,3 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Same directory temp file, then rename: readers see the old or the new file, never a mix. Keeps the file's mode (new files 0600: they hold hashes). */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const mode = await stat(file).then(
-    (s) => s.mode & 0o777,
-    () => 0o600,
-  );
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomInt(1e9)}.tmp`);
-  await writeFile(tmp, text, { mode, flag: 'wx' });
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}

@@ -52,8 +52,12 @@ export async function makeAdmin(usersFile: string, user: string, adminGroup: str
   return true;
 }
 
-/** Same directory temp file, then rename; keeps the file's mode. */
-async function writeAtomically(file: string, text: string): Promise<void> {
+/**
+ * Writes the users file through a temp file in the same directory and a rename: readers (a
+ * running gateway's watcher) see the old or the new file, never a mix. Keeps the file's
+ * mode; a new file gets 0600, since it holds password hashes.
+ */
+export async function writeAtomically(file: string, text: string): Promise<void> {
   const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600);
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomInt(1e9)}.tmp`);
   await writeFile(tmp, text, { mode, flag: 'wx' });
