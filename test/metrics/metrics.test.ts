@@ -86,7 +86,8 @@ rules: [ { paths: ["/**"], policy: bypass } ]
     }
   });
   // Both workers must be up: wait until requests have been served and both report.
-  const deadline = performance.now() + 20_000;
+  // Generous: two workers each load the gateway, and CI machines are busy.
+  const deadline = performance.now() + 90_000;
   for (;;) {
     const up = await send(port, '/.gateway/health').then((r) => r.status === 200, () => false);
     if (up) break;

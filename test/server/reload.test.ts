@@ -12,7 +12,7 @@ import { freePort } from '../helpers/net.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = performance.now() + ms;
   for (;;) {
     const value = await probe().catch(() => undefined);
