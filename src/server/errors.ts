@@ -34,6 +34,7 @@ export const errors = {
   notFound: (detail: string) => new GatewayError('GW_NOT_FOUND', 404, 'error_404', { detail }),
   uriTooLong: (detail: string) => new GatewayError('GW_URI_TOO_LONG', 414, 'error_414', { detail }),
   headersTooLarge: (detail: string) => new GatewayError('GW_HEADERS_TOO_LARGE', 431, 'error_431', { detail }),
+  tooManySignIns: (detail: string) => new GatewayError('GW_TOO_MANY_SIGN_INS', 429, 'error_429', { detail }),
   upstreamUnreachable: (detail: string, cause?: unknown) =>
     new GatewayError('GW_UPSTREAM_UNREACHABLE', 502, 'error_502', { expose: true, detail, cause }),
   upstreamTimeout: (detail: string, cause?: unknown) =>

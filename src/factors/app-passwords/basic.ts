@@ -21,13 +21,12 @@
  * polling every few seconds costs one log entry and one argon2 hash a minute.
  */
 import { createHash } from 'node:crypto';
-import { verify as argon2Verify } from '@node-rs/argon2';
 import { LRUCache } from 'lru-cache';
 import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore } from '../../store/types.ts';
 import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
 import type { CredentialSource, PasswordVerifier, UserLookup, UserRecord } from '../password/index.ts';
-import { checkPassword } from '../password/index.ts';
+import { argon2Verify, checkPassword } from '../password/index.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */

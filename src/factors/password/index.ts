@@ -6,7 +6,7 @@
 
 export { loadUserDirectory } from './directory.ts';
 export type { UserDirectory, UserDirectoryOptions, UserLookup } from './directory.ts';
-export { checkPassword, hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from './password.ts';
+export { argon2Verify, checkPassword, hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from './password.ts';
 export type { CredentialSource, PasswordCheck, PasswordVerifier } from './password.ts';
 export { GROUP_NAME_PATTERN, isArgon2idHash, parseUsersFile, readUsersFile, USER_NAME_PATTERN, UsersFileError } from './users-file.ts';
 export type { UserEntry, UserRecord } from './users-file.ts';

@@ -7,6 +7,7 @@
 
 import { hash, verify } from '@node-rs/argon2';
 import type { UserRecord } from './users-file.ts';
+import { hashSlots } from './hash-slots.ts';
 
 /**
  * argon2id with 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum, about 20-40 ms per
@@ -14,15 +15,16 @@ import type { UserRecord } from './users-file.ts';
  */
 export const PASSWORD_HASH_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 } as const;
 
-/** Hashes a password as an argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`). */
+/** Hashes a password as an argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`), in a hash slot. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PASSWORD_HASH_OPTIONS);
+  return hashSlots.run(() => hash(password, PASSWORD_HASH_OPTIONS));
 }
 
 /** The argon2 verification; a parameter only so tests can count calls to the real one. */
 export type PasswordVerifier = (phc: string, password: string) => Promise<boolean>;
 
-const argon2Verify: PasswordVerifier = (phc, password) => verify(phc, password);
+/** The real argon2 verification, in a hash slot (see `hash-slots`): every password check of the gateway goes through it. */
+export const argon2Verify: PasswordVerifier = (phc, password) => hashSlots.run(() => verify(phc, password));
 
 /** What password checking needs from the user directory. */
 export interface CredentialSource {
