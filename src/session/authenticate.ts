@@ -50,7 +50,7 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
 }
 
 export function createAuthenticator(sessions: SessionManager, users: UserLookup, blocks: BlockLookup, basic?: BasicAuthenticator): Authenticator {
-  function fromRead(read: SessionRead): Authentication | Promise<Authentication> {
+  function fromRead(read: SessionRead, value: string): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
     const user = users.get(read.data.user);
@@ -60,15 +60,16 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
     };
     if (!read.refresh) return auth;
-    return sessions.refresh(read.data).then((setCookie) => ({ ...auth, setCookie }));
+    return sessions.refresh(value, read.data).then((setCookie) => ({ ...auth, setCookie }));
   }
 
   return {
     cookieNames: sessions.allCookieNames,
     ...(basic ? { basic } : {}),
     authenticate(scope: RequestScope) {
-      const read = sessions.read(readCookie(scope.req.headers.cookie, sessions.cookieName));
-      return read instanceof Promise ? read.then(fromRead) : fromRead(read);
+      const value = readCookie(scope.req.headers.cookie, sessions.cookieName) ?? '';
+      const read = sessions.read(value);
+      return read instanceof Promise ? read.then((r) => fromRead(r, value)) : fromRead(read, value);
     },
   };
 }

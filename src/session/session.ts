@@ -71,8 +71,12 @@ export interface SessionManager {
   read(cookieValue: string | undefined): Promise<SessionRead> | SessionRead;
   /** Seals a new session (new sid) and returns its Set-Cookie value. */
   issue(session: NewSession): Promise<{ data: SessionData; setCookie: string }>;
-  /** Re-seals an existing session with the idle clock moved to now. */
-  refresh(data: SessionData): Promise<string>;
+  /**
+   * Re-seals the session of cookie `value` with the idle clock moved to now. The same old
+   * cookie gets the same new one for the next `refreshAfter` interval: a client that never
+   * stores Set-Cookie (a script), or a page loading its assets in parallel, costs one seal.
+   */
+  refresh(value: string, data: SessionData): Promise<string>;
   clearCookie(): string;
   /** Whether the remember-device cookie is valid for this user. */
   rememberedDevice(cookieValue: string | undefined, user: string): Promise<boolean>;
@@ -116,6 +120,8 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   // Verified cookie value -> its data. Entries are re-checked on every read, so the cache
   // only saves the unseal; its TTL bounds memory for cookies nobody presents any more.
   const verified = new LRUCache<string, SessionData>({ max: deps.cacheMax ?? 100_000, ttl: 10 * 60_000, updateAgeOnGet: false });
+  // Old cookie value -> the Set-Cookie of its refreshed session (see `refresh`).
+  const refreshed = new LRUCache<string, Promise<string>>({ max: deps.cacheMax ?? 100_000, ttl: refreshAfterMs, updateAgeOnGet: false });
 
   function check(data: SessionData): SessionRead {
     const now = clock();
@@ -155,11 +161,20 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
       verified.set(value, data);
       return { data, setCookie: serializeCookie(cookieName, value, attrs) };
     },
-    async refresh(data) {
-      const next: SessionData = { ...data, seen: clock() };
-      const value = await seal(next);
-      verified.set(value, next);
-      return serializeCookie(cookieName, value, attrs);
+    refresh(oldValue, data) {
+      let setCookie = refreshed.get(oldValue);
+      if (setCookie === undefined) {
+        setCookie = (async () => {
+          const next: SessionData = { ...data, seen: clock() };
+          const value = await seal(next);
+          verified.set(value, next);
+          return serializeCookie(cookieName, value, attrs);
+        })();
+        refreshed.set(oldValue, setCookie);
+        // A failed seal is not remembered: the next request tries again.
+        setCookie.catch(() => refreshed.delete(oldValue));
+      }
+      return setCookie;
     },
     clearCookie: () => serializeCookie(cookieName, '', { ...attrs, maxAge: 0 }),
     async rememberedDevice(value, user) {

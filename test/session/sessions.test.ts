@@ -2,7 +2,7 @@
 // ends copied cookies at once, timeouts on a frozen clock, and bad cookies that send the
 // user to sign in instead of failing.
 import t from 'tap';
-import { Browser, field, pathOf, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode } from '../helpers/gateway.ts';
+import { Browser, field, pathOf, send, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode } from '../helpers/gateway.ts';
 
 const SESSION = 'mfa_gateway_session';
 
@@ -215,4 +215,23 @@ t.test('every form refuses a missing or foreign CSRF token', async (t) => {
   const revoke = await victim.post('/.gateway/account/sign-out-everywhere', { csrf: field(otherAccount.body, 'csrf') });
   t.equal(revoke.status, 403, "another session's token does not work");
   t.equal((await victim.get('/app')).status, 200, 'nothing was revoked');
+});
+
+t.test('a client that never stores the refreshed cookie gets the same one again, not a new seal per request', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream);
+  const browser = new Browser(gw.port);
+  await signInWithEnrollment(browser, gw, 'bob');
+  const stale = browser.cookies.get(SESSION)!;
+  gw.clock.now += 2 * 60_000; // past the refresh interval, within the idle timeout
+  const script = () => send(gw.port, '/app', { headers: { cookie: `${SESSION}=${stale}` } });
+  const sequential = [];
+  for (let i = 0; i < 3; i++) sequential.push(await script());
+  const parallel = await Promise.all(Array.from({ length: 10 }, script));
+  const issued = new Set([...sequential, ...parallel].map((r) => {
+    t.equal(r.status, 200);
+    return String(r.headers['set-cookie']);
+  }));
+  t.equal(issued.size, 1, 'one refreshed cookie for the one stale cookie');
+  t.match([...issued][0], new RegExp(`^${SESSION}=Fe26`), 'and it is a session cookie');
 });
