@@ -78,7 +78,9 @@ export function isArgon2idHash(hash: string): boolean {
  */
 export function parseUsersFile(text: string, file: string): UserEntry[] {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // yaml's own duplicate-key check compares every key with every other (20,000 users took
+  // 30 s); duplicates are found below with a Map instead, at every level of the file.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const problems: ConfigProblem[] = [];
   const at = (offset: number | undefined, path: string, message: string) => {
     const pos = offset === undefined ? { line: 0, col: 0 } : lines.linePos(offset);
@@ -95,8 +97,11 @@ export function parseUsersFile(text: string, file: string): UserEntry[] {
     throw new UsersFileError(problems);
   }
   let usersNode: unknown = null;
+  const rootKeys = new Set<string>();
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    if (rootKeys.has(key)) nodeAt(pair.key as Node, key, `"${key}" appears twice`);
+    rootKeys.add(key);
     if (key === 'users') usersNode = pair.value;
     else nodeAt(pair.key as Node, key, 'unknown key (the file has only `users:`)');
   }
@@ -116,7 +121,8 @@ export function parseUsersFile(text: string, file: string): UserEntry[] {
           continue;
         }
         const other = seen.get(userKey(name));
-        if (other !== undefined) nodeAt(keyNode, path, `names are case-insensitive: "${name}" is the same user as "${other}"`);
+        if (other === name) nodeAt(keyNode, path, `user "${name}" appears twice`);
+        else if (other !== undefined) nodeAt(keyNode, path, `names are case-insensitive: "${name}" is the same user as "${other}"`);
         seen.set(userKey(name), name);
         const entry = parseEntry(name, pair.value as Node | null, keyNode, path, nodeAt);
         if (entry !== null) entries.push(entry);
@@ -148,9 +154,12 @@ function parseEntry(
     ok = false;
     nodeAt(node, p, message);
   };
+  const fields = new Set<string>();
   for (const pair of value.items) {
     const field = isScalar(pair.key) ? String(pair.key.value) : '';
     const p = `${path}.${field}`;
+    if (fields.has(field)) fail(pair.key as Node, p, `"${field}" appears twice`);
+    fields.add(field);
     const v = pair.value as Node | null;
     const text = isScalar(v) && typeof v.value === 'string' ? v.value : undefined;
     if (!KNOWN_FIELDS.has(field)) fail(pair.key as Node, p, 'unknown key (allowed: password, email, name, groups, disabled)');
