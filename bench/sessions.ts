@@ -159,6 +159,9 @@ export interface SessionSet {
   renew(): Promise<void>;
 }
 
+/** At most this many users are written for the session scenarios (see `mintSessions`). */
+const MAX_SESSION_USERS = 5000;
+
 export interface MintOptions {
   /** The env the gateway got (GATEWAY_SESSION_SECRET), so the config loads the same here. */
   env: NodeJS.ProcessEnv;
@@ -167,13 +170,18 @@ export interface MintOptions {
 }
 
 /**
- * Gives the session scenarios `count` signed-in cookies of distinct users (see the module
- * comment): the first through the real sign-in pages, the others minted.
+ * Gives the session scenarios `count` signed-in cookies, each its own session, of up to
+ * 5,000 distinct users (see the module comment): the first through the real sign-in pages,
+ * the others minted.
  */
 export async function mintSessions(gatewayUrl: string, configFile: string, count: number, options: MintOptions): Promise<SessionSet> {
   const config = await loadBenchConfig(configFile, options.env);
   const prefix = config.server.path_prefix;
-  const total = Math.max(count, options.users ?? 0);
+  // Distinct sessions do not need as many users: beyond MAX_SESSION_USERS, users hold
+  // several sessions each (several browsers), so 100,000 sessions test the session cache,
+  // not the size of the users file.
+  const sessionUsers = Math.min(count, MAX_SESSION_USERS);
+  const total = Math.max(sessionUsers, options.users ?? 0);
   await writeUsers(config.users.file, total);
   await waitForUsers(gatewayUrl, prefix, total);
 
@@ -209,7 +217,7 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
     // Sealing is asynchronous (WebCrypto); batches keep several in flight.
     for (let from = 1; from < count; from += 256) {
       const batch = [];
-      for (let i = from; i < Math.min(count, from + 256); i++) batch.push(manager.issue({ user: benchUser(i), level, amr, ic: false, auth: Date.now() }));
+      for (let i = from; i < Math.min(count, from + 256); i++) batch.push(manager.issue({ user: benchUser(i % sessionUsers), level, amr, ic: false, auth: Date.now() }));
       for (const { setCookie } of await Promise.all(batch)) out.push(setCookie.slice(0, setCookie.indexOf(';')));
     }
     return out;
