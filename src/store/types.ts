@@ -469,5 +469,8 @@ export interface StoreDeps {
  * (`Alice` and `alice` are one user), compared after Unicode NFC normalization.
  */
 export function userKey(name: string): string {
-  return name.normalize('NFC').toLowerCase();
+  // Runs several times per signed-in request; an ASCII name is already in NFC.
+  return ASCII.test(name) ? name.toLowerCase() : name.normalize('NFC').toLowerCase();
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
