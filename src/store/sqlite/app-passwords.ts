@@ -10,8 +10,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { AdminStore, AppPasswordCredential, AppPasswordInfo, AppPasswordStore, AuditEntry, AuditPageQuery, StoreDeps } from '../types.ts';
+import type { AdminStore, AppPasswordCredential, AppPasswordInfo, AppPasswordStore, AuditPageQuery, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
+import { toAuditEntry, type AuditRow } from '../rows.ts';
 
 /** Runs a statement and turns SQLite failures into the store's 503 (see `guard` in sqlite-store). */
 type Guard = <T>(what: string, fn: () => T) => Promise<T>;
@@ -24,18 +25,6 @@ interface AppPasswordRow {
   hash: string;
   created_at: number;
   last_used_at: number | null;
-}
-
-interface AuditRow {
-  id: number;
-  at: number;
-  kind: string;
-  user_typed: string;
-  client_ip: string;
-  user_agent: string;
-  rule: string | null;
-  outcome: string;
-  detail: string;
 }
 
 const toInfo = (r: AppPasswordRow): AppPasswordInfo => ({ id: r.id, user: r.user_key, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at });
@@ -129,19 +118,7 @@ export function sqliteAppPasswordStore(db: Database.Database, deps: StoreDeps, g
         params.push(Math.max(0, Math.floor(query.limit)));
         // Ids grow with time (AUTOINCREMENT), so id order is log order and a stable page key.
         const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-        return (db.prepare(sql).all(...params) as AuditRow[]).map(
-          (r): AuditEntry => ({
-            id: r.id,
-            at: r.at,
-            kind: r.kind as AuditEntry['kind'],
-            user: r.user_typed,
-            clientIp: r.client_ip,
-            userAgent: r.user_agent,
-            rule: r.rule,
-            outcome: r.outcome as AuditEntry['outcome'],
-            detail: r.detail,
-          }),
-        );
+        return (db.prepare(sql).all(...params) as AuditRow[]).map(toAuditEntry);
       }),
     lastSignIn: (user) => guard('lastSignIn', () => q.lastSignIn.get(userKey(user))?.at ?? null),
     saveImportReport: (r) =>

@@ -15,7 +15,6 @@ import { errors } from '../../server/errors.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type {
   AddMethodResult,
-  AuditEntry,
   AuditEvent,
   AuditQuery,
   CompleteEnrollmentResult,
@@ -23,11 +22,11 @@ import type {
   NewMethod,
   OtpAlgorithm,
   PendingEnrollment,
-  SecretMethodKind,
   Store,
   StoreDeps,
 } from '../types.ts';
 import { userKey } from '../types.ts';
+import { methodAad, pendingAad, toAuditEntry, toMethod, type AuditRow, type MethodRow } from '../rows.ts';
 import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
 import { sqliteFederationStore } from './federation.ts';
@@ -38,21 +37,6 @@ import { sqliteTokenStore } from './tokens.ts';
 /** How long a process waits for another one's write lock before the store reports unavailable. */
 const BUSY_TIMEOUT_MS = 5000;
 
-interface MethodRow {
-  id: string;
-  user_key: string;
-  kind: string;
-  label: string;
-  secret_sealed: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  active: number;
-  created_at: number;
-  last_used_at: number | null;
-  last_step: number | null;
-}
-
 interface PendingRow {
   id: string;
   user_key: string;
@@ -62,37 +46,6 @@ interface PendingRow {
   period: number;
   created_at: number;
   expires_at: number;
-}
-
-interface AuditRow {
-  id: number;
-  at: number;
-  kind: string;
-  user_typed: string;
-  client_ip: string;
-  user_agent: string;
-  rule: string | null;
-  outcome: string;
-  detail: string;
-}
-
-const methodAad = (id: string) => `method:${id}`;
-const pendingAad = (id: string) => `pending:${id}`;
-
-function toMethod(r: MethodRow): MethodInfo {
-  return {
-    id: r.id,
-    user: r.user_key,
-    kind: r.kind as SecretMethodKind,
-    label: r.label,
-    createdAt: r.created_at,
-    lastUsedAt: r.last_used_at,
-    active: r.active === 1,
-    period: r.period as 30 | 60,
-    digits: r.digits as 6 | 8,
-    algorithm: r.algorithm as OtpAlgorithm,
-    lastStep: r.last_step,
-  };
 }
 
 /** Applies every migration newer than the file's version; refuses a file from a newer gateway. */
@@ -388,19 +341,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
         }
         params.push(Math.max(0, Math.floor(query.limit)));
         const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
-        return (db.prepare(sql).all(...params) as AuditRow[]).map(
-          (r): AuditEntry => ({
-            id: r.id,
-            at: r.at,
-            kind: r.kind as AuditEntry['kind'],
-            user: r.user_typed,
-            clientIp: r.client_ip,
-            userAgent: r.user_agent,
-            rule: r.rule,
-            outcome: r.outcome as AuditEntry['outcome'],
-            detail: r.detail,
-          }),
-        );
+        return (db.prepare(sql).all(...params) as AuditRow[]).map(toAuditEntry);
       }),
 
     rekey: () => guard('rekey', () => rekeyTx.immediate()),

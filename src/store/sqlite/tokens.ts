@@ -10,51 +10,18 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { SecretBox } from '../secret-box.ts';
-import type { MethodInfo, NewToken, OtpAlgorithm, StoreDeps, TokenImportOutcome, TokenInfo, TokenStore } from '../types.ts';
+import type { MethodInfo, NewToken, StoreDeps, TokenImportOutcome, TokenInfo, TokenStore } from '../types.ts';
 import { userKey } from '../types.ts';
+import { methodAad, toMethod, type MethodRow } from '../rows.ts';
 
 /** Runs a statement and turns SQLite failures into the store's 503 (see `guard` in sqlite-store). */
 type Guard = <T>(what: string, fn: () => T) => Promise<T>;
 
-/** Must match `methodAad` in sqlite-store: a sealed secret is bound to its method row. */
-const methodAad = (id: string) => `method:${id}`;
 
-interface TokenRow {
-  id: string;
-  user_key: string;
-  kind: string;
-  label: string;
-  secret_sealed: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  active: number;
-  serial: string | null;
-  manufacturer: string | null;
-  model: string | null;
-  created_at: number;
-  last_used_at: number | null;
-  last_step: number | null;
-}
-
-function toInfo(r: TokenRow): MethodInfo {
-  return {
-    id: r.id,
-    user: r.user_key,
-    kind: r.kind as MethodInfo['kind'],
-    label: r.label,
-    createdAt: r.created_at,
-    lastUsedAt: r.last_used_at,
-    active: r.active === 1,
-    period: r.period as 30 | 60,
-    digits: r.digits as 6 | 8,
-    algorithm: r.algorithm as OtpAlgorithm,
-    lastStep: r.last_step,
-  };
-}
+type TokenRow = MethodRow & { serial: string | null; manufacturer: string | null; model: string | null };
 
 function toToken(r: TokenRow): TokenInfo {
-  return { ...toInfo(r), kind: 'oath_token', serial: r.serial ?? '', manufacturer: r.manufacturer ?? '', model: r.model ?? '' };
+  return { ...toMethod(r), kind: 'oath_token', serial: r.serial ?? '', manufacturer: r.manufacturer ?? '', model: r.model ?? '' };
 }
 
 export function sqliteTokenStore(db: Database.Database, box: SecretBox, deps: StoreDeps, guard: Guard): TokenStore {
@@ -100,7 +67,7 @@ export function sqliteTokenStore(db: Database.Database, box: SecretBox, deps: St
   });
 
   const removeAllTx = db.transaction((key: string): MethodInfo[] => {
-    const removed = q.ofUser.all(key).map(toInfo);
+    const removed = q.ofUser.all(key).map(toMethod);
     q.removeOfUser.run(key);
     q.removePending.run(key);
     return removed;
