@@ -3,29 +3,17 @@
 // code, confirmed with its code), and at the next sign-ins a code from either app works.
 // Screenshots land in test-artifacts/browser/.
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import t from 'tap';
-import type { Test } from 'tap';
 import type { Page } from 'playwright-core';
-import { startSampleApp } from '../../scripts/sample-app.ts';
 import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
-import { launchChromium, publicOnLocalhost, skipWithoutChromium } from '../helpers/browser.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium, startSampleUpstream } from '../helpers/browser.ts';
 
 const ARTIFACTS = 'test-artifacts/browser';
-
-async function startApp(t: Test): Promise<{ url: string; server: Server; requests: [] }> {
-  const server = await startSampleApp(0);
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
-}
 
 const secretOn = async (page: Page) => enrollmentSecret(`<code class="secret">${await page.locator('code.secret').innerHTML()}</code>`);
 
 t.test('shared mailbox: a second authenticator added on the account page, either code signs in', { skip: skipWithoutChromium, timeout: 90_000 }, async (t) => {
-  const gw = await startTestGateway(t, await startApp(t));
+  const gw = await startTestGateway(t, await startSampleUpstream(t));
   const base = await publicOnLocalhost(gw);
   const browser = await launchChromium();
   t.teardown(() => browser.close());

@@ -4,29 +4,17 @@
 // code on the remembered browser, the sign-in page in German, and a keyboard and
 // accessible-name smoke test. Screenshots of every step land in test-artifacts/browser/.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startSampleApp } from '../../scripts/sample-app.ts';
 import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
-import { launchChromium, publicOnLocalhost, skipWithoutChromium } from '../helpers/browser.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium, startSampleUpstream } from '../helpers/browser.ts';
 
 const ARTIFACTS = 'test-artifacts/browser';
 /** Generous for a busy 2-core machine; a healthy step takes well under a second. */
 const NAV_TIMEOUT = 20_000;
 const ACTION_TIMEOUT = 10_000;
-
-/** The sample app on port 0, in the shape the gateway helper expects of an upstream. */
-async function startApp(t: Test): Promise<{ url: string; server: Server; requests: [] }> {
-  const server = await startSampleApp(0);
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
-}
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -108,7 +96,7 @@ async function newContext(browser: Browser, base: string, locale = 'en-US'): Pro
 }
 
 t.test('signing in through the gateway in a real browser', { skip: skipWithoutChromium, timeout: 90_000 }, async (t) => {
-  const app = await startApp(t);
+  const app = await startSampleUpstream(t);
   const gw = await startTestGateway(t, app);
   const base = await publicOnLocalhost(gw);
   const browser = await launchChromium();

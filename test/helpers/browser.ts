@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
 import { formatProblem, loadConfig } from '../../src/config/load.ts';
+import type { Server } from 'node:http';
+import type { Test } from 'tap';
+import { startSampleApp } from '../../scripts/sample-app.ts';
 import type { TestGateway } from './gateway.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -39,4 +42,18 @@ export async function publicOnLocalhost(gw: TestGateway, patch?: (config: Record
   if (!loaded.ok) throw new Error(`config invalid:\n${loaded.problems.map(formatProblem).join('\n')}`);
   gw.reload(loaded.config);
   return base;
+}
+
+/**
+ * The sample legacy app (scripts/sample-app.ts) on port 0, in the shape `startTestGateway`
+ * takes as its upstream. It shows the Remote-* headers it received, so browser tests read the
+ * identity off the page.
+ */
+export async function startSampleUpstream(t: Test): Promise<{ url: string; server: Server; requests: [] }> {
+  const server = await startSampleApp(0);
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
 }
