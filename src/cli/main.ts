@@ -29,6 +29,7 @@ const commands: Record<string, CommandEntry> = {
   revoke: { summary: "end a user's sessions and/or forget their remembered browsers", load: async () => (await import('./revoke.ts')).revokeCommand },
   tokens: { summary: 'OATH hardware tokens: import a CSV, activate, list', load: async () => (await import('./tokens.ts')).tokensCommand },
   log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
+  store: { summary: 're-seal stored secrets with the current encryption key (store rekey)', load: async () => (await import('./store.ts')).storeCommand },
 };
 
 export function usage(): string {
