@@ -162,9 +162,10 @@ function readStat(pid: number): { ppid: number; ticks: number } | null {
   }
 }
 
-function readHwmKb(pid: number): number {
+/** A `VmXxx:  N kB` line of /proc/PID/status in kB (0 when the process is gone). */
+function readStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;
@@ -192,7 +193,15 @@ export function cpuSeconds(before: CpuSnapshot, after: CpuSnapshot): number {
 
 /** Peak resident set of a process tree in bytes: VmHWM summed over its processes. */
 export function peakRssBytes(root: number): number {
-  return descendants(root).reduce((sum, pid) => sum + readHwmKb(pid) * 1024, 0);
+  return descendants(root).reduce((sum, pid) => sum + readStatusKb(pid, 'VmHWM') * 1024, 0);
+}
+
+/**
+ * Resident set of a process tree now, in bytes (VmRSS summed). Next to the peak it tells a
+ * lasting footprint from a passing burst (such as the priming of thousands of sessions).
+ */
+export function currentRssBytes(root: number): number {
+  return descendants(root).reduce((sum, pid) => sum + readStatusKb(pid, 'VmRSS') * 1024, 0);
 }
 
 /**

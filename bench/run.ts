@@ -32,6 +32,7 @@ import {
   killAllNow,
   machineBusySeconds,
   peakRssBytes,
+  currentRssBytes,
   pin,
   selfAndReapedSeconds,
   start,
@@ -393,6 +394,7 @@ async function main(): Promise<number> {
           // wrk and this process are counted in `self`; the servers other than the one under test idle.
           otherCpuPct: (Math.max(0, machine - cpu - originCpu - self) / out.seconds) * 100,
           rssMb: peakRssBytes(target.proc.pid) / 2 ** 20,
+          rssEndMb: currentRssBytes(target.proc.pid) / 2 ** 20,
           requests: out.requests,
           errors: out.errors,
           bytesPerResponse: out.bytes / out.requests,
