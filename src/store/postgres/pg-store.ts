@@ -22,32 +22,20 @@
  * serialization failure would still be retried, see `db.tx`).
  */
 
-import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../secret-box.ts';
-import type { AddMethodResult, AuditQuery, CompleteEnrollmentResult, OtpAlgorithm, PendingEnrollment, Store, StoreDeps } from '../types.ts';
+import type { AddMethodResult, AuditQuery, CompleteEnrollmentResult, OtpAlgorithm, Store, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
 import { advisoryLock, openDb, purge, rollback } from './db.ts';
 import type { Db, PgOptions } from './db.ts';
 import { countMethods, insertMethod, userLock } from './methods.ts';
 import { migrate } from './migrations.ts';
-import { methodAad, pendingAad, toAuditEntry, toMethod, where } from './rows.ts';
-import type { AuditRow, MethodRow } from './rows.ts';
+import { methodAad, newPendingRow, pendingAad, toAuditEntry, toMethod, toPending, where } from './rows.ts';
+import type { AuditRow, MethodRow, PendingRow } from './rows.ts';
 import { pgRegulationStore } from './regulation.ts';
 import { pgFraudStore } from './fraud.ts';
 import { pgFederationStore } from './federation.ts';
 import { pgTokenStore } from './tokens.ts';
 import { pgAppPasswordStore } from './app-passwords.ts';
-
-interface PendingRow {
-  id: string;
-  user_key: string;
-  secret_sealed: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  created_at: number;
-  expires_at: number;
-}
 
 /**
  * Connects to the database at `options.url`, migrates it (once, whatever the number of
@@ -67,17 +55,6 @@ export async function openPostgresStore(options: PgOptions & { onIdleError?: (er
 }
 
 function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
-  const toPending = (r: PendingRow): PendingEnrollment => ({
-    id: r.id,
-    user: r.user_key,
-    secret: box.open(r.secret_sealed, pendingAad(r.id)),
-    period: r.period as 30 | 60,
-    digits: r.digits as 6 | 8,
-    algorithm: r.algorithm as OtpAlgorithm,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-  });
-
   /** Sets one revocation column to now; bumping the counter first takes its row lock (see module doc). */
   async function revoke(column: 'sessions_revoked_at' | 'devices_revoked_at', user: string): Promise<number> {
     const now = deps.clock();
@@ -137,17 +114,7 @@ function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
 
     async createPending(input) {
       const now = deps.clock();
-      const id = randomUUID();
-      const row: PendingRow = {
-        id,
-        user_key: userKey(input.user),
-        secret_sealed: box.seal(input.secret, pendingAad(id)),
-        algorithm: input.algorithm,
-        digits: input.digits,
-        period: input.period,
-        created_at: now,
-        expires_at: now + input.ttlMs,
-      };
+      const row = newPendingRow(input, box, now);
       await purge(db, 'pending_enrollments', 'id', 'expires_at <= $1', now);
       // One statement replaces any earlier pending enrollment of the user (the unique user_key).
       await db.query(
@@ -157,11 +124,11 @@ function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
            digits = excluded.digits, period = excluded.period, created_at = excluded.created_at, expires_at = excluded.expires_at`,
         [row.id, row.user_key, row.secret_sealed, row.algorithm, row.digits, row.period, row.created_at, row.expires_at],
       );
-      return toPending(row);
+      return toPending(row, box);
     },
     async getPending(user) {
       const { rows } = await db.query<PendingRow>('SELECT * FROM pending_enrollments WHERE user_key = $1 AND expires_at > $2', [userKey(user), deps.clock()]);
-      return rows[0] === undefined ? null : toPending(rows[0]);
+      return rows[0] === undefined ? null : toPending(rows[0], box);
     },
     // Deleting the pending row first claims it (a parallel completion or replacement waits on
     // its row lock); the user lock then makes the method count exact. Over the limit, the

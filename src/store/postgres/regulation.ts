@@ -11,6 +11,7 @@
 
 import type { BlockHistoryEntry, BlockRecord, BlockStore, LockoutCounter, LockoutStore, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
+import { toBlockHistoryEntry, type BlockRow, type HistoryRow } from '../rows.ts';
 import { counterExpiresAt, EMPTY_COUNTER, regulate } from '../../regulation/lockout.ts';
 import { purge, rollback } from './db.ts';
 import type { Db, Queryable } from './db.ts';
@@ -19,24 +20,6 @@ import { bumpSeq } from './rows.ts';
 interface CounterRow {
   denials: number[];
   locked_until: number | null;
-}
-
-interface BlockRow {
-  user_key: string;
-  blocked_at: number;
-  blocked_until: number;
-  block_reason: string;
-  blocked_by: string;
-}
-
-interface HistoryRow {
-  id: number;
-  user_key: string;
-  action: string;
-  at: number;
-  until: number | null;
-  reason: string;
-  actor: string;
 }
 
 const toCounter = (row: CounterRow | undefined): LockoutCounter =>
@@ -122,7 +105,7 @@ export function pgRegulationStore(db: Db, deps: StoreDeps): LockoutStore & Block
     },
     async blockHistory(user) {
       const { rows } = await db.query<HistoryRow>('SELECT * FROM block_history WHERE user_key = $1 ORDER BY at DESC, id DESC', [userKey(user)]);
-      return rows.map((r): BlockHistoryEntry => ({ id: r.id, user: r.user_key, action: r.action as BlockHistoryEntry['action'], at: r.at, until: r.until, reason: r.reason, actor: r.actor }));
+      return rows.map(toBlockHistoryEntry);
     },
   };
 }

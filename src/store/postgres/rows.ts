@@ -7,7 +7,7 @@
 import type { Queryable } from './db.ts';
 
 // Row mapping and secret binding are the same in both backends: see `store/rows`.
-export { methodAad, pendingAad, toAuditEntry, toMethod, type AuditRow, type MethodRow } from '../rows.ts';
+export { methodAad, newPendingRow, pendingAad, toAuditEntry, toMethod, toPending, type AuditRow, type MethodRow, type PendingRow } from '../rows.ts';
 
 /** Builds `WHERE a = $1 AND b = $2 ...` from conditions with one placeholder `?` each. */
 export function where(conditions: ReadonlyArray<[string, unknown]>, params: unknown[]): string {

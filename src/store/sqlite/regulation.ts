@@ -10,8 +10,9 @@
  */
 
 import type Database from 'better-sqlite3';
-import type { BlockHistoryEntry, BlockRecord, BlockStore, LockoutCounter, LockoutFactor, LockoutPolicy, LockoutStore, Regulation, StoreDeps } from '../types.ts';
+import type { BlockRecord, BlockStore, LockoutCounter, LockoutFactor, LockoutPolicy, LockoutStore, Regulation, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
+import { toBlockHistoryEntry, type BlockRow, type HistoryRow } from '../rows.ts';
 import { counterExpiresAt, EMPTY_COUNTER, regulate } from '../../regulation/lockout.ts';
 
 /** Runs a statement and turns SQLite failures into the store's 503 (see `guard` in sqlite-store). */
@@ -20,24 +21,6 @@ type Guard = <T>(what: string, fn: () => T) => Promise<T>;
 interface CounterRow {
   denials: string;
   locked_until: number | null;
-}
-
-interface BlockRow {
-  user_key: string;
-  blocked_at: number;
-  blocked_until: number;
-  block_reason: string;
-  blocked_by: string;
-}
-
-interface HistoryRow {
-  id: number;
-  user_key: string;
-  action: string;
-  at: number;
-  until: number | null;
-  reason: string;
-  actor: string;
 }
 
 function toCounter(row: CounterRow | undefined): LockoutCounter {
@@ -127,10 +110,6 @@ export function sqliteRegulationStore(db: Database.Database, deps: StoreDeps, gu
         return r === undefined ? null : { user: r.user_key, blockedAt: r.blocked_at, until: r.blocked_until, reason: r.block_reason, actor: r.blocked_by };
       }),
     blockHistory: (user) =>
-      guard('blockHistory', () =>
-        q.historyOf.all(userKey(user)).map(
-          (r): BlockHistoryEntry => ({ id: r.id, user: r.user_key, action: r.action as BlockHistoryEntry['action'], at: r.at, until: r.until, reason: r.reason, actor: r.actor }),
-        ),
-      ),
+      guard('blockHistory', () => q.historyOf.all(userKey(user)).map(toBlockHistoryEntry)),
   };
 }

@@ -21,12 +21,11 @@ import type {
   MethodInfo,
   NewMethod,
   OtpAlgorithm,
-  PendingEnrollment,
   Store,
   StoreDeps,
 } from '../types.ts';
 import { userKey } from '../types.ts';
-import { methodAad, pendingAad, toAuditEntry, toMethod, type AuditRow, type MethodRow } from '../rows.ts';
+import { methodAad, newPendingRow, pendingAad, toAuditEntry, toMethod, toPending, type AuditRow, type MethodRow, type PendingRow } from '../rows.ts';
 import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
 import { sqliteFederationStore } from './federation.ts';
@@ -36,17 +35,6 @@ import { sqliteTokenStore } from './tokens.ts';
 
 /** How long a process waits for another one's write lock before the store reports unavailable. */
 const BUSY_TIMEOUT_MS = 5000;
-
-interface PendingRow {
-  id: string;
-  user_key: string;
-  secret_sealed: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  created_at: number;
-  expires_at: number;
-}
 
 /** Applies every migration newer than the file's version; refuses a file from a newer gateway. */
 export function migrate(db: Database.Database, now: number): void {
@@ -237,19 +225,6 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
     return n;
   });
 
-  function toPending(r: PendingRow): PendingEnrollment {
-    return {
-      id: r.id,
-      user: r.user_key,
-      secret: box.open(r.secret_sealed, pendingAad(r.id)),
-      period: r.period as 30 | 60,
-      digits: r.digits as 6 | 8,
-      algorithm: r.algorithm as OtpAlgorithm,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-    };
-  }
-
   return {
     ...sqliteFraudStore(db, guard),
     ...sqliteFederationStore(db, guard),
@@ -270,25 +245,14 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
 
     createPending: (input) =>
       guard('createPending', () => {
-        const now = deps.clock();
-        const id = randomUUID();
-        const row: PendingRow = {
-          id,
-          user_key: userKey(input.user),
-          secret_sealed: box.seal(input.secret, pendingAad(id)),
-          algorithm: input.algorithm,
-          digits: input.digits,
-          period: input.period,
-          created_at: now,
-          expires_at: now + input.ttlMs,
-        };
+        const row = newPendingRow(input, box, deps.clock());
         createPendingTx.immediate(row);
-        return toPending(row);
+        return toPending(row, box);
       }),
     getPending: (user) =>
       guard('getPending', () => {
         const r = q.getPending.get(userKey(user), deps.clock());
-        return r === undefined ? null : toPending(r);
+        return r === undefined ? null : toPending(r, box);
       }),
     completeEnrollment: (input) => guard('completeEnrollment', () => completeTx.immediate(input)),
     cancelPending: (user) =>
