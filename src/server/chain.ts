@@ -118,6 +118,9 @@ export function createChain(deps: ChainDeps): Chain {
   const prefixBare = prefix.slice(0, -1);
   const forwardAuthPath = `${prefix}auth`;
   const forwardAuth = createForwardAuth({
+    path: forwardAuthPath,
+    cookieNames: deps.authenticator.cookieNames,
+    warn: (msg) => log.warn(msg),
     judge: (scope) => judgePolicy(scope),
     signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
     fail: (req, res, err) => fail(req, res, err),
@@ -207,7 +210,7 @@ export function createChain(deps: ChainDeps): Chain {
       metrics.request('rejected');
       return fail(req, res, scope);
     }
-    if (scope.path === forwardAuthPath) {
+    if (scope.path === forwardAuthPath || scope.path.startsWith(`${forwardAuthPath}/`)) {
       metrics.request('forward_auth');
       return forwardAuth(scope, res);
     }
