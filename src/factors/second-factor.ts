@@ -66,7 +66,8 @@ export type SecondFactorFailure = 'no_method' | 'malformed' | 'wrong' | 'replaye
 
 export type SecondFactorResult =
   | { ok: true; via: SecondFactorVia; amr: string; method?: MethodInfo }
-  | { ok: false; reason: 'blocked' | 'locked'; until: number }
+  | { ok: false; reason: 'blocked'; until: number }
+  | { ok: false; reason: 'locked'; until: number }
   | { ok: false; reason: SecondFactorFailure; lockedUntil: number | null };
 
 const AMR: Readonly<Record<SecondFactorVia, string>> = { totp: 'totp', oath_token: 'oath_token', recovery_code: 'rc', access_pass: 'tap' };
