@@ -53,7 +53,7 @@ export interface SecondFactorInput {
   /** As typed. */
   code: string;
   accept: SecondFactorAccept;
-  /** Names the path in the sign-in log, e.g. `sign-in`, `method change confirmation`, `admin pages`. */
+  /** Names the path in the sign-in log, e.g. `method change confirmation`, `admin pages`; empty for the code page. */
   purpose: string;
   /** Appended to the success entry, e.g. `browser remembered for 14 days`. */
   successNote?: string;
@@ -85,7 +85,7 @@ export async function checkSecondFactor(deps: SecondFactorDeps, input: SecondFac
   const { store } = deps;
   const { user, purpose } = input;
   const log = (outcome: 'success' | 'denied', detail: string) =>
-    store.record({ kind: 'second_factor', user, ...input.context, outcome, detail: `${purpose}: ${detail}` });
+    store.record({ kind: 'second_factor', user, ...input.context, outcome, detail: purpose ? `${purpose}: ${detail}` : detail });
 
   const block = await store.blockOf(user);
   if (block) {

@@ -374,7 +374,7 @@ export function createPortal(deps: PortalDeps): Portal {
       user: session.user,
       code,
       accept: { codes: true, recoveryCode: true, accessPass: false },
-      purpose: 'sign-in',
+      purpose: '',
       ...(wantsRemember ? { successNote: `${BROWSER_REMEMBERED} for ${remember.days} days` } : {}),
     });
     if (!result.ok) {
