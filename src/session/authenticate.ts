@@ -56,7 +56,7 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
     const user = users.get(read.data.user);
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
-      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic },
+      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic, ...(read.data.enroll === true ? { mustEnroll: true } : {}) },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
     };
     if (!read.refresh) return auth;

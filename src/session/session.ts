@@ -41,9 +41,17 @@ export interface SessionData {
    * sign-in methods asks for a code when this is missing or old.
    */
   mfaAt?: number;
+  /**
+   * The user had no active second-factor method when this session was issued: a trusted
+   * network does not skip the second factor for it, so the user is led into first enrollment
+   * instead of into the app with the password alone.
+   */
+  enroll?: true;
+  /** When a temporary access pass was accepted in this session; it opens first enrollment for a while. */
+  tapAt?: number;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>;
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'>;
 
 /** The revocation records as the session layer sees them. */
 export interface RevocationView {

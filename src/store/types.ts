@@ -421,6 +421,61 @@ export interface AppPasswordStore {
   appPasswordChangesSince(seq: number): Promise<{ seq: number; users: string[] }>;
 }
 
+/**
+ * A temporary access pass as stored (`users access-pass`): one per user, issuing a new one
+ * replaces it. The store keeps only a hash of the pass; this never carries the pass.
+ */
+export interface AccessPassInfo {
+  /** The user key ({@link userKey}). */
+  user: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Uses granted when issued, and those not yet spent. */
+  uses: number;
+  usesLeft: number;
+  /** Who issued it: the OS user running the CLI, or an admin's name. */
+  actor: string;
+}
+
+/**
+ * Temporary access passes: the way a user outside trusted networks sets up a first method.
+ * Issuing, spending and revoking each bump nothing else; the pass is checked at enrollment only.
+ */
+export interface AccessPassStore {
+  /** Stores the hash of a new pass for the user, replacing any earlier one (used, expired or not). */
+  issueAccessPass(input: { user: string; hash: string; expiresAt: number; uses: number; actor: string }): Promise<AccessPassInfo>;
+  /** The user's pass as stored (possibly expired or used up), or null. */
+  accessPassOf(user: string): Promise<AccessPassInfo | null>;
+  /**
+   * Spends one use of the user's pass, atomically: only when `hash` is the current pass's,
+   * it has not expired at `now` and a use is left. Of parallel spends of the last use (across
+   * processes too) exactly one gets `true`.
+   */
+  useAccessPass(user: string, hash: string, now: number): Promise<boolean>;
+  /** Deletes the user's pass; false when there was none. */
+  revokeAccessPass(user: string): Promise<boolean>;
+}
+
+/** What the account page shows about a user's recovery codes. */
+export interface RecoveryCodeSummary {
+  /** Codes in the current set, and those not used yet; both 0 when the user has none. */
+  total: number;
+  unused: number;
+  /** When the current set was created; null when there is none. */
+  createdAt: number | null;
+}
+
+/** One-time recovery codes, kept as hashes; a new set replaces the old one. */
+export interface RecoveryCodeStore {
+  /** Replaces the user's codes with these hashes in one transaction (the old set is void). */
+  replaceRecoveryCodes(user: string, hashes: readonly string[], now: number): Promise<void>;
+  /** Marks an unused code used; of parallel uses of one code (across processes too) exactly one gets `true`. */
+  useRecoveryCode(user: string, hash: string, now: number): Promise<boolean>;
+  recoveryCodeSummary(user: string): Promise<RecoveryCodeSummary>;
+  /** Deletes the user's codes (MFA reset); returns how many there were. */
+  removeRecoveryCodes(user: string): Promise<number>;
+}
+
 export interface AuditPageQuery {
   user?: string;
   since?: number;
@@ -453,7 +508,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -145,9 +145,12 @@ export class Browser {
   readonly cookies = new Map<string, string>();
   readonly port: number;
   readonly extraHeaders: Record<string, string>;
-  constructor(port: number, extraHeaders: Record<string, string> = {}) {
+  /** Source address on loopback, e.g. 127.0.0.3 to come from a trusted network. */
+  readonly localAddress: string | undefined;
+  constructor(port: number, extraHeaders: Record<string, string> = {}, localAddress?: string) {
     this.port = port;
     this.extraHeaders = extraHeaders;
+    this.localAddress = localAddress;
   }
 
   cookieHeader(): string {
@@ -155,7 +158,7 @@ export class Browser {
   }
 
   async get(target: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.keep(await send(this.port, target, { headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers } }));
+    return this.keep(await send(this.port, target, { localAddress: this.localAddress, headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers } }));
   }
 
   async post(target: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
@@ -164,6 +167,7 @@ export class Browser {
       await send(this.port, target, {
         method: 'POST',
         body,
+        localAddress: this.localAddress,
         headers: { ...this.extraHeaders, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
       }),
     );

@@ -429,4 +429,54 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await store.removeAllMethods('carol'), []);
     t.equal(await store.countMethods('alice'), 1, 'other users keep theirs');
   });
+  withStore('access passes: one per user, replaced on issue, spent atomically, expired and used up refused, revoked', async (t, h, store) => {
+    const now = h.clock.now;
+    const issued = await store.issueAccessPass({ user: 'Alice', hash: 'h1', expiresAt: now + 60_000, uses: 2, actor: 'root' });
+    t.same(issued, { user: 'alice', createdAt: now, expiresAt: now + 60_000, uses: 2, usesLeft: 2, actor: 'root' });
+    t.equal(await store.useAccessPass('alice', 'wrong', now), false, 'a wrong hash spends nothing');
+    t.equal(await store.useAccessPass('bob', 'h1', now), false, 'another user cannot spend it');
+    t.equal(await store.useAccessPass('ALICE', 'h1', now), true);
+    t.equal((await store.accessPassOf('alice'))!.usesLeft, 1);
+    t.equal(await store.useAccessPass('alice', 'h1', now + 60_000), false, 'expired at expiresAt');
+    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), true);
+    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), false, 'used up');
+    t.match(await store.accessPassOf('alice'), { usesLeft: 0, uses: 2 });
+
+    h.clock.advance(5000);
+    await store.issueAccessPass({ user: 'alice', hash: 'h2', expiresAt: h.clock.now + 60_000, uses: 3, actor: 'admin' });
+    t.equal(await store.useAccessPass('alice', 'h1', h.clock.now), false, 'the replaced pass is void');
+    t.match(await store.accessPassOf('alice'), { uses: 3, usesLeft: 3, actor: 'admin', createdAt: h.clock.now });
+
+    await store.issueAccessPass({ user: 'alice', hash: 'h3', expiresAt: h.clock.now + 60_000, uses: 1, actor: 'root' });
+    const spends = await Promise.all(Array.from({ length: 10 }, () => store.useAccessPass('alice', 'h3', h.clock.now)));
+    t.equal(spends.filter(Boolean).length, 1, 'of parallel spends of the last use exactly one wins');
+
+    t.equal(await store.revokeAccessPass('ALICE'), true);
+    t.equal(await store.accessPassOf('alice'), null);
+    t.equal(await store.revokeAccessPass('alice'), false, 'nothing left to revoke');
+  });
+
+  withStore('recovery codes: a set replaces the last, each used once, parallel use exactly one wins, removed', async (t, h, store) => {
+    const now = h.clock.now;
+    t.same(await store.recoveryCodeSummary('alice'), { total: 0, unused: 0, createdAt: null });
+    await store.replaceRecoveryCodes('Alice', ['a1', 'a2', 'a3'], now);
+    await store.replaceRecoveryCodes('bob', ['a1'], now);
+    t.same(await store.recoveryCodeSummary('alice'), { total: 3, unused: 3, createdAt: now });
+    t.equal(await store.useRecoveryCode('alice', 'a1', now + 1), true);
+    t.equal(await store.useRecoveryCode('ALICE', 'a1', now + 2), false, 'used once, then refused');
+    t.equal(await store.useRecoveryCode('alice', 'nope', now), false);
+    t.same(await store.recoveryCodeSummary('alice'), { total: 3, unused: 2, createdAt: now });
+    t.equal(await store.useRecoveryCode('bob', 'a1', now), true, 'codes are per user');
+
+    const wins = await Promise.all(Array.from({ length: 10 }, () => store.useRecoveryCode('alice', 'a2', now)));
+    t.equal(wins.filter(Boolean).length, 1, 'of parallel uses of one code exactly one wins');
+
+    h.clock.advance(1000);
+    await store.replaceRecoveryCodes('alice', ['b1', 'b2'], h.clock.now);
+    t.equal(await store.useRecoveryCode('alice', 'a3', h.clock.now), false, 'a new set voids the old one');
+    t.same(await store.recoveryCodeSummary('alice'), { total: 2, unused: 2, createdAt: h.clock.now });
+    t.equal(await store.removeRecoveryCodes('alice'), 2);
+    t.equal(await store.useRecoveryCode('alice', 'b1', h.clock.now), false, 'removed codes are refused');
+    t.same(await store.recoveryCodeSummary('bob'), { total: 1, unused: 0, createdAt: now }, 'other users keep theirs');
+  });
 }

@@ -35,6 +35,7 @@ import { pgRegulationStore } from './regulation.ts';
 import { pgFraudStore } from './fraud.ts';
 import { pgFederationStore } from './federation.ts';
 import { pgTokenStore } from './tokens.ts';
+import { pgRecoveryStore } from './recovery.ts';
 import { pgAppPasswordStore } from './app-passwords.ts';
 
 /**
@@ -77,6 +78,7 @@ function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...pgFraudStore(db),
     ...pgFederationStore(db),
     ...pgTokenStore(db, box, deps),
+    ...pgRecoveryStore(db, deps),
     ...pgAppPasswordStore(db, deps),
 
     async listMethods(user) {
