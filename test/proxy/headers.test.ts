@@ -7,6 +7,7 @@
 import t from 'tap';
 import { encodeHeaderValue, responseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 import type { ForwardContext } from '../../src/proxy/headers.ts';
+import { OVERRIDES, spellings } from './override-headers.ts';
 
 const ctx: ForwardContext = {
   clientIp: '203.0.113.9',
@@ -92,6 +93,20 @@ t.test('client identity and forwarding fields never pass, in any spelling', asyn
   t.same(values(signedIn, 'remote-groups'), ['dev,ops']);
   t.same(values(signedIn, 'remote-email'), ['jdoe@example.com']);
   t.same(values(signedIn, 'x-forwarded-for'), ['203.0.113.9']);
+});
+
+t.test('issue-10: path, method, host and address overrides never pass, in any spelling, however often', async (t) => {
+  const raw: string[] = ['Accept', '*/*'];
+  for (const name of OVERRIDES) for (const spelled of spellings(name)) raw.push(spelled, '/admin', spelled, 'DELETE');
+  for (const identity of [null, ctx.identity]) {
+    const out = upstreamRequestHeaders(raw, { ...ctx, identity });
+    for (const name of OVERRIDES) t.same(values(out.map((v, i) => (i % 2 === 0 ? v.replaceAll('_', '-') : v)), name), [], `${name} is dropped`);
+    t.same(values(out, 'accept'), ['*/*'], 'other fields pass');
+  }
+  // Look-alikes that are not on the list stay: the app may have its own meaning for them.
+  const kept = upstreamRequestHeaders(['X-Original-URL-Hint', 'a', 'X-Forwarded-User-Agent', 'b'], ctx);
+  t.same(values(kept, 'x-original-url-hint'), ['a']);
+  t.same(values(kept, 'x-forwarded-user-agent'), ['b']);
 });
 
 t.test('the client\'s Host is replaced by ctx.host, once and first', async (t) => {
