@@ -194,13 +194,33 @@ export function pushIdentityHeaders(out: HeaderList, id: Identity): void {
   if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
 }
 
+/** The gateway's side of a forwarded response's cookies. */
+export interface ResponseCookies {
+  /** What the gateway already set on the response (`res.getHeader('set-cookie')`): the renewed session. */
+  setCookie: string | string[] | number | undefined;
+  /** Names of the gateway's cookies, which the app may not set, overwrite or delete. */
+  gatewayCookies: readonly string[];
+}
+
 /**
  * Removes hop-by-hop fields and those named in the upstream's own `Connection` from a
  * response (RFC 9110 §7.6.1). The result goes to `res.writeHead`; Node then adds its
  * own `Connection`/`Keep-Alive` and, for bodies without `Content-Length`, its own
  * chunked framing for the client connection.
+ *
+ * With `cookies`, `Set-Cookie` becomes the gateway's own values first, then the app's,
+ * without those naming a gateway cookie. `writeHead` replaces what `setHeader` set
+ * before, so without this the app's cookies would silently drop the renewed session
+ * cookie (issue 10, item 7). Names compare ignoring case (browsers match the `__Host-`
+ * and `__Secure-` prefixes so), and a nameless cookie (`=gw_session=x`, which browsers
+ * send back as `gw_session=x`) counts under the name its value starts with.
+ *
+ * @example
+ * responseHeaders({ 'set-cookie': ['app=1', 'gw_session=forged'] },
+ *   { setCookie: 'gw_session=renewed; Path=/', gatewayCookies: ['gw_session'] })
+ * // { 'set-cookie': ['gw_session=renewed; Path=/', 'app=1'] }
  */
-export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
+export function responseHeaders(headers: ResponseHeaderMap, cookies?: ResponseCookies): ResponseHeaderMap {
   const connection = headers['connection'];
   const named = connection === undefined ? null : connectionTokens(connection, null);
   const out: ResponseHeaderMap = {};
@@ -209,7 +229,38 @@ export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
     if (HOP_BY_HOP.has(key) || (named !== null && named.has(normalizeName(key)))) continue;
     out[key] = headers[key];
   }
+  if (cookies !== undefined) mergeSetCookie(out, cookies);
   return out;
+}
+
+function mergeSetCookie(out: ResponseHeaderMap, cookies: ResponseCookies): void {
+  const merged: string[] = [];
+  const own = cookies.setCookie;
+  if (own !== undefined) for (const value of Array.isArray(own) ? own : [String(own)]) merged.push(value);
+  const app = out['set-cookie'];
+  if (app !== undefined) {
+    for (const value of Array.isArray(app) ? app : [app]) if (!namesGatewayCookie(value, cookies.gatewayCookies)) merged.push(value);
+  }
+  if (merged.length === 0) delete out['set-cookie'];
+  else out['set-cookie'] = merged;
+}
+
+/** Whether a `Set-Cookie` value sets the cookie a browser would send back under one of `names`. */
+function namesGatewayCookie(setCookie: string, names: readonly string[]): boolean {
+  if (names.length === 0) return false;
+  const semi = setCookie.indexOf(';');
+  const pair = semi === -1 ? setCookie : setCookie.slice(0, semi);
+  const eq = pair.indexOf('=');
+  let name = eq === -1 ? '' : pair.slice(0, eq).trim();
+  if (name === '') {
+    // RFC 6265bis §5.7: no `=`, or nothing before it, is a nameless cookie sent back as its bare value.
+    const value = (eq === -1 ? pair : pair.slice(eq + 1)).trim();
+    const inner = value.indexOf('=');
+    name = (inner === -1 ? value : value.slice(0, inner)).trim();
+  }
+  const lower = name.toLowerCase();
+  for (const n of names) if (n.length === lower.length && n.toLowerCase() === lower) return true;
+  return false;
 }
 
 /**

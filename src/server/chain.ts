@@ -242,9 +242,11 @@ export function createChain(deps: ChainDeps): Chain {
         return portal.handle(scope, res);
       case 'forward':
         metrics.request('forwarded');
-        // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
+        // Set before forwarding: the forwarder sends it first, then the app's own Set-Cookie
+        // values, minus any that name a gateway cookie (also on 304, HEAD and error statuses).
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
-        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic));
+        const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
+        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       case 'redirect':
         metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);

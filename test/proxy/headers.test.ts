@@ -193,3 +193,31 @@ t.test('responseHeaders drops hop-by-hop fields and those the upstream\'s Connec
   t.same(out, { 'content-type': 'text/html', 'set-cookie': ['a=1', 'b=2'] });
   t.same(responseHeaders({ connection: ['close', 'x-a', 'X_C'], 'x-a': '1', 'x-b': '2', x_c: '3' }), { 'x-b': '2' });
 });
+
+t.test("issue-10: the gateway's renewed cookie and the app's own cookies both reach the browser", async (t) => {
+  const own = { setCookie: 'gw_session=renewed; Path=/; HttpOnly', gatewayCookies: ['gw_session', '__Host-gw_csrf'] };
+  t.same(responseHeaders({ 'set-cookie': ['app=1', 'lang=de'] }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1', 'lang=de']);
+  t.same(responseHeaders({ 'set-cookie': 'app=1' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1'], 'one app cookie as a string');
+  t.same(responseHeaders({ 'content-type': 'text/plain' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly'], 'the app sets none');
+  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: ['a=1', 'b=2'], gatewayCookies: [] })['set-cookie'], ['a=1', 'b=2', 'app=1'], 'several of the gateway\'s');
+  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: undefined, gatewayCookies: ['gw_session'] })['set-cookie'], ['app=1'], 'nothing renewed');
+  t.notOk('set-cookie' in responseHeaders({ 'content-type': 'x' }, { setCookie: undefined, gatewayCookies: ['gw_session'] }), 'no empty field');
+});
+
+t.test("issue-10: the app cannot set, overwrite or delete the gateway's cookies", async (t) => {
+  const own = { setCookie: undefined, gatewayCookies: ['gw_session', 'gw_session_device', '__Host-gw_session_csrf'] };
+  const attempts = [
+    'gw_session=forged; Path=/',
+    'gw_session=; Max-Age=0; Path=/',
+    'GW_SESSION=forged',
+    ' gw_session =forged',
+    'gw_session_device=x; Domain=gateway.test',
+    '__Host-gw_session_csrf=x; Secure; Path=/',
+    '__HOST-gw_session_csrf=x; Secure; Path=/',
+    '=gw_session=forged; Path=/',
+    'gw_session',
+  ];
+  const out = responseHeaders({ 'set-cookie': [...attempts, 'app=1', 'gw_session_other=2', 'x=gw_session'] }, own);
+  t.same(out['set-cookie'], ['app=1', 'gw_session_other=2', 'x=gw_session'], 'only the app\'s own names pass');
+  t.notOk('set-cookie' in responseHeaders({ 'set-cookie': 'gw_session=forged' }, own), 'a field left empty is dropped');
+});
