@@ -47,6 +47,8 @@ export interface ServerConfig {
 
 export interface UpstreamConfig {
   url: string;
+  /** Paths Java or IIS servers read differently (`/admin;x/`, `/admin./`): refused, or rewritten into that reading. */
+  legacy_paths: 'refuse' | 'rewrite';
 }
 
 export interface SessionConfig {

@@ -3,7 +3,10 @@
  * The request chain, assembled in one place. Every request and every WebSocket upgrade
  * goes through the same named steps, in this order:
  *
- *   1. `parseTarget`     size limit, Host, path normalization (400/414 on what cannot be made safe)
+ *   1. `parseTarget`     size limit, exactly one Host line agreeing with an absolute-form target,
+ *                        path normalization (400/414 on what cannot be made safe); a path that
+ *                        Java or IIS servers read differently is refused, or rewritten into that
+ *                        reading when the upstream its rule picks asks for it (`legacy_paths`)
  *   2. `resolveClient`   the client address from the socket, or from a trusted proxy's headers
  *   3. `portal`          the gateway's own pages and endpoints under the reserved prefix
  *   4. `decide`          the first matching rule (pure)
@@ -13,7 +16,8 @@
  *   7. `forward`         header hygiene, identity headers, streaming to the upstream
  *
  * The policy is evaluated on exactly what the upstream receives: the normalized path is
- * the one forwarded, with the client's Host and method.
+ * the one forwarded, with the client's Host and method. The renewed session cookie and the
+ * app's own cookies both reach the browser; the app cannot set the gateway's cookies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -92,6 +96,11 @@ export interface ChainDeps {
   trustedIps: NetworkSet;
   resolveClient: (socketAddress: string | undefined, headers: IncomingMessage['headers']) => ClientAddressResult;
   upstreamFor: (rule: CompiledRule | null) => URL;
+  /**
+   * Whether the upstream of this rule opted in to `legacy_paths: rewrite`; null when no
+   * upstream did, so a refused path is never parsed a second time.
+   */
+  rewritesLegacyPaths: ((rule: CompiledRule | null) => boolean) | null;
   authenticator: Authenticator;
   portal: Portal;
   forwarder: Forwarder;
@@ -130,16 +139,31 @@ export function createChain(deps: ChainDeps): Chain {
   function parseTarget(req: IncomingMessage): RequestScope | GatewayError {
     const target = req.url ?? '';
     if (Buffer.byteLength(target) > deps.maxUrlBytes) return errors.uriTooLong(`request target of ${target.length} bytes`);
+    // Node keeps the first of several Host lines in `req.headers`; RFC 9112 §3.2 wants 400.
+    const hostLines = countField(req.rawHeaders, 'host');
+    if (hostLines > 1) return errors.badRequest(`${hostLines} Host lines`);
     const hostHeader = req.headers.host;
     const host = normalizeHost(hostHeader);
     if (host === null || hostHeader === undefined) return errors.badRequest(`missing or malformed Host: ${JSON.stringify(hostHeader)}`);
-    const normalized = normalizePath(target);
-    if (!normalized.ok) return errors.badPath(`${normalized.reason}: ${JSON.stringify(target.slice(0, 200))}`);
+    if (target.charCodeAt(0) !== 0x2f /* / */ && !sameAuthority(target, hostHeader)) {
+      return errors.badRequest(`absolute-form target ${JSON.stringify(target.slice(0, 200))} names another authority than Host ${JSON.stringify(hostHeader)}`);
+    }
     const client = deps.resolveClient(req.socket.remoteAddress, req.headers);
     if (!client.ok) return errors.badRequest(`forwarding header from a trusted proxy: ${client.reason}`);
+    const method = req.method ?? 'GET';
+    let normalized = normalizePath(target);
+    if (!normalized.ok && deps.rewritesLegacyPaths !== null) {
+      // The rule is chosen on the legacy reading, and exactly that reading is forwarded.
+      const legacy = normalizePath(target, { legacy: 'rewrite' });
+      if (legacy.ok && legacy.path !== prefixBare && !legacy.path.startsWith(prefix)) {
+        const rule = decide(deps.policy, { host, path: legacy.path, method, addr: client.addr }).rule;
+        if (deps.rewritesLegacyPaths(rule)) normalized = legacy;
+      }
+    }
+    if (!normalized.ok) return errors.badPath(`${normalized.reason}: ${JSON.stringify(target.slice(0, 200))}`);
     return {
       req,
-      method: req.method ?? 'GET',
+      method,
       host,
       hostHeader,
       path: normalized.path,
@@ -221,9 +245,11 @@ export function createChain(deps: ChainDeps): Chain {
         return portal.handle(scope, res);
       case 'forward':
         metrics.request('forwarded');
-        // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
+        // Set before forwarding: the forwarder sends it first, then the app's own Set-Cookie
+        // values, minus any that name a gateway cookie (also on 304, HEAD and error statuses).
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
-        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic));
+        const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
+        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       case 'redirect':
         metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);
@@ -277,6 +303,38 @@ export function createChain(deps: ChainDeps): Chain {
       );
     },
   };
+}
+
+/** How many lines of the field `name` (lower case) the client sent. */
+function countField(raw: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) n++;
+  return n;
+}
+
+/**
+ * Whether an absolute-form target (`http://app.example:8080/x`, already checked by
+ * `normalizePath`) names the same host and port as the Host header. RFC 9112 §3.2.2 has
+ * a server use the target's authority; the gateway matches rules and forwards on Host, so
+ * the two must agree (ignoring case, one trailing dot and an explicit default port).
+ */
+function sameAuthority(target: string, hostHeader: string): boolean {
+  const https = target.charCodeAt(4) === 0x73 || target.charCodeAt(4) === 0x53; // http[s]://
+  const start = https ? 8 : 7;
+  let end = start;
+  while (end < target.length && target.charCodeAt(end) !== 0x2f && target.charCodeAt(end) !== 0x3f) end++;
+  const fromTarget = authorityKey(target.slice(start, end), https ? '443' : '80');
+  return fromTarget !== null && fromTarget === authorityKey(hostHeader, https ? '443' : '80');
+}
+
+/** `name:port` with the name as rules compare it and the default port filled in, or null. */
+function authorityKey(authority: string, defaultPort: string): string | null {
+  const name = normalizeHost(authority);
+  if (name === null) return null;
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  const port = colon > close ? authority.slice(colon + 1).replace(/^0+(?=\d)/, '') : defaultPort;
+  return `${name}:${port === '' ? defaultPort : port}`;
 }
 
 /** The `Authorization` value when it is Basic (a single header), else undefined. */

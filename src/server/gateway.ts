@@ -178,6 +178,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (!rule?.upstream) return defaultUpstream;
       return named.get(rule.upstream) ?? new URL(rule.upstream);
     };
+    // Only named upstreams (and the default) can opt in; a rule's literal URL never does.
+    const rewriting = new Set(Object.entries(config.upstreams).filter(([, u]) => u.legacy_paths === 'rewrite').map(([name]) => name));
+    const defaultRewrites = config.upstream.legacy_paths === 'rewrite';
+    const rewritesLegacyPaths =
+      rewriting.size === 0 && !defaultRewrites ? null : (rule: CompiledRule | null) => (rule?.upstream ? rewriting.has(rule.upstream) : defaultRewrites);
     const chain = createChain({
       prefix: config.server.path_prefix,
       maxUrlBytes: config.server.limits.max_url_bytes,
@@ -185,6 +190,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       trustedIps,
       resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
       upstreamFor,
+      rewritesLegacyPaths,
       authenticator: createAuthenticator(sessions, users, revocations, config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined),
       portal: builtPortal,
       forwarder,

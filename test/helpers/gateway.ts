@@ -5,6 +5,7 @@
  * sends request targets byte for byte (no client-side path cleanup) and keeps cookies.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,4 +229,33 @@ export async function signInWithEnrollment(browser: Browser, gateway: TestGatewa
   const done = await browser.post('/.gateway/enroll', { code: totpCode(secret, gateway.clock.now), csrf: field(page.body, 'csrf') });
   if (done.status !== 303) throw new Error(`enrollment failed: ${done.status} ${done.body.slice(0, 200)}`);
   return secret;
+}
+
+export interface RawReply {
+  status: number;
+  /** The response head as received, status line included. */
+  head: string;
+  body: string;
+}
+
+/**
+ * Writes `bytes` to a fresh connection as they are (several Host lines, absolute-form
+ * targets, raw tabs: nothing an HTTP client library would let through) and reads one
+ * response until the server closes. Send `Connection: close` in `bytes`.
+ */
+export function sendRaw(port: number, bytes: string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    // write, not end: a half-closed connection may be dropped before a forwarded answer arrives.
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const head = split === -1 ? text : text.slice(0, split);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      resolve({ status, head, body: split === -1 ? '' : text.slice(split + 4) });
+    });
+  });
 }
