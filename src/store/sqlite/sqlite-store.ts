@@ -30,6 +30,7 @@ import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
 import { sqliteFederationStore } from './federation.ts';
 import { sqliteRegulationStore } from './regulation.ts';
+import { sqliteSourceThrottleStore } from './source-throttle.ts';
 import { sqliteAppPasswordStore } from './app-passwords.ts';
 import { sqliteTokenStore } from './tokens.ts';
 
@@ -229,6 +230,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
     ...sqliteFraudStore(db, guard),
     ...sqliteFederationStore(db, guard),
     ...sqliteRegulationStore(db, deps, guard),
+    ...sqliteSourceThrottleStore(db, deps, guard),
     ...sqliteAppPasswordStore(db, deps, guard),
     ...sqliteTokenStore(db, box, deps, guard),
     listMethods: (user) => guard('listMethods', () => q.listMethods.all(userKey(user)).map(toMethod)),
