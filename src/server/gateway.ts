@@ -40,7 +40,7 @@ import { blockUser } from '../regulation/block.ts';
 import { lockoutPolicy } from '../regulation/lockout.ts';
 import { sourceThrottleSettings } from '../regulation/source-throttle.ts';
 import { createRegulatedPasswordCheck } from '../factors/password/index.ts';
-import { createStoreOutage, watchStore } from './store-outage.ts';
+import { createStoreOutage, pollErrorHandler, watchStore } from './store-outage.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
@@ -109,15 +109,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
   // The users file first, then users recorded at their first federated sign-in.
-  const federation = await createFederation({ fileUsers, store, clock, log, blocked: (user) => revocations.blocked(user) });
+  const federation = await createFederation({
+    fileUsers, store, clock, log,
+    blocked: (user) => revocations.blocked(user),
+    onPollError: pollErrorHandler(storeOutage, log, 'federated users not refreshed'),
+  });
   const users: UserDirectory = federation.users;
   const revocations = createRevocationView(store, {
     clock,
-    onError: (err) => {
-      // An unreachable store is logged once by the outage watch, not at every poll.
-      storeOutage.failed(err);
-      if (!storeOutage.down) log.error({ err }, 'change feed poll failed');
-    },
+    // An unreachable store is logged once by the outage watch, not at every poll.
+    onError: pollErrorHandler(storeOutage, log, 'change feed poll failed'),
   });
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
 

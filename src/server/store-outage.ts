@@ -62,6 +62,17 @@ export function createStoreOutage(log: Pick<Logger, 'error' | 'info'>, monotonic
   };
 }
 
+/**
+ * The error handler of a background poll of the store: an unreachable store is the
+ * outage's one line, anything else is logged as `message`.
+ */
+export function pollErrorHandler(outage: StoreOutage, log: Pick<Logger, 'error'>, message: string): (err: unknown) => void {
+  return (err) => {
+    outage.failed(err);
+    if (!isUnavailable(err)) log.error({ err }, message);
+  };
+}
+
 /** The store with every call's outcome reported to `outage` (a proxy, so a class-based backend keeps its fields). */
 export function watchStore<S extends object>(store: S, outage: StoreOutage, unwatched: ReadonlySet<string> = new Set(['close', 'health'])): S {
   return new Proxy(store, {
