@@ -31,7 +31,8 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { connect } from 'node:net';
+import { Agent, request, type buildConnector } from 'undici';
 import { startGateway } from './gateway.ts';
 import { runLoad } from './load.ts';
 import { cpuSeconds, cpuSnapshot, freePort, machineBusySeconds, selfAndReapedSeconds, stop } from './procs.ts';
@@ -138,6 +139,14 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** An undici connector whose sockets leave from `localAddress` (undici's own `connect` options do not pass it on). */
+function fromAddress(localAddress: string): buildConnector.connector {
+  return (opts, cb) => {
+    const socket = connect({ host: opts.hostname, port: Number(opts.port), localAddress });
+    socket.once('connect', () => cb(null, socket)).once('error', (err) => cb(err, null));
+  };
+}
+
 /** A sign-in client: one browser binding, one CSRF token, many POSTs. */
 interface Poster {
   post(username: string, password: string): Promise<number>;
@@ -200,7 +209,7 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
   };
   const started = await startGateway(o.runDir, { name: 'sign-in', policy: 'two_factor', trustLoopback: false }, await freePort(), o.originPort, o.serverCores);
   if (typeof started === 'string') return { ...result, status: 'skipped', reason: started };
-  const agent = (localAddress: string) => new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: { localAddress } });
+  const agent = (localAddress: string) => new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: fromAddress(localAddress) });
   const dispatchers = { password: agent(SOURCE.password), burst: agent(SOURCE.burst), spray: agent(SOURCE.spray), others: agent(SOURCE.others) };
   try {
     const config = await loadBenchConfig(started.configFile, started.env);
