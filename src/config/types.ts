@@ -106,6 +106,7 @@ export interface MfaConfig {
   totp: { issuer: string; period: 30 | 60; skew_steps: number };
   lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
   password_lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
+  source_throttle: { enabled: boolean; failures: number; window_minutes: number; ipv4_prefix: number; ipv6_prefix: number };
   block: { days: number };
   fraud_alert: {
     enabled: boolean;

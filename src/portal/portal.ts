@@ -19,10 +19,11 @@ import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Renderer, PageName, PageData, AccountSignIn } from './render.ts';
 import type { StaticAssets } from './static.ts';
 import { GatewayError, errors } from '../server/errors.ts';
+import type { StoreOutage } from '../server/store-outage.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { createHostMatcher, safeReturnUrl } from '../session/return-url.ts';
-import { checkPassword } from '../factors/password/index.ts';
+import type { RegulatedPasswordCheck } from '../factors/password/index.ts';
 import { lockedUntil, lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
@@ -48,9 +49,13 @@ export interface PortalDeps {
   log: Logger;
   /** Extra route sets (fraud reports, federation, admin pages), each built from the kit. */
   modules?: ReadonlyArray<(kit: PortalKit) => PortalModule>;
+  /** Told of every request refused because the store is unreachable (logs the outage once). */
+  storeOutage?: Pick<StoreOutage, 'refused'>;
+  /** The regulated password check (`factors/password/regulated`), shared with HTTP Basic. */
+  passwordCheck: RegulatedPasswordCheck;
   /**
-   * Called once when a denied attempt locks an account (names of existing users only, so a
-   * spray of made-up names does not flood the admins). Must not throw; may send mail later.
+   * Called once when a denied second-factor code locks an account (password lockouts are
+   * told by `passwordCheck`). Must not throw; may send mail later.
    */
   onLockout?: (user: string, until: number, details: { factor: LockoutFactor; clientIp: string }) => void;
 }
@@ -133,7 +138,7 @@ type Session = SessionData | null;
 type Ctx = PortalContext;
 
 export function createPortal(deps: PortalDeps): Portal {
-  const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log } = deps;
+  const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log, passwordCheck } = deps;
   const prefix = config.server.path_prefix;
   const csrf = createCsrf(config.session.secret);
   const csrfCookie = sessions.csrfCookieName;
@@ -142,7 +147,6 @@ export function createPortal(deps: PortalDeps): Portal {
   const remember = config.mfa.remember_device;
   const url = (path: string) => `${prefix}${path}`;
   const defaultLanding = new URL('/', publicUrl).href;
-  const passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
   const codePolicy = lockoutPolicy(config.mfa.lockout);
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -165,17 +169,20 @@ export function createPortal(deps: PortalDeps): Portal {
 
   function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
     const requestId = randomBytes(6).toString('hex');
-    if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
+    // A store outage is logged once when it starts and once when it ends (see `server/store-outage`), not per request.
+    if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
+    else if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
+    const retry = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };
     const accept = req.headers.accept ?? '';
     if (accept.includes('application/json') && !accept.includes('text/html')) {
       const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });
-      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body), ...retry });
       res.end(body);
       return;
     }
     const lang = pickLanguage(req.headers['accept-language'], languages);
     const body = renderer.errorPage(err.status, lang, err.status >= 500 ? { requestId } : {});
-    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body) });
+    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
@@ -271,29 +278,24 @@ export function createPortal(deps: PortalDeps): Portal {
         fieldErrors: { ...(username ? {} : { username: 'field_required_username' }), ...(password ? {} : { password: 'field_required_password' }) },
       });
     }
-    // Counted before the password is checked, so parallel guesses cannot outrun the counter.
-    // The argon2 check runs on every path: a locked account costs and looks like a wrong password.
-    const attempt = await store.regulateAttempt(username, 'password', passwordPolicy);
-    const check = await checkPassword(users, username, password);
-    if (!attempt.allowed) {
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
-      return again(401, { formError: 'sign_in_error_failed' });
-    }
+    // Throttle, lockout, argon2, sign-in log and lockout notice: the one regulated check.
+    const check = await passwordCheck({
+      name: username,
+      password,
+      kind: 'password',
+      clientIp: ctx.scope.clientIp,
+      clientAddr: ctx.scope.clientAddr,
+      userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512),
+      rule: null,
+    });
     if (!check.ok) {
-      const why = { unknown_user: 'unknown user', disabled: 'user disabled', wrong_password: 'wrong password' }[check.reason];
-      const locks = attempt.next.lockedUntil;
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: locks === null ? why : `${why}; locked out until ${iso(locks)}` });
-      if (locks !== null && check.user) lockedOut(ctx, check.user.name, locks, 'password');
-      return again(401, { formError: 'sign_in_error_failed' });
+      if (check.reason === 'throttled') {
+        ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((check.retryAt - clock()) / 1000))));
+        return again(429, { formError: 'sign_in_error_throttled' });
+      }
+      return check.reason === 'blocked' ? again(403, { formError: 'sign_in_error_blocked' }) : again(401, { formError: 'sign_in_error_failed' });
     }
     const user = check.user;
-    await store.clearLockout(username, 'password');
-    // Only someone who knows the password learns that the account is blocked.
-    const block = await store.blockOf(user.name);
-    if (block) {
-      await audit(ctx, { kind: 'password', user: user.name, outcome: 'denied', detail: `blocked until ${iso(block.until)}` });
-      return again(403, { formError: 'sign_in_error_blocked' });
-    }
     // A user without an active method is led into first enrollment before the return URL, and
     // the session says so: a trusted network does not let them in with the password alone.
     const methodless = (await activeMethods(user.name)).length === 0;
@@ -735,7 +737,7 @@ export function createPortal(deps: PortalDeps): Portal {
         await route({ scope, req, res, lang, session }, sub);
       } catch (err) {
         const error = err instanceof GatewayError ? err : errors.internal(String(err), err);
-        if (error.status >= 500) log.error({ err, code: error.code }, 'portal request failed');
+        if (error.status >= 500 && error.code !== 'GW_STORE_UNAVAILABLE') log.error({ err, code: error.code }, 'portal request failed');
         if (res.headersSent) res.destroy();
         else sendError(req, res, error);
       }

@@ -35,6 +35,7 @@ import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from './errors.ts';
 import { createForwardAuth } from './forward-auth.ts';
+import type { StoreOutage } from './store-outage.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 /** Everything one request carries through the chain; built once per request. */
@@ -107,6 +108,8 @@ export interface ChainDeps {
   websockets: WebSocketForwarder;
   log: Logger;
   metrics: GatewayMetrics;
+  /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
+  storeOutage?: Pick<StoreOutage, 'refused'>;
 }
 
 export interface Chain {
@@ -218,7 +221,9 @@ export function createChain(deps: ChainDeps): Chain {
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const error = toGatewayError(err);
-    if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
+    // A store outage is counted where the answer is sent (`portal.sendError`) and logged once.
+    if (error.code === 'GW_STORE_UNAVAILABLE') log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
+    else if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
     else log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
     if (res.headersSent) {
       res.destroy();
@@ -297,6 +302,11 @@ export function createChain(deps: ChainDeps): Chain {
           else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
         },
         (err: unknown) => {
+          const error = toGatewayError(err);
+          if (error.code === 'GW_STORE_UNAVAILABLE') {
+            deps.storeOutage?.refused(error);
+            return socket.end(`HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          }
           log.error({ err }, 'upgrade failed');
           refuse(500, 'Internal Server Error');
         },

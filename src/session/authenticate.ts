@@ -36,10 +36,17 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
     async authenticate(scope, authorization, rule) {
       const result = await verifier.verify(authorization, {
         clientIp: scope.clientIp,
+        clientAddr: scope.clientAddr,
         userAgent: String(scope.req.headers['user-agent'] ?? '').slice(0, 512),
         rule: rule.name ?? `rule ${rule.index + 1}`,
       });
-      if (!result.ok) return anonymous;
+      if (!result.ok) {
+        if (result.throttled) {
+          const { retryAfter, source } = result.throttled;
+          throw errors.tooManySignIns(`HTTP Basic from ${source}: source throttled`, retryAfter);
+        }
+        return anonymous;
+      }
       const user = result.user;
       return {
         subject: { user: user.name, groups: user.groups, level: result.level, intranetClaim: false },

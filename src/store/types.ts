@@ -193,6 +193,33 @@ export interface LockoutStore {
   lockoutCounter(user: string, factor: LockoutFactor): Promise<LockoutCounter>;
 }
 
+/** `mfa.source_throttle` in milliseconds: `failures` failed attempts within `windowMs` refuse the source. */
+export interface SourceThrottlePolicy {
+  failures: number;
+  /** A failure stops counting this long after it happened (a sliding window). */
+  windowMs: number;
+}
+
+/**
+ * The verdict on one attempt from a source (see `regulation/source-throttle`): refused until
+ * `retryAt`, or allowed with the attempt already counted as a failure at `next.at(-1)`.
+ */
+export type SourceVerdict = { allowed: true; next: readonly number[] } | { allowed: false; retryAt: number };
+
+/** What the per-source throttle needs: failure windows shared by every gateway on the store. */
+export interface SourceThrottleStore {
+  /**
+   * Decides an attempt from `source` (an address or a network, as `sourceKey` spells it) and,
+   * when allowed, counts it as a failure in the same transaction, before the password is
+   * checked. Of many parallel attempts with one left, across processes, exactly one is allowed.
+   */
+  throttleSource(source: string, policy: SourceThrottlePolicy): Promise<SourceVerdict>;
+  /** Takes back the failure counted at `at` (the password was right). */
+  forgiveSourceFailure(source: string, at: number): Promise<void>;
+  /** The failure times on record for `source`, oldest first (empty when none). */
+  sourceFailures(source: string): Promise<number[]>;
+}
+
 /** A user's current block. */
 export interface BlockRecord {
   /** The user key ({@link userKey}). */
@@ -508,7 +535,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, SourceThrottleStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -286,6 +286,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     totp: { issuer: 'mfa-gateway', period: 30, skew_steps: 1 },
     lockout: { denials: 5, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
     password_lockout: { denials: 10, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
+    source_throttle: { enabled: true, failures: 50, window_minutes: 10, ipv4_prefix: 32, ipv6_prefix: 64 },
     block: { days: 90 },
     fraud_alert: { enabled: true, auto_block: true, notify: [], sign_in_notice: 'new_browser' },
     trusted_ips: { ranges: [], federated_intranet_claim: false },

@@ -294,6 +294,51 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await again.lockoutCounter('ghost', 'password'), { denials: [], lockedUntil: null }, 'a counter that no longer matters is deleted');
   });
 
+  const spray = { failures: 3, windowMs: 10 * 60_000 };
+
+  withStore('source throttle: failures counted before evaluation, the window slides, a right password is forgiven', async (t, h, store) => {
+    t.same(await store.sourceFailures('192.0.2.7'), [], 'empty at first');
+    const t0 = h.clock.now;
+    const first = await store.throttleSource('192.0.2.7', spray);
+    t.same(first, { allowed: true, next: [t0] }, 'counted before the password is checked');
+    h.clock.advance(1000);
+    await store.forgiveSourceFailure('192.0.2.7', t0);
+    t.same(await store.sourceFailures('192.0.2.7'), [], 'a right password takes its reservation back');
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(60_000);
+      t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, true, `failure ${i + 1} allowed`);
+    }
+    const firstFailure = t0 + 1000 + 60_000;
+    t.same(await store.throttleSource('192.0.2.7', spray), { allowed: false, retryAt: firstFailure + spray.windowMs }, 'the fourth is refused until the oldest leaves');
+    t.equal((await store.throttleSource('2001:db8::/64', spray)).allowed, true, 'another source is not touched');
+    t.equal((await store.sourceFailures('192.0.2.7')).length, 3, 'a refused attempt adds nothing');
+    h.clock.now = firstFailure + spray.windowMs - 1;
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, false, 'still refused 1 ms before');
+    h.clock.now = firstFailure + spray.windowMs;
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, true, 'the window slid: one more attempt');
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, false, 'and only one');
+  });
+
+  withStore('source throttle: of many parallel attempts with one left, across connections, exactly one is allowed', async (t, h, store) => {
+    await store.throttleSource('198.51.100.1', spray);
+    await store.throttleSource('198.51.100.1', spray);
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).throttleSource('198.51.100.1', spray)));
+    t.equal(verdicts.filter((v) => v.allowed).length, 1);
+  });
+
+  withStore('source throttle: failures survive reopening; expired ones are purged', async (t, h, store) => {
+    await store.throttleSource('203.0.113.9', spray);
+    await store.close();
+    const again = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => again.close());
+    t.equal((await again.sourceFailures('203.0.113.9')).length, 1, 'kept across a restart');
+    h.clock.advance(spray.windowMs);
+    await again.throttleSource('203.0.113.10', spray);
+    t.same(await again.sourceFailures('203.0.113.9'), [], 'a source whose failures left the window is deleted');
+  });
+
   withStore('blocks: block, renew, unblock, expiry, history, and the change feed', async (t, h, store) => {
     t.equal(await store.blockOf('alice'), null);
     const seq0 = await store.changeSeq();

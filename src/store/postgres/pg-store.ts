@@ -32,6 +32,7 @@ import { migrate } from './migrations.ts';
 import { methodAad, newPendingRow, pendingAad, toAuditEntry, toMethod, toPending, where } from './rows.ts';
 import type { AuditRow, MethodRow, PendingRow } from './rows.ts';
 import { pgRegulationStore } from './regulation.ts';
+import { pgSourceThrottleStore } from './source-throttle.ts';
 import { pgFraudStore } from './fraud.ts';
 import { pgFederationStore } from './federation.ts';
 import { pgTokenStore } from './tokens.ts';
@@ -75,6 +76,7 @@ function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
 
   return {
     ...pgRegulationStore(db, deps),
+    ...pgSourceThrottleStore(db, deps),
     ...pgFraudStore(db),
     ...pgFederationStore(db),
     ...pgTokenStore(db, box, deps),

@@ -30,6 +30,7 @@ import { migrations } from './migrations.ts';
 import { sqliteFraudStore } from './fraud.ts';
 import { sqliteFederationStore } from './federation.ts';
 import { sqliteRegulationStore } from './regulation.ts';
+import { sqliteSourceThrottleStore } from './source-throttle.ts';
 import { sqliteAppPasswordStore } from './app-passwords.ts';
 import { sqliteTokenStore } from './tokens.ts';
 import { sqliteRecoveryStore } from './recovery.ts';
@@ -230,6 +231,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
     ...sqliteFraudStore(db, guard),
     ...sqliteFederationStore(db, guard),
     ...sqliteRegulationStore(db, deps, guard),
+    ...sqliteSourceThrottleStore(db, deps, guard),
     ...sqliteAppPasswordStore(db, deps, guard),
     ...sqliteTokenStore(db, box, deps, guard),
     ...sqliteRecoveryStore(db, deps, guard),
