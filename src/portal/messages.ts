@@ -69,6 +69,8 @@ const en = {
   enroll_refused_todo: 'Connect to the office network or VPN and open this page again. If that is not possible, contact your IT team; they can help you set up.',
   enroll_refused_retry: 'Try again',
 
+  sign_out_title: 'Sign out?',
+  sign_out_text: 'You are signed in as {user}. Signing out ends this session on every server, for this browser and for any copy of its cookie.',
   signed_out_title: 'You’re signed out',
   signed_out_text: 'You have been signed out of the applications behind this gateway. On a shared computer, close the browser as well.',
   signed_out_again: 'Sign in again',
@@ -249,6 +251,8 @@ const de: Record<MessageKey, string> = {
   enroll_refused_todo: 'Verbinden Sie sich mit dem Firmennetz oder VPN und öffnen Sie diese Seite erneut. Ist das nicht möglich, wenden Sie sich an Ihre IT-Abteilung; dort hilft man Ihnen bei der Einrichtung.',
   enroll_refused_retry: 'Erneut versuchen',
 
+  sign_out_title: 'Abmelden?',
+  sign_out_text: 'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie seines Cookies.',
   signed_out_title: 'Sie sind abgemeldet',
   signed_out_text: 'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den Browser.',
   signed_out_again: 'Erneut anmelden',

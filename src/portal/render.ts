@@ -98,6 +98,15 @@ export interface EnrollRefusedPage {
   retryUrl?: string;
 }
 
+/**
+ * `sign-out`: what GET `{prefix}sign-out` shows a signed-in user: a button that POSTs
+ * `{prefix}sign-out` with `csrf`. A link or an image alone never signs anyone out.
+ */
+export interface SignOutPage {
+  csrf: string;
+  user: string;
+}
+
 /** `signed-out`: a confirmation with a link to sign in again. */
 export interface SignedOutPage {
   /** Defaults to `{prefix}sign-in`. */
@@ -227,6 +236,7 @@ export interface PageData extends AdminPageData {
   'second-factor': SecondFactorPage;
   enroll: EnrollPage;
   'enroll-refused': EnrollRefusedPage;
+  'sign-out': SignOutPage;
   'signed-out': SignedOutPage;
   account: AccountPage;
   error: ErrorPage;
@@ -240,7 +250,7 @@ export interface PageData extends AdminPageData {
 export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
-  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove',
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'sign-out', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove',
   ...ADMIN_PAGE_NAMES,
 ]);
 
@@ -382,6 +392,12 @@ export function createRenderer(opts: RendererOptions): Renderer {
       return render('enroll-refused', lang, tr(lang, 'enroll_refused_title'), { user: d.user }, {
         csrf: d.csrf,
         retryUrl: d.retryUrl,
+      });
+    },
+    'sign-out'(lang, d) {
+      return render('sign-out', lang, tr(lang, 'sign_out_title'), { user: d.user }, {
+        csrf: d.csrf,
+        action: site.paths.signOut,
       });
     },
     'signed-out'(lang, d) {

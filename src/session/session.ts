@@ -67,7 +67,7 @@ export type SessionRead =
       data: SessionData;
       /** Re-issue the cookie: the idle clock needs moving. */
       refresh: boolean;
-      /** When this cookie stops working unless it is refreshed: the earlier of the idle and absolute timeouts. */
+      /** When this session stops working unless used again: the earlier of the idle and absolute timeouts (counting a refresh made now). */
       expiresAt: number;
     };
 
@@ -154,7 +154,9 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     const revokedAt = revocations.sessionsRevokedAt(data.user);
     if (revokedAt !== undefined && data.iat <= revokedAt) return { state: 'invalid', reason: 'revoked' };
     if (revocations.sessionRevoked(data.sid)) return { state: 'invalid', reason: 'revoked' };
-    return { state: 'valid', data, refresh: now - data.seen >= refreshAfterMs, expiresAt: Math.min(data.auth + absoluteMs, data.seen + idleMs) };
+    const refresh = now - data.seen >= refreshAfterMs;
+    // A refreshed cookie is sent back with this answer, so its idle clock starts now.
+    return { state: 'valid', data, refresh, expiresAt: Math.min(data.auth + absoluteMs, (refresh ? now : data.seen) + idleMs) };
   }
 
   async function unsealSession(value: string): Promise<SessionRead> {

@@ -39,6 +39,9 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     'enroll-refused': {
       plain: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll' },
     },
+    'sign-out': {
+      plain: { csrf: 'c9', user: 'alice' },
+    },
     'signed-out': {
       plain: {},
     },
