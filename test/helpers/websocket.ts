@@ -44,7 +44,16 @@ function echoFrames(socket: Duplex): void {
 export async function startEchoUpstream(t: Test): Promise<EchoUpstream> {
   const upstream = await startUpstream(t);
   const upgrades: EchoUpstream['upgrades'] = [];
+  // Upgraded sockets leave the server's books: `close()` would wait for them forever.
+  const sockets = new Set<Duplex>();
+  const close = upstream.server.close.bind(upstream.server);
+  upstream.server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of sockets) s.destroy();
+    return close(cb);
+  }) as typeof upstream.server.close;
   upstream.server.on('upgrade', (req, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     upgrades.push({ url: req.url ?? '', headers: req.headers });
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
