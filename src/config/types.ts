@@ -21,6 +21,8 @@ export interface ServerConfig {
   public_url: string;
   /** CIDRs of hops allowed to set X-Forwarded-For / Forwarded. */
   trusted_proxies: string[];
+  /** Further origins whose pages may open signed-in WebSockets (the protected hosts always may). */
+  allowed_origins: string[];
   /** The reserved prefix of the gateway's own pages, with leading and trailing slash. */
   path_prefix: string;
   /** `auto` (one per core) or a count; 1 runs in-process without node:cluster. */
@@ -147,6 +149,8 @@ export interface RuleConfig {
   case_sensitive?: boolean;
   /** Accept HTTP Basic with an app password on this rule. */
   app_passwords?: boolean;
+  /** Further origins whose pages may open signed-in WebSockets on this rule's routes. */
+  allowed_origins?: string[];
   /** A named upstream from `upstreams`, or a URL. */
   upstream?: string;
   policy: PolicyName;

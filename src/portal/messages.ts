@@ -100,6 +100,8 @@ const en = {
   recovery_print_hint: 'Use your browser’s print function to print this page; only the codes are printed.',
   recovery_done: 'I have saved my codes',
 
+  sign_out_title: 'Sign out?',
+  sign_out_text: 'You are signed in as {user}. Signing out ends this session on every server, for this browser and for any copy of its cookie.',
   signed_out_title: 'You’re signed out',
   signed_out_text: 'You have been signed out of the applications behind this gateway. On a shared computer, close the browser as well.',
   signed_out_again: 'Sign in again',
@@ -311,6 +313,8 @@ const de: Record<MessageKey, string> = {
   recovery_print_hint: 'Drucken Sie diese Seite mit der Druckfunktion Ihres Browsers; gedruckt werden nur die Codes.',
   recovery_done: 'Ich habe meine Codes gesichert',
 
+  sign_out_title: 'Abmelden?',
+  sign_out_text: 'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie seines Cookies.',
   signed_out_title: 'Sie sind abgemeldet',
   signed_out_text: 'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den Browser.',
   signed_out_again: 'Erneut anmelden',

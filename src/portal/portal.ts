@@ -541,12 +541,26 @@ export function createPortal(deps: PortalDeps): Portal {
     redirect(ctx.res, rd ?? defaultLanding);
   }
 
+  /**
+   * GET shows a signed-in user a sign-out button (a link, an image or a prefetch must not
+   * sign anyone out); POST with the session's CSRF token ends THIS session on the server,
+   * by its id, through the change feed: every copy of its cookie is refused on every
+   * instance and its WebSockets close, while the user's other sessions go on.
+   */
   async function signOut(ctx: Ctx, viaForm: boolean): Promise<void> {
-    if (viaForm) {
-      const form = await readForm(ctx.req);
-      if (ctx.session && !csrf.verify(form.get('csrf'), ctx.session.sid, SIGNED_IN_FORMS)) {
+    const session = ctx.session;
+    if (!viaForm) {
+      if (session) return page(ctx, 200, 'sign-out', { csrf: csrf.token(session.sid, SIGNED_IN_FORMS), user: session.user });
+      return page(ctx, 200, 'signed-out', { signInUrl: url(PORTAL_PATHS.signIn) });
+    }
+    const form = await readForm(ctx.req);
+    if (session) {
+      if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
         return sendError(ctx.req, ctx.res, errors.forbidden('sign-out form with a bad CSRF token'));
       }
+      await store.revokeSession({ sid: session.sid, user: session.user, expiresAt: sessions.absoluteExpiry(session) });
+      await revocations.refresh();
+      await audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user signed out' });
     }
     appendSetCookie(ctx.res, sessions.clearCookie());
     page(ctx, 200, 'signed-out', { signInUrl: url(PORTAL_PATHS.signIn) });

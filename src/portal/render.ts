@@ -110,6 +110,15 @@ export interface EnrollRefusedPage {
   lockedUntil?: Date | number;
 }
 
+/**
+ * `sign-out`: what GET `{prefix}sign-out` shows a signed-in user: a button that POSTs
+ * `{prefix}sign-out` with `csrf`. A link or an image alone never signs anyone out.
+ */
+export interface SignOutPage {
+  csrf: string;
+  user: string;
+}
+
 /** `signed-out`: a confirmation with a link to sign in again. */
 export interface SignedOutPage {
   /** Defaults to `{prefix}sign-in`. */
@@ -256,6 +265,7 @@ export interface PageData extends AdminPageData {
   'second-factor': SecondFactorPage;
   enroll: EnrollPage;
   'enroll-refused': EnrollRefusedPage;
+  'sign-out': SignOutPage;
   'signed-out': SignedOutPage;
   account: AccountPage;
   error: ErrorPage;
@@ -270,7 +280,7 @@ export interface PageData extends AdminPageData {
 export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
-  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove', 'recovery-codes',
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'sign-out', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove', 'recovery-codes',
   ...ADMIN_PAGE_NAMES,
 ]);
 
@@ -430,6 +440,12 @@ export function createRenderer(opts: RendererOptions): Renderer {
         codes: d.codes,
         shown: d.codes !== undefined,
         hasSet: d.total > 0,
+      });
+    },
+    'sign-out'(lang, d) {
+      return render('sign-out', lang, tr(lang, 'sign_out_title'), { user: d.user }, {
+        csrf: d.csrf,
+        action: site.paths.signOut,
       });
     },
     'signed-out'(lang, d) {

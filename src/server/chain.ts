@@ -18,6 +18,11 @@
  * The policy is evaluated on exactly what the upstream receives: the normalized path is
  * the one forwarded, with the client's Host and method. The renewed session cookie and the
  * app's own cookies both reach the browser; the app cannot set the gateway's cookies.
+ *
+ * A WebSocket upgrade that would carry a user's identity must also come from a page on a
+ * protected host (`proxy/origin`: cross-site WebSocket hijacking), and its socket is
+ * tagged with the user and session, so that every way the session ends closes it.
+ * Upgrades on `bypass` rules forward no identity, so their Origin is the app's business.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,7 +31,8 @@ import type { ClientAddressResult } from '../client-ip/resolve.ts';
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
 import type { Forwarder } from '../proxy/forward.ts';
-import type { WebSocketForwarder } from '../proxy/websocket.ts';
+import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
+import type { OriginCheck } from '../proxy/origin.ts';
 import type { Subject } from '../policy/access.ts';
 import type { Logger } from 'pino';
 import { decide, normalizeHost } from '../policy/decide.ts';
@@ -63,6 +69,8 @@ export interface Authentication {
   identity: Identity | null;
   /** A re-sealed session cookie to send back (the idle clock moved). */
   setCookie?: string;
+  /** The session behind a cookie sign-in (absent for HTTP Basic): its id and when it stops working unless used again. */
+  session?: { id: string; expiresAt: number };
 }
 
 /** The session layer, seen by the chain: one call per request that needs to know who is asking. */
@@ -106,6 +114,8 @@ export interface ChainDeps {
   portal: Portal;
   forwarder: Forwarder;
   websockets: WebSocketForwarder;
+  /** Which pages may open WebSockets that carry a user's identity. */
+  originCheck: OriginCheck;
   log: Logger;
   metrics: GatewayMetrics;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
@@ -119,7 +129,17 @@ export interface Chain {
 
 export type Verdict =
   | { kind: 'portal' }
-  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined; basic?: boolean }
+  | {
+      kind: 'forward';
+      identity: Identity | null;
+      user: string | null;
+      upstream: URL;
+      setCookie?: string | undefined;
+      basic?: boolean;
+      session?: { id: string; expiresAt: number } | undefined;
+      /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
+      allowedOrigins?: readonly string[];
+    }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
   | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
@@ -197,7 +217,16 @@ export function createChain(deps: ChainDeps): Chain {
     const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
     switch (access.result) {
       case 'allow':
-        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie, basic: authorization !== undefined };
+        return {
+          kind: 'forward',
+          identity: auth.identity,
+          user: auth.subject?.user ?? null,
+          upstream,
+          setCookie: auth.setCookie,
+          basic: authorization !== undefined,
+          session: auth.session,
+          allowedOrigins: decision.rule?.allowedOrigins ?? [],
+        };
       case 'sign_in':
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
@@ -253,6 +282,8 @@ export function createChain(deps: ChainDeps): Chain {
         // Set before forwarding: the forwarder sends it first, then the app's own Set-Cookie
         // values, minus any that name a gateway cookie (also on 304, HEAD and error statuses).
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
+        // A request of this session moved its idle clock: its sockets here may live as long.
+        if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
         const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       case 'redirect':
@@ -296,7 +327,16 @@ export function createChain(deps: ChainDeps): Chain {
       Promise.resolve(judge(scope)).then(
         (verdict) => {
           if (verdict.kind === 'forward') {
-            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), verdict.user);
+            if (verdict.identity !== null) {
+              const origin = deps.originCheck.check(req.rawHeaders, { proto: scope.proto, hostHeader: scope.hostHeader }, verdict.allowedOrigins ?? []);
+              if (!origin.ok) {
+                log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
+                return refuse(403, 'Forbidden');
+              }
+            }
+            const owner: SocketOwner | null =
+              verdict.user === null ? null : { user: verdict.user, ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}) };
+            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), owner);
           } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
           else if (verdict.kind === 'portal') refuse(404, 'Not Found');
           else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');

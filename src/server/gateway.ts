@@ -21,6 +21,7 @@ import { createClientAddressResolver } from '../client-ip/resolve.ts';
 import { compilePolicy } from '../policy/compile.ts';
 import { createForwarder } from '../proxy/forward.ts';
 import { createWebSocketForwarder } from '../proxy/websocket.ts';
+import { createOriginCheck } from '../proxy/origin.ts';
 import { createSessionManager } from '../session/session.ts';
 import { createAuthenticator, createBasicAuthenticator } from '../session/authenticate.ts';
 import { createBasicVerifier } from '../factors/app-passwords/index.ts';
@@ -170,10 +171,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       portal.sendError(req, res, err);
     },
   });
-  const websockets = createWebSocketForwarder({ connectTimeoutMs: parseDuration(timeouts.upstream_connect) });
+  // Sockets are closed by the session's idle and absolute timeouts on the injected clock.
+  const websockets = createWebSocketForwarder({ connectTimeoutMs: parseDuration(timeouts.upstream_connect), clock });
   revocations.onSessionsRevoked((user) => {
     const closed = websockets.closeUser(user);
     if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a revoked user');
+  });
+  revocations.onSessionRevoked((sid, user) => {
+    const closed = websockets.closeSession(sid);
+    if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a signed-out session');
   });
   revocations.onBlocked((user) => {
     const closed = websockets.closeUser(user);
@@ -215,6 +221,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       portal: builtPortal,
       forwarder,
       websockets,
+      originCheck: createOriginCheck({ publicUrl, policy, allowedOrigins: config.server.allowed_origins }),
       log,
       metrics,
       storeOutage,

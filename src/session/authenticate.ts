@@ -65,6 +65,7 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
     const auth: Authentication = {
       subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic, ...(read.data.enroll === true ? { mustEnroll: true } : {}) },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
+      session: { id: read.data.sid, expiresAt: read.expiresAt },
     };
     if (!read.refresh) return auth;
     return sessions.refresh(value, read.data).then((setCookie) => ({ ...auth, setCookie }));

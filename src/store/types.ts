@@ -150,6 +150,31 @@ export interface RevocationRecord {
   blockedUntil: number | null;
 }
 
+/** One session ended on the server by its id (sign-out), kept until it would have expired anyway. */
+export interface RevokedSession {
+  /** The session id (`SessionData.sid`). */
+  sid: string;
+  /** The user key ({@link userKey}). */
+  user: string;
+  revokedAt: number;
+  /** The session's absolute timeout: after this no copy of its cookie works anyway, so the record may go. */
+  expiresAt: number;
+}
+
+/**
+ * Sessions ended one by one (sign-out): every copy of that session's cookie is refused on
+ * every instance, while the user's other sessions go on. Every change bumps
+ * {@link RevocationStore.changeSeq}, so the change feed carries it to every gateway.
+ */
+export interface SessionRevocationStore {
+  /** Records the session id as ended (idempotent: a second call keeps the first record). */
+  revokeSession(input: { sid: string; user: string; expiresAt: number }): Promise<void>;
+  /** Session ids ended after change counter value `seq` (all for 0) that have not expired, with the counter they are current as of (one snapshot). */
+  revokedSessionsSince(seq: number): Promise<{ seq: number; entries: RevokedSession[] }>;
+  /** Deletes the records whose `expiresAt` is at or before `now`; returns how many. */
+  pruneRevokedSessions(now: number): Promise<number>;
+}
+
 /** The two lockout counters a user has: denied passwords and denied second-factor codes. */
 export type LockoutFactor = 'password' | 'second_factor';
 
@@ -535,7 +560,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, SourceThrottleStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, SessionRevocationStore, LockoutStore, SourceThrottleStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -56,7 +56,7 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
   const lines: string[] = [];
   const log = pino({ level: 'error' }, { write: (s: string) => void lines.push(s) });
   const housekeeping = startHousekeeping({
-    store: { pruneAudit: () => Promise.reject(new Error('disk I/O error')), pruneFraud: () => Promise.resolve() },
+    store: { pruneAudit: () => Promise.reject(new Error('disk I/O error')), pruneFraud: () => Promise.resolve(), pruneRevokedSessions: () => Promise.resolve(0) },
     retentionMs: () => DAY,
     clock: () => 0,
     log,

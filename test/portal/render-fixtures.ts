@@ -42,6 +42,9 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       wrongPass: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', error: 'enroll_pass_invalid' },
       locked: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', lockedUntil: Date.parse('2026-03-01T08:15:00Z') },
     },
+    'sign-out': {
+      plain: { csrf: 'c9', user: 'alice' },
+    },
     'signed-out': {
       plain: {},
     },

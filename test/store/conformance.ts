@@ -195,6 +195,31 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     }, 'only what changed, with the whole record');
   });
 
+  withStore('ended sessions: recorded by id, carried by the change counter, pruned after their expiry', async (t, h, store) => {
+    const seq0 = await store.changeSeq();
+    t.same(await store.revokedSessionsSince(0), { seq: seq0, entries: [] });
+    const revokedAt = h.clock.now;
+    await store.revokeSession({ sid: 'sid-a', user: 'Alice', expiresAt: revokedAt + 60_000 });
+    t.equal(await store.changeSeq(), seq0 + 1, 'the change counter moves');
+    t.same(await store.revokedSessionsSince(0), { seq: seq0 + 1, entries: [{ sid: 'sid-a', user: 'alice', revokedAt, expiresAt: revokedAt + 60_000 }] });
+    h.clock.advance(1000);
+    await store.revokeSession({ sid: 'sid-a', user: 'alice', expiresAt: revokedAt + 999_999 });
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    await other.revokeSession({ sid: 'sid-b', user: 'bob', expiresAt: h.clock.now + 10_000 });
+    const seq = await store.changeSeq();
+    t.same(await store.revokedSessionsSince(seq0 + 1), {
+      seq,
+      entries: [{ sid: 'sid-b', user: 'bob', revokedAt: h.clock.now, expiresAt: h.clock.now + 10_000 }],
+    }, 'only what changed since, also from another process; a second revocation of one id keeps the first record');
+    t.same((await store.revokedSessionsSince(0)).entries.map((e) => [e.sid, e.expiresAt]), [['sid-a', revokedAt + 60_000], ['sid-b', h.clock.now + 10_000]]);
+    h.clock.advance(10_000);
+    t.same((await store.revokedSessionsSince(0)).entries.map((e) => e.sid), ['sid-a'], 'an expired record is not loaded');
+    t.equal(await store.pruneRevokedSessions(h.clock.now), 1, 'and is pruned');
+    t.equal(await store.pruneRevokedSessions(h.clock.now), 0);
+    t.same(await store.revocationsSince(0), { seq: await store.changeSeq(), entries: [] }, 'no per-user record is touched');
+  });
+
   withStore('audit: record and query by user, time and limit, newest first', async (t, h, store) => {
     const base = { clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', detail: '' } as const;
     await store.record({ ...base, kind: 'password', user: 'Alice', outcome: 'success', detail: 'ok' });

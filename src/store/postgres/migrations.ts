@@ -260,6 +260,24 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX source_failures_by_expiry ON source_failures (expires_at);
     `,
   },
+  {
+    version: 9,
+    name: 'sessions ended one by one (sign-out)',
+    sql: `
+      -- a session id ended on the server (sign-out): every copy of its cookie is refused on every
+      -- instance; kept until expires_at (the session's absolute timeout), after which no copy works
+      -- anyway; changed_seq: the change_seq value when it was recorded, for revokedSessionsSince()
+      CREATE TABLE revoked_sessions (
+        sid         text COLLATE "C" PRIMARY KEY,
+        user_key    text COLLATE "C" NOT NULL,
+        revoked_at  bigint NOT NULL,
+        expires_at  bigint NOT NULL,
+        changed_seq bigint NOT NULL
+      );
+      CREATE INDEX revoked_sessions_by_change ON revoked_sessions (changed_seq);
+      CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at);
+    `,
+  },
 ];
 
 /** The advisory lock every migrating gateway takes; named per schema (see `advisoryLock`). */

@@ -13,7 +13,7 @@
  *   before the first method, and SQL has no predicate locks outside SERIALIZABLE;
  * - a row lock (`SELECT ... FOR UPDATE`) on the lockout counter row, created empty first;
  * - the `change_seq` row lock for everything other gateways must notice (revocations,
- *   blocks, app passwords): it is taken first in each such transaction, so changes commit
+ *   ended sessions, blocks, app passwords): it is taken first in each such transaction, so changes commit
  *   in counter order and a reader's snapshot never sees counter N without change N-1.
  *
  * Lock order, where a transaction takes more than one: pending enrollment row, then user
@@ -38,6 +38,7 @@ import { pgFederationStore } from './federation.ts';
 import { pgTokenStore } from './tokens.ts';
 import { pgRecoveryStore } from './recovery.ts';
 import { pgAppPasswordStore } from './app-passwords.ts';
+import { pgSessionRevocationStore } from './sessions.ts';
 
 /**
  * Connects to the database at `options.url`, migrates it (once, whatever the number of
@@ -82,6 +83,7 @@ function postgresStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...pgTokenStore(db, box, deps),
     ...pgRecoveryStore(db, deps),
     ...pgAppPasswordStore(db, deps),
+    ...pgSessionRevocationStore(db, deps),
 
     async listMethods(user) {
       const { rows } = await db.query<MethodRow>('SELECT * FROM methods WHERE user_key = $1 ORDER BY created_at, id', [userKey(user)]);

@@ -34,6 +34,7 @@ import { sqliteSourceThrottleStore } from './source-throttle.ts';
 import { sqliteAppPasswordStore } from './app-passwords.ts';
 import { sqliteTokenStore } from './tokens.ts';
 import { sqliteRecoveryStore } from './recovery.ts';
+import { sqliteSessionRevocationStore } from './sessions.ts';
 
 /** How long a process waits for another one's write lock before the store reports unavailable. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -235,6 +236,7 @@ export function openSqliteStore(path: string, box: SecretBox, deps: StoreDeps): 
     ...sqliteAppPasswordStore(db, deps, guard),
     ...sqliteTokenStore(db, box, deps, guard),
     ...sqliteRecoveryStore(db, deps, guard),
+    ...sqliteSessionRevocationStore(db, deps, guard),
     listMethods: (user) => guard('listMethods', () => q.listMethods.all(userKey(user)).map(toMethod)),
     addMethod: (method, maxPerUser) => guard('addMethod', () => addMethodTx.immediate(method, maxPerUser)),
     removeMethod: (user, id) => guard('removeMethod', () => q.removeMethod.run(id, userKey(user)).changes === 1),
