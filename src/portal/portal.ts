@@ -201,7 +201,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const read = await sessions.read(readCookie(req.headers.cookie, sessions.cookieName));
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current');
     if (read.state !== 'valid') return null;
-    const user = users.get(read.data.user);
+    const user = users.get(read.data.user) ?? (await users.lookup(read.data.user));
     return user && !user.disabled && !revocations.blocked(user.name) ? read.data : null;
   }
 
@@ -271,12 +271,29 @@ export function createPortal(deps: PortalDeps): Portal {
       await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
       return again(401, { formError: 'sign_in_error_failed' });
     }
+    if (!check.ok && check.reason === 'unavailable') {
+      // Nobody is let in while the source cannot answer; the page says so instead of "wrong password".
+      log.warn({ user: username.slice(0, 256), detail: check.detail }, 'sign-in unavailable: the directory does not answer');
+      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: 'directory unavailable' });
+      ctx.res.setHeader('retry-after', '30');
+      return again(503, { formError: 'sign_in_error_unavailable' });
+    }
     if (!check.ok) {
-      const why = { unknown_user: 'unknown user', disabled: 'user disabled', wrong_password: 'wrong password' }[check.reason];
+      const why = {
+        unknown_user: 'unknown user',
+        disabled: 'user disabled',
+        wrong_password: 'wrong password',
+        password_expired: 'password expired',
+        must_change_password: 'password must be changed',
+        account_expired: 'account expired',
+      }[check.reason];
       const locks = attempt.next.lockedUntil;
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: locks === null ? why : `${why}; locked out until ${iso(locks)}` });
+      await audit(ctx, { kind: 'password', user: check.user?.name ?? username, outcome: 'denied', detail: locks === null ? why : `${why}; locked out until ${iso(locks)}` });
       if (locks !== null && check.user) lockedOut(ctx, check.user.name, locks, 'password');
-      return again(401, { formError: 'sign_in_error_failed' });
+      // Only the right password reaches these states (the directory checked it), so saying so reveals nothing to a guesser.
+      const formError =
+        check.reason === 'password_expired' || check.reason === 'must_change_password' || check.reason === 'account_expired' ? (`sign_in_error_${check.reason}` as const) : 'sign_in_error_failed';
+      return again(401, { formError });
     }
     const user = check.user;
     await store.clearLockout(username, 'password');

@@ -41,6 +41,8 @@ export const errors = {
     new GatewayError('GW_UPSTREAM_TIMEOUT', 504, 'error_504', { expose: true, detail, cause }),
   storeUnavailable: (detail: string, cause?: unknown) =>
     new GatewayError('GW_STORE_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause }),
+  signInUnavailable: (detail: string, cause?: unknown) =>
+    new GatewayError('GW_SIGN_IN_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause }),
   internal: (detail: string, cause?: unknown) => new GatewayError('GW_INTERNAL', 500, 'error_500', { detail, cause }),
 } as const;
 

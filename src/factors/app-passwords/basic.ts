@@ -25,8 +25,9 @@ import { LRUCache } from 'lru-cache';
 import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore } from '../../store/types.ts';
 import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
-import type { CredentialSource, PasswordVerifier, UserLookup, UserRecord } from '../password/index.ts';
+import type { PasswordVerifier, UserDirectory, UserRecord } from '../password/index.ts';
 import { argon2Verify, checkPassword } from '../password/index.ts';
+import { errors } from '../../server/errors.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */
@@ -42,7 +43,7 @@ export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCr
 
 export interface BasicDeps {
   store: BasicStore;
-  users: UserLookup & CredentialSource;
+  users: Pick<UserDirectory, 'get' | 'lookup' | 'verify' | 'passwordStamp'>;
   /** The in-memory block list (`LiveRevocationView.blocked`). */
   blocked: (user: string) => boolean;
   /** The current `mfa.password_lockout` (a getter: a reload may change it). */
@@ -127,7 +128,7 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       !user.disabled &&
       !deps.blocked(user.name) &&
       (changed.get(userKey(user.name)) ?? 0) <= entry.seq &&
-      (entry.hash === null || users.credentialsOf(user.name).hash === entry.hash);
+      (entry.hash === null || users.passwordStamp(user.name) === entry.hash);
     if (!still) {
       cache.delete(key);
       return null;
@@ -165,7 +166,11 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       }
     }
     const check = viaApp === null ? await checkPassword(users, name, credentials.password, deps.verifier) : null;
-    const user = users.get(name);
+    if (check !== null && !check.ok && check.reason === 'unavailable') {
+      await log(name, 'denied', 'directory unavailable');
+      throw errors.signInUnavailable(check.detail);
+    }
+    const user = check?.user ?? (await users.lookup(name));
 
     if (!attempt.allowed) {
       await log(name, 'denied', `locked out until ${iso(attempt.until)}`);
@@ -191,7 +196,7 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       await log(user.name, 'success', `app password "${viaApp.name}" accepted`);
     } else {
       if (await store.hasCreatedAppPassword(user.name)) return denied('account password refused: the user has created app passwords');
-      entry = { user: user.name, level: 1, via: 'password', seq: seqBefore, hash: users.credentialsOf(user.name).hash };
+      entry = { user: user.name, level: 1, via: 'password', seq: seqBefore, hash: users.passwordStamp(user.name) ?? null };
       await log(user.name, 'success', 'account password accepted over HTTP Basic (the user has no app password yet)');
     }
     cache.set(key, entry);
