@@ -1,7 +1,7 @@
 /**
  * @module cli/users
- * `mfa-gateway users add|list|reset-mfa|make-admin`: user administration on the users file
- * (and, for `reset-mfa`, the store). `add` edits the file
+ * `mfa-gateway users add|list|reset-mfa|make-admin|test-ldap`: user administration on the users
+ * file (and, for `reset-mfa`, the store; `test-ldap` asks the directory). `add` edits the file
  * through yaml's Document API so the operator's comments, order and blank lines survive (the
  * library only normalizes the spacing before an inline comment), and writes it atomically
  * (temporary file, then rename) so a running gateway never reads half a file.
@@ -18,6 +18,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import { makeAdmin, UserEditError, writeAtomically } from '../factors/password/users-edit.ts';
 import { resetMfa } from '../factors/methods/reset.ts';
 import { canonicalName, operator, withStore } from './admin-store.ts';
+import { testLdap } from './test-ldap.ts';
 
 export interface UsersCommandIo {
   stdin: NodeJS.ReadableStream;
@@ -38,6 +39,9 @@ Commands:
                  they enroll again at the next sign-in
   make-admin NAME
                  add NAME to the admin group (users.admin_group)
+  test-ldap NAME [--password-stdin]
+                 sign NAME in against users.ldap and show the entry, the
+                 groups and where each came from
 
 Run "mfa-gateway users <command> --help" for details.
 `;
@@ -100,6 +104,7 @@ export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { u
     if (sub === 'add') return await add(rest, io, deps.usersFile);
     if (sub === 'list') return await list(rest, io, deps.usersFile);
     if (sub === 'reset-mfa' || sub === 'make-admin') return await adminAction(sub, rest, io, deps);
+    if (sub === 'test-ldap') return await testLdap(rest, io, deps.config);
     throw new UsageError(`unknown users command "${sub}"`);
   } catch (err) {
     if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
