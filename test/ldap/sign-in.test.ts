@@ -269,3 +269,21 @@ async function asRoot(slapd: Slapd, work: (c: Client) => Promise<unknown>): Prom
     await c.unbind();
   }
 }
+
+t.test('HTTP Basic with a directory password; 503 while the directory is down', async (t) => {
+  const slapd = await startSlapd(t);
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, {
+    users: { ldap: ldapConfig(slapd, { timeout: '1s' }) },
+    mfa: { app_passwords: { enabled: true } },
+    rules: [{ paths: ['/dav/**'], policy: 'one_factor', app_passwords: true }, { paths: ['/**'], policy: 'two_factor' }],
+  });
+  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+  const ok = await new Browser(gw.port).get('/dav/x', basic('alice.smith', LDAP_PASSWORDS['Alice.Smith']!));
+  t.equal(ok.status, 200);
+  t.equal(lastRequest(upstream).headers['remote-user'], 'Alice.Smith');
+  t.equal((await new Browser(gw.port).get('/dav/x', basic('alice.smith', 'wrong'))).status, 401);
+  t.equal((await new Browser(gw.port).get('/dav/x', basic('*', LDAP_PASSWORDS['Alice.Smith']!))).status, 401);
+  await slapd.stop();
+  t.equal((await new Browser(gw.port).get('/dav/x', basic('bob.other', 'x'))).status, 503, 'a directory that is down is a 503, not a wrong password');
+});
