@@ -32,6 +32,8 @@ export interface GatewaySetup {
   workers?: number;
   /** Run the gateway under `node --cpu-prof --cpu-prof-dir DIR`. */
   profileDir?: string;
+  /** `users.ldap`, for the directory sign-in bench. */
+  ldap?: Record<string, unknown>;
 }
 
 /** The keys this bench sets; everything else keeps the gateway's defaults. */
@@ -40,7 +42,7 @@ type BenchConfig = {
   upstream: Pick<GatewayConfig['upstream'], 'url'>;
   session: Pick<GatewayConfig['session'], 'secret'>;
   store: { sqlite: { path: string } };
-  users: Pick<GatewayConfig['users'], 'file'>;
+  users: Pick<GatewayConfig['users'], 'file'> & { ldap?: Record<string, unknown> };
   log: Pick<GatewayConfig['log'], 'level'>;
   mfa: Pick<GatewayConfig['mfa'], 'first_enrollment'> & { trusted_ips?: Pick<GatewayConfig['mfa']['trusted_ips'], 'ranges'> };
   rules: RuleConfig[];
@@ -76,7 +78,7 @@ export async function startGateway(
     upstream: { url: `http://127.0.0.1:${originPort}/` },
     session: { secret: '${GATEWAY_SESSION_SECRET}' },
     store: { sqlite: { path: join(dir, 'gateway.db') } },
-    users: { file: usersFile },
+    users: { file: usersFile, ...(setup.ldap ? { ldap: setup.ldap } : {}) },
     log: { level: 'warn' },
     mfa: {
       first_enrollment: 'anywhere',

@@ -46,6 +46,8 @@ import type { Sample, ScenarioResult } from './report.ts';
 import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
 import { renderSignIn, runSignInBench } from './sign-in.ts';
+import { renderLdap, runLdapBench } from './ldap.ts';
+import type { LdapBenchResult } from './ldap.ts';
 import type { SignInResult } from './sign-in.ts';
 import { ensureTools } from './tools.ts';
 
@@ -58,7 +60,8 @@ const HELP = `Usage: npm run bench -- [options]
   --connections N   keep-alive connections of the load generator (default 50)
   --sessions N      distinct signed-in users in gateway-many-sessions (default 5000)
   --only LIST       comma-separated scenario names or name prefixes (e.g. bare,nginx);
-                    sign-in selects the sign-in bench, workers the workers-1/-2 pair
+                    sign-in selects the sign-in bench, ldap the directory sign-in
+                    bench (slapd next to the users file), workers the workers-1/-2 pair
   --no-pin          do not pin processes to cores
   --sign-in-clients N   concurrent clients of the sign-in bench and of its burst (default 8)
   --burst-users N   user names in the wrong-password burst (default 10000)
@@ -293,7 +296,7 @@ async function main(): Promise<number> {
     ...(target.cookieFile ? { cookieFile: target.cookieFile } : {}),
   });
   const matches = (name: string, token: string): boolean => name === token || name.startsWith(token);
-  const names = [...all.map((s) => s.name), 'sign-in'];
+  const names = [...all.map((s) => s.name), 'sign-in', 'ldap'];
   if (opts.profile) {
     const scenario = all.find((s) => s.name === opts.profile);
     if (!scenario || !(scenario.name.startsWith('gateway') || scenario.name.startsWith('workers'))) {
@@ -306,7 +309,8 @@ async function main(): Promise<number> {
   const unknown = (opts.only ?? []).filter((token) => !names.some((name) => matches(name, token)));
   const selected = opts.only ? all.filter((s) => opts.only!.some((token) => matches(s.name, token))) : all;
   const signInSelected = !opts.only || opts.only.some((token) => matches('sign-in', token));
-  if (unknown.length > 0 || (selected.length === 0 && !signInSelected)) {
+  const ldapSelected = !opts.only || opts.only.some((token) => matches('ldap', token));
+  if (unknown.length > 0 || (selected.length === 0 && !signInSelected && !ldapSelected)) {
     log(`--only: no scenario named ${unknown.join(', ') || opts.only!.join(', ')}; the scenarios are: ${names.join(', ')}`);
     await cleanup();
     return 2;
@@ -434,6 +438,12 @@ async function main(): Promise<number> {
     });
     if (signIn.status !== 'measured') log(`  sign-in bench ${signIn.status}: ${signIn.reason}`);
   }
+  let ldap: LdapBenchResult | null = null;
+  if (ldapSelected) {
+    log('directory sign-in bench');
+    ldap = await runLdapBench({ runDir, originPort, serverCores, duration: opts.duration, warmup: opts.warmup, clients: opts.signInClients, log });
+    if (ldap.status !== 'measured') log(`  directory sign-in bench ${ldap.status}: ${ldap.reason}`);
+  }
   await cleanup();
 
   for (const r of results) summarize(r);
@@ -463,7 +473,7 @@ async function main(): Promise<number> {
         `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
       : '';
   const tables = selected.length > 0 ? `${renderTables(results, fastestBare, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
-  process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}`);
+  process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -479,6 +489,7 @@ async function main(): Promise<number> {
     scenarios: results,
     targets: targetChecks,
     signIn,
+    ldap,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)}\n`);

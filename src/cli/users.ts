@@ -1,7 +1,8 @@
 /**
  * @module cli/users
- * `mfa-gateway users add|list|reset-mfa|make-admin|access-pass`: user administration on the
- * users file (and, for `reset-mfa` and `access-pass`, the store). `add` edits the file
+ * `mfa-gateway users add|list|reset-mfa|make-admin|access-pass|test-ldap`: user administration
+ * on the users file (and, for `reset-mfa` and `access-pass`, the store; `test-ldap` asks the
+ * directory). `add` edits the file
  * through yaml's Document API so the operator's comments, order and blank lines survive (the
  * library only normalizes the spacing before an inline comment), and writes it atomically
  * (temporary file, then rename) so a running gateway never reads half a file.
@@ -20,6 +21,7 @@ import { resetMfa } from '../factors/methods/reset.ts';
 import { AccessPassInputError, ACCESS_PASS_DEFAULT_VALID_MS, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { parseDuration } from '../config/duration.ts';
 import { canonicalName, operator, withStore } from './admin-store.ts';
+import { testLdap } from './test-ldap.ts';
 
 export interface UsersCommandIo {
   stdin: NodeJS.ReadableStream;
@@ -43,6 +45,9 @@ Commands:
   access-pass NAME [--valid 8h] [--uses 1]
                  issue a temporary access pass (printed once) so NAME can set
                  up a first method from outside the trusted networks
+  test-ldap NAME [--password-stdin]
+                 sign NAME in against users.ldap and show the entry, the
+                 groups and where each came from
 
 Run "mfa-gateway users <command> --help" for details.
 `;
@@ -123,6 +128,7 @@ export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { u
     if (sub === 'list') return await list(rest, io, deps.usersFile);
     if (sub === 'reset-mfa' || sub === 'make-admin') return await adminAction(sub, rest, io, deps);
     if (sub === 'access-pass') return await accessPass(rest, io, deps);
+    if (sub === 'test-ldap') return await testLdap(rest, io, deps.config);
     throw new UsageError(`unknown users command "${sub}"`);
   } catch (err) {
     if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -31,6 +31,7 @@ export function checkSemantics(data: unknown): Finding[] {
   const upstreams = obj(root.upstreams);
   const oidc = optionalObj(obj(root.federation).oidc);
   const smtp = optionalObj(obj(root.notifications).smtp);
+  const ldap = optionalObj(obj(root.users).ldap);
 
   tryParse(['server', 'listen'], server.listen, parseListen, add);
   const metrics = optionalObj(server.metrics);
@@ -89,7 +90,48 @@ export function checkSemantics(data: unknown): Finding[] {
       add(['notifications', 'smtp', missing], `required key "${missing}" is missing (username and password go together)`, 'parent');
     }
   }
+  if (ldap !== undefined) checkLdap(ldap, add);
   return out;
+}
+
+/** `users.ldap`: settings that go together, and filters that can find a user at all. */
+function checkLdap(ldap: Obj, add: (p: KeyPath, m: string, at?: Finding['at']) => void): void {
+  const at = (key: string): KeyPath => ['users', 'ldap', key];
+  const hasPassword = ldap.bind_password !== undefined || ldap.bind_password_file !== undefined;
+  if ((ldap.bind_dn === undefined) === hasPassword) {
+    const missing = hasPassword ? 'bind_dn' : 'bind_password';
+    add(at(missing), `required key "${missing}" is missing (bind_dn and bind_password go together; omit both for an anonymous search)`, 'parent');
+  }
+  const urls = typeof ldap.url === 'string' ? [ldap.url] : Array.isArray(ldap.url) ? ldap.url : [];
+  if (ldap.start_tls === true && urls.some((u) => typeof u === 'string' && /^ldaps:/i.test(u))) {
+    add(at('start_tls'), 'cannot be used with an ldaps:// URL (that connection is TLS from the start); use ldap:// URLs with start_tls, or ldaps:// without it');
+  }
+  if (ldap.implementation === 'custom') {
+    if (ldap.user_filter === undefined) add(at('user_filter'), 'required key "user_filter" is missing (implementation: custom has no preset)', 'parent');
+    if (ldap.username_attribute === undefined) add(at('username_attribute'), 'required key "username_attribute" is missing (implementation: custom has no preset)', 'parent');
+    if (ldap.group_search !== 'memberof' && ldap.group_filter === undefined) {
+      add(at('group_filter'), 'required key "group_filter" is missing (implementation: custom has no preset; or set group_search: memberof)', 'parent');
+    }
+  }
+  ifString(ldap.user_filter, (s) => {
+    if (!s.includes('{username}')) add(at('user_filter'), 'must contain {username} (where the typed name goes, escaped)');
+    else if (!balancedFilter(s)) add(at('user_filter'), 'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=person)(uid={username}))');
+  });
+  ifString(ldap.group_filter, (s) => {
+    if (!s.includes('{dn}')) add(at('group_filter'), "must contain {dn} (where the user's DN goes, escaped)");
+    else if (!balancedFilter(s)) add(at('group_filter'), 'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=groupOfNames)(member={dn}))');
+  });
+}
+
+/** A filter string that starts with `(` and whose parentheses balance (escaped ones are `\28`/`\29`). */
+function balancedFilter(s: string): boolean {
+  if (!s.startsWith('(') || !s.endsWith(')')) return false;
+  let depth = 0;
+  for (const c of s) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 function checkRule(path: KeyPath, rule: Obj, upstreams: Obj, add: (p: KeyPath, m: string) => void): void {

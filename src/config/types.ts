@@ -81,6 +81,38 @@ export interface UsersConfig {
   file: string;
   /** The group whose members may use the admin pages and commands. */
   admin_group: string;
+  /** A directory as a second source of users (after the users file, which wins on equal names). */
+  ldap?: LdapConfig;
+}
+
+/** `users.ldap`: sign-in against Active Directory or OpenLDAP (see `factors/ldap`). */
+export interface LdapConfig {
+  /** One URL or a list tried in order (failover); `ldap://` or `ldaps://`. */
+  url: string | string[];
+  start_tls: boolean;
+  tls: { ca_file?: string; server_name?: string; min_version: 'TLSv1.2' | 'TLSv1.3' };
+  /** The service account that searches users and groups; omitted = anonymous search. */
+  bind_dn?: string;
+  bind_password?: string;
+  base_dn: string;
+  implementation: 'activedirectory' | 'openldap' | 'custom';
+  user_filter?: string;
+  username_attribute?: string;
+  mail_attribute?: string;
+  display_name_attribute?: string;
+  /** `filter`: search groups with `group_filter`; `memberof`: read the user's `memberOf`. */
+  group_search: 'filter' | 'memberof';
+  group_base_dn?: string;
+  group_filter?: string;
+  group_name_attribute?: string;
+  /** Bound of each connect and each directory operation. */
+  timeout: Duration;
+  /** Service-account connections kept open. */
+  pool_size: number;
+  /** How long a user's entry and groups are used before they are read again. */
+  cache_ttl: Duration;
+  /** How long past `cache_ttl` signed-in sessions keep working while the directory cannot be reached. */
+  outage_grace: Duration;
 }
 
 export interface FederationConfig {

@@ -76,6 +76,9 @@ export async function createCombinedDirectory(
     list: () => [...file.list(), ...[...byKey.values()].filter((u) => file.get(u.name) === undefined)],
     // Federated users have no password here: unknown to the password check, at equal cost.
     credentialsOf: (name) => file.credentialsOf(name),
+    verify: (name, password, verifier) => file.verify(name, password, verifier),
+    passwordStamp: (name) => file.passwordStamp(name),
+    lookup: async (name) => (await file.lookup(name)) ?? byKey.get(userKey(name)),
     reload: () => file.reload(),
     federated: (name) => byKey.get(userKey(name)),
     remember(user) {

@@ -178,14 +178,14 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
     const toLogEntry = (e: AuditEntry): AdminLogEntry => ({ id: e.id, at: e.at, user: e.user, kind: e.kind, outcome: e.outcome, ip: e.clientIp, detail: e.detail });
 
-    function target(name: string | null) {
-      const user = name ? users.get(name) : undefined;
+    async function target(name: string | null) {
+      const user = name ? (users.get(name) ?? (await users.lookup(name))) : undefined;
       if (!user) throw errors.notFound(`admin: no user ${JSON.stringify(name)}`);
       return user;
     }
 
     async function userPage(ctx: PortalContext, s: SessionData, name: string | null, status = 200, extra: Pick<AdminUserPage, 'notice' | 'error' | 'issuedPass'> = {}): Promise<void> {
-      const user = target(name);
+      const user = await target(name);
       const { locks, block } = await stateOf(user.name, Boolean(user.disabled));
       const key = user.name.normalize('NFC').toLowerCase();
       const serials = new Map((await store.listTokens()).filter((t) => t.user === key).map((t) => [t.id, t.serial]));
@@ -219,7 +219,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
     async function userAction(ctx: PortalContext, s: SessionData, action: string): Promise<void> {
       const form = await kit.readForm(ctx.req);
       if (!kit.csrfValid(form.get('csrf'), s.sid, CSRF_PURPOSE)) throw errors.forbidden(`admin ${action} with a bad CSRF token`);
-      const user = target(form.get('user'));
+      const user = await target(form.get('user'));
       const admin = s.user;
       const done = (key: keyof typeof DONE, n?: number) =>
         kit.redirect(ctx.res, `${base}/user?name=${encodeURIComponent(user.name)}&done=${key}${n === undefined ? '' : `&n=${n}`}`);

@@ -18,7 +18,7 @@ import type { Store, AuditEvent } from '../store/types.ts';
 import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Renderer, PageName, PageData, AccountSignIn } from './render.ts';
 import type { StaticAssets } from './static.ts';
-import { GatewayError, errors } from '../server/errors.ts';
+import { GatewayError, SIGN_IN_RETRY_AFTER_S, errors } from '../server/errors.ts';
 import type { StoreOutage } from '../server/store-outage.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
@@ -216,7 +216,7 @@ export function createPortal(deps: PortalDeps): Portal {
     const read = await sessions.read(readCookie(req.headers.cookie, sessions.cookieName));
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current');
     if (read.state !== 'valid') return null;
-    const user = users.get(read.data.user);
+    const user = users.get(read.data.user) ?? (await users.lookup(read.data.user));
     return user && !user.disabled && !revocations.blocked(user.name) ? read.data : null;
   }
 
@@ -293,6 +293,13 @@ export function createPortal(deps: PortalDeps): Portal {
         ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((check.retryAt - clock()) / 1000))));
         return again(429, { formError: 'sign_in_error_throttled' });
       }
+      if (check.reason === 'unavailable') {
+        // Nobody is let in while the directory cannot answer; the page says so instead of "wrong password".
+        ctx.res.setHeader('retry-after', String(SIGN_IN_RETRY_AFTER_S));
+        return again(503, { formError: 'sign_in_error_unavailable' });
+      }
+      // Only the right password reaches these states (the directory checked it), so saying so reveals nothing to a guesser.
+      if (check.reason === 'password_state') return again(401, { formError: `sign_in_error_${check.state}` });
       return check.reason === 'blocked' ? again(403, { formError: 'sign_in_error_blocked' }) : again(401, { formError: 'sign_in_error_failed' });
     }
     const user = check.user;

@@ -32,6 +32,8 @@ export class GatewayError extends Error {
 
 /** `Retry-After` of a 503 while the store is unreachable: the change feed polls every 250 ms, so a few seconds after the store is back every request passes again. */
 export const STORE_RETRY_AFTER_S = 5;
+/** Seconds a client is asked to wait when the directory behind sign-in does not answer. */
+export const SIGN_IN_RETRY_AFTER_S = 30;
 
 export const errors = {
   badRequest: (detail: string) => new GatewayError('GW_BAD_REQUEST', 400, 'error_400', { detail }),
@@ -48,6 +50,8 @@ export const errors = {
   /** The store cannot be reached; the gateway fails closed and recovers by itself, so clients may retry soon. */
   storeUnavailable: (detail: string, cause?: unknown) =>
     new GatewayError('GW_STORE_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause, retryAfter: STORE_RETRY_AFTER_S }),
+  signInUnavailable: (detail: string, cause?: unknown) =>
+    new GatewayError('GW_SIGN_IN_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause, retryAfter: SIGN_IN_RETRY_AFTER_S }),
   internal: (detail: string, cause?: unknown) => new GatewayError('GW_INTERNAL', 500, 'error_500', { detail, cause }),
 } as const;
 

@@ -30,6 +30,8 @@ import { adminModule } from '../portal/admin.ts';
 import { createRevocationView, type LiveRevocationView } from '../session/revocations.ts';
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
+import { createLdapDirectory } from '../factors/ldap/directory.ts';
+import { createDirectoryUsers } from '../factors/ldap/users.ts';
 import { createPortal, type PortalDeps } from '../portal/portal.ts';
 import { createFederation } from '../federation/index.ts';
 import { createRenderer } from '../portal/render.ts';
@@ -106,9 +108,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const metrics = gatewayMetrics();
   const storeOutage = createStoreOutage(log);
   const store = watchStore(countAuditEvents(await openStore(initial.store, { clock }), metrics), storeOutage);
-  const fileUsers: UserDirectory = await loadUserDirectory(initial.users.file, {
+  const usersFile: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
+  // The users file first (it wins on equal names), then the directory where one is configured.
+  const ldap = initial.users.ldap;
+  const fileUsers: UserDirectory =
+    ldap === undefined
+      ? usersFile
+      : createDirectoryUsers(usersFile, createLdapDirectory(ldap, clock), {
+          ttlMs: parseDuration(ldap.cache_ttl),
+          graceMs: parseDuration(ldap.outage_grace),
+          clock,
+          onError: (err: unknown, user) => log.warn({ err: (err as Error).message, user }, 'directory user not refreshed; keeping the last entry within users.ldap.outage_grace'),
+        });
   // The users file first, then users recorded at their first federated sign-in.
   const federation = await createFederation({
     fileUsers, store, clock, log,

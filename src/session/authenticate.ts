@@ -1,8 +1,9 @@
 /**
  * @module session/authenticate
  * Who is asking: the session cookie, checked (timeouts, revocation) on every request, and
- * the user's current record from the users file, so a user removed or disabled there, or
- * moved out of a group, loses that access on the next request. A blocked user's sessions
+ * the user's current record from the users file (or the directory's, held in memory, see
+ * `factors/ldap/users`), so a user removed or disabled there, or moved out of a group, loses
+ * that access on the next request (within `users.ldap.cache_ttl` for directory users). A blocked user's sessions
  * stop working the same way: the block list is held in memory next to the revocations.
  * On rules with `app_passwords: true`, HTTP Basic credentials take the session's place
  * (see `factors/app-passwords/basic` for what they are worth and how they are cached).
@@ -13,9 +14,18 @@ import type { SessionManager, SessionRead } from './session.ts';
 import { errors } from '../server/errors.ts';
 import { readCookie } from './cookies.ts';
 
-/** The users file as the session check sees it. */
+type SessionUser = { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined };
+
+/** The users (file, directory, federated) as the session check sees them. */
 export interface UserLookup {
-  get(name: string): { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined } | undefined;
+  /** In memory, on every request. */
+  get(name: string): SessionUser | undefined;
+  /**
+   * Only when `get` does not know the name: asks the sources that are not held in memory (a
+   * directory user this process has not seen). Rejects with a 503 GatewayError when they
+   * cannot answer, so a session is never taken on trust.
+   */
+  lookup?(name: string): Promise<SessionUser | undefined>;
 }
 
 /** The block list as the session check sees it (in memory, see `session/revocations`). */
@@ -60,7 +70,12 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
   function fromRead(read: SessionRead, value: string): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
-    const user = users.get(read.data.user);
+    const known = users.get(read.data.user);
+    if (known === undefined && users.lookup !== undefined) return users.lookup(read.data.user).then((user) => withUser(read, value, user));
+    return withUser(read, value, known);
+  }
+
+  function withUser(read: SessionRead & { state: 'valid' }, value: string, user: SessionUser | undefined): Authentication | Promise<Authentication> {
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
       subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic, ...(read.data.enroll === true ? { mustEnroll: true } : {}) },

@@ -40,6 +40,7 @@ t.test('the secrets that may come from files, and the duration keys', async (t) 
   t.same(fileBackedKeys(), [
     ['session', 'secret'],
     ['store', 'encryption_key'],
+    ['users', 'ldap', 'bind_password'],
     ['federation', 'oidc', 'client_secret'],
     ['notifications', 'smtp', 'password'],
   ]);
@@ -50,6 +51,9 @@ t.test('the secrets that may come from files, and the duration keys', async (t) 
     'server.timeouts.keep_alive',
     'session.idle_timeout',
     'session.absolute_timeout',
+    'users.ldap.timeout',
+    'users.ldap.cache_ttl',
+    'users.ldap.outage_grace',
     'log.sign_in_retention',
   ]);
 });

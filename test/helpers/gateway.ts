@@ -84,13 +84,13 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-'));
   writeFileSync(join(dir, 'users.yaml'), await usersFile());
-  const { server, mfa, ...rest } = overrides as { server?: Record<string, unknown>; mfa?: Record<string, unknown> };
+  const { server, mfa, users, ...rest } = overrides as { server?: Record<string, unknown>; mfa?: Record<string, unknown>; users?: Record<string, unknown> };
   const config = {
     server: { listen: '127.0.0.1:0', public_url: 'http://gateway.test', trusted_proxies: ['127.0.0.2/32'], ...server },
     upstream: { url: upstream.url },
     session: { secret: SECRET },
     store: { sqlite: { path: join(dir, 'gateway.db') } },
-    users: { file: join(dir, 'users.yaml') },
+    users: { file: join(dir, 'users.yaml'), ...users },
     mfa: { methods: ['totp'], first_enrollment: 'anywhere', trusted_ips: { ranges: ['10.0.0.0/8', 'fd00::/8', '127.0.0.3/32'] }, ...mfa },
     log: { level: 'fatal' },
     rules: [

@@ -27,7 +27,8 @@ import type { Addr } from '../../client-ip/cidr.ts';
 import type { AppPasswordStore, AuditEvent, AuditStore } from '../../store/types.ts';
 import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
-import type { CredentialSource, RegulatedPasswordCheck, UserLookup, UserRecord } from '../password/index.ts';
+import type { RegulatedPasswordCheck, UserDirectory, UserRecord } from '../password/index.ts';
+import { errors } from '../../server/errors.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */
@@ -41,7 +42,7 @@ export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCr
 
 export interface BasicDeps {
   store: BasicStore;
-  users: UserLookup & CredentialSource;
+  users: Pick<UserDirectory, 'get' | 'passwordStamp'>;
   /** The in-memory block list (`LiveRevocationView.blocked`). */
   blocked: (user: string) => boolean;
   /** The regulated password check (`factors/password/regulated`), shared with the sign-in page. */
@@ -127,7 +128,7 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       !user.disabled &&
       !deps.blocked(user.name) &&
       (changed.get(userKey(user.name)) ?? 0) <= entry.seq &&
-      (entry.hash === null || users.credentialsOf(user.name).hash === entry.hash);
+      (entry.hash === null || users.passwordStamp(user.name) === entry.hash);
     if (!still) {
       cache.delete(key);
       return null;
@@ -168,7 +169,12 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
         return null;
       },
     });
-    if (!check.ok) return check.reason === 'throttled' ? { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } } : DENIED;
+    if (!check.ok) {
+      if (check.reason === 'throttled') return { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } };
+      // A directory that cannot answer lets nobody in, and says so (503) rather than "wrong password".
+      if (check.reason === 'unavailable') throw errors.signInUnavailable(check.detail);
+      return DENIED;
+    }
     const user = check.user;
     const viaApp = check.via.kind === 'alternative' ? { id: check.via.id, name: check.via.label } : null;
     const denied = async (why: string) => {
@@ -183,7 +189,7 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       await log(user.name, 'success', `app password "${viaApp.name}" accepted`);
     } else {
       if (await store.hasCreatedAppPassword(user.name)) return denied('account password refused: the user has created app passwords');
-      entry = { user: user.name, level: 1, via: 'password', seq: seqBefore, hash: users.credentialsOf(user.name).hash };
+      entry = { user: user.name, level: 1, via: 'password', seq: seqBefore, hash: users.passwordStamp(user.name) ?? null };
       await log(user.name, 'success', 'account password accepted over HTTP Basic (the user has no app password yet)');
     }
     cache.set(key, entry);

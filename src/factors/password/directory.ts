@@ -14,7 +14,8 @@ import { hash, parseOptions } from '@node-rs/argon2';
 import { userKey } from '../../store/types.ts';
 import { parseUsersFile } from './users-file.ts';
 import type { UserEntry, UserRecord } from './users-file.ts';
-import { PASSWORD_HASH_OPTIONS } from './password.ts';
+import { checkHash, PASSWORD_HASH_OPTIONS } from './password.ts';
+import type { FirstFactorSource } from './password.ts';
 
 /** What most consumers need: find a user (case-insensitively) and list them. */
 export interface UserLookup {
@@ -24,12 +25,18 @@ export interface UserLookup {
   list(): readonly UserRecord[];
 }
 
-export interface UserDirectory extends UserLookup {
+export interface UserDirectory extends UserLookup, FirstFactorSource {
   /**
-   * For `verifyPassword` only: the user (undefined when unknown) and the hash to verify
-   * against, which is a dummy of the same cost when the user is unknown or disabled.
+   * The users file's part of the password check: the user (undefined when unknown) and the
+   * hash to verify against, which is a dummy of the same cost when the user is unknown or disabled.
    */
   credentialsOf(name: string): { user: UserRecord | undefined; hash: string };
+  /**
+   * `get`, and where `get` does not know the name, the sources that are asked off the hot path
+   * (a directory user this process has not seen yet, or whose entry is too old). Rejects with
+   * a 503 GatewayError when such a source cannot answer.
+   */
+  lookup(name: string): Promise<UserRecord | undefined>;
   /** Re-reads the file now; true when new users took effect, false when unchanged or invalid. */
   reload(): Promise<boolean>;
   /** Stops watching the file. */
@@ -147,13 +154,18 @@ export async function loadUserDirectory(file: string, options: UserDirectoryOpti
   }, options.pollIntervalMs ?? 2000);
   poll.unref();
 
+  function credentialsOf(n: string): { user: UserRecord | undefined; hash: string } {
+    const entry = current.byKey.get(userKey(n));
+    return { user: entry?.record, hash: entry === undefined || entry.record.disabled ? current.dummyHash : entry.passwordHash };
+  }
+
   return {
     get: (n) => current.byKey.get(userKey(n))?.record,
     list: () => current.list,
-    credentialsOf(n) {
-      const entry = current.byKey.get(userKey(n));
-      return { user: entry?.record, hash: entry === undefined || entry.record.disabled ? current.dummyHash : entry.passwordHash };
-    },
+    credentialsOf,
+    verify: (n, password, verifier) => checkHash({ credentialsOf }, n, password, verifier),
+    passwordStamp: (n) => current.byKey.get(userKey(n))?.passwordHash,
+    lookup: (n) => Promise.resolve(current.byKey.get(userKey(n))?.record),
     reload,
     close() {
       closed = true;

@@ -17,13 +17,17 @@
  * 4. A right password takes back the source's and the user's reservations; a blocked user
  *    is refused only then, so only someone who knows the password learns of the block.
  *
- * The user source is a {@link CredentialSource}: the users file today, a directory later.
+ * The user source is a {@link FirstFactorSource}: the users file, a directory, or both. A
+ * directory that cannot answer fails closed (`unavailable`, a 503 "sign-in is unavailable"):
+ * the attempt then costs the source nothing, since no password was judged. A right password
+ * that the directory will not accept as it is (expired, must change, account expired) is
+ * told to the user as such: only the right password reaches those states.
  */
 import type { Logger } from 'pino';
 import type { Addr } from '../../client-ip/cidr.ts';
 import type { AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, SourceThrottleStore } from '../../store/types.ts';
 import { sourceKey, type SourceThrottleSettings } from '../../regulation/source-throttle.ts';
-import { argon2Verify, checkPassword, type CredentialSource, type PasswordVerifier } from './password.ts';
+import { argon2Verify, checkPassword, type FirstFactorSource, type PasswordFailure, type PasswordVerifier } from './password.ts';
 import type { UserRecord } from './users-file.ts';
 
 export type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
@@ -33,7 +37,8 @@ export type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'cle
 
 export interface RegulatedPasswordDeps {
   store: RegulatedPasswordStore;
-  users: CredentialSource;
+  /** Where passwords are checked; `lookup` finds the user when an app password matched instead. */
+  users: FirstFactorSource & { lookup(name: string): Promise<UserRecord | undefined> };
   /** `mfa.password_lockout` now (a getter: a reload may change it). */
   lockout: () => LockoutPolicy;
   /** `mfa.source_throttle` now. */
@@ -74,7 +79,11 @@ export type RegulatedPassword =
   /** Wrong, unknown, disabled or locked: answer exactly like a wrong password. */
   | { ok: false; reason: 'failed' }
   /** Right password of a blocked user. */
-  | { ok: false; reason: 'blocked'; user: UserRecord; until: number };
+  | { ok: false; reason: 'blocked'; user: UserRecord; until: number }
+  /** Right password that the directory refuses as it is: expired, must be changed, account expired. */
+  | { ok: false; reason: 'password_state'; state: Extract<PasswordFailure, 'password_expired' | 'must_change_password' | 'account_expired'>; user: UserRecord | undefined }
+  /** The directory cannot answer: nobody is let in (503 with Retry-After). */
+  | { ok: false; reason: 'unavailable'; detail: string };
 
 export type RegulatedPasswordCheck = (attempt: PasswordAttempt) => Promise<RegulatedPassword>;
 
@@ -113,18 +122,32 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
     const verify = (phc: string, password: string) => verifier(phc, password, source);
     const viaAlternative = attempt.alternative ? await attempt.alternative(verify) : null;
     // A match of an alternative is only trusted for a known, enabled user (checked below).
-    const check = viaAlternative === null ? await checkPassword(users, name, attempt.password, verifier, source) : null;
-    const user = check?.user ?? users.credentialsOf(name).user;
-
+    const check = viaAlternative === null ? await checkPassword(users, name, attempt.password, verify) : null;
+    if (check !== null && !check.ok && check.reason === 'unavailable') {
+      // No password was judged: the source is not charged for it (the user's counter was, which
+      // bounds what retrying against a dead directory can cost; an admin can clear it).
+      if (reserved !== null) await store.forgiveSourceFailure(source, reserved);
+      deps.log?.warn({ user: name.slice(0, 256), detail: check.detail }, 'sign-in unavailable: the directory does not answer');
+      await log('denied', 'directory unavailable');
+      return { ok: false, reason: 'unavailable', detail: check.detail };
+    }
+    const user = check !== null ? check.user : await users.lookup(name);
     if (!regulation.allowed) {
       await log('denied', `locked out until ${iso(regulation.until)}`);
       return { ok: false, reason: 'failed' };
     }
     const locks = regulation.next.lockedUntil;
+    if (check !== null && !check.ok && (check.reason === 'password_expired' || check.reason === 'must_change_password' || check.reason === 'account_expired')) {
+      // The directory checked the password and it was right: not a guess.
+      if (reserved !== null) await store.forgiveSourceFailure(source, reserved);
+      await store.clearLockout(name, 'password');
+      await log('denied', check.reason.replaceAll('_', ' '), user?.name ?? name);
+      return { ok: false, reason: 'password_state', state: check.reason, user };
+    }
     const wrong = attempt.alternative ? 'wrong password or app password' : 'wrong password';
     const why = user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : viaAlternative === null && check?.ok !== true ? wrong : null;
     if (why !== null) {
-      await log('denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`);
+      await log('denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`, user?.name ?? name);
       if (locks !== null && user !== undefined) lockedOut(user.name, locks, attempt.clientIp);
       return { ok: false, reason: 'failed' };
     }

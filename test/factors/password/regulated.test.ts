@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../../src/store/index.ts';
 import { parseAddress } from '../../../src/client-ip/cidr.ts';
-import { createRegulatedPasswordCheck, type PasswordAttempt } from '../../../src/factors/password/index.ts';
+import { checkHash, createRegulatedPasswordCheck, type PasswordAttempt } from '../../../src/factors/password/index.ts';
 import type { UserRecord } from '../../../src/factors/password/index.ts';
 
 const DUMMY = 'dummy-hash';
@@ -16,6 +16,8 @@ const USERS: Record<string, UserRecord> = {
   bob: { name: 'bob', groups: [], disabled: false } as unknown as UserRecord,
   eve: { name: 'eve', groups: [], disabled: true } as unknown as UserRecord,
 };
+
+const credentialsOf = (name: string) => ({ user: USERS[name.toLowerCase()], hash: USERS[name.toLowerCase()] ? `hash:${name.toLowerCase()}` : DUMMY });
 
 async function setup(t: Test, failures = 3) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-regulated-'));
@@ -29,7 +31,11 @@ async function setup(t: Test, failures = 3) {
   const lockouts: string[] = [];
   const check = createRegulatedPasswordCheck({
     store,
-    users: { credentialsOf: (name) => ({ user: USERS[name.toLowerCase()], hash: USERS[name.toLowerCase()] ? `hash:${name.toLowerCase()}` : DUMMY }) },
+    users: {
+      verify: (name, password, verifier) => checkHash({ credentialsOf }, name, password, verifier),
+      passwordStamp: (name) => credentialsOf(name).hash,
+      lookup: async (name) => USERS[name.toLowerCase()],
+    },
     lockout: () => ({ denials: 3, counterResetMs: 600_000, autoUnblockMs: 900_000 }),
     throttle: () => ({ policy: { failures, windowMs: 600_000 }, ipv4Prefix: 32, ipv6Prefix: 64 }),
     verifier: async (phc, password, source) => {
