@@ -6,7 +6,7 @@
  */
 import type { AuditEntry } from '../store/types.ts';
 import { parseDuration } from '../config/duration.ts';
-import { describeUserAgent } from '../portal/user-agent.ts';
+import { describeUserAgent } from './user-agent.ts';
 
 /**
  * The start of a `--since` window: `30m`, `2h`, `7d` (any config duration) before `now`.

@@ -2,17 +2,14 @@
  * @module federation
  * Sign-in through an OpenID Connect provider, wired for the gateway: the combined user
  * directory (users file, then recorded federated users) that lives as long as the gateway,
- * and the portal module built for each config (the provider client is kept across reloads
- * while issuer, client and scopes stay the same, so discovery and keys are not re-read).
+ * and the provider client for each config (kept across reloads while issuer, client and
+ * scopes stay the same, so discovery and keys are not re-read). The pages that use them
+ * are the portal's (`portal/federation`).
  */
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/types.ts';
+import type { FederationConfig } from '../config/types.ts';
 import type { UserDirectory } from '../factors/password/index.ts';
 import type { FederationStore } from '../store/types.ts';
-import type { PortalKit, PortalModule } from '../portal/portal.ts';
-import { passwordMap } from '../session/session.ts';
-import { gatewayCookieNames } from '../session/cookies.ts';
-import { federationModule } from '../portal/federation.ts';
 import { createOidcClient, type OidcClient } from './oidc.ts';
 import { createCombinedDirectory, type CombinedDirectory } from './users.ts';
 
@@ -35,8 +32,10 @@ export interface FederationDeps {
 export interface Federation {
   /** The directory every consumer should look users up in; closing it closes the users file too. */
   readonly users: CombinedDirectory;
-  /** The portal modules for this config: none without `federation.oidc`. */
-  portalModules(config: GatewayConfig): Array<(kit: PortalKit) => PortalModule>;
+  /** The provider client for these settings (the same one while they stay the same). */
+  clientFor(settings: NonNullable<FederationConfig['oidc']>): OidcClient;
+  /** The block list the gateway was built with, if any. */
+  readonly blocked?: (user: string) => boolean;
 }
 
 export async function createFederation(deps: FederationDeps): Promise<Federation> {
@@ -48,28 +47,11 @@ export async function createFederation(deps: FederationDeps): Promise<Federation
 
   return {
     users,
-    portalModules(config) {
-      const settings = config.federation.oidc;
-      if (!settings) return [];
+    clientFor(settings) {
       const key = JSON.stringify([settings.issuer, settings.client_id, settings.client_secret, settings.scopes]);
       if (cached?.key !== key) cached = { key, client: createOidcClient(settings, { clock: deps.clock }) };
-      const secure = new URL(config.server.public_url).protocol === 'https:';
-      return [
-        federationModule({
-          settings,
-          intranetClaimEnabled: config.mfa.trusted_ips.federated_intranet_claim,
-          oidc: cached.client,
-          users,
-          store: deps.store,
-          sealPassword: passwordMap(config.session),
-          // Scoped to the callback path, so __Secure- rather than __Host- (which needs Path=/).
-          cookieName: gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).oidc,
-          secure,
-          ...(deps.blocked ? { blocked: deps.blocked } : {}),
-          clock: deps.clock,
-          log: deps.log,
-        }),
-      ];
+      return cached.client;
     },
+    ...(deps.blocked ? { blocked: deps.blocked } : {}),
   };
 }

@@ -7,16 +7,24 @@
  */
 import type { PolicyName, RuleConfig } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
-import type { Decision } from './decide.ts';
 import { createNetworkSet } from '../client-ip/cidr.ts';
-import { normalizeHost } from './decide.ts';
+import { normalizeHost } from './host.ts';
 import { normalizePath } from './path.ts';
-import { originKey } from '../proxy/origin.ts';
+import { originKey } from './origin-key.ts';
 
 /** Hosts of one rule: exact names, and `*.example.com` stored as the suffix `.example.com`. */
 export interface HostMatcher {
   readonly exact: ReadonlySet<string>;
   readonly suffixes: readonly string[];
+}
+
+/** What the policy decided for one request: the outcome, the rule behind it, and why. */
+export interface Decision {
+  outcome: PolicyName;
+  /** The matched rule; null when none matched. */
+  rule: CompiledRule | null;
+  /** A sentence for logs and `explain`: `rule 2 (paths /admin/**) matched`. */
+  reason: string;
 }
 
 export interface CompiledRule {
@@ -31,7 +39,7 @@ export interface CompiledRule {
   /** A named upstream or a URL; undefined = the default upstream. */
   readonly upstream: string | undefined;
   readonly appPasswords: boolean;
-  /** Normalized origins whose pages may open WebSockets on this rule's routes (see `proxy/origin`). */
+  /** Normalized origins whose pages may open WebSockets on this rule's routes (see `policy/origin`). */
   readonly allowedOrigins: readonly string[];
   /** null = any host. Hosts are compared after `normalizeHost`. */
   readonly hosts: HostMatcher | null;

@@ -9,7 +9,8 @@ import type { CompiledPolicy } from './compile.ts';
 import type { Subject } from './access.ts';
 import { parseAddress } from '../client-ip/cidr.ts';
 import { authorize } from './access.ts';
-import { decide, normalizeHost } from './decide.ts';
+import { decide } from './decide.ts';
+import { normalizeHost } from './host.ts';
 import { normalizePath } from './path.ts';
 
 export interface ExplainInput {

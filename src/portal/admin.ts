@@ -23,7 +23,7 @@ import type { SessionData } from '../session/session.ts';
 import type { AuditEntry, Store } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import type { AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
-import { GatewayError, errors } from '../server/errors.ts';
+import { GatewayError, errors } from '../errors/errors.ts';
 import { blockUser, BlockInputError, unblockUser } from '../regulation/block.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { blockNoticeHook } from '../notify/index.ts';

@@ -11,7 +11,7 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { AppPasswordStore, AuditStore } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import type { PageData } from './render.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 import { checkAppPasswordName, generateAppPassword, MAX_APP_PASSWORDS_PER_USER } from '../factors/app-passwords/index.ts';
 import { PORTAL_PATHS } from './render.ts';
 

@@ -14,17 +14,19 @@
  * `trust_amr_mfa` an `amr` containing `mfa` makes it level 2. Only the verified ID token is
  * believed. Every failure shows the same message on the sign-in page; the log says why.
  */
-import type { FederationConfig } from '../config/types.ts';
+import type { FederationConfig, GatewayConfig } from '../config/types.ts';
+import type { Federation } from '../federation/index.ts';
 import type { FederationStore } from '../store/types.ts';
 import type { OidcClient } from '../federation/oidc.ts';
 import type { CombinedDirectory } from '../federation/users.ts';
 import type { UserRecord } from '../factors/password/index.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import type { Logger } from 'pino';
-import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
+import { passwordMap } from '../session/session.ts';
 import { FLOW_TTL_MS, sealFlow, stateKey, unsealFlow } from '../federation/flow-state.ts';
 import { mapClaims, type FederatedIdentity } from '../federation/claims.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 
 export const OIDC_PATHS = Object.freeze({ start: 'oidc/start', callback: 'oidc/callback' });
 
@@ -53,6 +55,36 @@ class Refused extends Error {
     super(reason);
     this.user = user;
   }
+}
+
+/**
+ * The federation pages for this config: none without `federation.oidc`. The provider client
+ * comes from `federation` (kept across reloads); the flow cookie is sealed with the session secrets.
+ */
+export function federationPortalModules(
+  config: GatewayConfig,
+  federation: Federation,
+  deps: { store: FederationModuleDeps['store']; clock: () => number; log: Logger },
+): Array<(kit: PortalKit) => PortalModule> {
+  const settings = config.federation.oidc;
+  if (!settings) return [];
+  const secure = new URL(config.server.public_url).protocol === 'https:';
+  return [
+    federationModule({
+      settings,
+      intranetClaimEnabled: config.mfa.trusted_ips.federated_intranet_claim,
+      oidc: federation.clientFor(settings),
+      users: federation.users,
+      store: deps.store,
+      sealPassword: passwordMap(config.session),
+      // Scoped to the callback path, so __Secure- rather than __Host- (which needs Path=/).
+      cookieName: gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).oidc,
+      secure,
+      ...(federation.blocked ? { blocked: federation.blocked } : {}),
+      clock: deps.clock,
+      log: deps.log,
+    }),
+  ];
 }
 
 export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => PortalModule {

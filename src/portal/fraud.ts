@@ -13,11 +13,11 @@ import type { UserLookup } from '../factors/password/index.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { AuditStore, FraudStore, RevocationStore } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createFraudLinks } from '../regulation/fraud-link.ts';
 import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type BlockUser } from '../regulation/fraud.ts';
-import { describeUserAgent } from './user-agent.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
 
 /** The report page, relative to the path prefix. */
 export const FRAUD_REPORT_PATH = 'fraud-report';

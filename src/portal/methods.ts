@@ -22,7 +22,7 @@ import type { SessionData } from '../session/session.ts';
 import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import type { PageData } from './render.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';

@@ -5,7 +5,7 @@
  * are read into memory, so the bound is small (token CSVs are a few hundred kilobytes).
  */
 import type { IncomingMessage } from 'node:http';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 
 /** Reads a multipart body of at most `maxBytes` into field name -> text (the first part of each name wins). */
 export async function readMultipart(req: IncomingMessage, maxBytes: number): Promise<Map<string, string>> {

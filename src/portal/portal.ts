@@ -11,15 +11,15 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
-import type { Portal, RequestScope } from '../server/chain.ts';
+import type { Portal, RequestScope } from '../contracts/request.ts';
 import type { NewSession, SessionData, SessionManager } from '../session/session.ts';
 import type { LiveRevocationView } from '../session/revocations.ts';
 import type { Store, AuditEvent } from '../store/types.ts';
 import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Renderer, PageName, PageData, AccountSignIn } from './render.ts';
 import type { StaticAssets } from './static.ts';
-import { GatewayError, SIGN_IN_RETRY_AFTER_S, errors } from '../server/errors.ts';
-import type { StoreOutage } from '../server/store-outage.ts';
+import { GatewayError, SIGN_IN_RETRY_AFTER_S, errors } from '../errors/errors.ts';
+import type { StoreOutage } from '../store/outage.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { createHostMatcher, safeReturnUrl } from '../session/return-url.ts';
@@ -31,7 +31,7 @@ import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } fr
 import { typedKind } from '../factors/fallback/codes.ts';
 import { PORTAL_PATHS } from './render.ts';
 import { pickLanguage } from './i18n.ts';
-import { describeUserAgent } from './user-agent.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
 
 export interface PortalDeps {
   config: GatewayConfig;
@@ -169,7 +169,7 @@ export function createPortal(deps: PortalDeps): Portal {
 
   function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
     const requestId = randomBytes(6).toString('hex');
-    // A store outage is logged once when it starts and once when it ends (see `server/store-outage`), not per request.
+    // A store outage is logged once when it starts and once when it ends (see `store/outage`), not per request.
     if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
     else if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
     const retry = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };

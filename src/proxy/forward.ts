@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { errors } from '../server/errors.ts';
-import type { GatewayError } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
+import type { GatewayError } from '../errors/errors.ts';
 import { responseHeaders } from './headers.ts';
 import type { HeaderList, ResponseHeaderMap } from './headers.ts';
 

@@ -37,11 +37,11 @@
  * request, and nobody else may tell the gateway what that request was.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestScope, Verdict } from './chain.ts';
-import { normalizeHost } from '../policy/decide.ts';
+import type { RequestScope, Verdict } from '../contracts/request.ts';
+import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { pushIdentityHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
-import { errors, type GatewayError } from './errors.ts';
+import { errors, type GatewayError } from '../errors/errors.ts';
 
 export type Integration = 'nginx' | 'traefik' | 'caddy';
 export const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];

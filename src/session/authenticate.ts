@@ -8,10 +8,10 @@
  * On rules with `app_passwords: true`, HTTP Basic credentials take the session's place
  * (see `factors/app-passwords/basic` for what they are worth and how they are cached).
  */
-import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } from '../server/chain.ts';
+import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } from '../contracts/request.ts';
 import type { BasicVerifier } from '../factors/app-passwords/index.ts';
 import type { SessionManager, SessionRead } from './session.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 import { readCookie } from './cookies.ts';
 
 type SessionUser = { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined };

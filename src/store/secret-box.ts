@@ -13,7 +13,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StoreConfig } from '../config/types.ts';
-import { errors } from '../server/errors.ts';
+import { errors } from '../errors/errors.ts';
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;

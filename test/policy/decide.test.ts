@@ -3,7 +3,8 @@
 import t from 'tap';
 import type { RuleConfig } from '../../src/config/types.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
-import { decide, normalizeHost } from '../../src/policy/decide.ts';
+import { decide } from '../../src/policy/decide.ts';
+import { normalizeHost } from '../../src/policy/host.ts';
 import { normalizePath } from '../../src/policy/path.ts';
 import { parseAddress } from '../../src/client-ip/cidr.ts';
 

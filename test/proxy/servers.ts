@@ -13,7 +13,7 @@ import { createForwarder } from '../../src/proxy/forward.ts';
 import type { Forwarder } from '../../src/proxy/forward.ts';
 import { upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 import type { Identity } from '../../src/proxy/headers.ts';
-import type { GatewayError } from '../../src/server/errors.ts';
+import type { GatewayError } from '../../src/errors/errors.ts';
 
 export const SESSION_COOKIE = 'gw_session';
 

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Browser, signInWithEnrollment, startTestGateway } from '../helpers/gateway.ts';
 import { echo, handshakeStatus, openSocket, startEchoUpstream } from '../helpers/websocket.ts';
-import { parseOrigin } from '../../src/proxy/origin.ts';
+import { parseOrigin } from '../../src/policy/origin-key.ts';
 
 const upstream = await startEchoUpstream(t);
 const gw = await startTestGateway(t, upstream, {

@@ -10,7 +10,7 @@ import { openStore } from '../../src/store/index.ts';
 import { createRevocationView } from '../../src/session/revocations.ts';
 import { createAuthenticator } from '../../src/session/authenticate.ts';
 import type { SessionManager } from '../../src/session/session.ts';
-import type { RequestScope } from '../../src/server/chain.ts';
+import type { RequestScope } from '../../src/contracts/request.ts';
 
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-blockview-'));

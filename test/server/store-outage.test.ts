@@ -8,8 +8,8 @@ import { pino, type Logger } from 'pino';
 import t from 'tap';
 import { Browser, PASSWORDS, field, send, signInWithEnrollment, startTestGateway, startUpstream, type Reply } from '../helpers/gateway.ts';
 import { freshSchema, relay } from '../helpers/postgres.ts';
-import { createStoreOutage } from '../../src/server/store-outage.ts';
-import { errors } from '../../src/server/errors.ts';
+import { createStoreOutage } from '../../src/store/outage.ts';
+import { errors } from '../../src/errors/errors.ts';
 
 interface Line {
   level: number;

@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
 import { migrations } from '../../src/store/postgres/migrations.ts';
 import type { Store } from '../../src/store/types.ts';
-import { GatewayError } from '../../src/server/errors.ts';
+import { GatewayError } from '../../src/errors/errors.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
 import type { StoreHarness } from './conformance.ts';
 import { freshSchema, relay, TEST_POSTGRES_URL, withSearchPath } from '../helpers/postgres.ts';

@@ -28,7 +28,7 @@ import type { AppPasswordStore, AuditEvent, AuditStore } from '../../store/types
 import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
 import type { RegulatedPasswordCheck, UserDirectory, UserRecord } from '../password/index.ts';
-import { errors } from '../../server/errors.ts';
+import { errors } from '../../errors/errors.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */

@@ -19,7 +19,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { userKey } from '../../store/types.ts';
-import { errors } from '../../server/errors.ts';
+import { errors } from '../../errors/errors.ts';
 import type { UserDirectory, UserRecord } from '../password/index.ts';
 import type { DirectoryAuth, DirectoryUser, LdapDirectory } from './directory.ts';
 import { DirectoryUnavailableError } from './connection.ts';

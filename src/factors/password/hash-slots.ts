@@ -13,7 +13,7 @@
  * a few jobs waiting.
  */
 import { availableParallelism } from 'node:os';
-import { errors } from '../../server/errors.ts';
+import { errors } from '../../errors/errors.ts';
 
 export interface HashSlots {
   /**

@@ -12,7 +12,7 @@
 
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { errors } from '../../server/errors.ts';
+import { errors } from '../../errors/errors.ts';
 
 /** Connection settings in code; the config file only names the URL. */
 export interface PgOptions {

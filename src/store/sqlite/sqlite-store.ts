@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { errors } from '../../server/errors.ts';
+import { errors } from '../../errors/errors.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type {
   AddMethodResult,

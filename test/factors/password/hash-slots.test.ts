@@ -2,7 +2,7 @@
 // passwords, and a burst beyond the queue is refused at once with 429.
 import t from 'tap';
 import { createHashSlots } from '../../../src/factors/password/hash-slots.ts';
-import { GatewayError } from '../../../src/server/errors.ts';
+import { GatewayError } from '../../../src/errors/errors.ts';
 
 function gate() {
   let open!: () => void;

@@ -1,5 +1,5 @@
 /**
- * @module server/store-outage
+ * @module store/outage
  * A store outage told politely: while the store is unreachable the gateway answers 503 with
  * `Retry-After` (fails closed) and recovers by itself; the log gets ONE line when the store
  * goes away and one when it is back, with how many requests were refused meanwhile, instead
@@ -10,7 +10,7 @@
  * succeeded ends it (a call already under way when the store went away proves nothing).
  */
 import type { Logger } from 'pino';
-import type { GatewayError } from './errors.ts';
+import type { GatewayError } from '../errors/errors.ts';
 
 export interface StoreOutage {
   /** A store call (or the change feed) failed as unavailable. */

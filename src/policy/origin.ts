@@ -1,5 +1,5 @@
 /**
- * @module proxy/origin
+ * @module policy/origin
  * Cross-site WebSocket hijacking (CSWSH): a browser sends the gateway's session cookie (and
  * cached HTTP Basic credentials) with a WebSocket handshake that any web page opens, and the
  * Same-Origin Policy does not apply to WebSockets. The handshake's `Origin` (RFC 6455 §4.1,
@@ -19,10 +19,10 @@
  * serialized http(s) origin (userinfo, a path, garbage), and several Origin lines. No Origin
  * at all is a non-browser client and passes: browsers always send one on a WebSocket.
  */
-import type { CompiledPolicy, HostMatcher } from '../policy/compile.ts';
+import type { CompiledPolicy, HostMatcher } from './compile.ts';
+import { keyOf, originKey, parseOrigin, type Origin, type OriginKey } from './origin-key.ts';
 
-/** A serialized origin, normalized: `https://app.example.com:443`. */
-export type OriginKey = string;
+export type { OriginKey } from './origin-key.ts';
 
 export type OriginVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -40,48 +40,6 @@ export interface OriginCheck {
    * @param ruleOrigins the matched rule's `allowed_origins`, normalized
    */
   check(rawHeaders: readonly string[], own: { proto: 'http' | 'https'; hostHeader: string }, ruleOrigins: readonly OriginKey[]): OriginVerdict;
-}
-
-interface Origin {
-  scheme: 'http' | 'https';
-  host: string;
-  port: number;
-}
-
-const DEFAULT_PORT = { http: 80, https: 443 } as const;
-
-/**
- * Parses a serialized origin (RFC 6454 §6.2): `scheme "://" host [ ":" port ]`, nothing
- * else. Returns null for `null`, other schemes, userinfo, a path, query or fragment, and
- * anything WHATWG URL would have to repair.
- */
-export function parseOrigin(value: string): Origin | null {
-  const m = /^(https?):\/\/(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9.])?)(?::([0-9]{1,5}))?$/i.exec(value);
-  if (!m) return null;
-  const scheme = m[1]!.toLowerCase() as 'http' | 'https';
-  let url: URL;
-  try {
-    url = new URL(`${scheme}://${m[2]}`);
-  } catch {
-    return null;
-  }
-  let host = url.hostname;
-  if (host.endsWith('.')) host = host.slice(0, -1);
-  if (host === '' || host.includes('..') || host.endsWith('.')) return null;
-  const port = m[3] === undefined ? DEFAULT_PORT[scheme] : Number(m[3]);
-  if (port < 1 || port > 65535) return null;
-  return { scheme, host, port };
-}
-
-/** The normalized key of a configured origin; throws on one that is not a serialized origin. */
-export function originKey(value: string): OriginKey {
-  const o = parseOrigin(value);
-  if (o === null) throw new Error(`not an origin such as https://app.example.com: ${JSON.stringify(value)}`);
-  return keyOf(o);
-}
-
-function keyOf(o: Origin): OriginKey {
-  return `${o.scheme}://${o.host}:${o.port}`;
 }
 
 function hostMatches(hosts: HostMatcher, host: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * @module server/errors
+ * @module errors
  * The one error base class of the gateway. Every error that reaches a client carries a
  * stable `code`, an HTTP `status` and an `expose` flag: exposed errors show their public
  * message key; anything else becomes a generic 500 page while the log keeps `detail`.

@@ -1,5 +1,5 @@
 /**
- * @module portal/user-agent
+ * @module audit/user-agent
  * A short, human description of a User-Agent header ("Firefox on Windows") for the
  * account page's recent sign-ins. Only a hint for people, never used for decisions.
  */

@@ -1,0 +1,87 @@
+/**
+ * @module contracts/request
+ * The contracts between the request chain (`server/chain`) and the layers it calls: the
+ * per-request scope every step reads, the session layer's answer (`Authenticator`), and the
+ * portal. They live below every folder that implements or uses them (session, portal,
+ * server), so those folders depend on this one and not on each other or on the composition
+ * root.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Addr } from '../client-ip/cidr.ts';
+import type { CompiledRule } from '../policy/compile.ts';
+import type { Subject } from '../policy/access.ts';
+import type { Identity } from '../proxy/headers.ts';
+import type { GatewayError } from '../errors/errors.ts';
+
+/** Everything one request carries through the chain; built once per request. */
+export interface RequestScope {
+  readonly req: IncomingMessage;
+  readonly method: string;
+  /** Lowercased, without port or trailing dot. */
+  readonly host: string;
+  /** The Host header as the client sent it, forwarded unchanged. */
+  readonly hostHeader: string;
+  /** Normalized path: what the policy sees and the upstream receives. */
+  readonly path: string;
+  /** Raw query string including `?`, or empty. */
+  readonly query: string;
+  readonly proto: 'http' | 'https';
+  /** The connection comes from one of `server.trusted_proxies`. */
+  readonly viaProxy: boolean;
+  readonly clientIp: string;
+  readonly clientAddr: Addr;
+}
+
+/** What the session layer tells the chain about the caller. */
+export interface Authentication {
+  subject: Subject | null;
+  identity: Identity | null;
+  /** A re-sealed session cookie to send back (the idle clock moved). */
+  setCookie?: string;
+  /** The session behind a cookie sign-in (absent for HTTP Basic): its id and when it stops working unless used again. */
+  session?: { id: string; expiresAt: number };
+}
+
+/** The session layer, seen by the chain: one call per request that needs to know who is asking. */
+export interface Authenticator {
+  authenticate(scope: RequestScope): Promise<Authentication> | Authentication;
+  /** Cookie names the upstream must never see. */
+  readonly cookieNames: readonly string[];
+  /** HTTP Basic with app passwords (see `factors/app-passwords`); absent when `mfa.app_passwords.enabled` is off. */
+  readonly basic?: BasicAuthenticator;
+}
+
+/** Step 5 on rules with `app_passwords: true` when the request carries `Authorization: Basic`. */
+export interface BasicAuthenticator {
+  /** The `WWW-Authenticate` value of a 401 on such rules, e.g. `Basic realm="gateway.example.com", charset="UTF-8"`. */
+  readonly challenge: string;
+  authenticate(scope: RequestScope, authorization: string, rule: CompiledRule): Promise<Authentication>;
+}
+
+/** The gateway's own pages and endpoints under the reserved prefix. */
+export interface Portal {
+  handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
+  /** Where a caller who must sign in (or pass the second factor) is sent. */
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
+  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+}
+
+/** What the chain decided for one request (steps 3 to 6); forward-auth answers the same verdicts for another proxy. */
+export type Verdict =
+  | { kind: 'portal' }
+  | {
+      kind: 'forward';
+      identity: Identity | null;
+      user: string | null;
+      upstream: URL;
+      setCookie?: string | undefined;
+      basic?: boolean;
+      session?: { id: string; expiresAt: number } | undefined;
+      /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
+      allowedOrigins?: readonly string[];
+    }
+  /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
+  | { kind: 'challenge'; challenge: string }
+  | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
+  | { kind: 'error'; error: GatewayError };
