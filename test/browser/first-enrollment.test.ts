@@ -180,8 +180,13 @@ t.test('first enrollment, access pass and recovery codes in a real browser', { s
     await q.getByText('Lost your phone or token? Use a recovery code').click();
     await q.getByLabel('Recovery code').fill(codes[0]!);
     await Promise.all([q.waitForLoadState('load'), q.getByRole('button', { name: 'Sign in with recovery code' }).click()]);
-    await q.getByRole('alert').waitFor();
+    const alert = q.getByRole('alert');
+    await alert.waitFor();
     t.match(q.url(), /\/\.gateway\/second-factor/, 'a used code is refused');
+    t.match(await alert.innerText(), /recovery code didn.t work/, 'the error speaks of the recovery code');
+    t.equal(await q.getByLabel('Recovery code').isVisible(), true, 'next to the recovery field, shown open');
+    t.equal(await q.getByLabel('Recovery code').getAttribute('aria-invalid'), 'true');
+    t.equal(await q.getByLabel('Verification code').getAttribute('aria-invalid'), null, 'the code field is not marked');
     await shot(q, 'recovery-c7-used-code-refused');
     await q.goto(`${base}/reports`);
     t.match(q.url(), /\/\.gateway\/(sign-in|second-factor)/, 'the app stays closed');
