@@ -34,6 +34,8 @@ export interface GatewaySetup {
   profileDir?: string;
   /** `users.ldap`, for the directory sign-in bench. */
   ldap?: Record<string, unknown>;
+  /** `mfa.source_throttle`, when the scenario needs another than the default. */
+  sourceThrottle?: { failures: number; window_minutes: number };
 }
 
 /** The keys this bench sets; everything else keeps the gateway's defaults. */
@@ -44,7 +46,10 @@ type BenchConfig = {
   store: { sqlite: { path: string } };
   users: Pick<GatewayConfig['users'], 'file'> & { ldap?: Record<string, unknown> };
   log: Pick<GatewayConfig['log'], 'level'>;
-  mfa: Pick<GatewayConfig['mfa'], 'first_enrollment'> & { trusted_ips?: Pick<GatewayConfig['mfa']['trusted_ips'], 'ranges'> };
+  mfa: Pick<GatewayConfig['mfa'], 'first_enrollment'> & {
+    trusted_ips?: Pick<GatewayConfig['mfa']['trusted_ips'], 'ranges'>;
+    source_throttle?: Pick<GatewayConfig['mfa']['source_throttle'], 'failures' | 'window_minutes'>;
+  };
   rules: RuleConfig[];
 };
 
@@ -83,6 +88,7 @@ export async function startGateway(
     mfa: {
       first_enrollment: 'anywhere',
       ...(setup.trustLoopback ? { trusted_ips: { ranges: ['127.0.0.0/8', '::1/128'] } } : {}),
+      ...(setup.sourceThrottle ? { source_throttle: setup.sourceThrottle } : {}),
     },
     rules: [{ name: `bench ${setup.policy}`, paths: ['/**'], policy: setup.policy }],
   };

@@ -23,7 +23,10 @@
  *     with their right passwords. Measured first quiet (traffic and other users' sign-ins,
  *     no spray), then during the spray. Reported: signed-in p99 and the other users'
  *     sign-in p50/p99 as ratios to the quiet run, and the spray's status codes (after
- *     `mfa.source_throttle.failures` failures the source gets 429s that cost no hashing).
+ *     `mfa.source_throttle.failures` failures the source gets 429s that cost no hashing):
+ *     how many attempts were refused with 429, and after how many answers and milliseconds
+ *     the first 429 came. Each repetition sprays from a fresh address, so each one shows the
+ *     throttle engage (the window would otherwise carry it over from the previous one).
  *
  * Each kind of client has its own loopback source address (the gateway does not trust
  * loopback as a proxy here), so the throttle that the burst and the spray run into never
@@ -60,7 +63,17 @@ export interface SignInOptions {
 const BURST_BASE = 100;
 
 /** Source addresses of the client kinds (127.0.0.1 stays with wrk and the session set-up). */
-const SOURCE = { password: '127.0.0.3', burst: '127.0.0.5', spray: '127.0.0.4', others: '127.0.0.2' } as const;
+const SOURCE = { password: '127.0.0.3', burst: '127.0.0.5', others: '127.0.0.2' } as const;
+/**
+ * The bench gateway's `mfa.source_throttle`: with the default (50 failures in 10 minutes) the
+ * spray's eight clients need a few seconds on a busy 2-core machine to cross it, most of a
+ * `--quick` spray; 10 failures are crossed within the first second, so every run shows the
+ * throttled spray. The burst (b) crosses it as early (its 429s are counted apart).
+ */
+const SPRAY_THROTTLE = { failures: 10, window_minutes: 10 };
+
+/** The spray of repetition `rep` comes from its own address (counted per /32 by default). */
+const sprayAddress = (rep: number) => `127.0.1.${1 + rep}`;
 
 export interface SprayRep {
   /** Signed-in traffic and other users' sign-ins without the spray, then during it. */
@@ -68,7 +81,15 @@ export interface SprayRep {
   during: TrafficRep;
   othersQuiet: { p50Ms: number; p99Ms: number; count: number; statuses: Record<string, number> };
   othersDuring: { p50Ms: number; p99Ms: number; count: number; statuses: Record<string, number> };
-  spray: { attempts: number; attemptsPerSecond: number; statuses: Record<string, number> };
+  spray: {
+    attempts: number;
+    attemptsPerSecond: number;
+    statuses: Record<string, number>;
+    /** Answers refused with 429 (the source throttle, or the fair hashing queue when full). */
+    refused: number;
+    /** Answers before the first 429, and milliseconds from the spray's start to it; null when none came. */
+    firstRefused: { after: number; ms: number } | null;
+  };
   p99Ratio: number;
   othersP99Ratio: number;
   othersP50Ratio: number;
@@ -175,9 +196,10 @@ async function drive(
   clients: Poster[],
   deadline: number,
   next: () => { user: string; password: string } | null,
-): Promise<{ latencies: number[]; statuses: Record<string, number>; seconds: number }> {
+): Promise<{ latencies: number[]; statuses: Record<string, number>; seconds: number; firstRefused: { after: number; ms: number } | null }> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
+  let firstRefused: { after: number; ms: number } | null = null;
   const began = performance.now();
   await Promise.all(
     clients.map(async (client) => {
@@ -191,13 +213,14 @@ async function drive(
         } catch (err) {
           key = `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
         }
+        if (key === '429' && firstRefused === null) firstRefused = { after: latencies.length, ms: performance.now() - began };
         latencies.push(performance.now() - t0);
         statuses[key] = (statuses[key] ?? 0) + 1;
       }
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { latencies, statuses, seconds: (performance.now() - began) / 1000 };
+  return { latencies, statuses, seconds: (performance.now() - began) / 1000, firstRefused };
 }
 
 export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
@@ -207,10 +230,15 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
     burst: { users: o.burstUsers, attemptsPerUser: o.burstAttempts, seconds: 1 + o.warmup + o.duration + 1, lockoutDenials: null },
     reps: [],
   };
-  const started = await startGateway(o.runDir, { name: 'sign-in', policy: 'two_factor', trustLoopback: false }, await freePort(), o.originPort, o.serverCores);
+  const started = await startGateway(o.runDir, { name: 'sign-in', policy: 'two_factor', trustLoopback: false, sourceThrottle: SPRAY_THROTTLE }, await freePort(), o.originPort, o.serverCores);
   if (typeof started === 'string') return { ...result, status: 'skipped', reason: started };
   const agent = (localAddress: string) => new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: fromAddress(localAddress) });
-  const dispatchers = { password: agent(SOURCE.password), burst: agent(SOURCE.burst), spray: agent(SOURCE.spray), others: agent(SOURCE.others) };
+  const dispatchers = {
+    password: agent(SOURCE.password),
+    burst: agent(SOURCE.burst),
+    others: agent(SOURCE.others),
+    spray: Array.from({ length: o.reps }, (_, rep) => agent(sprayAddress(rep))),
+  };
   try {
     const config = await loadBenchConfig(started.configFile, started.env);
     const prefix = config.server.path_prefix;
@@ -220,7 +248,6 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
     const posters = (d: Agent, n = o.clients) => Promise.all(Array.from({ length: n }, () => poster(started.url, prefix, d)));
     const clients = await posters(dispatchers.password);
     const burstClients = await posters(dispatchers.burst);
-    const sprayClients = await posters(dispatchers.spray);
     const [otherClient] = await posters(dispatchers.others, 1);
     let sprayCursor = 0;
     const burstTotal = o.burstUsers * o.burstAttempts;
@@ -300,6 +327,7 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
         return { p50Ms: percentile(run.latencies, 50), p99Ms: percentile(run.latencies, 99), count: run.latencies.length, statuses: run.statuses };
       };
       const [quiet, othersQuiet] = await Promise.all([traffic(o.duration), others()]);
+      const sprayClients = await posters(dispatchers.spray[rep]!);
       const sprayRun = drive(sprayClients, Date.now() + result.burst.seconds * 1000, () => {
         const i = sprayCursor++;
         return { user: benchUser(BURST_BASE + (i % o.burstUsers)), password: 'Winter2026!' };
@@ -312,14 +340,20 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
         during: sprayDuring,
         othersQuiet,
         othersDuring,
-        spray: { attempts: sprayed.latencies.length, attemptsPerSecond: sprayed.latencies.length / sprayed.seconds, statuses: sprayed.statuses },
+        spray: {
+          attempts: sprayed.latencies.length,
+          attemptsPerSecond: sprayed.latencies.length / sprayed.seconds,
+          statuses: sprayed.statuses,
+          refused: sprayed.statuses['429'] ?? 0,
+          firstRefused: sprayed.firstRefused,
+        },
         p99Ratio: sprayDuring.p99 / quiet.p99,
         othersP99Ratio: othersDuring.p99Ms / othersQuiet.p99Ms,
         othersP50Ratio: othersDuring.p50Ms / othersQuiet.p50Ms,
       };
       o.log(
         `[rep ${rep + 1}/${o.reps}] spray: signed-in p99 ${quiet.p99.toFixed(2)} → ${sprayDuring.p99.toFixed(2)} ms (${spray.p99Ratio.toFixed(2)}×); ` +
-          `other users' sign-in p99 ${othersQuiet.p99Ms.toFixed(1)} → ${othersDuring.p99Ms.toFixed(1)} ms (${spray.othersP99Ratio.toFixed(2)}×); spray ${JSON.stringify(sprayed.statuses)}`,
+          `other users' sign-in p99 ${othersQuiet.p99Ms.toFixed(1)} → ${othersDuring.p99Ms.toFixed(1)} ms (${spray.othersP99Ratio.toFixed(2)}×); spray ${JSON.stringify(sprayed.statuses)}, ${throttleNote(spray.spray)}`,
       );
       const r: SignInRep = { password, alone, during, burst, p99Ratio: during.p99 / alone.p99, spray };
       result.reps.push(r);
@@ -346,10 +380,16 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
     result.status = 'failed';
     result.reason = started.proc.exited() ? `gateway exited: ${started.proc.output().split('\n').slice(-3).join(' | ')}` : (err as Error).message;
   } finally {
-    await Promise.all(Object.values(dispatchers).map((d) => d.close()));
+    await Promise.all([dispatchers.password, dispatchers.burst, dispatchers.others, ...dispatchers.spray].map((d) => d.close()));
     await stop(started.proc);
   }
   return result;
+}
+
+/** "first 429 after 50 answers (812 ms); 2051 of 2101 refused with 429", or that none came. */
+function throttleNote(s: SprayRep['spray']): string {
+  if (s.firstRefused === null) return `no 429 in ${s.attempts} attempts: the spray did not reach the throttle`;
+  return `first 429 after ${s.firstRefused.after} answers (${Math.round(s.firstRefused.ms)} ms); ${s.refused} of ${s.attempts} refused with 429`;
 }
 
 function fmt(value: number, digits: number): string {
@@ -366,7 +406,8 @@ export function renderSignIn(r: SignInResult): string {
       .join(' ');
   const lines = [
     `sign-in bench: ${r.clients} concurrent clients; burst of wrong passwords over ${fmt(r.burst.users, 0)} users × ${r.burst.attemptsPerUser} attempts, ` +
-      `${r.burst.seconds} s per repetition (lockout after ${r.burst.lockoutDenials ?? '?'} denials)`,
+      `${r.burst.seconds} s per repetition (lockout after ${r.burst.lockoutDenials ?? '?'} denials; ` +
+      `source throttle after ${SPRAY_THROTTLE.failures} failures in ${SPRAY_THROTTLE.window_minutes} minutes)`,
     '',
     '(a) correct-password sign-ins (POST sign-in, full step)',
     'rep  sign-ins/s  CPU ms/each  p50 ms  p99 ms  srv CPU%  other CPU%  statuses',
@@ -422,6 +463,7 @@ export function renderSignIn(r: SignInResult): string {
       ].join('  '),
     ),
     '',
+    ...r.reps.map((x, i) => `rep ${i + 1} spray throttle (mfa.source_throttle): ${throttleNote(x.spray.spray)}`),
     `spray medians: signed-in p99 ${fmt(r.median.sprayP99Ratio, 2)}× the quiet run; other users' sign-in p50 ${fmt(r.median.sprayOthersP50Ratio, 2)}×, p99 ${fmt(r.median.sprayOthersP99Ratio, 2)}×`,
   ];
   return lines.join('\n');

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
-import { GROUP_NAME_PATTERN, hashPassword, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
+import { GROUP_NAME_PATTERN, hashPassword, loadUserDirectory, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
 import { userKey } from '../store/types.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import { makeAdmin, UserEditError, writeAtomically } from '../factors/password/users-edit.ts';
@@ -92,6 +92,7 @@ itself, and a user who already has a method cannot use it.
 
 Entering a pass counts on the same lockout counter as codes. Issuing a new pass
 voids the earlier one; users reset-mfa revokes it. The store keeps only a hash.
+NAME must be in the users file (or federation.oidc be configured).
 
 Options:
   --valid D   how long it is valid: 8h (default), 30m, 2d ... (1 minute to 30 days)
@@ -292,6 +293,15 @@ async function accessPass(args: string[], io: UsersCommandIo, deps: { usersFile:
   const config = deps.config;
   if (config === undefined) throw new Error('users access-pass needs the config');
   const env = (io as { env?: NodeJS.ProcessEnv }).env ?? process.env;
+  // A pass for a name nobody can sign in as would only be a secret lying around: without a
+  // federation provider (whose users need not be in the file), the name must be in the file.
+  const listed = await loadUserDirectory(config.users.file);
+  const known = listed.get(positionals[0]!) !== undefined;
+  listed.close();
+  if (!known && config.federation.oidc === undefined) {
+    io.stderr.write(`no user "${positionals[0]}" in ${config.users.file}; nothing issued\n`);
+    return 1;
+  }
   const user = await canonicalName(config, positionals[0]!, { ...io, env });
   const actor = operator(env);
   const { pass, info } = await withStore(config, (store) =>

@@ -211,6 +211,8 @@ export function adminPageBuilders(kit: ViewKit): { [N in keyof AdminPageData]: (
         makeAdminAction: admin('/user/make-admin'),
         activateAction: admin('/user/activate-token'),
         accessPassAction: admin('/user/access-pass'),
+        revokePassAction: admin('/user/revoke-access-pass'),
+        hasPass: Boolean(d.accessPass),
         issuedPass: d.issuedPass && {
           pass: d.issuedPass.pass,
           text: tr(lang, 'admin_pass_issued', { user: u.name, until: kit.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
@@ -247,6 +249,8 @@ export function adminPageBuilders(kit: ViewKit): { [N in keyof AdminPageData]: (
           inactiveToken: !m.active && m.serial !== undefined,
         })),
         hasMethods: d.methods.length > 0,
+        // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
+        canReset: d.methods.length > 0 || Boolean(d.accessPass),
         hasAppPasswords: d.appPasswords > 0,
         entries: logRows(lang, d.recent),
         hasRecent: d.recent.length > 0,

@@ -71,6 +71,8 @@ const DONE = {
   admin: 'admin_done_admin',
   already_admin: 'admin_done_already_admin',
   activated: 'admin_done_activated',
+  pass_revoked: 'admin_done_pass_revoked',
+  no_pass: 'admin_done_no_pass',
 } as const;
 
 export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalModule {
@@ -291,6 +293,12 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
             if (!(err instanceof AccessPassInputError)) throw err;
             return userPage(ctx, s, user.name, 400, { error: { key: 'admin_pass_input_error' } });
           }
+        }
+        case 'revoke-access-pass': {
+          // Also for a user without any method, whose page has no methods to reset.
+          if (!(await store.revokeAccessPass(user.name))) return done('no_pass');
+          await kit.audit(ctx, { kind: 'admin', user: user.name, outcome: 'success', detail: `temporary access pass revoked by admin ${admin}` });
+          return done('pass_revoked');
         }
         case 'activate-token': {
           const r = await activateToken({ store, clock, skewSteps: config.mfa.totp.skew_steps, actor: admin, context: context(ctx) }, user.name, form.get('serial') ?? '', form.get('code') ?? '');

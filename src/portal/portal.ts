@@ -397,6 +397,8 @@ export function createPortal(deps: PortalDeps): Portal {
           return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
         default:
           if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429);
+          // A refused recovery code is answered next to the recovery field, not the code field.
+          if (typedKind(code) === 'recovery_code') return page(ctx, 401, 'second-factor', { ...codePage(session, rd), recoveryError: 'second_factor_recovery_error' });
           return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
       }
     }

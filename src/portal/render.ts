@@ -71,6 +71,8 @@ export interface SecondFactorPage extends FormFields {
   remember?: boolean;
   /** Tied to the code field, e.g. `second_factor_error_invalid`. */
   error?: MessageRef;
+  /** Tied to the recovery-code field, which is then shown open and focused. */
+  recoveryError?: MessageRef;
   /** Locked out: the form is replaced by a notice naming this time. */
   lockedUntil?: Date | number;
 }
@@ -393,6 +395,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     'second-factor'(lang, d) {
       const locked = d.lockedUntil !== undefined;
       const error = d.error && tr(lang, d.error);
+      const recoveryError = d.recoveryError && tr(lang, d.recoveryError);
       return render('second-factor', lang, tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'), {
         user: d.user,
         days: d.rememberDays ?? '',
@@ -402,6 +405,8 @@ export function createRenderer(opts: RendererOptions): Renderer {
         locked,
         error,
         codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
+        recoveryError,
+        recoveryDescribedBy: recoveryError ? 'recovery-hint recovery-error' : 'recovery-hint',
         rememberOffered: d.rememberDays !== undefined,
         remember: Boolean(d.remember),
       });

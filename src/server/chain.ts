@@ -86,6 +86,10 @@ export function createChain(deps: ChainDeps): Chain {
     judge: (scope) => judgePolicy(scope),
     signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
     fail: (req, res, err) => fail(req, res, err),
+    note: (req, err) => {
+      logFailure(req, err);
+      if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
+    },
   });
 
   /** Steps 1 and 2: turn the raw request into a scope, or an error that is answered as is. */
@@ -178,12 +182,16 @@ export function createChain(deps: ChainDeps): Chain {
     });
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const error = toGatewayError(err);
+  function logFailure(req: IncomingMessage, error: GatewayError): void {
     // A store outage is counted where the answer is sent (`portal.sendError`) and logged once.
     if (error.code === 'GW_STORE_UNAVAILABLE') log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
     else if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
     else log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const error = toGatewayError(err);
+    logFailure(req, error);
     if (res.headersSent) {
       res.destroy();
       return;

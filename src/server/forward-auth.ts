@@ -29,9 +29,11 @@
  * | Basic credentials      | 401 + `WWW-Authenticate`               | 401 + `WWW-Authenticate`              |
  * | forbidden              | 403                                    | 403                                   |
  * | refused (bad request)  | 403 + `Gateway-Status: 400`            | 400                                   |
+ * | source throttled       | 403 + `Gateway-Status: 429`, `Retry-After` | 429 + `Retry-After`               |
+ * | store unreachable      | 403 + `Gateway-Status: 503`, `Retry-After` | 503 + `Retry-After`               |
  *
- * nginx `auth_request` turns every other status into its own 500, hence the 403 that its
- * documented `error_page` maps back to 400.
+ * nginx `auth_request` turns every status but 2xx, 401 and 403 into its own 500, hence the 403
+ * that its documented `error_page` maps back to 400, 429 or 503 (with the `Retry-After`).
  *
  * Only a connection from `server.trusted_proxies` may ask: these headers describe another
  * request, and nobody else may tell the gateway what that request was.
@@ -41,9 +43,12 @@ import type { RequestScope, Verdict } from '../contracts/request.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { pushIdentityHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
-import { errors, type GatewayError } from '../errors/errors.ts';
+import { errors, GatewayError } from '../errors/errors.ts';
 
 export type Integration = 'nginx' | 'traefik' | 'caddy';
+
+/** Statuses the nginx endpoint answers as 403 + `Gateway-Status`, which its snippet maps back. */
+const CARRIED_FOR_NGINX: ReadonlySet<number> = new Set([400, 429, 503]);
 export const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];
 
 export interface ForwardAuthDeps {
@@ -52,6 +57,8 @@ export interface ForwardAuthDeps {
   judge(scope: RequestScope): Promise<Verdict>;
   signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
   fail(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  /** Logs and counts `err` as `fail` would, for an answer written here (nginx's 403 carrying it). */
+  note(req: IncomingMessage, err: GatewayError): void;
   /** The gateway's cookies: removed from the `Cookie` the answer hands on to the app. */
   cookieNames: readonly string[];
   warn(msg: string): void;
@@ -210,9 +217,11 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
       return;
     }
     const refuse = (err: GatewayError) => {
-      if (integration === 'nginx') {
-        // auth_request would turn a 400 into its own 500; the documented error_page maps this back.
-        res.writeHead(403, { 'cache-control': 'no-store', 'gateway-status': String(err.status) });
+      if (integration === 'nginx' && CARRIED_FOR_NGINX.has(err.status)) {
+        // auth_request would turn these into its own 500; the documented error_page maps them back.
+        deps.note(req, err);
+        const retry = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };
+        res.writeHead(403, { 'cache-control': 'no-store', 'gateway-status': String(err.status), ...retry });
         res.end();
         return;
       }
@@ -225,18 +234,26 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
     const path = normalizePath(original.target);
     if (!path.ok) return refuse(errors.badPath(`forward-auth/${integration}: ${path.reason}: ${JSON.stringify(original.target.slice(0, 200))}`));
 
-    const verdict = await deps.judge({
-      req,
-      method: original.method,
-      host,
-      hostHeader: original.hostHeader,
-      path: path.path,
-      query: path.query,
-      proto: original.proto,
-      viaProxy: true,
-      clientIp: scope.clientIp,
-      clientAddr: scope.clientAddr,
-    });
+    let verdict: Verdict;
+    try {
+      verdict = await deps.judge({
+        req,
+        method: original.method,
+        host,
+        hostHeader: original.hostHeader,
+        path: path.path,
+        query: path.query,
+        proto: original.proto,
+        viaProxy: true,
+        clientIp: scope.clientIp,
+        clientAddr: scope.clientAddr,
+      });
+    } catch (err) {
+      // A throttled source (429) or an unreachable store (503) is thrown by the session or
+      // Basic check; other failures stay failures.
+      if (err instanceof GatewayError && CARRIED_FOR_NGINX.has(err.status)) return refuse(err);
+      throw err;
+    }
     const noStore = { 'cache-control': 'no-store' };
     switch (verdict.kind) {
       case 'forward': {
@@ -257,7 +274,7 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         res.end();
         return;
       case 'error':
-        return verdict.error.status === 403 || verdict.error.status >= 500 ? deps.fail(req, res, verdict.error) : refuse(verdict.error);
+        return verdict.error.status === 403 ? deps.fail(req, res, verdict.error) : refuse(verdict.error);
       case 'portal':
         // judgePolicy never answers 'portal'; refuse rather than guess.
         return deps.fail(req, res, errors.forbidden('forward-auth: portal verdict'));

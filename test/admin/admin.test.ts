@@ -144,6 +144,48 @@ t.test('admin actions work, refuse bad CSRF, and are logged with the admin name'
   t.notMatch(page.body, '/.gateway/admin/user/make-admin', 'no make-admin button for an admin');
 });
 
+t.test('a methodless user with a pass: the admin page revokes the pass and resets MFA', async (t) => {
+  const gw = await start(t);
+  const { browser } = await admin(gw);
+  const userPage = () => browser.get('/.gateway/admin/user?name=bob');
+  const actions = (body: string) => [...body.matchAll(/<form method="post" action="\/\.gateway\/admin\/user\/([a-z-]+)"/g)].map((m) => m[1]!);
+
+  let page = await userPage();
+  t.notOk(actions(page.body).includes('revoke-access-pass'), 'no pass: nothing to revoke');
+  t.notOk(actions(page.body).includes('reset-mfa'), 'no method and no pass: nothing to reset');
+  const csrf = field(page.body, 'csrf');
+
+  const issued = await browser.post('/.gateway/admin/user/access-pass', { user: 'bob', hours: '8', uses: '2', csrf });
+  t.equal(issued.status, 200);
+  t.match(issued.body, /<code class="secret" id="issued-pass">[0-9a-z-]{19}<\/code>/, 'the pass is shown once');
+  t.equal(await gw.store.countMethods('bob'), 0, 'bob has no method');
+  page = await userPage();
+  t.match(page.body, /Current pass: valid until .*, 2 of 2 uses left \(issued by alice\)/);
+  t.ok(actions(page.body).includes('revoke-access-pass'), 'a methodless user\'s pass can be revoked');
+  t.ok(actions(page.body).includes('reset-mfa'), 'and MFA reset, which revokes the pass too');
+
+  t.equal((await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf: 'q'.repeat(43) })).status, 403, 'CSRF checked');
+  t.ok(await gw.store.accessPassOf('bob'), 'a forged form revokes nothing');
+  const revoked = await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf });
+  t.equal(revoked.status, 303);
+  t.equal(revoked.headers.location, '/.gateway/admin/user?name=bob&done=pass_revoked');
+  t.equal(await gw.store.accessPassOf('bob'), null, 'the pass is gone');
+  t.match((await logOf(gw, 'bob'))[0], { kind: 'admin', outcome: 'success', detail: 'temporary access pass revoked by admin alice' });
+  page = await browser.get(revoked.headers.location!);
+  t.match(page.body, 'The temporary access pass was revoked.');
+  t.match(page.body, 'No pass issued.');
+  t.notOk(actions(page.body).includes('revoke-access-pass'));
+  const again = await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf });
+  t.equal(again.headers.location, '/.gateway/admin/user?name=bob&done=no_pass', 'revoking twice says there was none');
+  t.match((await logOf(gw, 'bob'))[0], { detail: 'temporary access pass revoked by admin alice' }, 'and logs nothing new');
+
+  await browser.post('/.gateway/admin/user/access-pass', { user: 'bob', hours: '8', uses: '1', csrf });
+  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
+  t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=0');
+  t.equal(await gw.store.accessPassOf('bob'), null, 'reset from the page of a methodless user revokes the pass');
+  t.ok((await logOf(gw, 'bob')).some((e) => /^MFA reset by alice: 0 methods removed; 0 recovery codes and the temporary access pass revoked/.test(e.detail)));
+});
+
 t.test('token CSV upload with its error CSV, activation, and the log with filters and paging', async (t) => {
   const gw = await start(t);
   const { browser } = await admin(gw);
