@@ -18,6 +18,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 COPY views ./views
+COPY store-migrations ./store-migrations
 COPY config/schema.json ./config/schema.json
 RUN mkdir -p /config /data && chown node:node /data
 USER node

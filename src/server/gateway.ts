@@ -37,7 +37,7 @@ import { loadStaticAssets } from '../portal/static.ts';
 import { fraudModule } from '../portal/fraud.ts';
 import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
-import { lockoutPolicy } from '../regulation/lockout.ts';
+import { lockoutPolicy, lockoutRules } from '../regulation/lockout.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
@@ -100,7 +100,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const initial = options.config;
 
   const metrics = gatewayMetrics();
-  const store = countAuditEvents(await openStore(initial.store, { clock }), metrics);
+  const store = countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules }), metrics);
   const fileUsers: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });

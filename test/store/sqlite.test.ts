@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { openStore } from '../../src/store/index.ts';
-import { migrations } from '../../src/store/sqlite/migrations.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { loadMigrations } from '../../src/store/sql/migrate.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
 import type { StoreHarness } from './conformance.ts';
 
@@ -19,7 +20,7 @@ async function sqliteHarness(): Promise<StoreHarness & { path: string }> {
     open: (keys) =>
       openStore(
         { sqlite: { path }, previous_encryption_keys: keys?.previousKeys ?? [], ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }) },
-        { clock: clock.clock },
+        { clock: clock.clock, lockout: lockoutRules },
       ),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -37,7 +38,7 @@ t.test('sqlite: file in a created directory, WAL, one row per migration', async 
   t.teardown(() => db.close());
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-  t.same(rows.map((r) => r.version), migrations.map((m) => m.version), 'each migration recorded once across two opens');
+  t.same(rows.map((r) => r.version), loadMigrations('sqlite').map((m) => m.version), 'each migration recorded once across two opens');
 });
 
 t.test('sqlite: a database from a newer gateway is refused', async (t) => {

@@ -1,9 +1,10 @@
 /**
- * @module store/postgres/db
- * The connection layer of the PostgreSQL store: one `pg` Pool per gateway process, every
- * driver failure turned into the store's 503 so the gateway fails closed, transactions with
- * a bounded retry on serialization failures and deadlocks, and transaction-scoped advisory
- * locks named by text.
+ * @module store/postgres/dialect
+ * The PostgreSQL backend of the store: one database shared by every gateway process, on one
+ * machine (`server.workers`) or many, one `pg` Pool per process. Every driver failure becomes
+ * the store's 503 so the gateway fails closed; transactions are READ COMMITTED with a bounded
+ * retry on serialization failures and deadlocks; locks are `FOR UPDATE` row locks and
+ * transaction-scoped advisory locks named by text (see `store/sql/db` for which one where).
  *
  * `bigint` columns (epoch milliseconds, counters, time steps, ids) come back as JavaScript
  * numbers: every value the store keeps is far below 2^53, and the conversion is configured
@@ -11,8 +12,9 @@
  */
 
 import pg from 'pg';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { PoolClient } from 'pg';
 import { errors } from '../../server/errors.ts';
+import { isRollback, type Conn, type Db, type Dialect, type Rollback } from '../sql/db.ts';
 
 /** Connection settings in code; the config file only names the URL. */
 export interface PgOptions {
@@ -25,34 +27,6 @@ export interface PgOptions {
   statementTimeoutMs?: number;
 }
 
-/** Anything that runs a query: the pool (autocommit) or a client inside a transaction. */
-export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
-}
-
-export interface Db extends Queryable {
-  /**
-   * Runs `fn` in one READ COMMITTED transaction on one connection. `fn` returns
-   * `{ commit: false, value }` to roll back and still answer `value` (a refused limit).
-   * A transaction that fails with a serialization failure or a detected deadlock is run
-   * again, up to three times; any other failure rolls back and rejects.
-   */
-  tx<T>(what: string, fn: (c: Queryable) => Promise<T | Rollback<T>>): Promise<T>;
-  health(): Promise<boolean>;
-  close(): Promise<void>;
-}
-
-/** Returned from a transaction body to roll back while still answering `value`. */
-export interface Rollback<T> {
-  rollback: true;
-  value: T;
-}
-
-export const rollback = <T>(value: T): Rollback<T> => ({ rollback: true, value });
-
-const isRollback = <T>(v: T | Rollback<T>): v is Rollback<T> =>
-  typeof v === 'object' && v !== null && (v as { rollback?: unknown }).rollback === true && 'value' in v;
-
 const INT8_OID = 20;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -61,8 +35,42 @@ const types = {
 
 /** SQLSTATEs worth running the whole transaction again for: serialization_failure, deadlock_detected. */
 const RETRYABLE = new Set(['40001', '40P01']);
+const UNIQUE_VIOLATION = '23505';
 const MAX_ATTEMPTS = 3;
 const HEALTH_TIMEOUT_MS = 2000;
+
+const causeCode = (err: unknown): unknown => (err as { cause?: { code?: unknown } }).cause?.code;
+
+const dialect: Dialect = {
+  name: 'postgres',
+  forUpdate: ' FOR UPDATE',
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
+  json: '?::jsonb',
+  // A name → a 64-bit key, per schema so separate schemas never contend; released at commit or rollback.
+  lock: async (c, name) => {
+    await c.query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))", [name]);
+  },
+  isUniqueViolation: (err) => causeCode(err) === UNIQUE_VIOLATION,
+  migrationsTable: 'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+  async beginMigration(c) {
+    // Waiting for another gateway's migration, and the DDL itself, may take longer than the
+    // statement timeout meant for requests; the lock makes gateways starting together migrate once.
+    await c.query('SET LOCAL statement_timeout = 0');
+    await dialect.lock(c, 'mfa-gateway schema migration');
+  },
+};
+
+/** `?` → `$1, $2, ...` outside string literals, once per statement text. */
+const numbered = new Map<string, string>();
+function numberPlaceholders(sql: string): string {
+  let out = numbered.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/'[^']*'|\?/g, (m) => (m === '?' ? `$${++n}` : m));
+    numbered.set(sql, out);
+  }
+  return out;
+}
 
 /** Every failure of the driver (refused connection, server gone, timeout, SQL error) is a 503. */
 function unavailable(what: string, err: unknown): Error {
@@ -72,15 +80,7 @@ function unavailable(what: string, err: unknown): Error {
   return errors.storeUnavailable(`postgres ${what}: ${code}${message}`, err);
 }
 
-/** A name → a 64-bit advisory lock key, per schema so separate schemas never contend. */
-export const ADVISORY_KEY_SQL = "hashtextextended(current_schema() || ':' || $1, 0)";
-
-/** Takes a transaction-scoped advisory lock named `name` (released at commit or rollback). */
-export async function advisoryLock(c: Queryable, name: string): Promise<void> {
-  await c.query(`SELECT pg_advisory_xact_lock(${ADVISORY_KEY_SQL})`, [name]);
-}
-
-export function openDb(options: PgOptions, onIdleError: (err: Error) => void): Db {
+export function openPostgres(options: PgOptions, onIdleError: (err: Error) => void = () => {}): Db {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
@@ -93,33 +93,30 @@ export function openDb(options: PgOptions, onIdleError: (err: Error) => void): D
   // it would crash the process. The next query gets a fresh connection or a 503.
   pool.on('error', onIdleError);
 
-  const run = async <R extends QueryResultRow>(q: Pick<pg.Pool, 'query'>, what: string, sql: string, params?: readonly unknown[]) => {
+  // Statements without parameters go as they are (several at once in a migration).
+  async function run<R>(q: Pick<pg.Pool, 'query'>, what: string, sql: string, params: readonly unknown[] = []) {
     try {
-      const r = await q.query<R>(sql, params as unknown[]);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      const r = params.length === 0 ? await q.query(sql) : await q.query(numberPlaceholders(sql), params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (err) {
       throw unavailable(what, err);
     }
-  };
+  }
 
-  async function attempt<T>(what: string, fn: (c: Queryable) => Promise<T | Rollback<T>>): Promise<T> {
+  async function attempt<T>(what: string, fn: (c: Conn) => Promise<T | Rollback<T>>): Promise<T> {
     let client: PoolClient;
     try {
       client = await pool.connect();
     } catch (err) {
       throw unavailable(what, err);
     }
-    const c: Queryable = { query: (sql, params) => run(client, what, sql, params) };
+    const c: Conn = { query: <R>(sql: string, params?: readonly unknown[]) => run<R>(client, what, sql, params) };
     let broken: unknown;
     try {
       await c.query('BEGIN');
       const result = await fn(c);
-      if (isRollback(result)) {
-        await c.query('ROLLBACK');
-        return result.value;
-      }
-      await c.query('COMMIT');
-      return result;
+      await c.query(isRollback(result) ? 'ROLLBACK' : 'COMMIT');
+      return isRollback(result) ? result.value : result;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: unknown) => {
         broken = e;
@@ -132,16 +129,20 @@ export function openDb(options: PgOptions, onIdleError: (err: Error) => void): D
   }
 
   return {
-    query: (sql, params) => run(pool, sql.trim().split(/\s+/, 3).join(' '), sql, params),
+    dialect,
+    query: <R>(sql: string, params?: readonly unknown[]) => run<R>(pool, sql.trim().split(/\s+/, 3).join(' '), sql, params),
     async tx(what, fn) {
       for (let i = 1; ; i++) {
         try {
           return await attempt(what, fn);
         } catch (err) {
-          const code = (err as { cause?: { code?: unknown } }).cause?.code;
+          const code = causeCode(err);
           if (i >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
         }
       }
+    },
+    exec: async (c, sql) => {
+      await c.query(sql);
     },
     // Bounded, so a health check against an unreachable host answers before a load balancer gives up.
     async health() {
@@ -163,15 +164,4 @@ export function openDb(options: PgOptions, onIdleError: (err: Error) => void): D
       if (!pool.ended) await pool.end();
     },
   };
-}
-
-/**
- * Deletes the rows matching `condition` (with `$1` = `value`) without waiting for, or
- * deadlocking with, rows another transaction holds: pruning runs in every gateway, and a
- * row locked elsewhere is left for the next round. `key` names the primary key column(s),
- * e.g. `id` or `user_key, factor`. Returns how many rows this call deleted.
- */
-export async function purge(c: Queryable, table: string, key: string, condition: string, value: number): Promise<number> {
-  const r = await c.query(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${condition} FOR UPDATE SKIP LOCKED)`, [value]);
-  return r.rowCount;
 }
