@@ -63,3 +63,21 @@ t.test('sqlite: secrets are not on disk in plain text', async (t) => {
     t.equal(bytes.indexOf(secret), -1, `not in ${suffix || 'the database file'}`);
   }
 });
+
+t.test('sqlite: a call made while a transaction is open waits for it, and is not rolled back with it', async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  const store = await h.open();
+  t.teardown(() => store.close());
+  const added = await store.addMethod({ user: 'alice', kind: 'totp', label: 'p', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  if (!added.ok) throw new Error('setup failed');
+  // Unblocking a user who is not blocked bumps the change counter, then rolls back. The claim
+  // starts a few microtasks later each round, so one round lands while that transaction is open.
+  for (let ticks = 0; ticks < 8; ticks++) {
+    const unblocking = store.unblock({ user: 'nobody', reason: 'r', actor: 'a' });
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    const claimed = store.claimStep(added.method.id, 10 + ticks);
+    t.same(await Promise.all([unblocking, claimed]), [false, true]);
+    t.equal((await store.listMethods('alice'))[0]?.lastStep, 10 + ticks, `after ${ticks} microtasks: the claim stays`);
+  }
+});

@@ -62,7 +62,7 @@ const dialect: Dialect = {
 
 /** `?` → `$1, $2, ...` outside string literals, once per statement text. */
 const numbered = new Map<string, string>();
-function numberPlaceholders(sql: string): string {
+export function numberPlaceholders(sql: string): string {
   let out = numbered.get(sql);
   if (out === undefined) {
     let n = 0;

@@ -24,8 +24,8 @@ const ROOT = new URL('../../../store-migrations/', import.meta.url);
 const FILE = /^(\d{4})-[a-z0-9-]+\.sql$/;
 
 /** The migrations of one database, in version order; throws on a misnamed file or a number used twice. */
-export function loadMigrations(dialect: Dialect['name']): Migration[] {
-  const dir = new URL(`${dialect}/`, ROOT);
+export function loadMigrations(dialect: Dialect['name'], root: URL = ROOT): Migration[] {
+  const dir = new URL(`${dialect}/`, root);
   const migrations = readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .map((f): Migration => {
