@@ -48,7 +48,7 @@ interface Gate {
   last: Promise<unknown>;
   connections: number;
 }
-const gates = new Map<string, Gate>();
+const gates = new Map<string | symbol, Gate>();
 
 /** Opens (creating it and its directory if needed) the SQLite file at `path`. */
 export function openSqlite(path: string): Db {
@@ -73,7 +73,7 @@ export function openSqlite(path: string): Db {
     }
   }
 
-  const file = realpathSync(path);
+  const file = db.memory ? Symbol(path) : realpathSync(path);
   const gate = gates.get(file) ?? { open: false, last: Promise.resolve(), connections: 0 };
   gates.set(file, gate);
   gate.connections++;
