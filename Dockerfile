@@ -4,6 +4,17 @@
 #   docker build -t mfa-gateway .
 #   docker run -p 8080:8080 -v ./config:/config:ro -v gateway-data:/data \
 #     -e GATEWAY_SESSION_SECRET=... mfa-gateway
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY config/schema.json ./config/schema.json
+COPY src ./src
+COPY scripts/build.ts scripts/schema-validator.ts ./scripts/
+# The TypeScript sources compiled to dist/: the image runs JavaScript, which starts faster.
+RUN npm run build
+
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -16,7 +27,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY store-migrations ./store-migrations
 COPY config/schema.json ./config/schema.json

@@ -37,7 +37,7 @@ export interface GatewaySetup {
 /** The keys this bench sets; everything else keeps the gateway's defaults. */
 type BenchConfig = {
   server: Pick<GatewayConfig['server'], 'listen' | 'public_url' | 'workers'>;
-  upstream: GatewayConfig['upstream'];
+  upstream: Pick<GatewayConfig['upstream'], 'url'>;
   session: Pick<GatewayConfig['session'], 'secret'>;
   store: { sqlite: { path: string } };
   users: Pick<GatewayConfig['users'], 'file'>;

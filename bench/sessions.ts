@@ -260,7 +260,7 @@ async function sessionManager(config: Readonly<GatewayConfig>): Promise<SessionM
   return createSessionManager({
     config: config.session,
     publicUrl: new URL(config.server.public_url),
-    revocations: { sessionsRevokedAt: () => undefined, devicesRevokedAt: () => undefined, current: () => true },
+    revocations: { sessionsRevokedAt: () => undefined, sessionRevoked: () => false, devicesRevokedAt: () => undefined, current: () => true },
     clock: Date.now,
     cacheMax: 1,
   });

@@ -17,10 +17,22 @@
  *     carries on across repetitions where it stopped. Reported: the p99 during the burst as a
  *     ratio to the p99 alone (target: at most 2×), the burst's own rate, latency and status
  *     codes (a 429 or 503 from a limiter is a valid answer under attack; counted apart).
+ * (c) **password spray**: one source (its own loopback address) sends one wrong password for
+ *     each of many user names, with the same number of clients, while wrk keeps the
+ *     signed-in traffic going and one client from another address signs other users in
+ *     with their right passwords. Measured first quiet (traffic and other users' sign-ins,
+ *     no spray), then during the spray. Reported: signed-in p99 and the other users'
+ *     sign-in p50/p99 as ratios to the quiet run, and the spray's status codes (after
+ *     `mfa.source_throttle.failures` failures the source gets 429s that cost no hashing).
+ *
+ * Each kind of client has its own loopback source address (the gateway does not trust
+ * loopback as a proxy here), so the throttle that the burst and the spray run into never
+ * touches (a), the session renewals or the other users' sign-ins.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { connect } from 'node:net';
+import { Agent, request, type buildConnector } from 'undici';
 import { startGateway } from './gateway.ts';
 import { runLoad } from './load.ts';
 import { cpuSeconds, cpuSnapshot, freePort, machineBusySeconds, selfAndReapedSeconds, stop } from './procs.ts';
@@ -46,6 +58,21 @@ export interface SignInOptions {
 
 /** Burst user k is bench-user-(BURST_BASE + k); the password clients use 1..clients. */
 const BURST_BASE = 100;
+
+/** Source addresses of the client kinds (127.0.0.1 stays with wrk and the session set-up). */
+const SOURCE = { password: '127.0.0.3', burst: '127.0.0.5', spray: '127.0.0.4', others: '127.0.0.2' } as const;
+
+export interface SprayRep {
+  /** Signed-in traffic and other users' sign-ins without the spray, then during it. */
+  quiet: TrafficRep;
+  during: TrafficRep;
+  othersQuiet: { p50Ms: number; p99Ms: number; count: number; statuses: Record<string, number> };
+  othersDuring: { p50Ms: number; p99Ms: number; count: number; statuses: Record<string, number> };
+  spray: { attempts: number; attemptsPerSecond: number; statuses: Record<string, number> };
+  p99Ratio: number;
+  othersP99Ratio: number;
+  othersP50Ratio: number;
+}
 
 export interface PasswordRep {
   checksPerSecond: number;
@@ -86,6 +113,7 @@ export interface SignInRep {
   during: TrafficRep;
   burst: BurstRep;
   p99Ratio: number;
+  spray: SprayRep;
 }
 
 export interface SignInResult {
@@ -94,7 +122,10 @@ export interface SignInResult {
   clients: number;
   burst: { users: number; attemptsPerUser: number; seconds: number; lockoutDenials: number | null };
   reps: SignInRep[];
-  median?: { checksPerSecond: number; cpuMsPerCheck: number; aloneP99: number; duringP99: number; p99Ratio: number; aloneRps: number; duringRps: number; burstRate: number };
+  median?: {
+    checksPerSecond: number; cpuMsPerCheck: number; aloneP99: number; duringP99: number; p99Ratio: number; aloneRps: number; duringRps: number; burstRate: number;
+    sprayP99Ratio: number; sprayOthersP99Ratio: number; sprayOthersP50Ratio: number;
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -106,6 +137,14 @@ function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** An undici connector whose sockets leave from `localAddress` (undici's own `connect` options do not pass it on). */
+function fromAddress(localAddress: string): buildConnector.connector {
+  return (opts, cb) => {
+    const socket = connect({ host: opts.hostname, port: Number(opts.port), localAddress });
+    socket.once('connect', () => cb(null, socket)).once('error', (err) => cb(err, null));
+  };
 }
 
 /** A sign-in client: one browser binding, one CSRF token, many POSTs. */
@@ -170,14 +209,20 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
   };
   const started = await startGateway(o.runDir, { name: 'sign-in', policy: 'two_factor', trustLoopback: false }, await freePort(), o.originPort, o.serverCores);
   if (typeof started === 'string') return { ...result, status: 'skipped', reason: started };
-  const dispatcher = new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000 });
+  const agent = (localAddress: string) => new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: fromAddress(localAddress) });
+  const dispatchers = { password: agent(SOURCE.password), burst: agent(SOURCE.burst), spray: agent(SOURCE.spray), others: agent(SOURCE.others) };
   try {
     const config = await loadBenchConfig(started.configFile, started.env);
     const prefix = config.server.path_prefix;
     result.burst.lockoutDenials = config.mfa.password_lockout.denials;
     o.log(`  writing ${BURST_BASE + o.burstUsers} users, signing ${benchUser(0)} in`);
     const sessions = await mintSessions(started.url, started.configFile, 1, { env: started.env, users: BURST_BASE + o.burstUsers });
-    const clients = await Promise.all(Array.from({ length: o.clients }, () => poster(started.url, prefix, dispatcher)));
+    const posters = (d: Agent, n = o.clients) => Promise.all(Array.from({ length: n }, () => poster(started.url, prefix, d)));
+    const clients = await posters(dispatchers.password);
+    const burstClients = await posters(dispatchers.burst);
+    const sprayClients = await posters(dispatchers.spray);
+    const [otherClient] = await posters(dispatchers.others, 1);
+    let sprayCursor = 0;
     const burstTotal = o.burstUsers * o.burstAttempts;
     let cursor = 0;
 
@@ -231,7 +276,7 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
       const alone = await traffic(o.duration);
       const burstSeconds = result.burst.seconds;
       const burstDeadline = Date.now() + burstSeconds * 1000;
-      const burstRun = drive(clients, burstDeadline, () => {
+      const burstRun = drive(burstClients, burstDeadline, () => {
         if (cursor >= burstTotal) return null;
         const i = cursor++;
         return { user: benchUser(BURST_BASE + Math.floor(i / o.burstAttempts)), password: `wrong-${i}` };
@@ -248,7 +293,35 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
         statuses: b.statuses,
         usersReached: Math.min(o.burstUsers, Math.ceil(cursor / o.burstAttempts)),
       };
-      const r: SignInRep = { password, alone, during, burst, p99Ratio: during.p99 / alone.p99 };
+      // (c) the spray: quiet first (traffic and other users' sign-ins), then during it.
+      const others = async () => {
+        let k = 0;
+        const run = await drive([otherClient!], Date.now() + (o.warmup + o.duration) * 1000, () => ({ user: benchUser(1 + (k++ % o.clients)), password: BENCH_PASSWORD }));
+        return { p50Ms: percentile(run.latencies, 50), p99Ms: percentile(run.latencies, 99), count: run.latencies.length, statuses: run.statuses };
+      };
+      const [quiet, othersQuiet] = await Promise.all([traffic(o.duration), others()]);
+      const sprayRun = drive(sprayClients, Date.now() + result.burst.seconds * 1000, () => {
+        const i = sprayCursor++;
+        return { user: benchUser(BURST_BASE + (i % o.burstUsers)), password: 'Winter2026!' };
+      });
+      await sleep(1000);
+      const [sprayDuring, othersDuring] = await Promise.all([traffic(o.duration), others()]);
+      const sprayed = await sprayRun;
+      const spray: SprayRep = {
+        quiet,
+        during: sprayDuring,
+        othersQuiet,
+        othersDuring,
+        spray: { attempts: sprayed.latencies.length, attemptsPerSecond: sprayed.latencies.length / sprayed.seconds, statuses: sprayed.statuses },
+        p99Ratio: sprayDuring.p99 / quiet.p99,
+        othersP99Ratio: othersDuring.p99Ms / othersQuiet.p99Ms,
+        othersP50Ratio: othersDuring.p50Ms / othersQuiet.p50Ms,
+      };
+      o.log(
+        `[rep ${rep + 1}/${o.reps}] spray: signed-in p99 ${quiet.p99.toFixed(2)} → ${sprayDuring.p99.toFixed(2)} ms (${spray.p99Ratio.toFixed(2)}×); ` +
+          `other users' sign-in p99 ${othersQuiet.p99Ms.toFixed(1)} → ${othersDuring.p99Ms.toFixed(1)} ms (${spray.othersP99Ratio.toFixed(2)}×); spray ${JSON.stringify(sprayed.statuses)}`,
+      );
+      const r: SignInRep = { password, alone, during, burst, p99Ratio: during.p99 / alone.p99, spray };
       result.reps.push(r);
       o.log(
         `[rep ${rep + 1}/${o.reps}] signed-in p99 ${alone.p99.toFixed(2)} ms alone, ${during.p99.toFixed(2)} ms during the burst (${r.p99Ratio.toFixed(2)}×); ` +
@@ -265,12 +338,15 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
       aloneRps: m((r) => r.alone.rps),
       duringRps: m((r) => r.during.rps),
       burstRate: m((r) => r.burst.attemptsPerSecond),
+      sprayP99Ratio: m((r) => r.spray.p99Ratio),
+      sprayOthersP99Ratio: m((r) => r.spray.othersP99Ratio),
+      sprayOthersP50Ratio: m((r) => r.spray.othersP50Ratio),
     };
   } catch (err) {
     result.status = 'failed';
     result.reason = started.proc.exited() ? `gateway exited: ${started.proc.output().split('\n').slice(-3).join(' | ')}` : (err as Error).message;
   } finally {
-    await dispatcher.close();
+    await Promise.all(Object.values(dispatchers).map((d) => d.close()));
     await stop(started.proc);
   }
   return result;
@@ -328,6 +404,25 @@ export function renderSignIn(r: SignInResult): string {
     `medians: ${fmt(r.median.checksPerSecond, 1)} sign-ins/s (${fmt(r.median.cpuMsPerCheck, 1)} ms CPU each); signed-in p99 ${fmt(r.median.aloneP99, 2)} ms alone, ` +
       `${fmt(r.median.duringP99, 2)} ms during the burst; req/s ${fmt(r.median.aloneRps, 0)} → ${fmt(r.median.duringRps, 0)}; burst ${fmt(r.median.burstRate, 1)} wrong passwords/s`,
     `  ${r.median.p99Ratio <= 2 ? '  met ' : 'MISSED'}  signed-in p99 at most doubles during the wrong-password burst: ${fmt(r.median.p99Ratio, 2)}×`,
+    '',
+    '(c) password spray: one source, one wrong password per user name; signed-in traffic (wrk) and other users\' sign-ins from another address, quiet and during the spray',
+    'rep  p99 quiet  p99 spray  p99 ratio  others p50 quiet/spray  others p99 quiet/spray  others p99 ratio  others statuses (spray)  spray tries/s  spray statuses',
+    ...r.reps.map((x, i) =>
+      [
+        String(i + 1).padEnd(3),
+        `${fmt(x.spray.quiet.p99, 2)} ms`.padStart(9),
+        `${fmt(x.spray.during.p99, 2)} ms`.padStart(9),
+        `${fmt(x.spray.p99Ratio, 2)}×`.padStart(9),
+        `${fmt(x.spray.othersQuiet.p50Ms, 1)} / ${fmt(x.spray.othersDuring.p50Ms, 1)} ms`.padStart(22),
+        `${fmt(x.spray.othersQuiet.p99Ms, 1)} / ${fmt(x.spray.othersDuring.p99Ms, 1)} ms`.padStart(22),
+        `${fmt(x.spray.othersP99Ratio, 2)}×`.padStart(16),
+        ` ${statuses(x.spray.othersDuring.statuses)}`.padStart(23),
+        fmt(x.spray.spray.attemptsPerSecond, 1).padStart(13),
+        ` ${statuses(x.spray.spray.statuses)}`,
+      ].join('  '),
+    ),
+    '',
+    `spray medians: signed-in p99 ${fmt(r.median.sprayP99Ratio, 2)}× the quiet run; other users' sign-in p50 ${fmt(r.median.sprayOthersP50Ratio, 2)}×, p99 ${fmt(r.median.sprayOthersP99Ratio, 2)}×`,
   ];
   return lines.join('\n');
 }

@@ -1,12 +1,25 @@
 #!/usr/bin/env node
-// The `mfa-gateway` command. The sources are TypeScript that Node runs directly (type
-// stripping, Node 22.19+), so this launcher only checks the version and hands over.
+// The `mfa-gateway` command. An installed package runs the compiled JavaScript in dist/
+// (built by `npm run build`, which `npm pack` runs as prepack): Node refuses to strip
+// types from files under node_modules, and compiled code also starts faster. A checkout
+// runs the TypeScript sources directly (type stripping), so a stale dist/ never shadows
+// the code being edited.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`mfa-gateway needs Node.js 22.19 or newer; this is ${process.version}.\n`);
   process.exit(1);
 }
-const { main } = await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const inCheckout = existsSync(fileURLToPath(source)) && !fileURLToPath(source).includes('/node_modules/');
+if (!inCheckout && !existsSync(fileURLToPath(compiled))) {
+  process.stderr.write('mfa-gateway: dist/ is missing; run `npm run build` in the package folder.\n');
+  process.exit(1);
+}
+const { main } = await import(inCheckout ? source.href : compiled.href);
 // Exit explicitly once the command is done: a finished `serve` may still hold handles
 // (a cluster worker's IPC channel, pooled upstream sockets) that would keep it alive.
 process.exit(await main(process.argv.slice(2)));

@@ -1,12 +1,12 @@
 /**
  * @module audit/retention
  * Keeps the sign-in log to `log.sign_in_retention`: the gateway prunes older entries at
- * start and then every hour, together with expired fraud report links and browsers not
- * seen for a long time. Pruning is idempotent, so several gateway processes sharing one
+ * start and then every hour, together with expired fraud report links, browsers not
+ * seen for a long time, and records of signed-out sessions past their absolute timeout. Pruning is idempotent, so several gateway processes sharing one
  * store may all run it.
  */
 import type { Logger } from 'pino';
-import type { AuditStore, FraudStore } from '../store/types.ts';
+import type { AuditStore, FraudStore, SessionRevocationStore } from '../store/types.ts';
 import { BROWSER_MEMORY_MS } from '../regulation/fraud.ts';
 
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
@@ -17,7 +17,7 @@ export interface IntervalScheduler {
 }
 
 export interface HousekeepingDeps {
-  store: Pick<AuditStore, 'pruneAudit'> & Pick<FraudStore, 'pruneFraud'>;
+  store: Pick<AuditStore, 'pruneAudit'> & Pick<FraudStore, 'pruneFraud'> & Pick<SessionRevocationStore, 'pruneRevokedSessions'>;
   /** The current retention in ms (read on every run, so a config reload applies). */
   retentionMs: () => number;
   clock: () => number;
@@ -50,6 +50,7 @@ export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
     try {
       const removed = await store.pruneAudit(now - deps.retentionMs());
       await store.pruneFraud(now, now - BROWSER_MEMORY_MS);
+      await store.pruneRevokedSessions(now);
       if (removed > 0) log.info({ removed }, 'sign-in log entries past retention removed');
       return removed;
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * @module cli/users
- * `mfa-gateway users add|list|reset-mfa|make-admin`: user administration on the users file
- * (and, for `reset-mfa`, the store). `add` edits the file
+ * `mfa-gateway users add|list|reset-mfa|make-admin|access-pass`: user administration on the
+ * users file (and, for `reset-mfa` and `access-pass`, the store). `add` edits the file
  * through yaml's Document API so the operator's comments, order and blank lines survive (the
  * library only normalizes the spacing before an inline comment), and writes it atomically
  * (temporary file, then rename) so a running gateway never reads half a file.
@@ -17,6 +17,8 @@ import { userKey } from '../store/types.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import { makeAdmin, UserEditError, writeAtomically } from '../factors/password/users-edit.ts';
 import { resetMfa } from '../factors/methods/reset.ts';
+import { AccessPassInputError, ACCESS_PASS_DEFAULT_VALID_MS, issueAccessPass } from '../factors/fallback/access-pass.ts';
+import { parseDuration } from '../config/duration.ts';
 import { canonicalName, operator, withStore } from './admin-store.ts';
 
 export interface UsersCommandIo {
@@ -38,6 +40,9 @@ Commands:
                  they enroll again at the next sign-in
   make-admin NAME
                  add NAME to the admin group (users.admin_group)
+  access-pass NAME [--valid 8h] [--uses 1]
+                 issue a temporary access pass (printed once) so NAME can set
+                 up a first method from outside the trusted networks
 
 Run "mfa-gateway users <command> --help" for details.
 `;
@@ -72,6 +77,23 @@ file, keeping its comments and layout. Running gateways pick it up like any
 edit of the file.
 `;
 
+const ACCESS_PASS_HELP = `Usage: mfa-gateway users access-pass NAME [--valid D] [--uses N] [--config FILE]
+
+Issues a temporary access pass for NAME and prints it once. With it, NAME can
+set up a FIRST second-factor method from anywhere, also where
+mfa.first_enrollment is trusted_networks and NAME is outside: the enrollment
+page asks for it. It grants nothing else: it never signs in to an app by
+itself, and a user who already has a method cannot use it.
+
+Entering a pass counts on the same lockout counter as codes. Issuing a new pass
+voids the earlier one; users reset-mfa revokes it. The store keeps only a hash.
+
+Options:
+  --valid D   how long it is valid: 8h (default), 30m, 2d ... (1 minute to 30 days)
+  --uses N    how many times it can be used, 1 (default) to 10
+  -h, --help  show this help
+`;
+
 const LIST_HELP = `Usage: mfa-gateway users list
 
 Prints every user of the users file with e-mail and groups.
@@ -100,13 +122,14 @@ export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { u
     if (sub === 'add') return await add(rest, io, deps.usersFile);
     if (sub === 'list') return await list(rest, io, deps.usersFile);
     if (sub === 'reset-mfa' || sub === 'make-admin') return await adminAction(sub, rest, io, deps);
+    if (sub === 'access-pass') return await accessPass(rest, io, deps);
     throw new UsageError(`unknown users command "${sub}"`);
   } catch (err) {
     if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       fail(`mfa-gateway users: ${(err as Error).message}\n\n${HELP}`);
       return 2;
     }
-    if (err instanceof UserEditError) {
+    if (err instanceof UserEditError || err instanceof AccessPassInputError) {
       fail(err.message);
       return 1;
     }
@@ -235,6 +258,41 @@ async function adminAction(
   const { removed } = await withStore(config, (store) => resetMfa({ store, clock: Date.now }, user, operator(env)));
   io.stdout.write(
     `${user}: ${removed} method${removed === 1 ? '' : 's'} removed, sessions ended and remembered browsers forgotten; running gateways apply it within a second; ${user} sets up a method again at the next sign-in\n`,
+  );
+  return 0;
+}
+
+async function accessPass(args: string[], io: UsersCommandIo, deps: { usersFile: string; config?: Readonly<GatewayConfig> }): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { valid: { type: 'string' }, uses: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) {
+    io.stdout.write(ACCESS_PASS_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('users access-pass takes exactly one NAME');
+  let validMs = ACCESS_PASS_DEFAULT_VALID_MS;
+  if (values.valid !== undefined) {
+    try {
+      validMs = parseDuration(values.valid);
+    } catch {
+      throw new UsageError(`--valid ${JSON.stringify(values.valid)} is not a duration such as 8h, 30m or 2d`);
+    }
+  }
+  const uses = values.uses === undefined ? 1 : /^[0-9]{1,3}$/.test(values.uses) ? Number(values.uses) : Number.NaN;
+  if (Number.isNaN(uses)) throw new UsageError(`--uses ${JSON.stringify(values.uses)} is not a whole number`);
+  const config = deps.config;
+  if (config === undefined) throw new Error('users access-pass needs the config');
+  const env = (io as { env?: NodeJS.ProcessEnv }).env ?? process.env;
+  const user = await canonicalName(config, positionals[0]!, { ...io, env });
+  const actor = operator(env);
+  const { pass, info } = await withStore(config, (store) =>
+    issueAccessPass({ store, clock: Date.now }, user, { validMs, uses, actor, context: { clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null } }),
+  );
+  io.stdout.write(
+    `Temporary access pass for ${user} (shown once; any earlier pass is void):\n\n  ${pass}\n\nValid until ${new Date(info.expiresAt).toISOString()} for ${uses} use${uses === 1 ? '' : 's'}. It only lets ${user} set up a first method.\n`,
   );
   return 0;
 }

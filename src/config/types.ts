@@ -21,6 +21,8 @@ export interface ServerConfig {
   public_url: string;
   /** CIDRs of hops allowed to set X-Forwarded-For / Forwarded. */
   trusted_proxies: string[];
+  /** Further origins whose pages may open signed-in WebSockets (the protected hosts always may). */
+  allowed_origins: string[];
   /** The reserved prefix of the gateway's own pages, with leading and trailing slash. */
   path_prefix: string;
   /** `auto` (one per core) or a count; 1 runs in-process without node:cluster. */
@@ -47,6 +49,8 @@ export interface ServerConfig {
 
 export interface UpstreamConfig {
   url: string;
+  /** Paths Java or IIS servers read differently (`/admin;x/`, `/admin./`): refused, or rewritten into that reading. */
+  legacy_paths: 'refuse' | 'rewrite';
 }
 
 export interface SessionConfig {
@@ -104,6 +108,7 @@ export interface MfaConfig {
   totp: { issuer: string; period: 30 | 60; skew_steps: number };
   lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
   password_lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
+  source_throttle: { enabled: boolean; failures: number; window_minutes: number; ipv4_prefix: number; ipv6_prefix: number };
   block: { days: number };
   fraud_alert: {
     enabled: boolean;
@@ -144,6 +149,8 @@ export interface RuleConfig {
   case_sensitive?: boolean;
   /** Accept HTTP Basic with an app password on this rule. */
   app_passwords?: boolean;
+  /** Further origins whose pages may open signed-in WebSockets on this rule's routes. */
+  allowed_origins?: string[];
   /** A named upstream from `upstreams`, or a URL. */
   upstream?: string;
   policy: PolicyName;

@@ -28,6 +28,8 @@ export interface FederationDeps {
   blocked?: (user: string) => boolean;
   /** How often the recorded users are polled from the store. Default 1000 ms. */
   pollMs?: number;
+  /** Handles a failed poll (the gateway's store-outage watch); default: log it. */
+  onPollError?: (err: unknown) => void;
 }
 
 export interface Federation {
@@ -40,7 +42,7 @@ export interface Federation {
 export async function createFederation(deps: FederationDeps): Promise<Federation> {
   const users = await createCombinedDirectory(deps.fileUsers, deps.store, {
     ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
-    onError: (err) => deps.log.error({ err }, 'federated users not refreshed'),
+    onError: deps.onPollError ?? ((err) => deps.log.error({ err }, 'federated users not refreshed')),
   });
   let cached: { key: string; client: OidcClient } | undefined;
 

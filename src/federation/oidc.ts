@@ -10,7 +10,11 @@
  * ID token times are judged by the gateway's injected clock (passed to openid-client as
  * its clock skew), like every other expiry in the gateway.
  */
-import * as client from 'openid-client';
+import type * as Client from 'openid-client';
+
+/** openid-client, loaded by the first federated sign-in rather than at every start (about 150 ms). */
+let loaded: Promise<typeof Client> | undefined;
+const openidClient = (): Promise<typeof Client> => (loaded ??= import('openid-client'));
 
 export interface OidcSettings {
   issuer: string;
@@ -46,17 +50,18 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
   const issuer = new URL(settings.issuer);
   // Plain http only ever reaches a provider on a test machine; the schema allows it for that.
   const insecure = issuer.protocol === 'http:';
-  const auth = client.ClientSecretBasic(settings.client_secret);
   const timeout = deps.timeoutSeconds ?? 10;
-  let discovered: Promise<client.Configuration> | undefined;
-  let jwksCache: client.ExportedJWKSCache | undefined;
+  let discovered: Promise<Client.Configuration> | undefined;
+  let jwksCache: Client.ExportedJWKSCache | undefined;
 
-  function discover(): Promise<client.Configuration> {
-    discovered ??= client
-      .discovery(issuer, settings.client_id, { client_secret: settings.client_secret }, auth, {
-        execute: insecure ? [client.allowInsecureRequests] : [],
-        timeout,
-      })
+  function discover(): Promise<Client.Configuration> {
+    discovered ??= openidClient()
+      .then((client) =>
+        client.discovery(issuer, settings.client_id, { client_secret: settings.client_secret }, client.ClientSecretBasic(settings.client_secret), {
+          execute: insecure ? [client.allowInsecureRequests] : [],
+          timeout,
+        }),
+      )
       .catch((err: unknown) => {
         discovered = undefined;
         throw err;
@@ -65,14 +70,14 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
   }
 
   /** A configuration whose clock is the gateway's, sharing the discovered metadata and JWKS. */
-  async function configuration(): Promise<client.Configuration> {
-    const base = await discover();
+  async function configuration(): Promise<Client.Configuration> {
+    const [client, base] = await Promise.all([openidClient(), discover()]);
     const skew = Math.round((deps.clock() - Date.now()) / 1000);
     const config = new client.Configuration(
       base.serverMetadata(),
       settings.client_id,
       { client_secret: settings.client_secret, [client.clockSkew]: skew },
-      auth,
+      client.ClientSecretBasic(settings.client_secret),
     );
     if (insecure) client.allowInsecureRequests(config);
     // OpenID Connect Core 3.1.3.7 lets a client skip the signature of an ID token fetched over
@@ -86,7 +91,7 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
 
   return {
     async authorizationRequest(redirectUri) {
-      const config = await discover();
+      const [client, config] = await Promise.all([openidClient(), discover()]);
       const codeVerifier = client.randomPKCECodeVerifier();
       const state = client.randomState();
       const nonce = client.randomNonce();
@@ -101,7 +106,7 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
       return { url, state, nonce, codeVerifier };
     },
     async redeem(callbackUrl, checks) {
-      const config = await configuration();
+      const [client, config] = await Promise.all([openidClient(), configuration()]);
       try {
         const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: checks.codeVerifier,

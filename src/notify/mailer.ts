@@ -6,7 +6,7 @@
  * queue is bounded, so an unreachable mail server costs memory only up to `maxQueued` mails.
  * Timers come from an injected scheduler so tests run the retries without sleeping.
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { NotificationsConfig } from '../config/types.ts';
 
@@ -66,24 +66,33 @@ const realScheduler: Scheduler = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** The nodemailer transport for `notifications.smtp`. */
+/**
+ * The nodemailer transport for `notifications.smtp`. nodemailer itself is loaded by the
+ * first mail rather than at every start (it is the heaviest module of the gateway to load).
+ */
 export function smtpTransport(smtp: NonNullable<NotificationsConfig['smtp']>): MailTransport {
-  const transporter = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.security === 'tls',
-    requireTLS: smtp.security === 'starttls',
-    ignoreTLS: smtp.security === 'none',
-    ...(smtp.username !== undefined && smtp.password !== undefined ? { auth: { user: smtp.username, pass: smtp.password } } : {}),
-    connectionTimeout: SMTP_TIMEOUT_MS,
-    greetingTimeout: SMTP_TIMEOUT_MS,
-    socketTimeout: SMTP_TIMEOUT_MS,
-  });
+  let transporter: Promise<Transporter> | undefined;
+  const open = (): Promise<Transporter> =>
+    (transporter ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.security === 'tls',
+        requireTLS: smtp.security === 'starttls',
+        ignoreTLS: smtp.security === 'none',
+        ...(smtp.username !== undefined && smtp.password !== undefined ? { auth: { user: smtp.username, pass: smtp.password } } : {}),
+        connectionTimeout: SMTP_TIMEOUT_MS,
+        greetingTimeout: SMTP_TIMEOUT_MS,
+        socketTimeout: SMTP_TIMEOUT_MS,
+      }),
+    ));
   return {
     async send(mail) {
-      await transporter.sendMail({ from: smtp.from, to: [...mail.to], subject: mail.subject, text: mail.text, html: mail.html });
+      await (await open()).sendMail({ from: smtp.from, to: [...mail.to], subject: mail.subject, text: mail.text, html: mail.html });
     },
-    close: () => transporter.close(),
+    close: () => {
+      void transporter?.then((t) => t.close());
+    },
   };
 }
 

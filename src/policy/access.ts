@@ -20,6 +20,11 @@ export interface Subject {
    * module only believes it.
    */
   intranetClaim: boolean;
+  /**
+   * The user had no second-factor method at sign-in: a trusted network or the intranet claim
+   * does not skip the second factor, so the second-factor step leads into first enrollment.
+   */
+  mustEnroll?: boolean;
 }
 
 export interface AccessContext {
@@ -41,7 +46,8 @@ export interface Access {
  * - `deny`: forbidden. `bypass`: allow, without looking at any session.
  * - `one_factor`: needs a signed-in subject (level 1).
  * - `two_factor`: needs level 2, lowered to level 1 when the client is on a trusted
- *   network or the subject carries the intranet claim; never lowered to anonymous.
+ *   network or the subject carries the intranet claim, unless the subject has no method
+ *   yet (`mustEnroll`: then first enrollment comes first); never lowered to anonymous.
  * - `groups` on the rule: anonymous must sign in first; the required level is reached
  *   first, and only then is a subject outside every listed group forbidden, so someone
  *   holding only a password cannot learn who is in which group. (On a `bypass` rule,
@@ -77,7 +83,9 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
     case 'two_factor':
       reasons.push('its policy is two_factor: the password and a second factor are needed');
       needed = 2;
-      if (ctx.trustedNetwork) {
+      if (subject?.mustEnroll === true) {
+        reasons.push('no second-factor method set up yet: the user is led into enrollment first, even on a trusted network');
+      } else if (ctx.trustedNetwork) {
         reasons.push(`second factor skipped: ${ctx.ip ?? 'the client address'} is in trusted_ips`);
         needed = 1;
       } else if (subject?.intranetClaim === true) {

@@ -11,6 +11,7 @@ import type { Decision } from './decide.ts';
 import { createNetworkSet } from '../client-ip/cidr.ts';
 import { normalizeHost } from './decide.ts';
 import { normalizePath } from './path.ts';
+import { originKey } from '../proxy/origin.ts';
 
 /** Hosts of one rule: exact names, and `*.example.com` stored as the suffix `.example.com`. */
 export interface HostMatcher {
@@ -30,6 +31,8 @@ export interface CompiledRule {
   /** A named upstream or a URL; undefined = the default upstream. */
   readonly upstream: string | undefined;
   readonly appPasswords: boolean;
+  /** Normalized origins whose pages may open WebSockets on this rule's routes (see `proxy/origin`). */
+  readonly allowedOrigins: readonly string[];
   /** null = any host. Hosts are compared after `normalizeHost`. */
   readonly hosts: HostMatcher | null;
   /** Anchored; null = any path. */
@@ -102,6 +105,7 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     groups: Object.freeze([...groups]),
     upstream: rule.upstream,
     appPasswords: rule.app_passwords ?? false,
+    allowedOrigins: Object.freeze(compileOrigins(rule.allowed_origins ?? [], where)),
     hosts: hosts === null ? null : compileHosts(hosts, where),
     paths: paths === null ? null : compilePaths(paths, rule.case_sensitive ?? false, where),
     methods: methods === null ? null : new Set(methods.map((m) => m.toUpperCase())),
@@ -111,6 +115,16 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
   decision.rule = compiled;
   Object.freeze(decision);
   return compiled;
+}
+
+function compileOrigins(origins: readonly string[], where: string): string[] {
+  return origins.map((o, i) => {
+    try {
+      return originKey(o);
+    } catch (err) {
+      throw new Error(`${where}.allowed_origins[${i}]: ${(err as Error).message}`);
+    }
+  });
 }
 
 function compileHosts(hosts: readonly string[], where: string): HostMatcher {

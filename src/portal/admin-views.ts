@@ -65,6 +65,10 @@ export interface AdminUserPage {
   recent: readonly AdminLogEntry[];
   notice?: { key: MessageRef; params?: MessageParams };
   error?: { key: MessageRef; params?: MessageParams };
+  /** The user's temporary access pass as stored (no pass), or null. */
+  accessPass?: { expiresAt: number; uses: number; usesLeft: number; actor: string } | null;
+  /** A pass just issued: shown on this response only. POST `{prefix}admin/user/access-pass` with `user`, `hours`, `uses`, `csrf`. */
+  issuedPass?: { pass: string; expiresAt: number; uses: number };
 }
 
 /** `admin-tokens`: GET `{prefix}admin/tokens`; POST `{prefix}admin/tokens/import` (multipart `file` or `csv`, `csrf`). */
@@ -206,6 +210,14 @@ export function adminPageBuilders(kit: ViewKit): { [N in keyof AdminPageData]: (
         appPasswordsAction: admin('/user/revoke-app-passwords'),
         makeAdminAction: admin('/user/make-admin'),
         activateAction: admin('/user/activate-token'),
+        accessPassAction: admin('/user/access-pass'),
+        issuedPass: d.issuedPass && {
+          pass: d.issuedPass.pass,
+          text: tr(lang, 'admin_pass_issued', { user: u.name, until: kit.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
+        },
+        passStatus: d.accessPass
+          ? tr(lang, 'admin_pass_current', { until: kit.date(d.accessPass.expiresAt, lang), left: d.accessPass.usesLeft, uses: d.accessPass.uses, actor: d.accessPass.actor })
+          : tr(lang, 'admin_pass_none'),
         logUrl: admin(`/log?user=${name}`),
         notice: d.notice && tr(lang, d.notice.key, d.notice.params),
         error: d.error && tr(lang, d.error.key, d.error.params),

@@ -30,7 +30,7 @@ import { blockNoticeHook } from '../notify/index.ts';
 import { resetMfa } from '../factors/methods/reset.ts';
 import { activateToken, importTokens } from '../factors/oath/index.ts';
 import { makeAdmin } from '../factors/password/users-edit.ts';
-import { verifyTotpForUser } from '../factors/totp/verify.ts';
+import { AccessPassInputError, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { readMultipart } from './multipart.ts';
 import { PORTAL_PATHS } from './render.ts';
 
@@ -131,22 +131,16 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       const form = await kit.readForm(ctx.req);
       const rd = adminPath(form.get('rd'));
       if (!kit.csrfValid(form.get('csrf'), s.sid, VERIFY_PURPOSE)) throw errors.forbidden('admin verification with a bad CSRF token');
-      if (await store.blockOf(s.user)) throw errors.forbidden(`${s.user} is blocked`);
       if ((await store.countMethods(s.user)) === 0) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(rd, kit.publicUrl).href));
-      const attempt = await store.regulateAttempt(s.user, 'second_factor', codePolicy);
-      if (!attempt.allowed) {
-        await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'denied', detail: `admin pages: locked out until ${new Date(attempt.until).toISOString()}` });
-        return verifyPage(ctx, s, rd, 429);
-      }
-      const result = await verifyTotpForUser(store, s.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
+      const result = await kit.checkSecondFactor(ctx, { user: s.user, code: form.get('code') ?? '', accept: { codes: true, recoveryCode: false, accessPass: false }, purpose: 'admin pages' });
       if (!result.ok) {
-        await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'denied', detail: `admin pages: ${result.reason} code` });
-        return verifyPage(ctx, s, rd, 401, 'second_factor_error_invalid');
+        if (result.reason === 'blocked') throw errors.forbidden(`${s.user} is blocked`);
+        const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
+        if (locks !== null) ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((locks - clock()) / 1000))));
+        return verifyPage(ctx, s, rd, locks === null ? 401 : 429, locks === null ? 'second_factor_error_invalid' : undefined);
       }
-      await store.clearLockout(s.user, 'second_factor');
       const first = s.amr.filter((a) => !SECOND_FACTORS.has(a) && a !== 'remembered');
-      await kit.issueSession(ctx, { user: s.user, level: 2, amr: [...first, result.method.kind], ic: s.ic, auth: s.auth, mfaAt: clock() });
-      await kit.audit(ctx, { kind: 'second_factor', user: s.user, outcome: 'success', detail: `admin pages: ${result.method.kind} code accepted (${result.method.label})` });
+      await kit.issueSession(ctx, { user: s.user, level: 2, amr: [...first, result.amr], ic: s.ic, auth: s.auth, mfaAt: clock() });
       kit.redirect(ctx.res, rd);
     }
 
@@ -190,7 +184,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       return user;
     }
 
-    async function userPage(ctx: PortalContext, s: SessionData, name: string | null, status = 200, extra: Pick<AdminUserPage, 'notice' | 'error'> = {}): Promise<void> {
+    async function userPage(ctx: PortalContext, s: SessionData, name: string | null, status = 200, extra: Pick<AdminUserPage, 'notice' | 'error' | 'issuedPass'> = {}): Promise<void> {
       const user = target(name);
       const { locks, block } = await stateOf(user.name, Boolean(user.disabled));
       const key = user.name.normalize('NFC').toLowerCase();
@@ -210,6 +204,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         appPasswords: (await store.listAppPasswords(user.name)).length,
         blockDays: config.mfa.block.days,
         recent: (await store.auditPage({ user: user.name, limit: 10 })).map(toLogEntry),
+        accessPass: await store.accessPassOf(user.name),
         ...extra,
       });
     }
@@ -284,6 +279,18 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           await users.reload();
           await kit.audit(ctx, { kind: 'admin', user: user.name, outcome: 'success', detail: changed ? `made an admin (group ${adminGroup}) by admin ${admin}` : `already an admin; make-admin by admin ${admin} changed nothing` });
           return done(changed ? 'admin' : 'already_admin');
+        }
+        case 'access-pass': {
+          const hours = Number(form.get('hours') ?? 8);
+          const uses = Number(form.get('uses') ?? 1);
+          try {
+            const { pass, info } = await issueAccessPass({ store, clock }, user.name, { validMs: hours * 3_600_000, uses, actor: admin, context: context(ctx) });
+            // Shown once, on this response only: never in a redirect URL, never stored in clear.
+            return userPage(ctx, s, user.name, 200, { issuedPass: { pass, expiresAt: info.expiresAt, uses: info.uses } });
+          } catch (err) {
+            if (!(err instanceof AccessPassInputError)) throw err;
+            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_pass_input_error' } });
+          }
         }
         case 'activate-token': {
           const r = await activateToken({ store, clock, skewSteps: config.mfa.totp.skew_steps, actor: admin, context: context(ctx) }, user.name, form.get('serial') ?? '', form.get('code') ?? '');

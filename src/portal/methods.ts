@@ -11,16 +11,22 @@
  * allowed after a warning: the next sign-in then enrolls again under `mfa.first_enrollment`
  * (so where first enrollment is limited to trusted networks, so is the way back in).
  * Every change goes to the sign-in log (`enrollment`, `method_removed`).
+ *
+ * A user without an active method has no code to give: "add" then leads to first enrollment
+ * (under `mfa.first_enrollment`, or with a temporary access pass) instead of asking for one.
+ * Recovery codes live here too: a new set of ten needs a fresh code like adding a method,
+ * is shown once on a printable page, and voids the previous set.
  */
 import type { GatewayConfig } from '../config/types.ts';
 import type { SessionData } from '../session/session.ts';
-import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore } from '../store/types.ts';
+import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
 import type { PageData } from './render.ts';
 import { errors } from '../server/errors.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
-import { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from '../factors/totp/verify.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
+import { newRecoveryCodes } from '../factors/fallback/codes.ts';
 import { PORTAL_PATHS } from './render.ts';
 
 /** How long after a code a method may be added or removed without entering another one. */
@@ -30,11 +36,11 @@ const PENDING_TTL_MS = 15 * 60_000;
 const MAX_NAME = 64;
 /** Same purpose as the portal's signed-in forms: one token per session for every form. */
 const SIGNED_IN_FORMS = 'signed-in';
-const NEXT = /^(add|remove:[A-Za-z0-9-]{1,64})$/;
+const NEXT = /^(add|recovery|remove:[A-Za-z0-9-]{1,64})$/;
 
 export interface MethodsModuleDeps {
   config: GatewayConfig;
-  store: MethodStore & PendingEnrollmentStore & LockoutStore & Pick<AuditStore, 'record'>;
+  store: MethodStore & PendingEnrollmentStore & LockoutStore & RecoveryCodeStore & Pick<AuditStore, 'record'>;
   clock: () => number;
 }
 
@@ -70,6 +76,30 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
     async function verifyPage(ctx: PortalContext, session: SessionData, next: string, status = 200, extra: Partial<PageData['method-verify']> = {}) {
       const until = extra.lockedUntil ?? lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock()) ?? undefined;
       kit.page(ctx, status, 'method-verify', { csrf: csrf(session), user: session.user, next, ...extra, ...(until === undefined ? {} : { lockedUntil: until }) });
+    }
+
+    /** No active method: "add" is first enrollment, which asks for no code (see the portal's enroll page). */
+    async function toFirstEnrollment(ctx: PortalContext, session: SessionData): Promise<boolean> {
+      if ((await store.listMethods(session.user)).some((m) => m.active)) return false;
+      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+      return true;
+    }
+
+    async function recoveryPage(ctx: PortalContext, session: SessionData, codes?: string[]) {
+      const summary = await store.recoveryCodeSummary(session.user);
+      kit.page(ctx, 200, 'recovery-codes', { csrf: csrf(session), user: session.user, ...summary, ...(codes ? { codes } : {}) });
+    }
+
+    async function recoveryPost(ctx: PortalContext) {
+      const posted = await signedInForm(ctx);
+      if (!posted) return;
+      const { session } = posted;
+      if (await toFirstEnrollment(ctx, session)) return;
+      if (!isFresh(session, clock())) return verifyPage(ctx, session, 'recovery');
+      const { codes, hashes } = newRecoveryCodes(session.user);
+      await store.replaceRecoveryCodes(session.user, hashes, clock());
+      await kit.audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'success', detail: `${codes.length} recovery codes created; any earlier codes are void` });
+      await recoveryPage(ctx, session, codes);
     }
 
     async function addPage(ctx: PortalContext, session: SessionData, status = 200, extra: Partial<PageData['method-add']> = {}) {
@@ -118,6 +148,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       const posted = await signedInForm(ctx);
       if (!posted) return;
       const { session, form } = posted;
+      if (await toFirstEnrollment(ctx, session)) return;
       if (!isFresh(session, clock())) return verifyPage(ctx, session, 'add');
       const name = cleanMethodName(form.get('name'));
       if (name === null) return addPage(ctx, session, 400, { name: form.get('name') ?? '', nameError: 'method_name_invalid' });
@@ -145,25 +176,21 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       const { session, form } = posted;
       const next = form.get('next') ?? '';
       if (!NEXT.test(next)) throw errors.badRequest(`bad next ${JSON.stringify(next)}`);
-      const attempt = await store.regulateAttempt(session.user, 'second_factor', codePolicy);
-      if (!attempt.allowed) {
-        await kit.audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `method change confirmation: locked out until ${new Date(attempt.until).toISOString()}` });
-        return verifyPage(ctx, session, next, 429, { lockedUntil: attempt.until });
-      }
-      const result = await verifyTotpForUser(store, session.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
+      if (await toFirstEnrollment(ctx, session)) return;
+      const result = await kit.checkSecondFactor(ctx, {
+        user: session.user,
+        code: form.get('code') ?? '',
+        accept: { codes: true, recoveryCode: false, accessPass: false },
+        purpose: 'method change confirmation',
+      });
       if (!result.ok) {
-        const locks = attempt.next.lockedUntil;
-        await kit.audit(ctx, {
-          kind: 'second_factor',
-          user: session.user,
-          outcome: 'denied',
-          detail: `method change confirmation: ${result.reason}${locks === null ? '' : `; locked out until ${new Date(locks).toISOString()}`}`,
-        });
+        if (result.reason === 'blocked') throw errors.forbidden(`${session.user} is blocked`);
+        const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
+        if (locks !== null) ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((locks - clock()) / 1000))));
         return verifyPage(ctx, session, next, locks === null ? 401 : 429, locks === null ? { error: 'second_factor_error_invalid' } : { lockedUntil: locks });
       }
-      await store.clearLockout(session.user, 'second_factor');
-      await kit.issueSession(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth, mfaAt: clock() });
-      await kit.audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'success', detail: `method change confirmed with ${result.method.kind} code (${result.method.label})` });
+      await kit.issueSession(ctx, { user: session.user, level: 2, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, mfaAt: clock() });
+      if (next === 'recovery') return kit.redirect(ctx.res, path(PORTAL_PATHS.recoveryCodes));
       kit.redirect(ctx.res, next === 'add' ? path(PORTAL_PATHS.methodAdd) : `${path(PORTAL_PATHS.methodRemove)}?id=${encodeURIComponent(next.slice('remove:'.length))}`);
     }
 
@@ -210,14 +237,25 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       async handle(ctx, sub, method) {
         switch (`${method} ${sub}`) {
           case `GET ${PORTAL_PATHS.methodAdd}`: {
-            if (!canAdd) return false;
             const session = requireSession(ctx);
-            if (session) await (isFresh(session, clock()) ? addPage(ctx, session) : verifyPage(ctx, session, 'add'));
+            if (!session || (await toFirstEnrollment(ctx, session))) return true;
+            if (!canAdd) return false;
+            const afterRecovery = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('after') === 'recovery';
+            await (isFresh(session, clock()) ? addPage(ctx, session, 200, afterRecovery ? { notice: 'method_add_after_recovery' } : {}) : verifyPage(ctx, session, 'add'));
             return true;
           }
           case `POST ${PORTAL_PATHS.methodAdd}`:
             if (!canAdd) return false;
             await addPost(ctx);
+            return true;
+          case `GET ${PORTAL_PATHS.recoveryCodes}`: {
+            const session = requireSession(ctx);
+            if (!session || (await toFirstEnrollment(ctx, session))) return true;
+            await (isFresh(session, clock()) ? recoveryPage(ctx, session) : verifyPage(ctx, session, 'recovery'));
+            return true;
+          }
+          case `POST ${PORTAL_PATHS.recoveryCodes}`:
+            await recoveryPost(ctx);
             return true;
           case `POST ${PORTAL_PATHS.methodVerify}`:
             await verifyPost(ctx);

@@ -12,20 +12,23 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { Portal, RequestScope } from '../server/chain.ts';
-import type { SessionData, SessionManager } from '../session/session.ts';
+import type { NewSession, SessionData, SessionManager } from '../session/session.ts';
 import type { LiveRevocationView } from '../session/revocations.ts';
 import type { Store, AuditEvent } from '../store/types.ts';
 import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Renderer, PageName, PageData, AccountSignIn } from './render.ts';
 import type { StaticAssets } from './static.ts';
 import { GatewayError, errors } from '../server/errors.ts';
+import type { StoreOutage } from '../server/store-outage.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { createHostMatcher, safeReturnUrl } from '../session/return-url.ts';
-import { checkPassword } from '../factors/password/index.ts';
+import type { RegulatedPasswordCheck } from '../factors/password/index.ts';
 import { lockedUntil, lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
-import { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from '../factors/totp/verify.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
+import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
+import { typedKind } from '../factors/fallback/codes.ts';
 import { PORTAL_PATHS } from './render.ts';
 import { pickLanguage } from './i18n.ts';
 import { describeUserAgent } from './user-agent.ts';
@@ -46,9 +49,13 @@ export interface PortalDeps {
   log: Logger;
   /** Extra route sets (fraud reports, federation, admin pages), each built from the kit. */
   modules?: ReadonlyArray<(kit: PortalKit) => PortalModule>;
+  /** Told of every request refused because the store is unreachable (logs the outage once). */
+  storeOutage?: Pick<StoreOutage, 'refused'>;
+  /** The regulated password check (`factors/password/regulated`), shared with HTTP Basic. */
+  passwordCheck: RegulatedPasswordCheck;
   /**
-   * Called once when a denied attempt locks an account (names of existing users only, so a
-   * spray of made-up names does not flood the admins). Must not throw; may send mail later.
+   * Called once when a denied second-factor code locks an account (password lockouts are
+   * told by `passwordCheck`). Must not throw; may send mail later.
    */
   onLockout?: (user: string, until: number, details: { factor: LockoutFactor; clientIp: string }) => void;
 }
@@ -80,8 +87,14 @@ export interface PortalKit {
   /** The CSRF binding of a signed-out browser (set as a cookie when missing). */
   anonymousBinding(ctx: PortalContext): string;
   /** Issues a new session cookie on the response (a change of level). */
-  issueSession(ctx: PortalContext, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>): Promise<SessionData>;
+  issueSession(ctx: PortalContext, data: NewSession): Promise<SessionData>;
   audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void>;
+  /**
+   * The one regulated second-factor check (`factors/second-factor`) with the portal's lockout
+   * policy, clock, lockout listener and this request's log context: every page that asks for
+   * a code uses it, so lockout, log entries and notifications are the same everywhere.
+   */
+  checkSecondFactor(ctx: PortalContext, input: Omit<SecondFactorInput, 'context'>): Promise<SecondFactorResult>;
   /** Where users land when there is no return URL. */
   readonly defaultLanding: string;
 }
@@ -125,7 +138,7 @@ type Session = SessionData | null;
 type Ctx = PortalContext;
 
 export function createPortal(deps: PortalDeps): Portal {
-  const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log } = deps;
+  const { config, publicUrl, sessions, users, store, renderer, assets, trustedIps, revocations, clock, log, passwordCheck } = deps;
   const prefix = config.server.path_prefix;
   const csrf = createCsrf(config.session.secret);
   const csrfCookie = sessions.csrfCookieName;
@@ -134,7 +147,6 @@ export function createPortal(deps: PortalDeps): Portal {
   const remember = config.mfa.remember_device;
   const url = (path: string) => `${prefix}${path}`;
   const defaultLanding = new URL('/', publicUrl).href;
-  const passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
   const codePolicy = lockoutPolicy(config.mfa.lockout);
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -157,17 +169,20 @@ export function createPortal(deps: PortalDeps): Portal {
 
   function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
     const requestId = randomBytes(6).toString('hex');
-    if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
+    // A store outage is logged once when it starts and once when it ends (see `server/store-outage`), not per request.
+    if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
+    else if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
+    const retry = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };
     const accept = req.headers.accept ?? '';
     if (accept.includes('application/json') && !accept.includes('text/html')) {
       const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });
-      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body), ...retry });
       res.end(body);
       return;
     }
     const lang = pickLanguage(req.headers['accept-language'], languages);
     const body = renderer.errorPage(err.status, lang, err.status >= 500 ? { requestId } : {});
-    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body) });
+    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
@@ -228,7 +243,7 @@ export function createPortal(deps: PortalDeps): Portal {
     return { clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null };
   }
 
-  async function issue(ctx: Ctx, data: Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>): Promise<SessionData> {
+  async function issue(ctx: Ctx, data: NewSession): Promise<SessionData> {
     const issued = await sessions.issue(data);
     appendSetCookie(ctx.res, issued.setCookie);
     return issued.data;
@@ -263,39 +278,39 @@ export function createPortal(deps: PortalDeps): Portal {
         fieldErrors: { ...(username ? {} : { username: 'field_required_username' }), ...(password ? {} : { password: 'field_required_password' }) },
       });
     }
-    // Counted before the password is checked, so parallel guesses cannot outrun the counter.
-    // The argon2 check runs on every path: a locked account costs and looks like a wrong password.
-    const attempt = await store.regulateAttempt(username, 'password', passwordPolicy);
-    const check = await checkPassword(users, username, password);
-    if (!attempt.allowed) {
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
-      return again(401, { formError: 'sign_in_error_failed' });
-    }
+    // Throttle, lockout, argon2, sign-in log and lockout notice: the one regulated check.
+    const check = await passwordCheck({
+      name: username,
+      password,
+      kind: 'password',
+      clientIp: ctx.scope.clientIp,
+      clientAddr: ctx.scope.clientAddr,
+      userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512),
+      rule: null,
+    });
     if (!check.ok) {
-      const why = { unknown_user: 'unknown user', disabled: 'user disabled', wrong_password: 'wrong password' }[check.reason];
-      const locks = attempt.next.lockedUntil;
-      await audit(ctx, { kind: 'password', user: username, outcome: 'denied', detail: locks === null ? why : `${why}; locked out until ${iso(locks)}` });
-      if (locks !== null && check.user) lockedOut(ctx, check.user.name, locks, 'password');
-      return again(401, { formError: 'sign_in_error_failed' });
+      if (check.reason === 'throttled') {
+        ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((check.retryAt - clock()) / 1000))));
+        return again(429, { formError: 'sign_in_error_throttled' });
+      }
+      return check.reason === 'blocked' ? again(403, { formError: 'sign_in_error_blocked' }) : again(401, { formError: 'sign_in_error_failed' });
     }
     const user = check.user;
-    await store.clearLockout(username, 'password');
-    // Only someone who knows the password learns that the account is blocked.
-    const block = await store.blockOf(user.name);
-    if (block) {
-      await audit(ctx, { kind: 'password', user: user.name, outcome: 'denied', detail: `blocked until ${iso(block.until)}` });
-      return again(403, { formError: 'sign_in_error_blocked' });
-    }
-    const remembered = remember.enabled && (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
-    await issue(ctx, { user: user.name, level: remembered ? 2 : 1, amr: remembered ? ['pwd', 'remembered'] : ['pwd'], ic: false, auth: clock() });
+    // A user without an active method is led into first enrollment before the return URL, and
+    // the session says so: a trusted network does not let them in with the password alone.
+    const methodless = (await activeMethods(user.name)).length === 0;
+    const remembered = !methodless && remember.enabled && (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
+    await issue(ctx, { user: user.name, level: remembered ? 2 : 1, amr: remembered ? ['pwd', 'remembered'] : ['pwd'], ic: false, auth: clock(), ...(methodless ? { enroll: true as const } : {}) });
     const detail = remembered
       ? 'password ok; second factor skipped: remembered browser'
-      : onTrustedNetwork(ctx)
+      : methodless
+        ? 'password ok; no second-factor method yet: led into enrollment'
+        : onTrustedNetwork(ctx)
         ? 'password ok; second factor skipped: trusted network'
         : 'password ok';
     await audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
     for (const m of modules) await m.afterPassword?.(ctx, user);
-    redirect(ctx.res, rd ?? defaultLanding);
+    redirect(ctx.res, methodless ? withRd(PORTAL_PATHS.enroll, rd) : (rd ?? defaultLanding));
   }
 
   /** Logs a lockout and tells the `onLockout` listener; called once, by the denial that locks. */
@@ -353,47 +368,72 @@ export function createPortal(deps: PortalDeps): Portal {
     if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
       return page(ctx, 400, 'second-factor', { ...codePage(session, rd), error: 'error_form_expired' });
     }
-    const wantsRemember = remember.enabled && form.get('remember') === '1';
-    // The in-memory view may lag the store by up to a second; here the store decides.
-    const block = await store.blockOf(session.user);
-    if (block) {
-      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `blocked until ${iso(block.until)}` });
-      appendSetCookie(ctx.res, sessions.clearCookie());
-      return page(ctx, 403, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), formError: 'sign_in_error_blocked' });
-    }
+    const code = form.get('code') ?? '';
+    // A recovery code never remembers the browser: its user has just lost their method.
+    const wantsRemember = remember.enabled && form.get('remember') === '1' && typedKind(code) === 'code';
     if ((await activeMethods(session.user)).length === 0) return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
-    // The attempt is counted before the code is evaluated: of parallel wrong codes, no more
-    // are evaluated than attempts were left.
-    const attempt = await store.regulateAttempt(session.user, 'second_factor', codePolicy);
-    if (!attempt.allowed) {
-      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: `locked out until ${iso(attempt.until)}` });
-      return lockedPage(ctx, session, rd, attempt.until, 429);
-    }
-    const result = await verifyTotpForUser(store, session.user, form.get('code') ?? '', clock(), { skewSteps: config.mfa.totp.skew_steps });
-    if (!result.ok) {
-      const detail = { no_method: 'no second-factor method', malformed: 'malformed code', wrong: 'wrong code', replayed: 'code already used' }[result.reason];
-      const locks = attempt.next.lockedUntil;
-      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: locks === null ? detail : `${detail}; locked out until ${iso(locks)}` });
-      if (locks !== null) lockedOut(ctx, session.user, locks, 'second_factor');
-      if (result.reason === 'no_method') return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
-      if (locks !== null) return lockedPage(ctx, session, rd, locks, 429);
-      return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
-    }
-    await store.clearLockout(session.user, 'second_factor');
-    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.method.kind], ic: session.ic, auth: session.auth, mfaAt: clock() });
-    if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
-    await audit(ctx, {
-      kind: 'second_factor',
+    const result = await secondFactorCheck(ctx, {
       user: session.user,
-      outcome: 'success',
-      detail: `${result.method.kind} code accepted (${result.method.label})${wantsRemember ? `; ${BROWSER_REMEMBERED} for ${remember.days} days` : ''}`,
+      code,
+      accept: { codes: true, recoveryCode: true, accessPass: false },
+      purpose: '',
+      ...(wantsRemember ? { successNote: `${BROWSER_REMEMBERED} for ${remember.days} days` } : {}),
     });
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'blocked':
+          appendSetCookie(ctx.res, sessions.clearCookie());
+          return page(ctx, 403, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), formError: 'sign_in_error_blocked' });
+        case 'locked':
+          return lockedPage(ctx, session, rd, result.until, 429);
+        case 'no_method':
+          return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
+        default:
+          if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429);
+          return page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
+      }
+    }
+    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, mfaAt: clock() });
+    if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
+    // A recovery code is a way back in, not a method: the user sets up a new one next.
+    if (result.via === 'recovery_code') {
+      return redirect(ctx.res, config.mfa.methods.includes('totp') ? `${url(PORTAL_PATHS.methodAdd)}?after=recovery` : `${url(PORTAL_PATHS.account)}?done=recovery`);
+    }
     redirect(ctx.res, rd ?? defaultLanding);
   }
 
-  /** First enrollment is where a stolen password could enroll an attacker's phone; see `mfa.first_enrollment`. */
-  function enrollmentAllowed(ctx: Ctx): boolean {
-    return config.mfa.first_enrollment === 'anywhere' || onTrustedNetwork(ctx);
+  /**
+   * First enrollment is where a stolen password could enroll an attacker's phone; see
+   * `mfa.first_enrollment`. A temporary access pass accepted in this session opens it from
+   * anywhere for {@link ENROLLMENT_TTL_MS}.
+   */
+  function enrollmentAllowed(ctx: Ctx, session: SessionData): boolean {
+    return config.mfa.first_enrollment === 'anywhere' || onTrustedNetwork(ctx) || accessPassOpen(session);
+  }
+
+  function accessPassOpen(session: SessionData): boolean {
+    const now = clock();
+    return typeof session.tapAt === 'number' && session.tapAt <= now && now - session.tapAt < ENROLLMENT_TTL_MS;
+  }
+
+  function secondFactorCheck(ctx: Ctx, input: Omit<SecondFactorInput, 'context'>): Promise<SecondFactorResult> {
+    return checkSecondFactor(
+      { store, policy: codePolicy, skewSteps: config.mfa.totp.skew_steps, clock, onLockout: (user, until) => lockedOut(ctx, user, until, 'second_factor') },
+      { ...input, context: auditContext(ctx) },
+    );
+  }
+
+  /** The page that refuses first enrollment here and offers the access-pass field. */
+  function refusedPage(ctx: Ctx, session: SessionData, rd: string | null, status: number, extra: Pick<PageData['enroll-refused'], 'error' | 'lockedUntil'> = {}): void {
+    if (status === 429 && extra.lockedUntil !== undefined) ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((Number(extra.lockedUntil) - clock()) / 1000))));
+    page(ctx, status, 'enroll-refused', {
+      csrf: csrf.token(session.sid, SIGNED_IN_FORMS),
+      user: session.user,
+      retryUrl: withRd(PORTAL_PATHS.enroll, rd),
+      accessPassUrl: url(PORTAL_PATHS.enrollAccessPass),
+      ...(rd ? { rd } : {}),
+      ...extra,
+    });
   }
 
   async function enrollPage(ctx: Ctx, session: SessionData, rd: string | null, status = 200, error?: PageData['enroll']['error']): Promise<void> {
@@ -424,12 +464,50 @@ export function createPortal(deps: PortalDeps): Portal {
       redirect(ctx.res, session.level === 2 ? (rd ?? defaultLanding) : withRd(PORTAL_PATHS.secondFactor, rd), 303);
       return null;
     }
-    if (!enrollmentAllowed(ctx)) {
-      await audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'denied', detail: 'first enrollment refused: not on a trusted network' });
-      page(ctx, 403, 'enroll-refused', { csrf: csrf.token(session.sid, SIGNED_IN_FORMS), user: session.user, retryUrl: withRd(PORTAL_PATHS.enroll, rd) });
+    // Only the listed kinds may be enrolled: without `totp` a first method is a hardware token an admin hands out.
+    if (!config.mfa.methods.includes('totp')) {
+      page(ctx, 200, 'message', { title: 'enroll_token_title', text: 'enroll_token_text', link: { href: url(PORTAL_PATHS.account), label: 'back_to_account' } });
+      return null;
+    }
+    if (!enrollmentAllowed(ctx, session)) {
+      await audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'denied', detail: 'first enrollment refused: not on a trusted network and no access pass' });
+      const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
+      refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
       return null;
     }
     return session;
+  }
+
+  /** POST `enroll/access-pass`: a temporary access pass opens first enrollment from anywhere, and nothing else. */
+  async function accessPassPost(ctx: Ctx): Promise<void> {
+    const form = await readForm(ctx.req);
+    const rd = returnTo(form.get('rd'));
+    const session = requireSession(ctx, rd);
+    if (!session) return;
+    if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return refusedPage(ctx, session, rd, 400, { error: 'error_form_expired' });
+    if ((await activeMethods(session.user)).length > 0 || !config.mfa.methods.includes('totp')) {
+      // A pass is for enrolling a first method only; a user with a method signs in with it.
+      await audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: 'first enrollment: access pass refused: not a first enrollment' });
+      return redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
+    }
+    const result = await secondFactorCheck(ctx, {
+      user: session.user,
+      code: form.get('pass') ?? '',
+      accept: { codes: false, recoveryCode: false, accessPass: true },
+      purpose: 'first enrollment',
+    });
+    if (!result.ok) {
+      if (result.reason === 'blocked') {
+        appendSetCookie(ctx.res, sessions.clearCookie());
+        return page(ctx, 403, 'sign-in', { ...signInExtras(ctx, rd), csrf: csrf.token(anonymousBinding(ctx), 'sign-in'), ...(rd ? { rd } : {}), formError: 'sign_in_error_blocked' });
+      }
+      const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
+      if (locks !== null) return refusedPage(ctx, session, rd, 429, { lockedUntil: locks });
+      return refusedPage(ctx, session, rd, 401, { error: 'enroll_pass_invalid' });
+    }
+    // Still level 1: the pass opens enrollment; the enrollment's confirming code grants access.
+    await issue(ctx, { user: session.user, level: 1, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, enroll: true, tapAt: clock() });
+    redirect(ctx.res, withRd(PORTAL_PATHS.enroll, rd));
   }
 
   async function enrollGet(ctx: Ctx): Promise<void> {
@@ -459,16 +537,30 @@ export function createPortal(deps: PortalDeps): Portal {
       },
     );
     if (!result.ok) return enrollPage(ctx, session, rd, 400, 'enroll_error_invalid');
-    await issue(ctx, { user: session.user, level: 2, amr: ['pwd', 'totp'], ic: session.ic, auth: session.auth, mfaAt: clock() });
+    await issue(ctx, { user: session.user, level: 2, amr: accessPassOpen(session) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'], ic: session.ic, auth: session.auth, mfaAt: clock() });
     redirect(ctx.res, rd ?? defaultLanding);
   }
 
+  /**
+   * GET shows a signed-in user a sign-out button (a link, an image or a prefetch must not
+   * sign anyone out); POST with the session's CSRF token ends THIS session on the server,
+   * by its id, through the change feed: every copy of its cookie is refused on every
+   * instance and its WebSockets close, while the user's other sessions go on.
+   */
   async function signOut(ctx: Ctx, viaForm: boolean): Promise<void> {
-    if (viaForm) {
-      const form = await readForm(ctx.req);
-      if (ctx.session && !csrf.verify(form.get('csrf'), ctx.session.sid, SIGNED_IN_FORMS)) {
+    const session = ctx.session;
+    if (!viaForm) {
+      if (session) return page(ctx, 200, 'sign-out', { csrf: csrf.token(session.sid, SIGNED_IN_FORMS), user: session.user });
+      return page(ctx, 200, 'signed-out', { signInUrl: url(PORTAL_PATHS.signIn) });
+    }
+    const form = await readForm(ctx.req);
+    if (session) {
+      if (!csrf.verify(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
         return sendError(ctx.req, ctx.res, errors.forbidden('sign-out form with a bad CSRF token'));
       }
+      await store.revokeSession({ sid: session.sid, user: session.user, expiresAt: sessions.absoluteExpiry(session) });
+      await revocations.refresh();
+      await audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user signed out' });
     }
     appendSetCookie(ctx.res, sessions.clearCookie());
     page(ctx, 200, 'signed-out', { signInUrl: url(PORTAL_PATHS.signIn) });
@@ -487,6 +579,7 @@ export function createPortal(deps: PortalDeps): Portal {
   async function accountPage(ctx: Ctx, session: SessionData, notice?: PageData['account']['notice']): Promise<void> {
     const user = users.get(session.user) as UserRecord;
     const methods = await store.listMethods(session.user);
+    const active = methods.some((m) => m.active);
     const recent = await store.query({ user: session.user, limit: 10 });
     const signIns: AccountSignIn[] = recent
       .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
@@ -505,7 +598,13 @@ export function createPortal(deps: PortalDeps): Portal {
       maxMethods: config.mfa.max_methods_per_user,
       ...(config.mfa.app_passwords.enabled ? { appPasswordsUrl: url(PORTAL_PATHS.appPasswords) } : {}),
       manage: true,
-      ...(config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) } : {}),
+      // Without an active method "Add a method" is first enrollment: no code is asked for that the user cannot have.
+      ...(!active
+        ? { addMethodUrl: withRd(PORTAL_PATHS.enroll, new URL(url(PORTAL_PATHS.account), publicUrl).href) }
+        : config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user
+          ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) }
+          : {}),
+      ...(active ? { recoveryCodes: { ...(await store.recoveryCodeSummary(session.user)), url: url(PORTAL_PATHS.recoveryCodes) } } : {}),
       signIns,
       ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
       ...(notice ? { notice } : {}),
@@ -527,7 +626,12 @@ export function createPortal(deps: PortalDeps): Portal {
   /** `?done=` after a change made by the methods module (see `portal/methods`). */
   function accountNotice(ctx: Ctx): PageData['account']['notice'] | undefined {
     const done = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('done');
-    const notices = { added: 'account_notice_method_added', removed: 'account_notice_method_removed', renamed: 'account_notice_method_renamed' } as const;
+    const notices = {
+      added: 'account_notice_method_added',
+      removed: 'account_notice_method_removed',
+      renamed: 'account_notice_method_renamed',
+      recovery: 'account_notice_recovery_used',
+    } as const;
     return done !== null && Object.hasOwn(notices, done) ? notices[done as keyof typeof notices] : undefined;
   }
 
@@ -599,6 +703,8 @@ export function createPortal(deps: PortalDeps): Portal {
         return enrollGet(ctx);
       case `POST ${PORTAL_PATHS.enroll}`:
         return enrollPost(ctx);
+      case `POST ${PORTAL_PATHS.enrollAccessPass}`:
+        return accessPassPost(ctx);
       case `GET ${PORTAL_PATHS.signOut}`:
         return signOut(ctx, false);
       case `POST ${PORTAL_PATHS.signOut}`:
@@ -630,6 +736,7 @@ export function createPortal(deps: PortalDeps): Portal {
     anonymousBinding,
     issueSession: issue,
     audit,
+    checkSecondFactor: secondFactorCheck,
     defaultLanding,
   };
   const modules = (deps.modules ?? []).map((build) => build(kit));
@@ -644,7 +751,7 @@ export function createPortal(deps: PortalDeps): Portal {
         await route({ scope, req, res, lang, session }, sub);
       } catch (err) {
         const error = err instanceof GatewayError ? err : errors.internal(String(err), err);
-        if (error.status >= 500) log.error({ err, code: error.code }, 'portal request failed');
+        if (error.status >= 500 && error.code !== 'GW_STORE_UNAVAILABLE') log.error({ err, code: error.code }, 'portal request failed');
         if (res.headersSent) res.destroy();
         else sendError(req, res, error);
       }

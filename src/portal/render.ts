@@ -26,6 +26,7 @@ export const PORTAL_PATHS = Object.freeze({
   signIn: 'sign-in',
   secondFactor: 'second-factor',
   enroll: 'enroll',
+  enrollAccessPass: 'enroll/access-pass',
   signOut: 'sign-out',
   account: 'account',
   forgetBrowsers: 'account/forget-browsers',
@@ -34,6 +35,7 @@ export const PORTAL_PATHS = Object.freeze({
   methodVerify: 'account/methods/verify',
   methodRename: 'account/methods/rename',
   methodRemove: 'account/methods/remove',
+  recoveryCodes: 'account/recovery-codes',
   appPasswords: 'account/app-passwords',
   admin: 'admin',
   static: 'static/',
@@ -89,13 +91,32 @@ export interface EnrollPage extends FormFields {
   error?: MessageRef;
 }
 
-/** `enroll-refused`: the first method can only be enrolled from a trusted network. */
+/**
+ * `enroll-refused`: the first method can only be enrolled from a trusted network, or with a
+ * temporary access pass: POST `accessPassUrl` with `pass`, `csrf`, `rd`.
+ */
 export interface EnrollRefusedPage {
-  /** For the sign-out button. */
+  /** For the sign-out button and the access-pass form. */
   csrf: string;
+  rd?: string;
   user: string;
   /** Where "Try again" leads; omitted hides the link. */
   retryUrl?: string;
+  /** Where the access-pass form posts; omitted hides the form. */
+  accessPassUrl?: string;
+  /** Tied to the pass field, e.g. `enroll_pass_invalid`. */
+  error?: MessageRef;
+  /** Locked out: the pass form is replaced by a notice naming this time. */
+  lockedUntil?: Date | number;
+}
+
+/**
+ * `sign-out`: what GET `{prefix}sign-out` shows a signed-in user: a button that POSTs
+ * `{prefix}sign-out` with `csrf`. A link or an image alone never signs anyone out.
+ */
+export interface SignOutPage {
+  csrf: string;
+  user: string;
 }
 
 /** `signed-out`: a confirmation with a link to sign in again. */
@@ -149,6 +170,21 @@ export interface AccountPage {
    * `{prefix}account/methods/rename` with `id`, `name`, `csrf`; GET `{prefix}account/methods/remove?id=`.
    */
   manage?: boolean;
+  /** The recovery-code section (users with an active method): how many are left, and the page to create them. */
+  recoveryCodes?: { total: number; unused: number; createdAt: number | null; url: string };
+}
+
+/**
+ * `recovery-codes`: with `codes`, a new set shown once (printable); without, the summary and
+ * a form: POST `{prefix}account/recovery-codes` with `csrf` creates a new set.
+ */
+export interface RecoveryCodesPage {
+  csrf: string;
+  user: string;
+  codes?: readonly string[];
+  total: number;
+  unused: number;
+  createdAt: number | null;
 }
 
 /** `method-add`: another authenticator app; POST `{prefix}account/methods/add` with `name`, `code`, `csrf`. */
@@ -165,6 +201,8 @@ export interface MethodAddPage extends FormFields {
   error?: MessageRef;
   /** Tied to the name field, e.g. `method_name_invalid`. */
   nameError?: MessageRef;
+  /** Shown at the top, e.g. `method_add_after_recovery` after a recovery-code sign-in. */
+  notice?: MessageRef;
 }
 
 /**
@@ -227,6 +265,7 @@ export interface PageData extends AdminPageData {
   'second-factor': SecondFactorPage;
   enroll: EnrollPage;
   'enroll-refused': EnrollRefusedPage;
+  'sign-out': SignOutPage;
   'signed-out': SignedOutPage;
   account: AccountPage;
   error: ErrorPage;
@@ -235,12 +274,13 @@ export interface PageData extends AdminPageData {
   'method-add': MethodAddPage;
   'method-verify': MethodVerifyPage;
   'method-remove': MethodRemovePage;
+  'recovery-codes': RecoveryCodesPage;
 }
 
 export type PageName = keyof PageData;
 
 export const PAGE_NAMES: readonly PageName[] = Object.freeze([
-  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove',
+  'sign-in', 'second-factor', 'enroll', 'enroll-refused', 'sign-out', 'signed-out', 'account', 'error', 'message', 'fraud-report', 'method-add', 'method-verify', 'method-remove', 'recovery-codes',
   ...ADMIN_PAGE_NAMES,
 ]);
 
@@ -379,9 +419,33 @@ export function createRenderer(opts: RendererOptions): Renderer {
       }, 'medium');
     },
     'enroll-refused'(lang, d) {
-      return render('enroll-refused', lang, tr(lang, 'enroll_refused_title'), { user: d.user }, {
-        csrf: d.csrf,
+      const error = d.error && tr(lang, d.error);
+      return render('enroll-refused', lang, tr(lang, 'enroll_refused_title'), { user: d.user, until: d.lockedUntil === undefined ? '' : formatDate(d.lockedUntil, lang) }, {
+        ...hidden(d),
         retryUrl: d.retryUrl,
+        accessPassUrl: d.lockedUntil === undefined ? d.accessPassUrl : undefined,
+        locked: d.lockedUntil !== undefined,
+        error,
+        passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
+      });
+    },
+    'recovery-codes'(lang, d) {
+      return render('recovery-codes', lang, tr(lang, 'recovery_title'), {
+        user: d.user,
+        unused: d.unused,
+        total: d.total,
+        created: d.createdAt === null ? '' : formatDate(d.createdAt, lang),
+      }, {
+        csrf: d.csrf,
+        codes: d.codes,
+        shown: d.codes !== undefined,
+        hasSet: d.total > 0,
+      });
+    },
+    'sign-out'(lang, d) {
+      return render('sign-out', lang, tr(lang, 'sign_out_title'), { user: d.user }, {
+        csrf: d.csrf,
+        action: site.paths.signOut,
       });
     },
     'signed-out'(lang, d) {
@@ -416,6 +480,12 @@ export function createRenderer(opts: RendererOptions): Renderer {
         methodsCount: d.maxMethods !== undefined,
         addMethodUrl: d.addMethodUrl,
         appPasswordsUrl: d.appPasswordsUrl,
+        recovery: d.recoveryCodes && {
+          url: d.recoveryCodes.url,
+          text: d.recoveryCodes.total === 0
+            ? tr(lang, 'account_recovery_none')
+            : tr(lang, 'account_recovery_some', { unused: d.recoveryCodes.unused, total: d.recoveryCodes.total, created: d.recoveryCodes.createdAt === null ? '' : formatDate(d.recoveryCodes.createdAt, lang) }),
+        },
         browsers: browsers === undefined ? undefined : { text: tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
         signIns: d.signIns.map((s) => ({
           at: date(s.at),
@@ -463,6 +533,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
         account: d.account,
         issuer: d.issuer,
         name: d.name,
+        notice: d.notice && tr(lang, d.notice),
         error,
         nameError,
         codeDescribedBy: error ? 'code-help code-error' : 'code-help',

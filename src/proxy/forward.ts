@@ -45,6 +45,9 @@ export interface Forwarder {
    * - `pathAndQuery`: the normalized path plus query the policy evaluated; starts with `/`.
    * - `headers`: the result of `upstreamRequestHeaders`, sent as is (including the
    *   client's `Host`).
+   * - `gatewayCookies`: the gateway's cookie names. The response's `Set-Cookie` is what
+   *   the caller set on `res` before (the renewed session), then the app's own values
+   *   without any that name a gateway cookie; on every status, 304 and HEAD included.
    *
    * The request body (when the request has `Content-Length` or `Transfer-Encoding`,
    * RFC 9112 §6.3) streams to the upstream as it arrives; the response streams back
@@ -52,7 +55,7 @@ export interface Forwarder {
    * `onError` as described there, or destroy the client connection when the response
    * headers were already sent; there is never a second response.
    */
-  web(req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, headers: HeaderList): void;
+  web(req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, headers: HeaderList, gatewayCookies: readonly string[]): void;
   /** Waits for in-flight upstream requests, then closes every pooled connection. */
   close(): Promise<void>;
 }
@@ -68,7 +71,7 @@ const LOCAL_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ER
  *
  * @example
  * const forwarder = createForwarder({ connectTimeoutMs: 5000, responseTimeoutMs: 60000, onError: renderError });
- * forwarder.web(req, res, new URL('http://127.0.0.1:8080'), '/app?x=1', upstreamRequestHeaders(req.rawHeaders, ctx));
+ * forwarder.web(req, res, new URL('http://127.0.0.1:8080'), '/app?x=1', upstreamRequestHeaders(req.rawHeaders, ctx), ['gw_session']);
  */
 export function createForwarder(opts: ForwarderOptions): Forwarder {
   const pools = new Map<string, Pool>();
@@ -91,14 +94,14 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   };
 
   return {
-    web(req, res, target, pathAndQuery, headers) {
+    web(req, res, target, pathAndQuery, headers, gatewayCookies) {
       const prefix = target.pathname;
       const path = prefix === '/' ? pathAndQuery : prefix.endsWith('/') ? prefix + pathAndQuery.slice(1) : prefix + pathAndQuery;
       const h = req.headers;
       const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
       poolFor(target).dispatch(
         { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null },
-        new ForwardHandler(req, res, opts.onError),
+        new ForwardHandler(req, res, opts.onError, gatewayCookies),
       );
     },
     async close() {
@@ -117,14 +120,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly onError: ForwarderOptions['onError'];
+  readonly gatewayCookies: readonly string[];
   controller: Dispatcher.DispatchController | null = null;
   /** The client went away before the response finished. */
   gone = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, onError: ForwarderOptions['onError']) {
+  constructor(req: IncomingMessage, res: ServerResponse, onError: ForwarderOptions['onError'], gatewayCookies: readonly string[]) {
     this.req = req;
     this.res = res;
     this.onError = onError;
+    this.gatewayCookies = gatewayCookies;
     res.on('close', this.onClientClose);
   }
 
@@ -136,7 +141,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaderMap, statusMessage?: string): void {
     // 1xx interim responses (e.g. 103 Early Hints) are not relayed; the final one follows.
     if (statusCode < 200) return;
-    this.res.writeHead(statusCode, statusMessage, responseHeaders(headers));
+    // `writeHead` replaces the renewed session cookie set before; responseHeaders merges it back.
+    const res = this.res;
+    res.writeHead(statusCode, statusMessage, responseHeaders(headers, { setCookie: res.getHeader('set-cookie'), gatewayCookies: this.gatewayCookies }));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

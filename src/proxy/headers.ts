@@ -3,9 +3,11 @@
  * Header hygiene between the client, the gateway and the upstream app, in one place
  * (style habit 10). Requests: first remove what must not pass (hop-by-hop fields,
  * fields the client's `Connection` names, identity and forwarding fields the client
- * made up, the gateway's own cookies), only then add the gateway's own. Because the
- * additions come last, nothing a client sends can remove or replace them.
- * Responses: remove the upstream's hop-by-hop fields.
+ * made up, fields that override the path, method, host or client address the app sees,
+ * the gateway's own cookies), only then add the gateway's own. Because the additions
+ * come last, nothing a client sends can remove or replace them.
+ * Responses: remove the upstream's hop-by-hop fields, and the app's attempts to set the
+ * gateway's cookies; keep the gateway's renewed session cookie beside the app's own.
  */
 
 /** The signed-in user the upstream app is told about. */
@@ -74,6 +76,50 @@ const GATEWAY_SET: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Request fields that make an app, its framework or a server in front of it read another
+ * path, method, host, scheme or client address than the one the policy judged (issue 10,
+ * item 6). The gateway never sets them and no client may: the policy decided on the
+ * request line, Host and socket address, and the app must act on exactly those.
+ * - path: IIS URL Rewrite and Symfony read `X-Original-URL` / `X-Rewrite-URL`; Traefik,
+ *   Caddy and Spring read `X-Forwarded-Uri`, `-Path` and `-Prefix`; nginx setups pass
+ *   `X-Original-URI`; Envoy `X-Envoy-Original-Path`;
+ * - method: `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override` (Rails, Express
+ *   method-override, OData, Google APIs), `X-Original-Method`, `X-Forwarded-Method`;
+ * - host, scheme, port: `X-Original-Host`, `X-Host`, `X-Forwarded-Server`,
+ *   `X-Forwarded-Port`, `X-Forwarded-Scheme`, `X-Forwarded-Ssl`, `X-Url-Scheme`,
+ *   `Front-End-Https` (the gateway sends its own `X-Forwarded-Proto` and `-Host`);
+ * - client address: `X-Client-IP`, `True-Client-IP`, `X-Cluster-Client-IP` (the gateway
+ *   sends the resolved address in `X-Forwarded-For`);
+ * - `X-Middleware-Subrequest`, which makes Next.js skip its middleware (CVE-2025-29927).
+ */
+const CLIENT_OVERRIDES: ReadonlySet<string> = new Set([
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-forwarded-prefix',
+  'x-envoy-original-path',
+  'x-original-method',
+  'x-forwarded-method',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-host',
+  'x-host',
+  'x-forwarded-server',
+  'x-forwarded-port',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-url-scheme',
+  'front-end-https',
+  'x-client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'x-middleware-subrequest',
+]);
+
+/**
  * Builds the request headers for the upstream app from the client's `req.rawHeaders`.
  *
  * Removed, in this order:
@@ -82,7 +128,8 @@ const GATEWAY_SET: ReadonlySet<string> = new Set([
  * 2. every field named in the client's `Connection` field(s) (RFC 9110 §7.6.1);
  * 3. `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name`, `X-Forwarded-For`,
  *    `X-Forwarded-Proto`, `X-Forwarded-Host`, `Forwarded`, `X-Real-IP`, `Host` and
- *    `Expect` as the client sent them.
+ *    `Expect` as the client sent them, and every override field of `CLIENT_OVERRIDES`
+ *    (`X-Original-URL`, `X-HTTP-Method-Override`, `X-Forwarded-Uri`, ...).
  * Names compare case-insensitively and with `_` read as `-` in every step, since CGI,
  * PHP and some servers map `Remote_User` onto the same variable as `Remote-User`.
  * 4. the cookies named in `ctx.stripCookies` from `Cookie`; the others stay, joined
@@ -147,13 +194,33 @@ export function pushIdentityHeaders(out: HeaderList, id: Identity): void {
   if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
 }
 
+/** The gateway's side of a forwarded response's cookies. */
+export interface ResponseCookies {
+  /** What the gateway already set on the response (`res.getHeader('set-cookie')`): the renewed session. */
+  setCookie: string | string[] | number | undefined;
+  /** Names of the gateway's cookies, which the app may not set, overwrite or delete. */
+  gatewayCookies: readonly string[];
+}
+
 /**
  * Removes hop-by-hop fields and those named in the upstream's own `Connection` from a
  * response (RFC 9110 §7.6.1). The result goes to `res.writeHead`; Node then adds its
  * own `Connection`/`Keep-Alive` and, for bodies without `Content-Length`, its own
  * chunked framing for the client connection.
+ *
+ * With `cookies`, `Set-Cookie` becomes the gateway's own values first, then the app's,
+ * without those naming a gateway cookie. `writeHead` replaces what `setHeader` set
+ * before, so without this the app's cookies would silently drop the renewed session
+ * cookie (issue 10, item 7). Names compare ignoring case (browsers match the `__Host-`
+ * and `__Secure-` prefixes so), and a nameless cookie (`=gw_session=x`, which browsers
+ * send back as `gw_session=x`) counts under the name its value starts with.
+ *
+ * @example
+ * responseHeaders({ 'set-cookie': ['app=1', 'gw_session=forged'] },
+ *   { setCookie: 'gw_session=renewed; Path=/', gatewayCookies: ['gw_session'] })
+ * // { 'set-cookie': ['gw_session=renewed; Path=/', 'app=1'] }
  */
-export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
+export function responseHeaders(headers: ResponseHeaderMap, cookies?: ResponseCookies): ResponseHeaderMap {
   const connection = headers['connection'];
   const named = connection === undefined ? null : connectionTokens(connection, null);
   const out: ResponseHeaderMap = {};
@@ -162,7 +229,38 @@ export function responseHeaders(headers: ResponseHeaderMap): ResponseHeaderMap {
     if (HOP_BY_HOP.has(key) || (named !== null && named.has(normalizeName(key)))) continue;
     out[key] = headers[key];
   }
+  if (cookies !== undefined) mergeSetCookie(out, cookies);
   return out;
+}
+
+function mergeSetCookie(out: ResponseHeaderMap, cookies: ResponseCookies): void {
+  const merged: string[] = [];
+  const own = cookies.setCookie;
+  if (own !== undefined) for (const value of Array.isArray(own) ? own : [String(own)]) merged.push(value);
+  const app = out['set-cookie'];
+  if (app !== undefined) {
+    for (const value of Array.isArray(app) ? app : [app]) if (!namesGatewayCookie(value, cookies.gatewayCookies)) merged.push(value);
+  }
+  if (merged.length === 0) delete out['set-cookie'];
+  else out['set-cookie'] = merged;
+}
+
+/** Whether a `Set-Cookie` value sets the cookie a browser would send back under one of `names`. */
+function namesGatewayCookie(setCookie: string, names: readonly string[]): boolean {
+  if (names.length === 0) return false;
+  const semi = setCookie.indexOf(';');
+  const pair = semi === -1 ? setCookie : setCookie.slice(0, semi);
+  const eq = pair.indexOf('=');
+  let name = eq === -1 ? '' : pair.slice(0, eq).trim();
+  if (name === '') {
+    // RFC 6265bis §5.7: no `=`, or nothing before it, is a nameless cookie sent back as its bare value.
+    const value = (eq === -1 ? pair : pair.slice(eq + 1)).trim();
+    const inner = value.indexOf('=');
+    name = (inner === -1 ? value : value.slice(0, inner)).trim();
+  }
+  const lower = name.toLowerCase();
+  for (const n of names) if (n.length === lower.length && n.toLowerCase() === lower) return true;
+  return false;
 }
 
 /**
@@ -217,7 +315,7 @@ function kindOf(name: string): number {
   let kind = kinds.get(name);
   if (kind === undefined) {
     const key = normalizeName(name);
-    kind = HOP_BY_HOP.has(key) || GATEWAY_SET.has(key) ? DROP : key === 'cookie' ? COOKIE : KEEP;
+    kind = HOP_BY_HOP.has(key) || GATEWAY_SET.has(key) || CLIENT_OVERRIDES.has(key) ? DROP : key === 'cookie' ? COOKIE : KEEP;
     if (kinds.size < KINDS_MAX) kinds.set(name, kind);
   }
   return kind;

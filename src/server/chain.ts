@@ -3,7 +3,10 @@
  * The request chain, assembled in one place. Every request and every WebSocket upgrade
  * goes through the same named steps, in this order:
  *
- *   1. `parseTarget`     size limit, Host, path normalization (400/414 on what cannot be made safe)
+ *   1. `parseTarget`     size limit, exactly one Host line agreeing with an absolute-form target,
+ *                        path normalization (400/414 on what cannot be made safe); a path that
+ *                        Java or IIS servers read differently is refused, or rewritten into that
+ *                        reading when the upstream its rule picks asks for it (`legacy_paths`)
  *   2. `resolveClient`   the client address from the socket, or from a trusted proxy's headers
  *   3. `portal`          the gateway's own pages and endpoints under the reserved prefix
  *   4. `decide`          the first matching rule (pure)
@@ -13,7 +16,13 @@
  *   7. `forward`         header hygiene, identity headers, streaming to the upstream
  *
  * The policy is evaluated on exactly what the upstream receives: the normalized path is
- * the one forwarded, with the client's Host and method.
+ * the one forwarded, with the client's Host and method. The renewed session cookie and the
+ * app's own cookies both reach the browser; the app cannot set the gateway's cookies.
+ *
+ * A WebSocket upgrade that would carry a user's identity must also come from a page on a
+ * protected host (`proxy/origin`: cross-site WebSocket hijacking), and its socket is
+ * tagged with the user and session, so that every way the session ends closes it.
+ * Upgrades on `bypass` rules forward no identity, so their Origin is the app's business.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -22,7 +31,8 @@ import type { ClientAddressResult } from '../client-ip/resolve.ts';
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
 import type { Forwarder } from '../proxy/forward.ts';
-import type { WebSocketForwarder } from '../proxy/websocket.ts';
+import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
+import type { OriginCheck } from '../proxy/origin.ts';
 import type { Subject } from '../policy/access.ts';
 import type { Logger } from 'pino';
 import { decide, normalizeHost } from '../policy/decide.ts';
@@ -31,6 +41,7 @@ import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from './errors.ts';
 import { createForwardAuth } from './forward-auth.ts';
+import type { StoreOutage } from './store-outage.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 /** Everything one request carries through the chain; built once per request. */
@@ -58,6 +69,8 @@ export interface Authentication {
   identity: Identity | null;
   /** A re-sealed session cookie to send back (the idle clock moved). */
   setCookie?: string;
+  /** The session behind a cookie sign-in (absent for HTTP Basic): its id and when it stops working unless used again. */
+  session?: { id: string; expiresAt: number };
 }
 
 /** The session layer, seen by the chain: one call per request that needs to know who is asking. */
@@ -92,12 +105,21 @@ export interface ChainDeps {
   trustedIps: NetworkSet;
   resolveClient: (socketAddress: string | undefined, headers: IncomingMessage['headers']) => ClientAddressResult;
   upstreamFor: (rule: CompiledRule | null) => URL;
+  /**
+   * Whether the upstream of this rule opted in to `legacy_paths: rewrite`; null when no
+   * upstream did, so a refused path is never parsed a second time.
+   */
+  rewritesLegacyPaths: ((rule: CompiledRule | null) => boolean) | null;
   authenticator: Authenticator;
   portal: Portal;
   forwarder: Forwarder;
   websockets: WebSocketForwarder;
+  /** Which pages may open WebSockets that carry a user's identity. */
+  originCheck: OriginCheck;
   log: Logger;
   metrics: GatewayMetrics;
+  /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
+  storeOutage?: Pick<StoreOutage, 'refused'>;
 }
 
 export interface Chain {
@@ -107,7 +129,17 @@ export interface Chain {
 
 export type Verdict =
   | { kind: 'portal' }
-  | { kind: 'forward'; identity: Identity | null; user: string | null; upstream: URL; setCookie?: string | undefined; basic?: boolean }
+  | {
+      kind: 'forward';
+      identity: Identity | null;
+      user: string | null;
+      upstream: URL;
+      setCookie?: string | undefined;
+      basic?: boolean;
+      session?: { id: string; expiresAt: number } | undefined;
+      /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
+      allowedOrigins?: readonly string[];
+    }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
   | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
@@ -118,6 +150,9 @@ export function createChain(deps: ChainDeps): Chain {
   const prefixBare = prefix.slice(0, -1);
   const forwardAuthPath = `${prefix}auth`;
   const forwardAuth = createForwardAuth({
+    path: forwardAuthPath,
+    cookieNames: deps.authenticator.cookieNames,
+    warn: (msg) => log.warn(msg),
     judge: (scope) => judgePolicy(scope),
     signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
     fail: (req, res, err) => fail(req, res, err),
@@ -127,16 +162,31 @@ export function createChain(deps: ChainDeps): Chain {
   function parseTarget(req: IncomingMessage): RequestScope | GatewayError {
     const target = req.url ?? '';
     if (Buffer.byteLength(target) > deps.maxUrlBytes) return errors.uriTooLong(`request target of ${target.length} bytes`);
+    // Node keeps the first of several Host lines in `req.headers`; RFC 9112 §3.2 wants 400.
+    const hostLines = countField(req.rawHeaders, 'host');
+    if (hostLines > 1) return errors.badRequest(`${hostLines} Host lines`);
     const hostHeader = req.headers.host;
     const host = normalizeHost(hostHeader);
     if (host === null || hostHeader === undefined) return errors.badRequest(`missing or malformed Host: ${JSON.stringify(hostHeader)}`);
-    const normalized = normalizePath(target);
-    if (!normalized.ok) return errors.badPath(`${normalized.reason}: ${JSON.stringify(target.slice(0, 200))}`);
+    if (target.charCodeAt(0) !== 0x2f /* / */ && !sameAuthority(target, hostHeader)) {
+      return errors.badRequest(`absolute-form target ${JSON.stringify(target.slice(0, 200))} names another authority than Host ${JSON.stringify(hostHeader)}`);
+    }
     const client = deps.resolveClient(req.socket.remoteAddress, req.headers);
     if (!client.ok) return errors.badRequest(`forwarding header from a trusted proxy: ${client.reason}`);
+    const method = req.method ?? 'GET';
+    let normalized = normalizePath(target);
+    if (!normalized.ok && deps.rewritesLegacyPaths !== null) {
+      // The rule is chosen on the legacy reading, and exactly that reading is forwarded.
+      const legacy = normalizePath(target, { legacy: 'rewrite' });
+      if (legacy.ok && legacy.path !== prefixBare && !legacy.path.startsWith(prefix)) {
+        const rule = decide(deps.policy, { host, path: legacy.path, method, addr: client.addr }).rule;
+        if (deps.rewritesLegacyPaths(rule)) normalized = legacy;
+      }
+    }
+    if (!normalized.ok) return errors.badPath(`${normalized.reason}: ${JSON.stringify(target.slice(0, 200))}`);
     return {
       req,
-      method: req.method ?? 'GET',
+      method,
       host,
       hostHeader,
       path: normalized.path,
@@ -167,7 +217,16 @@ export function createChain(deps: ChainDeps): Chain {
     const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
     switch (access.result) {
       case 'allow':
-        return { kind: 'forward', identity: auth.identity, user: auth.subject?.user ?? null, upstream, setCookie: auth.setCookie, basic: authorization !== undefined };
+        return {
+          kind: 'forward',
+          identity: auth.identity,
+          user: auth.subject?.user ?? null,
+          upstream,
+          setCookie: auth.setCookie,
+          basic: authorization !== undefined,
+          session: auth.session,
+          allowedOrigins: decision.rule?.allowedOrigins ?? [],
+        };
       case 'sign_in':
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
@@ -191,7 +250,9 @@ export function createChain(deps: ChainDeps): Chain {
 
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const error = toGatewayError(err);
-    if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
+    // A store outage is counted where the answer is sent (`portal.sendError`) and logged once.
+    if (error.code === 'GW_STORE_UNAVAILABLE') log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
+    else if (error.status >= 500) log.error({ err: error, code: error.code, url: req.url }, error.detail ?? error.message);
     else log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
     if (res.headersSent) {
       res.destroy();
@@ -207,7 +268,7 @@ export function createChain(deps: ChainDeps): Chain {
       metrics.request('rejected');
       return fail(req, res, scope);
     }
-    if (scope.path === forwardAuthPath) {
+    if (scope.path === forwardAuthPath || scope.path.startsWith(`${forwardAuthPath}/`)) {
       metrics.request('forward_auth');
       return forwardAuth(scope, res);
     }
@@ -218,9 +279,13 @@ export function createChain(deps: ChainDeps): Chain {
         return portal.handle(scope, res);
       case 'forward':
         metrics.request('forwarded');
-        // Set before forwarding: the forwarder appends the upstream's own Set-Cookie values to it.
+        // Set before forwarding: the forwarder sends it first, then the app's own Set-Cookie
+        // values, minus any that name a gateway cookie (also on 304, HEAD and error statuses).
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
-        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic));
+        // A request of this session moved its idle clock: its sockets here may live as long.
+        if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
+        const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
+        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       case 'redirect':
         metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);
@@ -262,18 +327,64 @@ export function createChain(deps: ChainDeps): Chain {
       Promise.resolve(judge(scope)).then(
         (verdict) => {
           if (verdict.kind === 'forward') {
-            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), verdict.user);
+            if (verdict.identity !== null) {
+              const origin = deps.originCheck.check(req.rawHeaders, { proto: scope.proto, hostHeader: scope.hostHeader }, verdict.allowedOrigins ?? []);
+              if (!origin.ok) {
+                log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
+                return refuse(403, 'Forbidden');
+              }
+            }
+            const owner: SocketOwner | null =
+              verdict.user === null ? null : { user: verdict.user, ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}) };
+            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), owner);
           } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
           else if (verdict.kind === 'portal') refuse(404, 'Not Found');
           else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
         },
         (err: unknown) => {
+          const error = toGatewayError(err);
+          if (error.code === 'GW_STORE_UNAVAILABLE') {
+            deps.storeOutage?.refused(error);
+            return socket.end(`HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          }
           log.error({ err }, 'upgrade failed');
           refuse(500, 'Internal Server Error');
         },
       );
     },
   };
+}
+
+/** How many lines of the field `name` (lower case) the client sent. */
+function countField(raw: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) n++;
+  return n;
+}
+
+/**
+ * Whether an absolute-form target (`http://app.example:8080/x`, already checked by
+ * `normalizePath`) names the same host and port as the Host header. RFC 9112 §3.2.2 has
+ * a server use the target's authority; the gateway matches rules and forwards on Host, so
+ * the two must agree (ignoring case, one trailing dot and an explicit default port).
+ */
+function sameAuthority(target: string, hostHeader: string): boolean {
+  const https = target.charCodeAt(4) === 0x73 || target.charCodeAt(4) === 0x53; // http[s]://
+  const start = https ? 8 : 7;
+  let end = start;
+  while (end < target.length && target.charCodeAt(end) !== 0x2f && target.charCodeAt(end) !== 0x3f) end++;
+  const fromTarget = authorityKey(target.slice(start, end), https ? '443' : '80');
+  return fromTarget !== null && fromTarget === authorityKey(hostHeader, https ? '443' : '80');
+}
+
+/** `name:port` with the name as rules compare it and the default port filled in, or null. */
+function authorityKey(authority: string, defaultPort: string): string | null {
+  const name = normalizeHost(authority);
+  if (name === null) return null;
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  const port = colon > close ? authority.slice(colon + 1).replace(/^0+(?=\d)/, '') : defaultPort;
+  return `${name}:${port === '' ? defaultPort : port}`;
 }
 
 /** The `Authorization` value when it is Basic (a single header), else undefined. */

@@ -15,8 +15,10 @@ export class GatewayError extends Error {
   readonly messageKey: string;
   /** What only the log sees. */
   readonly detail: string | undefined;
+  /** Seconds for a `Retry-After` header (RFC 9110 section 10.2.3) on 429 and 503 answers. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: string, status: number, messageKey: string, options: { expose?: boolean; detail?: string; cause?: unknown } = {}) {
+  constructor(code: string, status: number, messageKey: string, options: { expose?: boolean; detail?: string; cause?: unknown; retryAfter?: number } = {}) {
     super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
@@ -24,8 +26,12 @@ export class GatewayError extends Error {
     this.expose = options.expose ?? status < 500;
     this.messageKey = messageKey;
     this.detail = options.detail;
+    this.retryAfter = options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
   }
 }
+
+/** `Retry-After` of a 503 while the store is unreachable: the change feed polls every 250 ms, so a few seconds after the store is back every request passes again. */
+export const STORE_RETRY_AFTER_S = 5;
 
 export const errors = {
   badRequest: (detail: string) => new GatewayError('GW_BAD_REQUEST', 400, 'error_400', { detail }),
@@ -34,13 +40,14 @@ export const errors = {
   notFound: (detail: string) => new GatewayError('GW_NOT_FOUND', 404, 'error_404', { detail }),
   uriTooLong: (detail: string) => new GatewayError('GW_URI_TOO_LONG', 414, 'error_414', { detail }),
   headersTooLarge: (detail: string) => new GatewayError('GW_HEADERS_TOO_LARGE', 431, 'error_431', { detail }),
-  tooManySignIns: (detail: string) => new GatewayError('GW_TOO_MANY_SIGN_INS', 429, 'error_429', { detail }),
+  tooManySignIns: (detail: string, retryAfter = 1) => new GatewayError('GW_TOO_MANY_SIGN_INS', 429, 'error_429', { detail, retryAfter }),
   upstreamUnreachable: (detail: string, cause?: unknown) =>
     new GatewayError('GW_UPSTREAM_UNREACHABLE', 502, 'error_502', { expose: true, detail, cause }),
   upstreamTimeout: (detail: string, cause?: unknown) =>
     new GatewayError('GW_UPSTREAM_TIMEOUT', 504, 'error_504', { expose: true, detail, cause }),
+  /** The store cannot be reached; the gateway fails closed and recovers by itself, so clients may retry soon. */
   storeUnavailable: (detail: string, cause?: unknown) =>
-    new GatewayError('GW_STORE_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause }),
+    new GatewayError('GW_STORE_UNAVAILABLE', 503, 'error_503', { expose: true, detail, cause, retryAfter: STORE_RETRY_AFTER_S }),
   internal: (detail: string, cause?: unknown) => new GatewayError('GW_INTERNAL', 500, 'error_500', { detail, cause }),
 } as const;
 

@@ -1,16 +1,37 @@
 /**
  * @module server/forward-auth
- * `{prefix}auth`: the gateway as the authentication server of another proxy, for setups
- * where nginx, Traefik or Caddy forwards to the app and only asks the gateway whether a
- * request may pass. The same policy, session and access decision as the request chain
- * answer it; only the source of the original request differs:
+ * `{prefix}auth/nginx`, `{prefix}auth/traefik` and `{prefix}auth/caddy`: the gateway as the
+ * authentication server of another proxy, for setups where nginx, Traefik or Caddy forwards
+ * to the app and only asks the gateway whether a request may pass. The same policy, session
+ * and access decision as the request chain answer it; only the source of the original
+ * request differs, and that source is fixed by the endpoint, never by what a request carries:
  *
- * - nginx `auth_request` sends `X-Original-URL` (and `X-Original-Method`). Its answers are
- *   200 (allowed, identity in `Remote-*` headers), 401 (sign-in needed; `Location` names
- *   the sign-in page for `auth_request_set`) and 403.
- * - Traefik ForwardAuth and Caddy `forward_auth` send `X-Forwarded-Method`,
- *   `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Uri`. Their answers are 200,
- *   302 to the sign-in page (401 for requests other than GET and HEAD) and 403.
+ * - `auth/nginx` reads `X-Original-URL` and `X-Original-Method`, which the documented
+ *   `auth_request` location sets with `proxy_set_header` (overwriting the client's).
+ * - `auth/traefik` and `auth/caddy` read `X-Forwarded-Method`, `-Proto`, `-Host` and `-Uri`,
+ *   which Traefik ForwardAuth (without `trustForwardHeader`) and Caddy `forward_auth` set.
+ *
+ * Caddy and Traefik pass the client's own request headers on to the auth server, so a
+ * client could add the other family; the bare `{prefix}auth` of earlier versions read
+ * whichever family was present and was steered that way. Therefore each endpoint reads one
+ * family and refuses a request that carries the other one, any other path or method
+ * override header, or any of its own headers missing, twice (also as `_` spellings, which
+ * CGI-style apps read as the same variable), or malformed. The bare `{prefix}auth` answers
+ * 404 naming the three endpoints.
+ *
+ * Answers (200 always carries `Remote-*`, the app's `Cookie` and the renewed session's
+ * `Set-Cookie` for the proxy to copy; see the README's snippets in `docs/forward-auth/`):
+ *
+ * | verdict                | nginx                                  | traefik, caddy                        |
+ * |------------------------|----------------------------------------|---------------------------------------|
+ * | allowed                | 200                                    | 200                                   |
+ * | sign-in needed         | 401 + `Location`                       | 302 (GET/HEAD), else 401 + `Location` |
+ * | Basic credentials      | 401 + `WWW-Authenticate`               | 401 + `WWW-Authenticate`              |
+ * | forbidden              | 403                                    | 403                                   |
+ * | refused (bad request)  | 403 + `Gateway-Status: 400`            | 400                                   |
+ *
+ * nginx `auth_request` turns every other status into its own 500, hence the 403 that its
+ * documented `error_page` maps back to 400.
  *
  * Only a connection from `server.trusted_proxies` may ask: these headers describe another
  * request, and nobody else may tell the gateway what that request was.
@@ -19,66 +40,190 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestScope, Verdict } from './chain.ts';
 import { normalizeHost } from '../policy/decide.ts';
 import { normalizePath } from '../policy/path.ts';
-import { pushIdentityHeaders } from '../proxy/headers.ts';
+import { pushIdentityHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, type GatewayError } from './errors.ts';
 
+export type Integration = 'nginx' | 'traefik' | 'caddy';
+export const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];
+
 export interface ForwardAuthDeps {
+  /** `{prefix}auth`; the endpoints are `{prefix}auth/<integration>`. */
+  path: string;
   judge(scope: RequestScope): Promise<Verdict>;
   signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
   fail(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  /** The gateway's cookies: removed from the `Cookie` the answer hands on to the app. */
+  cookieNames: readonly string[];
+  warn(msg: string): void;
 }
 
-type Original = { method: string; proto: 'http' | 'https'; hostHeader: string; target: string; nginx: boolean };
+/** The request another proxy asks about. */
+export interface Original {
+  method: string;
+  proto: 'http' | 'https';
+  /** As the client sent it (host and optional port); validated. */
+  hostHeader: string;
+  /** Origin-form request target, not yet normalized. */
+  target: string;
+}
 
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+/** Headers each endpoint reads: the family its proxy sets and overwrites. */
+const FAMILY: Record<Integration, readonly string[]> = {
+  nginx: ['x-original-url', 'x-original-method'],
+  traefik: ['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri'],
+  caddy: ['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri'],
 };
 
-/** The request the other proxy asks about, from the headers each proxy sends. */
-export function originalRequest(req: IncomingMessage): Original | string {
-  const originalUrl = header(req, 'x-original-url');
-  if (originalUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(originalUrl);
-    } catch {
-      return `X-Original-URL is not an absolute URL: ${JSON.stringify(originalUrl.slice(0, 200))}`;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `X-Original-URL has scheme ${url.protocol}`;
-    // The raw path as sent (URL parsing would already have resolved dot segments).
-    const afterAuthority = originalUrl.slice(originalUrl.indexOf('//') + 2);
-    const slash = afterAuthority.indexOf('/');
-    return {
-      method: (header(req, 'x-original-method') ?? 'GET').toUpperCase(),
-      proto: url.protocol === 'https:' ? 'https' : 'http',
-      hostHeader: url.host,
-      target: slash === -1 ? '/' : afterAuthority.slice(slash),
-      nginx: true,
-    };
+/**
+ * Headers that describe a different path or method to some server. None of them is read
+ * here; one that reached the gateway alongside the endpoint's own family means the proxy
+ * passes client headers through, and the app behind it might read it: refused.
+ */
+const OVERRIDES = [
+  'x-original-url',
+  'x-original-method',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-prefix',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+];
+
+/** Header lines by name, lowercased with `_` read as `-` (CGI maps both onto one variable). */
+function linesByName(raw: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase().replaceAll('_', '-');
+    const list = out.get(name);
+    if (list) list.push(raw[i + 1]!);
+    else out.set(name, [raw[i + 1]!]);
   }
-  const hostHeader = header(req, 'x-forwarded-host');
-  const target = header(req, 'x-forwarded-uri');
-  if (hostHeader === undefined || target === undefined) return 'neither X-Original-URL nor X-Forwarded-Host and X-Forwarded-Uri were sent';
-  return {
-    method: (header(req, 'x-forwarded-method') ?? 'GET').toUpperCase(),
-    proto: header(req, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https' ? 'https' : 'http',
-    hostHeader: hostHeader.split(',')[0]!.trim(),
-    target,
-    nginx: false,
-  };
+  return out;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+// Visible ASCII only: no space, no control character (CR, LF, TAB, NUL), nothing above 0x7e.
+const VISIBLE = /^[\x21-\x7e]+$/;
+
+/** A Host value that reads the same to every parser: a name or IP literal and an optional port. */
+function checkHost(value: string, what: string): string | null {
+  if (value.includes('@')) return `${what} carries userinfo (user@): ${JSON.stringify(value.slice(0, 200))}`;
+  if (value.includes(',')) return `${what} has several values: ${JSON.stringify(value.slice(0, 200))}`;
+  if (!VISIBLE.test(value) || normalizeHost(value) === null) return `${what} is not a host[:port]: ${JSON.stringify(value.slice(0, 200))}`;
+  return null;
+}
+
+/** An origin-form request target (RFC 9112 §3.2.1): starts with `/`, visible ASCII only. */
+function checkTarget(value: string, what: string): string | null {
+  if (value.charCodeAt(0) !== 0x2f /* / */) return `${what} is not an origin-form path: ${JSON.stringify(value.slice(0, 200))}`;
+  if (!VISIBLE.test(value)) return `${what} contains whitespace or control characters`;
+  return null;
+}
+
+function checkMethod(value: string, what: string): string | null {
+  return TOKEN.test(value) ? null : `${what} is not a method: ${JSON.stringify(value.slice(0, 40))}`;
+}
+
+/**
+ * The request that the proxy behind `integration` asks about, read only from the header
+ * family that proxy sets; a string says why the headers were refused.
+ *
+ * @example
+ *   originalRequest('nginx', ['X-Original-URL', 'https://app.example.com/a?b', 'X-Original-Method', 'GET'])
+ *   // { method: 'GET', proto: 'https', hostHeader: 'app.example.com', target: '/a?b' }
+ *   originalRequest('caddy', ['X-Original-URL', 'https://app.example.com/public/', ...forwardedFamily])
+ *   // 'X-Original-URL is not read by the caddy endpoint and must not be sent to it ...'
+ */
+export function originalRequest(integration: Integration, rawHeaders: readonly string[]): Original | string {
+  const lines = linesByName(rawHeaders);
+  const family = FAMILY[integration];
+  for (const name of OVERRIDES) {
+    if (!family.includes(name) && lines.has(name)) {
+      return `${name} is not read by the ${integration} endpoint and must not be sent to it (the proxy passes a client's header through; see the README's snippet)`;
+    }
+  }
+  const values = new Map<string, string>();
+  for (const name of family) {
+    const found = lines.get(name);
+    if (found === undefined) return `${name} is missing (the ${integration} endpoint reads ${family.join(', ')})`;
+    if (found.length > 1) return `${name} was sent ${found.length} times`;
+    values.set(name, found[0]!);
+  }
+  return integration === 'nginx' ? fromOriginalUrl(values) : fromForwarded(values);
+}
+
+function fromOriginalUrl(values: Map<string, string>): Original | string {
+  const url = values.get('x-original-url')!;
+  const method = values.get('x-original-method')!;
+  const bad = checkMethod(method, 'X-Original-Method');
+  if (bad) return bad;
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (!m) return `X-Original-URL is not an absolute http(s) URL: ${JSON.stringify(url.slice(0, 200))}`;
+  const [, scheme, authority, target] = m as unknown as [string, string, string, string];
+  const hostProblem = checkHost(authority, 'the host of X-Original-URL');
+  if (hostProblem) return hostProblem;
+  const targetProblem = checkTarget(target, 'the path of X-Original-URL');
+  if (targetProblem) return targetProblem;
+  // The WHATWG reading must name the same host as the raw one (no backslash, IDNA or
+  // percent-decoding between them); the path is taken raw, since URL would resolve dot segments.
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `X-Original-URL is not a URL: ${JSON.stringify(url.slice(0, 200))}`;
+  }
+  if (normalizeHost(parsed.hostname) !== normalizeHost(authority.replace(/:\d+$/, ''))) {
+    return `X-Original-URL names two hosts: ${JSON.stringify(authority)} and ${JSON.stringify(parsed.hostname)}`;
+  }
+  return { method: method.toUpperCase(), proto: scheme.toLowerCase() as 'http' | 'https', hostHeader: authority, target };
+}
+
+function fromForwarded(values: Map<string, string>): Original | string {
+  const method = values.get('x-forwarded-method')!;
+  const proto = values.get('x-forwarded-proto')!.toLowerCase();
+  const host = values.get('x-forwarded-host')!;
+  const uri = values.get('x-forwarded-uri')!;
+  const problem =
+    checkMethod(method, 'X-Forwarded-Method') ??
+    (proto === 'http' || proto === 'https' ? null : `X-Forwarded-Proto is neither http nor https: ${JSON.stringify(proto.slice(0, 40))}`) ??
+    checkHost(host, 'X-Forwarded-Host') ??
+    checkTarget(uri, 'X-Forwarded-Uri');
+  if (problem) return problem;
+  return { method: method.toUpperCase(), proto: proto as 'http' | 'https', hostHeader: host, target: uri };
 }
 
 export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, res: ServerResponse) => Promise<void> {
+  const endpoints = INTEGRATIONS.map((i) => `${deps.path}/${i}`).join(', ');
+  const byPath = new Map(INTEGRATIONS.map((i) => [`${deps.path}/${i}`, i]));
+
   return async (scope, res) => {
     const req = scope.req;
     if (!scope.viaProxy) return deps.fail(req, res, errors.forbidden(`forward-auth asked by ${scope.clientIp}, which is not a trusted proxy`));
-    const original = originalRequest(req);
-    if (typeof original === 'string') return deps.fail(req, res, errors.badRequest(`forward-auth: ${original}`));
-    const host = normalizeHost(original.hostHeader);
-    if (host === null) return deps.fail(req, res, errors.badRequest(`forward-auth: malformed host ${JSON.stringify(original.hostHeader)}`));
+    const integration = byPath.get(scope.path);
+    if (integration === undefined) {
+      deps.warn(`forward-auth asked at ${scope.path}: use ${endpoints} (the one your proxy is), see the README`);
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(`404 forward-auth lives at ${endpoints}: one endpoint per proxy, each reading only the headers that proxy sets\n`);
+      return;
+    }
+    const refuse = (err: GatewayError) => {
+      if (integration === 'nginx') {
+        // auth_request would turn a 400 into its own 500; the documented error_page maps this back.
+        res.writeHead(403, { 'cache-control': 'no-store', 'gateway-status': String(err.status) });
+        res.end();
+        return;
+      }
+      deps.fail(req, res, err);
+    };
+
+    const original = originalRequest(integration, req.rawHeaders);
+    if (typeof original === 'string') return refuse(errors.badRequest(`forward-auth/${integration}: ${original}`));
+    const host = normalizeHost(original.hostHeader)!;
     const path = normalizePath(original.target);
-    if (!path.ok) return deps.fail(req, res, errors.badPath(`forward-auth: ${path.reason}`));
+    if (!path.ok) return refuse(errors.badPath(`forward-auth/${integration}: ${path.reason}: ${JSON.stringify(original.target.slice(0, 200))}`));
 
     const verdict = await deps.judge({
       req,
@@ -95,30 +240,64 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
     const noStore = { 'cache-control': 'no-store' };
     switch (verdict.kind) {
       case 'forward': {
-        const headers: string[] = ['cache-control', 'no-store'];
-        if (verdict.identity) pushIdentityHeaders(headers, verdict.identity);
-        if (verdict.setCookie) headers.push('set-cookie', verdict.setCookie);
-        res.writeHead(200, headers);
+        res.writeHead(200, allowedHeaders(integration, req, verdict, deps.cookieNames));
         res.end();
         return;
       }
       case 'redirect': {
         const location = deps.signInUrl(`${original.proto}://${original.hostHeader}${path.path}${path.query}`, verdict.step);
         const navigates = original.method === 'GET' || original.method === 'HEAD';
-        res.writeHead(original.nginx || !navigates ? 401 : 302, { ...noStore, location });
+        res.writeHead(integration === 'nginx' || !navigates ? 401 : 302, { ...noStore, location });
         res.end();
         return;
       }
       case 'challenge':
-        // Basic credentials wanted (a rule with app_passwords): nginx passes WWW-Authenticate on to the client.
+        // Basic credentials wanted (a rule with app_passwords); the proxies pass WWW-Authenticate on.
         res.writeHead(401, { ...noStore, 'www-authenticate': verdict.challenge });
         res.end();
         return;
       case 'error':
-        return deps.fail(req, res, verdict.error);
+        return verdict.error.status === 403 || verdict.error.status >= 500 ? deps.fail(req, res, verdict.error) : refuse(verdict.error);
       case 'portal':
         // judgePolicy never answers 'portal'; refuse rather than guess.
         return deps.fail(req, res, errors.forbidden('forward-auth: portal verdict'));
     }
   };
+}
+
+/**
+ * The 200 answer: identity, the `Cookie` the app may see (the gateway's own removed) and the
+ * renewed session cookie. Caddy 2.6 copies a header the answer lacks as its literal
+ * placeholder text, so for Caddy every copied header is always present, empty when unset
+ * (its documented snippet removes the empty ones before the app).
+ */
+function allowedHeaders(integration: Integration, req: IncomingMessage, verdict: Extract<Verdict, { kind: 'forward' }>, cookieNames: readonly string[]): string[] {
+  const headers: string[] = ['Cache-Control', 'no-store'];
+  const identity: string[] = [];
+  if (verdict.identity) pushIdentityHeaders(identity, verdict.identity);
+  const appCookie = cookieForApp(req, cookieNames);
+  if (integration === 'caddy') {
+    for (const name of ['Remote-User', 'Remote-Groups', 'Remote-Email', 'Remote-Name']) {
+      const at = identity.indexOf(name);
+      headers.push(name, at === -1 ? '' : identity[at + 1]!);
+    }
+    headers.push('Cookie', appCookie ?? '', 'Set-Cookie', verdict.setCookie ?? '');
+    return headers;
+  }
+  headers.push(...identity);
+  if (appCookie !== undefined) headers.push('Cookie', appCookie);
+  if (verdict.setCookie) headers.push('Set-Cookie', verdict.setCookie);
+  return headers;
+}
+
+/** The client's cookies without the gateway's, as one `Cookie` value; undefined when none remain. */
+function cookieForApp(req: IncomingMessage, cookieNames: readonly string[]): string | undefined {
+  const cookieLines: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'cookie') cookieLines.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  }
+  if (cookieLines.length === 0) return undefined;
+  const out = upstreamRequestHeaders(cookieLines, { clientIp: '', proto: 'http', host: '', identity: null, stripCookies: cookieNames });
+  const at = out.indexOf('Cookie');
+  return at === -1 ? undefined : out[at + 1];
 }

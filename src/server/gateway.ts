@@ -21,6 +21,7 @@ import { createClientAddressResolver } from '../client-ip/resolve.ts';
 import { compilePolicy } from '../policy/compile.ts';
 import { createForwarder } from '../proxy/forward.ts';
 import { createWebSocketForwarder } from '../proxy/websocket.ts';
+import { createOriginCheck } from '../proxy/origin.ts';
 import { createSessionManager } from '../session/session.ts';
 import { createAuthenticator, createBasicAuthenticator } from '../session/authenticate.ts';
 import { createBasicVerifier } from '../factors/app-passwords/index.ts';
@@ -38,6 +39,9 @@ import { fraudModule } from '../portal/fraud.ts';
 import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
 import { lockoutPolicy, lockoutRules } from '../regulation/lockout.ts';
+import { sourceThrottleRules, sourceThrottleSettings } from '../regulation/source-throttle.ts';
+import { createRegulatedPasswordCheck } from '../factors/password/index.ts';
+import { createStoreOutage, pollErrorHandler, watchStore } from './store-outage.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain, type Portal } from './chain.ts';
@@ -100,14 +104,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const initial = options.config;
 
   const metrics = gatewayMetrics();
-  const store = countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules }), metrics);
+  const storeOutage = createStoreOutage(log);
+  const store = watchStore(countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), metrics), storeOutage);
   const fileUsers: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
   // The users file first, then users recorded at their first federated sign-in.
-  const federation = await createFederation({ fileUsers, store, clock, log, blocked: (user) => revocations.blocked(user) });
+  const federation = await createFederation({
+    fileUsers, store, clock, log,
+    blocked: (user) => revocations.blocked(user),
+    onPollError: pollErrorHandler(storeOutage, log, 'federated users not refreshed'),
+  });
   const users: UserDirectory = federation.users;
-  const revocations = createRevocationView(store, { clock, onError: (err) => log.error({ err }, 'change feed poll failed') });
+  const revocations = createRevocationView(store, {
+    clock,
+    // An unreachable store is logged once by the outage watch, not at every poll.
+    onError: pollErrorHandler(storeOutage, log, 'change feed poll failed'),
+  });
   const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
 
   // E-mail and sign-in log retention; build() moves the reloadable settings along.
@@ -119,12 +132,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
   await housekeeping.run();
-  // App passwords over HTTP Basic: one verifier (and its cache) for the process, across reloads.
+  // One regulated password check for every path that takes a password; build() moves its settings along.
   let passwordPolicy = lockoutPolicy(initial.mfa.password_lockout);
+  let throttleSettings = sourceThrottleSettings(initial.mfa.source_throttle);
+  const passwordCheck = createRegulatedPasswordCheck({
+    store, users, log,
+    lockout: () => passwordPolicy,
+    throttle: () => throttleSettings,
+    onLockout: (user, until, details) => onLockout(user, until, details),
+  });
+  // App passwords over HTTP Basic: one verifier (and its cache) for the process, across reloads.
   const basicVerifier = createBasicVerifier({
-    store, users, clock,
+    store, users, clock, passwordCheck,
     blocked: (user) => revocations.blocked(user),
-    passwordPolicy: () => passwordPolicy,
     feed: revocations.feed,
   });
   // Every view on the change feed has subscribed: the first poll loads them all before serving.
@@ -135,7 +155,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       blockUser: (user, opts) => blockUser(store, user, opts),
       refreshRevocations: () => revocations.refresh(),
     });
-  const onLockout: PortalDeps['onLockout'] = (user, until, details) => {
+  const onLockout: NonNullable<PortalDeps['onLockout']> = (user, until, details) => {
     notifier.lockout({ user, step: details.factor, until, clientIp: details.clientIp });
     options.onLockout?.(user, until, details);
   };
@@ -151,10 +171,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       portal.sendError(req, res, err);
     },
   });
-  const websockets = createWebSocketForwarder({ connectTimeoutMs: parseDuration(timeouts.upstream_connect) });
+  // Sockets are closed by the session's idle and absolute timeouts on the injected clock.
+  const websockets = createWebSocketForwarder({ connectTimeoutMs: parseDuration(timeouts.upstream_connect), clock });
   revocations.onSessionsRevoked((user) => {
     const closed = websockets.closeUser(user);
     if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a revoked user');
+  });
+  revocations.onSessionRevoked((sid, user) => {
+    const closed = websockets.closeSession(sid);
+    if (closed > 0) log.info({ user, closed }, 'closed WebSocket connections of a signed-out session');
   });
   revocations.onBlocked((user) => {
     const closed = websockets.closeUser(user);
@@ -165,19 +190,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     adminAddresses = config.mfa.fraud_alert.notify;
     retentionMs = parseDuration(config.log.sign_in_retention);
     passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
+    throttleSettings = sourceThrottleSettings(config.mfa.source_throttle);
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
     const catalog = buildCatalog(config.messages);
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, modules: [...federation.portalModules(config), fraud(config), methodsModule({ config, store, clock }), appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }), adminModule({ config, store, users, notifier, clock, log, refreshRevocations: () => revocations.refresh(), refreshAppPasswords: () => basicVerifier.refresh() })] });
+    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, passwordCheck, storeOutage, modules: [...federation.portalModules(config), fraud(config), methodsModule({ config, store, clock }), appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }), adminModule({ config, store, users, notifier, clock, log, refreshRevocations: () => revocations.refresh(), refreshAppPasswords: () => basicVerifier.refresh() })] });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
       if (!rule?.upstream) return defaultUpstream;
       return named.get(rule.upstream) ?? new URL(rule.upstream);
     };
+    // Only named upstreams (and the default) can opt in; a rule's literal URL never does.
+    const rewriting = new Set(Object.entries(config.upstreams).filter(([, u]) => u.legacy_paths === 'rewrite').map(([name]) => name));
+    const defaultRewrites = config.upstream.legacy_paths === 'rewrite';
+    const rewritesLegacyPaths =
+      rewriting.size === 0 && !defaultRewrites ? null : (rule: CompiledRule | null) => (rule?.upstream ? rewriting.has(rule.upstream) : defaultRewrites);
     const chain = createChain({
       prefix: config.server.path_prefix,
       maxUrlBytes: config.server.limits.max_url_bytes,
@@ -185,12 +216,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       trustedIps,
       resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
       upstreamFor,
+      rewritesLegacyPaths,
       authenticator: createAuthenticator(sessions, users, revocations, config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined),
       portal: builtPortal,
       forwarder,
       websockets,
+      originCheck: createOriginCheck({ publicUrl, policy, allowedOrigins: config.server.allowed_origins }),
       log,
       metrics,
+      storeOutage,
     });
     return { chain, portal: builtPortal };
   }

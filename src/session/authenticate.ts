@@ -36,10 +36,17 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
     async authenticate(scope, authorization, rule) {
       const result = await verifier.verify(authorization, {
         clientIp: scope.clientIp,
+        clientAddr: scope.clientAddr,
         userAgent: String(scope.req.headers['user-agent'] ?? '').slice(0, 512),
         rule: rule.name ?? `rule ${rule.index + 1}`,
       });
-      if (!result.ok) return anonymous;
+      if (!result.ok) {
+        if (result.throttled) {
+          const { retryAfter, source } = result.throttled;
+          throw errors.tooManySignIns(`HTTP Basic from ${source}: source throttled`, retryAfter);
+        }
+        return anonymous;
+      }
       const user = result.user;
       return {
         subject: { user: user.name, groups: user.groups, level: result.level, intranetClaim: false },
@@ -56,8 +63,9 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
     const user = users.get(read.data.user);
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
-      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic },
+      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic, ...(read.data.enroll === true ? { mustEnroll: true } : {}) },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
+      session: { id: read.data.sid, expiresAt: read.expiresAt },
     };
     if (!read.refresh) return auth;
     return sessions.refresh(value, read.data).then((setCookie) => ({ ...auth, setCookie }));

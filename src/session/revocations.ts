@@ -6,7 +6,9 @@
  * another process, or another gateway on the same PostgreSQL, reaches this one in time.
  *
  * The same feed carries the block list: each record says until when the user is blocked,
- * and the view compares that with the injected clock, so a block also ends by itself.
+ * and the view compares that with the injected clock, so a block also ends by itself. And
+ * it carries sessions ended one by one (sign-out), by session id, each kept until the
+ * session's absolute timeout, after which no copy of its cookie works anyway.
  *
  * Fails closed: when the feed has not reached the store for longer than `maxStalenessMs`,
  * the view reports itself not current and the session layer refuses signed-in requests.
@@ -18,6 +20,7 @@ import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../st
 /** What the view needs from the store: the change counter and the records since a count. */
 export interface RevocationFeed {
   changeSeq(): Promise<number>;
+  revokedSessionsSince(seq: number): Promise<{ seq: number; entries: Array<{ sid: string; user: string; expiresAt: number }> }>;
   revocationsSince(seq: number): Promise<{
     seq: number;
     entries: Array<{ user: string; sessionsRevokedAt: number | null; devicesRevokedAt: number | null; blockedUntil: number | null }>;
@@ -38,6 +41,8 @@ export interface LiveRevocationView extends RevocationView {
   onSessionsRevoked(listener: (user: string) => void): void;
   /** Called with every user (key) who was blocked, or whose block was renewed, since the last poll. */
   onBlocked(listener: (user: string) => void): void;
+  /** Called with the id (and user key) of every session ended one by one since the last poll. */
+  onSessionRevoked(listener: (sid: string, user: string) => void): void;
 }
 
 export function createRevocationView(
@@ -54,11 +59,14 @@ export function createRevocationView(
   const clock = opts.clock ?? Date.now;
   const listeners: Array<(user: string) => void> = [];
   const blockListeners: Array<(user: string) => void> = [];
+  const sessionListeners: Array<(sid: string, user: string) => void> = [];
+  /** Ended session id -> when its session expires anyway (then the entry goes). */
+  const endedSessions = new Map<string, number>();
 
-  feed.subscribe(async (since) => {
+  feed.subscribe(async (since, initial) => {
     const changes = await store.revocationsSince(since);
-    // The first load (since 0) is the state at start, not news: listeners hear of later changes only.
-    const news = since !== 0;
+    // The initial load is the state at start, not news: listeners hear of later changes only.
+    const news = !initial;
     for (const entry of changes.entries) {
       const key = userKey(entry.user);
       if (entry.sessionsRevokedAt !== null) {
@@ -76,12 +84,28 @@ export function createRevocationView(
     return changes.seq;
   });
 
+  feed.subscribe(async (since, initial) => {
+    const changes = await store.revokedSessionsSince(since);
+    const now = clock();
+    for (const [sid, expiresAt] of endedSessions) if (expiresAt <= now) endedSessions.delete(sid);
+    for (const entry of changes.entries) {
+      if (endedSessions.has(entry.sid)) continue;
+      endedSessions.set(entry.sid, entry.expiresAt);
+      if (!initial) for (const l of sessionListeners) l(entry.sid, userKey(entry.user));
+    }
+    return changes.seq;
+  });
+
   return {
     sessionsRevokedAt: (user) => sessions.get(userKey(user)),
     devicesRevokedAt: (user) => devices.get(userKey(user)),
     blocked(user) {
       const until = blocks.get(userKey(user));
       return until !== undefined && clock() < until;
+    },
+    sessionRevoked(sid) {
+      const expiresAt = endedSessions.get(sid);
+      return expiresAt !== undefined && clock() < expiresAt;
     },
     feed,
     current: () => feed.current(),
@@ -93,6 +117,9 @@ export function createRevocationView(
     },
     onBlocked(listener) {
       blockListeners.push(listener);
+    },
+    onSessionRevoked(listener) {
+      sessionListeners.push(listener);
     },
   };
 }

@@ -4,7 +4,8 @@
  * with idle and absolute timeouts and a server-side revocation check on every request.
  *
  * A stateless cookie alone cannot be revoked, so every read compares the cookie's issue
- * time with the user's revocation record held in memory (refreshed from the store within
+ * time with the user's revocation record, and its session id with the sessions ended one
+ * by one (sign-out), both held in memory (refreshed from the store within
  * one second, see `session/revocations`). Unsealing costs about 150 µs of CPU, several
  * times the whole forwarding cost, so verified cookies are cached by their value; the
  * timeouts and the revocation check still run on every read.
@@ -41,14 +42,24 @@ export interface SessionData {
    * sign-in methods asks for a code when this is missing or old.
    */
   mfaAt?: number;
+  /**
+   * The user had no active second-factor method when this session was issued: a trusted
+   * network does not skip the second factor for it, so the user is led into first enrollment
+   * instead of into the app with the password alone.
+   */
+  enroll?: true;
+  /** When a temporary access pass was accepted in this session; it opens first enrollment for a while. */
+  tapAt?: number;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt'>;
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'>;
 
 /** The revocation records as the session layer sees them. */
 export interface RevocationView {
   /** Epoch ms of the user's last "end all sessions", if any. */
   sessionsRevokedAt(user: string): number | undefined;
+  /** Whether this one session was ended on the server (sign-out) and has not expired yet. */
+  sessionRevoked(sid: string): boolean;
   /** Epoch ms of the user's last "forget remembered browsers", if any. */
   devicesRevokedAt(user: string): number | undefined;
   /** False when the view could not refresh from the store recently enough to be trusted. */
@@ -59,7 +70,14 @@ export type SessionRead =
   | { state: 'none' }
   | { state: 'invalid'; reason: 'unreadable' | 'expired' | 'idle' | 'revoked' }
   | { state: 'unavailable' }
-  | { state: 'valid'; data: SessionData; /** Re-issue the cookie: the idle clock needs moving. */ refresh: boolean };
+  | {
+      state: 'valid';
+      data: SessionData;
+      /** Re-issue the cookie: the idle clock needs moving. */
+      refresh: boolean;
+      /** When this session stops working unless used again: the earlier of the idle and absolute timeouts (counting a refresh made now). */
+      expiresAt: number;
+    };
 
 export interface SessionManager {
   readonly cookieName: string;
@@ -78,6 +96,8 @@ export interface SessionManager {
    */
   refresh(value: string, data: SessionData): Promise<string>;
   clearCookie(): string;
+  /** When the session stops working at the latest (its absolute timeout): how long a record of ending it must be kept. */
+  absoluteExpiry(data: SessionData): number;
   /** Whether the remember-device cookie is valid for this user. */
   rememberedDevice(cookieValue: string | undefined, user: string): Promise<boolean>;
   rememberDeviceCookie(user: string, days: number): Promise<string>;
@@ -141,7 +161,10 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     if (!revocations.current()) return { state: 'unavailable' };
     const revokedAt = revocations.sessionsRevokedAt(data.user);
     if (revokedAt !== undefined && data.iat <= revokedAt) return { state: 'invalid', reason: 'revoked' };
-    return { state: 'valid', data, refresh: now - data.seen >= refreshAfterMs };
+    if (revocations.sessionRevoked(data.sid)) return { state: 'invalid', reason: 'revoked' };
+    const refresh = now - data.seen >= refreshAfterMs;
+    // A refreshed cookie is sent back with this answer, so its idle clock starts now.
+    return { state: 'valid', data, refresh, expiresAt: Math.min(data.auth + absoluteMs, (refresh ? now : data.seen) + idleMs) };
   }
 
   async function unsealSession(value: string): Promise<SessionRead> {
@@ -188,6 +211,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
       return setCookie;
     },
     clearCookie: () => serializeCookie(cookieName, '', { ...attrs, maxAge: 0 }),
+    absoluteExpiry: (data) => data.auth + absoluteMs,
     async rememberedDevice(value, user) {
       if (!value) return false;
       const data = await unsealData<{ u?: unknown; iat?: unknown }>(value, { password, ttl: 366 * 86_400 });

@@ -12,11 +12,12 @@
 
 export interface ChangeFeed {
   /**
-   * Adds a consumer. `apply(since)` loads and applies what changed after counter `since`
-   * (0 = everything) and resolves with the counter it has now seen. A consumer added before
-   * `start()` is loaded by its first poll.
+   * Adds a consumer. `apply(since, initial)` loads and applies what changed after counter
+   * `since` (0 = everything) and resolves with the counter it has now seen. The first call
+   * (`initial` true) always happens, whatever the counter, and loads the state at start;
+   * every later call is news. A consumer added before `start()` is loaded by its first poll.
    */
-  subscribe(apply: (since: number) => Promise<number>): void;
+  subscribe(apply: (since: number, initial: boolean) => Promise<number>): void;
   /** False when the store has not answered a poll recently enough to trust what was loaded. */
   current(): boolean;
   /** Polls once (loading every consumer), then every `pollMs`. */
@@ -38,7 +39,9 @@ export function createChangeFeed(changeSeq: () => Promise<number>, opts: ChangeF
   const pollMs = opts.pollMs ?? 250;
   const maxStalenessMs = opts.maxStalenessMs ?? 1000;
   const monotonic = opts.monotonic ?? (() => performance.now());
-  const subscribers: Array<{ apply: (since: number) => Promise<number>; seen: number }> = [];
+  // `seen` is null until the initial load: a counter of 0 is a fresh store, not a loaded one,
+  // so the first change on it (counter 1) must still be news to the consumer.
+  const subscribers: Array<{ apply: (since: number, initial: boolean) => Promise<number>; seen: number | null }> = [];
   let lastSuccess = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
@@ -46,7 +49,7 @@ export function createChangeFeed(changeSeq: () => Promise<number>, opts: ChangeF
   async function poll(): Promise<void> {
     const startedAt = monotonic();
     const counter = await changeSeq();
-    for (const s of subscribers) if (s.seen !== counter) s.seen = await s.apply(s.seen);
+    for (const s of subscribers) if (s.seen !== counter) s.seen = await s.apply(s.seen ?? 0, s.seen === null);
     lastSuccess = startedAt;
   }
 
@@ -59,7 +62,7 @@ export function createChangeFeed(changeSeq: () => Promise<number>, opts: ChangeF
 
   return {
     subscribe(apply) {
-      subscribers.push({ apply, seen: 0 });
+      subscribers.push({ apply, seen: null });
     },
     current: () => monotonic() - lastSuccess <= maxStalenessMs,
     async start() {

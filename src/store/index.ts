@@ -25,7 +25,7 @@ export { userKey } from './types.ts';
  * the database cannot be reached.
  *
  * @example
- * const store = await openStore(config.store, { clock: Date.now, lockout: lockoutRules });
+ * const store = await openStore(config.store, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
  * const ok = await store.health();
  */
 export async function openStore(config: StoreConfig, deps: StoreDeps): Promise<Store> {

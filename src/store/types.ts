@@ -150,6 +150,31 @@ export interface RevocationRecord {
   blockedUntil: number | null;
 }
 
+/** One session ended on the server by its id (sign-out), kept until it would have expired anyway. */
+export interface RevokedSession {
+  /** The session id (`SessionData.sid`). */
+  sid: string;
+  /** The user key ({@link userKey}). */
+  user: string;
+  revokedAt: number;
+  /** The session's absolute timeout: after this no copy of its cookie works anyway, so the record may go. */
+  expiresAt: number;
+}
+
+/**
+ * Sessions ended one by one (sign-out): every copy of that session's cookie is refused on
+ * every instance, while the user's other sessions go on. Every change bumps
+ * {@link RevocationStore.changeSeq}, so the change feed carries it to every gateway.
+ */
+export interface SessionRevocationStore {
+  /** Records the session id as ended (idempotent: a second call keeps the first record). */
+  revokeSession(input: { sid: string; user: string; expiresAt: number }): Promise<void>;
+  /** Session ids ended after change counter value `seq` (all for 0) that have not expired, with the counter they are current as of (one snapshot). */
+  revokedSessionsSince(seq: number): Promise<{ seq: number; entries: RevokedSession[] }>;
+  /** Deletes the records whose `expiresAt` is at or before `now`; returns how many. */
+  pruneRevokedSessions(now: number): Promise<number>;
+}
+
 /** The two lockout counters a user has: denied passwords and denied second-factor codes. */
 export type LockoutFactor = 'password' | 'second_factor';
 
@@ -191,6 +216,33 @@ export interface LockoutStore {
   clearLockout(user: string, factor: LockoutFactor): Promise<void>;
   /** The counter as stored (empty when none), for showing a lock without counting anything. */
   lockoutCounter(user: string, factor: LockoutFactor): Promise<LockoutCounter>;
+}
+
+/** `mfa.source_throttle` in milliseconds: `failures` failed attempts within `windowMs` refuse the source. */
+export interface SourceThrottlePolicy {
+  failures: number;
+  /** A failure stops counting this long after it happened (a sliding window). */
+  windowMs: number;
+}
+
+/**
+ * The verdict on one attempt from a source (see `regulation/source-throttle`): refused until
+ * `retryAt`, or allowed with the attempt already counted as a failure at `next.at(-1)`.
+ */
+export type SourceVerdict = { allowed: true; next: readonly number[] } | { allowed: false; retryAt: number };
+
+/** What the per-source throttle needs: failure windows shared by every gateway on the store. */
+export interface SourceThrottleStore {
+  /**
+   * Decides an attempt from `source` (an address or a network, as `sourceKey` spells it) and,
+   * when allowed, counts it as a failure in the same transaction, before the password is
+   * checked. Of many parallel attempts with one left, across processes, exactly one is allowed.
+   */
+  throttleSource(source: string, policy: SourceThrottlePolicy): Promise<SourceVerdict>;
+  /** Takes back the failure counted at `at` (the password was right). */
+  forgiveSourceFailure(source: string, at: number): Promise<void>;
+  /** The failure times on record for `source`, oldest first (empty when none). */
+  sourceFailures(source: string): Promise<number[]>;
 }
 
 /** A user's current block. */
@@ -421,6 +473,61 @@ export interface AppPasswordStore {
   appPasswordChangesSince(seq: number): Promise<{ seq: number; users: string[] }>;
 }
 
+/**
+ * A temporary access pass as stored (`users access-pass`): one per user, issuing a new one
+ * replaces it. The store keeps only a hash of the pass; this never carries the pass.
+ */
+export interface AccessPassInfo {
+  /** The user key ({@link userKey}). */
+  user: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Uses granted when issued, and those not yet spent. */
+  uses: number;
+  usesLeft: number;
+  /** Who issued it: the OS user running the CLI, or an admin's name. */
+  actor: string;
+}
+
+/**
+ * Temporary access passes: the way a user outside trusted networks sets up a first method.
+ * Issuing, spending and revoking each bump nothing else; the pass is checked at enrollment only.
+ */
+export interface AccessPassStore {
+  /** Stores the hash of a new pass for the user, replacing any earlier one (used, expired or not). */
+  issueAccessPass(input: { user: string; hash: string; expiresAt: number; uses: number; actor: string }): Promise<AccessPassInfo>;
+  /** The user's pass as stored (possibly expired or used up), or null. */
+  accessPassOf(user: string): Promise<AccessPassInfo | null>;
+  /**
+   * Spends one use of the user's pass, atomically: only when `hash` is the current pass's,
+   * it has not expired at `now` and a use is left. Of parallel spends of the last use (across
+   * processes too) exactly one gets `true`.
+   */
+  useAccessPass(user: string, hash: string, now: number): Promise<boolean>;
+  /** Deletes the user's pass; false when there was none. */
+  revokeAccessPass(user: string): Promise<boolean>;
+}
+
+/** What the account page shows about a user's recovery codes. */
+export interface RecoveryCodeSummary {
+  /** Codes in the current set, and those not used yet; both 0 when the user has none. */
+  total: number;
+  unused: number;
+  /** When the current set was created; null when there is none. */
+  createdAt: number | null;
+}
+
+/** One-time recovery codes, kept as hashes; a new set replaces the old one. */
+export interface RecoveryCodeStore {
+  /** Replaces the user's codes with these hashes in one transaction (the old set is void). */
+  replaceRecoveryCodes(user: string, hashes: readonly string[], now: number): Promise<void>;
+  /** Marks an unused code used; of parallel uses of one code (across processes too) exactly one gets `true`. */
+  useRecoveryCode(user: string, hash: string, now: number): Promise<boolean>;
+  recoveryCodeSummary(user: string): Promise<RecoveryCodeSummary>;
+  /** Deletes the user's codes (MFA reset); returns how many there were. */
+  removeRecoveryCodes(user: string): Promise<number>;
+}
+
 export interface AuditPageQuery {
   user?: string;
   since?: number;
@@ -453,7 +560,7 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, LockoutStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore {
+export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, SessionRevocationStore, LockoutStore, SourceThrottleStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;
@@ -464,6 +571,8 @@ export interface StoreDeps {
   clock: () => number;
   /** The pure lockout decision (`regulation/lockout`'s `lockoutRules`), run inside the transaction that counts an attempt. */
   lockout: LockoutRules;
+  /** The pure per-source decision (`regulation/source-throttle`'s `sourceThrottleRules`), run inside the transaction that counts an attempt. */
+  sourceThrottle: SourceThrottleRules;
 }
 
 /** How an attempt is decided on a stored counter, and when the counter stops mattering. */
@@ -471,6 +580,13 @@ export interface LockoutRules {
   regulate(counter: LockoutCounter, policy: LockoutPolicy, now: number): Regulation;
   /** When a stored counter may be deleted: its lock is over and no denial counts any more. */
   expiresAt(counter: LockoutCounter, policy: LockoutPolicy): number;
+}
+
+/** How an attempt from a source is decided on its stored failure times, one taken back, and when they stop mattering. */
+export interface SourceThrottleRules {
+  throttle(failures: readonly number[], policy: SourceThrottlePolicy, now: number): SourceVerdict;
+  forgive(failures: readonly number[], at: number): number[];
+  expiresAt(failures: readonly number[], policy: SourceThrottlePolicy): number;
 }
 
 /**

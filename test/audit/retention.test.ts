@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { openStore } from '../../src/store/index.ts';
 import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { startHousekeeping, HOUSEKEEPING_INTERVAL_MS } from '../../src/audit/retention.ts';
 import { fakeClock } from '../store/conformance.ts';
 
@@ -15,7 +16,7 @@ const DAY = 86_400_000;
 t.test('entries older than the retention are pruned at start and then every interval', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-retention-'));
   const clock = fakeClock();
-  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules });
+  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -57,7 +58,7 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
   const lines: string[] = [];
   const log = pino({ level: 'error' }, { write: (s: string) => void lines.push(s) });
   const housekeeping = startHousekeeping({
-    store: { pruneAudit: () => Promise.reject(new Error('disk I/O error')), pruneFraud: () => Promise.resolve() },
+    store: { pruneAudit: () => Promise.reject(new Error('disk I/O error')), pruneFraud: () => Promise.resolve(), pruneRevokedSessions: () => Promise.resolve(0) },
     retentionMs: () => DAY,
     clock: () => 0,
     log,

@@ -78,9 +78,12 @@ async function controlNames(page: Page): Promise<{ id: string; role: string; nam
   }
 }
 
-/** Visible controls as the page sees them, for comparing counts with the accessibility tree. */
+/**
+ * Visible controls as the page sees them, for comparing counts with the accessibility tree.
+ * `checkVisibility()` also leaves out what a closed `<details>` hides (it still has boxes).
+ */
 const visibleControlCount = (page: Page) => page.evaluate<number>(`[...document.querySelectorAll('input, select, textarea, button')]
-  .filter((e) => e.type !== 'hidden' && e.getClientRects().length > 0).length`);
+  .filter((e) => e.type !== 'hidden' && e.checkVisibility()).length`);
 
 async function checkAccessibleNames(t: Test, page: Page, where: string): Promise<void> {
   const controls = await controlNames(page);

@@ -62,7 +62,7 @@ rules:
   t.same(got, [
     '7:26 mfa.trusted_ips.ranges[1]: "10.300.0.0/16" is not an IP address or CIDR such as 10.0.0.0/8 or fd00::/8',
     '9:5 rules[0].policy: required key "policy" is missing',
-    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, case_sensitive, app_passwords, upstream, policy)',
+    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, case_sensitive, app_passwords, allowed_origins, upstream, policy)',
     '12:13 rules[1].policy: must be one of: bypass, one_factor, two_factor, deny',
   ]);
 });
@@ -92,7 +92,7 @@ rules: []
   t.same(brief(problemsOf(result)), [
     '2:12 server.workers: must be "auto" or a whole number from 1 to 64',
     '4:17 server.timeouts.keep_alive: must be a duration such as 30s, 15m or 12h',
-    '5:3 server.surprise: unknown key "surprise" (allowed here: listen, public_url, trusted_proxies, path_prefix, workers, metrics, timeouts, limits)',
+    '5:3 server.surprise: unknown key "surprise" (allowed here: listen, public_url, trusted_proxies, allowed_origins, path_prefix, workers, metrics, timeouts, limits)',
     '7:3 session.secret: required key "secret" is missing (or give "secret_file")',
     '11:3 store: give only one of "sqlite" or "postgres"',
     '12:20 store.postgres.url: must be a postgres:// or postgresql:// URL',
@@ -270,6 +270,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     listen: '127.0.0.1:8080',
     public_url: 'http://localhost:8080',
     trusted_proxies: [],
+    allowed_origins: [],
     path_prefix: '/.gateway/',
     workers: 1,
     timeouts: { upstream_connect: '5s', upstream_response: '30s', request_headers: '20s', keep_alive: '30s' },
@@ -286,6 +287,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     totp: { issuer: 'mfa-gateway', period: 30, skew_steps: 1 },
     lockout: { denials: 5, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
     password_lockout: { denials: 10, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
+    source_throttle: { enabled: true, failures: 50, window_minutes: 10, ipv4_prefix: 32, ipv6_prefix: 64 },
     block: { days: 90 },
     fraud_alert: { enabled: true, auto_block: true, notify: [], sign_in_notice: 'new_browser' },
     trusted_ips: { ranges: [], federated_intranet_claim: false },

@@ -5,6 +5,7 @@
  * sends request targets byte for byte (no client-side path cleanup) and keeps cookies.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,9 +146,12 @@ export class Browser {
   readonly cookies = new Map<string, string>();
   readonly port: number;
   readonly extraHeaders: Record<string, string>;
-  constructor(port: number, extraHeaders: Record<string, string> = {}) {
+  /** Source address on loopback, e.g. 127.0.0.3 to come from a trusted network. */
+  readonly localAddress: string | undefined;
+  constructor(port: number, extraHeaders: Record<string, string> = {}, localAddress?: string) {
     this.port = port;
     this.extraHeaders = extraHeaders;
+    this.localAddress = localAddress;
   }
 
   cookieHeader(): string {
@@ -155,7 +159,7 @@ export class Browser {
   }
 
   async get(target: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.keep(await send(this.port, target, { headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers } }));
+    return this.keep(await send(this.port, target, { localAddress: this.localAddress, headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers } }));
   }
 
   async post(target: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
@@ -164,6 +168,7 @@ export class Browser {
       await send(this.port, target, {
         method: 'POST',
         body,
+        localAddress: this.localAddress,
         headers: { ...this.extraHeaders, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
       }),
     );
@@ -224,4 +229,33 @@ export async function signInWithEnrollment(browser: Browser, gateway: TestGatewa
   const done = await browser.post('/.gateway/enroll', { code: totpCode(secret, gateway.clock.now), csrf: field(page.body, 'csrf') });
   if (done.status !== 303) throw new Error(`enrollment failed: ${done.status} ${done.body.slice(0, 200)}`);
   return secret;
+}
+
+export interface RawReply {
+  status: number;
+  /** The response head as received, status line included. */
+  head: string;
+  body: string;
+}
+
+/**
+ * Writes `bytes` to a fresh connection as they are (several Host lines, absolute-form
+ * targets, raw tabs: nothing an HTTP client library would let through) and reads one
+ * response until the server closes. Send `Connection: close` in `bytes`.
+ */
+export function sendRaw(port: number, bytes: string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    // write, not end: a half-closed connection may be dropped before a forwarded answer arrives.
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const head = split === -1 ? text : text.slice(0, split);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      resolve({ status, head, body: split === -1 ? '' : text.slice(split + 4) });
+    });
+  });
 }

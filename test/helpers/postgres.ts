@@ -62,8 +62,11 @@ export async function freshSchema(): Promise<TestSchema> {
   };
 }
 
-/** A TCP relay to the server of `url` that the test can cut, as an outage would; `url` through the relay. */
-export async function relay(t: Test, url: string): Promise<{ url: string; cut(): Promise<void> }> {
+/**
+ * A TCP relay to the server of `url` that the test can cut, as an outage would, and restore
+ * on the same port, as the network coming back would; `url` through the relay.
+ */
+export async function relay(t: Test, url: string): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void> }> {
   const target = new URL(url);
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -82,7 +85,9 @@ export async function relay(t: Test, url: string): Promise<{ url: string; cut():
       server.close(() => resolve());
     });
   t.teardown(() => (server.listening ? cut() : undefined));
+  const port = (server.address() as { port: number }).port;
+  const restore = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const via = new URL(url);
-  via.port = String((server.address() as { port: number }).port);
-  return { url: via.toString(), cut };
+  via.port = String(port);
+  return { url: via.toString(), cut, restore };
 }

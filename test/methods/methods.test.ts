@@ -128,7 +128,7 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   t.ok(log.some((e) => e.kind === 'enrollment' && /renamed from "Authenticator app" to "Anna’s phone"/.test(e.detail)), 'rename logged');
   t.equal(log.filter((e) => e.kind === 'method_removed').length, 2, 'removals logged');
   t.ok(log.some((e) => e.kind === 'method_removed' && /no active method left/.test(e.detail)));
-  t.ok(log.some((e) => e.kind === 'second_factor' && /method change confirmed/.test(e.detail)));
+  t.ok(log.some((e) => e.kind === 'second_factor' && /^method change confirmation: totp code accepted/.test(e.detail)));
 });
 
 t.test('adding stops at mfa.max_methods_per_user and a remembered-only session must verify', async (t) => {

@@ -54,11 +54,6 @@ t.test('path traversal corpus: each attempt meets the admin rule or is refused',
       continue;
     }
     const decision = decide(policy, { host: 'gateway.example', path: normalized.path, method: 'GET', addr });
-    if (normalized.path.includes('%25')) {
-      // Double encoding stays encoded: the upstream receives a literal `%2e%2e` segment name, not a traversal.
-      t.equal(normalized.path, '/public/%252e%252e/admin', `${JSON.stringify(target)} keeps its escaped percent`);
-      continue;
-    }
     t.equal(decision.outcome, 'two_factor', `${JSON.stringify(target)} -> ${normalized.path} meets the admin rule`);
   }
 });
@@ -77,13 +72,15 @@ t.test('normalizes as RFC 3986 §6.2.2 and §5.2.4 describe', async (t) => {
     ['/a/..', '/', ''],
     ['/a//b//', '/a/b/', ''],
     ['/%7Euser/%41%62%2D%2e%5F', '/~user/Ab-._', ''],
-    ['/a%3ab%3Bc%2b', '/a%3Ab%3Bc%2B', ''],
+    ['/a%3ab%2Cc%2b', '/a%3Ab%2Cc%2B', ''],
+    ['/%2541/50%25', '/%2541/50%25', ''],
+    ['/~user/x~y', '/~user/x~y', ''],
+    ['/v1/jobs/7:run', '/v1/jobs/7:run', ''],
     ['/caf%c3%a9', '/caf%C3%A9', ''],
     ['/%e2%82%ac/%f0%9f%98%80', '/%E2%82%AC/%F0%9F%98%80', ''],
     ['/%20x', '/%20x', ''],
     ['/.well-known/acme', '/.well-known/acme', ''],
     ['/a/.hidden/..x', '/a/.hidden/..x', ''],
-    ['/a;jsessionid=1/b', '/a;jsessionid=1/b', ''],
     ['/a|b^c[d]', '/a|b^c[d]', ''],
     ['/search?q=/../admin&x=%2f', '/search', '?q=/../admin&x=%2f'],
     ['/x?/public/y', '/x', '?/public/y'],
@@ -152,6 +149,18 @@ t.test('refuses what cannot be made safe, with a reason', async (t) => {
     ['/..;/admin', /dot segment/],
     ['/a/.;x/b', /dot segment/],
     ['/a/%2e%2e;x/b', /dot segment/],
+    ['/a;jsessionid=1/b', /Java or IIS servers read it as \/a\/b$/],
+    ['/a%3bb', /encoded ";"/],
+    ['/public/%252e%252e/admin', /double-encoded/],
+    ['/a%255c', /double-encoded/],
+    ['/a%252F', /double-encoded/],
+    ['/admin::$DATA', /alternate data stream/],
+    ['/admin%3A%3A%24DATA', /alternate data stream/],
+    ['/ADMINI~1/x', /short-name/],
+    ['/%EF%BC%8Fadmin', /look-alike/],
+    ['/%EF%BC%8E%EF%BC%8E/admin', /look-alike/],
+    ['/a%E2%88%95b', /look-alike/],
+    ['/a%C2%A0', /look-alike/],
   ];
   for (const [target, reason] of cases) {
     const result = normalizePath(target);

@@ -38,6 +38,12 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     },
     'enroll-refused': {
       plain: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll' },
+      accessPass: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll', accessPassUrl: '/.gateway/enroll/access-pass', rd: 'https://app.example.com/' },
+      wrongPass: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', error: 'enroll_pass_invalid' },
+      locked: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', lockedUntil: Date.parse('2026-03-01T08:15:00Z') },
+    },
+    'sign-out': {
+      plain: { csrf: 'c9', user: 'alice' },
     },
     'signed-out': {
       plain: {},
@@ -87,6 +93,11 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: { csrf: 'c11', user: 'alice', next: 'add' },
       error: { csrf: 'c11', user: 'alice', next: 'remove:m-1', error: 'second_factor_error_invalid' },
       locked: { csrf: 'c11', user: 'alice', next: 'add', lockedUntil: at('2026-03-12T14:05:00Z') },
+    },
+    'recovery-codes': {
+      none: { csrf: 'c13', user: 'alice', total: 0, unused: 0, createdAt: null },
+      summary: { csrf: 'c13', user: 'alice', total: 10, unused: 7, createdAt: Date.parse('2026-03-01T08:00:00Z') },
+      shown: { csrf: 'c13', user: 'alice', total: 10, unused: 10, createdAt: Date.parse('2026-03-01T08:00:00Z'), codes: ['abcd-efgh-jkmn', 'pqrs-tvwx-yz01', '2345-6789-abcd'] },
     },
     'method-remove': {
       plain: { csrf: 'c12', id: 'm-1', name: 'iPhone', kind: 'totp', last: false },

@@ -7,6 +7,7 @@
 import t from 'tap';
 import { encodeHeaderValue, responseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 import type { ForwardContext } from '../../src/proxy/headers.ts';
+import { OVERRIDES, spellings } from './override-headers.ts';
 
 const ctx: ForwardContext = {
   clientIp: '203.0.113.9',
@@ -94,6 +95,20 @@ t.test('client identity and forwarding fields never pass, in any spelling', asyn
   t.same(values(signedIn, 'x-forwarded-for'), ['203.0.113.9']);
 });
 
+t.test('issue-10: path, method, host and address overrides never pass, in any spelling, however often', async (t) => {
+  const raw: string[] = ['Accept', '*/*'];
+  for (const name of OVERRIDES) for (const spelled of spellings(name)) raw.push(spelled, '/admin', spelled, 'DELETE');
+  for (const identity of [null, ctx.identity]) {
+    const out = upstreamRequestHeaders(raw, { ...ctx, identity });
+    for (const name of OVERRIDES) t.same(values(out.map((v, i) => (i % 2 === 0 ? v.replaceAll('_', '-') : v)), name), [], `${name} is dropped`);
+    t.same(values(out, 'accept'), ['*/*'], 'other fields pass');
+  }
+  // Look-alikes that are not on the list stay: the app may have its own meaning for them.
+  const kept = upstreamRequestHeaders(['X-Original-URL-Hint', 'a', 'X-Forwarded-User-Agent', 'b'], ctx);
+  t.same(values(kept, 'x-original-url-hint'), ['a']);
+  t.same(values(kept, 'x-forwarded-user-agent'), ['b']);
+});
+
 t.test('the client\'s Host is replaced by ctx.host, once and first', async (t) => {
   const out = upstreamRequestHeaders(['Accept', '*/*', 'Host', 'evil.example', 'host', 'app.example'], ctx);
   t.same(out.slice(0, 2), ['Host', 'app.example']);
@@ -177,4 +192,32 @@ t.test('responseHeaders drops hop-by-hop fields and those the upstream\'s Connec
   });
   t.same(out, { 'content-type': 'text/html', 'set-cookie': ['a=1', 'b=2'] });
   t.same(responseHeaders({ connection: ['close', 'x-a', 'X_C'], 'x-a': '1', 'x-b': '2', x_c: '3' }), { 'x-b': '2' });
+});
+
+t.test("issue-10: the gateway's renewed cookie and the app's own cookies both reach the browser", async (t) => {
+  const own = { setCookie: 'gw_session=renewed; Path=/; HttpOnly', gatewayCookies: ['gw_session', '__Host-gw_csrf'] };
+  t.same(responseHeaders({ 'set-cookie': ['app=1', 'lang=de'] }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1', 'lang=de']);
+  t.same(responseHeaders({ 'set-cookie': 'app=1' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1'], 'one app cookie as a string');
+  t.same(responseHeaders({ 'content-type': 'text/plain' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly'], 'the app sets none');
+  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: ['a=1', 'b=2'], gatewayCookies: [] })['set-cookie'], ['a=1', 'b=2', 'app=1'], 'several of the gateway\'s');
+  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: undefined, gatewayCookies: ['gw_session'] })['set-cookie'], ['app=1'], 'nothing renewed');
+  t.notOk('set-cookie' in responseHeaders({ 'content-type': 'x' }, { setCookie: undefined, gatewayCookies: ['gw_session'] }), 'no empty field');
+});
+
+t.test("issue-10: the app cannot set, overwrite or delete the gateway's cookies", async (t) => {
+  const own = { setCookie: undefined, gatewayCookies: ['gw_session', 'gw_session_device', '__Host-gw_session_csrf'] };
+  const attempts = [
+    'gw_session=forged; Path=/',
+    'gw_session=; Max-Age=0; Path=/',
+    'GW_SESSION=forged',
+    ' gw_session =forged',
+    'gw_session_device=x; Domain=gateway.test',
+    '__Host-gw_session_csrf=x; Secure; Path=/',
+    '__HOST-gw_session_csrf=x; Secure; Path=/',
+    '=gw_session=forged; Path=/',
+    'gw_session',
+  ];
+  const out = responseHeaders({ 'set-cookie': [...attempts, 'app=1', 'gw_session_other=2', 'x=gw_session'] }, own);
+  t.same(out['set-cookie'], ['app=1', 'gw_session_other=2', 'x=gw_session'], 'only the app\'s own names pass');
+  t.notOk('set-cookie' in responseHeaders({ 'set-cookie': 'gw_session=forged' }, own), 'a field left empty is dropped');
 });

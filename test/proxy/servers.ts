@@ -80,7 +80,7 @@ export async function startFront(target: URL, timeouts = { connectTimeoutMs: 100
       identity: front.identity,
       stripCookies: [SESSION_COOKIE],
     });
-    forwarder.web(req, res, front.target, req.url ?? '/', headers);
+    forwarder.web(req, res, front.target, req.url ?? '/', headers, [SESSION_COOKIE]);
   });
   front.port = await listen(server);
   return front;

@@ -58,12 +58,17 @@ upstream.on('upgrade', (req, socket) => {
 });
 const upstreamPort = await listen(upstream);
 
-const forwarder = createWebSocketForwarder({ connectTimeoutMs: 1000 });
+/** The forwarder's clock, frozen; tests move it to reach a session's expiry. */
+const clock = { now: Date.parse('2026-11-23T09:00:00Z') };
+const forwarder = createWebSocketForwarder({ connectTimeoutMs: 1000, clock: () => clock.now, sweepMs: 50 });
 let target = new URL(`http://127.0.0.1:${upstreamPort}`);
 /** The front: who the user is comes from `?user=` here; the gateway takes it from the session. */
 const front = http.createServer((_req, res) => res.writeHead(404).end());
 front.on('upgrade', (req, socket, head) => {
-  const user = new URL(req.url ?? '/', 'http://x').searchParams.get('user');
+  const params = new URL(req.url ?? '/', 'http://x').searchParams;
+  const user = params.get('user');
+  const sessionId = params.get('sid') ?? undefined;
+  const expires = params.get('expires');
   const headers = upstreamRequestHeaders(req.rawHeaders, {
     clientIp: req.socket.remoteAddress ?? '',
     proto: 'http',
@@ -71,7 +76,8 @@ front.on('upgrade', (req, socket, head) => {
     identity: user === null ? null : { user, groups: ['dev'] },
     stripCookies: ['gw_session'],
   });
-  forwarder.ws(req, socket, head, target, req.url ?? '/', headers, user);
+  const owner = user === null ? null : { user, ...(sessionId ? { sessionId } : {}), ...(expires ? { expiresAt: Number(expires) } : {}) };
+  forwarder.ws(req, socket, head, target, req.url ?? '/', headers, owner);
 });
 const frontPort = await listen(front);
 
@@ -231,4 +237,40 @@ t.test('a socket closed by the client is forgotten', async (t) => {
   // The gateway's side of the TCP connection closes at about the same moment as the client's.
   await new Promise((r) => setTimeout(r, 100));
   t.equal(forwarder.closeUser('carol'), 0, 'no longer counted as open');
+});
+
+t.test('closeSession closes the sockets of that one session, not the user\'s others', async (t) => {
+  const signedOut = await connect('/live?user=dave&sid=s-1');
+  const sameSession = await connect('/other?user=dave&sid=s-1');
+  const otherSession = await connect('/live?user=dave&sid=s-2');
+  t.teardown(() => otherSession.close());
+  const closed = Promise.all([once(signedOut, 'close'), once(sameSession, 'close')]);
+  t.equal(forwarder.closeSession('s-1'), 2);
+  await within(5000, 'the session\'s sockets close', closed);
+  t.equal(await echo(otherSession, 'other session'), 'other session', 'another session of the same user goes on');
+  t.equal(forwarder.closeSession('s-1'), 0);
+});
+
+t.test('a socket is closed when its session expires by the (frozen) clock, and a refresh of that session moves its expiry', async (t) => {
+  const start = clock.now;
+  const soon = await connect(`/live?user=erin&sid=e-1&expires=${start + 60_000}`);
+  const later = await connect(`/live?user=erin&sid=e-2&expires=${start + 60_000}`);
+  const forever = await connect('/live?user=erin');
+  t.teardown(() => {
+    later.close();
+    forever.close();
+  });
+  forwarder.extendSession('e-2', start + 120_000);
+  forwarder.extendSession('e-2', start + 90_000);
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(soon.readyState, WebSocket.OPEN, 'open before the expiry (sweeps ran)');
+  const closed = once(soon, 'close');
+  clock.now = start + 60_000;
+  await within(1000, 'closed within a second of the expiry', closed);
+  t.equal(await echo(later, 'extended'), 'extended', 'the refreshed session keeps its socket (an extension never shortens)');
+  t.equal(await echo(forever, 'basic'), 'basic', 'a socket without an expiry (app password) stays');
+  const laterClosed = once(later, 'close');
+  clock.now = start + 120_000;
+  await within(1000, 'the refreshed session closes at its new expiry', laterClosed);
+  clock.now = start;
 });

@@ -195,6 +195,31 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     }, 'only what changed, with the whole record');
   });
 
+  withStore('ended sessions: recorded by id, carried by the change counter, pruned after their expiry', async (t, h, store) => {
+    const seq0 = await store.changeSeq();
+    t.same(await store.revokedSessionsSince(0), { seq: seq0, entries: [] });
+    const revokedAt = h.clock.now;
+    await store.revokeSession({ sid: 'sid-a', user: 'Alice', expiresAt: revokedAt + 60_000 });
+    t.equal(await store.changeSeq(), seq0 + 1, 'the change counter moves');
+    t.same(await store.revokedSessionsSince(0), { seq: seq0 + 1, entries: [{ sid: 'sid-a', user: 'alice', revokedAt, expiresAt: revokedAt + 60_000 }] });
+    h.clock.advance(1000);
+    await store.revokeSession({ sid: 'sid-a', user: 'alice', expiresAt: revokedAt + 999_999 });
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    await other.revokeSession({ sid: 'sid-b', user: 'bob', expiresAt: h.clock.now + 10_000 });
+    const seq = await store.changeSeq();
+    t.same(await store.revokedSessionsSince(seq0 + 1), {
+      seq,
+      entries: [{ sid: 'sid-b', user: 'bob', revokedAt: h.clock.now, expiresAt: h.clock.now + 10_000 }],
+    }, 'only what changed since, also from another process; a second revocation of one id keeps the first record');
+    t.same((await store.revokedSessionsSince(0)).entries.map((e) => [e.sid, e.expiresAt]), [['sid-a', revokedAt + 60_000], ['sid-b', h.clock.now + 10_000]]);
+    h.clock.advance(10_000);
+    t.same((await store.revokedSessionsSince(0)).entries.map((e) => e.sid), ['sid-a'], 'an expired record is not loaded');
+    t.equal(await store.pruneRevokedSessions(h.clock.now), 1, 'and is pruned');
+    t.equal(await store.pruneRevokedSessions(h.clock.now), 0);
+    t.same(await store.revocationsSince(0), { seq: await store.changeSeq(), entries: [] }, 'no per-user record is touched');
+  });
+
   withStore('audit: record and query by user, time and limit, newest first', async (t, h, store) => {
     const base = { clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', detail: '' } as const;
     await store.record({ ...base, kind: 'password', user: 'Alice', outcome: 'success', detail: 'ok' });
@@ -292,6 +317,51 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     h.clock.advance(policy.autoUnblockMs);
     await again.regulateAttempt('someone-else', 'password', policy);
     t.same(await again.lockoutCounter('ghost', 'password'), { denials: [], lockedUntil: null }, 'a counter that no longer matters is deleted');
+  });
+
+  const spray = { failures: 3, windowMs: 10 * 60_000 };
+
+  withStore('source throttle: failures counted before evaluation, the window slides, a right password is forgiven', async (t, h, store) => {
+    t.same(await store.sourceFailures('192.0.2.7'), [], 'empty at first');
+    const t0 = h.clock.now;
+    const first = await store.throttleSource('192.0.2.7', spray);
+    t.same(first, { allowed: true, next: [t0] }, 'counted before the password is checked');
+    h.clock.advance(1000);
+    await store.forgiveSourceFailure('192.0.2.7', t0);
+    t.same(await store.sourceFailures('192.0.2.7'), [], 'a right password takes its reservation back');
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(60_000);
+      t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, true, `failure ${i + 1} allowed`);
+    }
+    const firstFailure = t0 + 1000 + 60_000;
+    t.same(await store.throttleSource('192.0.2.7', spray), { allowed: false, retryAt: firstFailure + spray.windowMs }, 'the fourth is refused until the oldest leaves');
+    t.equal((await store.throttleSource('2001:db8::/64', spray)).allowed, true, 'another source is not touched');
+    t.equal((await store.sourceFailures('192.0.2.7')).length, 3, 'a refused attempt adds nothing');
+    h.clock.now = firstFailure + spray.windowMs - 1;
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, false, 'still refused 1 ms before');
+    h.clock.now = firstFailure + spray.windowMs;
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, true, 'the window slid: one more attempt');
+    t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, false, 'and only one');
+  });
+
+  withStore('source throttle: of many parallel attempts with one left, across connections, exactly one is allowed', async (t, h, store) => {
+    await store.throttleSource('198.51.100.1', spray);
+    await store.throttleSource('198.51.100.1', spray);
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).throttleSource('198.51.100.1', spray)));
+    t.equal(verdicts.filter((v) => v.allowed).length, 1);
+  });
+
+  withStore('source throttle: failures survive reopening; expired ones are purged', async (t, h, store) => {
+    await store.throttleSource('203.0.113.9', spray);
+    await store.close();
+    const again = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => again.close());
+    t.equal((await again.sourceFailures('203.0.113.9')).length, 1, 'kept across a restart');
+    h.clock.advance(spray.windowMs);
+    await again.throttleSource('203.0.113.10', spray);
+    t.same(await again.sourceFailures('203.0.113.9'), [], 'a source whose failures left the window is deleted');
   });
 
   withStore('blocks: block, renew, unblock, expiry, history, and the change feed', async (t, h, store) => {
@@ -428,5 +498,55 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.getPending('carol'), null, 'the pending enrollment is gone too');
     t.same(await store.removeAllMethods('carol'), []);
     t.equal(await store.countMethods('alice'), 1, 'other users keep theirs');
+  });
+  withStore('access passes: one per user, replaced on issue, spent atomically, expired and used up refused, revoked', async (t, h, store) => {
+    const now = h.clock.now;
+    const issued = await store.issueAccessPass({ user: 'Alice', hash: 'h1', expiresAt: now + 60_000, uses: 2, actor: 'root' });
+    t.same(issued, { user: 'alice', createdAt: now, expiresAt: now + 60_000, uses: 2, usesLeft: 2, actor: 'root' });
+    t.equal(await store.useAccessPass('alice', 'wrong', now), false, 'a wrong hash spends nothing');
+    t.equal(await store.useAccessPass('bob', 'h1', now), false, 'another user cannot spend it');
+    t.equal(await store.useAccessPass('ALICE', 'h1', now), true);
+    t.equal((await store.accessPassOf('alice'))!.usesLeft, 1);
+    t.equal(await store.useAccessPass('alice', 'h1', now + 60_000), false, 'expired at expiresAt');
+    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), true);
+    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), false, 'used up');
+    t.match(await store.accessPassOf('alice'), { usesLeft: 0, uses: 2 });
+
+    h.clock.advance(5000);
+    await store.issueAccessPass({ user: 'alice', hash: 'h2', expiresAt: h.clock.now + 60_000, uses: 3, actor: 'admin' });
+    t.equal(await store.useAccessPass('alice', 'h1', h.clock.now), false, 'the replaced pass is void');
+    t.match(await store.accessPassOf('alice'), { uses: 3, usesLeft: 3, actor: 'admin', createdAt: h.clock.now });
+
+    await store.issueAccessPass({ user: 'alice', hash: 'h3', expiresAt: h.clock.now + 60_000, uses: 1, actor: 'root' });
+    const spends = await Promise.all(Array.from({ length: 10 }, () => store.useAccessPass('alice', 'h3', h.clock.now)));
+    t.equal(spends.filter(Boolean).length, 1, 'of parallel spends of the last use exactly one wins');
+
+    t.equal(await store.revokeAccessPass('ALICE'), true);
+    t.equal(await store.accessPassOf('alice'), null);
+    t.equal(await store.revokeAccessPass('alice'), false, 'nothing left to revoke');
+  });
+
+  withStore('recovery codes: a set replaces the last, each used once, parallel use exactly one wins, removed', async (t, h, store) => {
+    const now = h.clock.now;
+    t.same(await store.recoveryCodeSummary('alice'), { total: 0, unused: 0, createdAt: null });
+    await store.replaceRecoveryCodes('Alice', ['a1', 'a2', 'a3'], now);
+    await store.replaceRecoveryCodes('bob', ['a1'], now);
+    t.same(await store.recoveryCodeSummary('alice'), { total: 3, unused: 3, createdAt: now });
+    t.equal(await store.useRecoveryCode('alice', 'a1', now + 1), true);
+    t.equal(await store.useRecoveryCode('ALICE', 'a1', now + 2), false, 'used once, then refused');
+    t.equal(await store.useRecoveryCode('alice', 'nope', now), false);
+    t.same(await store.recoveryCodeSummary('alice'), { total: 3, unused: 2, createdAt: now });
+    t.equal(await store.useRecoveryCode('bob', 'a1', now), true, 'codes are per user');
+
+    const wins = await Promise.all(Array.from({ length: 10 }, () => store.useRecoveryCode('alice', 'a2', now)));
+    t.equal(wins.filter(Boolean).length, 1, 'of parallel uses of one code exactly one wins');
+
+    h.clock.advance(1000);
+    await store.replaceRecoveryCodes('alice', ['b1', 'b2'], h.clock.now);
+    t.equal(await store.useRecoveryCode('alice', 'a3', h.clock.now), false, 'a new set voids the old one');
+    t.same(await store.recoveryCodeSummary('alice'), { total: 2, unused: 2, createdAt: h.clock.now });
+    t.equal(await store.removeRecoveryCodes('alice'), 2);
+    t.equal(await store.useRecoveryCode('alice', 'b1', h.clock.now), false, 'removed codes are refused');
+    t.same(await store.recoveryCodeSummary('bob'), { total: 1, unused: 0, createdAt: now }, 'other users keep theirs');
   });
 }

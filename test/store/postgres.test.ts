@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
 import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { loadMigrations } from '../../src/store/sql/migrate.ts';
 import type { Store } from '../../src/store/types.ts';
 import { GatewayError } from '../../src/server/errors.ts';
@@ -20,7 +21,7 @@ async function postgresHarness(): Promise<StoreHarness & { schema: TestSchema; o
   const schema = await freshSchema();
   const clock = fakeClock();
   const openUrl = (url: string, keys = { encryptionKey: KEY, previousKeys: [] as string[] }) =>
-    openStore({ postgres: { url }, encryption_key: keys.encryptionKey, previous_encryption_keys: keys.previousKeys }, { clock: clock.clock, lockout: lockoutRules });
+    openStore({ postgres: { url }, encryption_key: keys.encryptionKey, previous_encryption_keys: keys.previousKeys }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   return {
     schema,
     clock,
@@ -168,7 +169,7 @@ t.test('postgres: secrets are sealed in the database', async (t) => {
 });
 
 t.test('postgres: the key is required', async (t) => {
-  await t.rejects(openStore({ postgres: { url: TEST_POSTGRES_URL }, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules }), /store.encryption_key: required with PostgreSQL/);
+  await t.rejects(openStore({ postgres: { url: TEST_POSTGRES_URL }, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), /store.encryption_key: required with PostgreSQL/);
 });
 
 const unavailable = (err: unknown) => err instanceof GatewayError && err.status === 503 && err.code === 'GW_STORE_UNAVAILABLE';
@@ -198,7 +199,7 @@ t.test('postgres: a server that is not listening refuses the start with a 503-cl
     });
   });
   const url = withSearchPath(`postgres://postgres@127.0.0.1:${closed}/test`, 'public');
-  const err = await openStore({ postgres: { url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules }).then(() => undefined, (e: unknown) => e);
+  const err = await openStore({ postgres: { url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }).then(() => undefined, (e: unknown) => e);
   t.ok(unavailable(err), 'GW_STORE_UNAVAILABLE, 503');
   t.match(String((err as Error).message), /ECONNREFUSED/);
 });

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { openStore } from '../../src/store/index.ts';
 import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { loadMigrations } from '../../src/store/sql/migrate.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
 import type { StoreHarness } from './conformance.ts';
@@ -20,7 +21,7 @@ async function sqliteHarness(): Promise<StoreHarness & { path: string }> {
     open: (keys) =>
       openStore(
         { sqlite: { path }, previous_encryption_keys: keys?.previousKeys ?? [], ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }) },
-        { clock: clock.clock, lockout: lockoutRules },
+        { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
       ),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

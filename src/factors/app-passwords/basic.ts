@@ -16,17 +16,18 @@
  * a per-user stamp from the store's change feed, polled like the revocations, so a revoked
  * app password, or the first one created, takes effect within a second on every gateway.
  *
- * Misses are regulated by the password lockout (`regulateAttempt`, counted before the check)
- * and written to the sign-in log (kind `app_password`); hits are neither, so a mail client
- * polling every few seconds costs one log entry and one argon2 hash a minute.
+ * Misses go through the one regulated password check (`factors/password/regulated`: source
+ * throttle, lockout counted before the check, lockout notice) and are written to the
+ * sign-in log (kind `app_password`); hits are neither, so a mail client polling every few
+ * seconds costs one log entry and one argon2 hash a minute.
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { AppPasswordStore, AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore } from '../../store/types.ts';
+import type { Addr } from '../../client-ip/cidr.ts';
+import type { AppPasswordStore, AuditEvent, AuditStore } from '../../store/types.ts';
 import type { ChangeFeed } from '../../store/change-feed.ts';
 import { userKey } from '../../store/types.ts';
-import type { CredentialSource, PasswordVerifier, UserLookup, UserRecord } from '../password/index.ts';
-import { argon2Verify, checkPassword } from '../password/index.ts';
+import type { CredentialSource, RegulatedPasswordCheck, UserLookup, UserRecord } from '../password/index.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */
@@ -36,8 +37,6 @@ const CACHE_MAX = 10_000;
 const MAX_AUTHORIZATION = 1024;
 
 export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCreatedAppPassword' | 'touchAppPassword' | 'appPasswordChangesSince'> &
-  Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
-  Pick<BlockStore, 'blockOf'> &
   Pick<AuditStore, 'record'>;
 
 export interface BasicDeps {
@@ -45,11 +44,9 @@ export interface BasicDeps {
   users: UserLookup & CredentialSource;
   /** The in-memory block list (`LiveRevocationView.blocked`). */
   blocked: (user: string) => boolean;
-  /** The current `mfa.password_lockout` (a getter: a reload may change it). */
-  passwordPolicy: () => LockoutPolicy;
+  /** The regulated password check (`factors/password/regulated`), shared with the sign-in page. */
+  passwordCheck: RegulatedPasswordCheck;
   clock: () => number;
-  /** Tests count argon2 runs through this. */
-  verifier?: PasswordVerifier;
   /**
    * The process's change feed (the revocation view's): it tells which users' app passwords
    * changed, and while it is not current cache hits are not trusted.
@@ -60,6 +57,8 @@ export interface BasicDeps {
 /** Where a Basic attempt came from, for the sign-in log. */
 export interface BasicContext {
   clientIp: string;
+  /** The resolved client address, the source the throttle counts. */
+  clientAddr: Addr;
   userAgent: string;
   /** The rule's name, or `rule N`. */
   rule: string;
@@ -67,7 +66,8 @@ export interface BasicContext {
 
 export type BasicResult =
   | { ok: true; user: UserRecord; level: 1 | 2; via: 'app_password' | 'password'; cached: boolean }
-  | { ok: false };
+  /** `throttled`: the source failed too often lately (answer 429, retry after `retryAfter` seconds). */
+  | { ok: false; throttled?: { retryAfter: number; source: string } };
 
 export interface BasicVerifier {
   /** Checks the value of an `Authorization: Basic ...` header. */
@@ -149,40 +149,32 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
     }
     const name = credentials.user;
     const seqBefore = seq;
-    // Counted before the check, as on the sign-in page: parallel guesses cannot outrun it.
-    const attempt = await store.regulateAttempt(name, 'password', deps.passwordPolicy());
-
-    // One argon2 check against the app password the hint names; the account password (or the
-    // dummy hash of an unknown name) otherwise, so unknown names cost the same.
-    let viaApp: { id: string; name: string } | null = null;
+    // One argon2 check against the app password the hint names, else the account password
+    // (or the dummy hash of an unknown name); throttle, lockout and log as on the sign-in page.
     const plain = normalizeAppPassword(credentials.password);
-    if (plain !== null) {
-      for (const c of await store.appPasswordCandidates(name, plain.slice(0, HINT_LENGTH))) {
-        if (await (deps.verifier ?? argon2Verify)(c.hash, plain)) {
-          viaApp = { id: c.id, name: c.name };
-          break;
+    const check = await deps.passwordCheck({
+      name,
+      password: credentials.password,
+      kind: 'app_password',
+      clientIp: context.clientIp,
+      clientAddr: context.clientAddr,
+      userAgent: context.userAgent,
+      rule: context.rule,
+      alternative: async (verify) => {
+        if (plain === null) return null;
+        for (const c of await store.appPasswordCandidates(name, plain.slice(0, HINT_LENGTH))) {
+          if (await verify(c.hash, plain)) return { id: c.id, label: c.name };
         }
-      }
-    }
-    const check = viaApp === null ? await checkPassword(users, name, credentials.password, deps.verifier) : null;
-    const user = users.get(name);
-
-    if (!attempt.allowed) {
-      await log(name, 'denied', `locked out until ${iso(attempt.until)}`);
-      return DENIED;
-    }
-    const locks = attempt.next.lockedUntil;
+        return null;
+      },
+    });
+    if (!check.ok) return check.reason === 'throttled' ? { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } } : DENIED;
+    const user = check.user;
+    const viaApp = check.via.kind === 'alternative' ? { id: check.via.id, name: check.via.label } : null;
     const denied = async (why: string) => {
-      await log(name, 'denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`);
+      await log(name, 'denied', why);
       return DENIED;
     };
-    if (user === undefined) return denied('unknown user');
-    if (user.disabled) return denied('user disabled');
-    if (viaApp === null && check?.ok !== true) return denied('wrong password or app password');
-    // The credentials were right: not a guess, so the counter is cleared whatever follows.
-    await store.clearLockout(name, 'password');
-    const block = await store.blockOf(user.name);
-    if (block) return denied(`blocked until ${iso(block.until)}`);
 
     let entry: Entry;
     if (viaApp !== null) {

@@ -3,17 +3,22 @@
  * Azure MFA's "require re-register MFA": after a lost or replaced phone an admin removes all
  * of a user's second-factor methods. The sign-in log keeps what was removed; the user's
  * sessions and remembered browsers end (a stolen phone may still hold a "don't ask again"
- * cookie's browser), a half-done enrollment is dropped, and the next sign-in enrolls again
- * under `mfa.first_enrollment`.
+ * cookie's browser), a half-done enrollment is dropped, the user's recovery codes and
+ * temporary access pass are revoked (they may be in the same lost bag as the phone), and the
+ * next sign-in enrolls again under `mfa.first_enrollment` (or with a newly issued pass).
  */
 
-import type { AuditStore, RevocationStore, TokenStore } from '../../store/types.ts';
+import type { AccessPassStore, AuditStore, RecoveryCodeStore, RevocationStore, TokenStore } from '../../store/types.ts';
 import type { AuditContext } from '../totp/verify.ts';
 
 const COMMAND_LINE: AuditContext = Object.freeze({ clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null });
 
 export interface ResetMfaDeps {
-  store: Pick<TokenStore, 'removeAllMethods'> & Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> & Pick<AuditStore, 'record'>;
+  store: Pick<TokenStore, 'removeAllMethods'> &
+    Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> &
+    Pick<RecoveryCodeStore, 'removeRecoveryCodes'> &
+    Pick<AccessPassStore, 'revokeAccessPass'> &
+    Pick<AuditStore, 'record'>;
   clock: () => number;
 }
 
@@ -37,6 +42,8 @@ export async function resetMfa(deps: ResetMfaDeps, user: string, actor: string, 
       detail: `MFA reset by ${actor}: ${m.kind} method ${m.id} removed (${m.label}; added ${new Date(m.createdAt).toISOString()}${m.active ? '' : '; never activated'})`,
     });
   }
+  const codes = await deps.store.removeRecoveryCodes(user);
+  const pass = await deps.store.revokeAccessPass(user);
   await deps.store.revokeSessions(user);
   await deps.store.revokeDevices(user);
   await deps.store.record({
@@ -44,7 +51,7 @@ export async function resetMfa(deps: ResetMfaDeps, user: string, actor: string, 
     user,
     ...context,
     outcome: 'success',
-    detail: `MFA reset by ${actor}: ${removed.length} method${removed.length === 1 ? '' : 's'} removed; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
+    detail: `MFA reset by ${actor}: ${removed.length} method${removed.length === 1 ? '' : 's'} removed; ${codes} recovery code${codes === 1 ? '' : 's'} and ${pass ? 'the' : 'no'} temporary access pass revoked; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
   });
   return { removed: removed.length };
 }

@@ -20,11 +20,14 @@ export function hashPassword(password: string): Promise<string> {
   return hashSlots.run(() => hash(password, PASSWORD_HASH_OPTIONS));
 }
 
-/** The argon2 verification; a parameter only so tests can count calls to the real one. */
-export type PasswordVerifier = (phc: string, password: string) => Promise<boolean>;
+/**
+ * The argon2 verification; a parameter only so tests can count calls to the real one.
+ * `source` is the client's source (see `regulation/source-throttle`), for the fair queue.
+ */
+export type PasswordVerifier = (phc: string, password: string, source?: string) => Promise<boolean>;
 
 /** The real argon2 verification, in a hash slot (see `hash-slots`): every password check of the gateway goes through it. */
-export const argon2Verify: PasswordVerifier = (phc, password) => hashSlots.run(() => verify(phc, password));
+export const argon2Verify: PasswordVerifier = (phc, password, source) => hashSlots.run(() => verify(phc, password), source);
 
 /** What password checking needs from the user directory. */
 export interface CredentialSource {
@@ -41,9 +44,9 @@ export type PasswordCheck =
  * user is unknown or disabled, so timing does not reveal which names exist. The reason is for
  * the sign-in log; show every failure to the client the same way.
  */
-export async function checkPassword(dir: CredentialSource, name: string, password: string, verifier: PasswordVerifier = argon2Verify): Promise<PasswordCheck> {
+export async function checkPassword(dir: CredentialSource, name: string, password: string, verifier: PasswordVerifier = argon2Verify, source?: string): Promise<PasswordCheck> {
   const { user, hash: phc } = dir.credentialsOf(name);
-  const matches = await verifier(phc, password);
+  const matches = await verifier(phc, password, source);
   if (user === undefined) return { ok: false, reason: 'unknown_user', user };
   if (user.disabled) return { ok: false, reason: 'disabled', user };
   return matches ? { ok: true, user } : { ok: false, reason: 'wrong_password', user };

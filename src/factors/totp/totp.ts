@@ -9,7 +9,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { createGuardrails, generateSync, ScureBase32Plugin, verifySync } from 'otplib';
-import { toString as qrToString } from 'qrcode';
 import type { OtpAlgorithm } from '../../store/types.ts';
 
 /** 160 bits, the HMAC-SHA1 block-friendly size RFC 4226 section 4 recommends. */
@@ -69,6 +68,8 @@ export function otpauthUri(input: OtpauthUriInput): string {
  * in a page. It carries `role="img"`; the page supplies the accessible name next to it.
  */
 export async function qrCodeSvg(uri: string): Promise<string> {
+  // qrcode is loaded by the first enrollment rather than at every start.
+  const { toString: qrToString } = await import('qrcode');
   const svg = await qrToString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return svg.replace('<svg ', '<svg role="img" ');
 }

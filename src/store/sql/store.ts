@@ -14,8 +14,11 @@ import { enrollmentQueries, pendingAad } from './enrollment.ts';
 import { federationQueries } from './federation.ts';
 import { fraudQueries } from './fraud.ts';
 import { methodAad, methodQueries } from './methods.ts';
+import { recoveryQueries } from './recovery.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
+import { sessionQueries } from './sessions.ts';
+import { sourceThrottleQueries } from './source-throttle.ts';
 import { tokenQueries } from './tokens.ts';
 
 export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
@@ -23,12 +26,15 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...methodQueries(db, box, deps),
     ...enrollmentQueries(db, box, deps),
     ...revocationQueries(db, deps),
+    ...sessionQueries(db, deps),
     ...regulationQueries(db, deps),
+    ...sourceThrottleQueries(db, deps),
     ...auditQueries(db, deps),
     ...fraudQueries(db),
     ...federationQueries(db),
     ...tokenQueries(db, box, deps),
     ...appPasswordQueries(db, deps),
+    ...recoveryQueries(db, deps),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>

@@ -53,3 +53,62 @@ t.test('a failing hash frees its slot', async (t) => {
   t.equal(slots.running, 0);
   t.equal(await slots.run(async () => 42), 42);
 });
+
+/** Starts `n` jobs from `source` that each wait for `g` and record their start. */
+function jobs(slots: ReturnType<typeof createHashSlots>, source: string, n: number, g: { opened: Promise<void> }, started: string[]) {
+  return Array.from({ length: n }, (_, i) => slots.run(async () => {
+    started.push(`${source}${i}`);
+    await g.opened;
+  }, source));
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+t.test('fair queue: a noisy source does not delay another source beyond one slot', async (t) => {
+  for (const concurrency of [1, 2, 3]) {
+    const slots = createHashSlots(concurrency, 100, 50);
+    const started: string[] = [];
+    const gates = Array.from({ length: 40 }, gate);
+    // The noisy source takes every slot and queues 20 more before the quiet user arrives.
+    const noisy = Array.from({ length: concurrency + 20 }, (_, i) => slots.run(async () => {
+      started.push(`noisy${i}`);
+      await gates[i]!.opened;
+    }, '198.51.100.66'));
+    const quiet = slots.run(async () => void started.push('quiet'), '192.0.2.10');
+    await tick();
+    // One slot frees: the quiet source is next in the rotation, ahead of 20 older noisy jobs.
+    gates[0]!.open();
+    await noisy[0];
+    await quiet;
+    t.equal(started.indexOf('quiet'), concurrency, `concurrency ${concurrency}: the quiet job runs in the first slot that frees`);
+    for (const g of gates) g.open();
+    await Promise.all(noisy);
+  }
+});
+
+t.test('fair queue: sources take turns, each in its own order', async (t) => {
+  const slots = createHashSlots(1, 100);
+  const hold = gate();
+  const started: string[] = [];
+  const first = slots.run(() => hold.opened, 'x');
+  const open = gate();
+  open.open();
+  const all = [...jobs(slots, 'a', 3, open, started), ...jobs(slots, 'b', 2, open, started), ...jobs(slots, 'c', 1, open, started)];
+  hold.open();
+  await Promise.all([first, ...all]);
+  t.same(started, ['a0', 'b0', 'c0', 'a1', 'b1', 'a2'], 'round-robin over the sources');
+});
+
+t.test('fair queue: one source cannot fill the queue; others still wait their turn', async (t) => {
+  const slots = createHashSlots(1, 10, 3);
+  const g = gate();
+  const started: string[] = [];
+  const held = [slots.run(() => g.opened, 'noisy'), ...jobs(slots, 'noisy', 3, g, started)];
+  const refused = await slots.run(async () => 'never', 'noisy').catch((err: unknown) => err);
+  t.match(refused, { status: 429, code: 'GW_TOO_MANY_SIGN_INS' }, 'the fourth waiting job of one source is refused');
+  const other = slots.run(async () => 'in', 'quiet');
+  t.equal(slots.waiting, 4);
+  g.open();
+  t.equal(await other, 'in', 'another source is still queued and served');
+  await Promise.all(held);
+});

@@ -1,0 +1,94 @@
+/**
+ * @module bench/startup
+ * Start-up times of the `mfa-gateway` command, repeated: `--help`, `check-config` on the
+ * sample config, and `serve` until `/.gateway/health` answers 200 (SQLite, fresh data
+ * directory each run). Prints min, median and max of each, for the command as given, so
+ * a checkout (TypeScript sources) and an installed package (compiled dist/) can be put
+ * side by side:
+ *
+ *   node bench/startup.ts [--runs 10] [--bin PATH ...]
+ *
+ * Each `--bin` is one command to measure (default: this checkout's bin/mfa-gateway.js).
+ * It asserts nothing; the figures are whole-process wall times on a shared machine.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, bin: { type: 'string', multiple: true } } });
+const runs = Number(values.runs);
+const bins = values.bin?.length ? values.bin : [fileURLToPath(new URL('../bin/mfa-gateway.js', import.meta.url))];
+const repoConfig = fileURLToPath(new URL('../config/', import.meta.url));
+const env = { ...process.env, GATEWAY_SESSION_SECRET: 'startup-bench-session-secret-0123456789abcdef' };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function site(port: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-startup-'));
+  cpSync(repoConfig, join(dir, 'config'), { recursive: true });
+  const file = join(dir, 'config', 'gateway.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^ {2}listen: .*$/m, `  listen: 127.0.0.1:${port}`));
+  return dir;
+}
+
+function runToExit(bin: string, args: string[], cwd: string): Promise<number> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${args.join(' ')} exited ${code}`))));
+  });
+}
+
+async function serveToHealth(bin: string): Promise<number> {
+  const port = await freePort();
+  const cwd = site(port);
+  const start = performance.now();
+  const child = spawn(process.execPath, [bin, 'serve'], { cwd, env, stdio: 'ignore' });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/.gateway/health`).then((r) => r.status === 200, () => false);
+      if (ok) return performance.now() - start;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+const stats = (ms: number[]) => {
+  const s = [...ms].sort((a, b) => a - b);
+  return { min: s[0]!, median: s[Math.floor((s.length - 1) / 2)]!, max: s.at(-1)! };
+};
+
+const cwd = site(await freePort());
+process.stdout.write(`| command | runs | min ms | median ms | max ms |\n|---|---|---|---|---|\n`);
+for (const bin of bins) {
+  const cases: Array<[string, () => Promise<number>]> = [
+    ['--help', () => runToExit(bin, ['--help'], cwd)],
+    ['check-config', () => runToExit(bin, ['check-config'], cwd)],
+    ['serve until health 200', () => serveToHealth(bin)],
+  ];
+  for (const [name, once] of cases) {
+    await once(); // warm-up: file system cache
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await once());
+    const { min, median, max } = stats(times);
+    process.stdout.write(`| \`${bin}\` ${name} | ${runs} | ${min.toFixed(0)} | ${median.toFixed(0)} | ${max.toFixed(0)} |\n`);
+  }
+}
+rmSync(cwd, { recursive: true, force: true });

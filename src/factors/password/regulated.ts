@@ -1,0 +1,142 @@
+/**
+ * @module factors/password/regulated
+ * The one regulated password check. Every path that takes a password (the sign-in page,
+ * HTTP Basic with app passwords) goes through {@link createRegulatedPasswordCheck}, so they
+ * cannot drift apart: the same per-source throttle, the same per-user lockout, the same
+ * sign-in log entries and the same lockout notification.
+ *
+ * In order:
+ * 1. The source (the resolved client address, grouped by prefix) is throttled: a source that
+ *    failed too often lately is refused at once, before any argon2 work, and without
+ *    counting against any user, so a spray costs nothing and locks nobody out.
+ * 2. The attempt is counted against the user's lockout before the password is evaluated,
+ *    so parallel guesses cannot outrun the counter.
+ * 3. Exactly one argon2 check of the account password runs (a dummy one for an unknown or
+ *    disabled name, and also for a locked account, so neither shows in the timing), after
+ *    the caller's alternative secrets (app passwords) if any, in the source's hash queue.
+ * 4. A right password takes back the source's and the user's reservations; a blocked user
+ *    is refused only then, so only someone who knows the password learns of the block.
+ *
+ * The user source is a {@link CredentialSource}: the users file today, a directory later.
+ */
+import type { Logger } from 'pino';
+import type { Addr } from '../../client-ip/cidr.ts';
+import type { AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, SourceThrottleStore } from '../../store/types.ts';
+import { sourceKey, type SourceThrottleSettings } from '../../regulation/source-throttle.ts';
+import { argon2Verify, checkPassword, type CredentialSource, type PasswordVerifier } from './password.ts';
+import type { UserRecord } from './users-file.ts';
+
+export type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
+  Pick<SourceThrottleStore, 'throttleSource' | 'forgiveSourceFailure'> &
+  Pick<BlockStore, 'blockOf'> &
+  Pick<AuditStore, 'record'>;
+
+export interface RegulatedPasswordDeps {
+  store: RegulatedPasswordStore;
+  users: CredentialSource;
+  /** `mfa.password_lockout` now (a getter: a reload may change it). */
+  lockout: () => LockoutPolicy;
+  /** `mfa.source_throttle` now. */
+  throttle: () => SourceThrottleSettings;
+  /** Tests count argon2 runs through this. */
+  verifier?: PasswordVerifier;
+  /**
+   * Told once when a denial locks an existing user's account (a spray of made-up names does
+   * not reach it). Must not throw; may send mail later.
+   */
+  onLockout?: (user: string, until: number, details: { factor: 'password'; clientIp: string }) => void;
+  log?: Pick<Logger, 'warn' | 'error'>;
+}
+
+export interface PasswordAttempt {
+  /** The user name as typed. */
+  name: string;
+  password: string;
+  /** The sign-in log's kind for this path. */
+  kind: Extract<AuditEvent['kind'], 'password' | 'app_password'>;
+  clientIp: string;
+  /** The resolved client address (never a trusted proxy's own). */
+  clientAddr: Addr;
+  userAgent: string;
+  /** The rule that led here, or null on the gateway's own pages. */
+  rule: string | null;
+  /**
+   * Secrets accepted in place of the account password (app passwords), tried first with
+   * the given verifier (which runs in the source's hash queue); null when none matched.
+   */
+  alternative?: (verify: (phc: string, password: string) => Promise<boolean>) => Promise<{ id: string; label: string } | null>;
+}
+
+export type RegulatedPassword =
+  | { ok: true; user: UserRecord; via: { kind: 'password' } | { kind: 'alternative'; id: string; label: string } }
+  /** The source failed too often lately: answer 429 with Retry-After, nothing was checked. */
+  | { ok: false; reason: 'throttled'; retryAt: number; source: string }
+  /** Wrong, unknown, disabled or locked: answer exactly like a wrong password. */
+  | { ok: false; reason: 'failed' }
+  /** Right password of a blocked user. */
+  | { ok: false; reason: 'blocked'; user: UserRecord; until: number };
+
+export type RegulatedPasswordCheck = (attempt: PasswordAttempt) => Promise<RegulatedPassword>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): RegulatedPasswordCheck {
+  const { store, users } = deps;
+  const verifier = deps.verifier ?? argon2Verify;
+
+  function lockedOut(user: string, until: number, clientIp: string): void {
+    deps.log?.warn({ user, factor: 'password', until: iso(until), ip: clientIp }, 'account locked out');
+    try {
+      deps.onLockout?.(user, until, { factor: 'password', clientIp });
+    } catch (err) {
+      deps.log?.error({ err }, 'lockout listener failed');
+    }
+  }
+
+  return async (attempt) => {
+    const name = attempt.name;
+    const log = (outcome: AuditEvent['outcome'], detail: string, user = name) =>
+      store.record({ kind: attempt.kind, user: user.slice(0, 256), clientIp: attempt.clientIp, userAgent: attempt.userAgent, rule: attempt.rule, outcome, detail });
+    const settings = deps.throttle();
+    const source = sourceKey(attempt.clientAddr, settings.ipv4Prefix, settings.ipv6Prefix);
+
+    let reserved: number | null = null;
+    if (settings.policy !== null) {
+      const verdict = await store.throttleSource(source, settings.policy);
+      if (!verdict.allowed) {
+        await log('denied', `source ${source} throttled until ${iso(verdict.retryAt)}: too many failed attempts`);
+        return { ok: false, reason: 'throttled', retryAt: verdict.retryAt, source };
+      }
+      reserved = verdict.next.at(-1)!;
+    }
+    const regulation = await store.regulateAttempt(name, 'password', deps.lockout());
+    const verify = (phc: string, password: string) => verifier(phc, password, source);
+    const viaAlternative = attempt.alternative ? await attempt.alternative(verify) : null;
+    // A match of an alternative is only trusted for a known, enabled user (checked below).
+    const check = viaAlternative === null ? await checkPassword(users, name, attempt.password, verifier, source) : null;
+    const user = check?.user ?? users.credentialsOf(name).user;
+
+    if (!regulation.allowed) {
+      await log('denied', `locked out until ${iso(regulation.until)}`);
+      return { ok: false, reason: 'failed' };
+    }
+    const locks = regulation.next.lockedUntil;
+    const wrong = attempt.alternative ? 'wrong password or app password' : 'wrong password';
+    const why = user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : viaAlternative === null && check?.ok !== true ? wrong : null;
+    if (why !== null) {
+      await log('denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`);
+      if (locks !== null && user !== undefined) lockedOut(user.name, locks, attempt.clientIp);
+      return { ok: false, reason: 'failed' };
+    }
+    const known = user!;
+    // The credentials were right: not a guess, so neither counter keeps this attempt.
+    if (reserved !== null) await store.forgiveSourceFailure(source, reserved);
+    await store.clearLockout(name, 'password');
+    const block = await store.blockOf(known.name);
+    if (block) {
+      await log('denied', `blocked until ${iso(block.until)}`, known.name);
+      return { ok: false, reason: 'blocked', user: known, until: block.until };
+    }
+    return { ok: true, user: known, via: viaAlternative === null ? { kind: 'password' } : { kind: 'alternative', ...viaAlternative } };
+  };
+}
