@@ -64,7 +64,7 @@ t.test('postgres outage: 503 with Retry-After everywhere, one line down, one lin
   const body = new URLSearchParams({ username: 'bob', password: PASSWORDS.bob!, csrf: field(form.body, 'csrf') }).toString();
   expect503(await send(gw.port, '/.gateway/sign-in', { method: 'POST', body, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' } }), 'a sign-in');
   expect503(
-    await send(gw.port, '/.gateway/auth', { localAddress: '127.0.0.2', headers: { cookie: browser.cookieHeader(), 'x-original-url': 'http://gateway.test/app' } }),
+    await send(gw.port, '/.gateway/auth/nginx', { localAddress: '127.0.0.2', headers: { cookie: browser.cookieHeader(), 'x-original-url': 'http://gateway.test/app', 'x-original-method': 'GET' } }),
     'forward-auth',
   );
   for (let i = 0; i < 5; i++) expect503(await browser.get(`/app/${i}`), `request ${i}`);
