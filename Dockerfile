@@ -29,6 +29,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 COPY views ./views
+COPY store-migrations ./store-migrations
 COPY config/schema.json ./config/schema.json
 RUN mkdir -p /config /data && chown node:node /data
 USER node

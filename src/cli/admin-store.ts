@@ -9,6 +9,8 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { Store } from '../store/types.ts';
 import type { CommandIo } from './io.ts';
 import { openStore } from '../store/index.ts';
+import { lockoutRules } from '../regulation/lockout.ts';
+import { sourceThrottleRules } from '../regulation/source-throttle.ts';
 import { loadUserDirectory } from '../factors/password/index.ts';
 
 /** The OS user running the command, as recorded in the block history and the sign-in log. */
@@ -35,7 +37,7 @@ export async function canonicalName(config: Readonly<GatewayConfig>, name: strin
 
 /** Opens the store, runs `fn`, and always closes the store. */
 export async function withStore<T>(config: Readonly<GatewayConfig>, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(config.store, { clock: Date.now });
+  const store = await openStore(config.store, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   try {
     return await fn(store);
   } finally {

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import type { CommandIo } from './io.ts';
 import { DEFAULT_CONFIG, loadConfigOrReport } from './config-arg.ts';
 import { openStore } from '../store/index.ts';
+import { lockoutRules } from '../regulation/lockout.ts';
+import { sourceThrottleRules } from '../regulation/source-throttle.ts';
 import { auditJsonLine, auditTable, sinceCutoff } from '../audit/format.ts';
 
 const HELP = `Usage: mfa-gateway log [--user NAME] [--since DURATION] [--limit N] [--json] [--config FILE]
@@ -69,7 +71,7 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
 
   const config = await loadConfigOrReport(values.config, io);
   if (!config) return 1;
-  const store = await openStore(config.store, { clock: deps.clock ?? Date.now });
+  const store = await openStore(config.store, { clock: deps.clock ?? Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   try {
     const entries = (await store.query({ ...(values.user !== undefined ? { user: values.user } : {}), ...(since !== undefined ? { since } : {}), limit })).reverse();
     io.stdout.write(values.json ? entries.map((e) => `${auditJsonLine(e)}\n`).join('') : auditTable(entries));

@@ -14,7 +14,7 @@
  * the attempts left. The attempt that uses the last one sets the lock at once; if it
  * succeeds, clearing lifts it again.
  */
-import type { LockoutCounter, LockoutPolicy, Regulation } from '../store/types.ts';
+import type { LockoutCounter, LockoutPolicy, LockoutRules, Regulation } from '../store/types.ts';
 
 export type { LockoutCounter, LockoutFactor, LockoutPolicy, Regulation } from '../store/types.ts';
 
@@ -63,3 +63,6 @@ export function lockedUntil(counter: LockoutCounter, policy: LockoutPolicy, now:
 export function counterExpiresAt(counter: LockoutCounter, policy: LockoutPolicy): number {
   return Math.max(counter.lockedUntil ?? 0, (counter.denials.at(-1) ?? 0) + Math.max(policy.counterResetMs, policy.autoUnblockMs));
 }
+
+/** The decision the store runs when it counts an attempt (`StoreDeps.lockout`). */
+export const lockoutRules: LockoutRules = { regulate, expiresAt: counterExpiresAt };

@@ -16,7 +16,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Addr } from '../client-ip/cidr.ts';
-import type { SourceThrottlePolicy, SourceVerdict } from '../store/types.ts';
+import type { SourceThrottlePolicy, SourceThrottleRules, SourceVerdict } from '../store/types.ts';
 
 export type { SourceThrottlePolicy, SourceVerdict } from '../store/types.ts';
 
@@ -89,3 +89,6 @@ export function forgive(failures: readonly number[], at: number): number[] {
 export function failuresExpireAt(failures: readonly number[], policy: SourceThrottlePolicy): number {
   return (failures.at(-1) ?? 0) + policy.windowMs;
 }
+
+/** The decision the store runs inside the transaction that counts an attempt (`StoreDeps.sourceThrottle`). */
+export const sourceThrottleRules: SourceThrottleRules = { throttle, forgive, expiresAt: failuresExpireAt };

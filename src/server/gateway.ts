@@ -41,8 +41,8 @@ import { loadStaticAssets } from '../portal/static.ts';
 import { fraudModule } from '../portal/fraud.ts';
 import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
-import { lockoutPolicy } from '../regulation/lockout.ts';
-import { sourceThrottleSettings } from '../regulation/source-throttle.ts';
+import { lockoutPolicy, lockoutRules } from '../regulation/lockout.ts';
+import { sourceThrottleRules, sourceThrottleSettings } from '../regulation/source-throttle.ts';
 import { createRegulatedPasswordCheck } from '../factors/password/index.ts';
 import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
@@ -109,7 +109,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const metrics = gatewayMetrics();
   const storeOutage = createStoreOutage(log);
-  const store = watchStore(countAuditEvents(await openStore(initial.store, { clock }), metrics), storeOutage);
+  const store = watchStore(countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), metrics), storeOutage);
   const usersFile: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });

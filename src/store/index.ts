@@ -5,9 +5,12 @@
  */
 
 import type { StoreConfig } from '../config/types.ts';
+import { openPostgres } from './postgres/dialect.ts';
 import { createSecretBox, loadEncryptionKey } from './secret-box.ts';
-import { openPostgresStore } from './postgres/pg-store.ts';
-import { openSqliteStore } from './sqlite/sqlite-store.ts';
+import type { Db } from './sql/db.ts';
+import { migrate } from './sql/migrate.ts';
+import { sqlStore } from './sql/store.ts';
+import { openSqlite } from './sqlite/dialect.ts';
 import type { Store, StoreDeps } from './types.ts';
 
 export type * from './types.ts';
@@ -15,19 +18,28 @@ export { userKey } from './types.ts';
 
 /**
  * Opens the store named by `config`: SQLite at `store.sqlite.path` (parent directory created,
- * schema migrated, key file created on first start when no key is configured), or the
- * PostgreSQL database at `store.postgres.url` (schema migrated once however many gateways
- * start together; `store.encryption_key` required). Throws with a plain message when the key
- * is malformed or missing, and a 503-class error when the database cannot be reached.
+ * key file created on first start when no key is configured), or the PostgreSQL database at
+ * `store.postgres.url` (`store.encryption_key` required), and migrates its schema (once
+ * however many gateways start together). Throws with a plain message when the key is
+ * malformed or missing or the schema is newer than this gateway, and a 503-class error when
+ * the database cannot be reached.
  *
  * @example
- * const store = await openStore(config.store, { clock: Date.now });
+ * const store = await openStore(config.store, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
  * const ok = await store.health();
  */
 export async function openStore(config: StoreConfig, deps: StoreDeps): Promise<Store> {
   const keys = await loadEncryptionKey(config);
   const box = createSecretBox(keys.current, keys.previous);
-  if (config.sqlite !== undefined) return openSqliteStore(config.sqlite.path, box, deps);
-  if (config.postgres !== undefined) return openPostgresStore({ url: config.postgres.url }, box, deps);
-  throw new Error('store: configure store.sqlite or store.postgres');
+  let db: Db;
+  if (config.sqlite !== undefined) db = openSqlite(config.sqlite.path);
+  else if (config.postgres !== undefined) db = openPostgres({ url: config.postgres.url });
+  else throw new Error('store: configure store.sqlite or store.postgres');
+  try {
+    await migrate(db, deps.clock());
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return sqlStore(db, box, deps);
 }

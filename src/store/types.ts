@@ -3,7 +3,7 @@
  * The contracts of the shared store, one narrow interface per consumer: the second-factor
  * code sees only {@link MethodStore}, the enrollment page only {@link PendingEnrollmentStore},
  * the session check only {@link RevocationStore}, the sign-in log only {@link AuditStore}.
- * A backend (SQLite now, PostgreSQL later) implements all of them as one {@link Store} and
+ * One implementation (`store/sql/`) serves SQLite and PostgreSQL as one {@link Store}; both
  * must pass the conformance suite in `test/store/conformance.ts`.
  *
  * Every method returns a Promise even where SQLite answers synchronously, so a networked
@@ -569,6 +569,24 @@ export interface Store extends MethodStore, PendingEnrollmentStore, RevocationSt
 export interface StoreDeps {
   /** Epoch milliseconds. */
   clock: () => number;
+  /** The pure lockout decision (`regulation/lockout`'s `lockoutRules`), run inside the transaction that counts an attempt. */
+  lockout: LockoutRules;
+  /** The pure per-source decision (`regulation/source-throttle`'s `sourceThrottleRules`), run inside the transaction that counts an attempt. */
+  sourceThrottle: SourceThrottleRules;
+}
+
+/** How an attempt is decided on a stored counter, and when the counter stops mattering. */
+export interface LockoutRules {
+  regulate(counter: LockoutCounter, policy: LockoutPolicy, now: number): Regulation;
+  /** When a stored counter may be deleted: its lock is over and no denial counts any more. */
+  expiresAt(counter: LockoutCounter, policy: LockoutPolicy): number;
+}
+
+/** How an attempt from a source is decided on its stored failure times, one taken back, and when they stop mattering. */
+export interface SourceThrottleRules {
+  throttle(failures: readonly number[], policy: SourceThrottlePolicy, now: number): SourceVerdict;
+  forgive(failures: readonly number[], at: number): number[];
+  expiresAt(failures: readonly number[], policy: SourceThrottlePolicy): number;
 }
 
 /**

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { blockUser } from '../../src/regulation/block.ts';
 import { Browser, PASSWORDS, field, send, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
@@ -114,7 +116,7 @@ t.test('a revocation or a block from another process takes effect within a secon
   const { gw } = await start(t);
   const { password, browser } = await createAppPassword(gw, 'Mail');
   const second = await createAppPassword(gw, 'Calendar', browser);
-  const other = await openStore({ sqlite: { path: join(gw.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => gw.clock.now });
+  const other = await openStore({ sqlite: { path: join(gw.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => gw.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(() => other.close());
 
   const until401 = async (authorization: string): Promise<number> => {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { startHousekeeping, HOUSEKEEPING_INTERVAL_MS } from '../../src/audit/retention.ts';
 import { fakeClock } from '../store/conformance.ts';
 
@@ -14,7 +16,7 @@ const DAY = 86_400_000;
 t.test('entries older than the retention are pruned at start and then every interval', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-retention-'));
   const clock = fakeClock();
-  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: clock.clock });
+  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -11,6 +11,8 @@ import { checkSecondFactor, type SecondFactorAccept } from '../../src/factors/se
 import { fallbackHash, newAccessPass, newRecoveryCodes, normalizeTyped, typedKind } from '../../src/factors/fallback/index.ts';
 import { generateTotp } from '../../src/factors/totp/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import type { Store } from '../../src/store/index.ts';
 import { fakeClock } from '../store/conformance.ts';
 
@@ -24,7 +26,7 @@ const METHOD_CHANGE: SecondFactorAccept = { codes: true, recoveryCode: false, ac
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-2f-'));
   const clock = fakeClock(1_700_000_010_000);
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock });
+  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import type { Store } from '../../src/store/types.ts';
 import type { UserLookup } from '../../src/factors/password/index.ts';
 import type { UserRecord } from '../../src/factors/password/users-file.ts';
@@ -28,7 +30,7 @@ const b32 = base32Encode;
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-oath-'));
   const clock = { now: Date.parse('2026-11-23T09:00:00Z') };
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now });
+  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });

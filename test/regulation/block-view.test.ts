@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { createRevocationView } from '../../src/session/revocations.ts';
 import { createAuthenticator } from '../../src/session/authenticate.ts';
 import type { SessionManager } from '../../src/session/session.ts';
@@ -15,7 +17,7 @@ import type { RequestScope } from '../../src/contracts/request.ts';
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-blockview-'));
   const clock = { now: Date.UTC(2026, 10, 23, 9) };
-  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => clock.now });
+  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   const view = createRevocationView(store, { clock: () => clock.now, pollMs: 60_000 });
   t.teardown(async () => {
     view.stop();

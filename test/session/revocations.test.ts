@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createRevocationView } from '../../src/session/revocations.ts';
 import { freshSchema } from '../helpers/postgres.ts';
@@ -18,7 +20,7 @@ const backends: Array<{ name: string; open: (t: Test) => Promise<Store> }> = [
     name: 'sqlite',
     async open(t) {
       const dir = await mkdtemp(join(tmpdir(), 'mfa-rev-'));
-      const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now });
+      const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
       t.teardown(async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -30,7 +32,7 @@ const backends: Array<{ name: string; open: (t: Test) => Promise<Store> }> = [
     name: 'postgres',
     async open(t) {
       const schema = await freshSchema();
-      const store = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now });
+      const store = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
       t.teardown(async () => {
         await store.close();
         await schema.drop();

@@ -12,6 +12,8 @@ import type { WebSocket } from 'undici';
 import { closesWithin, echo, openSocket, startEchoUpstream } from '../helpers/websocket.ts';
 import { freshSchema } from '../helpers/postgres.ts';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import type { Store } from '../../src/store/types.ts';
 import { blockUser } from '../../src/regulation/block.ts';
 import { resetMfa } from '../../src/factors/methods/reset.ts';
@@ -87,7 +89,7 @@ const ends: End[] = [
 async function sqliteSetup(t: Test): Promise<Setup> {
   const upstream = await startEchoUpstream(t);
   const a = await startTestGateway(t, upstream, { session: sessionConfig });
-  const cli = await openStore({ sqlite: { path: join(a.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => a.clock.now });
+  const cli = await openStore({ sqlite: { path: join(a.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(() => cli.close());
   const bob = new Browser(a.port);
   await signInWithEnrollment(bob, a, 'bob');
@@ -103,7 +105,7 @@ async function postgresSetup(t: Test): Promise<Setup> {
   const a = await startTestGateway(t, upstream, { store, session: sessionConfig });
   const b = await startTestGateway(t, upstream, { store, session: sessionConfig });
   b.clock.now = a.clock.now;
-  const cli = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => a.clock.now });
+  const cli = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await cli.close();
     await schema.drop();

@@ -5,7 +5,9 @@ import { createServer } from 'node:net';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../src/store/index.ts';
-import { migrations } from '../../src/store/postgres/migrations.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
+import { loadMigrations } from '../../src/store/sql/migrate.ts';
 import type { Store } from '../../src/store/types.ts';
 import { GatewayError } from '../../src/errors/errors.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
@@ -19,7 +21,7 @@ async function postgresHarness(): Promise<StoreHarness & { schema: TestSchema; o
   const schema = await freshSchema();
   const clock = fakeClock();
   const openUrl = (url: string, keys = { encryptionKey: KEY, previousKeys: [] as string[] }) =>
-    openStore({ postgres: { url }, encryption_key: keys.encryptionKey, previous_encryption_keys: keys.previousKeys }, { clock: clock.clock });
+    openStore({ postgres: { url }, encryption_key: keys.encryptionKey, previous_encryption_keys: keys.previousKeys }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   return {
     schema,
     clock,
@@ -137,7 +139,7 @@ t.test('postgres: several processes starting at once migrate a new database once
   const stores = await Promise.all(Array.from({ length: 4 }, () => h.open()));
   t.teardown(() => Promise.all(stores.map((s) => s.close())));
   const rows = await h.schema.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-  t.same(rows.map((r) => r.version), migrations.map((m) => m.version).sort((x, y) => x - y), 'one row per migration');
+  t.same(rows.map((r) => r.version), loadMigrations('postgres').map((m) => m.version).sort((x, y) => x - y), 'one row per migration');
   for (const s of stores) t.equal(await s.health(), true);
   t.equal(await stores[3]!.changeSeq(), 0);
 });
@@ -167,7 +169,7 @@ t.test('postgres: secrets are sealed in the database', async (t) => {
 });
 
 t.test('postgres: the key is required', async (t) => {
-  await t.rejects(openStore({ postgres: { url: TEST_POSTGRES_URL }, previous_encryption_keys: [] }, { clock: Date.now }), /store.encryption_key: required with PostgreSQL/);
+  await t.rejects(openStore({ postgres: { url: TEST_POSTGRES_URL }, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), /store.encryption_key: required with PostgreSQL/);
 });
 
 const unavailable = (err: unknown) => err instanceof GatewayError && err.status === 503 && err.code === 'GW_STORE_UNAVAILABLE';
@@ -197,7 +199,7 @@ t.test('postgres: a server that is not listening refuses the start with a 503-cl
     });
   });
   const url = withSearchPath(`postgres://postgres@127.0.0.1:${closed}/test`, 'public');
-  const err = await openStore({ postgres: { url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: Date.now }).then(() => undefined, (e: unknown) => e);
+  const err = await openStore({ postgres: { url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }).then(() => undefined, (e: unknown) => e);
   t.ok(unavailable(err), 'GW_STORE_UNAVAILABLE, 503');
   t.match(String((err as Error).message), /ECONNREFUSED/);
 });

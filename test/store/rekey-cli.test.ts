@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main.ts';
 import { openStore } from '../../src/store/index.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 
 t.test('mfa-gateway store rekey re-seals every secret so the old key can be dropped', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-rekey-'));
@@ -16,7 +18,7 @@ t.test('mfa-gateway store rekey re-seals every secret so the old key can be drop
   const db = join(dir, 'gateway.db');
   const secret = randomBytes(20);
 
-  const before = await openStore({ sqlite: { path: db }, encryption_key: oldKey, previous_encryption_keys: [] }, { clock: Date.now });
+  const before = await openStore({ sqlite: { path: db }, encryption_key: oldKey, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   const added = await before.addMethod({ user: 'bob', kind: 'totp', label: 'Phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
   await before.close();
   if (!added.ok) throw new Error('setup failed');
@@ -38,7 +40,7 @@ rules: [ { paths: ["/**"], policy: deny } ]
   t.equal(await main(['store', 'rekey', '--config', config(newKey, [oldKey])], io), 0, out);
   t.match(out, /re-sealed 1 secret with the current key/);
 
-  const after = await openStore({ sqlite: { path: db }, encryption_key: newKey, previous_encryption_keys: [] }, { clock: Date.now });
+  const after = await openStore({ sqlite: { path: db }, encryption_key: newKey, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(() => after.close());
   t.same(await after.secretOf(added.method.id), secret, 'the secret opens with the new key alone');
 

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { openStore } from '../../src/store/index.ts';
-import { migrations } from '../../src/store/sqlite/migrations.ts';
+import { lockoutRules } from '../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
+import { loadMigrations } from '../../src/store/sql/migrate.ts';
 import { fakeClock, storeConformance } from './conformance.ts';
 import type { StoreHarness } from './conformance.ts';
 
@@ -19,7 +21,7 @@ async function sqliteHarness(): Promise<StoreHarness & { path: string }> {
     open: (keys) =>
       openStore(
         { sqlite: { path }, previous_encryption_keys: keys?.previousKeys ?? [], ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }) },
-        { clock: clock.clock },
+        { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
       ),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -37,7 +39,7 @@ t.test('sqlite: file in a created directory, WAL, one row per migration', async 
   t.teardown(() => db.close());
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-  t.same(rows.map((r) => r.version), migrations.map((m) => m.version), 'each migration recorded once across two opens');
+  t.same(rows.map((r) => r.version), loadMigrations('sqlite').map((m) => m.version), 'each migration recorded once across two opens');
 });
 
 t.test('sqlite: a database from a newer gateway is refused', async (t) => {
@@ -60,5 +62,23 @@ t.test('sqlite: secrets are not on disk in plain text', async (t) => {
   for (const suffix of ['', '-wal']) {
     const bytes = await readFile(h.path + suffix).catch(() => Buffer.alloc(0));
     t.equal(bytes.indexOf(secret), -1, `not in ${suffix || 'the database file'}`);
+  }
+});
+
+t.test('sqlite: a call made while a transaction is open waits for it, and is not rolled back with it', async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  const store = await h.open();
+  t.teardown(() => store.close());
+  const added = await store.addMethod({ user: 'alice', kind: 'totp', label: 'p', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  if (!added.ok) throw new Error('setup failed');
+  // Unblocking a user who is not blocked bumps the change counter, then rolls back. The claim
+  // starts a few microtasks later each round, so one round lands while that transaction is open.
+  for (let ticks = 0; ticks < 8; ticks++) {
+    const unblocking = store.unblock({ user: 'nobody', reason: 'r', actor: 'a' });
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    const claimed = store.claimStep(added.method.id, 10 + ticks);
+    t.same(await Promise.all([unblocking, claimed]), [false, true]);
+    t.equal((await store.listMethods('alice'))[0]?.lastStep, 10 + ticks, `after ${ticks} microtasks: the claim stays`);
   }
 });

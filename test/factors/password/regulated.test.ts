@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { openStore } from '../../../src/store/index.ts';
+import { lockoutRules } from '../../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../../src/regulation/source-throttle.ts';
 import { parseAddress } from '../../../src/client-ip/cidr.ts';
 import { checkHash, createRegulatedPasswordCheck, type PasswordAttempt } from '../../../src/factors/password/index.ts';
 import type { UserRecord } from '../../../src/factors/password/index.ts';
@@ -22,7 +24,7 @@ const credentialsOf = (name: string) => ({ user: USERS[name.toLowerCase()], hash
 async function setup(t: Test, failures = 3) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-regulated-'));
   const clock = { now: Date.UTC(2026, 10, 23, 9) };
-  const store = await openStore({ sqlite: { path: join(dir, 'gw.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now });
+  const store = await openStore({ sqlite: { path: join(dir, 'gw.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { confirmTotpEnrollment, generateTotp, startTotpEnrollment, timeStep, verifyTotpForUser } from '../../../src/factors/totp/index.ts';
 import { openStore } from '../../../src/store/index.ts';
+import { lockoutRules } from '../../../src/regulation/lockout.ts';
+import { sourceThrottleRules } from '../../../src/regulation/source-throttle.ts';
 import type { Store } from '../../../src/store/index.ts';
 import { fakeClock } from '../../store/conformance.ts';
 
@@ -15,7 +17,7 @@ const context = { clientIp: '198.51.100.4', userAgent: 'test', rule: 'apps' };
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-totp-'));
   const clock = fakeClock(1_700_000_010_000);
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock });
+  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
