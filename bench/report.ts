@@ -1,7 +1,7 @@
 /**
  * @module bench/report
  * Turns the repetitions of a run into what people read: the median of every figure per
- * scenario, its ratios to the two baselines of the same run (the faster bare forwarder and
+ * scenario, its ratios to the two baselines of the same run (the floor, bench/floor.ts, and
  * nginx), the issue-7 targets checked against those medians, and the terminal tables.
  */
 
@@ -49,7 +49,7 @@ export interface ScenarioResult {
   median?: Sample;
   /** Max minus min of req/s over the repetitions, as % of the median. */
   rpsSpreadPct?: number;
-  ratios?: { bare?: Record<Figure, number>; nginx?: Record<Figure, number> };
+  ratios?: { floor?: Record<Figure, number>; nginx?: Record<Figure, number> };
 }
 
 function median(values: number[]): number {
@@ -82,13 +82,13 @@ export function summarize(result: ScenarioResult): void {
   result.rpsSpreadPct = ((Math.max(...rps) - Math.min(...rps)) / result.median.rps) * 100;
 }
 
-export function addRatios(results: ScenarioResult[], bare: ScenarioResult | undefined, nginx: ScenarioResult | undefined): void {
+export function addRatios(results: ScenarioResult[], floor: ScenarioResult | undefined, nginx: ScenarioResult | undefined): void {
   const ratio = (m: Sample, base: Sample): Record<Figure, number> =>
     Object.fromEntries(FIGURES.map((f) => [f, m[f] / base[f]])) as Record<Figure, number>;
   for (const r of results) {
     if (!r.median) continue;
     r.ratios = {
-      ...(bare?.median ? { bare: ratio(r.median, bare.median) } : {}),
+      ...(floor?.median ? { floor: ratio(r.median, floor.median) } : {}),
       ...(nginx?.median ? { nginx: ratio(r.median, nginx.median) } : {}),
     };
   }
@@ -101,12 +101,12 @@ export interface TargetCheck {
   met: boolean | null;
 }
 
-export function checkTargets(results: ScenarioResult[], bare: ScenarioResult | undefined, sessions: number): TargetCheck[] {
+export function checkTargets(results: ScenarioResult[], floor: ScenarioResult | undefined, sessions: number): TargetCheck[] {
   const byName = new Map(results.map((r) => [r.name, r]));
   const gw = byName.get('gateway-two-factor-session')?.median;
   const caddy = byName.get('caddy')?.median;
   const many = byName.get('gateway-many-sessions')?.median;
-  const b = bare?.median;
+  const b = floor?.median;
   const why = (name: string): string => {
     const r = byName.get(name);
     return `not measured (${name}: ${r?.reason ?? r?.status ?? 'not in this run'})`;
@@ -114,13 +114,13 @@ export function checkTargets(results: ScenarioResult[], bare: ScenarioResult | u
   const checks: TargetCheck[] = [];
   if (gw && b) {
     const extra = gw.cpuUsPerReq - b.cpuUsPerReq;
-    checks.push({ target: 'two-factor request: at most +10 µs CPU over bare', measured: `${fmt(extra, 1)} µs`, met: extra <= 10 });
+    checks.push({ target: 'two-factor request: at most +10 µs CPU over the floor', measured: `${fmt(extra, 1)} µs`, met: extra <= 10 });
     const share = gw.rps / b.rps;
-    checks.push({ target: 'two-factor request: at least 80% of bare req/s', measured: `${fmt(share * 100, 1)}%`, met: share >= 0.8 });
+    checks.push({ target: "two-factor request: at least 80% of the floor's req/s", measured: `${fmt(share * 100, 1)}%`, met: share >= 0.8 });
     const dp99 = gw.p99 - b.p99;
-    checks.push({ target: 'two-factor request: p99 within 2 ms of bare', measured: `${fmt(dp99, 2)} ms`, met: dp99 <= 2 });
+    checks.push({ target: "two-factor request: p99 within 2 ms of the floor's", measured: `${fmt(dp99, 2)} ms`, met: dp99 <= 2 });
   } else {
-    checks.push({ target: 'two-factor request vs bare (CPU, req/s, p99)', measured: why(gw ? (bare?.name ?? 'bare') : 'gateway-two-factor-session'), met: null });
+    checks.push({ target: 'two-factor request vs the floor (CPU, req/s, p99)', measured: why(gw ? 'floor' : 'gateway-two-factor-session'), met: null });
   }
   if (gw && caddy) {
     checks.push({ target: 'two-factor request: more req/s than Caddy', measured: `${fmt(gw.rps / caddy.rps, 2)}× Caddy`, met: gw.rps > caddy.rps });
@@ -155,7 +155,7 @@ function skippedRow(r: ScenarioResult, width: number, withReason: boolean): stri
   return [`${r.name.padEnd(width)}  ${r.status}${withReason ? `: ${r.reason ?? ''}` : ''}`];
 }
 
-export function renderTables(results: ScenarioResult[], bare: ScenarioResult | undefined, nginx: ScenarioResult | undefined): string {
+export function renderTables(results: ScenarioResult[], floor: ScenarioResult | undefined, nginx: ScenarioResult | undefined): string {
   const width = Math.max(8, ...results.map((r) => r.name.length));
   const main = table(
     ['scenario', 'req/s', '±%', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'srv CPU%', 'origin CPU%', 'other CPU%', 'RSS MB', 'RSS end MB', 'errors'],
@@ -179,7 +179,7 @@ export function renderTables(results: ScenarioResult[], bare: ScenarioResult | u
       ];
     }),
   );
-  const ratioTable = (key: 'bare' | 'nginx', base: ScenarioResult | undefined): string => {
+  const ratioTable = (key: 'floor' | 'nginx', base: ScenarioResult | undefined): string => {
     if (!base?.median) return `ratios to ${key}: no ${key} baseline in this run`;
     return `ratios to ${base.name} (req/s: higher is better; the rest: lower is better)\n` +
       table(
@@ -191,7 +191,7 @@ export function renderTables(results: ScenarioResult[], bare: ScenarioResult | u
         }),
       );
   };
-  return [main, '', ratioTable('bare', bare), '', ratioTable('nginx', nginx)].join('\n');
+  return [main, '', ratioTable('floor', floor), '', ratioTable('nginx', nginx)].join('\n');
 }
 
 export function renderTargets(checks: TargetCheck[]): string {

@@ -1,7 +1,7 @@
 /**
  * @module bench/run
- * `npm run bench`: what the gateway adds to each request, next to the floor (a bare
- * forwarder on the same stack) and the peers (nginx, Caddy), all measured in one run on
+ * `npm run bench`: what the gateway adds to each request, next to the floor (the fastest
+ * correct minimal Node forwarder, `floor.ts`) and the peers (nginx, Caddy), all measured in one run on
  * loopback with the same load. Starts the origin and every server under test once, then
  * runs the repetitions interleaved (repetition 1 of every scenario, then repetition 2, ...)
  * so that drift of a shared machine affects all scenarios alike. Prints tables and writes
@@ -57,7 +57,7 @@ const HELP = `Usage: npm run bench -- [options]
   --reps N          repetitions, interleaved across scenarios (default 3)
   --connections N   keep-alive connections of the load generator (default 50)
   --sessions N      distinct signed-in users in gateway-many-sessions (default 5000)
-  --only LIST       comma-separated scenario names or name prefixes (e.g. bare,nginx);
+  --only LIST       comma-separated scenario names or name prefixes (e.g. floor,nginx);
                     sign-in selects the sign-in bench, workers the workers-1/-2 pair
   --no-pin          do not pin processes to cores
   --sign-in-clients N   concurrent clients of the sign-in bench and of its burst (default 8)
@@ -190,9 +190,9 @@ async function main(): Promise<number> {
   const originUrl = `http://127.0.0.1:${originPort}/`;
   const originPage = Buffer.from(await (await request(originUrl)).body.arrayBuffer());
 
-  const nodeServer = (name: string, script: string, args: string[]) => async (): Promise<Target | string> => {
+  const nodeServer = (name: string, script: string, args: string[], cores = serverCores) => async (): Promise<Target | string> => {
     const port = await freePort();
-    const proc = start(name, serverCores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
+    const proc = start(name, cores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
     return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
   };
   const peer = (name: string, tool: string | null, launch: typeof startNginx) => async (): Promise<Target | string> => {
@@ -241,14 +241,15 @@ async function main(): Promise<number> {
       }),
     },
     {
-      name: 'bare-undici',
-      description: 'bare forwarder: node:http + undici Pool.dispatch, no policy, no session',
-      setup: nodeServer('bare-undici', 'bare-forwarder.ts', ['--variant', 'undici', '--upstream', originUrl]),
+      name: 'floor',
+      description: 'the floor: bench/floor.ts, the fastest correct minimal Node forwarder (node:http + undici Pool.dispatch, raw headers), no gateway code',
+      setup: nodeServer('floor', 'floor.ts', ['--upstream', originUrl]),
     },
+    // Compare with workers-2: unpinned, wrk and the origin still on core 1.
     {
-      name: 'bare-http-proxy-3',
-      description: 'bare forwarder: node:http + http-proxy-3 proxy.web, no policy, no session',
-      setup: nodeServer('bare-http-proxy-3', 'bare-forwarder.ts', ['--variant', 'http-proxy-3', '--upstream', originUrl]),
+      name: 'floor-workers-2',
+      description: 'the floor with 2 node:cluster workers, not pinned',
+      setup: nodeServer('floor-workers-2', 'floor.ts', ['--upstream', originUrl, '--workers', '2'], ''),
     },
     { name: 'nginx', description: 'nginx proxy_pass, 1 worker, upstream keep-alive, no access log', setup: peer('nginx', tools.nginx ?? null, startNginx) },
     { name: 'caddy', description: 'Caddy reverse_proxy, admin and logs off', setup: peer('caddy', tools.caddy ?? null, startCaddy) },
@@ -437,12 +438,10 @@ async function main(): Promise<number> {
   await cleanup();
 
   for (const r of results) summarize(r);
-  const fastestBare = results
-    .filter((r) => r.name.startsWith('bare-') && r.status === 'measured' && r.median)
-    .sort((a, b) => b.median!.rps - a.median!.rps)[0];
+  const floor = results.find((r) => r.name === 'floor' && r.status === 'measured' && r.median);
   const nginx = results.find((r) => r.name === 'nginx' && r.status === 'measured' && r.median);
-  addRatios(results, fastestBare, nginx);
-  const targetChecks = checkTargets(results, fastestBare, opts.sessions);
+  addRatios(results, floor, nginx);
+  const targetChecks = checkTargets(results, floor, opts.sessions);
 
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version };
   const pinning = opts.pin
@@ -452,7 +451,7 @@ async function main(): Promise<number> {
     `mfa-gateway bench: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${tools.wrk}`,
     `load: wrk, 1 thread, ${opts.connections} keep-alive connections, ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
       `median of ${opts.reps} interleaved repetition${opts.reps === 1 ? '' : 's'}; ${pinning}`,
-    `baselines: bare = ${fastestBare?.name ?? 'none'} (the faster bare forwarder), nginx = ${nginx ? 'nginx' : 'none'}`,
+    `baselines: floor = ${floor ? 'floor (bench/floor.ts)' : 'none'}, nginx = ${nginx ? 'nginx' : 'none'}`,
     '',
   ].join('\n');
   const workers = [1, 2].map((n) => results.find((r) => r.name === `workers-${n}` && r.median));
@@ -462,7 +461,7 @@ async function main(): Promise<number> {
         `1 worker ${Math.round(workers[0].median!.rps)} req/s at ${workers[0].median!.cpuUsPerReq.toFixed(1)} µs/req, ` +
         `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
       : '';
-  const tables = selected.length > 0 ? `${renderTables(results, fastestBare, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
+  const tables = selected.length > 0 ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
   process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
@@ -475,7 +474,7 @@ async function main(): Promise<number> {
     tools,
     options: { ...opts, help: undefined },
     pinning,
-    baselines: { bare: fastestBare?.name ?? null, nginx: nginx ? 'nginx' : null },
+    baselines: { floor: floor ? 'floor' : null, nginx: nginx ? 'nginx' : null },
     scenarios: results,
     targets: targetChecks,
     signIn,
