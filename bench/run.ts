@@ -8,10 +8,11 @@
  * `bench/results/<timestamp>.json`. It measures and reports; it asserts nothing.
  *
  *   node bench/run.ts [--quick] [--duration S] [--warmup S] [--reps N] [--connections N]
- *                     [--sessions N] [--only a,b] [--no-pin] [--profile SCENARIO]
+ *                     [--sessions N] [--only a,b] [--no-pin] [--profile SCENARIO] [--rates 2500,5000]
  *
  * Besides the forwarding scenarios: `workers-1`/`workers-2` (the two_factor session with
- * `server.workers` 1 and 2) and the sign-in bench (`sign-in.ts`), which runs after them.
+ * `server.workers` 1 and 2), latency at fixed rates (`rate.ts`, after the saturation runs) and
+ * the sign-in bench (`sign-in.ts`), which runs last.
  */
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { startGateway } from './gateway.ts';
 import type { GatewaySetup } from './gateway.ts';
-import { runLoad, useScripts } from './load.ts';
+import { runLoad, runRate, useScripts } from './load.ts';
 import type { LoadOptions } from './load.ts';
 import { startCaddy, startNginx } from './peers.ts';
 import {
@@ -41,13 +42,16 @@ import {
   waitForPort,
 } from './procs.ts';
 import type { Running } from './procs.ts';
-import { addRatios, checkTargets, renderTables, renderTargets, summarize } from './report.ts';
-import type { Sample, ScenarioResult } from './report.ts';
+import { addRatios, checkRateTargets, checkTargets, renderRateTables, renderTables, renderTargets, summarize, summarizeRate } from './report.ts';
+import type { RateRow, Sample, ScenarioResult } from './report.ts';
 import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
 import { renderSignIn, runSignInBench } from './sign-in.ts';
 import type { SignInResult } from './sign-in.ts';
 import { ensureTools } from './tools.ts';
+
+/** The scenarios also measured at fixed rates: the generator's own floor (direct), the floor, the peers, the gateway. */
+const RATE_SCENARIOS = ['direct', 'floor', 'nginx', 'caddy', 'gateway-bypass', 'gateway-two-factor-session'];
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -65,6 +69,10 @@ const HELP = `Usage: npm run bench -- [options]
   --burst-attempts N    wrong passwords per user name (default 20)
   --profile SCENARIO    run only this gateway scenario under node --cpu-prof, one warm-up
                     and one measured run, and print the top 15 functions by self time
+  --rates LIST      fixed request rates of the latency runs, comma-separated req/s
+                    (default 2500,5000; none = skip); measured with the open-loop
+                    generator rate.ts for those of these scenarios that are selected:
+                    ${RATE_SCENARIOS.join(', ')}
   --help            this text
 `;
 
@@ -111,6 +119,7 @@ function options() {
       'burst-users': { type: 'string', default: '10000' },
       'burst-attempts': { type: 'string', default: '20' },
       profile: { type: 'string' },
+      rates: { type: 'string', default: '2500,5000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -133,6 +142,7 @@ function options() {
     burstUsers: Math.round(positive('burst-users', values['burst-users'])),
     burstAttempts: Math.round(positive('burst-attempts', values['burst-attempts'])),
     profile: values.profile ?? null,
+    rates: values.rates === 'none' ? [] : values.rates.split(',').map((r) => Math.round(positive('rates', r.trim()))),
   };
 }
 
@@ -415,6 +425,69 @@ async function main(): Promise<number> {
       }
     }
   }
+  // Latency at fixed rates: the same servers, driven by the open-loop generator instead of wrk.
+  const rateRows: RateRow[] = [];
+  for (const rate of opts.rates) {
+    for (const name of RATE_SCENARIOS) if (measured.some((r) => r.name === name && r.status === 'measured')) rateRows.push({ name, rate, status: 'measured', samples: [] });
+  }
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (const rate of opts.rates) {
+      const at = rateRows.filter((r) => r.rate === rate);
+      for (const row of at.map((_, i) => at[(i + rep) % at.length]!)) {
+        if (row.status !== 'measured') continue;
+        const target = targets.get(row.name)!;
+        try {
+          await target.renew?.();
+          target.enter?.();
+          const before = cpuSnapshot(target.proc.pid);
+          const originBefore = cpuSnapshot(origin.pid);
+          const machineBefore = machineBusySeconds();
+          const selfBefore = selfAndReapedSeconds();
+          const started = performance.now();
+          const out = await runRate({
+            url: target.url,
+            rate,
+            seconds: opts.duration,
+            warmup: opts.warmup,
+            connections: opts.connections,
+            cores: genCores,
+            ...(target.headers ? { headers: target.headers } : {}),
+          });
+          const wall = (performance.now() - started) / 1000;
+          // CPU is read around the whole generator run (warm-up included, same rate), so per request it divides by all of it.
+          const cpu = cpuSeconds(before, cpuSnapshot(target.proc.pid));
+          const originCpu = target.proc === origin ? 0 : cpuSeconds(originBefore, cpuSnapshot(origin.pid));
+          const machine = machineBusySeconds() - machineBefore;
+          const self = selfAndReapedSeconds() - selfBefore;
+          const sample = {
+            achievedRps: out.achievedRps,
+            p50: out.p50 / 1000,
+            p99: out.p99 / 1000,
+            p999: out.p999 / 1000,
+            max: out.max / 1000,
+            errors: out.errors,
+            cpuUsPerReq: (cpu / (rate * (opts.warmup + opts.duration))) * 1e6,
+            cpuPct: (cpu / wall) * 100,
+            otherCpuPct: (Math.max(0, machine - cpu - originCpu - self) / wall) * 100,
+            genLagP99: out.lagP99 / 1000,
+            genCpuUsPerReq: out.cpuUsPerReq,
+          };
+          row.samples.push(sample);
+          log(
+            `[rep ${rep + 1}/${opts.reps}] ${row.name.padEnd(27)} at ${rate} req/s: p50 ${sample.p50.toFixed(3)} p99 ${sample.p99.toFixed(3)} p99.9 ${sample.p999.toFixed(3)} ms` +
+              `  ${sample.cpuUsPerReq.toFixed(1)} µs/req${sample.errors ? `  ${sample.errors} errors` : ''}`,
+          );
+        } catch (err) {
+          row.status = 'failed';
+          row.reason = target.proc.exited() ? exitMessage(target.proc) : (err as Error).message;
+          log(`[rep ${rep + 1}/${opts.reps}] ${row.name} at ${rate} req/s failed: ${row.reason}`);
+        } finally {
+          target.leave?.();
+        }
+      }
+    }
+  }
+
   let signIn: SignInResult | null = null;
   if (signInSelected) {
     log('sign-in bench');
@@ -438,6 +511,8 @@ async function main(): Promise<number> {
   await cleanup();
 
   for (const r of results) summarize(r);
+  for (const r of rateRows) summarizeRate(r);
+  const rateChecks = rateRows.length > 0 ? checkRateTargets(rateRows) : [];
   const floor = results.find((r) => r.name === 'floor' && r.status === 'measured' && r.median);
   const nginx = results.find((r) => r.name === 'nginx' && r.status === 'measured' && r.median);
   addRatios(results, floor, nginx);
@@ -462,7 +537,11 @@ async function main(): Promise<number> {
         `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
       : '';
   const tables = selected.length > 0 ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
-  process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}`);
+  const rateTables =
+    rateRows.length > 0
+      ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
+      : '';
+  process.stdout.write(`\n${header}\n${tables}${rateTables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -477,6 +556,7 @@ async function main(): Promise<number> {
     baselines: { floor: floor ? 'floor' : null, nginx: nginx ? 'nginx' : null },
     scenarios: results,
     targets: targetChecks,
+    fixedRate: { rates: opts.rates, rows: rateRows, targets: rateChecks },
     signIn,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
