@@ -3,9 +3,9 @@
  * The fixed-rate load generator: an open loop that sends `GET` requests at a constant rate,
  * whatever the server's latency, and measures each one from the moment it was due, so a
  * server that stalls is charged for every request that had to wait behind the stall
- * (coordinated omission corrected, as wrk2 does). wrk2 is not packaged by Debian and wrk
- * and autocannon measure closed loops (autocannon's rate option only caps a closed loop),
- * hence this small generator; the bench runs it as its own process, pinned to the load
+ * (coordinated omission corrected, as wrk2 does). wrk2 is not packaged by Debian, wrk is a
+ * closed loop, and autocannon's rate is a per-second budget per connection (bursts) with an
+ * after-the-fact correction (bench/README.md), hence this small generator; the bench runs it as its own process, pinned to the load
  * generator's core, and reports its own overhead (its CPU per request, its timer lag, and
  * the `direct` row, which is this generator against the bare origin).
  *
@@ -80,8 +80,9 @@ const idle: Conn[] = [];
 const queue: { start: number; measured: boolean }[] = [];
 
 let t0 = 0;
-let measureFrom = 0;
-let measureUntil = 0;
+/** Requests on the schedule: the warm-up's first, then the measured ones (request i is due at t0 + i/rate). */
+const total = Math.round((warmup + seconds) * rate);
+const firstMeasured = Math.round(warmup * rate);
 
 function finish(conn: Conn, ok: boolean): void {
   const now = performance.now();
@@ -184,12 +185,11 @@ let stopping = false;
 
 function tick(): void {
   const now = performance.now();
-  const end = measureUntil;
-  const due = Math.min(Math.floor(((Math.min(now, end) - t0) * rate) / 1000) + 1, Math.floor(((end - t0) * rate) / 1000));
+  const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
   for (; released < due; released++) {
     const intended = t0 + (released * 1000) / rate;
     const start = Math.max(intended, now);
-    const measured = intended >= measureFrom;
+    const measured = released >= firstMeasured;
     if (measured) {
       measuredReleased++;
       if (lagCount < capacity) lags[lagCount++] = (now - intended) * 1000;
@@ -198,7 +198,7 @@ function tick(): void {
     if (conn) send(conn, start, measured);
     else queue.push({ start, measured });
   }
-  if (now < end) setTimeout(tick, 1);
+  if (released < total) setTimeout(tick, 1);
   else void drain();
 }
 
@@ -248,8 +248,6 @@ for (let i = 0; i < connections; i++) await open();
 idle.push(...conns);
 let cpuStart = process.cpuUsage();
 t0 = performance.now();
-measureFrom = t0 + warmup * 1000;
-measureUntil = measureFrom + seconds * 1000;
 setTimeout(() => {
   cpuStart = process.cpuUsage();
 }, warmup * 1000);
