@@ -20,9 +20,10 @@ import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { RATE_SCENARIOS, runFixedRates } from './fixed-rate.ts';
 import { startGateway } from './gateway.ts';
 import type { GatewaySetup } from './gateway.ts';
-import { runLoad, runRate, useScripts } from './load.ts';
+import { runLoad, useScripts } from './load.ts';
 import type { LoadOptions } from './load.ts';
 import { startCaddy, startNginx } from './peers.ts';
 import {
@@ -43,15 +44,12 @@ import {
 } from './procs.ts';
 import type { Running } from './procs.ts';
 import { addRatios, checkRateTargets, checkTargets, renderRateTables, renderTables, renderTargets, summarize, summarizeRate } from './report.ts';
-import type { RateRow, Sample, ScenarioResult } from './report.ts';
+import type { Sample, ScenarioResult } from './report.ts';
 import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
 import { renderSignIn, runSignInBench } from './sign-in.ts';
 import type { SignInResult } from './sign-in.ts';
 import { ensureTools } from './tools.ts';
-
-/** The scenarios also measured at fixed rates: the generator's own floor (direct), the floor, the peers, the gateway. */
-const RATE_SCENARIOS = ['direct', 'floor', 'nginx', 'caddy', 'gateway-bypass', 'gateway-two-factor-session'];
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -426,67 +424,8 @@ async function main(): Promise<number> {
     }
   }
   // Latency at fixed rates: the same servers, driven by the open-loop generator instead of wrk.
-  const rateRows: RateRow[] = [];
-  for (const rate of opts.rates) {
-    for (const name of RATE_SCENARIOS) if (measured.some((r) => r.name === name && r.status === 'measured')) rateRows.push({ name, rate, status: 'measured', samples: [] });
-  }
-  for (let rep = 0; rep < opts.reps; rep++) {
-    for (const rate of opts.rates) {
-      const at = rateRows.filter((r) => r.rate === rate);
-      for (const row of at.map((_, i) => at[(i + rep) % at.length]!)) {
-        if (row.status !== 'measured') continue;
-        const target = targets.get(row.name)!;
-        try {
-          await target.renew?.();
-          target.enter?.();
-          const before = cpuSnapshot(target.proc.pid);
-          const originBefore = cpuSnapshot(origin.pid);
-          const machineBefore = machineBusySeconds();
-          const selfBefore = selfAndReapedSeconds();
-          const started = performance.now();
-          const out = await runRate({
-            url: target.url,
-            rate,
-            seconds: opts.duration,
-            warmup: opts.warmup,
-            connections: opts.connections,
-            cores: genCores,
-            ...(target.headers ? { headers: target.headers } : {}),
-          });
-          const wall = (performance.now() - started) / 1000;
-          // CPU is read around the whole generator run (warm-up included, same rate), so per request it divides by all of it.
-          const cpu = cpuSeconds(before, cpuSnapshot(target.proc.pid));
-          const originCpu = target.proc === origin ? 0 : cpuSeconds(originBefore, cpuSnapshot(origin.pid));
-          const machine = machineBusySeconds() - machineBefore;
-          const self = selfAndReapedSeconds() - selfBefore;
-          const sample = {
-            achievedRps: out.achievedRps,
-            p50: out.p50 / 1000,
-            p99: out.p99 / 1000,
-            p999: out.p999 / 1000,
-            max: out.max / 1000,
-            errors: out.errors,
-            cpuUsPerReq: (cpu / (rate * (opts.warmup + opts.duration))) * 1e6,
-            cpuPct: (cpu / wall) * 100,
-            otherCpuPct: (Math.max(0, machine - cpu - originCpu - self) / wall) * 100,
-            genLagP99: out.lagP99 / 1000,
-            genCpuUsPerReq: out.cpuUsPerReq,
-          };
-          row.samples.push(sample);
-          log(
-            `[rep ${rep + 1}/${opts.reps}] ${row.name.padEnd(27)} at ${rate} req/s: p50 ${sample.p50.toFixed(3)} p99 ${sample.p99.toFixed(3)} p99.9 ${sample.p999.toFixed(3)} ms` +
-              `  ${sample.cpuUsPerReq.toFixed(1)} µs/req${sample.errors ? `  ${sample.errors} errors` : ''}`,
-          );
-        } catch (err) {
-          row.status = 'failed';
-          row.reason = target.proc.exited() ? exitMessage(target.proc) : (err as Error).message;
-          log(`[rep ${rep + 1}/${opts.reps}] ${row.name} at ${rate} req/s failed: ${row.reason}`);
-        } finally {
-          target.leave?.();
-        }
-      }
-    }
-  }
+  const rateTargets = new Map([...targets].filter(([name]) => RATE_SCENARIOS.includes(name) && results.some((r) => r.name === name && r.status === 'measured')));
+  const rateRows = await runFixedRates(RATE_SCENARIOS.filter((n) => rateTargets.has(n)), rateTargets, { ...opts, genCores, origin, log });
 
   let signIn: SignInResult | null = null;
   if (signInSelected) {

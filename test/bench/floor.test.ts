@@ -119,6 +119,21 @@ t.test('response: status, text, repeated Set-Cookie and streamed chunked body pa
   t.equal(body!.replace(/\r\n[0-9a-f]+\r\n/g, '').replace(/^[0-9a-f]+\r\n|\r\n0$|\r\n$/g, ''), 'part one, part two');
 });
 
+t.test('response header values pass byte for byte, obs-text included (RFC 9110 §5.5)', async (t) => {
+  const up = await upstream((_req, res) => {
+    res.setHeader('X-Name', 'caf\xe9 \xff');
+    res.end('ok');
+  });
+  const port = await floor(up.port);
+  const get = 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n';
+  const line = (res: string): string | undefined => /\r\n(X-Name: [^\r]*)\r\n/.exec(res)?.[1];
+  const direct = await exchange(up.port, get);
+  const res = await exchange(port, get);
+  t.match(res, /^HTTP\/1\.1 200 OK\r\n/, 'not a 502');
+  t.ok(line(direct), 'the upstream sent the field');
+  t.equal(line(res), line(direct), 'the same bytes as the upstream sent (read as latin1 on both sides)');
+});
+
 t.test('upstream connections are kept alive between requests', async (t) => {
   const up = await upstream((_req, res) => res.end('ok'));
   const port = await floor(up.port);
