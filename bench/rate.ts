@@ -14,11 +14,11 @@
  *
  * How: request bytes are built once; `--connections` raw keep-alive TCP connections (no
  * HTTP client library, a minimal response reader for Content-Length and chunked bodies).
- * A 1 ms timer releases every request that has come due since the last tick; a request
- * goes out on an idle connection at once, or waits in a FIFO queue for the next connection
- * that finishes. Its latency runs from when the generator released it (its due time, or the
- * tick that found it due when the timer itself ran late: the generator's own lateness is
- * not the server's) to the last byte of its response. The timer lag (release minus due
+ * A 1 ms timer, and every response that completes, release every request that has come
+ * due since; a request goes out on an idle connection at once, or waits in a FIFO queue for
+ * the next connection that finishes. Its latency runs from when the generator released it
+ * (its due time, or the moment the generator found it due when it was itself late: the
+ * generator's own lateness is not the server's) to the last byte of its response. The timer lag (release minus due
  * time) is reported apart, as the generator's accuracy. The warm-up runs first on the same
  * schedule and is not recorded. In-flight requests get 10 s to finish after the run; those
  * that do not count as errors with a latency of 10 s.
@@ -93,6 +93,8 @@ function finish(conn: Conn, ok: boolean): void {
   const next = queue.shift();
   if (next) send(conn, next.start, next.measured);
   else idle.push(conn);
+  // The loop is awake anyway: release what has come due since the last tick, closer to its time.
+  if (released < total) release(now);
 }
 
 function send(conn: Conn, start: number, measured: boolean): void {
@@ -183,8 +185,8 @@ function open(): Promise<Conn> {
 
 let stopping = false;
 
-function tick(): void {
-  const now = performance.now();
+/** Releases every request due by `now`: to an idle connection, or into the queue. */
+function release(now: number): void {
   const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
   for (; released < due; released++) {
     const intended = t0 + (released * 1000) / rate;
@@ -198,6 +200,10 @@ function tick(): void {
     if (conn) send(conn, start, measured);
     else queue.push({ start, measured });
   }
+}
+
+function tick(): void {
+  release(performance.now());
   if (released < total) setTimeout(tick, 1);
   else void drain();
 }
