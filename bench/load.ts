@@ -1,11 +1,13 @@
 /**
  * @module bench/load
- * The load generator: wrk, run as its own process pinned to its own core, one thread and a
+ * The load generators. At saturation: wrk, run as its own process pinned to its own core, one thread and a
  * fixed number of keep-alive connections for a fixed time. wrk's numbers come from a Lua
  * `done()` hook that prints one machine-readable line (exact request count, bytes, errors,
  * and latency percentiles from wrk's full histogram, including p99.9), so nothing is parsed
  * from its human-readable summary. For the many-sessions scenario a Lua `request()` hook
  * sends a different session cookie with every request, rotating through a file of them.
+ * `runRate` drives the fixed-rate generator (`rate.ts`) the same way: its own pinned process,
+ * one machine-readable result line.
  */
 
 import { spawn } from 'node:child_process';
@@ -121,6 +123,74 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         mean: n[11]!,
         max: n[12]!,
       });
+    });
+  });
+}
+
+/** What one fixed-rate run measured (`rate.ts`). Latencies in microseconds, from when each request was due. */
+export interface RateResult {
+  rate: number;
+  seconds: number;
+  /** Requests due in the measured window, and how many of them got a response. */
+  sent: number;
+  completed: number;
+  achievedRps: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** The generator's own accuracy: how late its timer released requests (p99 and max). */
+  lagP99: number;
+  lagMax: number;
+  /** The generator's own CPU per request. */
+  cpuUsPerReq: number;
+}
+
+export interface RateOptions {
+  url: string;
+  rate: number;
+  seconds: number;
+  warmup: number;
+  connections: number;
+  /** taskset core list for the generator; empty = unpinned. */
+  cores: string;
+  headers?: Record<string, string>;
+}
+
+const RATE_MARK = 'RATE_RESULT ';
+
+/**
+ * Runs the open-loop generator (`rate.ts`) once as its own process: warm-up then the measured
+ * seconds on one schedule. Rejects when it fails or prints no result.
+ */
+export function runRate(options: RateOptions): Promise<RateResult> {
+  const args = [
+    join(import.meta.dirname, 'rate.ts'),
+    '--url', options.url,
+    '--rate', String(options.rate),
+    '--seconds', String(options.seconds),
+    '--warmup', String(options.warmup),
+    '--connections', String(options.connections),
+  ];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('--header', `${name}: ${value}`);
+  const argv = options.cores ? ['taskset', '-c', options.cores, process.execPath, ...args] : [process.execPath, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    // The generator stops by itself (10 s drain at most); this only guards against a wedged process.
+    const guard = setTimeout(() => child.kill('SIGKILL'), (options.warmup + options.seconds + 40) * 1000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      const line = out.split('\n').find((l) => l.startsWith(RATE_MARK));
+      if (code !== 0 || !line) {
+        reject(new Error(`rate generator failed (exit ${code}): ${out.trim().split('\n').slice(-3).join(' | ')}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice(RATE_MARK.length)) as RateResult);
     });
   });
 }

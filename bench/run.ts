@@ -1,17 +1,18 @@
 /**
  * @module bench/run
- * `npm run bench`: what the gateway adds to each request, next to the floor (a bare
- * forwarder on the same stack) and the peers (nginx, Caddy), all measured in one run on
+ * `npm run bench`: what the gateway adds to each request, next to the floor (the fastest
+ * correct minimal Node forwarder, `floor.ts`) and the peers (nginx, Caddy), all measured in one run on
  * loopback with the same load. Starts the origin and every server under test once, then
  * runs the repetitions interleaved (repetition 1 of every scenario, then repetition 2, ...)
  * so that drift of a shared machine affects all scenarios alike. Prints tables and writes
  * `bench/results/<timestamp>.json`. It measures and reports; it asserts nothing.
  *
  *   node bench/run.ts [--quick] [--duration S] [--warmup S] [--reps N] [--connections N]
- *                     [--sessions N] [--only a,b] [--no-pin] [--profile SCENARIO]
+ *                     [--sessions N] [--only a,b] [--no-pin] [--profile SCENARIO] [--rates 2500,5000]
  *
  * Besides the forwarding scenarios: `workers-1`/`workers-2` (the two_factor session with
- * `server.workers` 1 and 2) and the sign-in bench (`sign-in.ts`), which runs after them.
+ * `server.workers` 1 and 2), latency at fixed rates (`rate.ts`, after the saturation runs) and
+ * the sign-in bench (`sign-in.ts`), which runs last.
  */
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { RATE_SCENARIOS, runFixedRates } from './fixed-rate.ts';
 import { startGateway } from './gateway.ts';
 import type { GatewaySetup } from './gateway.ts';
 import { runLoad, useScripts } from './load.ts';
@@ -41,7 +43,7 @@ import {
   waitForPort,
 } from './procs.ts';
 import type { Running } from './procs.ts';
-import { addRatios, checkTargets, renderTables, renderTargets, summarize } from './report.ts';
+import { addRatios, checkRateTargets, checkTargets, renderRateTables, renderTables, renderTargets, summarize, summarizeRate } from './report.ts';
 import type { Sample, ScenarioResult } from './report.ts';
 import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
@@ -59,7 +61,7 @@ const HELP = `Usage: npm run bench -- [options]
   --reps N          repetitions, interleaved across scenarios (default 3)
   --connections N   keep-alive connections of the load generator (default 50)
   --sessions N      distinct signed-in users in gateway-many-sessions (default 5000)
-  --only LIST       comma-separated scenario names or name prefixes (e.g. bare,nginx);
+  --only LIST       comma-separated scenario names or name prefixes (e.g. floor,nginx);
                     sign-in selects the sign-in bench, ldap the directory sign-in
                     bench (slapd next to the users file), workers the workers-1/-2 pair
   --no-pin          do not pin processes to cores
@@ -68,6 +70,10 @@ const HELP = `Usage: npm run bench -- [options]
   --burst-attempts N    wrong passwords per user name (default 20)
   --profile SCENARIO    run only this gateway scenario under node --cpu-prof, one warm-up
                     and one measured run, and print the top 15 functions by self time
+  --rates LIST      fixed request rates of the latency runs, comma-separated req/s
+                    (default 2500,5000; none = skip); measured with the open-loop
+                    generator rate.ts for those of these scenarios that are selected:
+                    ${RATE_SCENARIOS.join(', ')}
   --help            this text
 `;
 
@@ -114,6 +120,7 @@ function options() {
       'burst-users': { type: 'string', default: '10000' },
       'burst-attempts': { type: 'string', default: '20' },
       profile: { type: 'string' },
+      rates: { type: 'string', default: '2500,5000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -136,6 +143,7 @@ function options() {
     burstUsers: Math.round(positive('burst-users', values['burst-users'])),
     burstAttempts: Math.round(positive('burst-attempts', values['burst-attempts'])),
     profile: values.profile ?? null,
+    rates: values.rates === 'none' ? [] : values.rates.split(',').map((r) => Math.round(positive('rates', r.trim()))),
   };
 }
 
@@ -193,9 +201,9 @@ async function main(): Promise<number> {
   const originUrl = `http://127.0.0.1:${originPort}/`;
   const originPage = Buffer.from(await (await request(originUrl)).body.arrayBuffer());
 
-  const nodeServer = (name: string, script: string, args: string[]) => async (): Promise<Target | string> => {
+  const nodeServer = (name: string, script: string, args: string[], cores = serverCores) => async (): Promise<Target | string> => {
     const port = await freePort();
-    const proc = start(name, serverCores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
+    const proc = start(name, cores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
     return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
   };
   const peer = (name: string, tool: string | null, launch: typeof startNginx) => async (): Promise<Target | string> => {
@@ -244,14 +252,15 @@ async function main(): Promise<number> {
       }),
     },
     {
-      name: 'bare-undici',
-      description: 'bare forwarder: node:http + undici Pool.dispatch, no policy, no session',
-      setup: nodeServer('bare-undici', 'bare-forwarder.ts', ['--variant', 'undici', '--upstream', originUrl]),
+      name: 'floor',
+      description: 'the floor: bench/floor.ts, the fastest correct minimal Node forwarder (node:http + undici Pool.dispatch, raw headers), no gateway code',
+      setup: nodeServer('floor', 'floor.ts', ['--upstream', originUrl]),
     },
+    // Compare with workers-2: unpinned, wrk and the origin still on core 1.
     {
-      name: 'bare-http-proxy-3',
-      description: 'bare forwarder: node:http + http-proxy-3 proxy.web, no policy, no session',
-      setup: nodeServer('bare-http-proxy-3', 'bare-forwarder.ts', ['--variant', 'http-proxy-3', '--upstream', originUrl]),
+      name: 'floor-workers-2',
+      description: 'the floor with 2 node:cluster workers, not pinned',
+      setup: nodeServer('floor-workers-2', 'floor.ts', ['--upstream', originUrl, '--workers', '2'], ''),
     },
     { name: 'nginx', description: 'nginx proxy_pass, 1 worker, upstream keep-alive, no access log', setup: peer('nginx', tools.nginx ?? null, startNginx) },
     { name: 'caddy', description: 'Caddy reverse_proxy, admin and logs off', setup: peer('caddy', tools.caddy ?? null, startCaddy) },
@@ -418,6 +427,10 @@ async function main(): Promise<number> {
       }
     }
   }
+  // Latency at fixed rates: the same servers, driven by the open-loop generator instead of wrk.
+  const rateTargets = new Map([...targets].filter(([name]) => RATE_SCENARIOS.includes(name) && results.some((r) => r.name === name && r.status === 'measured')));
+  const rateRows = await runFixedRates(RATE_SCENARIOS.filter((n) => rateTargets.has(n)), rateTargets, { ...opts, genCores, origin, log });
+
   let signIn: SignInResult | null = null;
   if (signInSelected) {
     log('sign-in bench');
@@ -447,12 +460,12 @@ async function main(): Promise<number> {
   await cleanup();
 
   for (const r of results) summarize(r);
-  const fastestBare = results
-    .filter((r) => r.name.startsWith('bare-') && r.status === 'measured' && r.median)
-    .sort((a, b) => b.median!.rps - a.median!.rps)[0];
+  for (const r of rateRows) summarizeRate(r);
+  const rateChecks = rateRows.length > 0 ? checkRateTargets(rateRows) : [];
+  const floor = results.find((r) => r.name === 'floor' && r.status === 'measured' && r.median);
   const nginx = results.find((r) => r.name === 'nginx' && r.status === 'measured' && r.median);
-  addRatios(results, fastestBare, nginx);
-  const targetChecks = checkTargets(results, fastestBare, opts.sessions);
+  addRatios(results, floor, nginx);
+  const targetChecks = checkTargets(results, floor, opts.sessions);
 
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version };
   const pinning = opts.pin
@@ -462,7 +475,7 @@ async function main(): Promise<number> {
     `mfa-gateway bench: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${tools.wrk}`,
     `load: wrk, 1 thread, ${opts.connections} keep-alive connections, ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
       `median of ${opts.reps} interleaved repetition${opts.reps === 1 ? '' : 's'}; ${pinning}`,
-    `baselines: bare = ${fastestBare?.name ?? 'none'} (the faster bare forwarder), nginx = ${nginx ? 'nginx' : 'none'}`,
+    `baselines: floor = ${floor ? 'floor (bench/floor.ts)' : 'none'}, nginx = ${nginx ? 'nginx' : 'none'}`,
     '',
   ].join('\n');
   const workers = [1, 2].map((n) => results.find((r) => r.name === `workers-${n}` && r.median));
@@ -472,8 +485,12 @@ async function main(): Promise<number> {
         `1 worker ${Math.round(workers[0].median!.rps)} req/s at ${workers[0].median!.cpuUsPerReq.toFixed(1)} µs/req, ` +
         `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
       : '';
-  const tables = selected.length > 0 ? `${renderTables(results, fastestBare, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
-  process.stdout.write(`\n${header}\n${tables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`);
+  const tables = selected.length > 0 ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
+  const rateTables =
+    rateRows.length > 0
+      ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
+      : '';
+  process.stdout.write(`\n${header}\n${tables}${rateTables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -485,9 +502,10 @@ async function main(): Promise<number> {
     tools,
     options: { ...opts, help: undefined },
     pinning,
-    baselines: { bare: fastestBare?.name ?? null, nginx: nginx ? 'nginx' : null },
+    baselines: { floor: floor ? 'floor' : null, nginx: nginx ? 'nginx' : null },
     scenarios: results,
     targets: targetChecks,
+    fixedRate: { rates: opts.rates, rows: rateRows, targets: rateChecks },
     signIn,
     ldap,
   };
