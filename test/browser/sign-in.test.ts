@@ -138,8 +138,11 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
       how === 'click' ? page.getByRole('button', { name: 'Sign in' }).click() : page.getByLabel('Password').press('Enter'));
   };
   const signOut = async () => {
-    // The sample app's own link, GET /.gateway/sign-out through the gateway.
+    // The sample app's own link, GET /.gateway/sign-out through the gateway: it only asks,
+    // and still signed in; the button (a POST with the session's token) signs out.
     await Promise.all([page.waitForURL(/\/\.gateway\/sign-out$/), page.getByRole('link', { name: 'Sign out' }).click()]);
+    t.ok((await context.cookies(base)).some((c) => c.name === 'mfa_gateway_session'), 'opening the sign-out link alone signs nobody out');
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: /signed out/i }).waitFor();
     const names = (await context.cookies(base)).map((c) => c.name);
     t.notOk(names.includes('mfa_gateway_session'), 'the session cookie is gone after signing out');
@@ -290,6 +293,8 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
 
     // The code page: sign out, sign in again, check names there.
     await Promise.all([p.waitForURL(/sign-out$/), p.getByRole('link', { name: 'Sign out' }).click()]);
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.getByRole('heading', { name: /signed out/i }).waitFor();
     await p.goto(target);
     await p.getByLabel('Username').fill('bob');
     await p.getByLabel('Password').fill(PASSWORDS.bob!);
