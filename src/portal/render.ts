@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
 import type { MethodKind } from '../config/types.ts';
-import { format, formatDate, translate } from './i18n.ts';
+import { countKey, format, formatDate, translate } from './i18n.ts';
 import type { Catalog, MessageParams, MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
 import type { MessageKey } from './messages.ts';
@@ -456,7 +456,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     account(lang, d) {
       const date = (v: Date | number) => formatDate(v, lang);
       const browsers = d.rememberedBrowsers;
-      const browsersKey: MessageKey = browsers === 0 ? 'account_browsers_none' : browsers === 1 ? 'account_browsers_one' : 'account_browsers_many';
+      const browsersKey = countKey(browsers ?? 0, lang, { none: 'account_browsers_none', one: 'account_browsers_one', many: 'account_browsers_many' });
       return render('account', lang, tr(lang, 'account_title'), {
         user: d.user.username,
         count: d.methods.length,
