@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { UserDirectory } from '../factors/password/index.ts';
 import type { FederationStore } from '../store/types.ts';
-import type { PortalKit, PortalModule } from '../portal/portal.ts';
+import type { PortalKit, PortalModule } from '../portal/kit.ts';
 import { passwordMap } from '../session/session.ts';
 import { gatewayCookieNames } from '../session/cookies.ts';
 import { federationModule } from '../portal/federation.ts';
