@@ -1,12 +1,12 @@
 /**
  * @module portal/admin-views
- * The typed data and the view builders of the app-password page and the admin pages,
- * mounted into the renderer next to the built-in pages (see `portal/render`). Like there,
- * handlers pass message keys, times and plain values; this module translates and formats.
+ * The app-password page and the admin pages, each declared once ({@link definePage}): its
+ * data and its builder. Handlers pass message keys, times and plain values; the builders
+ * translate and format.
  */
 import type { MethodKind } from '../config/types.ts';
 import type { MessageParams, MessageRef } from './i18n.ts';
-import type { PageName } from './render.ts';
+import { definePage, pageView, type CodeForm, type ViewKit } from './page.ts';
 
 /** `app-passwords`: POST `{prefix}account/app-passwords` (`name`, `csrf`) and `.../revoke` (`id`, `csrf`). */
 export interface AppPasswordsPage {
@@ -24,11 +24,8 @@ export interface AppPasswordsPage {
 }
 
 /** `admin-verify`: a fresh second factor for the admin pages; POST `{prefix}admin/verify` (`code`, `rd`, `csrf`). */
-export interface AdminVerifyPage {
-  csrf: string;
-  user: string;
+export interface AdminVerifyPage extends CodeForm {
   rd: string;
-  error?: MessageRef;
   lockedUntil?: number;
 }
 
@@ -87,217 +84,216 @@ export interface AdminLogPage {
   olderUrl?: string;
 }
 
-export interface AdminPageData {
-  'app-passwords': AppPasswordsPage;
-  'admin-verify': AdminVerifyPage;
-  'admin-users': AdminUsersPage;
-  'admin-user': AdminUserPage;
-  'admin-tokens': AdminTokensPage;
-  'admin-log': AdminLogPage;
-}
-
-export const ADMIN_PAGE_NAMES: readonly (keyof AdminPageData)[] = Object.freeze(['app-passwords', 'admin-verify', 'admin-users', 'admin-user', 'admin-tokens', 'admin-log']);
-
-/** What the renderer lends these builders. */
-export interface ViewKit {
-  render(name: PageName, lang: string, title: string, params: MessageParams, view: Record<string, unknown>, width?: 'narrow' | 'medium' | 'wide'): string;
-  tr(lang: string, ref: MessageRef, params?: MessageParams): string;
-  date(value: Date | number, lang: string): string;
-  prefix: string;
-}
-
 /** Query strings built here, so templates only print finished URLs. */
 const query = (params: Record<string, string | undefined>) => {
   const q = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')).toString();
   return q ? `?${q}` : '';
 };
 
-export function adminPageBuilders(kit: ViewKit): { [N in keyof AdminPageData]: (lang: string, d: AdminPageData[N]) => string } {
-  const { render, tr, prefix } = kit;
-  const admin = (path: string) => `${prefix}admin${path}`;
-  const nav = (lang: string, current: 'users' | 'tokens' | 'log') => ({
-    label: tr(lang, 'admin_nav_label'),
-    items: [
-      { href: admin(''), text: tr(lang, 'admin_nav_users'), current: current === 'users' },
-      { href: admin('/tokens'), text: tr(lang, 'admin_nav_tokens'), current: current === 'tokens' },
-      { href: admin('/log'), text: tr(lang, 'admin_nav_log'), current: current === 'log' },
-    ],
-  });
-  const logRows = (lang: string, entries: readonly AdminLogEntry[]) =>
-    entries.map((e) => ({
-      at: kit.date(e.at, lang),
-      user: e.user,
-      userUrl: admin(`/user${query({ name: e.user })}`),
-      kind: e.kind,
-      ok: e.outcome === 'success',
-      outcome: tr(lang, e.outcome === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
-      ip: e.ip,
-      detail: e.detail,
-    }));
-  const stateText = (lang: string, s: AdminUserState) => tr(lang, `admin_state_${s}`);
+const admin = (v: ViewKit, path: string) => `${v.prefix}admin${path}`;
+const nav = (v: ViewKit, lang: string, current: 'users' | 'tokens' | 'log') => ({
+  label: v.tr(lang, 'admin_nav_label'),
+  items: [
+    { href: admin(v, ''), text: v.tr(lang, 'admin_nav_users'), current: current === 'users' },
+    { href: admin(v, '/tokens'), text: v.tr(lang, 'admin_nav_tokens'), current: current === 'tokens' },
+    { href: admin(v, '/log'), text: v.tr(lang, 'admin_nav_log'), current: current === 'log' },
+  ],
+});
+const logRows = (v: ViewKit, lang: string, entries: readonly AdminLogEntry[]) =>
+  entries.map((e) => ({
+    at: v.date(e.at, lang),
+    user: e.user,
+    userUrl: admin(v, `/user${query({ name: e.user })}`),
+    kind: e.kind,
+    ok: e.outcome === 'success',
+    outcome: v.tr(lang, e.outcome === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
+    ip: e.ip,
+    detail: e.detail,
+  }));
+const stateText = (v: ViewKit, lang: string, s: AdminUserState) => v.tr(lang, `admin_state_${s}`);
 
-  return {
-    'app-passwords'(lang, d) {
-      return render('app-passwords', lang, tr(lang, 'app_passwords_title'), { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' }, {
-        csrf: d.csrf,
-        action: `${prefix}account/app-passwords`,
-        revokeAction: `${prefix}account/app-passwords/revoke`,
-        accountUrl: `${prefix}account`,
-        created: d.created && { password: d.created.password },
-        notice: d.notice && tr(lang, d.notice),
-        name: d.name ?? '',
-        nameError: d.nameError && tr(lang, d.nameError),
-        nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
-        atLimit: Boolean(d.atLimit),
-        items: d.appPasswords.map((p) => ({
-          id: p.id,
-          name: p.name,
-          created: kit.date(p.createdAt, lang),
-          lastUsed: p.lastUsedAt === null ? tr(lang, 'app_passwords_never') : kit.date(p.lastUsedAt, lang),
-          revokeLabel: tr(lang, 'app_passwords_revoke_label', { name: p.name }),
-        })),
-        any: d.appPasswords.length > 0,
-      }, 'medium');
-    },
-    'admin-verify'(lang, d) {
-      const error = d.error && tr(lang, d.error);
-      return render('admin-verify', lang, tr(lang, 'admin_verify_title'), { user: d.user, until: d.lockedUntil === undefined ? '' : kit.date(d.lockedUntil, lang) }, {
-        csrf: d.csrf,
-        rd: d.rd,
-        action: admin('/verify'),
-        locked: d.lockedUntil !== undefined,
-        error,
-        codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
-      });
-    },
-    'admin-users'(lang, d) {
-      return render('admin-users', lang, tr(lang, 'admin_users_title'), { shown: d.users.length, count: d.total, q: d.q }, {
-        nav: nav(lang, 'users'),
-        action: admin(''),
-        q: d.q,
-        users: d.users.map((u) => ({
-          name: u.name,
-          url: admin(`/user${query({ name: u.name })}`),
-          displayName: u.displayName ?? '',
-          email: u.email ?? '',
-          methods: u.methods,
-          ok: u.state === 'ok',
-          state: stateText(lang, u.state),
-          lastSignIn: u.lastSignIn === null ? tr(lang, 'admin_never') : kit.date(u.lastSignIn, lang),
-        })),
-        any: d.users.length > 0,
-      }, 'wide');
-    },
-    'admin-user'(lang, d) {
-      const u = d.user;
-      const name = encodeURIComponent(u.name);
-      return render('admin-user', lang, tr(lang, 'admin_user_title', { user: u.name }), {
-        user: u.name,
-        count: d.appPasswords,
-        until: d.block ? kit.date(d.block.until, lang) : '',
-        actor: d.block?.actor ?? '',
-        reason: d.block?.reason ?? '',
-      }, {
-        nav: nav(lang, 'users'),
-        csrf: d.csrf,
+export const appPasswordsPage = definePage({
+  name: 'app-passwords',
+  build(lang, d: AppPasswordsPage, v) {
+    return pageView(v.tr(lang, 'app_passwords_title'), { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' }, {
+      csrf: d.csrf,
+      action: `${v.prefix}account/app-passwords`,
+      revokeAction: `${v.prefix}account/app-passwords/revoke`,
+      accountUrl: `${v.prefix}account`,
+      created: d.created && { password: d.created.password },
+      notice: d.notice && v.tr(lang, d.notice),
+      name: d.name ?? '',
+      nameError: d.nameError && v.tr(lang, d.nameError),
+      nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
+      atLimit: Boolean(d.atLimit),
+      items: d.appPasswords.map((p) => ({
+        id: p.id,
+        name: p.name,
+        created: v.date(p.createdAt, lang),
+        lastUsed: p.lastUsedAt === null ? v.tr(lang, 'app_passwords_never') : v.date(p.lastUsedAt, lang),
+        revokeLabel: v.tr(lang, 'app_passwords_revoke_label', { name: p.name }),
+      })),
+      any: d.appPasswords.length > 0,
+    }, 'medium');
+  },
+});
+
+export const adminVerifyPage = definePage({
+  name: 'admin-verify',
+  build(lang, d: AdminVerifyPage, v) {
+    const error = d.error && v.tr(lang, d.error);
+    return pageView(v.tr(lang, 'admin_verify_title'), { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) }, {
+      csrf: d.csrf,
+      rd: d.rd,
+      action: admin(v, '/verify'),
+      locked: d.lockedUntil !== undefined,
+      error,
+      codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
+    });
+  },
+});
+
+export const adminUsersPage = definePage({
+  name: 'admin-users',
+  build(lang, d: AdminUsersPage, v) {
+    return pageView(v.tr(lang, 'admin_users_title'), { shown: d.users.length, count: d.total, q: d.q }, {
+      nav: nav(v, lang, 'users'),
+      action: admin(v, ''),
+      q: d.q,
+      users: d.users.map((u) => ({
         name: u.name,
-        userName: u.name,
-        backUrl: admin(''),
-        blockAction: admin('/user/block'),
-        unblockAction: admin('/user/unblock'),
-        resetAction: admin('/user/reset-mfa'),
-        revokeAction: admin('/user/revoke'),
-        appPasswordsAction: admin('/user/revoke-app-passwords'),
-        makeAdminAction: admin('/user/make-admin'),
-        activateAction: admin('/user/activate-token'),
-        accessPassAction: admin('/user/access-pass'),
-        revokePassAction: admin('/user/revoke-access-pass'),
-        hasPass: Boolean(d.accessPass),
-        issuedPass: d.issuedPass && {
-          pass: d.issuedPass.pass,
-          text: tr(lang, 'admin_pass_issued', { user: u.name, until: kit.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
-        },
-        passStatus: d.accessPass
-          ? tr(lang, 'admin_pass_current', { until: kit.date(d.accessPass.expiresAt, lang), left: d.accessPass.usesLeft, uses: d.accessPass.uses, actor: d.accessPass.actor })
-          : tr(lang, 'admin_pass_none'),
-        logUrl: admin(`/log?user=${name}`),
-        notice: d.notice && tr(lang, d.notice.key, d.notice.params),
-        error: d.error && tr(lang, d.error.key, d.error.params),
+        url: admin(v, `/user${query({ name: u.name })}`),
         displayName: u.displayName ?? '',
         email: u.email ?? '',
-        groups: u.groups.join(', '),
-        disabled: u.disabled,
-        admin: tr(lang, d.isAdmin ? 'admin_user_admin_yes' : 'admin_user_admin_no'),
-        isAdmin: d.isAdmin,
-        lastSignIn: d.lastSignIn === null ? tr(lang, 'admin_never') : kit.date(d.lastSignIn, lang),
-        blocked: d.block !== null,
-        locks: d.locks.map((l) => tr(lang, 'admin_user_locked_text', {
-          factor: tr(lang, l.factor === 'password' ? 'admin_factor_password' : 'admin_factor_code'),
-          until: kit.date(l.until, lang),
-        })),
-        blockDays: d.blockDays,
-        methods: d.methods.map((m) => ({
-          id: m.id,
-          name: m.name,
-          kind: tr(lang, `method_kind_${m.kind}`),
-          added: kit.date(m.addedAt, lang),
-          lastUsed: m.lastUsedAt === null ? tr(lang, 'admin_never') : kit.date(m.lastUsedAt, lang),
-          active: m.active,
-          status: tr(lang, m.active ? 'admin_method_active' : 'admin_method_inactive'),
-          serial: m.serial ?? '',
-          activateLabel: tr(lang, 'admin_activate_code', { serial: m.serial ?? '' }),
-          inactiveToken: !m.active && m.serial !== undefined,
-        })),
-        hasMethods: d.methods.length > 0,
-        // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
-        canReset: d.methods.length > 0 || Boolean(d.accessPass),
-        hasAppPasswords: d.appPasswords > 0,
-        entries: logRows(lang, d.recent),
-        hasRecent: d.recent.length > 0,
-      }, 'wide');
-    },
-    'admin-tokens'(lang, d) {
-      const r = d.result;
-      return render('admin-tokens', lang, tr(lang, 'admin_tokens_title'), {
-        imported: r?.imported ?? 0,
-        unchanged: r?.unchanged ?? 0,
-        failed: r?.errors.length ?? 0,
-      }, {
-        nav: nav(lang, 'tokens'),
-        csrf: d.csrf,
-        action: admin('/tokens/import'),
-        error: d.error && tr(lang, d.error.key, d.error.params),
-        result: r && { errors: r.errors, hasErrors: r.errors.length > 0, downloadUrl: r.downloadUrl },
-        tokens: d.tokens.map((t) => ({
-          ...t,
-          userUrl: admin(`/user${query({ name: t.user })}`),
-          status: tr(lang, t.active ? 'admin_method_active' : 'admin_method_inactive'),
-        })),
-        hasTokens: d.tokens.length > 0,
-      }, 'wide');
-    },
-    'admin-log'(lang, d) {
-      const sinceOptions = ['', '1h', '24h', '7d', '30d'].map((value) => ({
-        value,
-        label: tr(lang, ({ '': 'admin_log_any', '1h': 'admin_log_hour', '24h': 'admin_log_day', '7d': 'admin_log_week', '30d': 'admin_log_month' } as const)[value as '']),
-        selected: d.filters.since === value,
-      }));
-      const outcomeOptions = ['', 'success', 'denied'].map((value) => ({
-        value,
-        label: tr(lang, value === '' ? 'admin_log_any' : value === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
-        selected: d.filters.outcome === value,
-      }));
-      return render('admin-log', lang, tr(lang, 'admin_log_title'), {}, {
-        nav: nav(lang, 'log'),
-        action: admin('/log'),
-        user: d.filters.user,
-        sinceOptions,
-        outcomeOptions,
-        entries: logRows(lang, d.entries),
-        any: d.entries.length > 0,
-        newerUrl: d.newerUrl,
-        olderUrl: d.olderUrl,
-      }, 'wide');
-    },
-  };
-}
+        methods: u.methods,
+        ok: u.state === 'ok',
+        state: stateText(v, lang, u.state),
+        lastSignIn: u.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(u.lastSignIn, lang),
+      })),
+      any: d.users.length > 0,
+    }, 'wide');
+  },
+});
+
+export const adminUserPage = definePage({
+  name: 'admin-user',
+  build(lang, d: AdminUserPage, v) {
+    const u = d.user;
+    const name = encodeURIComponent(u.name);
+    return pageView(v.tr(lang, 'admin_user_title', { user: u.name }), {
+      user: u.name,
+      count: d.appPasswords,
+      until: d.block ? v.date(d.block.until, lang) : '',
+      actor: d.block?.actor ?? '',
+      reason: d.block?.reason ?? '',
+    }, {
+      nav: nav(v, lang, 'users'),
+      csrf: d.csrf,
+      name: u.name,
+      userName: u.name,
+      backUrl: admin(v, ''),
+      blockAction: admin(v, '/user/block'),
+      unblockAction: admin(v, '/user/unblock'),
+      resetAction: admin(v, '/user/reset-mfa'),
+      revokeAction: admin(v, '/user/revoke'),
+      appPasswordsAction: admin(v, '/user/revoke-app-passwords'),
+      makeAdminAction: admin(v, '/user/make-admin'),
+      activateAction: admin(v, '/user/activate-token'),
+      accessPassAction: admin(v, '/user/access-pass'),
+      revokePassAction: admin(v, '/user/revoke-access-pass'),
+      hasPass: Boolean(d.accessPass),
+      issuedPass: d.issuedPass && {
+        pass: d.issuedPass.pass,
+        text: v.tr(lang, 'admin_pass_issued', { user: u.name, until: v.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
+      },
+      passStatus: d.accessPass
+        ? v.tr(lang, 'admin_pass_current', { until: v.date(d.accessPass.expiresAt, lang), left: d.accessPass.usesLeft, uses: d.accessPass.uses, actor: d.accessPass.actor })
+        : v.tr(lang, 'admin_pass_none'),
+      logUrl: admin(v, `/log?user=${name}`),
+      notice: d.notice && v.tr(lang, d.notice.key, d.notice.params),
+      error: d.error && v.tr(lang, d.error.key, d.error.params),
+      displayName: u.displayName ?? '',
+      email: u.email ?? '',
+      groups: u.groups.join(', '),
+      disabled: u.disabled,
+      admin: v.tr(lang, d.isAdmin ? 'admin_user_admin_yes' : 'admin_user_admin_no'),
+      isAdmin: d.isAdmin,
+      lastSignIn: d.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(d.lastSignIn, lang),
+      blocked: d.block !== null,
+      locks: d.locks.map((l) => v.tr(lang, 'admin_user_locked_text', {
+        factor: v.tr(lang, l.factor === 'password' ? 'admin_factor_password' : 'admin_factor_code'),
+        until: v.date(l.until, lang),
+      })),
+      blockDays: d.blockDays,
+      methods: d.methods.map((m) => ({
+        id: m.id,
+        name: m.name,
+        kind: v.tr(lang, `method_kind_${m.kind}`),
+        added: v.date(m.addedAt, lang),
+        lastUsed: m.lastUsedAt === null ? v.tr(lang, 'admin_never') : v.date(m.lastUsedAt, lang),
+        active: m.active,
+        status: v.tr(lang, m.active ? 'admin_method_active' : 'admin_method_inactive'),
+        serial: m.serial ?? '',
+        activateLabel: v.tr(lang, 'admin_activate_code', { serial: m.serial ?? '' }),
+        inactiveToken: !m.active && m.serial !== undefined,
+      })),
+      hasMethods: d.methods.length > 0,
+      // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
+      canReset: d.methods.length > 0 || Boolean(d.accessPass),
+      hasAppPasswords: d.appPasswords > 0,
+      entries: logRows(v, lang, d.recent),
+      hasRecent: d.recent.length > 0,
+    }, 'wide');
+  },
+});
+
+export const adminTokensPage = definePage({
+  name: 'admin-tokens',
+  build(lang, d: AdminTokensPage, v) {
+    const r = d.result;
+    return pageView(v.tr(lang, 'admin_tokens_title'), {
+      imported: r?.imported ?? 0,
+      unchanged: r?.unchanged ?? 0,
+      failed: r?.errors.length ?? 0,
+    }, {
+      nav: nav(v, lang, 'tokens'),
+      csrf: d.csrf,
+      action: admin(v, '/tokens/import'),
+      error: d.error && v.tr(lang, d.error.key, d.error.params),
+      result: r && { errors: r.errors, hasErrors: r.errors.length > 0, downloadUrl: r.downloadUrl },
+      tokens: d.tokens.map((t) => ({
+        ...t,
+        userUrl: admin(v, `/user${query({ name: t.user })}`),
+        status: v.tr(lang, t.active ? 'admin_method_active' : 'admin_method_inactive'),
+      })),
+      hasTokens: d.tokens.length > 0,
+    }, 'wide');
+  },
+});
+
+export const adminLogPage = definePage({
+  name: 'admin-log',
+  build(lang, d: AdminLogPage, v) {
+    const sinceOptions = ['', '1h', '24h', '7d', '30d'].map((value) => ({
+      value,
+      label: v.tr(lang, ({ '': 'admin_log_any', '1h': 'admin_log_hour', '24h': 'admin_log_day', '7d': 'admin_log_week', '30d': 'admin_log_month' } as const)[value as '']),
+      selected: d.filters.since === value,
+    }));
+    const outcomeOptions = ['', 'success', 'denied'].map((value) => ({
+      value,
+      label: v.tr(lang, value === '' ? 'admin_log_any' : value === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
+      selected: d.filters.outcome === value,
+    }));
+    return pageView(v.tr(lang, 'admin_log_title'), {}, {
+      nav: nav(v, lang, 'log'),
+      action: admin(v, '/log'),
+      user: d.filters.user,
+      sinceOptions,
+      outcomeOptions,
+      entries: logRows(v, lang, d.entries),
+      any: d.entries.length > 0,
+      newerUrl: d.newerUrl,
+      olderUrl: d.olderUrl,
+    }, 'wide');
+  },
+});

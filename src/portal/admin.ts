@@ -21,7 +21,7 @@ import type { UserDirectory } from '../factors/password/index.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { SessionData } from '../session/session.ts';
 import type { AuditEntry, Store } from '../store/types.ts';
-import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
 import type { AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
 import { GatewayError, errors } from '../errors/errors.ts';
 import { blockUser, BlockInputError, unblockUser } from '../regulation/block.ts';
@@ -32,7 +32,7 @@ import { activateToken, importTokens } from '../factors/oath/index.ts';
 import { makeAdmin } from '../factors/password/users-edit.ts';
 import { AccessPassInputError, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { readMultipart } from './multipart.ts';
-import { PORTAL_PATHS } from './render.ts';
+import { PORTAL_PATHS } from './paths.ts';
 
 /** How long a second factor entered in the session opens the admin pages. */
 export const ADMIN_FRESHNESS_MS = 30 * 60_000;

@@ -9,11 +9,11 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { AppPasswordStore, AuditStore } from '../store/types.ts';
-import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
-import type { PageData } from './render.ts';
+import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
+import type { AppPasswordsPage } from './admin-views.ts';
 import { errors } from '../errors/errors.ts';
 import { checkAppPasswordName, generateAppPassword, MAX_APP_PASSWORDS_PER_USER } from '../factors/app-passwords/index.ts';
-import { PORTAL_PATHS } from './render.ts';
+import { PORTAL_PATHS } from './paths.ts';
 
 const CSRF_PURPOSE = 'app-passwords';
 
@@ -41,7 +41,7 @@ export function appPasswordsModule(deps: AppPasswordsModuleDeps): (kit: PortalKi
       return null;
     }
 
-    async function show(ctx: PortalContext, user: string, status: number, extra: Partial<PageData['app-passwords']> = {}): Promise<void> {
+    async function show(ctx: PortalContext, user: string, status: number, extra: Partial<AppPasswordsPage> = {}): Promise<void> {
       const list = await store.listAppPasswords(user);
       kit.page(ctx, status, 'app-passwords', {
         csrf: kit.csrfToken(ctx.session!.sid, CSRF_PURPOSE),

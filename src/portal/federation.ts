@@ -20,7 +20,7 @@ import type { FederationStore } from '../store/types.ts';
 import type { OidcClient } from '../federation/oidc.ts';
 import type { CombinedDirectory } from '../federation/users.ts';
 import type { UserRecord } from '../factors/password/index.ts';
-import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
 import type { Logger } from 'pino';
 import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
 import { passwordMap } from '../session/session.ts';

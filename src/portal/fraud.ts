@@ -12,7 +12,8 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { UserLookup } from '../factors/password/index.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { AuditStore, FraudStore, RevocationStore } from '../store/types.ts';
-import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
+import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
+import { definePage, pageView } from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createFraudLinks } from '../regulation/fraud-link.ts';
@@ -39,6 +40,36 @@ export interface FraudModuleDeps {
   clock: () => number;
   log: Logger;
 }
+
+/** `fraud-report`: confirms a sign-in notice's report link; POST `{prefix}fraud-report` with `t` and `csrf`. */
+export interface FraudReportPage {
+  csrf: string;
+  /** The signed report token from the link, posted back. */
+  token: string;
+  user: string;
+  /** The reported sign-in. */
+  at: Date | number;
+  ip: string;
+  browser: string;
+  /** Reporting blocks the account (`mfa.fraud_alert.auto_block`); changes the explanation. */
+  autoBlock: boolean;
+}
+
+
+export const fraudReportPage = definePage({
+  name: 'fraud-report',
+  build(lang, d: FraudReportPage, v) {
+    return pageView(v.tr(lang, 'fraud_report_title'), { user: d.user }, {
+      csrf: d.csrf,
+      token: d.token,
+      action: `${v.prefix}fraud-report`,
+      at: v.date(d.at, lang),
+      ip: d.ip,
+      browser: d.browser,
+      autoBlock: d.autoBlock,
+    });
+  },
+});
 
 export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalModule {
   const { config, store, users, notifier, clock, log } = deps;

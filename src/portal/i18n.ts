@@ -116,21 +116,41 @@ function pickUncached(header: string, available: readonly string[]): string | un
   return undefined;
 }
 
+/** The locale Intl uses for a page language; an extra language tag Intl cannot parse keeps English. */
+function intlLocale(lang: string): string {
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([lang])[0] ?? FALLBACK;
+  } catch {
+    return FALLBACK;
+  }
+}
+
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const pluralRules = new Map<string, Intl.PluralRules>();
 
 function dateFormat(lang: string): Intl.DateTimeFormat {
   let f = dateFormats.get(lang);
   if (!f) {
-    let locale = FALLBACK;
-    try {
-      locale = Intl.DateTimeFormat.supportedLocalesOf([lang])[0] ?? FALLBACK;
-    } catch {
-      // An extra language tag Intl cannot parse keeps the English format.
-    }
-    f = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    f = new Intl.DateTimeFormat(intlLocale(lang), { dateStyle: 'medium', timeStyle: 'short' });
     dateFormats.set(lang, f);
   }
   return f;
+}
+
+/**
+ * Picks the text for a count by the language's plural rules (CLDR, through
+ * `Intl.PluralRules`): `none` for zero, `one` where the language says "one", else `many`.
+ *
+ * @example countKey(3, 'de', { none: 'account_browsers_none', one: 'account_browsers_one', many: 'account_browsers_many' })
+ */
+export function countKey<K extends string>(count: number, lang: string, keys: { none: K; one: K; many: K }): K {
+  if (count === 0) return keys.none;
+  let rules = pluralRules.get(lang);
+  if (!rules) {
+    rules = new Intl.PluralRules(intlLocale(lang));
+    pluralRules.set(lang, rules);
+  }
+  return rules.select(count) === 'one' ? keys.one : keys.many;
 }
 
 /** Formats a date and time the way `lang` writes it (`12 Mar 2026, 14:05` / `12.03.2026, 14:05`). */

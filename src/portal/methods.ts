@@ -17,17 +17,18 @@
  * Recovery codes live here too: a new set of ten needs a fresh code like adding a method,
  * is shown once on a printable page, and voids the previous set.
  */
-import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayConfig, MethodKind } from '../config/types.ts';
 import type { SessionData } from '../session/session.ts';
 import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore } from '../store/types.ts';
-import type { PortalContext, PortalKit, PortalModule } from './portal.ts';
-import type { PageData } from './render.ts';
+import type { MessageRef } from './i18n.ts';
+import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
+import { definePage, hidden, pageView, totpSetupView, type CodeForm, type FormFields, type TotpSetup } from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
 import { newRecoveryCodes } from '../factors/fallback/codes.ts';
-import { PORTAL_PATHS } from './render.ts';
+import { PORTAL_PATHS } from './paths.ts';
 
 /** How long after a code a method may be added or removed without entering another one. */
 export const FRESH_SECOND_FACTOR_MS = 10 * 60_000;
@@ -55,6 +56,99 @@ export function isFresh(session: SessionData, now: number): boolean {
   return typeof session.mfaAt === 'number' && now - session.mfaAt < FRESH_SECOND_FACTOR_MS && session.mfaAt <= now;
 }
 
+/** `method-add`: another authenticator app; POST `{prefix}account/methods/add` with `name`, `code`, `csrf`. */
+export interface MethodAddPage extends TotpSetup {
+  /** The name field's value, e.g. "Authenticator app 2". */
+  name: string;
+  /** Tied to the name field, e.g. `method_name_invalid`. */
+  nameError?: MessageRef;
+  /** Shown at the top, e.g. `method_add_after_recovery` after a recovery-code sign-in. */
+  notice?: MessageRef;
+}
+
+export const methodAddPage = definePage({
+  name: 'method-add',
+  build(lang, d: MethodAddPage, v) {
+    return pageView(v.tr(lang, 'method_add_title'), { user: d.user, account: d.account, period: d.period }, {
+      ...totpSetupView(lang, d, v),
+      name: d.name,
+      notice: d.notice && v.tr(lang, d.notice),
+      nameError: d.nameError && v.tr(lang, d.nameError),
+    }, 'medium');
+  },
+});
+
+/**
+ * `method-verify`: a current code before a method is added or removed (the last second factor
+ * is too old). POST `{prefix}account/methods/verify` with `code`, `next`, `csrf`.
+ */
+export interface MethodVerifyPage extends CodeForm {
+  /** What to continue with after the code: `add` or `remove:<id>`. */
+  next: string;
+}
+
+export const methodVerifyPage = definePage({
+  name: 'method-verify',
+  build(lang, d: MethodVerifyPage, v) {
+    const locked = d.lockedUntil !== undefined;
+    const error = d.error && v.tr(lang, d.error);
+    return pageView(v.tr(lang, 'method_verify_title'), {
+      user: d.user,
+      until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
+    }, { ...hidden(d), next: d.next, locked, error, codeDescribedBy: error ? 'code-hint code-error' : 'code-hint' });
+  },
+});
+
+/** `method-remove`: confirms removing one method; POST `{prefix}account/methods/remove` with `id`, `csrf`. */
+export interface MethodRemovePage extends FormFields {
+  id: string;
+  name: string;
+  kind: MethodKind;
+  /** It is the user's only active method: warn that the next sign-in sets one up again. */
+  last: boolean;
+}
+
+export const methodRemovePage = definePage({
+  name: 'method-remove',
+  build(lang, d: MethodRemovePage, v) {
+    return pageView(v.tr(lang, 'method_remove_title'), { name: d.name, kind: v.tr(lang, `method_kind_${d.kind}`) }, {
+      ...hidden(d),
+      id: d.id,
+      last: d.last,
+    });
+  },
+});
+
+/**
+ * `recovery-codes`: with `codes`, a new set shown once (printable); without, the summary and
+ * a form: POST `{prefix}account/recovery-codes` with `csrf` creates a new set.
+ */
+export interface RecoveryCodesPage {
+  csrf: string;
+  user: string;
+  codes?: readonly string[];
+  total: number;
+  unused: number;
+  createdAt: number | null;
+}
+
+export const recoveryCodesPage = definePage({
+  name: 'recovery-codes',
+  build(lang, d: RecoveryCodesPage, v) {
+    return pageView(v.tr(lang, 'recovery_title'), {
+      user: d.user,
+      unused: d.unused,
+      total: d.total,
+      created: d.createdAt === null ? '' : v.date(d.createdAt, lang),
+    }, {
+      csrf: d.csrf,
+      codes: d.codes,
+      shown: d.codes !== undefined,
+      hasSet: d.total > 0,
+    });
+  },
+});
+
 export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => PortalModule {
   const { config, store, clock } = deps;
   const codePolicy = lockoutPolicy(config.mfa.lockout);
@@ -73,7 +167,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       return null;
     }
 
-    async function verifyPage(ctx: PortalContext, session: SessionData, next: string, status = 200, extra: Partial<PageData['method-verify']> = {}) {
+    async function verifyPage(ctx: PortalContext, session: SessionData, next: string, status = 200, extra: Partial<MethodVerifyPage> = {}) {
       const until = extra.lockedUntil ?? lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock()) ?? undefined;
       kit.page(ctx, status, 'method-verify', { csrf: csrf(session), user: session.user, next, ...extra, ...(until === undefined ? {} : { lockedUntil: until }) });
     }
@@ -102,7 +196,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       await recoveryPage(ctx, session, codes);
     }
 
-    async function addPage(ctx: PortalContext, session: SessionData, status = 200, extra: Partial<PageData['method-add']> = {}) {
+    async function addPage(ctx: PortalContext, session: SessionData, status = 200, extra: Partial<MethodAddPage> = {}) {
       const count = await store.countMethods(session.user);
       if (count >= max) {
         return kit.page(ctx, 409, 'message', { title: 'method_limit_title', text: 'method_limit_text', link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' } });

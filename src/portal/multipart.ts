@@ -1,8 +1,9 @@
 /**
  * @module portal/multipart
- * Just enough `multipart/form-data` (RFC 7578) for the admin pages' token upload: text parts
- * only, a bounded body, and every part's content kept as UTF-8 text by field name. Files
- * are read into memory, so the bound is small (token CSVs are a few hundred kilobytes).
+ * `multipart/form-data` (RFC 7578) for the admin pages' token upload, parsed by the
+ * platform's own fetch `Request.formData()` after the body is read with a size bound. Every
+ * part is kept as UTF-8 text by field name, files included (a token CSV is a few hundred
+ * kilobytes, so the bound is small).
  */
 import type { IncomingMessage } from 'node:http';
 import { errors } from '../errors/errors.ts';
@@ -10,9 +11,7 @@ import { errors } from '../errors/errors.ts';
 /** Reads a multipart body of at most `maxBytes` into field name -> text (the first part of each name wins). */
 export async function readMultipart(req: IncomingMessage, maxBytes: number): Promise<Map<string, string>> {
   const type = req.headers['content-type'] ?? '';
-  const m = /^multipart\/form-data\s*;.*?boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(type);
-  if (!m) throw errors.badRequest(`not a multipart form: ${JSON.stringify(type.slice(0, 100))}`);
-  const boundary = m[1] ?? m[2]!;
+  if (!/^multipart\/form-data\s*;.*?boundary=/i.test(type)) throw errors.badRequest(`not a multipart form: ${JSON.stringify(type.slice(0, 100))}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -20,26 +19,15 @@ export async function readMultipart(req: IncomingMessage, maxBytes: number): Pro
     if (size > maxBytes) throw errors.badRequest(`multipart body larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
-  return parseMultipart(Buffer.concat(chunks), boundary);
-}
-
-/** Splits a complete multipart body into its parts' names and texts. */
-export function parseMultipart(body: Buffer, boundary: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  const delimiter = Buffer.from(`--${boundary}`);
-  let pos = body.indexOf(delimiter);
-  if (pos === -1) throw errors.badRequest('multipart body without its boundary');
-  for (;;) {
-    pos += delimiter.length;
-    if (body.subarray(pos, pos + 2).toString() === '--') return fields;
-    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), pos);
-    if (next === -1) throw errors.badRequest('multipart body ends inside a part');
-    const part = body.subarray(pos + 2, next); // skip the CRLF after the boundary
-    const split = part.indexOf('\r\n\r\n');
-    if (split === -1) throw errors.badRequest('multipart part without headers');
-    const headers = part.subarray(0, split).toString('utf8');
-    const name = /content-disposition:[^\r\n]*?\bname="([^"]*)"/i.exec(headers)?.[1];
-    if (name !== undefined && !fields.has(name)) fields.set(name, part.subarray(split + 4).toString('utf8'));
-    pos = next + 2;
+  let form: FormData;
+  try {
+    form = await new Request('http://gateway.invalid/', { method: 'POST', headers: { 'content-type': type }, body: Buffer.concat(chunks) }).formData();
+  } catch (err) {
+    throw errors.badRequest(`malformed multipart body: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const fields = new Map<string, string>();
+  for (const [name, value] of form) {
+    if (!fields.has(name)) fields.set(name, typeof value === 'string' ? value : await value.text());
+  }
+  return fields;
 }

@@ -32,7 +32,7 @@ import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
 import { createLdapDirectory } from '../factors/ldap/directory.ts';
 import { createDirectoryUsers } from '../factors/ldap/users.ts';
-import { createPortal, type PortalDeps } from '../portal/portal.ts';
+import { createPortal, type PortalDeps } from '../portal/router.ts';
 import { createFederation } from '../federation/index.ts';
 import { federationPortalModules } from '../portal/federation.ts';
 import { createRenderer } from '../portal/render.ts';

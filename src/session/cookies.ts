@@ -1,7 +1,8 @@
 /**
  * @module session/cookies
  * Reading one cookie out of a Cookie header without parsing all of them, and writing
- * Set-Cookie values with the attributes the gateway always wants (RFC 6265bis).
+ * Set-Cookie values with the attributes the gateway always wants (RFC 6265bis). Hand-written,
+ * not the `cookie` package: it runs on every proxied request and reads one name, no more.
  */
 
 /** The value of cookie `name` in a Cookie header (the first one), or undefined. Allocates only the value. */

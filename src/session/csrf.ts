@@ -3,7 +3,8 @@
  * CSRF tokens for every form, sign-in included (login CSRF). A token is an HMAC of what
  * it is bound to (the session id, or for signed-out forms a random browser cookie) and
  * the form's purpose, so it needs no server state and a token for one form or one
- * browser is worthless for another. Compared in constant time.
+ * browser is worthless for another. Compared in constant time. Hand-written, not a CSRF
+ * package: an HMAC and a constant-time compare are the whole mechanism, kept in view.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 

@@ -1,7 +1,7 @@
 // Message catalog and language choice: both shipped languages are complete, overrides
 // merge per language, and Accept-Language is read as RFC 9110 §12.5.4 describes.
 import t from 'tap';
-import { buildCatalog, format, missingMessageKeys, pickLanguage, translate, unknownMessageKeys } from '../../src/portal/i18n.ts';
+import { buildCatalog, countKey, format, missingMessageKeys, pickLanguage, translate, unknownMessageKeys } from '../../src/portal/i18n.ts';
 import { defaultMessages, MESSAGE_KEYS } from '../../src/portal/messages.ts';
 import type { MessageKey } from '../../src/portal/messages.ts';
 
@@ -112,4 +112,19 @@ t.test('format fills placeholders for the language', async (t) => {
   const catalog = buildCatalog({});
   t.equal(translate(catalog, 'de', { key: 'second_factor_remember', params: { days: 30 } }), 'Auf diesem Browser 30 Tage lang nicht mehr fragen');
   t.equal(translate(catalog, 'en', 'signed_in_as', { user: 'alice' }), 'Signed in as alice');
+});
+
+t.test('countKey picks a count text by the language\'s plural rules', async (t) => {
+  const keys = { none: 'none', one: 'one', many: 'many' } as const;
+  const cases: [number, string, string][] = [
+    [0, 'en', 'none'], [1, 'en', 'one'], [2, 'en', 'many'], [21, 'en', 'many'], [1.5, 'en', 'many'],
+    [0, 'de', 'none'], [1, 'de', 'one'], [3, 'de', 'many'],
+    // French counts 0 and 1 as "one"; zero still has its own text.
+    [0, 'fr', 'none'], [1, 'fr', 'one'], [2, 'fr', 'many'],
+    // Russian: 21 is "one", 11 is not.
+    [21, 'ru', 'one'], [11, 'ru', 'many'],
+    // A tag Intl cannot use keeps the English rules.
+    [1, 'x-not-a-language-tag-at-all', 'one'], [2, 'x-not-a-language-tag-at-all', 'many'],
+  ];
+  for (const [count, lang, want] of cases) t.equal(countKey(count, lang, keys), want, `${count} in ${lang}`);
 });

@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { launchChromium, skipWithoutChromium } from '../helpers/browser.ts';
 import { buildCatalog } from '../../src/portal/i18n.ts';
-import { createRenderer, PAGE_NAMES } from '../../src/portal/render.ts';
-import type { PageData, PageName } from '../../src/portal/render.ts';
+import { createRenderer } from '../../src/portal/render.ts';
+import { PAGE_NAMES } from '../../src/portal/pages.ts';
+import type { PageData, PageName } from '../../src/portal/pages.ts';
 import { loadStaticAssets } from '../../src/portal/static.ts';
 import { samplePages } from './render-fixtures.ts';
 

@@ -5,7 +5,7 @@
  */
 
 import QRCode from 'qrcode';
-import type { PageData, PageName } from '../../src/portal/render.ts';
+import type { PageData, PageName } from '../../src/portal/pages.ts';
 
 export const OTPAUTH = 'otpauth://totp/mfa-gateway:alice?secret=JBSWY3DPEHPK3PXP&issuer=mfa-gateway';
 

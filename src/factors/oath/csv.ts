@@ -2,7 +2,8 @@
  * @module factors/oath/csv
  * Just enough RFC 4180 for token files: quoted fields (with `""` for a quote, and commas or
  * line breaks inside), CRLF or LF line ends, a leading UTF-8 BOM. Every record carries the
- * line it starts on, so an error report can name it. No dependency: the format is small.
+ * line it starts on, so an error report can name it. Hand-written, not a CSV library: the format
+ * is small, the input is an admin's upload, and every failure must name its line.
  */
 
 export interface CsvRecord {

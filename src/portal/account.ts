@@ -1,0 +1,227 @@
+/**
+ * @module portal/account
+ * The account page: who is signed in, their second-factor methods, recovery codes, app
+ * passwords, remembered browsers and recent sign-ins; and the two account-wide actions,
+ * "sign out everywhere" and "forget remembered browsers". It needs what a `two_factor` rule
+ * needs: the second factor, or a trusted network. Method changes are `portal/methods`.
+ */
+import type { MethodKind } from '../config/types.ts';
+import type { SessionData } from '../session/session.ts';
+import type { UserRecord } from '../factors/password/index.ts';
+import type { MessageRef } from './i18n.ts';
+import { errors } from '../errors/errors.ts';
+import { appendSetCookie } from '../session/cookies.ts';
+import { countKey } from './i18n.ts';
+import { definePage, pageView } from './page.ts';
+import { queryParam, SIGNED_IN_FORMS, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
+import { PORTAL_PATHS } from './paths.ts';
+import { BROWSER_REMEMBERED } from './second-factor.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
+
+export interface AccountMethod {
+  name: string;
+  kind: MethodKind;
+  addedAt: Date | number;
+  lastUsedAt?: Date | number;
+  /** The method's id; with `AccountPage.manage`, rename and remove forms post it. */
+  id?: string;
+  /** An imported hardware token not activated yet (shown as such; it cannot sign in). */
+  inactive?: boolean;
+}
+
+export type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
+
+export interface AccountSignIn {
+  at: Date | number;
+  result: SignInResult;
+  ip: string;
+  /** A short browser description such as "Firefox on Windows". */
+  client?: string;
+}
+
+/**
+ * `account`: the user's security page. Forms: POST `{prefix}account/forget-browsers` and
+ * `{prefix}account/sign-out-everywhere`, each with `csrf`; arrays may be empty.
+ */
+export interface AccountPage {
+  csrf: string;
+  user: { username: string; name?: string; email?: string };
+  methods: readonly AccountMethod[];
+  /** Shows "n of max in use". */
+  maxMethods?: number;
+  /** Where "Add a method" leads; omitted hides the link (e.g. at the limit). */
+  addMethodUrl?: string;
+  /** Where "App passwords" leads; omitted hides the link (`mfa.app_passwords.enabled` off). */
+  appPasswordsUrl?: string;
+  /** Browsers that skip the second factor; omitted hides the section (remember_device off). */
+  rememberedBrowsers?: number;
+  signIns: readonly AccountSignIn[];
+  /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
+  notice?: MessageRef;
+  /**
+   * Show a rename form and a remove button per method (methods need `id`): POST
+   * `{prefix}account/methods/rename` with `id`, `name`, `csrf`; GET `{prefix}account/methods/remove?id=`.
+   */
+  manage?: boolean;
+  /** The recovery-code section (users with an active method): how many are left, and the page to create them. */
+  recoveryCodes?: { total: number; unused: number; createdAt: number | null; url: string };
+}
+
+export const accountPage = definePage({
+  name: 'account',
+  build(lang, d: AccountPage, v) {
+    const date = (value: Date | number) => v.date(value, lang);
+    const browsers = d.rememberedBrowsers;
+    const browsersKey = countKey(browsers ?? 0, lang, { none: 'account_browsers_none', one: 'account_browsers_one', many: 'account_browsers_many' });
+    return pageView(v.tr(lang, 'account_title'), {
+      user: d.user.username,
+      count: d.methods.length,
+      max: d.maxMethods ?? '',
+    }, {
+      csrf: d.csrf,
+      user: d.user,
+      notice: d.notice && v.tr(lang, d.notice),
+      methods: d.methods.map((m) => ({
+        id: m.id,
+        name: m.name,
+        kind: v.tr(lang, `method_kind_${m.kind}`),
+        added: date(m.addedAt),
+        lastUsed: m.lastUsedAt === undefined ? v.tr(lang, 'account_method_never') : date(m.lastUsedAt),
+        inactive: Boolean(m.inactive),
+        renameLabel: v.tr(lang, 'method_rename_label', { name: m.name }),
+        removeLabel: v.tr(lang, 'method_remove_label', { name: m.name }),
+      })),
+      manage: Boolean(d.manage),
+      hasMethods: d.methods.length > 0,
+      methodsCount: d.maxMethods !== undefined,
+      addMethodUrl: d.addMethodUrl,
+      appPasswordsUrl: d.appPasswordsUrl,
+      recovery: d.recoveryCodes && {
+        url: d.recoveryCodes.url,
+        text: d.recoveryCodes.total === 0
+          ? v.tr(lang, 'account_recovery_none')
+          : v.tr(lang, 'account_recovery_some', { unused: d.recoveryCodes.unused, total: d.recoveryCodes.total, created: d.recoveryCodes.createdAt === null ? '' : v.date(d.recoveryCodes.createdAt, lang) }),
+      },
+      browsers: browsers === undefined ? undefined : { text: v.tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
+      signIns: d.signIns.map((s) => ({
+        at: date(s.at),
+        result: v.tr(lang, `sign_in_result_${s.result}`),
+        ok: s.result === 'success',
+        ip: s.ip,
+        client: s.client ?? '',
+      })),
+      hasSignIns: d.signIns.length > 0,
+    }, 'wide');
+  },
+});
+
+/** `?done=` after a change made by the methods module (see `portal/methods`). */
+const NOTICES = {
+  added: 'account_notice_method_added',
+  removed: 'account_notice_method_removed',
+  renamed: 'account_notice_method_renamed',
+  recovery: 'account_notice_recovery_used',
+} as const;
+
+export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModule {
+  const { config, publicUrl, sessions, users, store, revocations, clock } = deps;
+  const remember = config.mfa.remember_device;
+
+  return (kit) => {
+    const url = (path: string) => `${kit.prefix}${path}`;
+
+    /** The account page needs what a `two_factor` rule needs: the second factor, or a trusted network. */
+    function requireStrongSession(ctx: PortalContext): SessionData | null {
+      const here = new URL(url(PORTAL_PATHS.account), publicUrl).href;
+      const session = kit.requireSession(ctx, here);
+      if (!session) return null;
+      if (session.level === 2 || kit.onTrustedNetwork(ctx)) return session;
+      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.secondFactor, here), ctx.req.method === 'GET' ? 302 : 303);
+      return null;
+    }
+
+    /**
+     * Browsers that still skip the code: remember grants in the sign-in log within the last
+     * `remember_device.days` and after the user's last "forget remembered browsers". The
+     * cookies themselves are stateless; the log is where each grant is recorded.
+     */
+    async function rememberedBrowsers(user: string): Promise<number> {
+      const forgotten = revocations.devicesRevokedAt(user);
+      const since = Math.max(clock() - remember.days * 86_400_000, forgotten === undefined ? 0 : forgotten + 1);
+      const entries = await store.query({ user, since, limit: 1000 });
+      return entries.filter((e) => e.kind === 'second_factor' && e.outcome === 'success' && e.detail.includes(BROWSER_REMEMBERED)).length;
+    }
+
+    async function show(ctx: PortalContext, session: SessionData, notice?: AccountPage['notice']): Promise<void> {
+      const user = users.get(session.user) as UserRecord;
+      const methods = await store.listMethods(session.user);
+      const active = methods.some((m) => m.active);
+      const recent = await store.query({ user: session.user, limit: 10 });
+      const signIns: AccountSignIn[] = recent
+        .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
+        .map((e) => ({ at: e.at, result: e.outcome === 'success' ? 'success' : 'denied', ip: e.clientIp, client: describeUserAgent(e.userAgent) }));
+      kit.page(ctx, 200, 'account', {
+        csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
+        user: { username: user.name, ...(user.displayName ? { name: user.displayName } : {}), ...(user.email ? { email: user.email } : {}) },
+        methods: methods.map((m) => ({
+          id: m.id,
+          name: m.label,
+          kind: m.kind,
+          addedAt: m.createdAt,
+          ...(m.lastUsedAt ? { lastUsedAt: m.lastUsedAt } : {}),
+          ...(m.active ? {} : { inactive: true }),
+        })),
+        maxMethods: config.mfa.max_methods_per_user,
+        ...(config.mfa.app_passwords.enabled ? { appPasswordsUrl: url(PORTAL_PATHS.appPasswords) } : {}),
+        manage: true,
+        // Without an active method "Add a method" is first enrollment: no code is asked for that the user cannot have.
+        ...(!active
+          ? { addMethodUrl: kit.withRd(PORTAL_PATHS.enroll, new URL(url(PORTAL_PATHS.account), publicUrl).href) }
+          : config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user
+            ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) }
+            : {}),
+        ...(active ? { recoveryCodes: { ...(await store.recoveryCodeSummary(session.user)), url: url(PORTAL_PATHS.recoveryCodes) } } : {}),
+        signIns,
+        ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
+        ...(notice ? { notice } : {}),
+      });
+    }
+
+    async function action(ctx: PortalContext, which: 'sign-out-everywhere' | 'forget-browsers'): Promise<void> {
+      const session = requireStrongSession(ctx);
+      if (!session) return;
+      const form = await kit.readForm(ctx.req);
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return kit.sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
+      if (which === 'sign-out-everywhere') {
+        await store.revokeSessions(session.user);
+        await revocations.refresh();
+        await kit.audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user signed out everywhere' });
+        appendSetCookie(ctx.res, sessions.clearCookie());
+        return kit.page(ctx, 200, 'message', {
+          title: 'signed_out_everywhere_title',
+          text: 'signed_out_everywhere_text',
+          link: { href: url(PORTAL_PATHS.signIn), label: 'signed_out_again' },
+        });
+      }
+      await store.revokeDevices(session.user);
+      await revocations.refresh();
+      await kit.audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user forgot remembered browsers' });
+      appendSetCookie(ctx.res, sessions.clearDeviceCookie());
+      return show(ctx, session, 'account_notice_browsers_forgotten');
+    }
+
+    return {
+      async handle(ctx, sub, method) {
+        const route = `${method} ${sub}`;
+        if (route === `GET ${PORTAL_PATHS.account}`) {
+          const session = requireStrongSession(ctx);
+          const done = queryParam(ctx, 'done');
+          if (session) await show(ctx, session, done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined);
+        } else if (route === `POST ${PORTAL_PATHS.signOutEverywhere}`) await action(ctx, 'sign-out-everywhere');
+        else if (route === `POST ${PORTAL_PATHS.forgetBrowsers}`) await action(ctx, 'forget-browsers');
+        else return false;
+        return true;
+      },
+    };
+  };
+}

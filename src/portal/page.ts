@@ -1,0 +1,100 @@
+/**
+ * @module portal/page
+ * How a page is declared: its name (which is also its template, `views/pages/<name>.mustache`),
+ * the data its handler passes, and the builder that turns that data into the template's view,
+ * all in one {@link definePage} call next to the handler. `portal/pages` collects them.
+ */
+import type { MessageParams, MessageRef } from './i18n.ts';
+import type { PORTAL_PATHS } from './paths.ts';
+
+/** What a builder hands the renderer: the translated title, the texts' placeholder values and the template's view. */
+export interface PageView {
+  title: string;
+  params: MessageParams;
+  view: Record<string, unknown>;
+  width: 'narrow' | 'medium' | 'wide';
+}
+
+/** What the renderer lends every builder. */
+export interface ViewKit {
+  tr(lang: string, ref: MessageRef, params?: MessageParams): string;
+  date(value: Date | number, lang: string): string;
+  /** The reserved path prefix with both slashes, e.g. `/.gateway/`. */
+  prefix: string;
+  /** Every {@link PORTAL_PATHS} entry with the prefix. */
+  paths: Readonly<Record<keyof typeof PORTAL_PATHS, string>>;
+}
+
+export interface PageDefinition<N extends string, D> {
+  readonly name: N;
+  build(lang: string, data: D, v: ViewKit): PageView;
+}
+
+/**
+ * Declares a page; its data type is the builder's `data` parameter.
+ *
+ * @example
+ * export const signedOutPage = definePage({
+ *   name: 'signed-out',
+ *   build: (lang, d: SignedOutPage, v) => pageView(v.tr(lang, 'signed_out_title'), {}, { signInUrl: d.signInUrl ?? v.paths.signIn }),
+ * });
+ */
+export function definePage<N extends string, D>(def: PageDefinition<N, D>): PageDefinition<N, D> {
+  return Object.freeze(def);
+}
+
+export function pageView(title: string, params: MessageParams, view: Record<string, unknown>, width: PageView['width'] = 'narrow'): PageView {
+  return { title, params, view, width };
+}
+
+/** Hidden fields every form carries. `rd` is the return URL, echoed only when given. */
+export interface FormFields {
+  csrf: string;
+  rd?: string;
+}
+
+/** The hidden fields as the `form-fields` partial expects them. */
+export const hidden = (d: FormFields) => ({ csrf: d.csrf, rd: d.rd || undefined });
+
+/**
+ * A form that asks for a current second-factor code (the sign-in code, the code before a
+ * method change, the admin pages' fresh code): who is asked, the error, or the lockout.
+ */
+export interface CodeForm extends FormFields {
+  /** Who is asked; shown with a "Not you? Sign out" button where the page has one. */
+  user: string;
+  /** Tied to the code field, e.g. `second_factor_error_invalid`. */
+  error?: MessageRef;
+  /** Locked out: the form is replaced by a notice naming this time. */
+  lockedUntil?: Date | number;
+}
+
+/** A new authenticator app's setup: the QR code and secret to scan or type, and the code that confirms it. */
+export interface TotpSetup extends FormFields {
+  user: string;
+  /** SVG markup from the `qrcode` package; inserted without escaping, never user input. */
+  qrSvgTrusted: string;
+  /** Base32 secret; shown in groups of four for manual entry. */
+  secret: string;
+  /** The account name inside the otpauth URI. */
+  account: string;
+  issuer: string;
+  /** TOTP period in seconds. */
+  period: number;
+  /** Tied to the code field, e.g. `enroll_error_invalid`. */
+  error?: MessageRef;
+}
+
+/** The view fields a {@link TotpSetup} page's template shares. */
+export function totpSetupView(lang: string, d: TotpSetup, v: ViewKit) {
+  const error = d.error && v.tr(lang, d.error);
+  return {
+    ...hidden(d),
+    qrSvgTrusted: d.qrSvgTrusted,
+    secretGroups: d.secret.replace(/[\s=]/g, '').match(/.{1,4}/g) ?? [],
+    account: d.account,
+    issuer: d.issuer,
+    error,
+    codeDescribedBy: error ? 'code-help code-error' : 'code-help',
+  };
+}

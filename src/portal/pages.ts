@@ -1,0 +1,98 @@
+/**
+ * @module portal/pages
+ * Every page the portal can show, collected from where each is declared (next to its
+ * handler), plus the two that belong to no handler: the error page and the generic notice.
+ * A page's name, data type and builder come from its {@link definePage}; its template is
+ * `views/pages/<name>.mustache`. Adding a page: declare it, list it here, write the template.
+ */
+import type { MessageKey } from './messages.ts';
+import type { MessageRef } from './i18n.ts';
+import { isMessageKey } from './messages.ts';
+import { definePage, pageView, type PageDefinition } from './page.ts';
+import { signInPage } from './sign-in.ts';
+import { secondFactorPage } from './second-factor.ts';
+import { enrollPage, enrollRefusedPage } from './enrollment.ts';
+import { signOutPage, signedOutPage } from './sign-out.ts';
+import { accountPage } from './account.ts';
+import { fraudReportPage } from './fraud.ts';
+import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } from './methods.ts';
+import { adminLogPage, adminTokensPage, adminUserPage, adminUsersPage, adminVerifyPage, appPasswordsPage } from './admin-views.ts';
+
+/** `error`: see `Renderer.errorPage`. */
+export interface ErrorPage {
+  status: number;
+  /** Shown in small print so users can quote it. */
+  requestId?: string;
+  /** A message key replacing the status's sentence (an `error_NNN` key shows `error_NNN_text`). */
+  detailKey?: string;
+  /** Defaults to `/`. */
+  homeUrl?: string;
+}
+
+const errorPage = definePage({
+  name: 'error',
+  build(lang, d: ErrorPage, v) {
+    const own = `error_${d.status}`;
+    const titleKey: MessageKey = isMessageKey(own) ? own : d.status >= 500 ? 'error_500' : 'error_400';
+    let textKey: MessageKey = `${titleKey}_text` as MessageKey;
+    if (d.detailKey !== undefined && isMessageKey(d.detailKey)) {
+      const sentence = `${d.detailKey}_text`;
+      textKey = isMessageKey(sentence) ? sentence : d.detailKey;
+    }
+    return pageView(v.tr(lang, titleKey), { status: d.status, id: d.requestId ?? '' }, {
+      status: d.status,
+      text: v.tr(lang, textKey),
+      requestId: d.requestId,
+      homeUrl: d.homeUrl ?? '/',
+    });
+  },
+});
+
+/** `message`: a generic notice. */
+export interface MessagePage {
+  title: MessageRef;
+  text: MessageRef;
+  link?: { href: string; label: MessageRef };
+}
+
+const messagePage = definePage({
+  name: 'message',
+  build: (lang, d: MessagePage, v) =>
+    pageView(v.tr(lang, d.title), {}, {
+      text: v.tr(lang, d.text),
+      link: d.link && { href: d.link.href, label: v.tr(lang, d.link.label) },
+    }),
+});
+
+/** Every page, in the order the render tests list them. */
+export const PAGES = [
+  signInPage,
+  secondFactorPage,
+  enrollPage,
+  enrollRefusedPage,
+  signOutPage,
+  signedOutPage,
+  accountPage,
+  errorPage,
+  messagePage,
+  fraudReportPage,
+  methodAddPage,
+  methodVerifyPage,
+  methodRemovePage,
+  recoveryCodesPage,
+  appPasswordsPage,
+  adminVerifyPage,
+  adminUsersPage,
+  adminUserPage,
+  adminTokensPage,
+  adminLogPage,
+] as const;
+
+type Page = (typeof PAGES)[number];
+
+/** The data each page's handler passes, by page name. */
+export type PageData = { [P in Page as P['name']]: P extends PageDefinition<string, infer D> ? D : never };
+
+export type PageName = keyof PageData;
+
+export const PAGE_NAMES: readonly PageName[] = Object.freeze(PAGES.map((p) => p.name));
