@@ -34,7 +34,15 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 
 /** RFC 9110 §7.6.1 (plus the old `proxy-connection`): one connection's fields, never forwarded. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 /** Lengths of those names: a field of any other length is copied without lowercasing its name. */
 const HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP].map((n) => n.length));
 

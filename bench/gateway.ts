@@ -97,7 +97,14 @@ export async function startGateway(
 
   const env = { GATEWAY_SESSION_SECRET: secret, NODE_ENV: 'production' };
   const profile = setup.profileDir ? ['--cpu-prof', '--cpu-prof-dir', setup.profileDir] : [];
-  const proc = start(`gateway (${setup.name})`, cores, process.execPath, [...profile, GATEWAY_BIN, 'serve', '--config', configFile], env, ROOT);
+  const proc = start(
+    `gateway (${setup.name})`,
+    cores,
+    process.execPath,
+    [...profile, GATEWAY_BIN, 'serve', '--config', configFile],
+    env,
+    ROOT,
+  );
   const problem = await waitForPort(proc, port);
   if (problem) {
     await stop(proc);

@@ -45,10 +45,22 @@ function benchLdif(users: number): string {
   const people = [];
   for (let i = 1; i <= users; i++) {
     people.push(
-      [`dn: uid=${benchUser(i)},ou=people,${BASE_DN}`, 'objectClass: inetOrgPerson', `uid: ${benchUser(i)}`, `cn: ${benchUser(i)}`, `sn: bench`, `userPassword: ${BENCH_PASSWORD}`].join('\n'),
+      [
+        `dn: uid=${benchUser(i)},ou=people,${BASE_DN}`,
+        'objectClass: inetOrgPerson',
+        `uid: ${benchUser(i)}`,
+        `cn: ${benchUser(i)}`,
+        `sn: bench`,
+        `userPassword: ${BENCH_PASSWORD}`,
+      ].join('\n'),
     );
   }
-  const group = [`dn: cn=bench,ou=groups,${BASE_DN}`, 'objectClass: groupOfNames', 'cn: bench', ...Array.from({ length: users }, (_, i) => `member: uid=${benchUser(i + 1)},ou=people,${BASE_DN}`)].join('\n');
+  const group = [
+    `dn: cn=bench,ou=groups,${BASE_DN}`,
+    'objectClass: groupOfNames',
+    'cn: bench',
+    ...Array.from({ length: users }, (_, i) => `member: uid=${benchUser(i + 1)},ou=people,${BASE_DN}`),
+  ].join('\n');
   return `${TEST_LDIF}\n${people.join('\n\n')}\n\n${group}\n`;
 }
 
@@ -112,7 +124,9 @@ export async function runLdapBench(o: LdapBenchOptions): Promise<LdapBenchResult
         // The file gateway picks up the new users file within its 2 s stat check.
         if (side === 'file') await new Promise((r) => setTimeout(r, 2500));
         result[side] = await measure(started.url, started.configFile, started.env, o);
-        o.log(`  ${side}: ${result[side]!.signInsPerSecond.toFixed(1)} sign-ins/s, p50 ${result[side]!.p50Ms.toFixed(1)} ms, p99 ${result[side]!.p99Ms.toFixed(1)} ms ${JSON.stringify(result[side]!.statuses)}`);
+        o.log(
+          `  ${side}: ${result[side]!.signInsPerSecond.toFixed(1)} sign-ins/s, p50 ${result[side]!.p50Ms.toFixed(1)} ms, p99 ${result[side]!.p99Ms.toFixed(1)} ms ${JSON.stringify(result[side]!.statuses)}`,
+        );
       } finally {
         await stop(started.proc);
       }
@@ -127,7 +141,8 @@ export async function runLdapBench(o: LdapBenchOptions): Promise<LdapBenchResult
 
 export function renderLdap(r: LdapBenchResult): string {
   if (r.status !== 'measured' || !r.file || !r.ldap) return `directory sign-in bench ${r.status}: ${r.reason ?? ''}`;
-  const row = (name: string, s: LdapBenchSide) => `${name.padEnd(28)}${s.signInsPerSecond.toFixed(1).padStart(12)}${s.p50Ms.toFixed(1).padStart(10)}${s.p99Ms.toFixed(1).padStart(10)}`;
+  const row = (name: string, s: LdapBenchSide) =>
+    `${name.padEnd(28)}${s.signInsPerSecond.toFixed(1).padStart(12)}${s.p50Ms.toFixed(1).padStart(10)}${s.p99Ms.toFixed(1).padStart(10)}`;
   return [
     `directory sign-ins (${r.clients} clients, correct passwords, full sign-in step)`,
     `${'source'.padEnd(28)}${'sign-ins/s'.padStart(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`,

@@ -70,7 +70,7 @@ function request()
   next = next % count + 1
   return requests[next]
 end
-` + REPORT_LUA;
+${REPORT_LUA}`;
 
 let scripts: { report: string; rotate: string } | null = null;
 
@@ -88,8 +88,10 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     '-t1',
     `-c${options.connections}`,
     `-d${options.seconds}s`,
-    '--timeout', '10s',
-    '-s', options.cookieFile ? scripts.rotate : scripts.report,
+    '--timeout',
+    '10s',
+    '-s',
+    options.cookieFile ? scripts.rotate : scripts.report,
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(options.url);
@@ -167,11 +169,16 @@ const RATE_MARK = 'RATE_RESULT ';
 export function runRate(options: RateOptions): Promise<RateResult> {
   const args = [
     join(import.meta.dirname, 'rate.ts'),
-    '--url', options.url,
-    '--rate', String(options.rate),
-    '--seconds', String(options.seconds),
-    '--warmup', String(options.warmup),
-    '--connections', String(options.connections),
+    '--url',
+    options.url,
+    '--rate',
+    String(options.rate),
+    '--seconds',
+    String(options.seconds),
+    '--warmup',
+    String(options.warmup),
+    '--connections',
+    String(options.connections),
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('--header', `${name}: ${value}`);
   const argv = options.cores ? ['taskset', '-c', options.cores, process.execPath, ...args] : [process.execPath, ...args];

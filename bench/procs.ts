@@ -125,7 +125,11 @@ export async function waitForPort(proc: Running, port: number, timeoutMs = 20_00
 
 /** "NAME exited: " and the first error message in its output (not its stack), else its last lines. */
 export function exitMessage(proc: Running): string {
-  const lines = proc.output().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && l !== '^' && l !== '}');
+  const lines = proc
+    .output()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('at ') && l !== '^' && l !== '}');
   const error = lines.find((l) => /\b\w*Error\b|\berror\b/i.test(l));
   return `${proc.name} exited: ${error ?? (lines.slice(-3).join(' | ') || '(no output)')}`;
 }

@@ -178,7 +178,11 @@ function open(): Promise<Conn> {
         if (recorded < capacity) latencies[recorded++] = (performance.now() - conn.start) * 1000;
       }
       conn.busy = false;
-      if (!stopping) void open().then((c) => (queue.length > 0 ? send(c, queue[0]!.start, queue.shift()!.measured) : idle.push(c)), () => undefined);
+      if (!stopping)
+        void open().then(
+          (c) => (queue.length > 0 ? send(c, queue[0]!.start, queue.shift()!.measured) : idle.push(c)),
+          () => undefined,
+        );
     });
   });
 }

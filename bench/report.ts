@@ -117,16 +117,32 @@ export function checkTargets(results: ScenarioResult[], floor: ScenarioResult | 
     const extra = gw.cpuUsPerReq - b.cpuUsPerReq;
     checks.push({ target: 'two-factor request: at most +10 µs CPU over the floor', measured: `${fmt(extra, 1)} µs`, met: extra <= 10 });
     const share = gw.rps / b.rps;
-    checks.push({ target: "two-factor request: at least 80% of the floor's req/s", measured: `${fmt(share * 100, 1)}%`, met: share >= 0.8 });
+    checks.push({
+      target: "two-factor request: at least 80% of the floor's req/s",
+      measured: `${fmt(share * 100, 1)}%`,
+      met: share >= 0.8,
+    });
     const dp99 = gw.p99 - b.p99;
     checks.push({ target: "two-factor request: p99 within 2 ms of the floor's", measured: `${fmt(dp99, 2)} ms`, met: dp99 <= 2 });
   } else {
-    checks.push({ target: 'two-factor request vs the floor (CPU, req/s, p99)', measured: why(gw ? 'floor' : 'gateway-two-factor-session'), met: null });
+    checks.push({
+      target: 'two-factor request vs the floor (CPU, req/s, p99)',
+      measured: why(gw ? 'floor' : 'gateway-two-factor-session'),
+      met: null,
+    });
   }
   if (gw && caddy) {
-    checks.push({ target: 'two-factor request: more req/s than Caddy', measured: `${fmt(gw.rps / caddy.rps, 2)}× Caddy`, met: gw.rps > caddy.rps });
+    checks.push({
+      target: 'two-factor request: more req/s than Caddy',
+      measured: `${fmt(gw.rps / caddy.rps, 2)}× Caddy`,
+      met: gw.rps > caddy.rps,
+    });
   } else {
-    checks.push({ target: 'two-factor request: more req/s than Caddy', measured: why(gw ? 'caddy' : 'gateway-two-factor-session'), met: null });
+    checks.push({
+      target: 'two-factor request: more req/s than Caddy',
+      measured: why(gw ? 'caddy' : 'gateway-two-factor-session'),
+      met: null,
+    });
   }
   checks.push({
     target: 'peak RSS under 250 MB with 100,000 sessions',
@@ -144,8 +160,7 @@ function fmt(value: number, digits: number): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r.length === 1 ? 0 : (r[i] ?? '').length))));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of rows) out.push(r.length === 1 ? r[0]! : line(r));
   return out.join('\n');
@@ -159,7 +174,21 @@ function skippedRow(r: ScenarioResult, width: number, withReason: boolean): stri
 export function renderTables(results: ScenarioResult[], floor: ScenarioResult | undefined, nginx: ScenarioResult | undefined): string {
   const width = Math.max(8, ...results.map((r) => r.name.length));
   const main = table(
-    ['scenario', 'req/s', '±%', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'srv CPU%', 'origin CPU%', 'other CPU%', 'RSS MB', 'RSS end MB', 'errors'],
+    [
+      'scenario',
+      'req/s',
+      '±%',
+      'p50 ms',
+      'p99 ms',
+      'p99.9 ms',
+      'CPU µs/req',
+      'srv CPU%',
+      'origin CPU%',
+      'other CPU%',
+      'RSS MB',
+      'RSS end MB',
+      'errors',
+    ],
     results.map((r) => {
       const m = r.median;
       if (r.status !== 'measured' || !m) return skippedRow(r, width, true);
@@ -182,7 +211,8 @@ export function renderTables(results: ScenarioResult[], floor: ScenarioResult | 
   );
   const ratioTable = (key: 'floor' | 'nginx', base: ScenarioResult | undefined): string => {
     if (!base?.median) return `ratios to ${key}: no ${key} baseline in this run`;
-    return `ratios to ${base.name} (req/s: higher is better; the rest: lower is better)\n` +
+    return (
+      `ratios to ${base.name} (req/s: higher is better; the rest: lower is better)\n` +
       table(
         ['scenario', ...FIGURES.map((f) => LABELS[f])],
         results.map((r) => {
@@ -190,7 +220,8 @@ export function renderTables(results: ScenarioResult[], floor: ScenarioResult | 
           if (r.status !== 'measured' || !q) return skippedRow(r, width, false);
           return [r.name, ...FIGURES.map((f) => `${fmt(q[f], 2)}×`)];
         }),
-      );
+      )
+    );
   };
   return [main, '', ratioTable('floor', floor), '', ratioTable('nginx', nginx)].join('\n');
 }
@@ -245,7 +276,22 @@ export function renderRateTables(rows: RateRow[]): string {
       const at = rows.filter((r) => r.rate === rate);
       const nginx = at.find((r) => r.name === 'nginx')?.median;
       const body = table(
-        ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 − nginx', 'p99 ÷ nginx', 'CPU µs/req', 'srv CPU%', 'other CPU%', 'gen lag p99 ms', 'gen µs/req', 'errors'],
+        [
+          'scenario',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'p99.9 ms',
+          'max ms',
+          'p99 − nginx',
+          'p99 ÷ nginx',
+          'CPU µs/req',
+          'srv CPU%',
+          'other CPU%',
+          'gen lag p99 ms',
+          'gen µs/req',
+          'errors',
+        ],
         at.map((r) => {
           const m = r.median;
           if (r.status !== 'measured' || !m) return [`${r.name.padEnd(width)}  ${r.status}: ${r.reason ?? ''}`];
@@ -269,7 +315,9 @@ export function renderRateTables(rows: RateRow[]): string {
       );
       // A generator whose timer ran late was itself short of CPU: its latency figures include its own waiting.
       const late = at.filter((r) => r.median && r.median.genLagP99 > GEN_LAG_LIMIT_MS).map((r) => r.name);
-      const warn = late.length ? `\n  generator late (timer lag p99 over ${GEN_LAG_LIMIT_MS} ms, CPU-starved; rerun on a quieter machine): ${late.join(', ')}` : '';
+      const warn = late.length
+        ? `\n  generator late (timer lag p99 over ${GEN_LAG_LIMIT_MS} ms, CPU-starved; rerun on a quieter machine): ${late.join(', ')}`
+        : '';
       return `latency at a fixed ${fmt(rate, 0)} req/s (open loop, measured from when each request was due)\n${body}${warn}`;
     })
     .join('\n\n');
@@ -285,9 +333,17 @@ export function checkRateTargets(rows: RateRow[]): TargetCheck[] {
     if (!gw?.median || !nginx?.median) {
       const missing = !gw?.median ? name : 'nginx';
       const r = at(missing);
-      return { target, measured: `not measured (${missing}: ${r?.reason ?? (r ? r.status : 'not in this run at 2,500 req/s')})`, met: null };
+      return {
+        target,
+        measured: `not measured (${missing}: ${r?.reason ?? (r ? r.status : 'not in this run at 2,500 req/s')})`,
+        met: null,
+      };
     }
     const d = gw.median.p99 - nginx.median.p99;
-    return { target, measured: `${fmt(gw.median.p99, 3)} ms vs ${fmt(nginx.median.p99, 3)} ms (${d >= 0 ? '+' : ''}${fmt(d, 3)} ms)`, met: d <= 0.5 };
+    return {
+      target,
+      measured: `${fmt(gw.median.p99, 3)} ms vs ${fmt(nginx.median.p99, 3)} ms (${d >= 0 ? '+' : ''}${fmt(d, 3)} ms)`,
+      met: d <= 0.5,
+    };
   });
 }

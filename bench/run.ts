@@ -43,7 +43,16 @@ import {
   waitForPort,
 } from './procs.ts';
 import type { Running } from './procs.ts';
-import { addRatios, checkRateTargets, checkTargets, renderRateTables, renderTables, renderTargets, summarize, summarizeRate } from './report.ts';
+import {
+  addRatios,
+  checkRateTargets,
+  checkTargets,
+  renderRateTables,
+  renderTables,
+  renderTargets,
+  summarize,
+  summarizeRate,
+} from './report.ts';
 import type { Sample, ScenarioResult } from './report.ts';
 import { topSelfTime, renderProfile } from './profile.ts';
 import { mintSessions } from './sessions.ts';
@@ -137,7 +146,12 @@ function options() {
     reps: Math.round(positive('reps', values.reps ?? (values.quick ? '1' : '3'))),
     connections: Math.round(positive('connections', values.connections)),
     sessions: Math.round(positive('sessions', values.sessions)),
-    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    only: values.only
+      ? values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : null,
     pin: !values['no-pin'] && availableParallelism() >= 2,
     signInClients: Math.round(positive('sign-in-clients', values['sign-in-clients'])),
     burstUsers: Math.round(positive('burst-users', values['burst-users'])),
@@ -201,11 +215,13 @@ async function main(): Promise<number> {
   const originUrl = `http://127.0.0.1:${originPort}/`;
   const originPage = Buffer.from(await (await request(originUrl)).body.arrayBuffer());
 
-  const nodeServer = (name: string, script: string, args: string[], cores = serverCores) => async (): Promise<Target | string> => {
-    const port = await freePort();
-    const proc = start(name, cores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
-    return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
-  };
+  const nodeServer =
+    (name: string, script: string, args: string[], cores = serverCores) =>
+    async (): Promise<Target | string> => {
+      const port = await freePort();
+      const proc = start(name, cores, node, [join(BENCH_DIR, script), ...args, '--port', String(port)]);
+      return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
+    };
   const peer = (name: string, tool: string | null, launch: typeof startNginx) => async (): Promise<Target | string> => {
     if (!tool) return `${name} is not installed and could not be installed`;
     const port = await freePort();
@@ -213,32 +229,34 @@ async function main(): Promise<number> {
     return (await waitForPort(proc, port)) ?? { url: `http://127.0.0.1:${port}/`, proc };
   };
   const profileDir = opts.profile ? join(runDir, 'profile') : undefined;
-  const gateway = (setup: GatewaySetup, sessions: number, cores = serverCores) => async (): Promise<Target | string> => {
-    const started = await startGateway(runDir, { ...setup, ...(profileDir ? { profileDir } : {}) }, await freePort(), originPort, cores);
-    if (typeof started === 'string') return started;
-    if (sessions === 0) return { url: started.url, proc: started.proc };
-    try {
-      if (sessions > 1) log(`  ${sessions} sessions: writing users, signing the first in, minting the rest`);
-      const set = await mintSessions(started.url, started.configFile, sessions, { env: started.env });
-      if (set.cookies.length !== sessions) throw new Error(`mintSessions returned ${set.cookies.length} cookies, asked for ${sessions}`);
-      const cookieFile = join(runDir, setup.name, 'cookies.txt');
-      const target: Target = { url: started.url, proc: started.proc };
-      const apply = (): void => {
-        if (sessions === 1) target.headers = { cookie: set.cookies[0]! };
-        else writeFileSync(cookieFile, `${set.cookies.join('\n')}\n`);
-      };
-      apply();
-      if (sessions > 1) target.cookieFile = cookieFile;
-      target.renew = async () => {
-        await set.renew();
+  const gateway =
+    (setup: GatewaySetup, sessions: number, cores = serverCores) =>
+    async (): Promise<Target | string> => {
+      const started = await startGateway(runDir, { ...setup, ...(profileDir ? { profileDir } : {}) }, await freePort(), originPort, cores);
+      if (typeof started === 'string') return started;
+      if (sessions === 0) return { url: started.url, proc: started.proc };
+      try {
+        if (sessions > 1) log(`  ${sessions} sessions: writing users, signing the first in, minting the rest`);
+        const set = await mintSessions(started.url, started.configFile, sessions, { env: started.env });
+        if (set.cookies.length !== sessions) throw new Error(`mintSessions returned ${set.cookies.length} cookies, asked for ${sessions}`);
+        const cookieFile = join(runDir, setup.name, 'cookies.txt');
+        const target: Target = { url: started.url, proc: started.proc };
+        const apply = (): void => {
+          if (sessions === 1) target.headers = { cookie: set.cookies[0]! };
+          else writeFileSync(cookieFile, `${set.cookies.join('\n')}\n`);
+        };
         apply();
-      };
-      return target;
-    } catch (err) {
-      await stop(started.proc);
-      return `${setup.name}: ${(err as Error).message}`;
-    }
-  };
+        if (sessions > 1) target.cookieFile = cookieFile;
+        target.renew = async () => {
+          await set.renew();
+          apply();
+        };
+        return target;
+      } catch (err) {
+        await stop(started.proc);
+        return `${setup.name}: ${(err as Error).message}`;
+      }
+    };
 
   const all: Scenario[] = [
     {
@@ -253,7 +271,8 @@ async function main(): Promise<number> {
     },
     {
       name: 'floor',
-      description: 'the floor: bench/floor.ts, the fastest correct minimal Node forwarder (node:http + undici Pool.dispatch, raw headers), no gateway code',
+      description:
+        'the floor: bench/floor.ts, the fastest correct minimal Node forwarder (node:http + undici Pool.dispatch, raw headers), no gateway code',
       setup: nodeServer('floor', 'floor.ts', ['--upstream', originUrl]),
     },
     // Compare with workers-2: unpinned, wrk and the origin still on core 1.
@@ -262,7 +281,11 @@ async function main(): Promise<number> {
       description: 'the floor with 2 node:cluster workers, not pinned',
       setup: nodeServer('floor-workers-2', 'floor.ts', ['--upstream', originUrl, '--workers', '2'], ''),
     },
-    { name: 'nginx', description: 'nginx proxy_pass, 1 worker, upstream keep-alive, no access log', setup: peer('nginx', tools.nginx ?? null, startNginx) },
+    {
+      name: 'nginx',
+      description: 'nginx proxy_pass, 1 worker, upstream keep-alive, no access log',
+      setup: peer('nginx', tools.nginx ?? null, startNginx),
+    },
     { name: 'caddy', description: 'Caddy reverse_proxy, admin and logs off', setup: peer('caddy', tools.caddy ?? null, startCaddy) },
     {
       name: 'gateway-bypass',
@@ -309,7 +332,12 @@ async function main(): Promise<number> {
   if (opts.profile) {
     const scenario = all.find((s) => s.name === opts.profile);
     if (!scenario || !(scenario.name.startsWith('gateway') || scenario.name.startsWith('workers'))) {
-      log(`--profile: no gateway scenario named ${opts.profile}; choose one of ${all.filter((s) => /^(gateway|workers)/.test(s.name)).map((s) => s.name).join(', ')}`);
+      log(
+        `--profile: no gateway scenario named ${opts.profile}; choose one of ${all
+          .filter((s) => /^(gateway|workers)/.test(s.name))
+          .map((s) => s.name)
+          .join(', ')}`,
+      );
       await cleanup();
       return 2;
     }
@@ -330,7 +358,9 @@ async function main(): Promise<number> {
     log(`setting up ${scenario.name} under --cpu-prof`);
     const target = await scenario.setup();
     const problem =
-      typeof target === 'string' ? target : await preflight(target, target.cookieFile ? readFileSync(target.cookieFile, 'utf8').trim().split('\n') : [], originPage);
+      typeof target === 'string'
+        ? target
+        : await preflight(target, target.cookieFile ? readFileSync(target.cookieFile, 'utf8').trim().split('\n') : [], originPage);
     if (problem || typeof target === 'string') {
       log(`  cannot profile: ${problem}`);
       await cleanup();
@@ -349,11 +379,16 @@ async function main(): Promise<number> {
     }
     const profiles = files.map((f) => JSON.parse(readFileSync(join(profileDir!, f), 'utf8')));
     const top = topSelfTime(profiles, ROOT, 15);
-    process.stdout.write(`\nprofile of ${scenario.name} (${files.length} process${files.length === 1 ? '' : 'es'}, whole gateway lifetime: start-up, sign-in, ${opts.warmup} s warm-up, ${opts.duration} s measured)\n${renderProfile(top)}\n`);
+    process.stdout.write(
+      `\nprofile of ${scenario.name} (${files.length} process${files.length === 1 ? '' : 'es'}, whole gateway lifetime: start-up, sign-in, ${opts.warmup} s warm-up, ${opts.duration} s measured)\n${renderProfile(top)}\n`,
+    );
     const resultsDir = join(BENCH_DIR, 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-profile-${scenario.name}.json`);
-    writeFileSync(file, `${JSON.stringify({ scenario: scenario.name, rps: out.requests / out.seconds, options: { ...opts, help: undefined }, top }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ scenario: scenario.name, rps: out.requests / out.seconds, options: { ...opts, help: undefined }, top }, null, 2)}\n`,
+    );
     process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)}\n`);
     await cleanup();
     return 0;
@@ -367,7 +402,9 @@ async function main(): Promise<number> {
     results.push(result);
     const target = await scenario.setup();
     const problem =
-      typeof target === 'string' ? target : await preflight(target, target.cookieFile ? readFileSync(target.cookieFile, 'utf8').trim().split('\n') : [], originPage);
+      typeof target === 'string'
+        ? target
+        : await preflight(target, target.cookieFile ? readFileSync(target.cookieFile, 'utf8').trim().split('\n') : [], originPage);
     if (problem) {
       result.status = 'skipped';
       result.reason = problem;
@@ -428,8 +465,14 @@ async function main(): Promise<number> {
     }
   }
   // Latency at fixed rates: the same servers, driven by the open-loop generator instead of wrk.
-  const rateTargets = new Map([...targets].filter(([name]) => RATE_SCENARIOS.includes(name) && results.some((r) => r.name === name && r.status === 'measured')));
-  const rateRows = await runFixedRates(RATE_SCENARIOS.filter((n) => rateTargets.has(n)), rateTargets, { ...opts, genCores, origin, log });
+  const rateTargets = new Map(
+    [...targets].filter(([name]) => RATE_SCENARIOS.includes(name) && results.some((r) => r.name === name && r.status === 'measured')),
+  );
+  const rateRows = await runFixedRates(
+    RATE_SCENARIOS.filter((n) => rateTargets.has(n)),
+    rateTargets,
+    { ...opts, genCores, origin, log },
+  );
 
   let signIn: SignInResult | null = null;
   if (signInSelected) {
@@ -454,7 +497,15 @@ async function main(): Promise<number> {
   let ldap: LdapBenchResult | null = null;
   if (ldapSelected) {
     log('directory sign-in bench');
-    ldap = await runLdapBench({ runDir, originPort, serverCores, duration: opts.duration, warmup: opts.warmup, clients: opts.signInClients, log });
+    ldap = await runLdapBench({
+      runDir,
+      originPort,
+      serverCores,
+      duration: opts.duration,
+      warmup: opts.warmup,
+      clients: opts.signInClients,
+      log,
+    });
     if (ldap.status !== 'measured') log(`  directory sign-in bench ${ldap.status}: ${ldap.reason}`);
   }
   await cleanup();
@@ -468,9 +519,7 @@ async function main(): Promise<number> {
   const targetChecks = checkTargets(results, floor, opts.sessions);
 
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version };
-  const pinning = opts.pin
-    ? 'server under test on core 0 (the origin too, for direct); wrk and the origin on core 1'
-    : 'not pinned';
+  const pinning = opts.pin ? 'server under test on core 0 (the origin too, for direct); wrk and the origin on core 1' : 'not pinned';
   const header = [
     `mfa-gateway bench: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${tools.wrk}`,
     `load: wrk, 1 thread, ${opts.connections} keep-alive connections, ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
@@ -490,7 +539,9 @@ async function main(): Promise<number> {
     rateRows.length > 0
       ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
       : '';
-  process.stdout.write(`\n${header}\n${tables}${rateTables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`);
+  process.stdout.write(
+    `\n${header}\n${tables}${rateTables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`,
+  );
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -114,7 +114,12 @@ export function field(html: string, name: string): string {
     new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html) ??
     new RegExp(`<input[^>]*value="([^"]*)"[^>]*name="${name}"`).exec(html);
   if (!m) throw new Error(`no input named ${name} in the page`);
-  return m[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return m[1]!
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 /** Loads the scenario's config as the gateway does (the secret comes from `env`). */
@@ -142,7 +147,11 @@ async function waitForUsers(gatewayUrl: string, prefix: string, total: number, t
   for (let k = 0; ; k++) {
     const probe = new Browser(gatewayUrl);
     probe.cookies.set(...([...browser.cookies][0] as [string, string]));
-    const r = await probe.send(`${prefix}sign-in`, 'POST', { username: benchUser(Math.max(0, total - 1 - k)), password: BENCH_PASSWORD, csrf });
+    const r = await probe.send(`${prefix}sign-in`, 'POST', {
+      username: benchUser(Math.max(0, total - 1 - k)),
+      password: BENCH_PASSWORD,
+      csrf,
+    });
     if (r.status === 303) return;
     if (r.status !== 401) throw new Error(`sign-in of a bench user answered ${r.status}`);
     if (Date.now() > deadline) throw new Error(`the gateway did not load the ${total} bench users within ${timeoutMs / 1000} s`);
@@ -199,13 +208,20 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
     const m = /<code class="secret">(.*?)<\/code>/s.exec(page.body);
     if (!m) throw new Error('no secret on the enrollment page');
     const secret = m[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, '');
-    const code = generateTotp({ secret: base32Decode(secret), now: Date.now(), period: config.mfa.totp.period, digits: 6, algorithm: 'sha1' });
+    const code = generateTotp({
+      secret: base32Decode(secret),
+      now: Date.now(),
+      period: config.mfa.totp.period,
+      digits: 6,
+      algorithm: 'sha1',
+    });
     const done = await browser.send(`${prefix}enroll`, 'POST', { code, csrf: field(page.body, 'csrf') });
     if (done.status !== 303) throw new Error(`enrollment of ${benchUser(0)} answered ${done.status}`);
     level = 2;
     home = await browser.send('/');
   }
-  if (home.status !== 200) throw new Error(`GET / with the signed-in cookie answered ${home.status}${home.location ? ` to ${home.location}` : ''}`);
+  if (home.status !== 200)
+    throw new Error(`GET / with the signed-in cookie answered ${home.status}${home.location ? ` to ${home.location}` : ''}`);
   const first = browser.cookies.get(sessionName);
   if (!first) throw new Error(`no ${sessionName} cookie after sign-in`);
 
@@ -217,7 +233,8 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
     // Sealing is asynchronous (WebCrypto); batches keep several in flight.
     for (let from = 1; from < count; from += 256) {
       const batch = [];
-      for (let i = from; i < Math.min(count, from + 256); i++) batch.push(manager.issue({ user: benchUser(i % sessionUsers), level, amr, ic: false, auth: Date.now() }));
+      for (let i = from; i < Math.min(count, from + 256); i++)
+        batch.push(manager.issue({ user: benchUser(i % sessionUsers), level, amr, ic: false, auth: Date.now() }));
       for (const { setCookie } of await Promise.all(batch)) out.push(setCookie.slice(0, setCookie.indexOf(';')));
     }
     return out;
@@ -260,7 +277,12 @@ async function sessionManager(config: Readonly<GatewayConfig>): Promise<SessionM
   return createSessionManager({
     config: config.session,
     publicUrl: new URL(config.server.public_url),
-    revocations: { sessionsRevokedAt: () => undefined, sessionRevoked: () => false, devicesRevokedAt: () => undefined, current: () => true },
+    revocations: {
+      sessionsRevokedAt: () => undefined,
+      sessionRevoked: () => false,
+      devicesRevokedAt: () => undefined,
+      current: () => true,
+    },
     clock: Date.now,
     cacheMax: 1,
   });

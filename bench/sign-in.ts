@@ -144,8 +144,17 @@ export interface SignInResult {
   burst: { users: number; attemptsPerUser: number; seconds: number; lockoutDenials: number | null };
   reps: SignInRep[];
   median?: {
-    checksPerSecond: number; cpuMsPerCheck: number; aloneP99: number; duringP99: number; p99Ratio: number; aloneRps: number; duringRps: number; burstRate: number;
-    sprayP99Ratio: number; sprayOthersP99Ratio: number; sprayOthersP50Ratio: number;
+    checksPerSecond: number;
+    cpuMsPerCheck: number;
+    aloneP99: number;
+    duringP99: number;
+    p99Ratio: number;
+    aloneRps: number;
+    duringRps: number;
+    burstRate: number;
+    sprayP99Ratio: number;
+    sprayOthersP99Ratio: number;
+    sprayOthersP50Ratio: number;
   };
 }
 
@@ -230,9 +239,16 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
     burst: { users: o.burstUsers, attemptsPerUser: o.burstAttempts, seconds: 1 + o.warmup + o.duration + 1, lockoutDenials: null },
     reps: [],
   };
-  const started = await startGateway(o.runDir, { name: 'sign-in', policy: 'two_factor', trustLoopback: false, sourceThrottle: SPRAY_THROTTLE }, await freePort(), o.originPort, o.serverCores);
+  const started = await startGateway(
+    o.runDir,
+    { name: 'sign-in', policy: 'two_factor', trustLoopback: false, sourceThrottle: SPRAY_THROTTLE },
+    await freePort(),
+    o.originPort,
+    o.serverCores,
+  );
   if (typeof started === 'string') return { ...result, status: 'skipped', reason: started };
-  const agent = (localAddress: string) => new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: fromAddress(localAddress) });
+  const agent = (localAddress: string) =>
+    new Agent({ connections: o.clients * 2, keepAliveTimeout: 60_000, connect: fromAddress(localAddress) });
   const dispatchers = {
     password: agent(SOURCE.password),
     burst: agent(SOURCE.burst),
@@ -283,7 +299,10 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
       const machine0 = machineBusySeconds();
       const self0 = selfAndReapedSeconds();
       let turn = 0;
-      const a = await drive(clients, Date.now() + o.duration * 1000, () => ({ user: benchUser(1 + (turn++ % o.clients)), password: BENCH_PASSWORD }));
+      const a = await drive(clients, Date.now() + o.duration * 1000, () => ({
+        user: benchUser(1 + (turn++ % o.clients)),
+        password: BENCH_PASSWORD,
+      }));
       const cpu = cpuSeconds(before, cpuSnapshot(started.proc.pid));
       const other = Math.max(0, machineBusySeconds() - machine0 - cpu - (selfAndReapedSeconds() - self0));
       const checks = a.latencies.length;
@@ -297,7 +316,9 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
         p99Ms: percentile(a.latencies, 99),
         statuses: a.statuses,
       };
-      o.log(`[rep ${rep + 1}/${o.reps}] sign-in: ${password.checksPerSecond.toFixed(1)} correct-password sign-ins/s, ${password.cpuMsPerCheck.toFixed(1)} ms CPU each, ${JSON.stringify(a.statuses)}`);
+      o.log(
+        `[rep ${rep + 1}/${o.reps}] sign-in: ${password.checksPerSecond.toFixed(1)} correct-password sign-ins/s, ${password.cpuMsPerCheck.toFixed(1)} ms CPU each, ${JSON.stringify(a.statuses)}`,
+      );
 
       // (b) signed-in traffic alone, then during the burst.
       const alone = await traffic(o.duration);
@@ -323,8 +344,16 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
       // (c) the spray: quiet first (traffic and other users' sign-ins), then during it.
       const others = async () => {
         let k = 0;
-        const run = await drive([otherClient!], Date.now() + (o.warmup + o.duration) * 1000, () => ({ user: benchUser(1 + (k++ % o.clients)), password: BENCH_PASSWORD }));
-        return { p50Ms: percentile(run.latencies, 50), p99Ms: percentile(run.latencies, 99), count: run.latencies.length, statuses: run.statuses };
+        const run = await drive([otherClient!], Date.now() + (o.warmup + o.duration) * 1000, () => ({
+          user: benchUser(1 + (k++ % o.clients)),
+          password: BENCH_PASSWORD,
+        }));
+        return {
+          p50Ms: percentile(run.latencies, 50),
+          p99Ms: percentile(run.latencies, 99),
+          count: run.latencies.length,
+          statuses: run.statuses,
+        };
       };
       const [quiet, othersQuiet] = await Promise.all([traffic(o.duration), others()]);
       const sprayClients = await posters(dispatchers.spray[rep]!);
@@ -378,7 +407,9 @@ export async function runSignInBench(o: SignInOptions): Promise<SignInResult> {
     };
   } catch (err) {
     result.status = 'failed';
-    result.reason = started.proc.exited() ? `gateway exited: ${started.proc.output().split('\n').slice(-3).join(' | ')}` : (err as Error).message;
+    result.reason = started.proc.exited()
+      ? `gateway exited: ${started.proc.output().split('\n').slice(-3).join(' | ')}`
+      : (err as Error).message;
   } finally {
     await Promise.all([dispatchers.password, dispatchers.burst, dispatchers.others, ...dispatchers.spray].map((d) => d.close()));
     await stop(started.proc);
@@ -446,7 +477,7 @@ export function renderSignIn(r: SignInResult): string {
       `${fmt(r.median.duringP99, 2)} ms during the burst; req/s ${fmt(r.median.aloneRps, 0)} → ${fmt(r.median.duringRps, 0)}; burst ${fmt(r.median.burstRate, 1)} wrong passwords/s`,
     `  ${r.median.p99Ratio <= 2 ? '  met ' : 'MISSED'}  signed-in p99 at most doubles during the wrong-password burst: ${fmt(r.median.p99Ratio, 2)}×`,
     '',
-    '(c) password spray: one source, one wrong password per user name; signed-in traffic (wrk) and other users\' sign-ins from another address, quiet and during the spray',
+    "(c) password spray: one source, one wrong password per user name; signed-in traffic (wrk) and other users' sign-ins from another address, quiet and during the spray",
     'rep  p99 quiet  p99 spray  p99 ratio  others p50 quiet/spray  others p99 quiet/spray  others p99 ratio  others statuses (spray)  spray tries/s  spray statuses',
     ...r.reps.map((x, i) =>
       [

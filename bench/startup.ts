@@ -59,7 +59,10 @@ async function serveToHealth(bin: string): Promise<number> {
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/.gateway/health`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/.gateway/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return performance.now() - start;
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { validatorModuleSource } from './schema-validator.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsc = spawnSync(fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url)), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+const tsc = spawnSync(fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url)), ['-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 writeFileSync(new URL('../dist/config/schema-validator.js', import.meta.url), await validatorModuleSource());

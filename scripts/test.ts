@@ -28,7 +28,12 @@ child.on('close', (code, signal) => {
   // tap closes with a line such as `# { total: 120, pass: 118, fail: 2, skip: 1 }`.
   const summaries = [...tail.matchAll(/^# \{ (total: .*) \}$/gm)];
   const last = summaries.at(-1)?.[1] ?? '';
-  const counts: Record<string, number> = Object.fromEntries(last.split(', ').map((kv) => kv.split(': ')).map(([k, v]) => [k, Number(v)]));
+  const counts: Record<string, number> = Object.fromEntries(
+    last
+      .split(', ')
+      .map((kv) => kv.split(': '))
+      .map(([k, v]) => [k, Number(v)]),
+  );
   const passed = counts.pass ?? 0;
   let failed = counts.fail ?? 0;
   // A run that exits non-zero without counting a failure (a crashed file) must not read as green.

@@ -26,8 +26,11 @@ export function printable(value: string): string {
 }
 
 /** Time in UTC to the second, the same in every time zone: `2026-11-23 09:00:05Z`. */
-export function formatTime(at: number): string {
-  return new Date(at).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+function formatTime(at: number): string {
+  return new Date(at)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** One entry as a JSON line (no trailing newline); field names are stable. */
@@ -69,6 +72,9 @@ export function auditTable(entries: readonly AuditEntry[]): string {
   ]);
   const widths = MAX_WIDTH.map((max, i) => Math.min(max, Math.max(HEADERS[i]!.length, ...rows.map((r) => r[i]!.length))));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i < widths.length ? cut(c, widths[i]!).padEnd(widths[i]!) : c)).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i < widths.length ? cut(c, widths[i]!).padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd();
   return `${[line(HEADERS), ...rows.map(line)].join('\n')}\n`;
 }

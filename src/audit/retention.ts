@@ -11,7 +11,7 @@ import { BROWSER_MEMORY_MS } from '../regulation/fraud.ts';
 
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 
-export interface IntervalScheduler {
+interface IntervalScheduler {
   setInterval(fn: () => void, ms: number): unknown;
   clearInterval(handle: unknown): void;
 }

@@ -87,14 +87,18 @@ async function run(name: 'block' | 'unblock', argv: string[], io: CommandIo): Pr
     return await withStore(config, async (store) => {
       if (name === 'block') {
         // The admins' e-mail goes out from this process: every running gateway would otherwise send one.
-        const { mailer, notifier } = createNotifications(config, pino({ level: 'warn' }, pino.destination(2)), { retryDelaysMs: CLI_MAIL_RETRIES_MS });
+        const { mailer, notifier } = createNotifications(config, pino({ level: 'warn' }, pino.destination(2)), {
+          retryDelaysMs: CLI_MAIL_RETRIES_MS,
+        });
         const block = await blockUser(store, user, {
           reason: values.reason!,
           days: days === undefined ? config.mfa.block.days : Number(days),
           actor,
           onBlock: blockNoticeHook(notifier),
         });
-        io.stdout.write(`blocked ${user} until ${new Date(block.until).toISOString()}; running gateways refuse their sessions within a second\n`);
+        io.stdout.write(
+          `blocked ${user} until ${new Date(block.until).toISOString()}; running gateways refuse their sessions within a second\n`,
+        );
         await Promise.race([mailer.idle(), new Promise((resolve) => setTimeout(resolve, CLI_MAIL_WAIT_MS).unref())]);
         await mailer.close();
         return 0;

@@ -71,9 +71,15 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
 
   const config = await loadConfigOrReport(values.config, io);
   if (!config) return 1;
-  const store = await openStore(config.store, { clock: deps.clock ?? Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store = await openStore(config.store, {
+    clock: deps.clock ?? Date.now,
+    lockout: lockoutRules,
+    sourceThrottle: sourceThrottleRules,
+  });
   try {
-    const entries = (await store.query({ ...(values.user !== undefined ? { user: values.user } : {}), ...(since !== undefined ? { since } : {}), limit })).reverse();
+    const entries = (
+      await store.query({ ...(values.user !== undefined ? { user: values.user } : {}), ...(since !== undefined ? { since } : {}), limit })
+    ).reverse();
     io.stdout.write(values.json ? entries.map((e) => `${auditJsonLine(e)}\n`).join('') : auditTable(entries));
     return 0;
   } catch (err) {

@@ -26,10 +26,16 @@ const commands: Record<string, CommandEntry> = {
   users: { summary: 'add and list users, reset MFA, make admins', load: async () => (await import('./users-entry.ts')).usersEntry },
   block: { summary: 'block a user (NAME --reason TEXT [--days N])', load: async () => (await import('./block.ts')).blockCommand },
   unblock: { summary: 'lift a block early (NAME --reason TEXT)', load: async () => (await import('./block.ts')).unblockCommand },
-  revoke: { summary: "end a user's sessions and/or forget their remembered browsers", load: async () => (await import('./revoke.ts')).revokeCommand },
+  revoke: {
+    summary: "end a user's sessions and/or forget their remembered browsers",
+    load: async () => (await import('./revoke.ts')).revokeCommand,
+  },
   tokens: { summary: 'OATH hardware tokens: import a CSV, activate, list', load: async () => (await import('./tokens.ts')).tokensCommand },
   log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
-  store: { summary: 're-seal stored secrets with the current encryption key (store rekey)', load: async () => (await import('./store.ts')).storeCommand },
+  store: {
+    summary: 're-seal stored secrets with the current encryption key (store rekey)',
+    load: async () => (await import('./store.ts')).storeCommand,
+  },
 };
 
 export function usage(): string {

@@ -31,7 +31,9 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const workers = workerCount(config.server.workers);
   if (workers > 1 && isPrimary()) {
     io.stdout.write(`mfa-gateway: starting ${workers} workers\n`);
-    const metricsServer = config.server.metrics ? await startMetricsServer(parseListen(config.server.metrics.listen), 'workers') : undefined;
+    const metricsServer = config.server.metrics
+      ? await startMetricsServer(parseListen(config.server.metrics.listen), 'workers')
+      : undefined;
     const code = await superviseWorkers(workers, (msg) => io.stderr.write(`mfa-gateway: ${msg}\n`)).done;
     metricsServer?.close();
     return code;

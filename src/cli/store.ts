@@ -21,7 +21,11 @@ Re-seals every stored second-factor secret with store.encryption_key. To rotate 
 export async function storeCommand(argv: string[], io: CommandIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', default: DEFAULT_CONFIG }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', default: DEFAULT_CONFIG }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (err) {
     io.stderr.write(`mfa-gateway store: ${(err as Error).message}\n\n${HELP}`);
     return 2;
@@ -39,7 +43,9 @@ export async function storeCommand(argv: string[], io: CommandIo): Promise<numbe
   if (!config) return 1;
   try {
     const rewritten = await withStore(config, (store) => store.rekey());
-    io.stdout.write(`re-sealed ${rewritten} secret${rewritten === 1 ? '' : 's'} with the current key; the previous keys can now be removed\n`);
+    io.stdout.write(
+      `re-sealed ${rewritten} secret${rewritten === 1 ? '' : 's'} with the current key; the previous keys can now be removed\n`,
+    );
     return 0;
   } catch (err) {
     io.stderr.write(`mfa-gateway store rekey: ${(err as Error).message}\n`);

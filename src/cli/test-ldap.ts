@@ -53,7 +53,11 @@ async function askPassword(io: UsersCommandIo, prompt: string): Promise<string> 
 }
 
 export async function testLdap(args: string[], io: UsersCommandIo, config: Readonly<GatewayConfig> | undefined): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   const print = (s: string) => io.stdout.write(`${s}\n`);
   if (values.help) {
     io.stdout.write(TEST_LDAP_HELP);
@@ -69,7 +73,9 @@ export async function testLdap(args: string[], io: UsersCommandIo, config: Reado
     io.stderr.write('users.ldap is not configured in this config file\n');
     return 1;
   }
-  const password = values['password-stdin'] ? (await readAll(io.stdin)).replace(/\r?\n$/, '') : await askPassword(io, `Password for ${name}: `);
+  const password = values['password-stdin']
+    ? (await readAll(io.stdin)).replace(/\r?\n$/, '')
+    : await askPassword(io, `Password for ${name}: `);
   const directory = createLdapDirectory(ldap);
   try {
     print(`directory:  ${directory.urls().join(', ')} (${directory.settings.implementation})`);
@@ -92,7 +98,8 @@ export async function testLdap(args: string[], io: UsersCommandIo, config: Reado
     print(`groups:     ${u.groups.length === 0 ? '(none)' : ''}`);
     for (const g of u.groups) print(`  ${g.name}  - ${g.via}  [${g.dn}]`);
     for (const dn of u.ignoredGroups) print(`  ignored: ${dn} (not usable as a group name: commas or control characters)`);
-    if (config.users.admin_group && u.record.groups.includes(config.users.admin_group)) print(`admin:      yes (in ${config.users.admin_group})`);
+    if (config.users.admin_group && u.record.groups.includes(config.users.admin_group))
+      print(`admin:      yes (in ${config.users.admin_group})`);
     if (fileUser) print(`note:       the users file has "${fileUser.name}": the file user wins, this directory entry is not used`);
     return auth.ok && !fileUser ? 0 : 1;
   } catch (err) {

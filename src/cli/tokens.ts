@@ -102,7 +102,8 @@ export async function tokensCommand(argv: string[], io: CommandIo): Promise<numb
   }
   try {
     const want = { import: 1, activate: 3, list: 0 }[sub as 'import' | 'activate' | 'list'];
-    if (positionals.length !== want) throw new UsageError(`tokens ${sub} takes ${want === 0 ? 'no arguments' : want === 1 ? 'one FILE.csv' : 'NAME SERIAL CODE'}`);
+    if (positionals.length !== want)
+      throw new UsageError(`tokens ${sub} takes ${want === 0 ? 'no arguments' : want === 1 ? 'one FILE.csv' : 'NAME SERIAL CODE'}`);
     const config = await loadConfigOrReport(values.config as string, io);
     if (!config) return 1;
     if (sub === 'import') return await runImport(config, positionals[0]!, values.errors as string | undefined, io);
@@ -128,13 +129,18 @@ async function runImport(config: Readonly<GatewayConfig>, file: string, errorsFi
   if (errorsFile !== undefined) await writeFile(errorsFile, result.errorCsv);
   const n = result.errors.length;
   io.stdout.write(`${file}: ${result.imported} imported, ${result.unchanged} unchanged, ${n} refused\n`);
-  for (const e of result.errors) io.stderr.write(`${file}:${e.line}: ${e.upn === '' ? '' : `${e.upn} `}${e.serial === '' ? '' : `${e.serial}: `}${e.error}\n`);
+  for (const e of result.errors)
+    io.stderr.write(`${file}:${e.line}: ${e.upn === '' ? '' : `${e.upn} `}${e.serial === '' ? '' : `${e.serial}: `}${e.error}\n`);
   if (n > 0 && errorsFile !== undefined) io.stderr.write(`refused rows written to ${errorsFile}\n`);
   if (result.imported > 0) io.stdout.write('imported tokens stay inactive until activated: mfa-gateway tokens activate NAME SERIAL CODE\n');
   return n > 0 ? 1 : 0;
 }
 
-async function runActivate(config: Readonly<GatewayConfig>, [name, serial, code]: [string, string, string], io: CommandIo): Promise<number> {
+async function runActivate(
+  config: Readonly<GatewayConfig>,
+  [name, serial, code]: [string, string, string],
+  io: CommandIo,
+): Promise<number> {
   const user = await canonicalName(config, name, io);
   const r = await withStore(config, (store) =>
     activateToken({ store, clock: Date.now, skewSteps: config.mfa.totp.skew_steps, actor: operator(io.env) }, user, serial, code),
@@ -164,7 +170,15 @@ async function runList(config: Readonly<GatewayConfig>, io: CommandIo): Promise<
   const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
   const rows = [
     ['USER', 'SERIAL', 'MANUFACTURER/MODEL', 'INTERVAL', 'ACTIVE', 'ADDED', 'LAST USED'],
-    ...tokens.map((t) => [users.get(t.user)?.name ?? t.user, t.serial, `${t.manufacturer} ${t.model}`, `${t.period}s`, t.active ? 'yes' : 'no', when(t.createdAt), when(t.lastUsedAt)]),
+    ...tokens.map((t) => [
+      users.get(t.user)?.name ?? t.user,
+      t.serial,
+      `${t.manufacturer} ${t.model}`,
+      `${t.period}s`,
+      t.active ? 'yes' : 'no',
+      when(t.createdAt),
+      when(t.lastUsedAt),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) io.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);

@@ -13,7 +13,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
-import { GROUP_NAME_PATTERN, hashPassword, loadUserDirectory, parseUsersFile, USER_NAME_PATTERN, UsersFileError } from '../factors/password/index.ts';
+import {
+  GROUP_NAME_PATTERN,
+  hashPassword,
+  loadUserDirectory,
+  parseUsersFile,
+  USER_NAME_PATTERN,
+  UsersFileError,
+} from '../factors/password/index.ts';
 import { userKey } from '../store/types.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import { makeAdmin, UserEditError, writeAtomically } from '../factors/password/users-edit.ts';
@@ -116,7 +123,11 @@ class UsageError extends Error {}
  * Runs `users ...`; `argv` is what follows `users` (e.g. `['add', 'alice', '--email', 'a@x']`).
  * Returns the exit code: 0 done, 1 refused or failed, 2 bad usage.
  */
-export async function usersCommand(argv: string[], io: UsersCommandIo, deps: { usersFile: string; config?: Readonly<GatewayConfig> }): Promise<number> {
+export async function usersCommand(
+  argv: string[],
+  io: UsersCommandIo,
+  deps: { usersFile: string; config?: Readonly<GatewayConfig> },
+): Promise<number> {
   const print = (s: string) => io.stdout.write(s);
   const fail = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const [sub, ...rest] = argv;
@@ -167,9 +178,16 @@ async function add(args: string[], io: UsersCommandIo, file: string): Promise<nu
   if (positionals.length !== 1) throw new UsageError('users add takes exactly one NAME');
   const name = positionals[0]!;
   if (!USER_NAME_PATTERN.test(name)) throw new UsageError(`"${name}" is not a valid name: 1 to 128 of A-Z a-z 0-9 . _ @ + -`);
-  const groups = values.groups === undefined ? [] : values.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  const groups =
+    values.groups === undefined
+      ? []
+      : values.groups
+          .split(',')
+          .map((g) => g.trim())
+          .filter((g) => g !== '');
   for (const g of groups) if (!GROUP_NAME_PATTERN.test(g)) throw new UsageError(`"${g}" is not a valid group name`);
-  if (values.email !== undefined && !/^[^\s@,<>"]+@[^\s@,<>"]+$/.test(values.email)) throw new UsageError(`"${values.email}" is not an e-mail address`);
+  if (values.email !== undefined && !/^[^\s@,<>"]+@[^\s@,<>"]+$/.test(values.email))
+    throw new UsageError(`"${values.email}" is not an e-mail address`);
 
   const existing = await readIfExists(file);
   const doc: Document = parseDocument(existing ?? '');
@@ -258,7 +276,11 @@ async function adminAction(
   if (sub === 'make-admin') {
     const group = config.users.admin_group;
     const changed = await makeAdmin(deps.usersFile, positionals[0]!, group);
-    io.stdout.write(changed ? `${positionals[0]} added to the admin group "${group}" in ${deps.usersFile}\n` : `${positionals[0]} is already in the admin group "${group}"\n`);
+    io.stdout.write(
+      changed
+        ? `${positionals[0]} added to the admin group "${group}" in ${deps.usersFile}\n`
+        : `${positionals[0]} is already in the admin group "${group}"\n`,
+    );
     return 0;
   }
   const user = await canonicalName(config, positionals[0]!, { ...io, env });
@@ -269,7 +291,11 @@ async function adminAction(
   return 0;
 }
 
-async function accessPass(args: string[], io: UsersCommandIo, deps: { usersFile: string; config?: Readonly<GatewayConfig> }): Promise<number> {
+async function accessPass(
+  args: string[],
+  io: UsersCommandIo,
+  deps: { usersFile: string; config?: Readonly<GatewayConfig> },
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -305,7 +331,12 @@ async function accessPass(args: string[], io: UsersCommandIo, deps: { usersFile:
   const user = await canonicalName(config, positionals[0]!, { ...io, env });
   const actor = operator(env);
   const { pass, info } = await withStore(config, (store) =>
-    issueAccessPass({ store, clock: Date.now }, user, { validMs, uses, actor, context: { clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null } }),
+    issueAccessPass({ store, clock: Date.now }, user, {
+      validMs,
+      uses,
+      actor,
+      context: { clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null },
+    }),
   );
   io.stdout.write(
     `Temporary access pass for ${user} (shown once; any earlier pass is void):\n\n  ${pass}\n\nValid until ${new Date(info.expiresAt).toISOString()} for ${uses} use${uses === 1 ? '' : 's'}. It only lets ${user} set up a first method.\n`,
@@ -327,4 +358,3 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
-

@@ -125,7 +125,7 @@ export function createNetworkSet(entries: readonly string[]): NetworkSet {
       if (addr.kind() === 'ipv4') {
         if (v4.length === 0) return false;
         const n = v4Number(addr as ipaddr.IPv4);
-        for (const { net, mask } of v4) if (((n & mask) >>> 0) === net) return true;
+        for (const { net, mask } of v4) if ((n & mask) >>> 0 === net) return true;
         return false;
       }
       const parts = (addr as ipaddr.IPv6).parts;

@@ -77,7 +77,8 @@ export function createClientAddressResolver(trustedProxies: NetworkSet, options:
   const header = options.header ?? 'auto';
   const peer = boundedMemo((text): Parsed => {
     const addr = parseAddress(text);
-    if (addr === null) return { trusted: false, result: Object.freeze({ ok: false, reason: `socket address ${quote(text)} is not an IP address` }) };
+    if (addr === null)
+      return { trusted: false, result: Object.freeze({ ok: false, reason: `socket address ${quote(text)} is not an IP address` }) };
     const trusted = trustedProxies.has(addr);
     return { trusted, result: Object.freeze({ ok: true, ip: addr.toString(), addr, viaProxy: trusted }) };
   });
@@ -162,7 +163,8 @@ function parseXffHop(raw: string): Addr | string {
   if (hop.charCodeAt(0) === 0x5b /* [ */) {
     const close = hop.indexOf(']');
     if (close !== -1 && close < hop.length - 1) {
-      if (!isPort(hop, close + 2) || hop.charCodeAt(close + 1) !== 0x3a) return `X-Forwarded-For element ${quote(hop)} is not an IP address`;
+      if (!isPort(hop, close + 2) || hop.charCodeAt(close + 1) !== 0x3a)
+        return `X-Forwarded-For element ${quote(hop)} is not an IP address`;
       text = hop.slice(0, close + 1);
     }
   } else {

@@ -18,7 +18,7 @@ export interface Position {
 export function locate(doc: Document, lines: LineCounter, finding: Pick<Finding, 'path' | 'at'>): Position {
   const target = finding.at === 'parent' ? finding.path.slice(0, -1) : finding.path;
   const { node, key, complete } = walk(doc, target);
-  const pick = finding.at === 'key' && complete && key ? key : nonEmpty(node) ?? key ?? node;
+  const pick = finding.at === 'key' && complete && key ? key : (nonEmpty(node) ?? key ?? node);
   const offset = pick?.range?.[0] ?? 0;
   const pos = lines.linePos(offset);
   return { line: pos.line, column: pos.col };

@@ -28,7 +28,7 @@ type SchemaNode = {
 export const configSchema: SchemaNode = schema as SchemaNode;
 
 /** The options every validator of the schema is built with, here and by `scripts/build.ts`. */
-export const AJV_OPTIONS = { allErrors: true, useDefaults: true, verbose: true, strictTypes: false } as const;
+const AJV_OPTIONS = { allErrors: true, useDefaults: true, verbose: true, strictTypes: false } as const;
 
 /** A digest of the schema, so a precompiled validator is only used for the schema it was built from. */
 export function schemaDigest(doc: unknown = configSchema): string {
@@ -108,11 +108,11 @@ function resolve(node: SchemaNode): SchemaNode {
 }
 
 /** Turns ajv errors into findings; exported for tests of the wording. */
-export function describeErrors(errors: readonly ErrorObject[], data: unknown): Finding[] {
+function describeErrors(errors: readonly ErrorObject[], data: unknown): Finding[] {
   // Errors inside anyOf/oneOf branches and the like are summed up by their parent error.
   const summarized = errors
     .filter((e) => ['anyOf', 'oneOf', 'propertyNames', 'contains'].includes(e.keyword))
-    .map((e) => e.schemaPath + '/');
+    .map((e) => `${e.schemaPath}/`);
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -133,7 +133,11 @@ function describe(e: ErrorObject, path: KeyPath): Finding {
   const value = (message: string): Finding => ({ path, at: 'value', message });
   switch (e.keyword) {
     case 'required':
-      return { path: [...path, String(p.missingProperty)], at: 'parent', message: `required key "${String(p.missingProperty)}" is missing` };
+      return {
+        path: [...path, String(p.missingProperty)],
+        at: 'parent',
+        message: `required key "${String(p.missingProperty)}" is missing`,
+      };
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       return { path: [...path, key], at: 'key', message: unknownKeyMessage(key, Object.keys(parent.properties ?? {})) };
@@ -192,7 +196,11 @@ function alternativesFinding(e: ErrorObject, parent: SchemaNode, path: KeyPath):
   const passing = (e.params as { passingSchemas?: unknown }).passingSchemas;
   if (Array.isArray(passing)) return { path, at: 'value', message: `give only one of ${list}` };
   if (e.keyword === 'anyOf' && keys.length === 2 && keys[1] === `${String(keys[0])}_file`) {
-    return { path: [...path, String(keys[0])], at: 'parent', message: `required key "${String(keys[0])}" is missing (or give "${String(keys[1])}")` };
+    return {
+      path: [...path, String(keys[0])],
+      at: 'parent',
+      message: `required key "${String(keys[0])}" is missing (or give "${String(keys[1])}")`,
+    };
   }
   return { path, at: 'value', message: `needs one of ${list}` };
 }

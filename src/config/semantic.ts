@@ -45,7 +45,8 @@ export function checkSemantics(data: unknown): Finding[] {
   });
 
   for (const [path, value] of listItems(['server', 'trusted_proxies'], server.trusted_proxies)) tryParse(path, value, parseNetwork, add);
-  for (const [path, value] of listItems(['mfa', 'trusted_ips', 'ranges'], obj(mfa.trusted_ips).ranges)) tryParse(path, value, parseNetwork, add);
+  for (const [path, value] of listItems(['mfa', 'trusted_ips', 'ranges'], obj(mfa.trusted_ips).ranges))
+    tryParse(path, value, parseNetwork, add);
 
   checkUpstreamUrl(['upstream', 'url'], obj(root.upstream).url, add);
   for (const [name, up] of Object.entries(upstreams)) checkUpstreamUrl(['upstreams', name, 'url'], obj(up).url, add);
@@ -63,7 +64,11 @@ export function checkSemantics(data: unknown): Finding[] {
   });
 
   if (store.postgres !== undefined && store.encryption_key === undefined) {
-    add(['store', 'encryption_key'], 'required key "encryption_key" is missing (PostgreSQL needs it: every gateway instance must share one key)', 'parent');
+    add(
+      ['store', 'encryption_key'],
+      'required key "encryption_key" is missing (PostgreSQL needs it: every gateway instance must share one key)',
+      'parent',
+    );
   }
 
   if (oidc !== undefined) {
@@ -82,7 +87,8 @@ export function checkSemantics(data: unknown): Finding[] {
   }
   if (smtp !== undefined) {
     ifString(smtp.from, (s) => {
-      if (!isSender(s)) add(['notifications', 'smtp', 'from'], 'must be an e-mail address or Name <address>, such as MFA Gateway <mfa@example.com>');
+      if (!isSender(s))
+        add(['notifications', 'smtp', 'from'], 'must be an e-mail address or Name <address>, such as MFA Gateway <mfa@example.com>');
     });
     const hasPassword = smtp.password !== undefined || smtp.password_file !== undefined;
     if ((smtp.username === undefined) === hasPassword) {
@@ -100,26 +106,47 @@ function checkLdap(ldap: Obj, add: (p: KeyPath, m: string, at?: Finding['at']) =
   const hasPassword = ldap.bind_password !== undefined || ldap.bind_password_file !== undefined;
   if ((ldap.bind_dn === undefined) === hasPassword) {
     const missing = hasPassword ? 'bind_dn' : 'bind_password';
-    add(at(missing), `required key "${missing}" is missing (bind_dn and bind_password go together; omit both for an anonymous search)`, 'parent');
+    add(
+      at(missing),
+      `required key "${missing}" is missing (bind_dn and bind_password go together; omit both for an anonymous search)`,
+      'parent',
+    );
   }
   const urls = typeof ldap.url === 'string' ? [ldap.url] : Array.isArray(ldap.url) ? ldap.url : [];
   if (ldap.start_tls === true && urls.some((u) => typeof u === 'string' && /^ldaps:/i.test(u))) {
-    add(at('start_tls'), 'cannot be used with an ldaps:// URL (that connection is TLS from the start); use ldap:// URLs with start_tls, or ldaps:// without it');
+    add(
+      at('start_tls'),
+      'cannot be used with an ldaps:// URL (that connection is TLS from the start); use ldap:// URLs with start_tls, or ldaps:// without it',
+    );
   }
   if (ldap.implementation === 'custom') {
-    if (ldap.user_filter === undefined) add(at('user_filter'), 'required key "user_filter" is missing (implementation: custom has no preset)', 'parent');
-    if (ldap.username_attribute === undefined) add(at('username_attribute'), 'required key "username_attribute" is missing (implementation: custom has no preset)', 'parent');
+    if (ldap.user_filter === undefined)
+      add(at('user_filter'), 'required key "user_filter" is missing (implementation: custom has no preset)', 'parent');
+    if (ldap.username_attribute === undefined)
+      add(at('username_attribute'), 'required key "username_attribute" is missing (implementation: custom has no preset)', 'parent');
     if (ldap.group_search !== 'memberof' && ldap.group_filter === undefined) {
-      add(at('group_filter'), 'required key "group_filter" is missing (implementation: custom has no preset; or set group_search: memberof)', 'parent');
+      add(
+        at('group_filter'),
+        'required key "group_filter" is missing (implementation: custom has no preset; or set group_search: memberof)',
+        'parent',
+      );
     }
   }
   ifString(ldap.user_filter, (s) => {
     if (!s.includes('{username}')) add(at('user_filter'), 'must contain {username} (where the typed name goes, escaped)');
-    else if (!balancedFilter(s)) add(at('user_filter'), 'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=person)(uid={username}))');
+    else if (!balancedFilter(s))
+      add(
+        at('user_filter'),
+        'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=person)(uid={username}))',
+      );
   });
   ifString(ldap.group_filter, (s) => {
     if (!s.includes('{dn}')) add(at('group_filter'), "must contain {dn} (where the user's DN goes, escaped)");
-    else if (!balancedFilter(s)) add(at('group_filter'), 'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=groupOfNames)(member={dn}))');
+    else if (!balancedFilter(s))
+      add(
+        at('group_filter'),
+        'must be an LDAP filter in parentheses with balanced parentheses, such as (&(objectClass=groupOfNames)(member={dn}))',
+      );
   });
 }
 
@@ -137,7 +164,10 @@ function balancedFilter(s: string): boolean {
 function checkRule(path: KeyPath, rule: Obj, upstreams: Obj, add: (p: KeyPath, m: string) => void): void {
   for (const [p, v] of listItems([...path, 'networks'], rule.networks)) tryParse(p, v, parseNetwork, add);
   if (rule.groups !== undefined && (rule.policy === 'bypass' || rule.policy === 'deny')) {
-    add([...path, 'groups'], `cannot be used with policy ${String(rule.policy)} (groups need a signed-in user; use one_factor or two_factor)`);
+    add(
+      [...path, 'groups'],
+      `cannot be used with policy ${String(rule.policy)} (groups need a signed-in user; use one_factor or two_factor)`,
+    );
   }
   ifString(rule.upstream, (s) => {
     if (s.includes('://')) {

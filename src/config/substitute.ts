@@ -17,7 +17,7 @@ const TOKEN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{/g;
  * Replaces `${NAME}` in one string. Returns the new text, or the reason it cannot be built
  * (an unset variable, or a `${` that is not a valid reference).
  */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv): { ok: true; text: string } | { ok: false; message: string } {
+function expandEnv(text: string, env: NodeJS.ProcessEnv): { ok: true; text: string } | { ok: false; message: string } {
   let problem: string | undefined;
   const out = text.replace(TOKEN, (match, name: string | undefined) => {
     if (match === '$${') return '${';

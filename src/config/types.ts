@@ -8,13 +8,13 @@
  * the Azure-style lockout numbers are plain minutes, as Azure names them.
  */
 
-export type Duration = string;
+type Duration = string;
 
 export type PolicyName = 'bypass' | 'one_factor' | 'two_factor' | 'deny';
 
 export type MethodKind = 'totp' | 'oath_token' | 'webauthn';
 
-export interface ServerConfig {
+interface ServerConfig {
   /** `host:port`, `[v6]:port` or `:port`. */
   listen: string;
   /** The URL users reach the gateway at; decides cookie security and the sign-in links. */
@@ -47,7 +47,7 @@ export interface ServerConfig {
   };
 }
 
-export interface UpstreamConfig {
+interface UpstreamConfig {
   url: string;
   /** Paths Java or IIS servers read differently (`/admin;x/`, `/admin./`): refused, or rewritten into that reading. */
   legacy_paths: 'refuse' | 'rewrite';
@@ -77,7 +77,7 @@ export interface StoreConfig {
   previous_encryption_keys: string[];
 }
 
-export interface UsersConfig {
+interface UsersConfig {
   file: string;
   /** The group whose members may use the admin pages and commands. */
   admin_group: string;
@@ -188,7 +188,7 @@ export interface RuleConfig {
   policy: PolicyName;
 }
 
-export interface LogConfig {
+interface LogConfig {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Sign-in log retention. */
   sign_in_retention: Duration;

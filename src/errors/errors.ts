@@ -18,7 +18,12 @@ export class GatewayError extends Error {
   /** Seconds for a `Retry-After` header (RFC 9110 section 10.2.3) on 429 and 503 answers. */
   readonly retryAfter: number | undefined;
 
-  constructor(code: string, status: number, messageKey: string, options: { expose?: boolean; detail?: string; cause?: unknown; retryAfter?: number } = {}) {
+  constructor(
+    code: string,
+    status: number,
+    messageKey: string,
+    options: { expose?: boolean; detail?: string; cause?: unknown; retryAfter?: number } = {},
+  ) {
     super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
@@ -31,7 +36,7 @@ export class GatewayError extends Error {
 }
 
 /** `Retry-After` of a 503 while the store is unreachable: the change feed polls every 250 ms, so a few seconds after the store is back every request passes again. */
-export const STORE_RETRY_AFTER_S = 5;
+const STORE_RETRY_AFTER_S = 5;
 /** Seconds a client is asked to wait when the directory behind sign-in does not answer. */
 export const SIGN_IN_RETRY_AFTER_S = 30;
 

@@ -18,7 +18,15 @@
  * it tests without a server.
  */
 
-import type { AccessPassStore, AuditStore, BlockStore, LockoutPolicy, LockoutStore, MethodInfo, RecoveryCodeStore } from '../store/types.ts';
+import type {
+  AccessPassStore,
+  AuditStore,
+  BlockStore,
+  LockoutPolicy,
+  LockoutStore,
+  MethodInfo,
+  RecoveryCodeStore,
+} from '../store/types.ts';
 import type { AuditContext, TotpMethodSource } from './totp/verify.ts';
 import { verifyTotpForUser } from './totp/verify.ts';
 import { fallbackHash, typedKind } from './fallback/codes.ts';
@@ -60,9 +68,9 @@ export interface SecondFactorInput {
   context: AuditContext;
 }
 
-export type SecondFactorVia = 'totp' | 'oath_token' | 'recovery_code' | 'access_pass';
+type SecondFactorVia = 'totp' | 'oath_token' | 'recovery_code' | 'access_pass';
 
-export type SecondFactorFailure = 'no_method' | 'malformed' | 'wrong' | 'replayed' | 'expired' | 'used_up';
+type SecondFactorFailure = 'no_method' | 'malformed' | 'wrong' | 'replayed' | 'expired' | 'used_up';
 
 export type SecondFactorResult =
   | { ok: true; via: SecondFactorVia; amr: string; method?: MethodInfo }
@@ -117,7 +125,9 @@ export async function checkSecondFactor(deps: SecondFactorDeps, input: SecondFac
   return { ok: true, via: outcome.via, amr: AMR[outcome.via], ...(outcome.method ? { method: outcome.method } : {}) };
 }
 
-type Evaluation = { ok: true; via: SecondFactorVia; detail: string; method?: MethodInfo } | { ok: false; reason: SecondFactorFailure; detail: string };
+type Evaluation =
+  | { ok: true; via: SecondFactorVia; detail: string; method?: MethodInfo }
+  | { ok: false; reason: SecondFactorFailure; detail: string };
 
 async function evaluate(deps: SecondFactorDeps, input: SecondFactorInput, now: number): Promise<Evaluation> {
   const { store } = deps;
@@ -125,7 +135,12 @@ async function evaluate(deps: SecondFactorDeps, input: SecondFactorInput, now: n
   if (kind === 'code' && input.accept.codes) {
     const r = await verifyTotpForUser(store, input.user, input.code, now, { skewSteps: deps.skewSteps });
     if (r.ok) return { ok: true, via: r.method.kind, method: r.method, detail: `${r.method.kind} code accepted (${r.method.label})` };
-    const detail = { no_method: 'no second-factor method', malformed: 'malformed code', wrong: 'wrong code', replayed: 'code already used' }[r.reason];
+    const detail = {
+      no_method: 'no second-factor method',
+      malformed: 'malformed code',
+      wrong: 'wrong code',
+      replayed: 'code already used',
+    }[r.reason];
     return { ok: false, reason: r.reason, detail };
   }
   if (kind === 'recovery_code' && input.accept.recoveryCode) {
@@ -137,11 +152,16 @@ async function evaluate(deps: SecondFactorDeps, input: SecondFactorInput, now: n
   if (kind === 'access_pass' && input.accept.accessPass) {
     if (await store.useAccessPass(input.user, fallbackHash('access_pass', input.user, input.code), now)) {
       const left = (await store.accessPassOf(input.user))?.usesLeft ?? 0;
-      return { ok: true, via: 'access_pass', detail: `temporary access pass accepted for first enrollment (${left} use${left === 1 ? '' : 's'} left)` };
+      return {
+        ok: true,
+        via: 'access_pass',
+        detail: `temporary access pass accepted for first enrollment (${left} use${left === 1 ? '' : 's'} left)`,
+      };
     }
     const pass = await store.accessPassOf(input.user);
     if (pass === null) return { ok: false, reason: 'wrong', detail: 'access pass refused: none issued' };
-    if (pass.expiresAt <= now) return { ok: false, reason: 'expired', detail: `access pass refused: the pass expired at ${iso(pass.expiresAt)}` };
+    if (pass.expiresAt <= now)
+      return { ok: false, reason: 'expired', detail: `access pass refused: the pass expired at ${iso(pass.expiresAt)}` };
     if (pass.usesLeft === 0) return { ok: false, reason: 'used_up', detail: 'access pass refused: the pass is used up' };
     return { ok: false, reason: 'wrong', detail: 'access pass refused: wrong pass' };
   }

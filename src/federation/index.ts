@@ -13,9 +13,6 @@ import type { FederationStore } from '../store/types.ts';
 import { createOidcClient, type OidcClient } from './oidc.ts';
 import { createCombinedDirectory, type CombinedDirectory } from './users.ts';
 
-export { mapClaims, intranetClaimMatches } from './claims.ts';
-export type { CombinedDirectory } from './users.ts';
-
 export interface FederationDeps {
   fileUsers: UserDirectory;
   store: FederationStore;

@@ -23,7 +23,7 @@ export interface OidcSettings {
   scopes: string[];
 }
 
-export interface AuthorizationRequest {
+interface AuthorizationRequest {
   url: URL;
   state: string;
   nonce: string;
@@ -57,10 +57,16 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
   function discover(): Promise<Client.Configuration> {
     discovered ??= openidClient()
       .then((client) =>
-        client.discovery(issuer, settings.client_id, { client_secret: settings.client_secret }, client.ClientSecretBasic(settings.client_secret), {
-          execute: insecure ? [client.allowInsecureRequests] : [],
-          timeout,
-        }),
+        client.discovery(
+          issuer,
+          settings.client_id,
+          { client_secret: settings.client_secret },
+          client.ClientSecretBasic(settings.client_secret),
+          {
+            execute: insecure ? [client.allowInsecureRequests] : [],
+            timeout,
+          },
+        ),
       )
       .catch((err: unknown) => {
         discovered = undefined;

@@ -12,7 +12,7 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, register } from 'prom-client';
 
 /** What the request chain did with a request. */
-export type RequestResult = 'forwarded' | 'sign_in' | 'forbidden' | 'rejected' | 'portal' | 'forward_auth';
+type RequestResult = 'forwarded' | 'sign_in' | 'forbidden' | 'rejected' | 'portal' | 'forward_auth';
 
 export interface GatewayMetrics {
   request(result: RequestResult): void;

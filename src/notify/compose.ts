@@ -75,7 +75,7 @@ export interface BlockNotice {
 type Block = { kind: 'p'; text: string } | { kind: 'rows'; rows: [string, string][] } | { kind: 'link'; label: string; href: string };
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 function texts(lang: string) {
   const table = MAIL_TEXTS[lang]!;
@@ -84,12 +84,16 @@ function texts(lang: string) {
 }
 
 function build(kind: Mail['kind'], to: readonly string[], lang: string, subject: string, blocks: Block[], footer: string): Mail {
-  const text = [...blocks.map((b) => {
-    if (b.kind === 'p') return b.text;
-    if (b.kind === 'link') return `${b.label}:\n${b.href}`;
-    const width = Math.max(...b.rows.map(([k]) => k.length)) + 1;
-    return b.rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
-  }), '--', footer].join('\n\n');
+  const text = [
+    ...blocks.map((b) => {
+      if (b.kind === 'p') return b.text;
+      if (b.kind === 'link') return `${b.label}:\n${b.href}`;
+      const width = Math.max(...b.rows.map(([k]) => k.length)) + 1;
+      return b.rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
+    }),
+    '--',
+    footer,
+  ].join('\n\n');
   const html = [
     `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
     '<body style="font-family:system-ui,sans-serif;font-size:15px;line-height:1.5;color:#1f2328;max-width:36rem">',
@@ -98,7 +102,10 @@ function build(kind: Mail['kind'], to: readonly string[], lang: string, subject:
       if (b.kind === 'link') {
         return `<p><a href="${escapeHtml(b.href)}" style="display:inline-block;padding:.5rem 1rem;background:#b42318;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(b.label)}</a></p>`;
       }
-      const rows = b.rows.map(([k, v]) => `<tr><th style="text-align:left;padding:2px 12px 2px 0;font-weight:600">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`);
+      const rows = b.rows.map(
+        ([k, v]) =>
+          `<tr><th style="text-align:left;padding:2px 12px 2px 0;font-weight:600">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
+      );
       return `<table style="border-collapse:collapse">${rows.join('')}</table>`;
     }),
     `<p style="color:#59636e;font-size:13px">${escapeHtml(footer)}</p>`,
@@ -111,36 +118,60 @@ function build(kind: Mail['kind'], to: readonly string[], lang: string, subject:
 export function signInNoticeMail(ctx: ComposeContext, n: SignInNotice): Mail {
   const lang = mailLanguage(n.lang);
   const t = texts(lang);
-  return build('sign_in_notice', [n.to], lang, t('sign_in_subject', { user: n.user }), [
-    { kind: 'p', text: t('greeting', { name: n.name ?? n.user }) },
-    { kind: 'p', text: t('sign_in_intro', { user: n.user }) },
-    { kind: 'rows', rows: [[t('label_time'), ctx.formatDate(n.at, lang)], [t('label_address'), n.clientIp], [t('label_browser'), n.browser]] },
-    { kind: 'p', text: t('sign_in_yours') },
-    { kind: 'p', text: t(n.autoBlock ? 'sign_in_not_yours_block' : 'sign_in_not_yours') },
-    { kind: 'link', label: t('sign_in_report'), href: n.reportUrl },
-    { kind: 'p', text: t('sign_in_link_expires', { expires: ctx.formatDate(n.reportExpiresAt, lang) }) },
-  ], t('footer', { product: ctx.productName }));
+  return build(
+    'sign_in_notice',
+    [n.to],
+    lang,
+    t('sign_in_subject', { user: n.user }),
+    [
+      { kind: 'p', text: t('greeting', { name: n.name ?? n.user }) },
+      { kind: 'p', text: t('sign_in_intro', { user: n.user }) },
+      {
+        kind: 'rows',
+        rows: [
+          [t('label_time'), ctx.formatDate(n.at, lang)],
+          [t('label_address'), n.clientIp],
+          [t('label_browser'), n.browser],
+        ],
+      },
+      { kind: 'p', text: t('sign_in_yours') },
+      { kind: 'p', text: t(n.autoBlock ? 'sign_in_not_yours_block' : 'sign_in_not_yours') },
+      { kind: 'link', label: t('sign_in_report'), href: n.reportUrl },
+      { kind: 'p', text: t('sign_in_link_expires', { expires: ctx.formatDate(n.reportExpiresAt, lang) }) },
+    ],
+    t('footer', { product: ctx.productName }),
+  );
 }
 
 /** Tells the `mfa.fraud_alert.notify` addresses that a user reported a sign-in (in English). */
 export function fraudAlertMail(ctx: ComposeContext, a: FraudAlert): Mail {
   const t = texts('en');
-  return build('fraud_alert', a.to, 'en', t('fraud_subject', { user: a.user }), [
-    { kind: 'p', text: t('fraud_intro', { user: a.user }) },
-    {
-      kind: 'rows',
-      rows: [
-        [t('label_user'), a.user],
-        [t('label_time'), ctx.formatDate(a.at, 'en')],
-        [t('label_address'), a.clientIp],
-        [t('label_browser'), a.browser],
-        [t('label_reported_at'), ctx.formatDate(a.reportedAt, 'en')],
-        [t('label_reported_from'), a.reportedFrom],
-      ],
-    },
-    { kind: 'p', text: a.blockedUntil === null ? t('fraud_not_blocked') : t('fraud_blocked', { until: ctx.formatDate(a.blockedUntil, 'en') }) },
-    { kind: 'p', text: t('fraud_todo', { user: a.user }) },
-  ], t('footer', { product: ctx.productName }));
+  return build(
+    'fraud_alert',
+    a.to,
+    'en',
+    t('fraud_subject', { user: a.user }),
+    [
+      { kind: 'p', text: t('fraud_intro', { user: a.user }) },
+      {
+        kind: 'rows',
+        rows: [
+          [t('label_user'), a.user],
+          [t('label_time'), ctx.formatDate(a.at, 'en')],
+          [t('label_address'), a.clientIp],
+          [t('label_browser'), a.browser],
+          [t('label_reported_at'), ctx.formatDate(a.reportedAt, 'en')],
+          [t('label_reported_from'), a.reportedFrom],
+        ],
+      },
+      {
+        kind: 'p',
+        text: a.blockedUntil === null ? t('fraud_not_blocked') : t('fraud_blocked', { until: ctx.formatDate(a.blockedUntil, 'en') }),
+      },
+      { kind: 'p', text: t('fraud_todo', { user: a.user }) },
+    ],
+    t('footer', { product: ctx.productName }),
+  );
 }
 
 /** Tells the admin addresses that an account was locked out. */
@@ -152,17 +183,39 @@ export function lockoutMail(ctx: ComposeContext, n: LockoutNotice): Mail {
     [t('label_until'), ctx.formatDate(n.until, 'en')],
   ];
   if (n.clientIp !== undefined) rows.push([t('label_address'), n.clientIp]);
-  return build('lockout', n.to, 'en', t('lockout_subject', { user: n.user }), [
-    { kind: 'p', text: t('lockout_intro', { user: n.user }) },
-    { kind: 'rows', rows },
-  ], t('footer', { product: ctx.productName }));
+  return build(
+    'lockout',
+    n.to,
+    'en',
+    t('lockout_subject', { user: n.user }),
+    [
+      { kind: 'p', text: t('lockout_intro', { user: n.user }) },
+      { kind: 'rows', rows },
+    ],
+    t('footer', { product: ctx.productName }),
+  );
 }
 
 /** Tells the admin addresses that an account was blocked. */
 export function blockMail(ctx: ComposeContext, n: BlockNotice): Mail {
   const t = texts('en');
-  return build('block', n.to, 'en', t('block_subject', { user: n.user }), [
-    { kind: 'p', text: t('block_intro', { user: n.user }) },
-    { kind: 'rows', rows: [[t('label_user'), n.user], [t('label_reason'), n.reason], [t('label_until'), ctx.formatDate(n.until, 'en')], [t('label_by'), n.actor]] },
-  ], t('footer', { product: ctx.productName }));
+  return build(
+    'block',
+    n.to,
+    'en',
+    t('block_subject', { user: n.user }),
+    [
+      { kind: 'p', text: t('block_intro', { user: n.user }) },
+      {
+        kind: 'rows',
+        rows: [
+          [t('label_user'), n.user],
+          [t('label_reason'), n.reason],
+          [t('label_until'), ctx.formatDate(n.until, 'en')],
+          [t('label_by'), n.actor],
+        ],
+      },
+    ],
+    t('footer', { product: ctx.productName }),
+  );
 }

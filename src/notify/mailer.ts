@@ -10,7 +10,7 @@ import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { NotificationsConfig } from '../config/types.ts';
 
-export type MailKind = 'sign_in_notice' | 'fraud_alert' | 'lockout' | 'block';
+type MailKind = 'sign_in_notice' | 'fraud_alert' | 'lockout' | 'block';
 
 /** One e-mail, already rendered; every part is plain data. */
 export interface Mail {
@@ -52,7 +52,7 @@ export interface MailerOptions {
 }
 
 /** About 1 h 20 min of retries in six attempts: rides out a mail server restart or a short outage. */
-export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([10_000, 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000]);
+const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([10_000, 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000]);
 const DEFAULT_MAX_QUEUED = 1000;
 /** A stuck SMTP peer must not stall the queue for long. */
 const SMTP_TIMEOUT_MS = 15_000;

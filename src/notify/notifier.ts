@@ -51,8 +51,23 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   return {
     signInNotice: (notice) => queue('sign-in notice', () => signInNoticeMail(deps, notice)),
-    fraudAlert: (alert) => toAdmins('fraud alert', (to) => ({ ...alert, to }), (a) => fraudAlertMail(deps, a)),
-    lockout: (notice) => toAdmins('lockout', (to) => ({ ...notice, to }), (n) => lockoutMail(deps, n)),
-    block: (notice) => toAdmins('block', (to) => ({ ...notice, to }), (n) => blockMail(deps, n)),
+    fraudAlert: (alert) =>
+      toAdmins(
+        'fraud alert',
+        (to) => ({ ...alert, to }),
+        (a) => fraudAlertMail(deps, a),
+      ),
+    lockout: (notice) =>
+      toAdmins(
+        'lockout',
+        (to) => ({ ...notice, to }),
+        (n) => lockoutMail(deps, n),
+      ),
+    block: (notice) =>
+      toAdmins(
+        'block',
+        (to) => ({ ...notice, to }),
+        (n) => blockMail(deps, n),
+      ),
   };
 }

@@ -10,7 +10,8 @@ const en = {
   sign_in_intro: 'Someone signed in to your account {user} with the correct password.',
   sign_in_yours: 'If this was you, you don’t need to do anything.',
   sign_in_not_yours: 'If it wasn’t you, report it with the link below. Your IT team will be told at once.',
-  sign_in_not_yours_block: 'If it wasn’t you, report it with the link below. Your account is then blocked to protect it, and your IT team is told at once.',
+  sign_in_not_yours_block:
+    'If it wasn’t you, report it with the link below. Your account is then blocked to protect it, and your IT team is told at once.',
   sign_in_report: 'Report this sign-in',
   sign_in_link_expires: 'The link works once, until {expires}.',
   label_user: 'Account',
@@ -45,7 +46,8 @@ const de: Record<MailTextKey, string> = {
   sign_in_intro: 'Jemand hat sich mit dem richtigen Kennwort bei Ihrem Konto {user} angemeldet.',
   sign_in_yours: 'Wenn Sie das waren, müssen Sie nichts tun.',
   sign_in_not_yours: 'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihre IT-Abteilung wird sofort informiert.',
-  sign_in_not_yours_block: 'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihr Konto wird dann zu seinem Schutz gesperrt, und Ihre IT-Abteilung wird sofort informiert.',
+  sign_in_not_yours_block:
+    'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihr Konto wird dann zu seinem Schutz gesperrt, und Ihre IT-Abteilung wird sofort informiert.',
   sign_in_report: 'Diese Anmeldung melden',
   sign_in_link_expires: 'Der Link funktioniert einmal, bis {expires}.',
   label_user: 'Konto',
@@ -61,8 +63,10 @@ const de: Record<MailTextKey, string> = {
   fraud_subject: 'Betrugswarnung: {user} hat eine fremde Anmeldung gemeldet',
   fraud_intro: 'Der Benutzer {user} hat eine Anmeldung bei seinem Konto als nicht von ihm stammend gemeldet.',
   fraud_blocked: 'Das Konto ist bis {until} gesperrt. Seine Sitzungen und gemerkten Browser wurden beendet.',
-  fraud_not_blocked: 'Das Konto wurde nicht gesperrt (mfa.fraud_alert.auto_block ist aus). Seine Sitzungen und gemerkten Browser wurden beendet.',
-  fraud_todo: 'Prüfen Sie das Anmeldeprotokoll (mfa-gateway log --user {user}) und setzen Sie das Kennwort zurück, bevor Sie das Konto entsperren.',
+  fraud_not_blocked:
+    'Das Konto wurde nicht gesperrt (mfa.fraud_alert.auto_block ist aus). Seine Sitzungen und gemerkten Browser wurden beendet.',
+  fraud_todo:
+    'Prüfen Sie das Anmeldeprotokoll (mfa-gateway log --user {user}) und setzen Sie das Kennwort zurück, bevor Sie das Konto entsperren.',
   lockout_subject: 'Konto gesperrt: {user}',
   lockout_intro: 'Das Konto {user} wurde nach zu vielen Fehlversuchen vorübergehend gesperrt.',
   lockout_step_password: 'Kennwort',

@@ -144,7 +144,7 @@ function compileHosts(hosts: readonly string[], where: string): HostMatcher {
     if (normalized === null) {
       throw new Error(`${where}.hosts: ${JSON.stringify(host)} is not a host name, an IP address or *.domain`);
     }
-    if (wildcard) suffixes.push('.' + normalized);
+    if (wildcard) suffixes.push(`.${normalized}`);
     else exact.add(normalized);
   }
   return Object.freeze({ exact, suffixes: Object.freeze(suffixes) });
@@ -173,8 +173,9 @@ function globSource(glob: string, original: string, where: string): string {
       source += '(?:/.*)?';
       continue;
     }
-    if (segment.includes('**')) throw new Error(`${where}.paths: ${JSON.stringify(original)} uses ** inside a segment; ** must be a whole segment`);
-    source += '/' + segment.split('*').map(escapeRegExp).join('[^/]*');
+    if (segment.includes('**'))
+      throw new Error(`${where}.paths: ${JSON.stringify(original)} uses ** inside a segment; ** must be a whole segment`);
+    source += `/${segment.split('*').map(escapeRegExp).join('[^/]*')}`;
   }
   return source;
 }
@@ -188,7 +189,8 @@ function describe(rule: RuleConfig, index: number): string {
   const parts: string[] = [];
   for (const key of ['hosts', 'paths', 'methods', 'networks', 'groups'] as const) {
     const list = rule[key];
-    if (list !== undefined && list.length > 0) parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
+    if (list !== undefined && list.length > 0)
+      parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
   }
   if (rule.case_sensitive === true && rule.paths !== undefined) parts.push('case-sensitive paths');
   const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;

@@ -1,12 +1,3 @@
-/**
- * @module policy/decide
- * Which rule a request meets: the first, in config order, whose hosts, paths, methods and
- * networks all match. Pure and allocation-free, so it runs on every request and tests in
- * microseconds. Groups are deliberately not part of matching: a rule limited to a group
- * answers 403 to everyone else instead of letting them fall through to a broader rule
- * (see `authorize`).
- */
-import type { PolicyName } from '../config/types.ts';
 import type { Addr } from '../client-ip/cidr.ts';
 import type { CompiledPolicy, Decision, HostMatcher } from './compile.ts';
 

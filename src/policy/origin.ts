@@ -22,9 +22,7 @@
 import type { CompiledPolicy, HostMatcher } from './compile.ts';
 import { keyOf, originKey, parseOrigin, type Origin, type OriginKey } from './origin-key.ts';
 
-export type { OriginKey } from './origin-key.ts';
-
-export type OriginVerdict = { ok: true } | { ok: false; reason: string };
+type OriginVerdict = { ok: true } | { ok: false; reason: string };
 
 export interface OriginCheckDeps {
   publicUrl: URL;
@@ -39,7 +37,11 @@ export interface OriginCheck {
    * @param own the request's own origin: the scheme it came in with and its Host header
    * @param ruleOrigins the matched rule's `allowed_origins`, normalized
    */
-  check(rawHeaders: readonly string[], own: { proto: 'http' | 'https'; hostHeader: string }, ruleOrigins: readonly OriginKey[]): OriginVerdict;
+  check(
+    rawHeaders: readonly string[],
+    own: { proto: 'http' | 'https'; hostHeader: string },
+    ruleOrigins: readonly OriginKey[],
+  ): OriginVerdict;
 }
 
 function hostMatches(hosts: HostMatcher, host: string): boolean {

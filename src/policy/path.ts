@@ -76,9 +76,18 @@ export function normalizePath(target: string, options: NormalizeOptions = {}): N
     const c = target.charCodeAt(end);
     if (c === 0x3f /* ? */) break;
     if (
-      c === 0x25 || c === 0x5c || c <= 0x20 || c >= 0x7f || c === 0x23 || c === 0x3b || c === 0x3a || c === 0x7e ||
-      (prev === 0x2f && (c === 0x2e || c === 0x2f)) || (prev === 0x2e && c === 0x2f)
-    ) clean = false;
+      c === 0x25 ||
+      c === 0x5c ||
+      c <= 0x20 ||
+      c >= 0x7f ||
+      c === 0x23 ||
+      c === 0x3b ||
+      c === 0x3a ||
+      c === 0x7e ||
+      (prev === 0x2f && (c === 0x2e || c === 0x2f)) ||
+      (prev === 0x2e && c === 0x2f)
+    )
+      clean = false;
     prev = c;
   }
   if (prev === 0x2e) clean = false;
@@ -118,7 +127,8 @@ function absoluteFormPathStart(target: string): number | string {
     const c = target.charCodeAt(i);
     if (c === 0x2f || c === 0x3f) break;
     // Userinfo is deprecated in http URIs (RFC 9110 §4.2.4) and a classic way to confuse a reader.
-    if (c === 0x40 /* @ */ || c === 0x5c || c === 0x23 || c <= 0x20 || c >= 0x7f) return 'malformed authority in an absolute-form request target';
+    if (c === 0x40 /* @ */ || c === 0x5c || c === 0x23 || c <= 0x20 || c >= 0x7f)
+      return 'malformed authority in an absolute-form request target';
   }
   if (i === authorityStart) return 'absolute-form request target without a host';
   return i;
@@ -160,7 +170,9 @@ function hexPair(s: string, i: number, end: number): number {
  */
 function doubleEncodedSignificant(b: number): boolean {
   if (b === -1) return false;
-  return b < 0x20 || b >= 0x7f || b === 0x2f || b === 0x5c || b === 0x2e || b === 0x3b || b === 0x25 || b === 0x3a || b === 0x24 || b === 0x7e;
+  return (
+    b < 0x20 || b >= 0x7f || b === 0x2f || b === 0x5c || b === 0x2e || b === 0x3b || b === 0x25 || b === 0x3a || b === 0x24 || b === 0x7e
+  );
 }
 
 /** The code point of the `length` escaped UTF-8 bytes at `i` (already checked well-formed). */
@@ -207,16 +219,18 @@ function decodeAndCheck(s: string, start: number, end: number): { ok: true; path
         if (b === 0x25 && doubleEncodedSignificant(hexPair(s, i + 3, end))) {
           return { ok: false, reason: 'double-encoded separator, dot, ";", "%", control or non-ASCII byte (%25XX) in the path' };
         }
-        if (b === 0x3b) return { ok: false, reason: 'encoded ";" (%3B) in the path: servlet containers disagree on whether it starts a parameter' };
-        out += isUnreserved(b) ? String.fromCharCode(b) : '%' + HEX[b >> 4] + HEX[b & 15];
+        if (b === 0x3b)
+          return { ok: false, reason: 'encoded ";" (%3B) in the path: servlet containers disagree on whether it starts a parameter' };
+        out += isUnreserved(b) ? String.fromCharCode(b) : `%${HEX[b >> 4]}${HEX[b & 15]}`;
         i += 2;
       } else {
         const length = utf8SequenceLength(s, i, end);
         if (length === 0) return { ok: false, reason: 'percent-encoded bytes in the path are not valid UTF-8' };
-        if (isLookalike(codePoint(s, i, length))) return { ok: false, reason: 'an encoded Unicode look-alike of an ASCII character in the path' };
+        if (isLookalike(codePoint(s, i, length)))
+          return { ok: false, reason: 'an encoded Unicode look-alike of an ASCII character in the path' };
         for (let k = 0; k < length; k++) {
           const byte = escapedByte(s, i + 3 * k, end);
-          out += '%' + HEX[byte >> 4] + HEX[byte & 15];
+          out += `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
         }
         i += 3 * length - 1;
       }
@@ -291,7 +305,10 @@ function legacyReading(path: string): { ok: true; path: string } | { ok: false; 
     }
     if (reduced === segment) continue;
     if (reduced === '' || reduced === '.' || reduced === '..') {
-      return { ok: false, reason: `a path segment that Java or IIS servers read as a dot segment or as nothing: ${JSON.stringify(segment)}` };
+      return {
+        ok: false,
+        reason: `a path segment that Java or IIS servers read as a dot segment or as nothing: ${JSON.stringify(segment)}`,
+      };
     }
     segments[i] = reduced;
     changed = true;
@@ -322,5 +339,5 @@ function removeDotSegments(path: string): string {
     out.push(segment);
   }
   if (out.length === 0) return '/';
-  return '/' + out.join('/') + (trailingSlash ? '/' : '');
+  return `/${out.join('/')}${trailingSlash ? '/' : ''}`;
 }

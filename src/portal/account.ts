@@ -18,7 +18,7 @@ import { PORTAL_PATHS } from './paths.ts';
 import { BROWSER_REMEMBERED } from './second-factor.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
 
-export interface AccountMethod {
+interface AccountMethod {
   name: string;
   kind: MethodKind;
   addedAt: Date | number;
@@ -29,9 +29,9 @@ export interface AccountMethod {
   inactive?: boolean;
 }
 
-export type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
+type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
 
-export interface AccountSignIn {
+interface AccountSignIn {
   at: Date | number;
   result: SignInResult;
   ip: string;
@@ -72,46 +72,60 @@ export const accountPage = definePage({
   build(lang, d: AccountPage, v) {
     const date = (value: Date | number) => v.date(value, lang);
     const browsers = d.rememberedBrowsers;
-    const browsersKey = countKey(browsers ?? 0, lang, { none: 'account_browsers_none', one: 'account_browsers_one', many: 'account_browsers_many' });
-    return pageView(v.tr(lang, 'account_title'), {
-      user: d.user.username,
-      count: d.methods.length,
-      max: d.maxMethods ?? '',
-    }, {
-      csrf: d.csrf,
-      user: d.user,
-      notice: d.notice && v.tr(lang, d.notice),
-      methods: d.methods.map((m) => ({
-        id: m.id,
-        name: m.name,
-        kind: v.tr(lang, `method_kind_${m.kind}`),
-        added: date(m.addedAt),
-        lastUsed: m.lastUsedAt === undefined ? v.tr(lang, 'account_method_never') : date(m.lastUsedAt),
-        inactive: Boolean(m.inactive),
-        renameLabel: v.tr(lang, 'method_rename_label', { name: m.name }),
-        removeLabel: v.tr(lang, 'method_remove_label', { name: m.name }),
-      })),
-      manage: Boolean(d.manage),
-      hasMethods: d.methods.length > 0,
-      methodsCount: d.maxMethods !== undefined,
-      addMethodUrl: d.addMethodUrl,
-      appPasswordsUrl: d.appPasswordsUrl,
-      recovery: d.recoveryCodes && {
-        url: d.recoveryCodes.url,
-        text: d.recoveryCodes.total === 0
-          ? v.tr(lang, 'account_recovery_none')
-          : v.tr(lang, 'account_recovery_some', { unused: d.recoveryCodes.unused, total: d.recoveryCodes.total, created: d.recoveryCodes.createdAt === null ? '' : v.date(d.recoveryCodes.createdAt, lang) }),
+    const browsersKey = countKey(browsers ?? 0, lang, {
+      none: 'account_browsers_none',
+      one: 'account_browsers_one',
+      many: 'account_browsers_many',
+    });
+    return pageView(
+      v.tr(lang, 'account_title'),
+      {
+        user: d.user.username,
+        count: d.methods.length,
+        max: d.maxMethods ?? '',
       },
-      browsers: browsers === undefined ? undefined : { text: v.tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
-      signIns: d.signIns.map((s) => ({
-        at: date(s.at),
-        result: v.tr(lang, `sign_in_result_${s.result}`),
-        ok: s.result === 'success',
-        ip: s.ip,
-        client: s.client ?? '',
-      })),
-      hasSignIns: d.signIns.length > 0,
-    }, 'wide');
+      {
+        csrf: d.csrf,
+        user: d.user,
+        notice: d.notice && v.tr(lang, d.notice),
+        methods: d.methods.map((m) => ({
+          id: m.id,
+          name: m.name,
+          kind: v.tr(lang, `method_kind_${m.kind}`),
+          added: date(m.addedAt),
+          lastUsed: m.lastUsedAt === undefined ? v.tr(lang, 'account_method_never') : date(m.lastUsedAt),
+          inactive: Boolean(m.inactive),
+          renameLabel: v.tr(lang, 'method_rename_label', { name: m.name }),
+          removeLabel: v.tr(lang, 'method_remove_label', { name: m.name }),
+        })),
+        manage: Boolean(d.manage),
+        hasMethods: d.methods.length > 0,
+        methodsCount: d.maxMethods !== undefined,
+        addMethodUrl: d.addMethodUrl,
+        appPasswordsUrl: d.appPasswordsUrl,
+        recovery: d.recoveryCodes && {
+          url: d.recoveryCodes.url,
+          text:
+            d.recoveryCodes.total === 0
+              ? v.tr(lang, 'account_recovery_none')
+              : v.tr(lang, 'account_recovery_some', {
+                  unused: d.recoveryCodes.unused,
+                  total: d.recoveryCodes.total,
+                  created: d.recoveryCodes.createdAt === null ? '' : v.date(d.recoveryCodes.createdAt, lang),
+                }),
+        },
+        browsers: browsers === undefined ? undefined : { text: v.tr(lang, browsersKey, { count: browsers }), any: browsers > 0 },
+        signIns: d.signIns.map((s) => ({
+          at: date(s.at),
+          result: v.tr(lang, `sign_in_result_${s.result}`),
+          ok: s.result === 'success',
+          ip: s.ip,
+          client: s.client ?? '',
+        })),
+        hasSignIns: d.signIns.length > 0,
+      },
+      'wide',
+    );
   },
 });
 
@@ -159,10 +173,19 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       const recent = await store.query({ user: session.user, limit: 10 });
       const signIns: AccountSignIn[] = recent
         .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
-        .map((e) => ({ at: e.at, result: e.outcome === 'success' ? 'success' : 'denied', ip: e.clientIp, client: describeUserAgent(e.userAgent) }));
+        .map((e) => ({
+          at: e.at,
+          result: e.outcome === 'success' ? 'success' : 'denied',
+          ip: e.clientIp,
+          client: describeUserAgent(e.userAgent),
+        }));
       kit.page(ctx, 200, 'account', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
-        user: { username: user.name, ...(user.displayName ? { name: user.displayName } : {}), ...(user.email ? { email: user.email } : {}) },
+        user: {
+          username: user.name,
+          ...(user.displayName ? { name: user.displayName } : {}),
+          ...(user.email ? { email: user.email } : {}),
+        },
         methods: methods.map((m) => ({
           id: m.id,
           name: m.label,
@@ -191,7 +214,8 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       const session = requireStrongSession(ctx);
       if (!session) return;
       const form = await kit.readForm(ctx.req);
-      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return kit.sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
+        return kit.sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
       if (which === 'sign-out-everywhere') {
         await store.revokeSessions(session.user);
         await revocations.refresh();
@@ -216,7 +240,8 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
         if (route === `GET ${PORTAL_PATHS.account}`) {
           const session = requireStrongSession(ctx);
           const done = queryParam(ctx, 'done');
-          if (session) await show(ctx, session, done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined);
+          if (session)
+            await show(ctx, session, done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined);
         } else if (route === `POST ${PORTAL_PATHS.signOutEverywhere}`) await action(ctx, 'sign-out-everywhere');
         else if (route === `POST ${PORTAL_PATHS.forgetBrowsers}`) await action(ctx, 'forget-browsers');
         else return false;

@@ -34,7 +34,14 @@ export type AdminUserState = 'ok' | 'blocked' | 'locked' | 'disabled';
 /** `admin-users`: GET `{prefix}admin?q=`. */
 export interface AdminUsersPage {
   q: string;
-  users: readonly { name: string; displayName?: string; email?: string; methods: number; state: AdminUserState; lastSignIn: number | null }[];
+  users: readonly {
+    name: string;
+    displayName?: string;
+    email?: string;
+    methods: number;
+    state: AdminUserState;
+    lastSignIn: number | null;
+  }[];
   total: number;
 }
 
@@ -56,7 +63,15 @@ export interface AdminUserPage {
   lastSignIn: number | null;
   block: { until: number; reason: string; actor: string } | null;
   locks: readonly { factor: 'password' | 'second_factor'; until: number }[];
-  methods: readonly { id: string; name: string; kind: MethodKind; addedAt: number; lastUsedAt: number | null; active: boolean; serial?: string }[];
+  methods: readonly {
+    id: string;
+    name: string;
+    kind: MethodKind;
+    addedAt: number;
+    lastUsedAt: number | null;
+    active: boolean;
+    serial?: string;
+  }[];
   appPasswords: number;
   blockDays: number;
   recent: readonly AdminLogEntry[];
@@ -72,7 +87,12 @@ export interface AdminUserPage {
 export interface AdminTokensPage {
   csrf: string;
   tokens: readonly { user: string; serial: string; manufacturer: string; model: string; active: boolean; period: number }[];
-  result?: { imported: number; unchanged: number; errors: readonly { line: number; upn: string; serial: string; error: string }[]; downloadUrl?: string };
+  result?: {
+    imported: number;
+    unchanged: number;
+    errors: readonly { line: number; upn: string; serial: string; error: string }[];
+    downloadUrl?: string;
+  };
   error?: { key: MessageRef; params?: MessageParams };
 }
 
@@ -115,26 +135,31 @@ const stateText = (v: ViewKit, lang: string, s: AdminUserState) => v.tr(lang, `a
 export const appPasswordsPage = definePage({
   name: 'app-passwords',
   build(lang, d: AppPasswordsPage, v) {
-    return pageView(v.tr(lang, 'app_passwords_title'), { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' }, {
-      csrf: d.csrf,
-      action: `${v.prefix}account/app-passwords`,
-      revokeAction: `${v.prefix}account/app-passwords/revoke`,
-      accountUrl: `${v.prefix}account`,
-      created: d.created && { password: d.created.password },
-      notice: d.notice && v.tr(lang, d.notice),
-      name: d.name ?? '',
-      nameError: d.nameError && v.tr(lang, d.nameError),
-      nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
-      atLimit: Boolean(d.atLimit),
-      items: d.appPasswords.map((p) => ({
-        id: p.id,
-        name: p.name,
-        created: v.date(p.createdAt, lang),
-        lastUsed: p.lastUsedAt === null ? v.tr(lang, 'app_passwords_never') : v.date(p.lastUsedAt, lang),
-        revokeLabel: v.tr(lang, 'app_passwords_revoke_label', { name: p.name }),
-      })),
-      any: d.appPasswords.length > 0,
-    }, 'medium');
+    return pageView(
+      v.tr(lang, 'app_passwords_title'),
+      { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' },
+      {
+        csrf: d.csrf,
+        action: `${v.prefix}account/app-passwords`,
+        revokeAction: `${v.prefix}account/app-passwords/revoke`,
+        accountUrl: `${v.prefix}account`,
+        created: d.created && { password: d.created.password },
+        notice: d.notice && v.tr(lang, d.notice),
+        name: d.name ?? '',
+        nameError: d.nameError && v.tr(lang, d.nameError),
+        nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
+        atLimit: Boolean(d.atLimit),
+        items: d.appPasswords.map((p) => ({
+          id: p.id,
+          name: p.name,
+          created: v.date(p.createdAt, lang),
+          lastUsed: p.lastUsedAt === null ? v.tr(lang, 'app_passwords_never') : v.date(p.lastUsedAt, lang),
+          revokeLabel: v.tr(lang, 'app_passwords_revoke_label', { name: p.name }),
+        })),
+        any: d.appPasswords.length > 0,
+      },
+      'medium',
+    );
   },
 });
 
@@ -142,36 +167,45 @@ export const adminVerifyPage = definePage({
   name: 'admin-verify',
   build(lang, d: AdminVerifyPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(v.tr(lang, 'admin_verify_title'), { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) }, {
-      csrf: d.csrf,
-      rd: d.rd,
-      action: admin(v, '/verify'),
-      locked: d.lockedUntil !== undefined,
-      error,
-      codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
-    });
+    return pageView(
+      v.tr(lang, 'admin_verify_title'),
+      { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
+      {
+        csrf: d.csrf,
+        rd: d.rd,
+        action: admin(v, '/verify'),
+        locked: d.lockedUntil !== undefined,
+        error,
+        codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
+      },
+    );
   },
 });
 
 export const adminUsersPage = definePage({
   name: 'admin-users',
   build(lang, d: AdminUsersPage, v) {
-    return pageView(v.tr(lang, 'admin_users_title'), { shown: d.users.length, count: d.total, q: d.q }, {
-      nav: nav(v, lang, 'users'),
-      action: admin(v, ''),
-      q: d.q,
-      users: d.users.map((u) => ({
-        name: u.name,
-        url: admin(v, `/user${query({ name: u.name })}`),
-        displayName: u.displayName ?? '',
-        email: u.email ?? '',
-        methods: u.methods,
-        ok: u.state === 'ok',
-        state: stateText(v, lang, u.state),
-        lastSignIn: u.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(u.lastSignIn, lang),
-      })),
-      any: d.users.length > 0,
-    }, 'wide');
+    return pageView(
+      v.tr(lang, 'admin_users_title'),
+      { shown: d.users.length, count: d.total, q: d.q },
+      {
+        nav: nav(v, lang, 'users'),
+        action: admin(v, ''),
+        q: d.q,
+        users: d.users.map((u) => ({
+          name: u.name,
+          url: admin(v, `/user${query({ name: u.name })}`),
+          displayName: u.displayName ?? '',
+          email: u.email ?? '',
+          methods: u.methods,
+          ok: u.state === 'ok',
+          state: stateText(v, lang, u.state),
+          lastSignIn: u.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(u.lastSignIn, lang),
+        })),
+        any: d.users.length > 0,
+      },
+      'wide',
+    );
   },
 });
 
@@ -180,70 +214,82 @@ export const adminUserPage = definePage({
   build(lang, d: AdminUserPage, v) {
     const u = d.user;
     const name = encodeURIComponent(u.name);
-    return pageView(v.tr(lang, 'admin_user_title', { user: u.name }), {
-      user: u.name,
-      count: d.appPasswords,
-      until: d.block ? v.date(d.block.until, lang) : '',
-      actor: d.block?.actor ?? '',
-      reason: d.block?.reason ?? '',
-    }, {
-      nav: nav(v, lang, 'users'),
-      csrf: d.csrf,
-      name: u.name,
-      userName: u.name,
-      backUrl: admin(v, ''),
-      blockAction: admin(v, '/user/block'),
-      unblockAction: admin(v, '/user/unblock'),
-      resetAction: admin(v, '/user/reset-mfa'),
-      revokeAction: admin(v, '/user/revoke'),
-      appPasswordsAction: admin(v, '/user/revoke-app-passwords'),
-      makeAdminAction: admin(v, '/user/make-admin'),
-      activateAction: admin(v, '/user/activate-token'),
-      accessPassAction: admin(v, '/user/access-pass'),
-      revokePassAction: admin(v, '/user/revoke-access-pass'),
-      hasPass: Boolean(d.accessPass),
-      issuedPass: d.issuedPass && {
-        pass: d.issuedPass.pass,
-        text: v.tr(lang, 'admin_pass_issued', { user: u.name, until: v.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
+    return pageView(
+      v.tr(lang, 'admin_user_title', { user: u.name }),
+      {
+        user: u.name,
+        count: d.appPasswords,
+        until: d.block ? v.date(d.block.until, lang) : '',
+        actor: d.block?.actor ?? '',
+        reason: d.block?.reason ?? '',
       },
-      passStatus: d.accessPass
-        ? v.tr(lang, 'admin_pass_current', { until: v.date(d.accessPass.expiresAt, lang), left: d.accessPass.usesLeft, uses: d.accessPass.uses, actor: d.accessPass.actor })
-        : v.tr(lang, 'admin_pass_none'),
-      logUrl: admin(v, `/log?user=${name}`),
-      notice: d.notice && v.tr(lang, d.notice.key, d.notice.params),
-      error: d.error && v.tr(lang, d.error.key, d.error.params),
-      displayName: u.displayName ?? '',
-      email: u.email ?? '',
-      groups: u.groups.join(', '),
-      disabled: u.disabled,
-      admin: v.tr(lang, d.isAdmin ? 'admin_user_admin_yes' : 'admin_user_admin_no'),
-      isAdmin: d.isAdmin,
-      lastSignIn: d.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(d.lastSignIn, lang),
-      blocked: d.block !== null,
-      locks: d.locks.map((l) => v.tr(lang, 'admin_user_locked_text', {
-        factor: v.tr(lang, l.factor === 'password' ? 'admin_factor_password' : 'admin_factor_code'),
-        until: v.date(l.until, lang),
-      })),
-      blockDays: d.blockDays,
-      methods: d.methods.map((m) => ({
-        id: m.id,
-        name: m.name,
-        kind: v.tr(lang, `method_kind_${m.kind}`),
-        added: v.date(m.addedAt, lang),
-        lastUsed: m.lastUsedAt === null ? v.tr(lang, 'admin_never') : v.date(m.lastUsedAt, lang),
-        active: m.active,
-        status: v.tr(lang, m.active ? 'admin_method_active' : 'admin_method_inactive'),
-        serial: m.serial ?? '',
-        activateLabel: v.tr(lang, 'admin_activate_code', { serial: m.serial ?? '' }),
-        inactiveToken: !m.active && m.serial !== undefined,
-      })),
-      hasMethods: d.methods.length > 0,
-      // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
-      canReset: d.methods.length > 0 || Boolean(d.accessPass),
-      hasAppPasswords: d.appPasswords > 0,
-      entries: logRows(v, lang, d.recent),
-      hasRecent: d.recent.length > 0,
-    }, 'wide');
+      {
+        nav: nav(v, lang, 'users'),
+        csrf: d.csrf,
+        name: u.name,
+        userName: u.name,
+        backUrl: admin(v, ''),
+        blockAction: admin(v, '/user/block'),
+        unblockAction: admin(v, '/user/unblock'),
+        resetAction: admin(v, '/user/reset-mfa'),
+        revokeAction: admin(v, '/user/revoke'),
+        appPasswordsAction: admin(v, '/user/revoke-app-passwords'),
+        makeAdminAction: admin(v, '/user/make-admin'),
+        activateAction: admin(v, '/user/activate-token'),
+        accessPassAction: admin(v, '/user/access-pass'),
+        revokePassAction: admin(v, '/user/revoke-access-pass'),
+        hasPass: Boolean(d.accessPass),
+        issuedPass: d.issuedPass && {
+          pass: d.issuedPass.pass,
+          text: v.tr(lang, 'admin_pass_issued', { user: u.name, until: v.date(d.issuedPass.expiresAt, lang), uses: d.issuedPass.uses }),
+        },
+        passStatus: d.accessPass
+          ? v.tr(lang, 'admin_pass_current', {
+              until: v.date(d.accessPass.expiresAt, lang),
+              left: d.accessPass.usesLeft,
+              uses: d.accessPass.uses,
+              actor: d.accessPass.actor,
+            })
+          : v.tr(lang, 'admin_pass_none'),
+        logUrl: admin(v, `/log?user=${name}`),
+        notice: d.notice && v.tr(lang, d.notice.key, d.notice.params),
+        error: d.error && v.tr(lang, d.error.key, d.error.params),
+        displayName: u.displayName ?? '',
+        email: u.email ?? '',
+        groups: u.groups.join(', '),
+        disabled: u.disabled,
+        admin: v.tr(lang, d.isAdmin ? 'admin_user_admin_yes' : 'admin_user_admin_no'),
+        isAdmin: d.isAdmin,
+        lastSignIn: d.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(d.lastSignIn, lang),
+        blocked: d.block !== null,
+        locks: d.locks.map((l) =>
+          v.tr(lang, 'admin_user_locked_text', {
+            factor: v.tr(lang, l.factor === 'password' ? 'admin_factor_password' : 'admin_factor_code'),
+            until: v.date(l.until, lang),
+          }),
+        ),
+        blockDays: d.blockDays,
+        methods: d.methods.map((m) => ({
+          id: m.id,
+          name: m.name,
+          kind: v.tr(lang, `method_kind_${m.kind}`),
+          added: v.date(m.addedAt, lang),
+          lastUsed: m.lastUsedAt === null ? v.tr(lang, 'admin_never') : v.date(m.lastUsedAt, lang),
+          active: m.active,
+          status: v.tr(lang, m.active ? 'admin_method_active' : 'admin_method_inactive'),
+          serial: m.serial ?? '',
+          activateLabel: v.tr(lang, 'admin_activate_code', { serial: m.serial ?? '' }),
+          inactiveToken: !m.active && m.serial !== undefined,
+        })),
+        hasMethods: d.methods.length > 0,
+        // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
+        canReset: d.methods.length > 0 || Boolean(d.accessPass),
+        hasAppPasswords: d.appPasswords > 0,
+        entries: logRows(v, lang, d.recent),
+        hasRecent: d.recent.length > 0,
+      },
+      'wide',
+    );
   },
 });
 
@@ -251,23 +297,28 @@ export const adminTokensPage = definePage({
   name: 'admin-tokens',
   build(lang, d: AdminTokensPage, v) {
     const r = d.result;
-    return pageView(v.tr(lang, 'admin_tokens_title'), {
-      imported: r?.imported ?? 0,
-      unchanged: r?.unchanged ?? 0,
-      failed: r?.errors.length ?? 0,
-    }, {
-      nav: nav(v, lang, 'tokens'),
-      csrf: d.csrf,
-      action: admin(v, '/tokens/import'),
-      error: d.error && v.tr(lang, d.error.key, d.error.params),
-      result: r && { errors: r.errors, hasErrors: r.errors.length > 0, downloadUrl: r.downloadUrl },
-      tokens: d.tokens.map((t) => ({
-        ...t,
-        userUrl: admin(v, `/user${query({ name: t.user })}`),
-        status: v.tr(lang, t.active ? 'admin_method_active' : 'admin_method_inactive'),
-      })),
-      hasTokens: d.tokens.length > 0,
-    }, 'wide');
+    return pageView(
+      v.tr(lang, 'admin_tokens_title'),
+      {
+        imported: r?.imported ?? 0,
+        unchanged: r?.unchanged ?? 0,
+        failed: r?.errors.length ?? 0,
+      },
+      {
+        nav: nav(v, lang, 'tokens'),
+        csrf: d.csrf,
+        action: admin(v, '/tokens/import'),
+        error: d.error && v.tr(lang, d.error.key, d.error.params),
+        result: r && { errors: r.errors, hasErrors: r.errors.length > 0, downloadUrl: r.downloadUrl },
+        tokens: d.tokens.map((t) => ({
+          ...t,
+          userUrl: admin(v, `/user${query({ name: t.user })}`),
+          status: v.tr(lang, t.active ? 'admin_method_active' : 'admin_method_inactive'),
+        })),
+        hasTokens: d.tokens.length > 0,
+      },
+      'wide',
+    );
   },
 });
 
@@ -276,7 +327,12 @@ export const adminLogPage = definePage({
   build(lang, d: AdminLogPage, v) {
     const sinceOptions = ['', '1h', '24h', '7d', '30d'].map((value) => ({
       value,
-      label: v.tr(lang, ({ '': 'admin_log_any', '1h': 'admin_log_hour', '24h': 'admin_log_day', '7d': 'admin_log_week', '30d': 'admin_log_month' } as const)[value as '']),
+      label: v.tr(
+        lang,
+        (
+          { '': 'admin_log_any', '1h': 'admin_log_hour', '24h': 'admin_log_day', '7d': 'admin_log_week', '30d': 'admin_log_month' } as const
+        )[value as ''],
+      ),
       selected: d.filters.since === value,
     }));
     const outcomeOptions = ['', 'success', 'denied'].map((value) => ({
@@ -284,16 +340,21 @@ export const adminLogPage = definePage({
       label: v.tr(lang, value === '' ? 'admin_log_any' : value === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
       selected: d.filters.outcome === value,
     }));
-    return pageView(v.tr(lang, 'admin_log_title'), {}, {
-      nav: nav(v, lang, 'log'),
-      action: admin(v, '/log'),
-      user: d.filters.user,
-      sinceOptions,
-      outcomeOptions,
-      entries: logRows(v, lang, d.entries),
-      any: d.entries.length > 0,
-      newerUrl: d.newerUrl,
-      olderUrl: d.olderUrl,
-    }, 'wide');
+    return pageView(
+      v.tr(lang, 'admin_log_title'),
+      {},
+      {
+        nav: nav(v, lang, 'log'),
+        action: admin(v, '/log'),
+        user: d.filters.user,
+        sinceOptions,
+        outcomeOptions,
+        entries: logRows(v, lang, d.entries),
+        any: d.entries.length > 0,
+        newerUrl: d.newerUrl,
+        olderUrl: d.olderUrl,
+      },
+      'wide',
+    );
   },
 });

@@ -35,7 +35,7 @@ import { readMultipart } from './multipart.ts';
 import { PORTAL_PATHS } from './paths.ts';
 
 /** How long a second factor entered in the session opens the admin pages. */
-export const ADMIN_FRESHNESS_MS = 30 * 60_000;
+const ADMIN_FRESHNESS_MS = 30 * 60_000;
 /** amr values that name a second factor (dropped from the amr when a new code is entered). */
 const SECOND_FACTORS: ReadonlySet<string> = new Set(['totp', 'oath_token', 'webauthn', 'mfa']);
 const CSRF_PURPOSE = 'admin';
@@ -84,7 +84,11 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
   return (kit) => {
     const base = `${kit.prefix}${PORTAL_PATHS.admin}`;
-    const context = (ctx: PortalContext) => ({ clientIp: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512), rule: null });
+    const context = (ctx: PortalContext) => ({
+      clientIp: ctx.scope.clientIp,
+      userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512),
+      rule: null,
+    });
     const params = (ctx: PortalContext) => new URL(ctx.req.url ?? '/', 'http://x').searchParams;
     // `mfaAt` is set only when a code was entered in this session: a remembered browser, a
     // trusted network or a provider's amr never sets it.
@@ -94,7 +98,11 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
     };
     /** A return path inside the admin pages, or the users page. */
     const adminPath = (value: unknown) =>
-      typeof value === 'string' && (value === base || value.startsWith(`${base}/`) || value.startsWith(`${base}?`)) && !/[\\\s]|\/\//.test(value) ? value : base;
+      typeof value === 'string' &&
+      (value === base || value.startsWith(`${base}/`) || value.startsWith(`${base}?`)) &&
+      !/[\\\s]|\/\//.test(value)
+        ? value
+        : base;
 
     /** The admin behind the request, or null when it was answered (sign in, 403, fresh code). */
     function gate(ctx: PortalContext, sub: string): SessionData | null {
@@ -109,7 +117,11 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       const rd = ctx.req.method === 'GET' ? here : base;
       // Password only (a trusted network, or enrollment pending): the usual code page, which enrolls too.
       if (s.level < 2) {
-        kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.secondFactor, new URL(adminPath(rd), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+        kit.redirect(
+          ctx.res,
+          kit.withRd(PORTAL_PATHS.secondFactor, new URL(adminPath(rd), kit.publicUrl).href),
+          ctx.req.method === 'GET' ? 302 : 303,
+        );
         return null;
       }
       kit.redirect(ctx.res, `${base}/verify?rd=${encodeURIComponent(adminPath(rd))}`, ctx.req.method === 'GET' ? 302 : 303);
@@ -118,7 +130,13 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
     // ---- fresh second factor -------------------------------------------------------------
 
-    async function verifyPage(ctx: PortalContext, s: SessionData, rd: string, status = 200, error?: 'second_factor_error_invalid'): Promise<void> {
+    async function verifyPage(
+      ctx: PortalContext,
+      s: SessionData,
+      rd: string,
+      status = 200,
+      error?: 'second_factor_error_invalid',
+    ): Promise<void> {
       const until = lockedUntil(await store.lockoutCounter(s.user, 'second_factor'), codePolicy, clock());
       kit.page(ctx, status, 'admin-verify', {
         csrf: kit.csrfToken(s.sid, VERIFY_PURPOSE),
@@ -133,8 +151,14 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       const form = await kit.readForm(ctx.req);
       const rd = adminPath(form.get('rd'));
       if (!kit.csrfValid(form.get('csrf'), s.sid, VERIFY_PURPOSE)) throw errors.forbidden('admin verification with a bad CSRF token');
-      if ((await store.countMethods(s.user)) === 0) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(rd, kit.publicUrl).href));
-      const result = await kit.checkSecondFactor(ctx, { user: s.user, code: form.get('code') ?? '', accept: { codes: true, recoveryCode: false, accessPass: false }, purpose: 'admin pages' });
+      if ((await store.countMethods(s.user)) === 0)
+        return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(rd, kit.publicUrl).href));
+      const result = await kit.checkSecondFactor(ctx, {
+        user: s.user,
+        code: form.get('code') ?? '',
+        accept: { codes: true, recoveryCode: false, accessPass: false },
+        purpose: 'admin pages',
+      });
       if (!result.ok) {
         if (result.reason === 'blocked') throw errors.forbidden(`${s.user} is blocked`);
         const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
@@ -148,11 +172,17 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
     // ---- users -----------------------------------------------------------------------------
 
-    async function stateOf(name: string, disabled: boolean): Promise<{ state: AdminUserState; locks: AdminUserPage['locks']; block: AdminUserPage['block'] }> {
+    async function stateOf(
+      name: string,
+      disabled: boolean,
+    ): Promise<{ state: AdminUserState; locks: AdminUserPage['locks']; block: AdminUserPage['block'] }> {
       const now = clock();
       const b = await store.blockOf(name);
       const locks: { factor: 'password' | 'second_factor'; until: number }[] = [];
-      for (const [factor, policy] of [['password', passwordPolicy], ['second_factor', codePolicy]] as const) {
+      for (const [factor, policy] of [
+        ['password', passwordPolicy],
+        ['second_factor', codePolicy],
+      ] as const) {
         const until = lockedUntil(await store.lockoutCounter(name, factor), policy, now);
         if (until !== null) locks.push({ factor, until });
       }
@@ -163,7 +193,9 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
     async function usersPage(ctx: PortalContext): Promise<void> {
       const q = (params(ctx).get('q') ?? '').trim().slice(0, 100);
       const needle = q.toLowerCase();
-      const matches = users.list().filter((u) => !needle || [u.name, u.displayName ?? '', u.email ?? ''].some((v) => v.toLowerCase().includes(needle)));
+      const matches = users
+        .list()
+        .filter((u) => !needle || [u.name, u.displayName ?? '', u.email ?? ''].some((v) => v.toLowerCase().includes(needle)));
       const shown = [];
       for (const u of matches.slice(0, USERS_PER_PAGE)) {
         shown.push({
@@ -178,7 +210,15 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       kit.page(ctx, 200, 'admin-users', { q, users: shown, total: matches.length });
     }
 
-    const toLogEntry = (e: AuditEntry): AdminLogEntry => ({ id: e.id, at: e.at, user: e.user, kind: e.kind, outcome: e.outcome, ip: e.clientIp, detail: e.detail });
+    const toLogEntry = (e: AuditEntry): AdminLogEntry => ({
+      id: e.id,
+      at: e.at,
+      user: e.user,
+      kind: e.kind,
+      outcome: e.outcome,
+      ip: e.clientIp,
+      detail: e.detail,
+    });
 
     async function target(name: string | null) {
       const user = name ? (users.get(name) ?? (await users.lookup(name))) : undefined;
@@ -186,18 +226,35 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       return user;
     }
 
-    async function userPage(ctx: PortalContext, s: SessionData, name: string | null, status = 200, extra: Pick<AdminUserPage, 'notice' | 'error' | 'issuedPass'> = {}): Promise<void> {
+    async function userPage(
+      ctx: PortalContext,
+      s: SessionData,
+      name: string | null,
+      status = 200,
+      extra: Pick<AdminUserPage, 'notice' | 'error' | 'issuedPass'> = {},
+    ): Promise<void> {
       const user = await target(name);
       const { locks, block } = await stateOf(user.name, Boolean(user.disabled));
       const key = user.name.normalize('NFC').toLowerCase();
       const serials = new Map((await store.listTokens()).filter((t) => t.user === key).map((t) => [t.id, t.serial]));
       const methods = (await store.listMethods(user.name)).map((m) => ({
-        id: m.id, name: m.label, kind: m.kind, addedAt: m.createdAt, lastUsedAt: m.lastUsedAt, active: m.active,
+        id: m.id,
+        name: m.label,
+        kind: m.kind,
+        addedAt: m.createdAt,
+        lastUsedAt: m.lastUsedAt,
+        active: m.active,
         ...(serials.has(m.id) ? { serial: serials.get(m.id)! } : {}),
       }));
       kit.page(ctx, status, 'admin-user', {
         csrf: kit.csrfToken(s.sid, CSRF_PURPOSE),
-        user: { name: user.name, ...(user.displayName ? { displayName: user.displayName } : {}), ...(user.email ? { email: user.email } : {}), groups: user.groups, disabled: Boolean(user.disabled) },
+        user: {
+          name: user.name,
+          ...(user.displayName ? { displayName: user.displayName } : {}),
+          ...(user.email ? { email: user.email } : {}),
+          groups: user.groups,
+          disabled: Boolean(user.disabled),
+        },
         isAdmin: user.groups.includes(adminGroup),
         lastSignIn: await store.lastSignIn(user.name),
         block,
@@ -214,7 +271,8 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
     async function userPageAfterAction(ctx: PortalContext, s: SessionData): Promise<void> {
       const p = params(ctx);
       const done = p.get('done') as keyof typeof DONE | null;
-      const notice = done !== null && Object.hasOwn(DONE, done) ? { key: DONE[done], params: { count: Number(p.get('n') ?? 0) } } : undefined;
+      const notice =
+        done !== null && Object.hasOwn(DONE, done) ? { key: DONE[done], params: { count: Number(p.get('n') ?? 0) } } : undefined;
       return userPage(ctx, s, p.get('name'), 200, notice ? { notice } : {});
     }
 
@@ -262,31 +320,53 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         }
         case 'revoke': {
           const what = form.get('what');
-          if (what !== 'sessions' && what !== 'devices' && what !== 'all') throw errors.badRequest(`admin revoke: what=${JSON.stringify(what)}`);
+          if (what !== 'sessions' && what !== 'devices' && what !== 'all')
+            throw errors.badRequest(`admin revoke: what=${JSON.stringify(what)}`);
           if (what !== 'devices') await store.revokeSessions(user.name);
           if (what !== 'sessions') await store.revokeDevices(user.name);
           await deps.refreshRevocations();
-          const detail = { sessions: 'sessions ended', devices: 'remembered browsers forgotten', all: 'sessions ended and remembered browsers forgotten' }[what];
+          const detail = {
+            sessions: 'sessions ended',
+            devices: 'remembered browsers forgotten',
+            all: 'sessions ended and remembered browsers forgotten',
+          }[what];
           await kit.audit(ctx, { kind: 'revocation', user: user.name, outcome: 'success', detail: `${detail} by admin ${admin}` });
           return done('revoked');
         }
         case 'revoke-app-passwords': {
           const n = await store.revokeAllAppPasswords(user.name);
           await deps.refreshAppPasswords();
-          await kit.audit(ctx, { kind: 'app_password', user: user.name, outcome: 'success', detail: `${n} app passwords revoked by admin ${admin}` });
+          await kit.audit(ctx, {
+            kind: 'app_password',
+            user: user.name,
+            outcome: 'success',
+            detail: `${n} app passwords revoked by admin ${admin}`,
+          });
           return done('app_passwords');
         }
         case 'make-admin': {
           const changed = await makeAdmin(config.users.file, user.name, adminGroup);
           await users.reload();
-          await kit.audit(ctx, { kind: 'admin', user: user.name, outcome: 'success', detail: changed ? `made an admin (group ${adminGroup}) by admin ${admin}` : `already an admin; make-admin by admin ${admin} changed nothing` });
+          await kit.audit(ctx, {
+            kind: 'admin',
+            user: user.name,
+            outcome: 'success',
+            detail: changed
+              ? `made an admin (group ${adminGroup}) by admin ${admin}`
+              : `already an admin; make-admin by admin ${admin} changed nothing`,
+          });
           return done(changed ? 'admin' : 'already_admin');
         }
         case 'access-pass': {
           const hours = Number(form.get('hours') ?? 8);
           const uses = Number(form.get('uses') ?? 1);
           try {
-            const { pass, info } = await issueAccessPass({ store, clock }, user.name, { validMs: hours * 3_600_000, uses, actor: admin, context: context(ctx) });
+            const { pass, info } = await issueAccessPass({ store, clock }, user.name, {
+              validMs: hours * 3_600_000,
+              uses,
+              actor: admin,
+              context: context(ctx),
+            });
             // Shown once, on this response only: never in a redirect URL, never stored in clear.
             return userPage(ctx, s, user.name, 200, { issuedPass: { pass, expiresAt: info.expiresAt, uses: info.uses } });
           } catch (err) {
@@ -297,11 +377,21 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         case 'revoke-access-pass': {
           // Also for a user without any method, whose page has no methods to reset.
           if (!(await store.revokeAccessPass(user.name))) return done('no_pass');
-          await kit.audit(ctx, { kind: 'admin', user: user.name, outcome: 'success', detail: `temporary access pass revoked by admin ${admin}` });
+          await kit.audit(ctx, {
+            kind: 'admin',
+            user: user.name,
+            outcome: 'success',
+            detail: `temporary access pass revoked by admin ${admin}`,
+          });
           return done('pass_revoked');
         }
         case 'activate-token': {
-          const r = await activateToken({ store, clock, skewSteps: config.mfa.totp.skew_steps, actor: admin, context: context(ctx) }, user.name, form.get('serial') ?? '', form.get('code') ?? '');
+          const r = await activateToken(
+            { store, clock, skewSteps: config.mfa.totp.skew_steps, actor: admin, context: context(ctx) },
+            user.name,
+            form.get('serial') ?? '',
+            form.get('code') ?? '',
+          );
           if (r.ok) return done('activated');
           return userPage(ctx, s, user.name, 400, { error: { key: `admin_activate_${r.reason}` } });
         }
@@ -314,19 +404,29 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
     async function tokensPage(ctx: PortalContext, s: SessionData, status = 200, extra: Partial<AdminTokensPage> = {}): Promise<void> {
       const tokens = (await store.listTokens()).map((t) => ({
-        user: users.get(t.user)?.name ?? t.user, serial: t.serial, manufacturer: t.manufacturer, model: t.model, active: t.active, period: t.period,
+        user: users.get(t.user)?.name ?? t.user,
+        serial: t.serial,
+        manufacturer: t.manufacturer,
+        model: t.model,
+        active: t.active,
+        period: t.period,
       }));
       kit.page(ctx, status, 'admin-tokens', { csrf: kit.csrfToken(s.sid, CSRF_PURPOSE), tokens, ...extra });
     }
 
     async function importUpload(ctx: PortalContext, s: SessionData): Promise<void> {
       const type = (ctx.req.headers['content-type'] ?? '').toLowerCase();
-      const fields = type.startsWith('multipart/form-data') ? await readMultipart(ctx.req, MAX_UPLOAD_BYTES) : new Map((await kit.readForm(ctx.req)).entries());
+      const fields = type.startsWith('multipart/form-data')
+        ? await readMultipart(ctx.req, MAX_UPLOAD_BYTES)
+        : new Map((await kit.readForm(ctx.req)).entries());
       if (!kit.csrfValid(fields.get('csrf'), s.sid, CSRF_PURPOSE)) throw errors.forbidden('admin token import with a bad CSRF token');
       const file = fields.get('file') ?? '';
       const csv = file.trim() !== '' ? file : (fields.get('csv') ?? '');
       if (csv.trim() === '') return tokensPage(ctx, s, 400, { error: { key: 'admin_tokens_empty_upload' } });
-      const result = await importTokens({ store, users, maxMethodsPerUser: config.mfa.max_methods_per_user, clock, actor: s.user, context: context(ctx) }, csv);
+      const result = await importTokens(
+        { store, users, maxMethodsPerUser: config.mfa.max_methods_per_user, clock, actor: s.user, context: context(ctx) },
+        csv,
+      );
       await kit.audit(ctx, {
         kind: 'admin',
         user: s.user,

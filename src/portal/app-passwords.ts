@@ -54,24 +54,33 @@ export function appPasswordsModule(deps: AppPasswordsModuleDeps): (kit: PortalKi
 
     async function create(ctx: PortalContext, user: string): Promise<void> {
       const form = await kit.readForm(ctx.req);
-      if (!kit.csrfValid(form.get('csrf'), ctx.session!.sid, CSRF_PURPOSE)) throw errors.forbidden('app password form with a bad CSRF token');
+      if (!kit.csrfValid(form.get('csrf'), ctx.session!.sid, CSRF_PURPOSE))
+        throw errors.forbidden('app password form with a bad CSRF token');
       const name = checkAppPasswordName(form.get('name'));
-      if (name === null) return show(ctx, user, 400, { name: (form.get('name') ?? '').slice(0, 100), nameError: 'app_passwords_name_error' });
+      if (name === null)
+        return show(ctx, user, 400, { name: (form.get('name') ?? '').slice(0, 100), nameError: 'app_passwords_name_error' });
       const fresh = await generateAppPassword();
       const added = await store.addAppPassword({ user, name, hint: fresh.hint, hash: fresh.hash }, MAX_APP_PASSWORDS_PER_USER);
       if (!added.ok) return show(ctx, user, 409);
       await deps.refresh();
-      await kit.audit(ctx, { kind: 'app_password', user, outcome: 'success', detail: `app password "${name}" created (${added.appPassword.id})` });
+      await kit.audit(ctx, {
+        kind: 'app_password',
+        user,
+        outcome: 'success',
+        detail: `app password "${name}" created (${added.appPassword.id})`,
+      });
       log.info({ user, id: added.appPassword.id }, 'app password created');
       return show(ctx, user, 200, { created: { name, password: fresh.display } });
     }
 
     async function revoke(ctx: PortalContext, user: string): Promise<void> {
       const form = await kit.readForm(ctx.req);
-      if (!kit.csrfValid(form.get('csrf'), ctx.session!.sid, CSRF_PURPOSE)) throw errors.forbidden('app password form with a bad CSRF token');
+      if (!kit.csrfValid(form.get('csrf'), ctx.session!.sid, CSRF_PURPOSE))
+        throw errors.forbidden('app password form with a bad CSRF token');
       const id = form.get('id') ?? '';
       const name = (await store.listAppPasswords(user)).find((p) => p.id === id)?.name;
-      if (name === undefined || !(await store.revokeAppPassword(user, id))) throw errors.notFound(`no app password ${JSON.stringify(id)} of ${user}`);
+      if (name === undefined || !(await store.revokeAppPassword(user, id)))
+        throw errors.notFound(`no app password ${JSON.stringify(id)} of ${user}`);
       await deps.refresh();
       await kit.audit(ctx, { kind: 'app_password', user, outcome: 'success', detail: `app password "${name}" revoked (${id})` });
       kit.redirect(ctx.res, `${kit.prefix}${path}?done=revoked`);

@@ -12,7 +12,16 @@ import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
 import { definePage, pageView, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
-import { hasActiveMethod, queryParam, retryAfter, SIGNED_IN_FORMS, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
+import {
+  hasActiveMethod,
+  queryParam,
+  retryAfter,
+  SIGNED_IN_FORMS,
+  type PortalContext,
+  type PortalDeps,
+  type PortalKit,
+  type PortalModule,
+} from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 
 /** How long an enrollment secret shown on the page waits for its confirming code. */
@@ -44,14 +53,18 @@ export const enrollRefusedPage = definePage({
   name: 'enroll-refused',
   build(lang, d: EnrollRefusedPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(v.tr(lang, 'enroll_refused_title'), { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) }, {
-      ...hidden(d),
-      retryUrl: d.retryUrl,
-      accessPassUrl: d.lockedUntil === undefined ? d.accessPassUrl : undefined,
-      locked: d.lockedUntil !== undefined,
-      error,
-      passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
-    });
+    return pageView(
+      v.tr(lang, 'enroll_refused_title'),
+      { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
+      {
+        ...hidden(d),
+        retryUrl: d.retryUrl,
+        accessPassUrl: d.lockedUntil === undefined ? d.accessPassUrl : undefined,
+        locked: d.lockedUntil !== undefined,
+        error,
+        passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
+      },
+    );
   },
 });
 
@@ -74,8 +87,15 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
     }
 
     /** The page that refuses first enrollment here and offers the access-pass field. */
-    function refusedPage(ctx: PortalContext, session: SessionData, rd: string | null, status: number, extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil'> = {}): void {
-      if (status === 429 && extra.lockedUntil !== undefined) ctx.res.setHeader('retry-after', retryAfter(Number(extra.lockedUntil), clock()));
+    function refusedPage(
+      ctx: PortalContext,
+      session: SessionData,
+      rd: string | null,
+      status: number,
+      extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil'> = {},
+    ): void {
+      if (status === 429 && extra.lockedUntil !== undefined)
+        ctx.res.setHeader('retry-after', retryAfter(Number(extra.lockedUntil), clock()));
       kit.page(ctx, status, 'enroll-refused', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         user: session.user,
@@ -86,7 +106,13 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       });
     }
 
-    async function setupPage(ctx: PortalContext, session: SessionData, rd: string | null, status = 200, error?: EnrollPage['error']): Promise<void> {
+    async function setupPage(
+      ctx: PortalContext,
+      session: SessionData,
+      rd: string | null,
+      status = 200,
+      error?: EnrollPage['error'],
+    ): Promise<void> {
       const view = await startTotpEnrollment(store, {
         user: session.user,
         account: session.user,
@@ -117,11 +143,20 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       }
       // Only the listed kinds may be enrolled: without `totp` a first method is a hardware token an admin hands out.
       if (!config.mfa.methods.includes('totp')) {
-        kit.page(ctx, 200, 'message', { title: 'enroll_token_title', text: 'enroll_token_text', link: { href: url(PORTAL_PATHS.account), label: 'back_to_account' } });
+        kit.page(ctx, 200, 'message', {
+          title: 'enroll_token_title',
+          text: 'enroll_token_text',
+          link: { href: url(PORTAL_PATHS.account), label: 'back_to_account' },
+        });
         return null;
       }
       if (!enrollmentAllowed(ctx, session)) {
-        await kit.audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'denied', detail: 'first enrollment refused: not on a trusted network and no access pass' });
+        await kit.audit(ctx, {
+          kind: 'enrollment',
+          user: session.user,
+          outcome: 'denied',
+          detail: 'first enrollment refused: not on a trusted network and no access pass',
+        });
         const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
         refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
         return null;
@@ -135,10 +170,16 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       const rd = kit.returnTo(form.get('rd'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return refusedPage(ctx, session, rd, 400, { error: 'error_form_expired' });
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
+        return refusedPage(ctx, session, rd, 400, { error: 'error_form_expired' });
       if ((await hasActiveMethod(store, session.user)) || !config.mfa.methods.includes('totp')) {
         // A pass is for enrolling a first method only; a user with a method signs in with it.
-        await kit.audit(ctx, { kind: 'second_factor', user: session.user, outcome: 'denied', detail: 'first enrollment: access pass refused: not a first enrollment' });
+        await kit.audit(ctx, {
+          kind: 'second_factor',
+          user: session.user,
+          outcome: 'denied',
+          detail: 'first enrollment: access pass refused: not a first enrollment',
+        });
         return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
       }
       const result = await kit.checkSecondFactor(ctx, {
@@ -157,7 +198,15 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         return refusedPage(ctx, session, rd, 401, { error: 'enroll_pass_invalid' });
       }
       // Still level 1: the pass opens enrollment; the enrollment's confirming code grants access.
-      await kit.issueSession(ctx, { user: session.user, level: 1, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, enroll: true, tapAt: clock() });
+      await kit.issueSession(ctx, {
+        user: session.user,
+        level: 1,
+        amr: ['pwd', result.amr],
+        ic: session.ic,
+        auth: session.auth,
+        enroll: true,
+        tapAt: clock(),
+      });
       kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
     }
 
@@ -188,7 +237,14 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         },
       );
       if (!result.ok) return setupPage(ctx, session, rd, 400, 'enroll_error_invalid');
-      await kit.issueSession(ctx, { user: session.user, level: 2, amr: accessPassOpen(session) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'], ic: session.ic, auth: session.auth, mfaAt: clock() });
+      await kit.issueSession(ctx, {
+        user: session.user,
+        level: 2,
+        amr: accessPassOpen(session) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'],
+        ic: session.ic,
+        auth: session.auth,
+        mfaAt: clock(),
+      });
       kit.redirect(ctx.res, rd ?? kit.defaultLanding);
     }
 

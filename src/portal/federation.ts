@@ -28,7 +28,7 @@ import { FLOW_TTL_MS, sealFlow, stateKey, unsealFlow } from '../federation/flow-
 import { mapClaims, type FederatedIdentity } from '../federation/claims.ts';
 import { errors } from '../errors/errors.ts';
 
-export const OIDC_PATHS = Object.freeze({ start: 'oidc/start', callback: 'oidc/callback' });
+const OIDC_PATHS = Object.freeze({ start: 'oidc/start', callback: 'oidc/callback' });
 
 export interface FederationModuleDeps {
   settings: NonNullable<FederationConfig['oidc']>;
@@ -87,7 +87,7 @@ export function federationPortalModules(
   ];
 }
 
-export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => PortalModule {
+function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => PortalModule {
   const { settings, oidc, users, store, clock, log } = deps;
   return (kit) => {
     const redirectUri = new URL(`${kit.prefix}${OIDC_PATHS.callback}`, kit.publicUrl).href;
@@ -112,7 +112,10 @@ export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) =
         deps.sealPassword,
       );
       // Lax: the provider sends the browser back with a top-level GET from another site.
-      appendSetCookie(ctx.res, serializeCookie(deps.cookieName, sealed, { secure: deps.secure, path: cookiePath, maxAge: FLOW_TTL_MS / 1000, sameSite: 'Lax' }));
+      appendSetCookie(
+        ctx.res,
+        serializeCookie(deps.cookieName, sealed, { secure: deps.secure, path: cookiePath, maxAge: FLOW_TTL_MS / 1000, sameSite: 'Lax' }),
+      );
       kit.redirect(ctx.res, request.url.href, 302);
     }
 
@@ -148,10 +151,12 @@ export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) =
       try {
         if (!flow) throw new Refused('no sign-in in progress in this browser (flow cookie missing, forged or expired)');
         const providerError = params.get('error');
-        if (providerError) throw new Refused(`the provider answered ${providerError}: ${(params.get('error_description') ?? '').slice(0, 200)}`);
+        if (providerError)
+          throw new Refused(`the provider answered ${providerError}: ${(params.get('error_description') ?? '').slice(0, 200)}`);
         if (flow.exp <= clock()) throw new Refused('the sign-in took longer than 10 minutes');
-        if (params.get('state') !== flow.state) throw new Refused('the state does not match this browser\'s sign-in');
-        if (!(await store.consumeOidcState(stateKey(flow.state), flow.exp, clock()))) throw new Refused('the state was already used (replayed callback)');
+        if (params.get('state') !== flow.state) throw new Refused("the state does not match this browser's sign-in");
+        if (!(await store.consumeOidcState(stateKey(flow.state), flow.exp, clock())))
+          throw new Refused('the state was already used (replayed callback)');
 
         let claims: Record<string, unknown>;
         try {
@@ -162,7 +167,8 @@ export function federationModule(deps: FederationModuleDeps): (kit: PortalKit) =
         const mapped = mapClaims(claims, settings);
         if (!mapped.ok) throw new Refused(mapped.reason, typeof claims.sub === 'string' ? `sub:${claims.sub}` : '');
         const identity = mapped.identity;
-        if (identity.dropped.length > 0) log.warn({ user: identity.username, dropped: identity.dropped }, 'federated groups ignored: not valid group names');
+        if (identity.dropped.length > 0)
+          log.warn({ user: identity.username, dropped: identity.dropped }, 'federated groups ignored: not valid group names');
         const user = await resolveUser(identity);
         if (deps.blocked?.(user.name)) throw new Refused('the user is blocked', user.name);
 

@@ -21,7 +21,7 @@ import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type
 import { describeUserAgent } from '../audit/user-agent.ts';
 
 /** The report page, relative to the path prefix. */
-export const FRAUD_REPORT_PATH = 'fraud-report';
+const FRAUD_REPORT_PATH = 'fraud-report';
 /** Browsers cap cookie lifetimes at 400 days (RFC 6265bis §5.5). */
 const BROWSER_ID_MAX_AGE_S = 400 * 86_400;
 const BROWSER_ID = /^[A-Za-z0-9_-]{32}$/;
@@ -55,19 +55,22 @@ export interface FraudReportPage {
   autoBlock: boolean;
 }
 
-
 export const fraudReportPage = definePage({
   name: 'fraud-report',
   build(lang, d: FraudReportPage, v) {
-    return pageView(v.tr(lang, 'fraud_report_title'), { user: d.user }, {
-      csrf: d.csrf,
-      token: d.token,
-      action: `${v.prefix}fraud-report`,
-      at: v.date(d.at, lang),
-      ip: d.ip,
-      browser: d.browser,
-      autoBlock: d.autoBlock,
-    });
+    return pageView(
+      v.tr(lang, 'fraud_report_title'),
+      { user: d.user },
+      {
+        csrf: d.csrf,
+        token: d.token,
+        action: `${v.prefix}fraud-report`,
+        at: v.date(d.at, lang),
+        ip: d.ip,
+        browser: d.browser,
+        autoBlock: d.autoBlock,
+      },
+    );
   },
 });
 
@@ -86,7 +89,10 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
     function browserId(ctx: PortalContext): string {
       const existing = readCookie(ctx.req.headers.cookie, browserCookie);
       const id = existing !== undefined && BROWSER_ID.test(existing) ? existing : randomBytes(24).toString('base64url');
-      appendSetCookie(ctx.res, serializeCookie(browserCookie, id, { secure, path: kit.prefix, maxAge: BROWSER_ID_MAX_AGE_S, sameSite: 'Lax' }));
+      appendSetCookie(
+        ctx.res,
+        serializeCookie(browserCookie, id, { secure, path: kit.prefix, maxAge: BROWSER_ID_MAX_AGE_S, sameSite: 'Lax' }),
+      );
       return id;
     }
 
@@ -155,7 +161,10 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
       if (result.state !== 'reported') return invalid(ctx);
       const r = result.report;
       const name = users.get(r.user)?.name ?? r.user;
-      log.warn({ user: name, signInFrom: r.clientIp, reportedFrom: ctx.scope.clientIp, blockedUntil: result.blockedUntil }, 'fraud reported');
+      log.warn(
+        { user: name, signInFrom: r.clientIp, reportedFrom: ctx.scope.clientIp, blockedUntil: result.blockedUntil },
+        'fraud reported',
+      );
       notifier.fraudAlert({
         user: name,
         at: r.createdAt,

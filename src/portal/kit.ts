@@ -20,7 +20,7 @@ import type { PageData, PageName } from './pages.ts';
 import type { StaticAssets } from './static.ts';
 import type { StoreOutage } from '../store/outage.ts';
 import type { HostMatcher } from '../session/return-url.ts';
-import { GatewayError, errors } from '../errors/errors.ts';
+import { type GatewayError, errors } from '../errors/errors.ts';
 import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { safeReturnUrl } from '../session/return-url.ts';
@@ -136,7 +136,8 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** A query parameter of the request, unchecked, or null. */
-export const queryParam = (ctx: PortalContext, name: string): string | null => new URL(ctx.req.url ?? '/', 'http://x').searchParams.get(name);
+export const queryParam = (ctx: PortalContext, name: string): string | null =>
+  new URL(ctx.req.url ?? '/', 'http://x').searchParams.get(name);
 
 /** Whether `user` has a method that can sign in (imported hardware tokens wait for activation). */
 export async function hasActiveMethod(store: Pick<Store, 'listMethods'>, user: string): Promise<boolean> {
@@ -182,7 +183,12 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     const accept = req.headers.accept ?? '';
     if (accept.includes('application/json') && !accept.includes('text/html')) {
       const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });
-      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body), ...retry });
+      res.writeHead(err.status, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(body),
+        ...retry,
+      });
       res.end(body);
       return;
     }
@@ -219,7 +225,9 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
   }
 
   function audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void> {
-    return store.record({ ...event, ...auditContext(ctx) }).catch((err: unknown) => log.error({ err, event }, 'could not write the sign-in log'));
+    return store
+      .record({ ...event, ...auditContext(ctx) })
+      .catch((err: unknown) => log.error({ err, event }, 'could not write the sign-in log'));
   }
 
   async function issueSession(ctx: PortalContext, data: NewSession): Promise<SessionData> {
@@ -255,7 +263,13 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     auditContext,
     checkSecondFactor: (ctx, input) =>
       checkSecondFactor(
-        { store, policy: codePolicy, skewSteps: config.mfa.totp.skew_steps, clock, onLockout: (user, until) => lockedOut(ctx, user, until, 'second_factor') },
+        {
+          store,
+          policy: codePolicy,
+          skewSteps: config.mfa.totp.skew_steps,
+          clock,
+          onLockout: (user, until) => lockedOut(ctx, user, until, 'second_factor'),
+        },
         { ...input, context: auditContext(ctx) },
       ),
     requireSession(ctx, rd) {

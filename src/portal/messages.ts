@@ -29,8 +29,10 @@ const en = {
   sign_in_error_blocked: 'This account is blocked. Contact your IT team.',
   sign_in_error_throttled: 'Too many failed sign-ins came from your network. Please wait a few minutes, then try again.',
   sign_in_error_unavailable: 'Sign-in is unavailable right now: the company directory does not answer. Please try again in a few minutes.',
-  sign_in_error_password_expired: 'Your password has expired. Change it the way your company changes passwords, then sign in with the new one.',
-  sign_in_error_must_change_password: 'Your password must be changed before you can use it. Change it the way your company changes passwords, then sign in with the new one.',
+  sign_in_error_password_expired:
+    'Your password has expired. Change it the way your company changes passwords, then sign in with the new one.',
+  sign_in_error_must_change_password:
+    'Your password must be changed before you can use it. Change it the way your company changes passwords, then sign in with the new one.',
   sign_in_error_account_expired: 'Your account has expired. Contact your IT team.',
   sign_in_error_expired: 'The page expired. Please sign in again.',
   sign_in_error_provider: 'Signing in with {provider} did not complete. Please try again.',
@@ -70,11 +72,14 @@ const en = {
   enroll_error_invalid: 'That code didn’t match. Make sure your phone sets its time automatically, then enter the current code.',
 
   enroll_refused_title: 'Setup needs the office network',
-  enroll_refused_text: 'To protect your account, the first sign-in method can only be set up from a trusted network, such as the office network or the company VPN.',
-  enroll_refused_todo: 'Connect to the office network or VPN and open this page again. If that is not possible, contact your IT team; they can help you set up.',
+  enroll_refused_text:
+    'To protect your account, the first sign-in method can only be set up from a trusted network, such as the office network or the company VPN.',
+  enroll_refused_todo:
+    'Connect to the office network or VPN and open this page again. If that is not possible, contact your IT team; they can help you set up.',
   enroll_refused_retry: 'Try again',
   enroll_token_title: 'Ask for a hardware token',
-  enroll_token_text: 'Your account needs a second step when you sign in, and this gateway uses hardware tokens for it. Ask your IT team for a token; once it is activated you can sign in with its codes.',
+  enroll_token_text:
+    'Your account needs a second step when you sign in, and this gateway uses hardware tokens for it. Ask your IT team for a token; once it is activated you can sign in with its codes.',
   enroll_pass_title: 'Have a temporary access pass?',
   enroll_pass_text: 'If your IT team gave you a temporary access pass, enter it here to set up your first method from where you are.',
   enroll_pass_label: 'Temporary access pass',
@@ -87,14 +92,16 @@ const en = {
   second_factor_recovery_error: 'That recovery code didn’t work. It may be mistyped or already used: each code works once.',
   second_factor_recovery_hint: '12 letters and digits from your printed list. Each code works once.',
   second_factor_recovery_submit: 'Sign in with recovery code',
-  method_add_after_recovery: 'You signed in with a recovery code, which works only once. Set up a new method now so you can sign in next time.',
+  method_add_after_recovery:
+    'You signed in with a recovery code, which works only once. Set up a new method now so you can sign in next time.',
   account_notice_recovery_used: 'You signed in with a recovery code, which works only once. Ask your IT team for a new hardware token.',
   account_recovery_title: 'Recovery codes',
   account_recovery_none: 'You have no recovery codes. Create some so you can still sign in if you lose your phone.',
   account_recovery_some: '{unused} of {total} recovery codes unused (created {created}).',
   account_recovery_manage: 'Recovery codes',
   recovery_title: 'Recovery codes',
-  recovery_explain: 'Each recovery code signs you in once if you lose your phone or token. Keep them somewhere safe, away from your devices.',
+  recovery_explain:
+    'Each recovery code signs you in once if you lose your phone or token. Keep them somewhere safe, away from your devices.',
   recovery_summary: '{unused} of {total} codes unused (created {created}).',
   recovery_summary_none: 'You have no recovery codes yet.',
   recovery_create: 'Create recovery codes',
@@ -106,7 +113,8 @@ const en = {
   recovery_done: 'I have saved my codes',
 
   sign_out_title: 'Sign out?',
-  sign_out_text: 'You are signed in as {user}. Signing out ends this session on every server, for this browser and for any copy of its cookie.',
+  sign_out_text:
+    'You are signed in as {user}. Signing out ends this session on every server, for this browser and for any copy of its cookie.',
   signed_out_title: 'You’re signed out',
   signed_out_text: 'You have been signed out of the applications behind this gateway. On a shared computer, close the browser as well.',
   signed_out_again: 'Sign in again',
@@ -161,7 +169,8 @@ const en = {
   method_name_invalid: 'Enter a name of 1 to 64 characters.',
   method_name_invalid_title: 'Name not changed',
   method_add_title: 'Add an authenticator app',
-  method_add_intro: 'Scan this code with the app you want to add, for example on a second phone for a shared mailbox. Your existing methods keep working.',
+  method_add_intro:
+    'Scan this code with the app you want to add, for example on a second phone for a shared mailbox. Your existing methods keep working.',
   method_add_default_name: 'Authenticator app {n}',
   method_add_submit: 'Add app',
   method_verify_title: 'Confirm it’s you',
@@ -169,7 +178,8 @@ const en = {
   method_verify_submit: 'Continue',
   method_remove_title: 'Remove sign-in method',
   method_remove_text: 'Remove “{name}” ({kind})? Its codes stop working at once.',
-  method_remove_last: 'This is your only sign-in method. After removing it you must set up a new one the next time you sign in, and that may only be possible from the office network or VPN.',
+  method_remove_last:
+    'This is your only sign-in method. After removing it you must set up a new one the next time you sign in, and that may only be possible from the office network or VPN.',
   method_remove_confirm: 'Remove method',
   method_limit_title: 'No room for another method',
   method_limit_text: 'You already have the maximum number of sign-in methods. Remove one you no longer use first.',
@@ -184,16 +194,19 @@ const en = {
   fraud_report_title: 'Report a sign-in',
   fraud_report_intro: 'Someone signed in to the account {user} with its password. If that was not you, report it here.',
   fraud_report_note: 'Reporting ends every session of your account and tells your IT team.',
-  fraud_report_block_note: 'Reporting blocks your account to protect it and ends every session. Your IT team is told and will help you get back in.',
+  fraud_report_block_note:
+    'Reporting blocks your account to protect it and ends every session. Your IT team is told and will help you get back in.',
   fraud_report_submit: 'This wasn’t me: report it',
   fraud_report_keep: 'If this was you, close this page; nothing changes.',
   fraud_reported_title: 'Sign-in reported',
   fraud_reported_text: 'Thank you. Every session of your account has ended and your IT team has been told. Change your password soon.',
-  fraud_reported_blocked_text: 'Thank you. Your account is blocked for now and every session has ended. Your IT team has been told; contact them to get back in.',
+  fraud_reported_blocked_text:
+    'Thank you. Your account is blocked for now and every session has ended. Your IT team has been told; contact them to get back in.',
   fraud_already_title: 'Already reported',
   fraud_already_text: 'This sign-in has already been reported. Nothing more needs to be done.',
   fraud_link_invalid_title: 'Link not valid',
-  fraud_link_invalid_text: 'This report link is not valid or has expired. If you think someone else signed in to your account, tell your IT team.',
+  fraud_link_invalid_text:
+    'This report link is not valid or has expired. If you think someone else signed in to your account, tell your IT team.',
 
   error_code: 'Error {status}',
   error_home: 'Go to the start page',
@@ -208,7 +221,8 @@ const en = {
   error_414: 'Address too long',
   error_414_text: 'This web address is longer than the gateway accepts. Open the application from its start page instead.',
   error_431: 'Request too large',
-  error_431_text: 'Your browser sent more data than the gateway accepts, often because of too many cookies. Clear the cookies for this site and try again.',
+  error_431_text:
+    'Your browser sent more data than the gateway accepts, often because of too many cookies. Clear the cookies for this site and try again.',
   error_429: 'Too many sign-ins right now',
   error_429_text: 'The gateway is checking many passwords at the moment. Wait a few seconds and try again.',
   error_500: 'Something went wrong',
@@ -245,10 +259,14 @@ const de: Record<MessageKey, string> = {
   sign_in_error_failed: 'Benutzername oder Passwort ist falsch.',
   sign_in_error_locked: 'Zu viele fehlgeschlagene Versuche. Sie können es ab {until} erneut versuchen.',
   sign_in_error_blocked: 'Dieses Konto ist gesperrt. Wenden Sie sich an Ihre IT-Abteilung.',
-  sign_in_error_throttled: 'Aus Ihrem Netzwerk kamen zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.',
-  sign_in_error_unavailable: 'Die Anmeldung ist gerade nicht möglich: Das Firmenverzeichnis antwortet nicht. Bitte versuchen Sie es in einigen Minuten erneut.',
-  sign_in_error_password_expired: 'Ihr Passwort ist abgelaufen. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
-  sign_in_error_must_change_password: 'Ihr Passwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
+  sign_in_error_throttled:
+    'Aus Ihrem Netzwerk kamen zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.',
+  sign_in_error_unavailable:
+    'Die Anmeldung ist gerade nicht möglich: Das Firmenverzeichnis antwortet nicht. Bitte versuchen Sie es in einigen Minuten erneut.',
+  sign_in_error_password_expired:
+    'Ihr Passwort ist abgelaufen. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
+  sign_in_error_must_change_password:
+    'Ihr Passwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
   sign_in_error_account_expired: 'Ihr Konto ist abgelaufen. Wenden Sie sich an Ihre IT-Abteilung.',
   sign_in_error_expired: 'Die Seite ist abgelaufen. Bitte melden Sie sich erneut an.',
   sign_in_error_provider: 'Die Anmeldung mit {provider} wurde nicht abgeschlossen. Bitte versuchen Sie es erneut.',
@@ -285,34 +303,45 @@ const de: Record<MessageKey, string> = {
   enroll_step_confirm_text: 'Geben Sie den 6-stelligen Code ein, den Ihre App jetzt anzeigt, um die Einrichtung abzuschließen.',
   enroll_code: 'Code aus der App',
   enroll_submit: 'Einrichtung abschließen',
-  enroll_error_invalid: 'Der Code stimmt nicht. Stellen Sie sicher, dass Ihr Telefon die Uhrzeit automatisch einstellt, und geben Sie den aktuellen Code ein.',
+  enroll_error_invalid:
+    'Der Code stimmt nicht. Stellen Sie sicher, dass Ihr Telefon die Uhrzeit automatisch einstellt, und geben Sie den aktuellen Code ein.',
 
   enroll_refused_title: 'Einrichtung nur im Firmennetz möglich',
-  enroll_refused_text: 'Zum Schutz Ihres Kontos kann die erste Anmeldemethode nur aus einem vertrauenswürdigen Netz eingerichtet werden, etwa im Firmennetz oder über das Firmen-VPN.',
-  enroll_refused_todo: 'Verbinden Sie sich mit dem Firmennetz oder VPN und öffnen Sie diese Seite erneut. Ist das nicht möglich, wenden Sie sich an Ihre IT-Abteilung; dort hilft man Ihnen bei der Einrichtung.',
+  enroll_refused_text:
+    'Zum Schutz Ihres Kontos kann die erste Anmeldemethode nur aus einem vertrauenswürdigen Netz eingerichtet werden, etwa im Firmennetz oder über das Firmen-VPN.',
+  enroll_refused_todo:
+    'Verbinden Sie sich mit dem Firmennetz oder VPN und öffnen Sie diese Seite erneut. Ist das nicht möglich, wenden Sie sich an Ihre IT-Abteilung; dort hilft man Ihnen bei der Einrichtung.',
   enroll_refused_retry: 'Erneut versuchen',
   enroll_token_title: 'Hardware-Token anfordern',
-  enroll_token_text: 'Für Ihr Konto ist bei der Anmeldung ein zweiter Schritt erforderlich, und dieses Gateway verwendet dafür Hardware-Token. Fordern Sie bei Ihrer IT-Abteilung ein Token an; sobald es aktiviert ist, melden Sie sich mit seinen Codes an.',
+  enroll_token_text:
+    'Für Ihr Konto ist bei der Anmeldung ein zweiter Schritt erforderlich, und dieses Gateway verwendet dafür Hardware-Token. Fordern Sie bei Ihrer IT-Abteilung ein Token an; sobald es aktiviert ist, melden Sie sich mit seinen Codes an.',
   enroll_pass_title: 'Haben Sie einen befristeten Zugangspass?',
-  enroll_pass_text: 'Wenn Ihre IT-Abteilung Ihnen einen befristeten Zugangspass gegeben hat, geben Sie ihn hier ein, um Ihre erste Methode von Ihrem jetzigen Ort aus einzurichten.',
+  enroll_pass_text:
+    'Wenn Ihre IT-Abteilung Ihnen einen befristeten Zugangspass gegeben hat, geben Sie ihn hier ein, um Ihre erste Methode von Ihrem jetzigen Ort aus einzurichten.',
   enroll_pass_label: 'Befristeter Zugangspass',
   enroll_pass_hint: '16 Buchstaben und Ziffern, zum Beispiel abcd-efgh-jkmn-pqrs.',
   enroll_pass_submit: 'Mit dem Pass fortfahren',
-  enroll_pass_invalid: 'Dieser Pass ist ungültig. Er ist möglicherweise falsch eingegeben, abgelaufen oder aufgebraucht; fordern Sie bei Ihrer IT-Abteilung einen neuen an.',
+  enroll_pass_invalid:
+    'Dieser Pass ist ungültig. Er ist möglicherweise falsch eingegeben, abgelaufen oder aufgebraucht; fordern Sie bei Ihrer IT-Abteilung einen neuen an.',
   enroll_pass_locked: 'Es wurden zu viele falsche Codes oder Pässe eingegeben. Sie können es ab {until} erneut versuchen.',
   second_factor_recovery_toggle: 'Telefon oder Token verloren? Wiederherstellungscode verwenden',
   second_factor_recovery_label: 'Wiederherstellungscode',
-  second_factor_recovery_error: 'Dieser Wiederherstellungscode hat nicht funktioniert. Er ist vielleicht falsch eingegeben oder schon verwendet: Jeder Code gilt nur einmal.',
+  second_factor_recovery_error:
+    'Dieser Wiederherstellungscode hat nicht funktioniert. Er ist vielleicht falsch eingegeben oder schon verwendet: Jeder Code gilt nur einmal.',
   second_factor_recovery_hint: '12 Buchstaben und Ziffern aus Ihrer ausgedruckten Liste. Jeder Code funktioniert einmal.',
   second_factor_recovery_submit: 'Mit Wiederherstellungscode anmelden',
-  method_add_after_recovery: 'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Richten Sie jetzt eine neue Methode ein, damit Sie sich beim nächsten Mal anmelden können.',
-  account_notice_recovery_used: 'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Fordern Sie bei Ihrer IT-Abteilung ein neues Hardware-Token an.',
+  method_add_after_recovery:
+    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Richten Sie jetzt eine neue Methode ein, damit Sie sich beim nächsten Mal anmelden können.',
+  account_notice_recovery_used:
+    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Fordern Sie bei Ihrer IT-Abteilung ein neues Hardware-Token an.',
   account_recovery_title: 'Wiederherstellungscodes',
-  account_recovery_none: 'Sie haben keine Wiederherstellungscodes. Erstellen Sie welche, damit Sie sich auch nach dem Verlust Ihres Telefons anmelden können.',
+  account_recovery_none:
+    'Sie haben keine Wiederherstellungscodes. Erstellen Sie welche, damit Sie sich auch nach dem Verlust Ihres Telefons anmelden können.',
   account_recovery_some: '{unused} von {total} Wiederherstellungscodes unbenutzt (erstellt am {created}).',
   account_recovery_manage: 'Wiederherstellungscodes',
   recovery_title: 'Wiederherstellungscodes',
-  recovery_explain: 'Jeder Wiederherstellungscode meldet Sie einmal an, wenn Sie Ihr Telefon oder Token verlieren. Bewahren Sie die Codes sicher und getrennt von Ihren Geräten auf.',
+  recovery_explain:
+    'Jeder Wiederherstellungscode meldet Sie einmal an, wenn Sie Ihr Telefon oder Token verlieren. Bewahren Sie die Codes sicher und getrennt von Ihren Geräten auf.',
   recovery_summary: '{unused} von {total} Codes unbenutzt (erstellt am {created}).',
   recovery_summary_none: 'Sie haben noch keine Wiederherstellungscodes.',
   recovery_create: 'Wiederherstellungscodes erstellen',
@@ -324,9 +353,11 @@ const de: Record<MessageKey, string> = {
   recovery_done: 'Ich habe meine Codes gesichert',
 
   sign_out_title: 'Abmelden?',
-  sign_out_text: 'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie seines Cookies.',
+  sign_out_text:
+    'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie seines Cookies.',
   signed_out_title: 'Sie sind abgemeldet',
-  signed_out_text: 'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den Browser.',
+  signed_out_text:
+    'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den Browser.',
   signed_out_again: 'Erneut anmelden',
   signed_out_everywhere_title: 'Überall abgemeldet',
   signed_out_everywhere_text: 'Alle Ihre Sitzungen wurden beendet, auf diesem und auf allen anderen Geräten.',
@@ -355,7 +386,8 @@ const de: Record<MessageKey, string> = {
   account_browsers_forget: 'Gespeicherte Browser vergessen',
   account_browsers_forget_hint: 'Jeder Browser, auch dieser, fragt dann wieder nach dem zweiten Schritt.',
   account_sessions: 'Sitzungen',
-  account_sessions_text: 'Gerät verloren oder an einem Computer angemeldet, den Sie nicht mehr nutzen? Beenden Sie alle Sitzungen auf einmal.',
+  account_sessions_text:
+    'Gerät verloren oder an einem Computer angemeldet, den Sie nicht mehr nutzen? Beenden Sie alle Sitzungen auf einmal.',
   account_sign_out_everywhere: 'Überall abmelden',
   account_recent: 'Letzte Anmeldungen',
   account_recent_time: 'Zeitpunkt',
@@ -379,7 +411,8 @@ const de: Record<MessageKey, string> = {
   method_name_invalid: 'Geben Sie einen Namen mit 1 bis 64 Zeichen ein.',
   method_name_invalid_title: 'Name nicht geändert',
   method_add_title: 'Authenticator-App hinzufügen',
-  method_add_intro: 'Scannen Sie diesen Code mit der App, die Sie hinzufügen möchten, zum Beispiel auf einem zweiten Telefon für ein gemeinsames Postfach. Ihre bisherigen Methoden funktionieren weiter.',
+  method_add_intro:
+    'Scannen Sie diesen Code mit der App, die Sie hinzufügen möchten, zum Beispiel auf einem zweiten Telefon für ein gemeinsames Postfach. Ihre bisherigen Methoden funktionieren weiter.',
   method_add_default_name: 'Authenticator-App {n}',
   method_add_submit: 'App hinzufügen',
   method_verify_title: 'Bestätigen Sie Ihre Identität',
@@ -387,7 +420,8 @@ const de: Record<MessageKey, string> = {
   method_verify_submit: 'Weiter',
   method_remove_title: 'Anmeldemethode entfernen',
   method_remove_text: '„{name}“ ({kind}) entfernen? Ihre Codes funktionieren dann sofort nicht mehr.',
-  method_remove_last: 'Dies ist Ihre einzige Anmeldemethode. Nach dem Entfernen müssen Sie bei der nächsten Anmeldung eine neue einrichten, was möglicherweise nur im Firmennetz oder über das VPN möglich ist.',
+  method_remove_last:
+    'Dies ist Ihre einzige Anmeldemethode. Nach dem Entfernen müssen Sie bei der nächsten Anmeldung eine neue einrichten, was möglicherweise nur im Firmennetz oder über das VPN möglich ist.',
   method_remove_confirm: 'Methode entfernen',
   method_limit_title: 'Kein Platz für eine weitere Methode',
   method_limit_text: 'Sie haben bereits die Höchstzahl an Anmeldemethoden. Entfernen Sie zuerst eine, die Sie nicht mehr verwenden.',
@@ -402,23 +436,28 @@ const de: Record<MessageKey, string> = {
   fraud_report_title: 'Anmeldung melden',
   fraud_report_intro: 'Jemand hat sich mit dem Kennwort beim Konto {user} angemeldet. Wenn Sie das nicht waren, melden Sie es hier.',
   fraud_report_note: 'Die Meldung beendet alle Sitzungen Ihres Kontos und informiert Ihre IT-Abteilung.',
-  fraud_report_block_note: 'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Ihre IT-Abteilung wird informiert und hilft Ihnen, wieder Zugang zu erhalten.',
+  fraud_report_block_note:
+    'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Ihre IT-Abteilung wird informiert und hilft Ihnen, wieder Zugang zu erhalten.',
   fraud_report_submit: 'Das war ich nicht: melden',
   fraud_report_keep: 'Wenn Sie das waren, schließen Sie diese Seite; es ändert sich nichts.',
   fraud_reported_title: 'Anmeldung gemeldet',
-  fraud_reported_text: 'Danke. Alle Sitzungen Ihres Kontos wurden beendet, und Ihre IT-Abteilung wurde informiert. Ändern Sie bald Ihr Kennwort.',
-  fraud_reported_blocked_text: 'Danke. Ihr Konto ist vorerst gesperrt, und alle Sitzungen wurden beendet. Ihre IT-Abteilung wurde informiert; wenden Sie sich an sie, um wieder Zugang zu erhalten.',
+  fraud_reported_text:
+    'Danke. Alle Sitzungen Ihres Kontos wurden beendet, und Ihre IT-Abteilung wurde informiert. Ändern Sie bald Ihr Kennwort.',
+  fraud_reported_blocked_text:
+    'Danke. Ihr Konto ist vorerst gesperrt, und alle Sitzungen wurden beendet. Ihre IT-Abteilung wurde informiert; wenden Sie sich an sie, um wieder Zugang zu erhalten.',
   fraud_already_title: 'Bereits gemeldet',
   fraud_already_text: 'Diese Anmeldung wurde bereits gemeldet. Sie müssen nichts weiter tun.',
   fraud_link_invalid_title: 'Link ungültig',
-  fraud_link_invalid_text: 'Dieser Meldelink ist ungültig oder abgelaufen. Wenn Sie glauben, dass sich jemand anderes bei Ihrem Konto angemeldet hat, informieren Sie Ihre IT-Abteilung.',
+  fraud_link_invalid_text:
+    'Dieser Meldelink ist ungültig oder abgelaufen. Wenn Sie glauben, dass sich jemand anderes bei Ihrem Konto angemeldet hat, informieren Sie Ihre IT-Abteilung.',
 
   error_code: 'Fehler {status}',
   error_home: 'Zur Startseite',
   error_request_id: 'Anfrage-ID: {id}',
   error_form_expired: 'Dieses Formular ist abgelaufen. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.',
   error_400: 'Ungültige Anfrage',
-  error_400_text: 'Ihr Browser hat eine Anfrage gesendet, die dieses Gateway nicht verarbeiten kann. Gehen Sie zurück und versuchen Sie es erneut.',
+  error_400_text:
+    'Ihr Browser hat eine Anfrage gesendet, die dieses Gateway nicht verarbeiten kann. Gehen Sie zurück und versuchen Sie es erneut.',
   error_403: 'Zugriff verweigert',
   error_403_text: 'Sie sind nicht berechtigt, diese Seite zu öffnen. Wenn Sie Zugriff haben sollten, wenden Sie sich an Ihre IT-Abteilung.',
   error_404: 'Seite nicht gefunden',
@@ -426,17 +465,21 @@ const de: Record<MessageKey, string> = {
   error_414: 'Adresse zu lang',
   error_414_text: 'Diese Webadresse ist länger, als das Gateway erlaubt. Öffnen Sie die Anwendung stattdessen über ihre Startseite.',
   error_431: 'Anfrage zu groß',
-  error_431_text: 'Ihr Browser hat mehr Daten gesendet, als das Gateway annimmt, häufig wegen zu vieler Cookies. Löschen Sie die Cookies für diese Website und versuchen Sie es erneut.',
+  error_431_text:
+    'Ihr Browser hat mehr Daten gesendet, als das Gateway annimmt, häufig wegen zu vieler Cookies. Löschen Sie die Cookies für diese Website und versuchen Sie es erneut.',
   error_429: 'Gerade zu viele Anmeldungen',
   error_429_text: 'Das Gateway prüft im Moment sehr viele Passwörter. Warten Sie einige Sekunden und versuchen Sie es erneut.',
   error_500: 'Etwas ist schiefgelaufen',
-  error_500_text: 'Im Gateway ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
+  error_500_text:
+    'Im Gateway ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
   error_502: 'Anwendung antwortet nicht',
-  error_502_text: 'Die Anwendung hinter diesem Gateway antwortet nicht. Möglicherweise wird sie gerade neu gestartet; versuchen Sie es in einer Minute erneut.',
+  error_502_text:
+    'Die Anwendung hinter diesem Gateway antwortet nicht. Möglicherweise wird sie gerade neu gestartet; versuchen Sie es in einer Minute erneut.',
   error_503: 'Vorübergehend nicht verfügbar',
   error_503_text: 'Der Anmeldedienst ist kurzzeitig nicht erreichbar. Versuchen Sie es in einer Minute erneut.',
   error_504: 'Zeitüberschreitung der Anwendung',
-  error_504_text: 'Die Anwendung hinter diesem Gateway hat nicht rechtzeitig geantwortet. Versuchen Sie es erneut; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
+  error_504_text:
+    'Die Anwendung hinter diesem Gateway hat nicht rechtzeitig geantwortet. Versuchen Sie es erneut; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
 };
 
 /** The shipped texts; the config's `messages` section is merged over them by `buildCatalog`. */

@@ -46,13 +46,13 @@ export interface MethodsModuleDeps {
 }
 
 /** A method name as typed: trimmed, inner whitespace collapsed; null when empty, too long or with control characters. */
-export function cleanMethodName(value: string | null): string | null {
+function cleanMethodName(value: string | null): string | null {
   const name = (value ?? '').replace(/\s+/g, ' ').trim();
   return name.length === 0 || name.length > MAX_NAME || /\p{C}/u.test(name) ? null : name;
 }
 
 /** Whether the session's last second-factor code is recent enough to add or remove a method. */
-export function isFresh(session: SessionData, now: number): boolean {
+function isFresh(session: SessionData, now: number): boolean {
   return typeof session.mfaAt === 'number' && now - session.mfaAt < FRESH_SECOND_FACTOR_MS && session.mfaAt <= now;
 }
 
@@ -69,12 +69,17 @@ export interface MethodAddPage extends TotpSetup {
 export const methodAddPage = definePage({
   name: 'method-add',
   build(lang, d: MethodAddPage, v) {
-    return pageView(v.tr(lang, 'method_add_title'), { user: d.user, account: d.account, period: d.period }, {
-      ...totpSetupView(lang, d, v),
-      name: d.name,
-      notice: d.notice && v.tr(lang, d.notice),
-      nameError: d.nameError && v.tr(lang, d.nameError),
-    }, 'medium');
+    return pageView(
+      v.tr(lang, 'method_add_title'),
+      { user: d.user, account: d.account, period: d.period },
+      {
+        ...totpSetupView(lang, d, v),
+        name: d.name,
+        notice: d.notice && v.tr(lang, d.notice),
+        nameError: d.nameError && v.tr(lang, d.nameError),
+      },
+      'medium',
+    );
   },
 });
 
@@ -92,10 +97,14 @@ export const methodVerifyPage = definePage({
   build(lang, d: MethodVerifyPage, v) {
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
-    return pageView(v.tr(lang, 'method_verify_title'), {
-      user: d.user,
-      until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
-    }, { ...hidden(d), next: d.next, locked, error, codeDescribedBy: error ? 'code-hint code-error' : 'code-hint' });
+    return pageView(
+      v.tr(lang, 'method_verify_title'),
+      {
+        user: d.user,
+        until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
+      },
+      { ...hidden(d), next: d.next, locked, error, codeDescribedBy: error ? 'code-hint code-error' : 'code-hint' },
+    );
   },
 });
 
@@ -111,11 +120,15 @@ export interface MethodRemovePage extends FormFields {
 export const methodRemovePage = definePage({
   name: 'method-remove',
   build(lang, d: MethodRemovePage, v) {
-    return pageView(v.tr(lang, 'method_remove_title'), { name: d.name, kind: v.tr(lang, `method_kind_${d.kind}`) }, {
-      ...hidden(d),
-      id: d.id,
-      last: d.last,
-    });
+    return pageView(
+      v.tr(lang, 'method_remove_title'),
+      { name: d.name, kind: v.tr(lang, `method_kind_${d.kind}`) },
+      {
+        ...hidden(d),
+        id: d.id,
+        last: d.last,
+      },
+    );
   },
 });
 
@@ -135,17 +148,21 @@ export interface RecoveryCodesPage {
 export const recoveryCodesPage = definePage({
   name: 'recovery-codes',
   build(lang, d: RecoveryCodesPage, v) {
-    return pageView(v.tr(lang, 'recovery_title'), {
-      user: d.user,
-      unused: d.unused,
-      total: d.total,
-      created: d.createdAt === null ? '' : v.date(d.createdAt, lang),
-    }, {
-      csrf: d.csrf,
-      codes: d.codes,
-      shown: d.codes !== undefined,
-      hasSet: d.total > 0,
-    });
+    return pageView(
+      v.tr(lang, 'recovery_title'),
+      {
+        user: d.user,
+        unused: d.unused,
+        total: d.total,
+        created: d.createdAt === null ? '' : v.date(d.createdAt, lang),
+      },
+      {
+        csrf: d.csrf,
+        codes: d.codes,
+        shown: d.codes !== undefined,
+        hasSet: d.total > 0,
+      },
+    );
   },
 });
 
@@ -163,19 +180,34 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
     /** Signed in? Otherwise to the sign-in page, returning to the account page. */
     function requireSession(ctx: PortalContext): SessionData | null {
       if (ctx.session) return ctx.session;
-      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.signIn, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+      kit.redirect(
+        ctx.res,
+        kit.withRd(PORTAL_PATHS.signIn, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href),
+        ctx.req.method === 'GET' ? 302 : 303,
+      );
       return null;
     }
 
     async function verifyPage(ctx: PortalContext, session: SessionData, next: string, status = 200, extra: Partial<MethodVerifyPage> = {}) {
-      const until = extra.lockedUntil ?? lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock()) ?? undefined;
-      kit.page(ctx, status, 'method-verify', { csrf: csrf(session), user: session.user, next, ...extra, ...(until === undefined ? {} : { lockedUntil: until }) });
+      const until =
+        extra.lockedUntil ?? lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock()) ?? undefined;
+      kit.page(ctx, status, 'method-verify', {
+        csrf: csrf(session),
+        user: session.user,
+        next,
+        ...extra,
+        ...(until === undefined ? {} : { lockedUntil: until }),
+      });
     }
 
     /** No active method: "add" is first enrollment, which asks for no code (see the portal's enroll page). */
     async function toFirstEnrollment(ctx: PortalContext, session: SessionData): Promise<boolean> {
       if ((await store.listMethods(session.user)).some((m) => m.active)) return false;
-      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href), ctx.req.method === 'GET' ? 302 : 303);
+      kit.redirect(
+        ctx.res,
+        kit.withRd(PORTAL_PATHS.enroll, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href),
+        ctx.req.method === 'GET' ? 302 : 303,
+      );
       return true;
     }
 
@@ -192,14 +224,23 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       if (!isFresh(session, clock())) return verifyPage(ctx, session, 'recovery');
       const { codes, hashes } = newRecoveryCodes(session.user);
       await store.replaceRecoveryCodes(session.user, hashes, clock());
-      await kit.audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'success', detail: `${codes.length} recovery codes created; any earlier codes are void` });
+      await kit.audit(ctx, {
+        kind: 'enrollment',
+        user: session.user,
+        outcome: 'success',
+        detail: `${codes.length} recovery codes created; any earlier codes are void`,
+      });
       await recoveryPage(ctx, session, codes);
     }
 
     async function addPage(ctx: PortalContext, session: SessionData, status = 200, extra: Partial<MethodAddPage> = {}) {
       const count = await store.countMethods(session.user);
       if (count >= max) {
-        return kit.page(ctx, 409, 'message', { title: 'method_limit_title', text: 'method_limit_text', link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' } });
+        return kit.page(ctx, 409, 'message', {
+          title: 'method_limit_title',
+          text: 'method_limit_text',
+          link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' },
+        });
       }
       const view = await startTotpEnrollment(store, {
         user: session.user,
@@ -281,11 +322,29 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
         if (result.reason === 'blocked') throw errors.forbidden(`${session.user} is blocked`);
         const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
         if (locks !== null) ctx.res.setHeader('retry-after', String(Math.max(1, Math.ceil((locks - clock()) / 1000))));
-        return verifyPage(ctx, session, next, locks === null ? 401 : 429, locks === null ? { error: 'second_factor_error_invalid' } : { lockedUntil: locks });
+        return verifyPage(
+          ctx,
+          session,
+          next,
+          locks === null ? 401 : 429,
+          locks === null ? { error: 'second_factor_error_invalid' } : { lockedUntil: locks },
+        );
       }
-      await kit.issueSession(ctx, { user: session.user, level: 2, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, mfaAt: clock() });
+      await kit.issueSession(ctx, {
+        user: session.user,
+        level: 2,
+        amr: ['pwd', result.amr],
+        ic: session.ic,
+        auth: session.auth,
+        mfaAt: clock(),
+      });
       if (next === 'recovery') return kit.redirect(ctx.res, path(PORTAL_PATHS.recoveryCodes));
-      kit.redirect(ctx.res, next === 'add' ? path(PORTAL_PATHS.methodAdd) : `${path(PORTAL_PATHS.methodRemove)}?id=${encodeURIComponent(next.slice('remove:'.length))}`);
+      kit.redirect(
+        ctx.res,
+        next === 'add'
+          ? path(PORTAL_PATHS.methodAdd)
+          : `${path(PORTAL_PATHS.methodRemove)}?id=${encodeURIComponent(next.slice('remove:'.length))}`,
+      );
     }
 
     async function removePost(ctx: PortalContext) {
@@ -319,11 +378,20 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       const id = form.get('id') ?? '';
       const name = cleanMethodName(form.get('name'));
       if (name === null) {
-        return kit.page(ctx, 400, 'message', { title: 'method_name_invalid_title', text: 'method_name_invalid', link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' } });
+        return kit.page(ctx, 400, 'message', {
+          title: 'method_name_invalid_title',
+          text: 'method_name_invalid',
+          link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' },
+        });
       }
       const m = (await store.listMethods(session.user)).find((x) => x.id === id);
       if (!m || !(await store.renameMethod(session.user, id, name))) throw errors.notFound(`no method ${JSON.stringify(id)} of this user`);
-      await kit.audit(ctx, { kind: 'enrollment', user: session.user, outcome: 'success', detail: `${m.kind} method ${m.id} renamed from ${JSON.stringify(m.label)} to ${JSON.stringify(name)}` });
+      await kit.audit(ctx, {
+        kind: 'enrollment',
+        user: session.user,
+        outcome: 'success',
+        detail: `${m.kind} method ${m.id} renamed from ${JSON.stringify(m.label)} to ${JSON.stringify(name)}`,
+      });
       accountDone(ctx, 'renamed');
     }
 
@@ -335,7 +403,9 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
             if (!session || (await toFirstEnrollment(ctx, session))) return true;
             if (!canAdd) return false;
             const afterRecovery = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('after') === 'recovery';
-            await (isFresh(session, clock()) ? addPage(ctx, session, 200, afterRecovery ? { notice: 'method_add_after_recovery' } : {}) : verifyPage(ctx, session, 'add'));
+            await (isFresh(session, clock())
+              ? addPage(ctx, session, 200, afterRecovery ? { notice: 'method_add_after_recovery' } : {})
+              : verifyPage(ctx, session, 'add'));
             return true;
           }
           case `POST ${PORTAL_PATHS.methodAdd}`:

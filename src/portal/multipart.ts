@@ -11,7 +11,8 @@ import { errors } from '../errors/errors.ts';
 /** Reads a multipart body of at most `maxBytes` into field name -> text (the first part of each name wins). */
 export async function readMultipart(req: IncomingMessage, maxBytes: number): Promise<Map<string, string>> {
   const type = req.headers['content-type'] ?? '';
-  if (!/^multipart\/form-data\s*;.*?boundary=/i.test(type)) throw errors.badRequest(`not a multipart form: ${JSON.stringify(type.slice(0, 100))}`);
+  if (!/^multipart\/form-data\s*;.*?boundary=/i.test(type))
+    throw errors.badRequest(`not a multipart form: ${JSON.stringify(type.slice(0, 100))}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -21,7 +22,11 @@ export async function readMultipart(req: IncomingMessage, maxBytes: number): Pro
   }
   let form: FormData;
   try {
-    form = await new Request('http://gateway.invalid/', { method: 'POST', headers: { 'content-type': type }, body: Buffer.concat(chunks) }).formData();
+    form = await new Request('http://gateway.invalid/', {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: Buffer.concat(chunks),
+    }).formData();
   } catch (err) {
     throw errors.badRequest(`malformed multipart body: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -43,7 +43,12 @@ export function definePage<N extends string, D>(def: PageDefinition<N, D>): Page
   return Object.freeze(def);
 }
 
-export function pageView(title: string, params: MessageParams, view: Record<string, unknown>, width: PageView['width'] = 'narrow'): PageView {
+export function pageView(
+  title: string,
+  params: MessageParams,
+  view: Record<string, unknown>,
+  width: PageView['width'] = 'narrow',
+): PageView {
   return { title, params, view, width };
 }
 

@@ -19,7 +19,7 @@ import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } 
 import { adminLogPage, adminTokensPage, adminUserPage, adminUsersPage, adminVerifyPage, appPasswordsPage } from './admin-views.ts';
 
 /** `error`: see `Renderer.errorPage`. */
-export interface ErrorPage {
+interface ErrorPage {
   status: number;
   /** Shown in small print so users can quote it. */
   requestId?: string;
@@ -39,17 +39,21 @@ const errorPage = definePage({
       const sentence = `${d.detailKey}_text`;
       textKey = isMessageKey(sentence) ? sentence : d.detailKey;
     }
-    return pageView(v.tr(lang, titleKey), { status: d.status, id: d.requestId ?? '' }, {
-      status: d.status,
-      text: v.tr(lang, textKey),
-      requestId: d.requestId,
-      homeUrl: d.homeUrl ?? '/',
-    });
+    return pageView(
+      v.tr(lang, titleKey),
+      { status: d.status, id: d.requestId ?? '' },
+      {
+        status: d.status,
+        text: v.tr(lang, textKey),
+        requestId: d.requestId,
+        homeUrl: d.homeUrl ?? '/',
+      },
+    );
   },
 });
 
 /** `message`: a generic notice. */
-export interface MessagePage {
+interface MessagePage {
   title: MessageRef;
   text: MessageRef;
   link?: { href: string; label: MessageRef };
@@ -58,10 +62,14 @@ export interface MessagePage {
 const messagePage = definePage({
   name: 'message',
   build: (lang, d: MessagePage, v) =>
-    pageView(v.tr(lang, d.title), {}, {
-      text: v.tr(lang, d.text),
-      link: d.link && { href: d.link.href, label: v.tr(lang, d.link.label) },
-    }),
+    pageView(
+      v.tr(lang, d.title),
+      {},
+      {
+        text: v.tr(lang, d.text),
+        link: d.link && { href: d.link.href, label: v.tr(lang, d.link.label) },
+      },
+    ),
 });
 
 /** Every page, in the order the render tests list them. */

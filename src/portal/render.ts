@@ -19,7 +19,9 @@ import type { PageDefinition, ViewKit } from './page.ts';
 import { PAGES, PAGE_NAMES, type PageData, type PageName } from './pages.ts';
 import { PORTAL_PATHS } from './paths.ts';
 
-const PAGES_BY_NAME: ReadonlyMap<string, PageDefinition<string, never>> = new Map(PAGES.map((p) => [p.name, p as PageDefinition<string, never>]));
+const PAGES_BY_NAME: ReadonlyMap<string, PageDefinition<string, never>> = new Map(
+  PAGES.map((p) => [p.name, p as PageDefinition<string, never>]),
+);
 
 export interface Renderer {
   /** The full HTML document of a page in `lang` (an unknown language renders English). */

@@ -25,7 +25,10 @@ export type { PortalDeps } from './kit.ts';
 export function createPortal(deps: PortalDeps): Portal {
   const { config, publicUrl, sessions, users, store, assets, revocations, log } = deps;
   const prefix = config.server.path_prefix;
-  const hosts = createHostMatcher(publicUrl, config.rules.flatMap((r) => r.hosts ?? []));
+  const hosts = createHostMatcher(
+    publicUrl,
+    config.rules.flatMap((r) => r.hosts ?? []),
+  );
   let modules: readonly PortalModule[] = [];
   const kit = createKit(deps, hosts, () => modules);
   const builtIn = [signInModule(deps), secondFactorModule(deps), enrollmentModule(deps), signOutModule(deps), accountModule(deps)];
@@ -53,14 +56,23 @@ export function createPortal(deps: PortalDeps): Portal {
   async function health(ctx: PortalContext): Promise<void> {
     const ok = revocations.current() && (await store.health().catch(() => false));
     const body = JSON.stringify({ status: ok ? 'ok' : 'unavailable' });
-    ctx.res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    ctx.res.writeHead(ok ? 200 : 503, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   }
 
   function staticAsset(ctx: PortalContext, name: string): void {
     const asset = assets.get(name);
     if (!asset) return kit.sendError(ctx.req, ctx.res, errors.notFound(`no static asset ${JSON.stringify(name)}`));
-    const headers = { 'content-type': asset.type, etag: asset.etag, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' };
+    const headers = {
+      'content-type': asset.type,
+      etag: asset.etag,
+      'cache-control': 'public, max-age=31536000, immutable',
+      'x-content-type-options': 'nosniff',
+    };
     if (ctx.req.headers['if-none-match'] === asset.etag) {
       ctx.res.writeHead(304, headers);
       ctx.res.end();

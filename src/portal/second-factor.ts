@@ -11,7 +11,16 @@ import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { typedKind } from '../factors/fallback/codes.ts';
 import type { MessageRef } from './i18n.ts';
 import { definePage, hidden, pageView, type CodeForm } from './page.ts';
-import { hasActiveMethod, queryParam, retryAfter, SIGNED_IN_FORMS, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
+import {
+  hasActiveMethod,
+  queryParam,
+  retryAfter,
+  SIGNED_IN_FORMS,
+  type PortalContext,
+  type PortalDeps,
+  type PortalKit,
+  type PortalModule,
+} from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 
 /** The sign-in log's words for a remember grant; the account page counts grants by them. */
@@ -36,20 +45,24 @@ export const secondFactorPage = definePage({
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
     const recoveryError = d.recoveryError && v.tr(lang, d.recoveryError);
-    return pageView(v.tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'), {
-      user: d.user,
-      days: d.rememberDays ?? '',
-      until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
-    }, {
-      ...hidden(d),
-      locked,
-      error,
-      codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
-      recoveryError,
-      recoveryDescribedBy: recoveryError ? 'recovery-hint recovery-error' : 'recovery-hint',
-      rememberOffered: d.rememberDays !== undefined,
-      remember: Boolean(d.remember),
-    });
+    return pageView(
+      v.tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'),
+      {
+        user: d.user,
+        days: d.rememberDays ?? '',
+        until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
+      },
+      {
+        ...hidden(d),
+        locked,
+        error,
+        codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
+        recoveryError,
+        recoveryDescribedBy: recoveryError ? 'recovery-hint recovery-error' : 'recovery-hint',
+        rememberOffered: d.rememberDays !== undefined,
+        remember: Boolean(d.remember),
+      },
+    );
   },
 });
 
@@ -118,15 +131,32 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
           default:
             if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429);
             // A refused recovery code is answered next to the recovery field, not the code field.
-            if (typedKind(code) === 'recovery_code') return kit.page(ctx, 401, 'second-factor', { ...codePage(session, rd), recoveryError: 'second_factor_recovery_error' });
-            return kit.page(ctx, 401, 'second-factor', { ...codePage(session, rd), remember: wantsRemember, error: 'second_factor_error_invalid' });
+            if (typedKind(code) === 'recovery_code')
+              return kit.page(ctx, 401, 'second-factor', { ...codePage(session, rd), recoveryError: 'second_factor_recovery_error' });
+            return kit.page(ctx, 401, 'second-factor', {
+              ...codePage(session, rd),
+              remember: wantsRemember,
+              error: 'second_factor_error_invalid',
+            });
         }
       }
-      await kit.issueSession(ctx, { user: session.user, level: 2, amr: ['pwd', result.amr], ic: session.ic, auth: session.auth, mfaAt: clock() });
+      await kit.issueSession(ctx, {
+        user: session.user,
+        level: 2,
+        amr: ['pwd', result.amr],
+        ic: session.ic,
+        auth: session.auth,
+        mfaAt: clock(),
+      });
       if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
       // A recovery code is a way back in, not a method: the user sets up a new one next.
       if (result.via === 'recovery_code') {
-        return kit.redirect(ctx.res, config.mfa.methods.includes('totp') ? `${url(PORTAL_PATHS.methodAdd)}?after=recovery` : `${url(PORTAL_PATHS.account)}?done=recovery`);
+        return kit.redirect(
+          ctx.res,
+          config.mfa.methods.includes('totp')
+            ? `${url(PORTAL_PATHS.methodAdd)}?after=recovery`
+            : `${url(PORTAL_PATHS.account)}?done=recovery`,
+        );
       }
       kit.redirect(ctx.res, rd ?? kit.defaultLanding);
     }

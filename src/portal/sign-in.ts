@@ -33,17 +33,21 @@ export const signInPage = definePage({
     const usernameError = d.fieldErrors?.username && v.tr(lang, d.fieldErrors.username);
     const passwordError = d.fieldErrors?.password && v.tr(lang, d.fieldErrors.password);
     const focusPassword = !usernameError && (Boolean(passwordError) || Boolean(d.username));
-    return pageView(v.tr(lang, 'sign_in_title'), { provider: d.provider?.name ?? '' }, {
-      ...hidden(d),
-      username: d.username ?? '',
-      formError: d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
-      usernameError,
-      passwordError,
-      focusUsername: !focusPassword,
-      focusPassword,
-      provider: d.provider,
-      localForm: !d.hideLocalForm,
-    });
+    return pageView(
+      v.tr(lang, 'sign_in_title'),
+      { provider: d.provider?.name ?? '' },
+      {
+        ...hidden(d),
+        username: d.username ?? '',
+        formError: d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
+        usernameError,
+        passwordError,
+        focusUsername: !focusPassword,
+        focusPassword,
+        provider: d.provider,
+        localForm: !d.hideLocalForm,
+      },
+    );
   },
 });
 
@@ -54,7 +58,8 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
   return (kit) => {
     async function show(ctx: PortalContext): Promise<void> {
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
-      if (ctx.session) return kit.redirect(ctx.res, ctx.session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 302);
+      if (ctx.session)
+        return kit.redirect(ctx.res, ctx.session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 302);
       kit.page(ctx, 200, 'sign-in', kit.signInForm(ctx, rd));
     }
 
@@ -64,16 +69,26 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
       const username = (form.get('username') ?? '').trim();
       const password = form.get('password') ?? '';
       const binding = readCookie(ctx.req.headers.cookie, sessions.csrfCookieName) ?? '';
-      const again = (status: number, extra: Partial<SignInPage>) => kit.page(ctx, status, 'sign-in', { ...kit.signInForm(ctx, rd), username, ...extra });
+      const again = (status: number, extra: Partial<SignInPage>) =>
+        kit.page(ctx, status, 'sign-in', { ...kit.signInForm(ctx, rd), username, ...extra });
 
       if (!kit.csrfValid(form.get('csrf'), binding, 'sign-in')) return again(400, { formError: 'sign_in_error_expired' });
       if (!username || !password) {
         return again(400, {
-          fieldErrors: { ...(username ? {} : { username: 'field_required_username' }), ...(password ? {} : { password: 'field_required_password' }) },
+          fieldErrors: {
+            ...(username ? {} : { username: 'field_required_username' }),
+            ...(password ? {} : { password: 'field_required_password' }),
+          },
         });
       }
       // Throttle, lockout, argon2, sign-in log and lockout notice: the one regulated check.
-      const check = await passwordCheck({ name: username, password, kind: 'password', clientAddr: ctx.scope.clientAddr, ...kit.auditContext(ctx) });
+      const check = await passwordCheck({
+        name: username,
+        password,
+        kind: 'password',
+        clientAddr: ctx.scope.clientAddr,
+        ...kit.auditContext(ctx),
+      });
       if (!check.ok) {
         if (check.reason === 'throttled') {
           ctx.res.setHeader('retry-after', retryAfter(check.retryAt, clock()));
@@ -86,14 +101,26 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
         }
         // Only the right password reaches these states (the directory checked it), so saying so reveals nothing to a guesser.
         if (check.reason === 'password_state') return again(401, { formError: `sign_in_error_${check.state}` });
-        return check.reason === 'blocked' ? again(403, { formError: 'sign_in_error_blocked' }) : again(401, { formError: 'sign_in_error_failed' });
+        return check.reason === 'blocked'
+          ? again(403, { formError: 'sign_in_error_blocked' })
+          : again(401, { formError: 'sign_in_error_failed' });
       }
       const user = check.user;
       // A user without an active method is led into first enrollment before the return URL, and
       // the session says so: a trusted network does not let them in with the password alone.
       const methodless = !(await hasActiveMethod(store, user.name));
-      const remembered = !methodless && remember.enabled && (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
-      await kit.issueSession(ctx, { user: user.name, level: remembered ? 2 : 1, amr: remembered ? ['pwd', 'remembered'] : ['pwd'], ic: false, auth: clock(), ...(methodless ? { enroll: true as const } : {}) });
+      const remembered =
+        !methodless &&
+        remember.enabled &&
+        (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
+      await kit.issueSession(ctx, {
+        user: user.name,
+        level: remembered ? 2 : 1,
+        amr: remembered ? ['pwd', 'remembered'] : ['pwd'],
+        ic: false,
+        auth: clock(),
+        ...(methodless ? { enroll: true as const } : {}),
+      });
       const detail = remembered
         ? 'password ok; second factor skipped: remembered browser'
         : methodless

@@ -58,7 +58,8 @@ export function signOutModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       async handle(ctx, sub, method) {
         if (sub !== PORTAL_PATHS.signOut) return false;
         if (method === 'GET') {
-          if (ctx.session) kit.page(ctx, 200, 'sign-out', { csrf: kit.csrfToken(ctx.session.sid, SIGNED_IN_FORMS), user: ctx.session.user });
+          if (ctx.session)
+            kit.page(ctx, 200, 'sign-out', { csrf: kit.csrfToken(ctx.session.sid, SIGNED_IN_FORMS), user: ctx.session.user });
           else signedOut(ctx);
         } else if (method === 'POST') await post(ctx);
         else return false;

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 
 /** One file ready to send. */
-export interface StaticAsset {
+interface StaticAsset {
   readonly body: Buffer;
   /** Content-Type header value. */
   readonly type: string;
@@ -50,12 +50,15 @@ export function loadStaticAssets(dir: string): StaticAssets {
     const name = relative(dir, path).split(sep).join('/');
     const body = readFileSync(path);
     const digest = createHash('sha256').update(body).digest();
-    files.set(name, Object.freeze({
-      body,
-      type: TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
-      etag: `"${digest.toString('base64url')}"`,
-      hash: digest.toString('hex').slice(0, 10),
-    }));
+    files.set(
+      name,
+      Object.freeze({
+        body,
+        type: TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
+        etag: `"${digest.toString('base64url')}"`,
+        hash: digest.toString('hex').slice(0, 10),
+      }),
+    );
   }
   const names = Object.freeze([...files.keys()].sort());
   return Object.freeze({ get: (name: string) => files.get(name), names });

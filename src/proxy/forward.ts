@@ -55,7 +55,14 @@ export interface Forwarder {
    * `onError` as described there, or destroy the client connection when the response
    * headers were already sent; there is never a second response.
    */
-  web(req: IncomingMessage, res: ServerResponse, target: URL, pathAndQuery: string, headers: HeaderList, gatewayCookies: readonly string[]): void;
+  web(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: URL,
+    pathAndQuery: string,
+    headers: HeaderList,
+    gatewayCookies: readonly string[],
+  ): void;
   /** Waits for in-flight upstream requests, then closes every pooled connection. */
   close(): Promise<void>;
 }
@@ -143,7 +150,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     // `writeHead` replaces the renewed session cookie set before; responseHeaders merges it back.
     const res = this.res;
-    res.writeHead(statusCode, statusMessage, responseHeaders(headers, { setCookie: res.getHeader('set-cookie'), gatewayCookies: this.gatewayCookies }));
+    res.writeHead(
+      statusCode,
+      statusMessage,
+      responseHeaders(headers, { setCookie: res.getHeader('set-cookie'), gatewayCookies: this.gatewayCookies }),
+    );
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -166,7 +166,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
     const kind = kindOf(name);
-    if (kind === DROP || (named !== null && named.has(normalizeName(name)))) continue;
+    if (kind === DROP || named?.has(normalizeName(name))) continue;
     if (kind === COOKIE) {
       const kept = ctx.stripCookies.length === 0 ? value : stripCookies(value, ctx.stripCookies);
       if (kept !== '') cookie = cookie === undefined ? kept : `${cookie}; ${kept}`;
@@ -221,12 +221,12 @@ export interface ResponseCookies {
  * // { 'set-cookie': ['gw_session=renewed; Path=/', 'app=1'] }
  */
 export function responseHeaders(headers: ResponseHeaderMap, cookies?: ResponseCookies): ResponseHeaderMap {
-  const connection = headers['connection'];
+  const connection = headers.connection;
   const named = connection === undefined ? null : connectionTokens(connection, null);
   const out: ResponseHeaderMap = {};
   for (const key in headers) {
     // undici already lower-cases response names; `_` reads as `-` as in requests.
-    if (HOP_BY_HOP.has(key) || (named !== null && named.has(normalizeName(key)))) continue;
+    if (HOP_BY_HOP.has(key) || named?.has(normalizeName(key))) continue;
     out[key] = headers[key];
   }
   if (cookies !== undefined) mergeSetCookie(out, cookies);

@@ -48,7 +48,15 @@ export interface WebSocketForwarder {
    * Replaces `req.headers` and `req.url` with the forwarded ones (http-proxy-3 reads
    * them from there). The target's own query, if any, is ignored.
    */
-  ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, pathAndQuery: string, headers: HeaderList, owner: SocketOwner | null): void;
+  ws(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: URL,
+    pathAndQuery: string,
+    headers: HeaderList,
+    owner: SocketOwner | null,
+  ): void;
   /**
    * Closes every open forwarded connection of `user`, in any letter case (handshakes in progress included)
    * at the TCP level and returns how many. No close frame is sent: the upstream may be
@@ -196,7 +204,7 @@ function toHeaderObject(list: HeaderList): Record<string, string | string[]> {
     const prev = out[key];
     out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
-  out['connection'] = 'upgrade';
-  out['upgrade'] = 'websocket';
+  out.connection = 'upgrade';
+  out.upgrade = 'websocket';
   return out;
 }

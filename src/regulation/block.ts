@@ -58,10 +58,18 @@ function checkReason(reason: string): string {
 export async function blockUser(
   store: BlockDeps,
   user: string,
-  opts: { reason: string; days: number; actor: string; context?: BlockContext; onBlock?: (event: BlockEvent) => unknown; onHookError?: (err: unknown) => void },
+  opts: {
+    reason: string;
+    days: number;
+    actor: string;
+    context?: BlockContext;
+    onBlock?: (event: BlockEvent) => unknown;
+    onHookError?: (err: unknown) => void;
+  },
 ): Promise<BlockRecord> {
   const reason = checkReason(opts.reason);
-  if (!Number.isInteger(opts.days) || opts.days < 1 || opts.days > MAX_BLOCK_DAYS) throw new BlockInputError(`days must be a whole number from 1 to ${MAX_BLOCK_DAYS}`);
+  if (!Number.isInteger(opts.days) || opts.days < 1 || opts.days > MAX_BLOCK_DAYS)
+    throw new BlockInputError(`days must be a whole number from 1 to ${MAX_BLOCK_DAYS}`);
   const block = await store.block({ user, durationMs: opts.days * DAY_MS, reason, actor: opts.actor });
   await store.revokeSessions(user);
   const context = opts.context ?? COMMAND_LINE;
@@ -84,9 +92,20 @@ export async function blockUser(
 }
 
 /** Lifts a current block early; false when the user was not blocked (nothing recorded then). */
-export async function unblockUser(store: BlockDeps, user: string, opts: { reason: string; actor: string; context?: BlockContext }): Promise<boolean> {
+export async function unblockUser(
+  store: BlockDeps,
+  user: string,
+  opts: { reason: string; actor: string; context?: BlockContext },
+): Promise<boolean> {
   const reason = checkReason(opts.reason);
   if (!(await store.unblock({ user, reason, actor: opts.actor }))) return false;
-  await store.record({ kind: 'unblock', user, ...(opts.context ?? COMMAND_LINE), rule: null, outcome: 'success', detail: `unblocked by ${opts.actor}: ${reason}` });
+  await store.record({
+    kind: 'unblock',
+    user,
+    ...(opts.context ?? COMMAND_LINE),
+    rule: null,
+    outcome: 'success',
+    detail: `unblocked by ${opts.actor}: ${reason}`,
+  });
   return true;
 }

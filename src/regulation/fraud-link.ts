@@ -8,9 +8,7 @@
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type FraudLinkCheck =
-  | { ok: true; id: string; expiresAt: number }
-  | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
+type FraudLinkCheck = { ok: true; id: string; expiresAt: number } | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
 
 export interface FraudLinks {
   /** A fresh random report id. */

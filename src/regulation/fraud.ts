@@ -19,7 +19,7 @@ export const REPORT_LINK_TTL_MS = 7 * 86_400_000;
 /** Browsers not used for a user this long count as new again. */
 export const BROWSER_MEMORY_MS = 400 * 86_400_000;
 /** The sign-in log detail of a reported attempt. */
-export const FRAUD_DETAIL = 'fraud reported';
+const FRAUD_DETAIL = 'fraud reported';
 
 export type FraudAlertConfig = MfaConfig['fraud_alert'];
 
@@ -36,10 +36,15 @@ export function browserIdHash(browserId: string): string {
 }
 
 /** Blocks a user from now for `days` (the block list's `blockUser`, injected). */
-export type BlockUser = (user: string, opts: { reason: string; days: number; actor: string; context: { clientIp: string; userAgent: string } }) => Promise<unknown>;
+export type BlockUser = (
+  user: string,
+  opts: { reason: string; days: number; actor: string; context: { clientIp: string; userAgent: string } },
+) => Promise<unknown>;
 
 export interface ReportDeps {
-  store: Pick<FraudStore, 'getFraudReport' | 'consumeFraudReport'> & Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> & Pick<AuditStore, 'record'>;
+  store: Pick<FraudStore, 'getFraudReport' | 'consumeFraudReport'> &
+    Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> &
+    Pick<AuditStore, 'record'>;
   blockUser: BlockUser;
   /** Makes the revocation take effect in this process at once (the live revocation view). */
   refreshRevocations: () => Promise<void>;
@@ -79,7 +84,12 @@ export async function reportFraud(
   let blockedUntil: number | null = null;
   if (input.autoBlock) {
     const at = new Date(report.createdAt).toISOString();
-    await deps.blockUser(report.user, { reason: `fraud reported by the user for the sign-in at ${at} from ${report.clientIp}`, days: input.blockDays, actor: 'fraud report', context: { clientIp: report.clientIp, userAgent: report.userAgent } });
+    await deps.blockUser(report.user, {
+      reason: `fraud reported by the user for the sign-in at ${at} from ${report.clientIp}`,
+      days: input.blockDays,
+      actor: 'fraud report',
+      context: { clientIp: report.clientIp, userAgent: report.userAgent },
+    });
     blockedUntil = input.now + input.blockDays * 86_400_000;
   }
   await deps.refreshRevocations();

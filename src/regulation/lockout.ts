@@ -25,7 +25,11 @@ const MINUTE_MS = 60_000;
 
 /** The policy in milliseconds from a config section (`mfa.lockout` or `mfa.password_lockout`). */
 export function lockoutPolicy(section: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number }): LockoutPolicy {
-  return { denials: section.denials, counterResetMs: section.counter_reset_minutes * MINUTE_MS, autoUnblockMs: section.auto_unblock_minutes * MINUTE_MS };
+  return {
+    denials: section.denials,
+    counterResetMs: section.counter_reset_minutes * MINUTE_MS,
+    autoUnblockMs: section.auto_unblock_minutes * MINUTE_MS,
+  };
 }
 
 /**

@@ -86,7 +86,7 @@ export function forgive(failures: readonly number[], at: number): number[] {
 }
 
 /** When a stored failures list no longer matters and may be deleted. */
-export function failuresExpireAt(failures: readonly number[], policy: SourceThrottlePolicy): number {
+function failuresExpireAt(failures: readonly number[], policy: SourceThrottlePolicy): number {
   return (failures.at(-1) ?? 0) + policy.windowMs;
 }
 

@@ -26,14 +26,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Addr, NetworkSet } from '../client-ip/cidr.ts';
+import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { ClientAddressResult } from '../client-ip/resolve.ts';
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
 import type { Forwarder } from '../proxy/forward.ts';
 import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
 import type { OriginCheck } from '../policy/origin.ts';
-import type { Subject } from '../policy/access.ts';
 import type { Logger } from 'pino';
 import { decide } from '../policy/decide.ts';
 import { normalizeHost } from '../policy/host.ts';
@@ -103,7 +102,9 @@ export function createChain(deps: ChainDeps): Chain {
     const host = normalizeHost(hostHeader);
     if (host === null || hostHeader === undefined) return errors.badRequest(`missing or malformed Host: ${JSON.stringify(hostHeader)}`);
     if (target.charCodeAt(0) !== 0x2f /* / */ && !sameAuthority(target, hostHeader)) {
-      return errors.badRequest(`absolute-form target ${JSON.stringify(target.slice(0, 200))} names another authority than Host ${JSON.stringify(hostHeader)}`);
+      return errors.badRequest(
+        `absolute-form target ${JSON.stringify(target.slice(0, 200))} names another authority than Host ${JSON.stringify(hostHeader)}`,
+      );
     }
     const client = deps.resolveClient(req.socket.remoteAddress, req.headers);
     if (!client.ok) return errors.badRequest(`forwarding header from a trusted proxy: ${client.reason}`);
@@ -147,7 +148,10 @@ export function createChain(deps: ChainDeps): Chain {
     // Basic credentials on an app-password rule are the whole answer: no session is consulted.
     const basic = decision.rule?.appPasswords ? deps.authenticator.basic : undefined;
     const authorization = basic ? basicAuthorization(scope.req) : undefined;
-    const auth = authorization !== undefined ? await basic!.authenticate(scope, authorization, decision.rule!) : await deps.authenticator.authenticate(scope);
+    const auth =
+      authorization !== undefined
+        ? await basic!.authenticate(scope, authorization, decision.rule!)
+        : await deps.authenticator.authenticate(scope);
     const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
     switch (access.result) {
       case 'allow':
@@ -215,7 +219,7 @@ export function createChain(deps: ChainDeps): Chain {
       case 'portal':
         metrics.request('portal');
         return portal.handle(scope, res);
-      case 'forward':
+      case 'forward': {
         metrics.request('forwarded');
         // Set before forwarding: the forwarder sends it first, then the app's own Set-Cookie
         // values, minus any that name a gateway cookie (also on 304, HEAD and error statuses).
@@ -224,12 +228,17 @@ export function createChain(deps: ChainDeps): Chain {
         if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
         const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
+      }
       case 'redirect':
         metrics.request('sign_in');
         return redirectToSignIn(scope, res, verdict.step);
       case 'challenge':
         metrics.request('sign_in');
-        res.writeHead(401, { 'www-authenticate': verdict.challenge, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        res.writeHead(401, {
+          'www-authenticate': verdict.challenge,
+          'content-type': 'text/plain; charset=utf-8',
+          'cache-control': 'no-store',
+        });
         return void res.end('401 authentication required\n');
       case 'error':
         metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
@@ -266,15 +275,32 @@ export function createChain(deps: ChainDeps): Chain {
         (verdict) => {
           if (verdict.kind === 'forward') {
             if (verdict.identity !== null) {
-              const origin = deps.originCheck.check(req.rawHeaders, { proto: scope.proto, hostHeader: scope.hostHeader }, verdict.allowedOrigins ?? []);
+              const origin = deps.originCheck.check(
+                req.rawHeaders,
+                { proto: scope.proto, hostHeader: scope.hostHeader },
+                verdict.allowedOrigins ?? [],
+              );
               if (!origin.ok) {
                 log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
                 return refuse(403, 'Forbidden');
               }
             }
             const owner: SocketOwner | null =
-              verdict.user === null ? null : { user: verdict.user, ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}) };
-            deps.websockets.ws(req, socket, head, verdict.upstream, scope.path + scope.query, forwardHeaders(scope, verdict.identity, verdict.basic), owner);
+              verdict.user === null
+                ? null
+                : {
+                    user: verdict.user,
+                    ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}),
+                  };
+            deps.websockets.ws(
+              req,
+              socket,
+              head,
+              verdict.upstream,
+              scope.path + scope.query,
+              forwardHeaders(scope, verdict.identity, verdict.basic),
+              owner,
+            );
           } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
           else if (verdict.kind === 'portal') refuse(404, 'Not Found');
           else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
@@ -283,7 +309,10 @@ export function createChain(deps: ChainDeps): Chain {
           const error = toGatewayError(err);
           if (error.code === 'GW_STORE_UNAVAILABLE') {
             deps.storeOutage?.refused(error);
-            return socket.end(`HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+            socket.end(
+              `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+            );
+            return;
           }
           log.error({ err }, 'upgrade failed');
           refuse(500, 'Internal Server Error');

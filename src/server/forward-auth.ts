@@ -49,7 +49,7 @@ export type Integration = 'nginx' | 'traefik' | 'caddy';
 
 /** Statuses the nginx endpoint answers as 403 + `Gateway-Status`, which its snippet maps back. */
 const CARRIED_FOR_NGINX: ReadonlySet<number> = new Set([400, 429, 503]);
-export const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];
+const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];
 
 export interface ForwardAuthDeps {
   /** `{prefix}auth`; the endpoints are `{prefix}auth/<integration>`. */
@@ -208,7 +208,8 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
 
   return async (scope, res) => {
     const req = scope.req;
-    if (!scope.viaProxy) return deps.fail(req, res, errors.forbidden(`forward-auth asked by ${scope.clientIp}, which is not a trusted proxy`));
+    if (!scope.viaProxy)
+      return deps.fail(req, res, errors.forbidden(`forward-auth asked by ${scope.clientIp}, which is not a trusted proxy`));
     const integration = byPath.get(scope.path);
     if (integration === undefined) {
       deps.warn(`forward-auth asked at ${scope.path}: use ${endpoints} (the one your proxy is), see the README`);
@@ -232,7 +233,8 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
     if (typeof original === 'string') return refuse(errors.badRequest(`forward-auth/${integration}: ${original}`));
     const host = normalizeHost(original.hostHeader)!;
     const path = normalizePath(original.target);
-    if (!path.ok) return refuse(errors.badPath(`forward-auth/${integration}: ${path.reason}: ${JSON.stringify(original.target.slice(0, 200))}`));
+    if (!path.ok)
+      return refuse(errors.badPath(`forward-auth/${integration}: ${path.reason}: ${JSON.stringify(original.target.slice(0, 200))}`));
 
     let verdict: Verdict;
     try {
@@ -288,7 +290,12 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
  * placeholder text, so for Caddy every copied header is always present, empty when unset
  * (its documented snippet removes the empty ones before the app).
  */
-function allowedHeaders(integration: Integration, req: IncomingMessage, verdict: Extract<Verdict, { kind: 'forward' }>, cookieNames: readonly string[]): string[] {
+function allowedHeaders(
+  integration: Integration,
+  req: IncomingMessage,
+  verdict: Extract<Verdict, { kind: 'forward' }>,
+  cookieNames: readonly string[],
+): string[] {
   const headers: string[] = ['Cache-Control', 'no-store'];
   const identity: string[] = [];
   if (verdict.identity) pushIdentityHeaders(identity, verdict.identity);

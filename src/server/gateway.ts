@@ -53,7 +53,7 @@ import { errors } from '../errors/errors.ts';
 import { gatewayMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer } from '../metrics/server.ts';
 
-export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -109,7 +109,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const metrics = gatewayMetrics();
   const storeOutage = createStoreOutage(log);
-  const store = watchStore(countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), metrics), storeOutage);
+  const store = watchStore(
+    countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), metrics),
+    storeOutage,
+  );
   const usersFile: UserDirectory = await loadUserDirectory(initial.users.file, {
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
@@ -122,11 +125,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           ttlMs: parseDuration(ldap.cache_ttl),
           graceMs: parseDuration(ldap.outage_grace),
           clock,
-          onError: (err: unknown, user) => log.warn({ err: (err as Error).message, user }, 'directory user not refreshed; keeping the last entry within users.ldap.outage_grace'),
+          onError: (err: unknown, user) =>
+            log.warn(
+              { err: (err as Error).message, user },
+              'directory user not refreshed; keeping the last entry within users.ldap.outage_grace',
+            ),
         });
   // The users file first, then users recorded at their first federated sign-in.
   const federation = await createFederation({
-    fileUsers, store, clock, log,
+    fileUsers,
+    store,
+    clock,
+    log,
     blocked: (user) => revocations.blocked(user),
     onPollError: pollErrorHandler(storeOutage, log, 'federated users not refreshed'),
   });
@@ -151,14 +161,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let passwordPolicy = lockoutPolicy(initial.mfa.password_lockout);
   let throttleSettings = sourceThrottleSettings(initial.mfa.source_throttle);
   const passwordCheck = createRegulatedPasswordCheck({
-    store, users, log,
+    store,
+    users,
+    log,
     lockout: () => passwordPolicy,
     throttle: () => throttleSettings,
     onLockout: (user, until, details) => onLockout(user, until, details),
   });
   // App passwords over HTTP Basic: one verifier (and its cache) for the process, across reloads.
   const basicVerifier = createBasicVerifier({
-    store, users, clock, passwordCheck,
+    store,
+    users,
+    clock,
+    passwordCheck,
     blocked: (user) => revocations.blocked(user),
     feed: revocations.feed,
   });
@@ -166,7 +181,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await revocations.start();
   const fraud = (config: GatewayConfig) =>
     fraudModule({
-      config, store, users, notifier, clock, log,
+      config,
+      store,
+      users,
+      notifier,
+      clock,
+      log,
       blockUser: (user, opts) => blockUser(store, user, opts),
       refreshRevocations: () => revocations.refresh(),
     });
@@ -212,7 +232,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
-    const builtPortal = createPortal({ config, publicUrl, sessions, users, store, renderer, languages: catalog.languages, assets, trustedIps, revocations, clock, log, onLockout, passwordCheck, storeOutage, modules: [...federationPortalModules(config, federation, { store, clock, log }), fraud(config), methodsModule({ config, store, clock }), appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }), adminModule({ config, store, users, notifier, clock, log, refreshRevocations: () => revocations.refresh(), refreshAppPasswords: () => basicVerifier.refresh() })] });
+    const builtPortal = createPortal({
+      config,
+      publicUrl,
+      sessions,
+      users,
+      store,
+      renderer,
+      languages: catalog.languages,
+      assets,
+      trustedIps,
+      revocations,
+      clock,
+      log,
+      onLockout,
+      passwordCheck,
+      storeOutage,
+      modules: [
+        ...federationPortalModules(config, federation, { store, clock, log }),
+        fraud(config),
+        methodsModule({ config, store, clock }),
+        appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }),
+        adminModule({
+          config,
+          store,
+          users,
+          notifier,
+          clock,
+          log,
+          refreshRevocations: () => revocations.refresh(),
+          refreshAppPasswords: () => basicVerifier.refresh(),
+        }),
+      ],
+    });
     const defaultUpstream = new URL(config.upstream.url);
     const named = new Map(Object.entries(config.upstreams).map(([name, u]) => [name, new URL(u.url)]));
     const upstreamFor = (rule: CompiledRule | null): URL => {
@@ -220,10 +272,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return named.get(rule.upstream) ?? new URL(rule.upstream);
     };
     // Only named upstreams (and the default) can opt in; a rule's literal URL never does.
-    const rewriting = new Set(Object.entries(config.upstreams).filter(([, u]) => u.legacy_paths === 'rewrite').map(([name]) => name));
+    const rewriting = new Set(
+      Object.entries(config.upstreams)
+        .filter(([, u]) => u.legacy_paths === 'rewrite')
+        .map(([name]) => name),
+    );
     const defaultRewrites = config.upstream.legacy_paths === 'rewrite';
     const rewritesLegacyPaths =
-      rewriting.size === 0 && !defaultRewrites ? null : (rule: CompiledRule | null) => (rule?.upstream ? rewriting.has(rule.upstream) : defaultRewrites);
+      rewriting.size === 0 && !defaultRewrites
+        ? null
+        : (rule: CompiledRule | null) => (rule?.upstream ? rewriting.has(rule.upstream) : defaultRewrites);
     const chain = createChain({
       prefix: config.server.path_prefix,
       maxUrlBytes: config.server.limits.max_url_bytes,
@@ -232,7 +290,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       resolveClient: createClientAddressResolver(createNetworkSet(config.server.trusted_proxies)),
       upstreamFor,
       rewritesLegacyPaths,
-      authenticator: createAuthenticator(sessions, users, revocations, config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined),
+      authenticator: createAuthenticator(
+        sessions,
+        users,
+        revocations,
+        config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined,
+      ),
       portal: builtPortal,
       forwarder,
       websockets,
@@ -259,10 +322,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   );
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => current.chain.handleUpgrade(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
     const error = err.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge(err.message) : errors.badRequest(err.message);
     const body = `${error.status} ${error.code}\n`;
-    socket.end(`HTTP/1.1 ${error.status} ${error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    const reason = error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    const head = `content-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close`;
+    socket.end(`HTTP/1.1 ${error.status} ${reason}\r\n${head}\r\n\r\n${body}`);
   });
 
   const { host, port } = options.listen ?? parseListen(initial.server.listen);

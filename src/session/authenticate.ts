@@ -14,7 +14,13 @@ import type { SessionManager, SessionRead } from './session.ts';
 import { errors } from '../errors/errors.ts';
 import { readCookie } from './cookies.ts';
 
-type SessionUser = { name: string; email?: string | undefined; displayName?: string | undefined; groups: readonly string[]; disabled?: boolean | undefined };
+type SessionUser = {
+  name: string;
+  email?: string | undefined;
+  displayName?: string | undefined;
+  groups: readonly string[];
+  disabled?: boolean | undefined;
+};
 
 /** The users (file, directory, federated) as the session check sees them. */
 export interface UserLookup {
@@ -66,7 +72,12 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
   };
 }
 
-export function createAuthenticator(sessions: SessionManager, users: UserLookup, blocks: BlockLookup, basic?: BasicAuthenticator): Authenticator {
+export function createAuthenticator(
+  sessions: SessionManager,
+  users: UserLookup,
+  blocks: BlockLookup,
+  basic?: BasicAuthenticator,
+): Authenticator {
   function fromRead(read: SessionRead, value: string): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
@@ -75,10 +86,20 @@ export function createAuthenticator(sessions: SessionManager, users: UserLookup,
     return withUser(read, value, known);
   }
 
-  function withUser(read: SessionRead & { state: 'valid' }, value: string, user: SessionUser | undefined): Authentication | Promise<Authentication> {
+  function withUser(
+    read: SessionRead & { state: 'valid' },
+    value: string,
+    user: SessionUser | undefined,
+  ): Authentication | Promise<Authentication> {
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
-      subject: { user: user.name, groups: user.groups, level: read.data.level, intranetClaim: read.data.ic, ...(read.data.enroll === true ? { mustEnroll: true } : {}) },
+      subject: {
+        user: user.name,
+        groups: user.groups,
+        level: read.data.level,
+        intranetClaim: read.data.ic,
+        ...(read.data.enroll === true ? { mustEnroll: true } : {}),
+      },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
       session: { id: read.data.sid, expiresAt: read.expiresAt },
     };

@@ -45,13 +45,16 @@ export function serializeCookie(name: string, value: string, attrs: CookieAttrib
  * The cookie name with the strongest prefix the deployment allows: `__Host-` needs
  * Secure, Path=/ and no Domain; `__Secure-` needs Secure (RFC 6265bis §4.1.3).
  */
-export function prefixedName(base: string, secure: boolean, domain: string | undefined): string {
+function prefixedName(base: string, secure: boolean, domain: string | undefined): string {
   if (!secure) return base;
   return domain ? `__Secure-${base}` : `__Host-${base}`;
 }
 
 /** Appends a Set-Cookie value to whatever the response already sets. */
-export function appendSetCookie(res: { getHeader(name: string): unknown; setHeader(name: string, value: string | string[]): unknown }, cookie: string): void {
+export function appendSetCookie(
+  res: { getHeader(name: string): unknown; setHeader(name: string, value: string | string[]): unknown },
+  cookie: string,
+): void {
   const prev = res.getHeader('set-cookie');
   if (prev === undefined) res.setHeader('set-cookie', cookie);
   else res.setHeader('set-cookie', Array.isArray(prev) ? [...(prev as string[]), cookie] : [String(prev), cookie]);

@@ -152,7 +152,11 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   // only saves the unseal; its TTL bounds memory for cookies nobody presents any more.
   const verified = new LRUCache<string, SessionData>({ max: deps.cacheMax ?? DEFAULT_CACHE_MAX, ttl: 10 * 60_000, updateAgeOnGet: false });
   // Old cookie value -> the Set-Cookie of its refreshed session (see `refresh`).
-  const refreshed = new LRUCache<string, Promise<string>>({ max: deps.cacheMax ?? DEFAULT_CACHE_MAX, ttl: refreshAfterMs, updateAgeOnGet: false });
+  const refreshed = new LRUCache<string, Promise<string>>({
+    max: deps.cacheMax ?? DEFAULT_CACHE_MAX,
+    ttl: refreshAfterMs,
+    updateAgeOnGet: false,
+  });
 
   function check(data: SessionData): SessionRead {
     const now = clock();

@@ -14,7 +14,6 @@ import { openSqlite } from './sqlite/dialect.ts';
 import type { Store, StoreDeps } from './types.ts';
 
 export type * from './types.ts';
-export { userKey } from './types.ts';
 
 /**
  * Opens the store named by `config`: SQLite at `store.sqlite.path` (parent directory created,

@@ -39,7 +39,10 @@ export function createStoreOutage(log: Pick<Logger, 'error' | 'info'>, monotonic
     downSince = monotonic();
     refusals = 0;
     const detail = (err as { detail?: unknown } | null)?.detail;
-    log.error({ code: 'GW_STORE_UNAVAILABLE', detail: typeof detail === 'string' ? detail : String(err) }, 'store unavailable: refusing requests that need it with 503 until it answers again');
+    log.error(
+      { code: 'GW_STORE_UNAVAILABLE', detail: typeof detail === 'string' ? detail : String(err) },
+      'store unavailable: refusing requests that need it with 503 until it answers again',
+    );
   }
 
   return {
@@ -53,7 +56,10 @@ export function createStoreOutage(log: Pick<Logger, 'error' | 'info'>, monotonic
     began: () => ++calls,
     succeeded(ticket) {
       if (downAt === null || ticket <= downAt) return;
-      log.info({ refused: refusals, down_ms: Math.round(monotonic() - downSince) }, `store back after an outage; ${refusals} request(s) were refused meanwhile`);
+      log.info(
+        { refused: refusals, down_ms: Math.round(monotonic() - downSince) },
+        `store back after an outage; ${refusals} request(s) were refused meanwhile`,
+      );
       downAt = null;
     },
     get down() {
@@ -74,7 +80,11 @@ export function pollErrorHandler(outage: StoreOutage, log: Pick<Logger, 'error'>
 }
 
 /** The store with every call's outcome reported to `outage` (a proxy, so a class-based backend keeps its fields). */
-export function watchStore<S extends object>(store: S, outage: StoreOutage, unwatched: ReadonlySet<string> = new Set(['close', 'health'])): S {
+export function watchStore<S extends object>(
+  store: S,
+  outage: StoreOutage,
+  unwatched: ReadonlySet<string> = new Set(['close', 'health']),
+): S {
   return new Proxy(store, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);

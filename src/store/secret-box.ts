@@ -67,7 +67,14 @@ export function createSecretBox(current: Buffer, previous: readonly Buffer[]): S
     open(sealed, aad) {
       const parts = sealed.split('.');
       const [version, id, ivText, tagText, ctText] = parts;
-      if (parts.length !== 5 || version !== VERSION || id === undefined || ivText === undefined || tagText === undefined || ctText === undefined) {
+      if (
+        parts.length !== 5 ||
+        version !== VERSION ||
+        id === undefined ||
+        ivText === undefined ||
+        tagText === undefined ||
+        ctText === undefined
+      ) {
         throw errors.internal('secret box: not a sealed secret (expected v1.<keyid>.<iv>.<tag>.<ciphertext>)');
       }
       const key = keys.get(id);

@@ -85,9 +85,7 @@ export interface PendingEnrollment {
   expiresAt: number;
 }
 
-export type CompleteEnrollmentResult =
-  | { ok: true; method: MethodInfo }
-  | { ok: false; reason: 'expired' | 'limit_reached' };
+export type CompleteEnrollmentResult = { ok: true; method: MethodInfo } | { ok: false; reason: 'expired' | 'limit_reached' };
 
 /** What the enrollment page needs. A user has at most one pending enrollment. */
 export interface PendingEnrollmentStore {
@@ -141,7 +139,7 @@ export interface RevocationStore {
   revocationsSince(seq: number): Promise<{ seq: number; entries: RevocationRecord[] }>;
 }
 
-export interface RevocationRecord {
+interface RevocationRecord {
   /** The user key ({@link userKey}). */
   user: string;
   sessionsRevokedAt: number | null;
@@ -151,7 +149,7 @@ export interface RevocationRecord {
 }
 
 /** One session ended on the server by its id (sign-out), kept until it would have expired anyway. */
-export interface RevokedSession {
+interface RevokedSession {
   /** The session id (`SessionData.sid`). */
   sid: string;
   /** The user key ({@link userKey}). */
@@ -280,9 +278,20 @@ export interface BlockStore {
 }
 
 /** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-export type AuditKind = 'password' | 'second_factor' | 'enrollment' | 'method_removed' | 'revocation' | 'block' | 'unblock' | 'fraud_report' | 'federated' | 'app_password' | 'admin';
+type AuditKind =
+  | 'password'
+  | 'second_factor'
+  | 'enrollment'
+  | 'method_removed'
+  | 'revocation'
+  | 'block'
+  | 'unblock'
+  | 'fraud_report'
+  | 'federated'
+  | 'app_password'
+  | 'admin';
 
-export type AuditOutcome = 'success' | 'denied';
+type AuditOutcome = 'success' | 'denied';
 
 export interface AuditEvent {
   kind: AuditKind;
@@ -303,7 +312,7 @@ export interface AuditEntry extends AuditEvent {
   at: number;
 }
 
-export interface AuditQuery {
+interface AuditQuery {
   user?: string;
   /** Entries at or after this time (epoch ms). */
   since?: number;
@@ -509,7 +518,7 @@ export interface AccessPassStore {
 }
 
 /** What the account page shows about a user's recovery codes. */
-export interface RecoveryCodeSummary {
+interface RecoveryCodeSummary {
   /** Codes in the current set, and those not used yet; both 0 when the user has none. */
   total: number;
   unused: number;
@@ -528,7 +537,7 @@ export interface RecoveryCodeStore {
   removeRecoveryCodes(user: string): Promise<number>;
 }
 
-export interface AuditPageQuery {
+interface AuditPageQuery {
   user?: string;
   since?: number;
   outcome?: AuditOutcome;
@@ -550,7 +559,7 @@ export interface AdminStore {
 }
 
 /** Key rotation: used by `mfa-gateway store rekey`. */
-export interface SecretMaintenance {
+interface SecretMaintenance {
   /**
    * Re-encrypts every stored secret that is not sealed with the current key (the key list
    * must still contain the old key as a previous key). Afterwards the old key can be dropped.
@@ -560,7 +569,23 @@ export interface SecretMaintenance {
 }
 
 /** One backend, all interfaces; hand each consumer only the interface it needs. */
-export interface Store extends MethodStore, PendingEnrollmentStore, RevocationStore, SessionRevocationStore, LockoutStore, SourceThrottleStore, BlockStore, AuditStore, FraudStore, FederationStore, TokenStore, SecretMaintenance, AppPasswordStore, AdminStore, AccessPassStore, RecoveryCodeStore {
+export interface Store
+  extends MethodStore,
+    PendingEnrollmentStore,
+    RevocationStore,
+    SessionRevocationStore,
+    LockoutStore,
+    SourceThrottleStore,
+    BlockStore,
+    AuditStore,
+    FraudStore,
+    FederationStore,
+    TokenStore,
+    SecretMaintenance,
+    AppPasswordStore,
+    AdminStore,
+    AccessPassStore,
+    RecoveryCodeStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -6,7 +6,18 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { base32Decode, generateTotp } from '../../src/factors/totp/totp.ts';
-import { Browser, field, pathOf, send, signInWithEnrollment, startTestGateway, startUpstream, totpCode, type Reply, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  pathOf,
+  send,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type Reply,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const TOKEN_SECRET = 'JBSWY3DPEHPK3PXP'; // 10 bytes, as many hardware tokens have
 const CSV = [
@@ -28,11 +39,15 @@ async function admin(gw: TestGateway): Promise<{ browser: Browser; secret: strin
   return { browser, secret };
 }
 
-function multipart(fields: Record<string, string>, file?: { name: string; filename: string; content: string }): { body: string; type: string } {
+function multipart(
+  fields: Record<string, string>,
+  file?: { name: string; filename: string; content: string },
+): { body: string; type: string } {
   const boundary = '----mfa-test-boundary-7MA4YWxkTrZu0gW';
   let body = '';
   for (const [k, v] of Object.entries(fields)) body += `--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
-  if (file) body += `--${boundary}\r\ncontent-disposition: form-data; name="${file.name}"; filename="${file.filename}"\r\ncontent-type: text/csv\r\n\r\n${file.content}\r\n`;
+  if (file)
+    body += `--${boundary}\r\ncontent-disposition: form-data; name="${file.name}"; filename="${file.filename}"\r\ncontent-type: text/csv\r\n\r\n${file.content}\r\n`;
   return { body: `${body}--${boundary}--\r\n`, type: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -61,10 +76,28 @@ t.test('who gets in: anonymous signs in, a non-admin gets 403, an admin needs a 
   t.equal(pathOf(stale.headers.location), `/.gateway/admin/verify?rd=${encodeURIComponent('/.gateway/admin/log?user=bob')}`);
   const page = await browser.get(pathOf(stale.headers.location));
   t.equal(page.status, 200);
-  const wrong = await browser.post('/.gateway/admin/verify', { code: '000000', rd: '/.gateway/admin/log?user=bob', csrf: field(page.body, 'csrf') });
+  const wrong = await browser.post('/.gateway/admin/verify', {
+    code: '000000',
+    rd: '/.gateway/admin/log?user=bob',
+    csrf: field(page.body, 'csrf'),
+  });
   t.equal(wrong.status, 401);
-  t.equal((await browser.post('/.gateway/admin/verify', { code: totpCode(secret, gw.clock.now), rd: '/.gateway/admin/log?user=bob', csrf: 'z'.repeat(43) })).status, 403, 'CSRF refused');
-  const ok = await browser.post('/.gateway/admin/verify', { code: totpCode(secret, gw.clock.now), rd: '//evil.example/x', csrf: field(page.body, 'csrf') });
+  t.equal(
+    (
+      await browser.post('/.gateway/admin/verify', {
+        code: totpCode(secret, gw.clock.now),
+        rd: '/.gateway/admin/log?user=bob',
+        csrf: 'z'.repeat(43),
+      })
+    ).status,
+    403,
+    'CSRF refused',
+  );
+  const ok = await browser.post('/.gateway/admin/verify', {
+    code: totpCode(secret, gw.clock.now),
+    rd: '//evil.example/x',
+    csrf: field(page.body, 'csrf'),
+  });
   t.equal(ok.status, 303);
   t.equal(ok.headers.location, '/.gateway/admin', 'only admin paths are followed after the code');
   t.equal((await browser.get('/.gateway/admin/log?user=bob')).status, 200);
@@ -82,7 +115,11 @@ t.test('who gets in: anonymous signs in, a non-admin gets 403, an admin needs a 
   t.equal(signedIn.status, 303);
   const onTrusted = await send(gw.port, '/.gateway/admin', { localAddress: '127.0.0.3', headers: { cookie: cookies(signedIn) } });
   t.equal(onTrusted.status, 302);
-  t.equal(pathOf(onTrusted.headers.location), `/.gateway/second-factor?rd=${encodeURIComponent('http://gateway.test/.gateway/admin')}`, 'the password on a trusted network is asked for a code');
+  t.equal(
+    pathOf(onTrusted.headers.location),
+    `/.gateway/second-factor?rd=${encodeURIComponent('http://gateway.test/.gateway/admin')}`,
+    'the password on a trusted network is asked for a code',
+  );
 });
 
 t.test('admin actions work, refuse bad CSRF, and are logged with the admin name', async (t) => {
@@ -101,11 +138,18 @@ t.test('admin actions work, refuse bad CSRF, and are logged with the admin name'
   t.equal((await browser.get('/.gateway/admin/user?name=nobody')).status, 404);
 
   // CSRF: a forged form changes nothing.
-  t.equal((await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: 'forged', days: '5', csrf: 'q'.repeat(43) })).status, 403);
+  t.equal(
+    (await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: 'forged', days: '5', csrf: 'q'.repeat(43) })).status,
+    403,
+  );
   t.equal((await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: 'forged', days: '5' })).status, 403);
   t.equal(await gw.store.blockOf('bob'), null, 'not blocked by a forged form');
 
-  t.equal((await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: ' ', days: '5', csrf })).status, 400, 'a reason is required');
+  t.equal(
+    (await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: ' ', days: '5', csrf })).status,
+    400,
+    'a reason is required',
+  );
   const blocked = await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: 'laptop stolen', days: '5', csrf });
   t.equal(blocked.status, 303);
   t.equal(blocked.headers.location, '/.gateway/admin/user?name=bob&done=blocked');
@@ -136,7 +180,10 @@ t.test('admin actions work, refuse bad CSRF, and are logged with the admin name'
   t.same(await gw.store.listAppPasswords('bob'), []);
   t.match((await logOf(gw, 'bob'))[0], { kind: 'app_password', detail: '1 app passwords revoked by admin alice' });
 
-  t.equal((await browser.post('/.gateway/admin/user/make-admin', { user: 'bob', csrf })).headers.location, '/.gateway/admin/user?name=bob&done=admin');
+  t.equal(
+    (await browser.post('/.gateway/admin/user/make-admin', { user: 'bob', csrf })).headers.location,
+    '/.gateway/admin/user?name=bob&done=admin',
+  );
   t.match(readFileSync(join(gw.dir, 'users.yaml'), 'utf8'), /bob:[\s\S]*groups:[\s\S]*- admins/);
   t.match((await logOf(gw, 'bob'))[0], { kind: 'admin', detail: 'made an admin (group admins) by admin alice' });
   page = await browser.get('/.gateway/admin/user?name=bob&done=admin');
@@ -148,7 +195,8 @@ t.test('a methodless user with a pass: the admin page revokes the pass and reset
   const gw = await start(t);
   const { browser } = await admin(gw);
   const userPage = () => browser.get('/.gateway/admin/user?name=bob');
-  const actions = (body: string) => [...body.matchAll(/<form method="post" action="\/\.gateway\/admin\/user\/([a-z-]+)"/g)].map((m) => m[1]!);
+  const actions = (body: string) =>
+    [...body.matchAll(/<form method="post" action="\/\.gateway\/admin\/user\/([a-z-]+)"/g)].map((m) => m[1]!);
 
   let page = await userPage();
   t.notOk(actions(page.body).includes('revoke-access-pass'), 'no pass: nothing to revoke');
@@ -161,10 +209,14 @@ t.test('a methodless user with a pass: the admin page revokes the pass and reset
   t.equal(await gw.store.countMethods('bob'), 0, 'bob has no method');
   page = await userPage();
   t.match(page.body, /Current pass: valid until .*, 2 of 2 uses left \(issued by alice\)/);
-  t.ok(actions(page.body).includes('revoke-access-pass'), 'a methodless user\'s pass can be revoked');
+  t.ok(actions(page.body).includes('revoke-access-pass'), "a methodless user's pass can be revoked");
   t.ok(actions(page.body).includes('reset-mfa'), 'and MFA reset, which revokes the pass too');
 
-  t.equal((await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf: 'q'.repeat(43) })).status, 403, 'CSRF checked');
+  t.equal(
+    (await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf: 'q'.repeat(43) })).status,
+    403,
+    'CSRF checked',
+  );
   t.ok(await gw.store.accessPassOf('bob'), 'a forged form revokes nothing');
   const revoked = await browser.post('/.gateway/admin/user/revoke-access-pass', { user: 'bob', csrf });
   t.equal(revoked.status, 303);
@@ -183,7 +235,11 @@ t.test('a methodless user with a pass: the admin page revokes the pass and reset
   const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
   t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=0');
   t.equal(await gw.store.accessPassOf('bob'), null, 'reset from the page of a methodless user revokes the pass');
-  t.ok((await logOf(gw, 'bob')).some((e) => /^MFA reset by alice: 0 methods removed; 0 recovery codes and the temporary access pass revoked/.test(e.detail)));
+  t.ok(
+    (await logOf(gw, 'bob')).some((e) =>
+      /^MFA reset by alice: 0 methods removed; 0 recovery codes and the temporary access pass revoked/.test(e.detail),
+    ),
+  );
 });
 
 t.test('token CSV upload with its error CSV, activation, and the log with filters and paging', async (t) => {
@@ -193,11 +249,24 @@ t.test('token CSV upload with its error CSV, activation, and the log with filter
   const csrf = field(tokens.body, 'csrf');
 
   const forged = multipart({ csrf: 'x'.repeat(43) }, { name: 'file', filename: 'tokens.csv', content: CSV });
-  t.equal((await send(gw.port, '/.gateway/admin/tokens/import', { method: 'POST', body: forged.body, headers: { cookie: browser.cookieHeader(), 'content-type': forged.type } })).status, 403);
+  t.equal(
+    (
+      await send(gw.port, '/.gateway/admin/tokens/import', {
+        method: 'POST',
+        body: forged.body,
+        headers: { cookie: browser.cookieHeader(), 'content-type': forged.type },
+      })
+    ).status,
+    403,
+  );
   t.equal((await gw.store.listTokens()).length, 0, 'nothing imported by a forged upload');
 
   const upload = multipart({ csrf, csv: '' }, { name: 'file', filename: 'tokens.csv', content: CSV });
-  const result = await send(gw.port, '/.gateway/admin/tokens/import', { method: 'POST', body: upload.body, headers: { cookie: browser.cookieHeader(), 'content-type': upload.type } });
+  const result = await send(gw.port, '/.gateway/admin/tokens/import', {
+    method: 'POST',
+    body: upload.body,
+    headers: { cookie: browser.cookieHeader(), 'content-type': upload.type },
+  });
   t.equal(result.status, 200);
   t.match(result.body, 'Imported: 1. Already there: 0. Refused: 2.');
   const link = /href="(\/\.gateway\/admin\/tokens\/errors\?id=[^"]+)"/.exec(result.body)?.[1];
@@ -210,7 +279,10 @@ t.test('token CSV upload with its error CSV, activation, and the log with filter
   t.equal(lines[0], 'line,upn,serial number,error');
   t.match(lines[1], /^3,zed,TK-101,/);
   t.match(lines[2], /^4,bob,TK-102,/);
-  t.match((await logOf(gw, 'alice')).find((e) => e.kind === 'admin'), { detail: 'token import by admin alice: 1 imported, 0 unchanged, 2 rows refused' });
+  t.match(
+    (await logOf(gw, 'alice')).find((e) => e.kind === 'admin'),
+    { detail: 'token import by admin alice: 1 imported, 0 unchanged, 2 rows refused' },
+  );
 
   const bob = new Browser(gw.port);
   await signInWithEnrollment(bob, gw, 'bob');
@@ -229,10 +301,21 @@ t.test('token CSV upload with its error CSV, activation, and the log with filter
   const activated = await browser.post('/.gateway/admin/user/activate-token', { user: 'bob', serial: 'TK-100', code, csrf });
   t.equal(activated.headers.location, '/.gateway/admin/user?name=bob&done=activated');
   t.equal((await gw.store.tokenBySerial('TK-100'))?.active, true);
-  t.ok((await logOf(gw, 'bob')).some((e) => e.kind === 'enrollment' && e.outcome === 'success' && /by alice/.test(e.detail)), 'activation logged with the admin');
+  t.ok(
+    (await logOf(gw, 'bob')).some((e) => e.kind === 'enrollment' && e.outcome === 'success' && /by alice/.test(e.detail)),
+    'activation logged with the admin',
+  );
 
   for (let i = 0; i < 55; i++) {
-    await gw.store.record({ kind: 'password', user: 'carol', clientIp: '198.51.100.7', userAgent: 'ua', rule: null, outcome: i % 5 === 0 ? 'success' : 'denied', detail: `attempt ${i}` });
+    await gw.store.record({
+      kind: 'password',
+      user: 'carol',
+      clientIp: '198.51.100.7',
+      userAgent: 'ua',
+      rule: null,
+      outcome: i % 5 === 0 ? 'success' : 'denied',
+      detail: `attempt ${i}`,
+    });
   }
   const first = await browser.get('/.gateway/admin/log?user=carol');
   t.equal((first.body.match(/attempt \d+/g) ?? []).length, 50, 'fifty entries a page');
@@ -242,6 +325,18 @@ t.test('token CSV upload with its error CSV, activation, and the log with filter
   const second = await browser.get(older!.replace(/&amp;/g, '&'));
   t.same(second.body.match(/attempt \d+/g), ['attempt 4', 'attempt 3', 'attempt 2', 'attempt 1', 'attempt 0']);
   const denied = await browser.get('/.gateway/admin/log?user=carol&outcome=success&since=24h');
-  t.same(denied.body.match(/attempt \d+/g), ['attempt 50', 'attempt 45', 'attempt 40', 'attempt 35', 'attempt 30', 'attempt 25', 'attempt 20', 'attempt 15', 'attempt 10', 'attempt 5', 'attempt 0']);
+  t.same(denied.body.match(/attempt \d+/g), [
+    'attempt 50',
+    'attempt 45',
+    'attempt 40',
+    'attempt 35',
+    'attempt 30',
+    'attempt 25',
+    'attempt 20',
+    'attempt 15',
+    'attempt 10',
+    'attempt 5',
+    'attempt 0',
+  ]);
   t.match(denied.body, '<option value="success" selected>');
 });

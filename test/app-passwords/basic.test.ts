@@ -10,7 +10,17 @@ import { openStore } from '../../src/store/index.ts';
 import { lockoutRules } from '../../src/regulation/lockout.ts';
 import { sourceThrottleRules } from '../../src/regulation/source-throttle.ts';
 import { blockUser } from '../../src/regulation/block.ts';
-import { Browser, PASSWORDS, field, send, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import {
+  Browser,
+  PASSWORDS,
+  field,
+  send,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  type TestGateway,
+  type Upstream,
+} from '../helpers/gateway.ts';
 
 const RULES = [
   { paths: ['/public/**'], policy: 'bypass' },
@@ -25,13 +35,21 @@ async function start(t: Test, extra: Record<string, unknown> = {}): Promise<{ gw
   const up = await startUpstream(t);
   const gw = await startTestGateway(t, up, {
     rules: RULES,
-    mfa: { app_passwords: { enabled: true }, password_lockout: { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 }, ...extra },
+    mfa: {
+      app_passwords: { enabled: true },
+      password_lockout: { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
+      ...extra,
+    },
   });
   return { gw, up };
 }
 
 /** Signs bob in with the second factor and creates an app password; returns it as shown. */
-async function createAppPassword(gw: TestGateway, name: string, browser = new Browser(gw.port)): Promise<{ password: string; browser: Browser }> {
+async function createAppPassword(
+  gw: TestGateway,
+  name: string,
+  browser = new Browser(gw.port),
+): Promise<{ password: string; browser: Browser }> {
   if (!browser.cookies.size) await signInWithEnrollment(browser, gw, 'bob');
   const page = await browser.get('/.gateway/account/app-passwords');
   if (page.status !== 200) throw new Error(`app password page: ${page.status}`);
@@ -71,7 +89,10 @@ t.test('the account password works over Basic until the first app password, and 
   t.notOk(seen.headers.authorization, 'the credentials are not passed to the app');
   const dav = await send(gw.port, '/dav/calendar', { headers: { authorization: basic('bob', PASSWORDS.bob!) } });
   t.equal(dav.status, 401, 'two_factor rule: the account password is not a second factor');
-  t.match((await log(gw, 'bob')).map((e) => e.detail), [/account password accepted over HTTP Basic/]);
+  t.match(
+    (await log(gw, 'bob')).map((e) => e.detail),
+    [/account password accepted over HTTP Basic/],
+  );
 
   const { password } = await createAppPassword(gw, 'Thunderbird');
   t.match(password, /^[a-z]{4}( [a-z]{4}){4}$/, 'shown in groups of four');
@@ -83,7 +104,11 @@ t.test('the account password works over Basic until the first app password, and 
 
   for (const form of [password, password, password.replace(/ /g, '').toUpperCase()]) {
     const ok = await send(gw.port, '/dav/calendar', { headers: { authorization: basic('bob', form) } });
-    t.equal(ok.status, 200, `the app password passes the two_factor rule (${form === password ? 'as shown' : 'without spaces, in capitals'})`);
+    t.equal(
+      ok.status,
+      200,
+      `the app password passes the two_factor rule (${form === password ? 'as shown' : 'without spaces, in capitals'})`,
+    );
   }
   t.equal(up.requests.at(-1)!.headers['remote-user'], 'bob');
   t.notOk(up.requests.at(-1)!.headers.authorization);
@@ -97,7 +122,11 @@ t.test('the app password page lists, and revocation stops the password at once',
   const { password, browser } = await createAppPassword(gw, 'Phone mail');
   const header = { authorization: basic('bob', password) };
   t.equal((await send(gw.port, '/dav/x', { headers: header })).status, 200);
-  t.match((await browser.get('/.gateway/account')).body, '<a href="/.gateway/account/app-passwords">App passwords for mail and other programs</a>', 'linked from the account page');
+  t.match(
+    (await browser.get('/.gateway/account')).body,
+    '<a href="/.gateway/account/app-passwords">App passwords for mail and other programs</a>',
+    'linked from the account page',
+  );
   const page = await browser.get('/.gateway/account/app-passwords');
   t.match(page.body, 'Phone mail');
   t.notMatch(page.body, password, 'never shown again');
@@ -109,14 +138,20 @@ t.test('the app password page lists, and revocation stops the password at once',
   t.equal((await send(gw.port, '/dav/x', { headers: header })).status, 401, 'the cached verification is gone with the revocation');
   const after = await browser.get('/.gateway/account/app-passwords?done=revoked');
   t.match(after.body, 'You have no app passwords.');
-  t.ok((await log(gw, 'bob')).some((e) => /app password "Phone mail" revoked/.test(e.detail)), 'the revocation is logged');
+  t.ok(
+    (await log(gw, 'bob')).some((e) => /app password "Phone mail" revoked/.test(e.detail)),
+    'the revocation is logged',
+  );
 });
 
 t.test('a revocation or a block from another process takes effect within a second', async (t) => {
   const { gw } = await start(t);
   const { password, browser } = await createAppPassword(gw, 'Mail');
   const second = await createAppPassword(gw, 'Calendar', browser);
-  const other = await openStore({ sqlite: { path: join(gw.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => gw.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const other = await openStore(
+    { sqlite: { path: join(gw.dir, 'gateway.db') }, previous_encryption_keys: [] },
+    { clock: () => gw.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(() => other.close());
 
   const until401 = async (authorization: string): Promise<number> => {
@@ -147,14 +182,19 @@ t.test('a revocation or a block from another process takes effect within a secon
 t.test('Basic attempts are regulated by the password lockout', async (t) => {
   const { gw } = await start(t);
   const { password } = await createAppPassword(gw, 'Mail');
-  for (let i = 0; i < 3; i++) t.equal((await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', `wrong-${i}`) } })).status, 401);
+  for (let i = 0; i < 3; i++)
+    t.equal((await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', `wrong-${i}`) } })).status, 401);
   const locked = await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', password) } });
   t.equal(locked.status, 401, 'the right app password is refused while the account is locked');
   const entries = await log(gw, 'bob');
   t.match(entries[0]!.detail, /^locked out until /);
   t.match(entries[1]!.detail, /^wrong password or app password; locked out until /, 'the third denial locks');
   gw.clock.now += 16 * 60_000;
-  t.equal((await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', password) } })).status, 200, 'works again once the lock lifts');
+  t.equal(
+    (await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', password) } })).status,
+    200,
+    'works again once the lock lifts',
+  );
   const unknown = await send(gw.port, '/dav/x', { headers: { authorization: basic('nobody', password) } });
   t.equal(unknown.status, 401);
   t.match((await log(gw, 'nobody'))[0], { outcome: 'denied', detail: 'unknown user' });

@@ -29,7 +29,11 @@ const folderOf = (file: string): string => {
 /** Relative module specifiers of static imports, re-exports and literal dynamic imports. */
 export function importsOf(text: string): string[] {
   const out: string[] = [];
-  const patterns = [/^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.[^']+)'/gms, /^\s*import\s+'(\.[^']+)'/gm, /\bimport\(\s*'(\.[^']+)'\s*[,)]/g];
+  const patterns = [
+    /^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.[^']+)'/gms,
+    /^\s*import\s+'(\.[^']+)'/gm,
+    /\bimport\(\s*'(\.[^']+)'\s*[,)]/g,
+  ];
   for (const re of patterns) for (const m of text.matchAll(re)) out.push(m[1]!);
   return out;
 }
@@ -107,7 +111,10 @@ t.test('no import cycle between the folders of src/', async (t) => {
     const lines = component.flatMap((from) =>
       [...(edges.get(from) ?? new Map<string, string[]>()).entries()]
         .filter(([to]) => inside.has(to))
-        .map(([to, examples]) => `  ${from || '(src root)'} -> ${to}: ${examples.slice(0, 3).join(', ')}${examples.length > 3 ? ` (+${examples.length - 3} more)` : ''}`),
+        .map(
+          ([to, examples]) =>
+            `  ${from || '(src root)'} -> ${to}: ${examples.slice(0, 3).join(', ')}${examples.length > 3 ? ` (+${examples.length - 3} more)` : ''}`,
+        ),
     );
     return `cycle between ${component.map((c) => c || '(src root)').join(', ')}:\n${lines.join('\n')}`;
   });

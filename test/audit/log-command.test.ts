@@ -12,8 +12,21 @@ import { Browser, signInPassword, startTestGateway, startUpstream } from '../hel
 function io(): CommandIo & { out: () => string; err: () => string } {
   let out = '';
   let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => { add(c.toString('utf8')); cb(); } });
-  return { stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {}, out: () => out, err: () => err };
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        add(c.toString('utf8'));
+        cb();
+      },
+    });
+  return {
+    stdin: new PassThrough(),
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    env: {},
+    out: () => out,
+    err: () => err,
+  };
 }
 
 const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
@@ -53,10 +66,22 @@ t.test('the log command shows real sign-ins, filtered by user and time, as a tab
   t.match((await run('--user', 'nobody-at-all')).out, /no sign-in log entries match/);
 
   const json = await run('--json', '--user', 'alice');
-  const objects = json.out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const objects = json.out
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(objects.length, 1);
   t.same(Object.keys(objects[0]!), ['time', 'user', 'client_ip', 'user_agent', 'browser', 'rule', 'kind', 'outcome', 'detail']);
-  t.match(objects[0], { time: new Date(start + 3 * 3_600_000).toISOString(), user: 'alice', client_ip: '127.0.0.1', user_agent: CHROME, browser: 'Chrome on macOS', rule: null, kind: 'password', outcome: 'success' });
+  t.match(objects[0], {
+    time: new Date(start + 3 * 3_600_000).toISOString(),
+    user: 'alice',
+    client_ip: '127.0.0.1',
+    user_agent: CHROME,
+    browser: 'Chrome on macOS',
+    rule: null,
+    kind: 'password',
+    outcome: 'success',
+  });
 });
 
 t.test('help, registration and bad arguments', async (t) => {
@@ -65,8 +90,12 @@ t.test('help, registration and bad arguments', async (t) => {
   t.match(help.out(), /Usage: mfa-gateway log \[--user NAME\] \[--since DURATION\]/);
   const top = io();
   await main(['--help'], top);
-  t.match(top.out(), /\n  log +print the sign-in log/);
-  for (const [args, message] of [[['--since', '2 hours'], /--since "2 hours" is not a duration/], [['--limit', '0'], /--limit "0"/], [['--bogus'], /Unknown option/]] as const) {
+  t.match(top.out(), /\n {2}log +print the sign-in log/);
+  for (const [args, message] of [
+    [['--since', '2 hours'], /--since "2 hours" is not a duration/],
+    [['--limit', '0'], /--limit "0"/],
+    [['--bogus'], /Unknown option/],
+  ] as const) {
     const cmd = io();
     t.equal(await logCommand([...args], cmd), 2);
     t.match(cmd.err(), message);
@@ -76,7 +105,17 @@ t.test('help, registration and bad arguments', async (t) => {
 });
 
 t.test('hostile user names and agents cannot reach the terminal raw', async (t) => {
-  const entry = { id: 1, at: Date.UTC(2026, 0, 1), kind: 'password', user: 'evil\u001b[2J\u009b31m', clientIp: '192.0.2.1', userAgent: 'x\u0007', rule: 'r\n1', outcome: 'denied', detail: 'a\u2028b' } as const;
+  const entry = {
+    id: 1,
+    at: Date.UTC(2026, 0, 1),
+    kind: 'password',
+    user: 'evil\u001b[2J\u009b31m',
+    clientIp: '192.0.2.1',
+    userAgent: 'x\u0007',
+    rule: 'r\n1',
+    outcome: 'denied',
+    detail: 'a\u2028b',
+  } as const;
   const table = auditTable([entry]);
   t.notMatch(table, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028]/, 'no control characters besides line ends');
   t.match(table, /evil\\u001b\[2J\\u009b31m/);

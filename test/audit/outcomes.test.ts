@@ -4,7 +4,17 @@ import t from 'tap';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
-import { Browser, field, pathOf, send, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  pathOf,
+  send,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+} from '../helpers/gateway.ts';
 import { startSmtp } from '../notify/smtp.ts';
 
 interface Entry {
@@ -21,9 +31,18 @@ async function logCommand(configFile: string, args: string[]): Promise<Entry[]> 
       done();
     },
   });
-  const code = await main(['log', '--config', configFile, '--json', '--limit', '500', ...args], { stdin: process.stdin, stdout: sink, stderr: sink, env: {} });
+  const code = await main(['log', '--config', configFile, '--json', '--limit', '500', ...args], {
+    stdin: process.stdin,
+    stdout: sink,
+    stderr: sink,
+    env: {},
+  });
   if (code !== 0) throw new Error(`log exited ${code}: ${out}`);
-  return out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Entry);
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Entry);
 }
 
 t.test('each outcome of the sign-in log comes from a real flow', async (t) => {
@@ -79,7 +98,12 @@ t.test('each outcome of the sign-in log comes from a real flow', async (t) => {
   for (let i = 0; i < 3; i++) await second.post('/.gateway/second-factor', { code: '000000', csrf: field(codeForm.body, 'csrf') });
 
   // Blocked: the right password of a blocked user.
-  await main(['block', 'bob', '--reason', 'left the company', '--config', configFile], { stdin: process.stdin, stdout: new Writable({ write: (_c, _e, d) => d() }), stderr: process.stderr, env: {} });
+  await main(['block', 'bob', '--reason', 'left the company', '--config', configFile], {
+    stdin: process.stdin,
+    stdout: new Writable({ write: (_c, _e, d) => d() }),
+    stderr: process.stderr,
+    env: {},
+  });
   await gw.revocations.refresh();
   const blocked = new Browser(gw.port);
   await signInPassword(blocked, 'bob');
@@ -94,7 +118,10 @@ t.test('each outcome of the sign-in log comes from a real flow', async (t) => {
 
   const entries = await logCommand(configFile, []);
   const has = (user: string, outcome: string, detail: RegExp) =>
-    t.ok(entries.some((e) => e.user.toLowerCase() === user && e.outcome === outcome && detail.test(e.detail)), `${user}: ${outcome}, ${detail}`);
+    t.ok(
+      entries.some((e) => e.user.toLowerCase() === user && e.outcome === outcome && detail.test(e.detail)),
+      `${user}: ${outcome}, ${detail}`,
+    );
   has('alice', 'success', /second factor skipped: trusted network/);
   has('bob', 'success', /second factor skipped: remembered browser/);
   has('alice', 'denied', /^wrong code/);

@@ -16,18 +16,29 @@ const DAY = 86_400_000;
 t.test('entries older than the retention are pruned at start and then every interval', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-retention-'));
   const clock = fakeClock();
-  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store = await openStore(
+    { sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] },
+    { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const record = (detail: string) => store.record({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail });
+  const record = (detail: string) =>
+    store.record({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail });
   await record('day 0');
   clock.advance(DAY);
   await record('day 1');
   clock.advance(DAY);
   await record('day 2');
-  await store.createFraudReport({ id: 'r', user: 'alice', createdAt: clock.now, expiresAt: clock.now + DAY, clientIp: '192.0.2.1', userAgent: 'ua' });
+  await store.createFraudReport({
+    id: 'r',
+    user: 'alice',
+    createdAt: clock.now,
+    expiresAt: clock.now + DAY,
+    clientIp: '192.0.2.1',
+    userAgent: 'ua',
+  });
 
   let retention = 2 * DAY;
   const intervals: { fn: () => void; ms: number }[] = [];
@@ -38,17 +49,28 @@ t.test('entries older than the retention are pruned at start and then every inte
     log: pino({ level: 'silent' }),
     scheduler: { setInterval: (fn, ms) => intervals.push({ fn, ms }), clearInterval: () => intervals.splice(0) },
   });
-  t.same(intervals.map((i) => i.ms), [HOUSEKEEPING_INTERVAL_MS], 'hourly');
+  t.same(
+    intervals.map((i) => i.ms),
+    [HOUSEKEEPING_INTERVAL_MS],
+    'hourly',
+  );
   t.equal(await housekeeping.run(), 0, 'day 0 is exactly at the cutoff and kept');
   clock.advance(1);
   t.equal(await housekeeping.run(), 1);
-  t.same((await store.query({ limit: 10 })).map((e) => e.detail), ['day 2', 'day 1']);
+  t.same(
+    (await store.query({ limit: 10 })).map((e) => e.detail),
+    ['day 2', 'day 1'],
+  );
 
   retention = DAY / 2; // a config reload
   clock.advance(DAY);
   intervals[0]!.fn();
   await new Promise((resolve) => setImmediate(resolve));
-  t.same((await store.query({ limit: 10 })).map((e) => e.detail), [], 'the next pass uses the new retention');
+  t.same(
+    (await store.query({ limit: 10 })).map((e) => e.detail),
+    [],
+    'the next pass uses the new retention',
+  );
   t.equal(await store.getFraudReport('r'), null, 'expired report links go too');
   housekeeping.stop();
   t.equal(intervals.length, 0);
@@ -58,7 +80,11 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
   const lines: string[] = [];
   const log = pino({ level: 'error' }, { write: (s: string) => void lines.push(s) });
   const housekeeping = startHousekeeping({
-    store: { pruneAudit: () => Promise.reject(new Error('disk I/O error')), pruneFraud: () => Promise.resolve(), pruneRevokedSessions: () => Promise.resolve(0) },
+    store: {
+      pruneAudit: () => Promise.reject(new Error('disk I/O error')),
+      pruneFraud: () => Promise.resolve(),
+      pruneRevokedSessions: () => Promise.resolve(0),
+    },
     retentionMs: () => DAY,
     clock: () => 0,
     log,

@@ -24,7 +24,13 @@ async function server(handler: (req: IncomingMessage, res: ServerResponse) => vo
   const s = createServer(handler);
   s.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      }),
+  );
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}/`;
 }
 

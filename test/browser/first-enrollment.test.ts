@@ -21,7 +21,13 @@ const NAV_TIMEOUT = 20_000;
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 const secretOn = async (page: Page) => enrollmentSecret(`<code class="secret">${await page.locator('code.secret').innerHTML()}</code>`);
 const remoteUser = async (page: Page) =>
-  (await page.locator('tr').filter({ has: page.locator('th code', { hasText: /^remote-user$/ }) }).locator('td').innerText()).trim();
+  (
+    await page
+      .locator('tr')
+      .filter({ has: page.locator('th code', { hasText: /^remote-user$/ }) })
+      .locator('td')
+      .innerText()
+  ).trim();
 
 async function newContext(browser: Browser, base: string, locale = 'en-US'): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL: base, locale, viewport: { width: 1024, height: 800 } });
@@ -42,9 +48,18 @@ async function signIn(page: Page, base: string, user: string, next: RegExp): Pro
 async function accessPassCommand(gw: TestGateway, ...args: string[]): Promise<string> {
   let out = '';
   let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => { add(c.toString('utf8')); cb(); } });
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        add(c.toString('utf8'));
+        cb();
+      },
+    });
   const code = await main(['users', 'access-pass', ...args, '--config', join(gw.dir, 'gateway.yaml')], {
-    stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {},
+    stdin: new PassThrough(),
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    env: {},
   });
   if (code !== 0) throw new Error(`users access-pass exited ${code}: ${err}`);
   return out;
@@ -96,7 +111,10 @@ t.test('first enrollment, access pass and recovery codes in a real browser', { s
     // A wrong pass first: the field says so.
     await page.getByLabel('Temporary access pass').fill('abcd-efgh-jkmn-pqrs');
     await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Continue with the pass' }).click()]);
-    await page.getByRole('alert').filter({ hasText: /didn.t work/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /didn.t work/ })
+      .waitFor();
     t.equal(await page.getByLabel('Temporary access pass').getAttribute('aria-invalid'), 'true');
     await shot(page, 'first-b2-wrong-pass');
 
@@ -125,7 +143,10 @@ t.test('first enrollment, access pass and recovery codes in a real browser', { s
     t.match(p.url(), /\/\.gateway\/second-factor/, 'still on the code page');
     await shot(p, 'first-b5-pass-refused');
     await p.goto(`${base}/.gateway/enroll`);
-    t.notOk(/\/\.gateway\/enroll/.test(new URL(p.url()).pathname) && (await p.getByLabel('Temporary access pass').count()) > 0, 'no pass form for a user with a method');
+    t.notOk(
+      /\/\.gateway\/enroll/.test(new URL(p.url()).pathname) && (await p.getByLabel('Temporary access pass').count()) > 0,
+      'no pass form for a user with a method',
+    );
     await p.goto(`${base}/reports`);
     t.match(p.url(), /\/\.gateway\/(sign-in|second-factor)/, 'the pass opened nothing');
   });
@@ -160,7 +181,10 @@ t.test('first enrollment, access pass and recovery codes in a real browser', { s
     await p.getByText('Lost your phone or token? Use a recovery code').click();
     await p.getByLabel('Recovery code').fill(codes[0]!);
     await shot(p, 'recovery-c4-code-page');
-    await Promise.all([p.waitForURL(/\/\.gateway\/account\/methods\/add\?after=recovery/), p.getByRole('button', { name: 'Sign in with recovery code' }).click()]);
+    await Promise.all([
+      p.waitForURL(/\/\.gateway\/account\/methods\/add\?after=recovery/),
+      p.getByRole('button', { name: 'Sign in with recovery code' }).click(),
+    ]);
     await p.getByText('You signed in with a recovery code, which works only once.').waitFor();
     await shot(p, 'recovery-c5-set-up-new-method');
     const newPhone = await secretOn(p);
@@ -190,6 +214,6 @@ t.test('first enrollment, access pass and recovery codes in a real browser', { s
     await shot(q, 'recovery-c7-used-code-refused');
     await q.goto(`${base}/reports`);
     t.match(q.url(), /\/\.gateway\/(sign-in|second-factor)/, 'the app stays closed');
-    t.match((await gw.store.recoveryCodeSummary('bob')), { total: 10, unused: 9 });
+    t.match(await gw.store.recoveryCodeSummary('bob'), { total: 10, unused: 9 });
   });
 });

@@ -4,7 +4,6 @@
 // code on the remembered browser, the sign-in page in German, and a keyboard and
 // accessible-name smoke test. Screenshots of every step land in test-artifacts/browser/.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -45,7 +44,8 @@ async function timed(page: Page, to: RegExp, submit: () => Promise<void>): Promi
 }
 
 /** The focused element, described without DOM types (tsconfig has none). */
-const focused = (page: Page) => page.evaluate<string>(`(() => {
+const focused = (page: Page) =>
+  page.evaluate<string>(`(() => {
   const e = document.activeElement;
   return e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.getAttribute('type') ? '[' + e.getAttribute('type') + ']' : '') : 'none';
 })()`);
@@ -68,9 +68,16 @@ async function controlNames(page: Page): Promise<{ id: string; role: string; nam
       };
       if (!['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(dom.nodeName)) continue;
       const attrs = dom.attributes ?? [];
-      const attr = (n: string) => { const i = attrs.indexOf(n); return i >= 0 && i % 2 === 0 ? attrs[i + 1] : undefined; };
+      const attr = (n: string) => {
+        const i = attrs.indexOf(n);
+        return i >= 0 && i % 2 === 0 ? attrs[i + 1] : undefined;
+      };
       if (attr('type') === 'hidden') continue;
-      out.push({ id: `${dom.nodeName.toLowerCase()}${attr('id') ? `#${attr('id')}` : `[name=${attr('name') ?? ''}]`}`, role: node.role?.value ?? '', name: (node.name?.value ?? '').trim() });
+      out.push({
+        id: `${dom.nodeName.toLowerCase()}${attr('id') ? `#${attr('id')}` : `[name=${attr('name') ?? ''}]`}`,
+        role: node.role?.value ?? '',
+        name: (node.name?.value ?? '').trim(),
+      });
     }
     return out;
   } finally {
@@ -82,7 +89,8 @@ async function controlNames(page: Page): Promise<{ id: string; role: string; nam
  * Visible controls as the page sees them, for comparing counts with the accessibility tree.
  * `checkVisibility()` also leaves out what a closed `<details>` hides (it still has boxes).
  */
-const visibleControlCount = (page: Page) => page.evaluate<number>(`[...document.querySelectorAll('input, select, textarea, button')]
+const visibleControlCount = (page: Page) =>
+  page.evaluate<number>(`[...document.querySelectorAll('input, select, textarea, button')]
   .filter((e) => e.type !== 'hidden' && e.checkVisibility()).length`);
 
 async function checkAccessibleNames(t: Test, page: Page, where: string): Promise<void> {
@@ -119,12 +127,21 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     t.teardown(() => ctx.close());
     const p = await ctx.newPage();
     const origins: string[] = [];
-    p.on('request', (r) => { if (r.method() === 'POST') origins.push(r.headers().origin ?? '(none)'); });
+    p.on('request', (r) => {
+      if (r.method() === 'POST') origins.push(r.headers().origin ?? '(none)');
+    });
     await p.goto(target);
     await p.getByLabel('Username').fill('alice');
     await p.getByLabel('Password').fill('a-wrong-password');
-    const [reply] = await Promise.all([p.waitForResponse((r) => r.request().method() === 'POST'), p.getByRole('button', { name: 'Sign in' }).click()]);
-    t.equal(reply.status(), 401, `a wrong password is answered 401 with the form again (got ${reply.status()}; the POST carried Origin: ${origins[0]})`);
+    const [reply] = await Promise.all([
+      p.waitForResponse((r) => r.request().method() === 'POST'),
+      p.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    t.equal(
+      reply.status(),
+      401,
+      `a wrong password is answered 401 with the form again (got ${reply.status()}; the POST carried Origin: ${origins[0]})`,
+    );
   });
 
   const context = await newContext(browser, base);
@@ -135,13 +152,17 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(password);
     timings[key] = await timed(page, then, () =>
-      how === 'click' ? page.getByRole('button', { name: 'Sign in' }).click() : page.getByLabel('Password').press('Enter'));
+      how === 'click' ? page.getByRole('button', { name: 'Sign in' }).click() : page.getByLabel('Password').press('Enter'),
+    );
   };
   const signOut = async () => {
     // The sample app's own link, GET /.gateway/sign-out through the gateway: it only asks,
     // and still signed in; the button (a POST with the session's token) signs out.
     await Promise.all([page.waitForURL(/\/\.gateway\/sign-out$/), page.getByRole('link', { name: 'Sign out' }).click()]);
-    t.ok((await context.cookies(base)).some((c) => c.name === 'mfa_gateway_session'), 'opening the sign-out link alone signs nobody out');
+    t.ok(
+      (await context.cookies(base)).some((c) => c.name === 'mfa_gateway_session'),
+      'opening the sign-out link alone signs nobody out',
+    );
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: /signed out/i }).waitFor();
     const names = (await context.cookies(base)).map((c) => c.name);
@@ -171,12 +192,16 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     await page.getByLabel('Code from the app').fill(totpCode(secret, gw.clock.now));
     timings['enrollment code → app'] = await timed(page, landed, () => page.getByRole('button', { name: 'Finish setup' }).click());
     t.equal(page.url(), target, 'lands on the originally requested URL, query intact');
-    t.same(await identity(page), {
-      'remote-user': 'alice',
-      'remote-groups': 'admins,users',
-      'remote-email': 'alice@example.com',
-      'remote-name': 'Alice Example',
-    }, 'the app received alice\'s identity');
+    t.same(
+      await identity(page),
+      {
+        'remote-user': 'alice',
+        'remote-groups': 'admins,users',
+        'remote-email': 'alice@example.com',
+        'remote-name': 'Alice Example',
+      },
+      "the app received alice's identity",
+    );
     await page.getByText('Signed in as alice').waitFor();
     await shot(page, '3-app-after-enrollment');
 
@@ -204,7 +229,9 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     await shot(page, '5-code-page');
     timings['code → app'] = await timed(page, landed, () => page.getByRole('button', { name: 'Verify' }).click());
     t.equal((await identity(page))['remote-user'], 'alice', 'the app sees alice');
-    const device = (await context.cookies(base)).find((c) => c.name !== 'mfa_gateway_session' && c.name !== 'mfa_gateway_session_csrf' && c.expires > Date.now() / 1000);
+    const device = (await context.cookies(base)).find(
+      (c) => c.name !== 'mfa_gateway_session' && c.name !== 'mfa_gateway_session_csrf' && c.expires > Date.now() / 1000,
+    );
     t.ok(device, `a persistent remember-browser cookie is set (${device?.name})`);
     t.ok(device && device.expires - Date.now() / 1000 > 13 * 86_400, 'it lasts about 14 days');
     t.equal(device?.httpOnly, true, 'the remember-browser cookie is HttpOnly');
@@ -220,7 +247,10 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     page.on('framenavigated', onNav);
     await signIn(PASSWORDS.alice!, landed, 'password → app (remembered browser)', 'enter');
     page.off('framenavigated', onNav);
-    t.notOk(seen.some((u) => /second-factor|enroll/.test(u)), `no code page on the way (${seen.join(' → ')})`);
+    t.notOk(
+      seen.some((u) => /second-factor|enroll/.test(u)),
+      `no code page on the way (${seen.join(' → ')})`,
+    );
     t.equal((await identity(page))['remote-user'], 'alice', 'the app sees alice');
     await shot(page, '7-app-remembered');
   });
@@ -282,7 +312,7 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     await p.getByRole('alert').waitFor();
     const code = p.getByLabel('Code from the app');
     t.equal(await code.getAttribute('aria-invalid'), 'true', 'the code field is marked invalid');
-    t.match(await code.getAttribute('aria-describedby') ?? '', /code-error/, 'and described by the error');
+    t.match((await code.getAttribute('aria-describedby')) ?? '', /code-error/, 'and described by the error');
     t.equal(await focused(p), 'input#code[text]', 'focus is on the code field after a wrong code');
     const secretAfter = enrollmentSecret(await secretHtml(p));
     t.equal(secretAfter, secret, 'a wrong code keeps the key (the one already scanned still works)');

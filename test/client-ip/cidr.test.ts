@@ -30,9 +30,31 @@ t.test('parseAddress accepts real addresses and normalizes them', async (t) => {
 
 t.test('parseAddress refuses everything else without throwing', async (t) => {
   const bad = [
-    '', ' 192.0.2.1', '192.0.2.1 ', '192.0.2', '192.0.2.1.5', '192.0.2.256', '127.1', '0x7f.0.0.1', '010.0.0.1', '1.2.3.04',
-    '4294967295', '::ffff:010.0.0.1', '::ffff:1.2.3', '1::2::3', '2001:db8::g', '[192.0.2.1]', '[::1', '::1]', 'fe80::1%',
-    'localhost', 'unknown', '_hidden', '192.0.2.1:80', '[::1]:80', 'a'.repeat(200),
+    '',
+    ' 192.0.2.1',
+    '192.0.2.1 ',
+    '192.0.2',
+    '192.0.2.1.5',
+    '192.0.2.256',
+    '127.1',
+    '0x7f.0.0.1',
+    '010.0.0.1',
+    '1.2.3.04',
+    '4294967295',
+    '::ffff:010.0.0.1',
+    '::ffff:1.2.3',
+    '1::2::3',
+    '2001:db8::g',
+    '[192.0.2.1]',
+    '[::1',
+    '::1]',
+    'fe80::1%',
+    'localhost',
+    'unknown',
+    '_hidden',
+    '192.0.2.1:80',
+    '[::1]:80',
+    'a'.repeat(200),
   ];
   for (const input of bad) t.equal(parseAddress(input), null, JSON.stringify(input));
 });
@@ -94,7 +116,22 @@ t.test('IPv4-mapped ranges hold the IPv4 addresses they map', async (t) => {
 });
 
 t.test('a bad entry is named in the error', async (t) => {
-  for (const entry of ['10.0.0.0/33', '2001:db8::/129', '10.0.0.0/', '10.0.0.0/08', '10.0.0.0/-1', '10.0.0/8', 'example.com', '[::1]/128', 'fe80::1%eth0', '']) {
-    t.throws(() => createNetworkSet(['10.0.0.0/8', entry]), { message: `not an IP address or CIDR: ${JSON.stringify(entry)}` }, JSON.stringify(entry));
+  for (const entry of [
+    '10.0.0.0/33',
+    '2001:db8::/129',
+    '10.0.0.0/',
+    '10.0.0.0/08',
+    '10.0.0.0/-1',
+    '10.0.0/8',
+    'example.com',
+    '[::1]/128',
+    'fe80::1%eth0',
+    '',
+  ]) {
+    t.throws(
+      () => createNetworkSet(['10.0.0.0/8', entry]),
+      { message: `not an IP address or CIDR: ${JSON.stringify(entry)}` },
+      JSON.stringify(entry),
+    );
   }
 });

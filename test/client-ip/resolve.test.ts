@@ -87,7 +87,11 @@ t.test('X-Forwarded-For that cannot be read where the client should be fails clo
 t.test('a trusted proxy that sends no address header is itself the client', async (t) => {
   t.equal(ipOf(resolve(PROXY, {})), '10.0.0.2 via proxy');
   t.equal(ipOf(resolve('::ffff:10.0.0.2', {})), '10.0.0.2 via proxy');
-  t.equal(ipOf(resolve(PROXY, { forwarded: 'proto=https;host=app.example.com' })), '10.0.0.2 via proxy', 'Forwarded without for= says nothing about addresses');
+  t.equal(
+    ipOf(resolve(PROXY, { forwarded: 'proto=https;host=app.example.com' })),
+    '10.0.0.2 via proxy',
+    'Forwarded without for= says nothing about addresses',
+  );
 });
 
 t.test('Forwarded (RFC 7239) from a trusted proxy, right to left', async (t) => {
@@ -163,12 +167,19 @@ t.test('both headers: they must name the same client unless one header is chosen
   t.match(ipOf(resolve(PROXY, { forwarded: 'for=203.0.113.9', 'x-forwarded-for': 'garbage' })), /fail: .*"garbage"/);
   t.match(ipOf(resolve(PROXY, { forwarded: 'for=unknown', 'x-forwarded-for': '203.0.113.9' })), /fail: .*unknown/);
   t.equal(ipOf(resolve(PROXY, { forwarded: 'proto=https', 'x-forwarded-for': '203.0.113.9' })), '203.0.113.9 via proxy');
-  t.equal(ipOf(resolve(PROXY, { 'x-forwarded-for': '203.0.113.9' }, { header: 'forwarded' })), '10.0.0.2 via proxy', 'the other header is not read');
+  t.equal(
+    ipOf(resolve(PROXY, { 'x-forwarded-for': '203.0.113.9' }, { header: 'forwarded' })),
+    '10.0.0.2 via proxy',
+    'the other header is not read',
+  );
   t.equal(ipOf(resolve(PROXY, { forwarded: 'for=203.0.113.9' }, { header: 'x-forwarded-for' })), '10.0.0.2 via proxy');
 });
 
 t.test('header values given as arrays are read as consecutive lines', async (t) => {
-  t.equal(ipOf(resolve(PROXY, { 'x-forwarded-for': ['198.51.100.1', '203.0.113.9, 10.0.0.3'] } as IncomingHttpHeaders)), '203.0.113.9 via proxy');
+  t.equal(
+    ipOf(resolve(PROXY, { 'x-forwarded-for': ['198.51.100.1', '203.0.113.9, 10.0.0.3'] } as IncomingHttpHeaders)),
+    '203.0.113.9 via proxy',
+  );
 });
 
 t.test('the socket cache stays bounded and correct past its limit', async (t) => {

@@ -174,7 +174,9 @@ rules:
   t.equal(set.result.config.rules[0]?.name, 'costs ${5}');
 
   const broken = await load(t, MINIMAL.replace('two_factor', 'two_factor\n    name: "${not a name}"'));
-  t.match(brief(problemsOf(broken.result)), ['7:11 rules[0].name: has a "${" that is not a variable reference such as ${NAME} (write $${ for a literal ${)']);
+  t.match(brief(problemsOf(broken.result)), [
+    '7:11 rules[0].name: has a "${" that is not a variable reference such as ${NAME} (write $${ for a literal ${)',
+  ]);
 });
 
 t.test('<key>_file reads the secret from a file', async (t) => {
@@ -241,7 +243,7 @@ t.test('a YAML syntax error is located and reported alone', async (t) => {
   t.match(problems[0]?.message, /^YAML: /);
   t.equal(problems[0]?.path, '');
 
-  const dup = await load(t, MINIMAL + 'upstream:\n  url: http://127.0.0.1:4000\n');
+  const dup = await load(t, `${MINIMAL}upstream:\n  url: http://127.0.0.1:4000\n`);
   t.match(brief(problemsOf(dup.result)), [/^7:1 : YAML: Map keys must be unique/]);
 });
 
@@ -277,7 +279,13 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     limits: { max_header_bytes: 16384, max_url_bytes: 8192 },
   });
   t.same(c.upstreams, {});
-  t.same(c.session, { secret: SECRET, cookie_name: 'mfa_gateway_session', previous_secrets: [], idle_timeout: '30m', absolute_timeout: '12h' });
+  t.same(c.session, {
+    secret: SECRET,
+    cookie_name: 'mfa_gateway_session',
+    previous_secrets: [],
+    idle_timeout: '30m',
+    absolute_timeout: '12h',
+  });
   t.same(c.store, { sqlite: { path: join(process.cwd(), 'data/gateway.db') }, previous_encryption_keys: [] });
   t.same(c.users, { file: join(process.cwd(), 'config/users.yaml'), admin_group: 'admins' });
   t.same(c.federation, {});
@@ -339,7 +347,10 @@ server:
 
 t.test('the result is deeply frozen', async (t) => {
   const { result } = await load(t, MINIMAL);
-  if (!result.ok) return t.fail('should load');
+  if (!result.ok) {
+    t.fail('should load');
+    return;
+  }
   const c = result.config;
   t.ok(Object.isFrozen(c));
   t.ok(Object.isFrozen(c.server.timeouts));
@@ -372,7 +383,10 @@ t.test('the sample config/gateway.yaml validates with GATEWAY_SESSION_SECRET set
   t.same(problemsOf(bad), [
     { file, line, column, path: 'session.secret', message: 'environment variable GATEWAY_SESSION_SECRET is not set' },
   ]);
-  t.equal(formatProblem(problemsOf(bad)[0]!), `config/gateway.yaml:${line}:${column}: session.secret: environment variable GATEWAY_SESSION_SECRET is not set`);
+  t.equal(
+    formatProblem(problemsOf(bad)[0]!),
+    `config/gateway.yaml:${line}:${column}: session.secret: environment variable GATEWAY_SESSION_SECRET is not set`,
+  );
 });
 
 t.test('the sample users file holds argon2id hashes of the demo passwords', async (t) => {
@@ -411,7 +425,7 @@ federation:
     '16:19 federation.oidc.issuer: must not contain a fragment (#...)',
   ]);
 
-  const noOidc = await load(t, MINIMAL + 'mfa:\n  trusted_ips: { federated_intranet_claim: true }\n');
+  const noOidc = await load(t, `${MINIMAL}mfa:\n  trusted_ips: { federated_intranet_claim: true }\n`);
   t.same(brief(problemsOf(noOidc.result)), [
     '8:44 mfa.trusted_ips.federated_intranet_claim: needs federation.oidc (the intranet claim comes from its ID tokens)',
   ]);
@@ -420,7 +434,10 @@ federation:
 t.test('one YAML syntax error is reported once, not with every error that follows from it', async (t) => {
   // An unquoted ${VAR} inside a flow mapping: `{` opens a nested mapping and the parser
   // stumbles over the rest of the file.
-  const { result } = await load(t, 'upstream: { url: http://127.0.0.1:3000 }\nsession: { secret: ${SECRET} }\nrules:\n  - { paths: ["/**"], policy: bypass }\n');
+  const { result } = await load(
+    t,
+    'upstream: { url: http://127.0.0.1:3000 }\nsession: { secret: ${SECRET} }\nrules:\n  - { paths: ["/**"], policy: bypass }\n',
+  );
   const problems = problemsOf(result);
   t.equal(problems.length, 1);
   t.match(problems[0], { line: 2, path: '' });

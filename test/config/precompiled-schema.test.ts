@@ -35,11 +35,18 @@ const dir = join(process.cwd(), 'test-artifacts', 'precompiled-schema');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `schema-validator-${process.pid}.mjs`);
 writeFileSync(file, await validatorModuleSource());
-const precompiled = (await import(pathToFileURL(file).href)) as { digest: string; validate: (d: unknown) => boolean & { errors?: unknown } };
+const precompiled = (await import(pathToFileURL(file).href)) as {
+  digest: string;
+  validate: (d: unknown) => boolean & { errors?: unknown };
+};
 const { validate: compiled } = await compileSchema();
 
 t.equal(precompiled.digest, schemaDigest(), 'the module carries the digest of the schema it was built from');
-t.not(schemaDigest({ ...(await import('../../config/schema.json', { with: { type: 'json' } })).default, title: 'changed' }), schemaDigest(), 'a changed schema has another digest, so a stale validator is not used');
+t.not(
+  schemaDigest({ ...(await import('../../config/schema.json', { with: { type: 'json' } })).default, title: 'changed' }),
+  schemaDigest(),
+  'a changed schema has another digest, so a stale validator is not used',
+);
 
 for (const [name, doc] of corpus) {
   t.test(`precompiled and compiled validators agree: ${name}`, async (t) => {

@@ -44,16 +44,19 @@ t.test('the secrets that may come from files, and the duration keys', async (t) 
     ['federation', 'oidc', 'client_secret'],
     ['notifications', 'smtp', 'password'],
   ]);
-  t.same(durationKeys().map((p) => p.join('.')), [
-    'server.timeouts.upstream_connect',
-    'server.timeouts.upstream_response',
-    'server.timeouts.request_headers',
-    'server.timeouts.keep_alive',
-    'session.idle_timeout',
-    'session.absolute_timeout',
-    'users.ldap.timeout',
-    'users.ldap.cache_ttl',
-    'users.ldap.outage_grace',
-    'log.sign_in_retention',
-  ]);
+  t.same(
+    durationKeys().map((p) => p.join('.')),
+    [
+      'server.timeouts.upstream_connect',
+      'server.timeouts.upstream_response',
+      'server.timeouts.request_headers',
+      'server.timeouts.keep_alive',
+      'session.idle_timeout',
+      'session.absolute_timeout',
+      'users.ldap.timeout',
+      'users.ldap.cache_ttl',
+      'users.ldap.outage_grace',
+      'log.sign_in_retention',
+    ],
+  );
 });

@@ -8,15 +8,38 @@ import { PassThrough, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
 import type { CommandIo } from '../../src/cli/io.ts';
-import { Browser, enrollmentSecret, field, pathOf, signInPassword, startTestGateway, startUpstream, totpCode, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  enrollmentSecret,
+  field,
+  pathOf,
+  signInPassword,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const OUTSIDE = '127.0.0.1';
 
 function io(): CommandIo & { out: () => string; err: () => string } {
   let out = '';
   let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => { add(c.toString('utf8')); cb(); } });
-  return { stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {}, out: () => out, err: () => err };
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        add(c.toString('utf8'));
+        cb();
+      },
+    });
+  return {
+    stdin: new PassThrough(),
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    env: {},
+    out: () => out,
+    err: () => err,
+  };
 }
 
 async function run(gw: TestGateway, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -59,7 +82,10 @@ t.test('users access-pass prints the pass once with its validity and uses; the s
   t.match(await gw.store.accessPassOf('bob'), { uses: 3, usesLeft: 3 }, 'the new pass replaced the old one');
   const log = await gw.store.query({ user: 'bob', limit: 10 });
   t.equal(log.filter((e) => /temporary access pass issued by/.test(e.detail)).length, 2, 'each issue is logged');
-  t.notOk(log.some((e) => e.detail.includes(second)), 'the log never holds the pass');
+  t.notOk(
+    log.some((e) => e.detail.includes(second)),
+    'the log never holds the pass',
+  );
 
   const help = io();
   t.equal(await main(['users', 'access-pass', '--help'], help), 0);
@@ -106,7 +132,10 @@ t.test('the printed pass works at the page that refuses first enrollment outside
   t.match(pathOf(accepted.headers.location), /^\/\.gateway\/enroll/);
   const enroll = await bob.get('/.gateway/enroll');
   t.equal(enroll.status, 200, 'enrollment is open');
-  const done = await bob.post('/.gateway/enroll', { code: totpCode(enrollmentSecret(enroll.body), gw.clock.now), csrf: field(enroll.body, 'csrf') });
+  const done = await bob.post('/.gateway/enroll', {
+    code: totpCode(enrollmentSecret(enroll.body), gw.clock.now),
+    csrf: field(enroll.body, 'csrf'),
+  });
   t.equal(done.status, 303);
   t.equal((await bob.get('/app')).status, 200, 'bob reaches the app with his new method');
   t.match(await gw.store.accessPassOf('bob'), { usesLeft: 0 }, 'the one use is spent');
@@ -114,5 +143,9 @@ t.test('the printed pass works at the page that refuses first enrollment outside
   const other = new Browser(gw.port, {}, OUTSIDE);
   await signInPassword(other, 'bob');
   const codePage = await other.get('/.gateway/second-factor');
-  t.equal((await other.post('/.gateway/second-factor', { code: pass, csrf: field(codePage.body, 'csrf') })).status, 401, 'the pass is no second factor');
+  t.equal(
+    (await other.post('/.gateway/second-factor', { code: pass, csrf: field(codePage.body, 'csrf') })).status,
+    401,
+    'the pass is no second factor',
+  );
 });

@@ -20,19 +20,26 @@ const CONFIGS: [string, Record<string, unknown>][] = [
 ];
 
 for (const [configName, mfa] of CONFIGS) {
-  for (const [where, addr] of [['trusted network', TRUSTED], ['outside', OUTSIDE]] as const) {
+  for (const [where, addr] of [
+    ['trusted network', TRUSTED],
+    ['outside', OUTSIDE],
+  ] as const) {
     t.test(`methodless user, ${configName}, ${where}: led into enrollment, never into the app with the password alone`, async (t) => {
       const up = await startUpstream(t);
       const gw = await startTestGateway(t, up, { mfa });
       const bob = new Browser(gw.port, {}, addr);
       const signed = await signInPassword(bob, 'bob', undefined, 'http://gateway.test/app');
       t.equal(signed.status, 303);
-      t.equal(pathOf(signed.headers.location), `/.gateway/enroll?rd=${encodeURIComponent('http://gateway.test/app')}`, 'straight into enrollment, before the return URL');
+      t.equal(
+        pathOf(signed.headers.location),
+        `/.gateway/enroll?rd=${encodeURIComponent('http://gateway.test/app')}`,
+        'straight into enrollment, before the return URL',
+      );
       const app = await bob.get('/app');
       t.equal(app.status, 302, 'the app is not reached with the password alone');
       t.equal(up.requests.length, 0);
       const enroll = await bob.get('/.gateway/enroll');
-      const allowed = where === 'trusted network' || sample.mfa.first_enrollment === 'anywhere' && configName === 'sample config';
+      const allowed = where === 'trusted network' || (sample.mfa.first_enrollment === 'anywhere' && configName === 'sample config');
       if (!allowed) {
         t.equal(enroll.status, 403, 'refused outside trusted networks');
         t.match(enroll.body, /name="pass"/, 'the refusal offers the access-pass field');
@@ -65,13 +72,14 @@ t.test('mfa.methods [oath_token] only: no QR code, the page says to ask for a to
   await signInPassword(bob, 'bob');
   const page = await bob.get('/.gateway/enroll');
   t.equal(page.status, 200);
-  t.notMatch(page.body, /class="qr"|class="secret"/, "no QR code, no secret");
+  t.notMatch(page.body, /class="qr"|class="secret"/, 'no QR code, no secret');
   t.match(page.body, /hardware token/i);
 });
 
 t.test('temporary access pass: valid, wrong, used up, replaced, revoked by reset-mfa, only for a first method', async (t) => {
   const gw = await startTestGateway(t, await startUpstream(t), { mfa: { first_enrollment: undefined } });
-  const issue = (uses = 1) => issueAccessPass({ store: gw.store, clock: () => gw.clock.now }, 'bob', { validMs: 8 * 3_600_000, uses, actor: 'root', context });
+  const issue = (uses = 1) =>
+    issueAccessPass({ store: gw.store, clock: () => gw.clock.now }, 'bob', { validMs: 8 * 3_600_000, uses, actor: 'root', context });
   const usePass = async (b: Browser, pass: string) => {
     const refused = await b.get('/.gateway/enroll');
     return b.post('/.gateway/enroll/access-pass', { pass, csrf: field(refused.body, 'csrf') });
@@ -101,7 +109,10 @@ t.test('temporary access pass: valid, wrong, used up, replaced, revoked by reset
   await resetMfa({ store: gw.store, clock: () => gw.clock.now }, 'bob', 'root');
   t.equal(await gw.store.accessPassOf('bob'), null, 'reset-mfa revokes the pass');
   const log = await gw.store.query({ user: 'bob', limit: 50 });
-  t.ok(log.some((e) => /temporary access pass accepted for first enrollment/.test(e.detail)), 'logged');
+  t.ok(
+    log.some((e) => /temporary access pass accepted for first enrollment/.test(e.detail)),
+    'logged',
+  );
 });
 
 t.test('recovery codes: created after enrolling, used once then refused, regenerate voids, reset-mfa voids', async (t) => {

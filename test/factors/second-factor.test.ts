@@ -26,28 +26,49 @@ const METHOD_CHANGE: SecondFactorAccept = { codes: true, recoveryCode: false, ac
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-2f-'));
   const clock = fakeClock(1_700_000_010_000);
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store: Store = await openStore(
+    { sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] },
+    { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   const locks: { user: string; until: number; clientIp: string }[] = [];
-  const deps = { store, policy, skewSteps: 1, clock: clock.clock, onLockout: (user: string, until: number, d: { clientIp: string }) => locks.push({ user, until, clientIp: d.clientIp }) };
-  const check = (code: string, accept: SecondFactorAccept, user = 'alice') => checkSecondFactor(deps, { user, code, accept, purpose: 'test', context });
+  const deps = {
+    store,
+    policy,
+    skewSteps: 1,
+    clock: clock.clock,
+    onLockout: (user: string, until: number, d: { clientIp: string }) => locks.push({ user, until, clientIp: d.clientIp }),
+  };
+  const check = (code: string, accept: SecondFactorAccept, user = 'alice') =>
+    checkSecondFactor(deps, { user, code, accept, purpose: 'test', context });
   return { store, clock, locks, check };
 }
 
 async function withApp(store: Store, user = 'alice') {
-  const r = await store.addMethod({ user, kind: 'totp', label: 'phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  const r = await store.addMethod(
+    { user, kind: 'totp', label: 'phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true },
+    5,
+  );
   if (!r.ok) throw new Error('add failed');
   return r.method;
 }
 
 t.test('typed values are told apart by shape, with look-alikes mapped', async (t) => {
   const cases: [string, string][] = [
-    ['123456', 'code'], ['12345678', 'code'], ['123 456', 'code'], ['1234567', 'malformed'], ['', 'malformed'],
-    ['abcd-efgh-jkmn', 'recovery_code'], ['ABCD EFGH JKMN', 'recovery_code'], ['abcd-efgh-jkmn-pqrs', 'access_pass'],
-    ['abcd-efgh-jkm!', 'malformed'], ['abcd-efgh-jkmn-p', 'malformed'], ['123456789012', 'recovery_code'],
+    ['123456', 'code'],
+    ['12345678', 'code'],
+    ['123 456', 'code'],
+    ['1234567', 'malformed'],
+    ['', 'malformed'],
+    ['abcd-efgh-jkmn', 'recovery_code'],
+    ['ABCD EFGH JKMN', 'recovery_code'],
+    ['abcd-efgh-jkmn-pqrs', 'access_pass'],
+    ['abcd-efgh-jkm!', 'malformed'],
+    ['abcd-efgh-jkmn-p', 'malformed'],
+    ['123456789012', 'recovery_code'],
   ];
   for (const [typed, kind] of cases) t.equal(typedKind(typed), kind, JSON.stringify(typed));
   t.equal(normalizeTyped('IlO0-ab'), '1100ab');
@@ -95,7 +116,10 @@ t.test('recovery codes: accepted once with amr rc, then refused', async (t) => {
   t.match(await check(rc.codes[3]!.toUpperCase(), CODE_PAGE), { ok: true, via: 'recovery_code', amr: 'rc' });
   t.match(await check(rc.codes[3]!, CODE_PAGE), { ok: false, reason: 'wrong' }, 'used once, then refused');
   const log = await store.query({ user: 'alice', limit: 5 });
-  t.match(log.map((e) => e.detail), ['test: wrong or already used recovery code', 'test: recovery code accepted (now used)']);
+  t.match(
+    log.map((e) => e.detail),
+    ['test: wrong or already used recovery code', 'test: recovery code accepted (now used)'],
+  );
 });
 
 t.test('access passes: valid, wrong, expired, used up, replaced, revoked', async (t) => {
@@ -140,7 +164,11 @@ t.test('lockout: every kind counts on one counter, the locking denial notifies o
       t.match(await check(wrong, accept), { ok: false, lockedUntil: clock.now + 900_000 });
       t.same(locks, [{ user: 'alice', until: clock.now + 900_000, clientIp: '198.51.100.4' }], 'notified once, by the locking denial');
       const right = () => (accept.accessPass ? tap.pass : generateTotp({ secret, now: clock.now, period: 30, digits: 6 }));
-      t.match(await check(right(), accept), { ok: false, reason: 'locked', until: clock.now + 900_000 }, 'the right value is refused while locked');
+      t.match(
+        await check(right(), accept),
+        { ok: false, reason: 'locked', until: clock.now + 900_000 },
+        'the right value is refused while locked',
+      );
       t.equal(locks.length, 1, 'no second notification');
       const log = await store.query({ user: 'alice', limit: 1 });
       t.match(log[0], { kind: 'second_factor', outcome: 'denied', detail: /^test: locked out until / });

@@ -10,13 +10,20 @@ import { loadConfig, formatProblem } from '../../src/config/load.ts';
 import { startTestGateway, startUpstream } from '../helpers/gateway.ts';
 import { GATEWAY_CLIENT, startProvider } from './provider.ts';
 
-
 t.test('sign in at the provider in Chromium and land in the app', { skip: skipWithoutChromium }, async (t) => {
   const upstream = await startUpstream(t);
   // Discovery is lazy, so the gateway starts before the provider exists; the real issuer and
   // the gateway's own port (the browser needs host names for cookies) come in by a reload.
   const gw = await startTestGateway(t, upstream, {
-    federation: { oidc: { issuer: 'http://localhost:9/', client_id: GATEWAY_CLIENT.id, client_secret: GATEWAY_CLIENT.secret, display_name: 'Corp IdP', create_users: true } },
+    federation: {
+      oidc: {
+        issuer: 'http://localhost:9/',
+        client_id: GATEWAY_CLIENT.id,
+        client_secret: GATEWAY_CLIENT.secret,
+        display_name: 'Corp IdP',
+        create_users: true,
+      },
+    },
     mfa: { trusted_ips: { ranges: [], federated_intranet_claim: true } },
   });
   gw.clock.now = Date.now();
@@ -52,8 +59,14 @@ t.test('sign in at the provider in Chromium and land in the app', { skip: skipWi
   t.match(await page.textContent('body'), 'upstream saw GET /app', 'back in the app, no second factor asked');
   t.equal(upstream.requests.at(-1)?.headers['remote-user'], 'carol');
   const cookies = await page.context().cookies(publicUrl);
-  t.ok(cookies.some((c) => c.name === 'mfa_gateway_session'), 'the gateway session cookie is set');
-  t.notOk(cookies.some((c) => c.name === 'mfa_gateway_session_oidc'), 'the sign-in state cookie is gone');
+  t.ok(
+    cookies.some((c) => c.name === 'mfa_gateway_session'),
+    'the gateway session cookie is set',
+  );
+  t.notOk(
+    cookies.some((c) => c.name === 'mfa_gateway_session_oidc'),
+    'the sign-in state cookie is gone',
+  );
   const [entry] = (await gw.store.query({ limit: 5 })).filter((e) => e.kind === 'federated');
   t.match(entry?.detail, /second factor skipped: intranet claim/);
 });

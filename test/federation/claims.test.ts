@@ -10,7 +10,16 @@ const settings = {
 const base = { iss: 'https://idp.example', sub: 's-1', preferred_username: 'carol' };
 
 t.test('maps the configured claims', async (t) => {
-  const r = mapClaims({ ...base, email: 'carol@corp.example', name: ' Carol ', groups: ['staff', 'staff', 'a,b', '', 7, 'Domain Admins'], amr: ['pwd', 'mfa'] }, settings);
+  const r = mapClaims(
+    {
+      ...base,
+      email: 'carol@corp.example',
+      name: ' Carol ',
+      groups: ['staff', 'staff', 'a,b', '', 7, 'Domain Admins'],
+      amr: ['pwd', 'mfa'],
+    },
+    settings,
+  );
   t.ok(r.ok);
   if (!r.ok) return;
   t.same(r.identity.groups, ['staff', 'Domain Admins'], 'duplicates and names unfit for Remote-Groups dropped');
@@ -49,5 +58,9 @@ t.test('the intranet claim value', async (t) => {
   t.equal(intranetClaimMatches('Inside', 'inside'), false, 'configured strings match exactly');
   t.equal(intranetClaimMatches(true, 'true'), false);
   t.equal(intranetClaimMatches(false, false), true);
-  t.equal(mapClaims({ ...base, [INTRANET]: 'true' }, settings).ok && (mapClaims({ ...base, [INTRANET]: 'true' }, settings) as { identity: { intranet: boolean } }).identity.intranet, true);
+  t.equal(
+    mapClaims({ ...base, [INTRANET]: 'true' }, settings).ok &&
+      (mapClaims({ ...base, [INTRANET]: 'true' }, settings) as { identity: { intranet: boolean } }).identity.intranet,
+    true,
+  );
 });

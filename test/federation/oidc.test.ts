@@ -37,12 +37,23 @@ interface Setup {
   idp: TestProvider;
 }
 
-async function setup(t: Test, oidc: Record<string, unknown> = {}, opts: { intranetClaim?: boolean; idTokenTtl?: number } = {}): Promise<Setup> {
+async function setup(
+  t: Test,
+  oidc: Record<string, unknown> = {},
+  opts: { intranetClaim?: boolean; idTokenTtl?: number } = {},
+): Promise<Setup> {
   const idp = await startProvider(t, { redirectUris: [CALLBACK], ...(opts.idTokenTtl ? { idTokenTtl: opts.idTokenTtl } : {}) });
   const upstream = await startUpstream(t);
   const gw = await startTestGateway(t, upstream, {
     federation: {
-      oidc: { issuer: idp.issuer, client_id: GATEWAY_CLIENT.id, client_secret: GATEWAY_CLIENT.secret, display_name: 'Corp IdP', create_users: true, ...oidc },
+      oidc: {
+        issuer: idp.issuer,
+        client_id: GATEWAY_CLIENT.id,
+        client_secret: GATEWAY_CLIENT.secret,
+        display_name: 'Corp IdP',
+        create_users: true,
+        ...oidc,
+      },
     },
     mfa: { trusted_ips: { ranges: ['10.0.0.0/8'], federated_intranet_claim: opts.intranetClaim ?? true } },
   });
@@ -160,7 +171,14 @@ t.test('created users are recorded with the claims and found by the session chec
   const browser = new Browser(s.gw.port);
   await signInFederated(browser, 'carol');
   const [carol] = await s.gw.store.listFederatedUsers();
-  t.match(carol, { name: 'carol', email: 'carol@corp.example', displayName: 'Carol Corp', groups: ['staff', 'users'], issuer: s.idp.issuer, subject: 'carol' });
+  t.match(carol, {
+    name: 'carol',
+    email: 'carol@corp.example',
+    displayName: 'Carol Corp',
+    groups: ['staff', 'users'],
+    issuer: s.idp.issuer,
+    subject: 'carol',
+  });
   t.equal(carol?.lastSignInAt, s.gw.clock.now);
 });
 
@@ -332,5 +350,11 @@ t.test('an unsigned ID token slipped into the callback query is refused', async 
   const fakeToken = unsigned({ iss: s.idp.issuer, aud: GATEWAY_CLIENT.id, sub: 'carol', preferred_username: 'carol', [INTRANET]: true });
   const tampered = new URL(callback);
   tampered.searchParams.set('id_token', fakeToken);
-  await expectRefused(t, s, browser, await browser.get(pathOf(tampered.href)), /failed verification: unsupported operation: implicit and hybrid flows/);
+  await expectRefused(
+    t,
+    s,
+    browser,
+    await browser.get(pathOf(tampered.href)),
+    /failed verification: unsupported operation: implicit and hybrid flows/,
+  );
 });

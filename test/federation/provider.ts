@@ -16,7 +16,7 @@ export const GATEWAY_CLIENT = { id: 'gateway', secret: 'gateway-client-secret-01
 export const OTHER_CLIENT = { id: 'other-app', secret: 'other-app-client-secret-0123456789', redirect: 'http://other.test/callback' };
 
 /** Accounts by login name: the ID token claims besides `sub`. */
-export const ACCOUNTS: Record<string, Record<string, unknown>> = {
+const ACCOUNTS: Record<string, Record<string, unknown>> = {
   // On the corporate network, per the provider.
   carol: { preferred_username: 'carol', email: 'carol@corp.example', name: 'Carol Corp', groups: ['staff', 'users'], [INTRANET]: true },
   // Signed in from outside.
@@ -56,17 +56,32 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
     handler!(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const port = (server.address() as { port: number }).port;
   tp.issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
   const provider = new Provider(tp.issuer, {
     clients: [
-      { client_id: GATEWAY_CLIENT.id, client_secret: GATEWAY_CLIENT.secret, redirect_uris: opts.redirectUris, grant_types: ['authorization_code'], response_types: ['code'] },
-      { client_id: OTHER_CLIENT.id, client_secret: OTHER_CLIENT.secret, redirect_uris: [OTHER_CLIENT.redirect], grant_types: ['authorization_code'], response_types: ['code'] },
+      {
+        client_id: GATEWAY_CLIENT.id,
+        client_secret: GATEWAY_CLIENT.secret,
+        redirect_uris: opts.redirectUris,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      {
+        client_id: OTHER_CLIENT.id,
+        client_secret: OTHER_CLIENT.secret,
+        redirect_uris: [OTHER_CLIENT.redirect],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: ['test-provider-cookie-key-0123456789'] },
@@ -149,7 +164,11 @@ export async function loginAtProvider(authorizationUrl: string, login: string, u
   let url = authorizationUrl;
   let init: RequestInit = {};
   for (let hop = 0; hop < 12; hop++) {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: cookie() } });
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), cookie: cookie() },
+    });
     keep(res);
     init = {};
     if (res.status >= 300 && res.status < 400) {

@@ -111,7 +111,13 @@ t.test('a tampered or expired link is refused and changes nothing', async (t) =>
   const reporter = new Browser(gw.port);
   const csrf = field((await reporter.get(link)).body, 'csrf');
 
-  for (const bad of [`${flip(id)}.${exp}.${sig}`, `${id}.${(parseInt(exp, 36) + 86_400_000).toString(36)}.${sig}`, `${id}.${exp}.${flip(sig)}`, 'garbage', '']) {
+  for (const bad of [
+    `${flip(id)}.${exp}.${sig}`,
+    `${id}.${(parseInt(exp, 36) + 86_400_000).toString(36)}.${sig}`,
+    `${id}.${exp}.${flip(sig)}`,
+    'garbage',
+    '',
+  ]) {
     const shown = await reporter.get(`/.gateway/fraud-report?t=${encodeURIComponent(bad)}`);
     t.equal(shown.status, 400, `GET ${bad.slice(0, 12)}… refused`);
     t.match(shown.body, /Link not valid/);
@@ -197,19 +203,25 @@ t.test('with the mail server down the sign-in is not held up; the notice follows
   const port = await freePort();
   const upstream = await startUpstream(t);
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'warn' }, new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      cb();
-    },
-  }));
+  const log = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        cb();
+      },
+    }),
+  );
   const gw = await startTestGateway(t, upstream, { notifications: smtpSection(port) }, { log, mailRetryDelaysMs: Array(40).fill(50) });
   const started = performance.now();
   const signed = await signInPassword(new Browser(gw.port), 'bob');
   t.equal(signed.status, 303, 'sign-in succeeded');
   t.ok(performance.now() - started < 2000, 'and did not wait for SMTP');
   while (!lines.some((l) => l.msg === 'e-mail not sent; will retry')) await new Promise((r) => setTimeout(r, 10));
-  t.match(lines.find((l) => l.msg === 'e-mail not sent; will retry'), { kind: 'sign_in_notice', to: ['bob@example.com'], attempt: 1 });
+  t.match(
+    lines.find((l) => l.msg === 'e-mail not sent; will retry'),
+    { kind: 'sign_in_notice', to: ['bob@example.com'], attempt: 1 },
+  );
   const smtp = await startSmtp(t, port);
   const notice = await smtp.next();
   t.equal(notice.subject, 'New sign-in to your account bob');

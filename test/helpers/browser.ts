@@ -13,14 +13,24 @@ import type { Test } from 'tap';
 import { startSampleApp } from '../../scripts/sample-app.ts';
 import type { TestGateway } from './gateway.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 
 /** Headless, sandbox off (root in CI), and no background traffic to hosts this network cannot reach. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** `skip` for tap: false when Chromium is installed, else why not. */
-export const skipWithoutChromium: false | string = existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (.ci/run installs Debian's chromium)`;
+export const skipWithoutChromium: false | string = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not installed (.ci/run installs Debian's chromium)`;
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
@@ -31,9 +41,12 @@ export function launchChromium(): Promise<Browser> {
  * applying `patch` to the config. The port is known only once the gateway listens on port 0,
  * so this avoids guessing a free port. Returns the base URL to browse.
  */
-export async function publicOnLocalhost(gw: TestGateway, patch?: (config: Record<string, any>) => void): Promise<string> {
+// biome-ignore lint/suspicious/noExplicitAny: tests patch the parsed YAML config freely
+type AnyConfig = Record<string, any>;
+
+export async function publicOnLocalhost(gw: TestGateway, patch?: (config: AnyConfig) => void): Promise<string> {
   const base = `http://localhost:${gw.port}`;
-  const config = YAML.parse(readFileSync(join(gw.dir, 'gateway.yaml'), 'utf8')) as Record<string, any>;
+  const config = YAML.parse(readFileSync(join(gw.dir, 'gateway.yaml'), 'utf8')) as AnyConfig;
   config.server.public_url = base;
   patch?.(config);
   const file = join(gw.dir, 'gateway-localhost.yaml');
@@ -51,9 +64,12 @@ export async function publicOnLocalhost(gw: TestGateway, patch?: (config: Record
  */
 export async function startSampleUpstream(t: Test): Promise<{ url: string; server: Server; requests: [] }> {
   const server = await startSampleApp(0);
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests: [] };
 }

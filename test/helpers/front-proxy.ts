@@ -72,24 +72,51 @@ ${server}
   });
   await waitListening(port);
   const log = join(dir, 'error.log');
-  return { port, errors: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => /\[(emerg|alert|crit|error)\]/.test(l)).join('\n') : '') };
+  return {
+    port,
+    errors: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => /\[(emerg|alert|crit|error)\]/.test(l))
+            .join('\n')
+        : '',
+  };
 }
 
 export async function startCaddy(t: Test, gatewayPort: number, appPort: number): Promise<FrontProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-caddy-'));
   const port = await freePort();
   // Plain HTTP on a loopback port, no admin endpoint, nothing written outside the temp dir.
-  const site = template(snippet('Caddyfile'), gatewayPort, appPort).replace(/^app\.example\.com \{/m, `http://app.example.com:${port}, http://127.0.0.1:${port} {`);
+  const site = template(snippet('Caddyfile'), gatewayPort, appPort).replace(
+    /^app\.example\.com \{/m,
+    `http://app.example.com:${port}, http://127.0.0.1:${port} {`,
+  );
   writeFileSync(join(dir, 'Caddyfile'), `{\n  admin off\n  auto_https off\n  storage file_system ${join(dir, 'data')}\n}\n${site}`);
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  };
   const check = spawnSync(CADDY!, ['validate', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { encoding: 'utf8', env });
   if (check.status !== 0) throw new Error(`caddy refuses the README config: ${check.stderr}`);
   let stderr = '';
-  const caddy = spawn(CADDY!, ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const caddy = spawn(CADDY!, ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   caddy.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   t.teardown(() => {
     caddy.kill('SIGTERM');
   });
   await waitListening(port);
-  return { port, errors: () => stderr.split('\n').filter((l) => /"level":"(error|fatal|panic)"/.test(l)).join('\n') };
+  return {
+    port,
+    errors: () =>
+      stderr
+        .split('\n')
+        .filter((l) => /"level":"(error|fatal|panic)"/.test(l))
+        .join('\n'),
+  };
 }

@@ -16,7 +16,7 @@ import { loadConfig, formatProblem } from '../../src/config/load.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.ts';
 import { generateTotp, base32Decode } from '../../src/factors/totp/totp.ts';
 
-export interface Recorded {
+interface Recorded {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
@@ -39,10 +39,13 @@ export async function startUpstream(t: Test, handler?: Parameters<typeof createS
     res.end(`upstream saw ${req.method} ${req.url}\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const address = server.address() as { port: number };
   return { url: `http://127.0.0.1:${address.port}`, server, requests };
 }
@@ -55,14 +58,19 @@ function usersFile(): Promise<string> {
   usersYaml ??= (async () =>
     YAML.stringify({
       users: {
-        alice: { password: await hash(PASSWORDS.alice!, { algorithm: 2 }), email: 'alice@example.com', name: 'Alice Example', groups: ['admins', 'users'] },
+        alice: {
+          password: await hash(PASSWORDS.alice!, { algorithm: 2 }),
+          email: 'alice@example.com',
+          name: 'Alice Example',
+          groups: ['admins', 'users'],
+        },
         bob: { password: await hash(PASSWORDS.bob!, { algorithm: 2 }), email: 'bob@example.com', name: 'Bob Builder', groups: ['users'] },
       },
     }))();
   return usersYaml;
 }
 
-export const SECRET = 'test-session-secret-that-is-long-enough-0123456789';
+const SECRET = 'test-session-secret-that-is-long-enough-0123456789';
 
 export interface TestGateway extends RunningGateway {
   dir: string;
@@ -84,7 +92,11 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-'));
   writeFileSync(join(dir, 'users.yaml'), await usersFile());
-  const { server, mfa, users, ...rest } = overrides as { server?: Record<string, unknown>; mfa?: Record<string, unknown>; users?: Record<string, unknown> };
+  const { server, mfa, users, ...rest } = overrides as {
+    server?: Record<string, unknown>;
+    mfa?: Record<string, unknown>;
+    users?: Record<string, unknown>;
+  };
   const config = {
     server: { listen: '127.0.0.1:0', public_url: 'http://gateway.test', trusted_proxies: ['127.0.0.2/32'], ...server },
     upstream: { url: upstream.url },
@@ -128,7 +140,15 @@ export interface SendOptions {
 export function send(port: number, target: string, opts: SendOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: target, method: opts.method ?? 'GET', headers: { host: 'gateway.test', ...opts.headers }, localAddress: opts.localAddress, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path: target,
+        method: opts.method ?? 'GET',
+        headers: { host: 'gateway.test', ...opts.headers },
+        localAddress: opts.localAddress,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -159,7 +179,12 @@ export class Browser {
   }
 
   async get(target: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.keep(await send(this.port, target, { localAddress: this.localAddress, headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers } }));
+    return this.keep(
+      await send(this.port, target, {
+        localAddress: this.localAddress,
+        headers: { ...this.extraHeaders, cookie: this.cookieHeader(), ...headers },
+      }),
+    );
   }
 
   async post(target: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
@@ -190,9 +215,16 @@ export class Browser {
 
 /** The value of a hidden or text input in a page. */
 export function field(html: string, name: string): string {
-  const m = new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html) ?? new RegExp(`<input[^>]*value="([^"]*)"[^>]*name="${name}"`).exec(html);
+  const m =
+    new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html) ??
+    new RegExp(`<input[^>]*value="([^"]*)"[^>]*name="${name}"`).exec(html);
   if (!m) throw new Error(`no input named ${name} in page`);
-  return m[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return m[1]!
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 /** The path part of a Location header. */

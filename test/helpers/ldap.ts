@@ -15,12 +15,15 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { freePort } from './net.ts';
 
-export const SLAPD = '/usr/sbin/slapd';
+const SLAPD = '/usr/sbin/slapd';
 /** Why the directory tests cannot run here, or false. */
-export const slapdMissing: string | false = existsSync(SLAPD) && existsSync('/usr/sbin/slapadd') ? false : `${SLAPD} is not installed (apt-get install slapd ldap-utils; .ci/run does)`;
+export const slapdMissing: string | false =
+  existsSync(SLAPD) && existsSync('/usr/sbin/slapadd')
+    ? false
+    : `${SLAPD} is not installed (apt-get install slapd ldap-utils; .ci/run does)`;
 
 export const BASE_DN = 'dc=example,dc=com';
-export const SERVICE_DN = `cn=gateway,${BASE_DN}`;
+const SERVICE_DN = `cn=gateway,${BASE_DN}`;
 export const SERVICE_PASSWORD = 'service-account-password';
 /** The directory's root, for tests that change entries while the gateway runs. */
 export const ROOT_DN = `cn=root,${BASE_DN}`;
@@ -33,7 +36,7 @@ export const LDAP_PASSWORDS: Readonly<Record<string, string>> = {
   carol: 'carol-directory-password',
   admin: 'admin-directory-password',
   'weird)(uid=*': 'weird-directory-password',
-  'Zoë': 'zoe-directory-password',
+  Zoë: 'zoe-directory-password',
   dave: 'dave-directory-password',
 };
 
@@ -63,9 +66,15 @@ function group(cn: string, members: string[]): string {
  * admin, a user literally named `weird)(uid=*`, Zoë (non-ASCII), dave (pwdReset: must change).
  * The service account may read everything; nobody else may read anything but themselves.
  */
-export const TEST_LDIF = [
+export const TEST_LDIF = `${[
   [`dn: ${BASE_DN}`, 'objectClass: dcObject', 'objectClass: organization', 'o: Example', 'dc: example'].join('\n'),
-  [`dn: ${SERVICE_DN}`, 'objectClass: organizationalRole', 'objectClass: simpleSecurityObject', 'cn: gateway', `userPassword: ${SERVICE_PASSWORD}`].join('\n'),
+  [
+    `dn: ${SERVICE_DN}`,
+    'objectClass: organizationalRole',
+    'objectClass: simpleSecurityObject',
+    'cn: gateway',
+    `userPassword: ${SERVICE_PASSWORD}`,
+  ].join('\n'),
   [`dn: ${people}`, 'objectClass: organizationalUnit', 'ou: people'].join('\n'),
   [`dn: ${groups}`, 'objectClass: organizationalUnit', 'ou: groups'].join('\n'),
   person('uid=Alice.Smith', 'Alice.Smith', ['displayName: Alice Smith']),
@@ -73,13 +82,13 @@ export const TEST_LDIF = [
   person('uid=carol', 'carol', ['pwdAccountLockedTime: 000001010000Z']),
   person('uid=admin', 'admin'),
   person('cn=Weird User', 'weird)(uid=*'),
-  `dn:: ${Buffer.from(`uid=Zoë,${people}`).toString('base64')}\nobjectClass: inetOrgPerson\nuid:: ${Buffer.from('Zoë').toString('base64')}\ncn: Zoe\nsn: Zoe\nmail: zoe@example.com\nuserPassword: ${LDAP_PASSWORDS['Zoë']}`,
+  `dn:: ${Buffer.from(`uid=Zoë,${people}`).toString('base64')}\nobjectClass: inetOrgPerson\nuid:: ${Buffer.from('Zoë').toString('base64')}\ncn: Zoe\nsn: Zoe\nmail: zoe@example.com\nuserPassword: ${LDAP_PASSWORDS.Zoë}`,
   person('uid=dave', 'dave', ['pwdReset: TRUE']),
   group('engineering', [`uid=Alice.Smith,${people}`]),
   group('platform', [`cn=engineering,${groups}`]),
   group('staff', [`uid=Alice.Smith,${people}`, `uid=bob,${people}`]),
   group('admins', [`uid=bob,${people}`]),
-].join('\n\n') + '\n';
+].join('\n\n')}\n`;
 
 export interface Slapd {
   url: string;
@@ -112,10 +121,40 @@ async function waitForPort(port: number, ms: number): Promise<void> {
 function makeCa(dir: string): { ca: string; cert: string; key: string } {
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=mfa-gateway test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mfa-gateway test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr'));
   execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > '${f('san.ext')}'`]);
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.pem'));
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('server.pem'),
+  );
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 

@@ -56,17 +56,26 @@ export async function startEchoUpstream(t: Test): Promise<EchoUpstream> {
     socket.once('close', () => sockets.delete(socket));
     upgrades.push({ url: req.url ?? '', headers: req.headers });
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     echoFrames(socket);
   });
   return Object.assign(upstream, { upgrades });
 }
 
 /** Sends a handshake by hand with extra header lines (each `[name, value]`, repeats allowed); returns the status code. */
-export async function handshakeStatus(port: number, path: string, lines: ReadonlyArray<readonly [string, string]>, host = `127.0.0.1:${port}`): Promise<number> {
+export async function handshakeStatus(
+  port: number,
+  path: string,
+  lines: ReadonlyArray<readonly [string, string]>,
+  host = `127.0.0.1:${port}`,
+): Promise<number> {
   const socket = net.connect(port, '127.0.0.1');
   const extra = lines.map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  );
   let head = '';
   try {
     for await (const chunk of socket) {

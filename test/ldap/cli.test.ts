@@ -36,7 +36,13 @@ async function checkConfig(dir: string, ldap: Record<string, unknown>): Promise<
   return { code, err: err.text().replaceAll(`${file}:`, '') };
 }
 
-const good = { url: 'ldaps://dc1.example.com', implementation: 'activedirectory', base_dn: 'dc=example,dc=com', bind_dn: 'cn=svc,dc=example,dc=com', bind_password: 'x' };
+const good = {
+  url: 'ldaps://dc1.example.com',
+  implementation: 'activedirectory',
+  base_dn: 'dc=example,dc=com',
+  bind_dn: 'cn=svc,dc=example,dc=com',
+  bind_password: 'x',
+};
 
 t.test('check-config: a good users.ldap passes; defaults are filled in', async (t) => {
   const dir = t.testdir({ 'users.yaml': 'users:\n' });
@@ -46,7 +52,10 @@ t.test('check-config: a good users.ldap passes; defaults are filled in', async (
   const loaded = await loadConfig(join(dir, 'gateway.yaml'), {});
   if (!loaded.ok) throw new Error('invalid');
   const l = loaded.config.users.ldap!;
-  t.same([l.timeout, l.pool_size, l.cache_ttl, l.outage_grace, l.start_tls, l.tls.min_version, l.group_search], ['5s', 4, '5m', '1h', false, 'TLSv1.2', 'filter']);
+  t.same(
+    [l.timeout, l.pool_size, l.cache_ttl, l.outage_grace, l.start_tls, l.tls.min_version, l.group_search],
+    ['5s', 4, '5m', '1h', false, 'TLSv1.2', 'filter'],
+  );
 });
 
 t.test('check-config: every problem of users.ldap, with its key', async (t) => {
@@ -55,12 +64,28 @@ t.test('check-config: every problem of users.ldap, with its key', async (t) => {
     ['unknown key', { ...good, bind_passwd: 'x' }, /users\.ldap\.bind_passwd: unknown key "bind_passwd"; did you mean "bind_password"\?/],
     ['bad URL', { ...good, url: 'https://dc1' }, /users\.ldap\.url: /],
     ['bad URL in a list', { ...good, url: ['ldap://a', 'dc2:389'] }, /users\.ldap\.url/],
-    ['bad implementation', { ...good, implementation: 'novell' }, /users\.ldap\.implementation: must be one of: activedirectory, openldap, custom/],
-    ['bind_dn without password', { ...good, bind_password: undefined }, /users\.ldap\.bind_password: required key "bind_password" is missing \(bind_dn and bind_password go together/],
+    [
+      'bad implementation',
+      { ...good, implementation: 'novell' },
+      /users\.ldap\.implementation: must be one of: activedirectory, openldap, custom/,
+    ],
+    [
+      'bind_dn without password',
+      { ...good, bind_password: undefined },
+      /users\.ldap\.bind_password: required key "bind_password" is missing \(bind_dn and bind_password go together/,
+    ],
     ['start_tls with ldaps', { ...good, start_tls: true }, /users\.ldap\.start_tls: cannot be used with an ldaps:\/\/ URL/],
-    ['custom without filters', { ...good, implementation: 'custom' }, /users\.ldap\.user_filter: required key "user_filter" is missing[\s\S]*users\.ldap\.group_filter: required key/],
+    [
+      'custom without filters',
+      { ...good, implementation: 'custom' },
+      /users\.ldap\.user_filter: required key "user_filter" is missing[\s\S]*users\.ldap\.group_filter: required key/,
+    ],
     ['user_filter without {username}', { ...good, user_filter: '(uid=alice)' }, /users\.ldap\.user_filter: must contain \{username\}/],
-    ['unbalanced filter', { ...good, user_filter: '(&(uid={username})' }, /users\.ldap\.user_filter: must be an LDAP filter in parentheses/],
+    [
+      'unbalanced filter',
+      { ...good, user_filter: '(&(uid={username})' },
+      /users\.ldap\.user_filter: must be an LDAP filter in parentheses/,
+    ],
     ['group_filter without {dn}', { ...good, group_filter: '(member=x)' }, /users\.ldap\.group_filter: must contain \{dn\}/],
     ['bad duration', { ...good, cache_ttl: '5 minutes' }, /users\.ldap\.cache_ttl: must be a duration/],
     ['pool too big', { ...good, pool_size: 500 }, /users\.ldap\.pool_size: /],
@@ -73,7 +98,11 @@ t.test('check-config: every problem of users.ldap, with its key', async (t) => {
     t.match(r.err, want, why);
   }
   const fromFile = { ...good, bind_password: undefined, bind_password_file: join(dir, 'svc.secret') };
-  t.same(await checkConfig(dir, Object.fromEntries(Object.entries(fromFile).filter(([, v]) => v !== undefined))), { code: 0, err: '' }, 'bind_password_file like other secrets');
+  t.same(
+    await checkConfig(dir, Object.fromEntries(Object.entries(fromFile).filter(([, v]) => v !== undefined))),
+    { code: 0, err: '' },
+    'bind_password_file like other secrets',
+  );
 });
 
 t.test('users test-ldap NAME shows the entry, the password answer and where each group came from', { skip: slapdMissing }, async (t) => {
@@ -81,13 +110,20 @@ t.test('users test-ldap NAME shows the entry, the password answer and where each
   const dir = t.testdir({ 'users.yaml': 'users:\n', 'svc.secret': `${SERVICE_PASSWORD}\n` });
   const { writeFileSync } = await import('node:fs');
   const ldap = { ...ldapConfig(slapd), bind_password: undefined, bind_password_file: join(dir, 'svc.secret') };
-  writeFileSync(join(dir, 'gateway.yaml'), configText(Object.fromEntries(Object.entries(ldap).filter(([, v]) => v !== undefined)), join(dir, 'users.yaml')));
+  writeFileSync(
+    join(dir, 'gateway.yaml'),
+    configText(Object.fromEntries(Object.entries(ldap).filter(([, v]) => v !== undefined)), join(dir, 'users.yaml')),
+  );
   const loaded = await loadConfig(join(dir, 'gateway.yaml'), {});
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   const run = async (argv: string[], stdin: string) => {
     const out = collect();
     const err = collect();
-    const code = await usersCommand(argv, { stdin: Readable.from([Buffer.from(stdin)]), stdout: out.stream, stderr: err.stream }, { usersFile: loaded.config.users.file, config: loaded.config });
+    const code = await usersCommand(
+      argv,
+      { stdin: Readable.from([Buffer.from(stdin)]), stdout: out.stream, stderr: err.stream },
+      { usersFile: loaded.config.users.file, config: loaded.config },
+    );
     return { code, out: out.text(), err: err.text() };
   };
   const ok = await run(['test-ldap', 'alice.smith', '--password-stdin'], `${LDAP_PASSWORDS['Alice.Smith']}\n`);

@@ -3,7 +3,15 @@
 // AD's bind errors, and group names read from DNs.
 import t from 'tap';
 import { Filter } from 'ldapts';
-import { accountState, bindFailure, escapeFilterValue, fillFilter, groupNameFromDn, isPlausibleName, settingsOf } from '../../src/factors/ldap/presets.ts';
+import {
+  accountState,
+  bindFailure,
+  escapeFilterValue,
+  fillFilter,
+  groupNameFromDn,
+  isPlausibleName,
+  settingsOf,
+} from '../../src/factors/ldap/presets.ts';
 import type { LdapConfig } from '../../src/config/types.ts';
 
 const base: LdapConfig = {
@@ -35,14 +43,41 @@ t.test('Active Directory preset: people by sAMAccountName, nested groups by the 
 t.test('OpenLDAP preset and overrides', async (t) => {
   const s = settingsOf({ ...base, implementation: 'openldap' });
   t.equal(fillFilter(s.userFilter, { username: 'alice' }), '(&(objectClass=inetOrgPerson)(uid=alice))');
-  t.equal(fillFilter(s.groupFilter, { dn: 'uid=alice,ou=people,dc=example,dc=com' }), '(&(objectClass=groupOfNames)(member=uid=alice,ou=people,dc=example,dc=com))');
+  t.equal(
+    fillFilter(s.groupFilter, { dn: 'uid=alice,ou=people,dc=example,dc=com' }),
+    '(&(objectClass=groupOfNames)(member=uid=alice,ou=people,dc=example,dc=com))',
+  );
   const mail = settingsOf({ ...base, implementation: 'openldap', username_attribute: 'mail' });
-  t.equal(fillFilter(mail.userFilter, { username: 'a@example.com' }), '(&(objectClass=inetOrgPerson)(mail=a@example.com))', 'the preset follows username_attribute');
+  t.equal(
+    fillFilter(mail.userFilter, { username: 'a@example.com' }),
+    '(&(objectClass=inetOrgPerson)(mail=a@example.com))',
+    'the preset follows username_attribute',
+  );
   t.equal(settingsOf({ ...base, group_search: 'memberof' }).groups, 'memberOf');
 });
 
 // Each value must come out of the filter parser as one equality assertion with exactly that value.
-const INJECTION = ['*', ')(uid=*', '*)(uid=*', 'admin)(|(uid=*', 'admin)(&', '\\', '\\2a', 'a\\00b', 'a\u0000b', '(', ')', '()', 'x)(objectClass=*', 'Zoë', '日本', 'ａdmin', 'tab\there', 'del\u007f', 'a'.repeat(300)];
+const INJECTION = [
+  '*',
+  ')(uid=*',
+  '*)(uid=*',
+  'admin)(|(uid=*',
+  'admin)(&',
+  '\\',
+  '\\2a',
+  'a\\00b',
+  'a\u0000b',
+  '(',
+  ')',
+  '()',
+  'x)(objectClass=*',
+  'Zoë',
+  '日本',
+  'ａdmin',
+  'tab\there',
+  'del\u007f',
+  'a'.repeat(300),
+];
 
 t.test('RFC 4515 escaping: no name can change the filter', async (t) => {
   for (const name of INJECTION) {

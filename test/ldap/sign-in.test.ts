@@ -6,7 +6,18 @@
 // cache policy) and comes back.
 import t from 'tap';
 import type { Test } from 'tap';
-import { Browser, enrollmentSecret, field, PASSWORDS, startTestGateway, startUpstream, totpCode, type Reply, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import {
+  Browser,
+  enrollmentSecret,
+  field,
+  PASSWORDS,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type Reply,
+  type TestGateway,
+  type Upstream,
+} from '../helpers/gateway.ts';
 import { freePort } from '../helpers/net.ts';
 import { Attribute, Change, Client } from 'ldapts';
 import { LDAP_PASSWORDS, ldapConfig, ROOT_DN, ROOT_PASSWORD, slapdMissing, startSlapd, type Slapd } from '../helpers/ldap.ts';
@@ -53,23 +64,30 @@ async function log(gw: TestGateway, user: string): Promise<string[]> {
   return (await gw.store.query({ user, limit: 50 })).reverse().map((e) => `${e.kind} ${e.outcome}: ${e.detail}`);
 }
 
-t.test('a directory user signs in; the directory spelling is the name everywhere; groups (nested too) reach the app and the rules', async (t) => {
-  const { gw, upstream } = await setup(t);
-  const alice = await fullSignIn(gw, 'ALICE.smith', LDAP_PASSWORDS['Alice.Smith']!);
-  const app = await alice.get('/reports');
-  t.equal(app.status, 200);
-  const seen = lastRequest(upstream).headers;
-  t.equal(seen['remote-user'], 'Alice.Smith', 'canonical spelling from the directory, not as typed');
-  t.same(String(seen['remote-groups']).split(',').sort(), ['engineering', 'platform', 'staff'], 'direct and nested groups');
-  t.equal(seen['remote-email'], 'alice.smith@example.com');
-  t.equal((await alice.get('/platform/x')).status, 200, 'a rule on a nested group lets her in');
-  t.equal((await alice.get('/admin/x')).status, 403, 'not in admins');
-  t.same((await gw.store.listMethods('alice.smith')).map((m) => m.user), ['alice.smith'], 'methods under the canonical user key');
-  t.match((await log(gw, 'Alice.Smith')).join('\n'), /password success: password ok/);
+t.test(
+  'a directory user signs in; the directory spelling is the name everywhere; groups (nested too) reach the app and the rules',
+  async (t) => {
+    const { gw, upstream } = await setup(t);
+    const alice = await fullSignIn(gw, 'ALICE.smith', LDAP_PASSWORDS['Alice.Smith']!);
+    const app = await alice.get('/reports');
+    t.equal(app.status, 200);
+    const seen = lastRequest(upstream).headers;
+    t.equal(seen['remote-user'], 'Alice.Smith', 'canonical spelling from the directory, not as typed');
+    t.same(String(seen['remote-groups']).split(',').sort(), ['engineering', 'platform', 'staff'], 'direct and nested groups');
+    t.equal(seen['remote-email'], 'alice.smith@example.com');
+    t.equal((await alice.get('/platform/x')).status, 200, 'a rule on a nested group lets her in');
+    t.equal((await alice.get('/admin/x')).status, 403, 'not in admins');
+    t.same(
+      (await gw.store.listMethods('alice.smith')).map((m) => m.user),
+      ['alice.smith'],
+      'methods under the canonical user key',
+    );
+    t.match((await log(gw, 'Alice.Smith')).join('\n'), /password success: password ok/);
 
-  const bob = await fullSignIn(gw, 'dave2', 'x').catch((e: Error) => e);
-  t.ok(bob instanceof Error, 'an unknown user is refused');
-});
+    const bob = await fullSignIn(gw, 'dave2', 'x').catch((e: Error) => e);
+    t.ok(bob instanceof Error, 'an unknown user is refused');
+  },
+);
 
 t.test('wrong password and unknown user look the same and are logged with the reason', async (t) => {
   const { gw } = await setup(t);
@@ -135,7 +153,7 @@ const INJECTION_CORPUS: ReadonlyArray<[string, string]> = [
   ['weird)(uid=', 'weird)(uid=*'],
   ['Zoe', 'Zoë'],
   ['a'.repeat(300), 'admin'],
-  ['admin' + ')'.repeat(200), 'admin'],
+  [`admin${')'.repeat(200)}`, 'admin'],
 ];
 
 t.test('LDAP injection: a user name cannot change the filter', async (t) => {
@@ -149,7 +167,7 @@ t.test('LDAP injection: a user name cannot change the filter', async (t) => {
   // The names themselves are data: the user literally named so, and a non-ASCII name, sign in.
   const weird = await signIn(new Browser(gw.port), 'weird)(uid=*', LDAP_PASSWORDS['weird)(uid=*']!);
   t.equal(weird.status, 303, 'the user whose name looks like an injection signs in with their own password');
-  const zoe = await signIn(new Browser(gw.port), 'zoË', LDAP_PASSWORDS['Zoë']!);
+  const zoe = await signIn(new Browser(gw.port), 'zoË', LDAP_PASSWORDS.Zoë!);
   t.equal(zoe.status, 303, 'a non-ASCII name in another case');
   t.match((await log(gw, 'Zoë')).join('\n'), /password success/);
 });
@@ -179,45 +197,54 @@ t.test('StartTLS and ldaps:// with a test CA; an untrusted certificate is never 
   const untrusted = await startTestGateway(t, upstream, { users: { ldap: ldapConfig(slapd, { start_tls: true }) } });
   const r = await signIn(new Browser(untrusted.port), 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!);
   t.equal(r.status, 503, 'the system CAs do not know the test CA: no connection, sign-in unavailable');
-  const wrongName = await startTestGateway(t, upstream, { users: { ldap: ldapConfig(slapd, { start_tls: true, tls: { ca_file: slapd.caFile, server_name: 'ldap.example.com' } }) } });
-  t.equal((await signIn(new Browser(wrongName.port), 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!)).status, 503, 'a certificate for another name is refused');
+  const wrongName = await startTestGateway(t, upstream, {
+    users: { ldap: ldapConfig(slapd, { start_tls: true, tls: { ca_file: slapd.caFile, server_name: 'ldap.example.com' } }) },
+  });
+  t.equal(
+    (await signIn(new Browser(wrongName.port), 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!)).status,
+    503,
+    'a certificate for another name is refused',
+  );
 });
 
-t.test('directory down: 503 within the timeout, nobody let in, signed-in users keep working within the grace; back: all works again', async (t) => {
-  const { gw, slapd, upstream } = await setup(t, { timeout: '1s', cache_ttl: '5m', outage_grace: '1h' });
-  const alice = await fullSignIn(gw, 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!);
-  await slapd.stop();
+t.test(
+  'directory down: 503 within the timeout, nobody let in, signed-in users keep working within the grace; back: all works again',
+  async (t) => {
+    const { gw, slapd, upstream } = await setup(t, { timeout: '1s', cache_ttl: '5m', outage_grace: '1h' });
+    const alice = await fullSignIn(gw, 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!);
+    await slapd.stop();
 
-  const started = Date.now();
-  const refused = await signIn(new Browser(gw.port), 'Alice.Smith', LDAP_PASSWORDS['Alice.Smith']!);
-  t.equal(refused.status, 503, 'sign-in is unavailable');
-  t.match(refused.body, /Sign-in is unavailable right now/);
-  t.ok(Date.now() - started < 5000, 'answered within the timeout');
-  t.equal(refused.headers['retry-after'], '30');
-  t.match((await log(gw, 'Alice.Smith')).join('\n'), /password denied: directory unavailable/);
-  // The users file still works while the directory is down: break-glass.
-  t.equal((await signIn(new Browser(gw.port), 'alice', PASSWORDS.alice!)).status, 303, 'a users-file user signs in');
+    const started = Date.now();
+    const refused = await signIn(new Browser(gw.port), 'Alice.Smith', LDAP_PASSWORDS['Alice.Smith']!);
+    t.equal(refused.status, 503, 'sign-in is unavailable');
+    t.match(refused.body, /Sign-in is unavailable right now/);
+    t.ok(Date.now() - started < 5000, 'answered within the timeout');
+    t.equal(refused.headers['retry-after'], '30');
+    t.match((await log(gw, 'Alice.Smith')).join('\n'), /password denied: directory unavailable/);
+    // The users file still works while the directory is down: break-glass.
+    t.equal((await signIn(new Browser(gw.port), 'alice', PASSWORDS.alice!)).status, 303, 'a users-file user signs in');
 
-  t.equal((await alice.get('/reports')).status, 200, 'a signed-in directory user keeps working');
-  gw.clock.now += 10 * MIN;
-  t.equal((await alice.get('/reports')).status, 200, 'past cache_ttl: the last entry, while the directory is down');
-  // Active within the idle timeout, while the directory stays down past cache_ttl + outage_grace.
-  for (let i = 0; i < 5; i++) {
+    t.equal((await alice.get('/reports')).status, 200, 'a signed-in directory user keeps working');
     gw.clock.now += 10 * MIN;
-    t.equal((await alice.get('/reports')).status, 200, `${20 + i * 10} minutes: within outage_grace`);
-  }
-  gw.clock.now += 10 * MIN;
-  const stale = await alice.get('/reports');
-  t.equal(stale.status, 503, 'past cache_ttl + outage_grace: fails closed');
-  const before = upstream.requests.length;
+    t.equal((await alice.get('/reports')).status, 200, 'past cache_ttl: the last entry, while the directory is down');
+    // Active within the idle timeout, while the directory stays down past cache_ttl + outage_grace.
+    for (let i = 0; i < 5; i++) {
+      gw.clock.now += 10 * MIN;
+      t.equal((await alice.get('/reports')).status, 200, `${20 + i * 10} minutes: within outage_grace`);
+    }
+    gw.clock.now += 10 * MIN;
+    const stale = await alice.get('/reports');
+    t.equal(stale.status, 503, 'past cache_ttl + outage_grace: fails closed');
+    const before = upstream.requests.length;
 
-  await slapd.start();
-  t.equal(upstream.requests.length, before, 'nothing reached the app while refused');
-  const back = await alice.get('/reports');
-  t.equal(back.status, 200, 'the directory is back: the session works again');
-  const fresh = await signIn(new Browser(gw.port), 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!);
-  t.equal(fresh.status, 303, 'and sign-in too');
-});
+    await slapd.start();
+    t.equal(upstream.requests.length, before, 'nothing reached the app while refused');
+    const back = await alice.get('/reports');
+    t.equal(back.status, 200, 'the directory is back: the session works again');
+    const fresh = await signIn(new Browser(gw.port), 'alice.smith', LDAP_PASSWORDS['Alice.Smith']!);
+    t.equal(fresh.status, 303, 'and sign-in too');
+  },
+);
 
 t.test('a directory user unknown to this gateway (another instance, a restart) with a valid session is looked up once', async (t) => {
   const { gw, upstream } = await setup(t);
@@ -243,7 +270,10 @@ t.test('a group change and a disabled account apply within cache_ttl, without a 
   t.equal((await alice.get('/platform/x')).status, 200);
   await asRoot(slapd, async (c) => {
     await c.modify('cn=engineering,ou=groups,dc=example,dc=com', [
-      new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: ['uid=bob,ou=people,dc=example,dc=com'] }) }),
+      new Change({
+        operation: 'replace',
+        modification: new Attribute({ type: 'member', values: ['uid=bob,ou=people,dc=example,dc=com'] }),
+      }),
     ]);
   });
   t.equal((await alice.get('/platform/x')).status, 200, 'within cache_ttl: the entry read at sign-in');
@@ -251,9 +281,11 @@ t.test('a group change and a disabled account apply within cache_ttl, without a 
   await alice.get('/reports'); // starts the background read
   await new Promise((r) => setTimeout(r, 300));
   t.equal((await alice.get('/platform/x')).status, 403, 'after cache_ttl: out of platform');
-  await asRoot(slapd, (c) => c.modify('uid=Alice.Smith,ou=people,dc=example,dc=com', [
-    new Change({ operation: 'add', modification: new Attribute({ type: 'pwdAccountLockedTime', values: ['000001010000Z'] }) }),
-  ]));
+  await asRoot(slapd, (c) =>
+    c.modify('uid=Alice.Smith,ou=people,dc=example,dc=com', [
+      new Change({ operation: 'add', modification: new Attribute({ type: 'pwdAccountLockedTime', values: ['000001010000Z'] }) }),
+    ]),
+  );
   gw.clock.now += 3 * MIN;
   await alice.get('/reports');
   await new Promise((r) => setTimeout(r, 300));
@@ -276,7 +308,10 @@ t.test('HTTP Basic with a directory password; 503 while the directory is down', 
   const gw = await startTestGateway(t, upstream, {
     users: { ldap: ldapConfig(slapd, { timeout: '1s' }) },
     mfa: { app_passwords: { enabled: true } },
-    rules: [{ paths: ['/dav/**'], policy: 'one_factor', app_passwords: true }, { paths: ['/**'], policy: 'two_factor' }],
+    rules: [
+      { paths: ['/dav/**'], policy: 'one_factor', app_passwords: true },
+      { paths: ['/**'], policy: 'two_factor' },
+    ],
   });
   const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
   const ok = await new Browser(gw.port).get('/dav/x', basic('alice.smith', LDAP_PASSWORDS['Alice.Smith']!));
@@ -285,5 +320,9 @@ t.test('HTTP Basic with a directory password; 503 while the directory is down', 
   t.equal((await new Browser(gw.port).get('/dav/x', basic('alice.smith', 'wrong'))).status, 401);
   t.equal((await new Browser(gw.port).get('/dav/x', basic('*', LDAP_PASSWORDS['Alice.Smith']!))).status, 401);
   await slapd.stop();
-  t.equal((await new Browser(gw.port).get('/dav/x', basic('bob.other', 'x'))).status, 503, 'a directory that is down is a 503, not a wrong password');
+  t.equal(
+    (await new Browser(gw.port).get('/dav/x', basic('bob.other', 'x'))).status,
+    503,
+    'a directory that is down is a 503, not a wrong password',
+  );
 });

@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { base32Encode, generateTotp } from '../../src/factors/totp/totp.ts';
-import { Browser, field, pathOf, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  pathOf,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
 
@@ -73,14 +82,23 @@ t.test('tokens import, list, activate as commands', async (t) => {
   const secret = Buffer.from('0123456789');
   const csv = join(gw.dir, 'tokens.csv');
   const errorsCsv = join(gw.dir, 'errors.csv');
-  writeFileSync(csv, `upn,serial number,secret key,time interval,manufacturer,model\nalice,TK-1,${base32Encode(secret)},60,Contoso,Key60\nzoe,TK-2,${base32Encode(secret)},30,Contoso,Key\n`);
+  writeFileSync(
+    csv,
+    `upn,serial number,secret key,time interval,manufacturer,model\nalice,TK-1,${base32Encode(secret)},60,Contoso,Key60\nzoe,TK-2,${base32Encode(secret)},30,Contoso,Key\n`,
+  );
   const run = await cli(gw, 'tokens', 'import', csv, '--errors', errorsCsv);
   t.equal(run.code, 1, 'a refused row makes the exit code 1');
   t.match(run.stdout, /1 imported, 0 unchanged, 1 refused/);
   t.match(run.stderr, /tokens.csv:3: zoe TK-2: unknown user/);
-  t.equal(readFileSync(errorsCsv, 'utf8'), 'line,upn,serial number,error\r\n3,zoe,TK-2,unknown user: no user with this name or e-mail address\r\n');
+  t.equal(
+    readFileSync(errorsCsv, 'utf8'),
+    'line,upn,serial number,error\r\n3,zoe,TK-2,unknown user: no user with this name or e-mail address\r\n',
+  );
   const list = await cli(gw, 'tokens', 'list');
-  t.match(list.stdout, /USER\s+SERIAL\s+MANUFACTURER\/MODEL\s+INTERVAL\s+ACTIVE\s+ADDED\s+LAST USED\nalice\s+TK-1\s+Contoso Key60\s+60s\s+no/);
+  t.match(
+    list.stdout,
+    /USER\s+SERIAL\s+MANUFACTURER\/MODEL\s+INTERVAL\s+ACTIVE\s+ADDED\s+LAST USED\nalice\s+TK-1\s+Contoso Key60\s+60s\s+no/,
+  );
   t.equal((await cli(gw, 'tokens', 'activate', 'alice', 'TK-1', '000000')).code, 1);
   const code = generateTotp({ secret, now: Date.now(), period: 60, digits: 6 });
   const act = await cli(gw, 'tokens', 'activate', 'alice', 'TK-1', code);
@@ -94,6 +112,9 @@ t.test('tokens import, list, activate as commands', async (t) => {
   await signInPassword(alice, 'alice');
   const page = await alice.get('/.gateway/second-factor');
   t.equal(page.status, 200);
-  const r = await alice.post('/.gateway/second-factor', { code: generateTotp({ secret, now: gw.clock.now, period: 60, digits: 6 }), csrf: field(page.body, 'csrf') });
+  const r = await alice.post('/.gateway/second-factor', {
+    code: generateTotp({ secret, now: gw.clock.now, period: 60, digits: 6 }),
+    csrf: field(page.body, 'csrf'),
+  });
   t.equal(r.status, 303);
 });

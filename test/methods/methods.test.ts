@@ -7,7 +7,18 @@ import { importTokens, activateToken } from '../../src/factors/oath/index.ts';
 import { generateTotp, base32Encode } from '../../src/factors/totp/totp.ts';
 import { FRESH_SECOND_FACTOR_MS } from '../../src/portal/methods.ts';
 import type { UserLookup } from '../../src/factors/password/index.ts';
-import { Browser, enrollmentSecret, field, pathOf, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  enrollmentSecret,
+  field,
+  pathOf,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const users: UserLookup = {
   get: (n) => (['alice', 'bob'].includes(n.toLowerCase()) ? { name: n.toLowerCase(), groups: [], disabled: false } : undefined),
@@ -44,7 +55,10 @@ t.test('a TOTP app and a 60-second token with a 10-byte secret both sign in', as
   t.equal(viaApp.status, 303, 'the app still signs in');
   const log = await gw.store.query({ user: 'alice', limit: 5 });
   t.match(log.find((e) => e.kind === 'second_factor' && e.outcome === 'success')?.detail, /totp code accepted/);
-  t.ok(log.some((e) => /oath_token code accepted \(Contoso Key60 TK-60\)/.test(e.detail)) || (await gw.store.query({ user: 'alice', limit: 20 })).some((e) => /oath_token code accepted/.test(e.detail)));
+  t.ok(
+    log.some((e) => /oath_token code accepted \(Contoso Key60 TK-60\)/.test(e.detail)) ||
+      (await gw.store.query({ user: 'alice', limit: 20 })).some((e) => /oath_token code accepted/.test(e.detail)),
+  );
 });
 
 t.test('account page: add a second app with a fresh code, rename, remove, last-method warning', async (t) => {
@@ -59,23 +73,34 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
 
   // Just signed in with a code: fresh, so the QR code comes at once.
   gw.clock.now += 1000; // methods list by creation time
-  let add = await alice.get('/.gateway/account/methods/add');
+  const add = await alice.get('/.gateway/account/methods/add');
   t.equal(add.status, 200);
   t.match(add.body, /<svg role="img"/);
   t.equal(field(add.body, 'name'), 'Authenticator app 2');
   const second = enrollmentSecret(add.body);
   t.not(second, first);
-  const wrong = await alice.post('/.gateway/account/methods/add', { name: 'Shared mailbox', code: '000000', csrf: field(add.body, 'csrf') });
+  const wrong = await alice.post('/.gateway/account/methods/add', {
+    name: 'Shared mailbox',
+    code: '000000',
+    csrf: field(add.body, 'csrf'),
+  });
   t.equal(wrong.status, 400);
   t.equal(enrollmentSecret(wrong.body), second, 'a wrong code keeps the same QR code');
-  const added = await alice.post('/.gateway/account/methods/add', { name: '  Shared   mailbox ', code: totpCode(second, gw.clock.now), csrf: field(add.body, 'csrf') });
+  const added = await alice.post('/.gateway/account/methods/add', {
+    name: '  Shared   mailbox ',
+    code: totpCode(second, gw.clock.now),
+    csrf: field(add.body, 'csrf'),
+  });
   t.equal(added.status, 303);
   t.equal(pathOf(added.headers.location), '/.gateway/account?done=added');
   account = await alice.get('/.gateway/account?done=added');
   t.match(account.body, /Your new sign-in method is ready to use/);
   t.match(account.body, /Shared mailbox/);
   const methods = await gw.store.listMethods('alice');
-  t.same(methods.map((m) => m.label), ['Authenticator app', 'Shared mailbox']);
+  t.same(
+    methods.map((m) => m.label),
+    ['Authenticator app', 'Shared mailbox'],
+  );
 
   // Either app's code signs in.
   gw.clock.now += 30_000;
@@ -84,11 +109,25 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   t.equal((await codeSignIn(gw, 'alice', totpCode(second, gw.clock.now))).status, 303, 'second app');
 
   // Rename needs no fresh code; a bad name changes nothing.
-  const renamed = await alice.post('/.gateway/account/methods/rename', { id: methods[0]!.id, name: 'Anna’s phone', csrf: field(account.body, 'csrf') });
+  const renamed = await alice.post('/.gateway/account/methods/rename', {
+    id: methods[0]!.id,
+    name: 'Anna’s phone',
+    csrf: field(account.body, 'csrf'),
+  });
   t.equal(pathOf(renamed.headers.location), '/.gateway/account?done=renamed');
-  t.equal((await alice.post('/.gateway/account/methods/rename', { id: methods[0]!.id, name: ' ', csrf: field(account.body, 'csrf') })).status, 400);
-  t.same((await gw.store.listMethods('alice')).map((m) => m.label), ['Anna’s phone', 'Shared mailbox']);
-  t.equal((await alice.post('/.gateway/account/methods/rename', { id: methods[0]!.id, name: 'x', csrf: 'forged' })).status, 403, 'CSRF checked');
+  t.equal(
+    (await alice.post('/.gateway/account/methods/rename', { id: methods[0]!.id, name: ' ', csrf: field(account.body, 'csrf') })).status,
+    400,
+  );
+  t.same(
+    (await gw.store.listMethods('alice')).map((m) => m.label),
+    ['Anna’s phone', 'Shared mailbox'],
+  );
+  t.equal(
+    (await alice.post('/.gateway/account/methods/rename', { id: methods[0]!.id, name: 'x', csrf: 'forged' })).status,
+    403,
+    'CSRF checked',
+  );
 
   // Later: the second factor is no longer fresh, so removing asks for a current code first.
   gw.clock.now += FRESH_SECOND_FACTOR_MS + 60_000;
@@ -96,9 +135,17 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   t.equal(remove.status, 200);
   t.match(remove.body, /Confirm it’s you/);
   t.equal(field(remove.body, 'next'), `remove:${methods[1]!.id}`);
-  const bad = await alice.post('/.gateway/account/methods/verify', { code: '000000', next: field(remove.body, 'next'), csrf: field(remove.body, 'csrf') });
+  const bad = await alice.post('/.gateway/account/methods/verify', {
+    code: '000000',
+    next: field(remove.body, 'next'),
+    csrf: field(remove.body, 'csrf'),
+  });
   t.equal(bad.status, 401);
-  const verified = await alice.post('/.gateway/account/methods/verify', { code: totpCode(first, gw.clock.now), next: field(remove.body, 'next'), csrf: field(remove.body, 'csrf') });
+  const verified = await alice.post('/.gateway/account/methods/verify', {
+    code: totpCode(first, gw.clock.now),
+    next: field(remove.body, 'next'),
+    csrf: field(remove.body, 'csrf'),
+  });
   t.equal(verified.status, 303);
   t.equal(pathOf(verified.headers.location), `/.gateway/account/methods/remove?id=${methods[1]!.id}`);
   remove = await alice.get(pathOf(verified.headers.location));
@@ -106,7 +153,10 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   t.notMatch(remove.body, /only sign-in method/);
   const removed = await alice.post('/.gateway/account/methods/remove', { id: methods[1]!.id, csrf: field(remove.body, 'csrf') });
   t.equal(pathOf(removed.headers.location), '/.gateway/account?done=removed');
-  t.same((await gw.store.listMethods('alice')).map((m) => m.label), ['Anna’s phone']);
+  t.same(
+    (await gw.store.listMethods('alice')).map((m) => m.label),
+    ['Anna’s phone'],
+  );
 
   // The last one: a clear warning first; allowed, and the next sign-in enrolls again.
   remove = await alice.get(`/.gateway/account/methods/remove?id=${methods[0]!.id}`);
@@ -124,8 +174,14 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   t.equal((await alice.get(`/.gateway/account/methods/remove?id=${bobs[0]!.id}`)).status, 404);
 
   const log = await gw.store.query({ user: 'alice', limit: 50 });
-  t.ok(log.some((e) => e.kind === 'enrollment' && /enrolled \(Shared mailbox\)/.test(e.detail)), 'addition logged');
-  t.ok(log.some((e) => e.kind === 'enrollment' && /renamed from "Authenticator app" to "Anna’s phone"/.test(e.detail)), 'rename logged');
+  t.ok(
+    log.some((e) => e.kind === 'enrollment' && /enrolled \(Shared mailbox\)/.test(e.detail)),
+    'addition logged',
+  );
+  t.ok(
+    log.some((e) => e.kind === 'enrollment' && /renamed from "Authenticator app" to "Anna’s phone"/.test(e.detail)),
+    'rename logged',
+  );
   t.equal(log.filter((e) => e.kind === 'method_removed').length, 2, 'removals logged');
   t.ok(log.some((e) => e.kind === 'method_removed' && /no active method left/.test(e.detail)));
   t.ok(log.some((e) => e.kind === 'second_factor' && /^method change confirmation: totp code accepted/.test(e.detail)));
@@ -149,7 +205,10 @@ t.test('an imported but inactive token does not trap the user between code and e
   t.equal(pathOf((await bob.get('/.gateway/second-factor')).headers.location), '/.gateway/enroll');
   const enroll = await bob.get('/.gateway/enroll');
   t.equal(enroll.status, 200, 'enrollment is offered');
-  const done = await bob.post('/.gateway/enroll', { code: totpCode(enrollmentSecret(enroll.body), gw.clock.now), csrf: field(enroll.body, 'csrf') });
+  const done = await bob.post('/.gateway/enroll', {
+    code: totpCode(enrollmentSecret(enroll.body), gw.clock.now),
+    csrf: field(enroll.body, 'csrf'),
+  });
   t.equal(done.status, 303);
   const account = await bob.get('/.gateway/account');
   t.match(account.body, /Contoso Key TK-1 <span class="status status--bad">Not activated yet/);

@@ -53,7 +53,11 @@ t.test('a gateway counts requests, upstream errors and sign-in events', async (t
 t.test('an unreachable upstream is counted as a 502', async (t) => {
   const port = await freePort();
   const metricsPort = await freePort();
-  const gw = await startTestGateway(t, { url: `http://127.0.0.1:${port}`, server: null as never, requests: [] }, { server: { metrics: { listen: `127.0.0.1:${metricsPort}` } } });
+  const gw = await startTestGateway(
+    t,
+    { url: `http://127.0.0.1:${port}`, server: null as never, requests: [] },
+    { server: { metrics: { listen: `127.0.0.1:${metricsPort}` } } },
+  );
   const before = sample((await send(metricsPort, '/metrics')).body, 'mfa_gateway_upstream_errors_total', 'status="502"');
   t.equal((await send(gw.port, '/public/x')).status, 502);
   const after = sample((await send(metricsPort, '/metrics')).body, 'mfa_gateway_upstream_errors_total', 'status="502"');
@@ -89,7 +93,10 @@ rules: [ { paths: ["/**"], policy: bypass } ]
   // Generous: two workers each load the gateway, and CI machines are busy.
   const deadline = performance.now() + 90_000;
   for (;;) {
-    const up = await send(port, '/.gateway/health').then((r) => r.status === 200, () => false);
+    const up = await send(port, '/.gateway/health').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (up) break;
     if (performance.now() > deadline) throw new Error('the workers did not start');
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -11,7 +11,16 @@ const ctx = { productName: 'MFA Gateway', formatDate: createDateFormatter('UTC')
 const AT = Date.UTC(2026, 10, 23, 9, 0, 0);
 
 t.test('sign-in notice: details, link, escaping, language', async (t) => {
-  const base = { to: 'bob@example.com', user: 'bob', at: AT, clientIp: '198.51.100.7', browser: 'Firefox on Windows', reportUrl: 'https://gw.example.com/.gateway/fraud-report?t=a.b.c&x=<y>', reportExpiresAt: AT + 7 * 86_400_000, autoBlock: true };
+  const base = {
+    to: 'bob@example.com',
+    user: 'bob',
+    at: AT,
+    clientIp: '198.51.100.7',
+    browser: 'Firefox on Windows',
+    reportUrl: 'https://gw.example.com/.gateway/fraud-report?t=a.b.c&x=<y>',
+    reportExpiresAt: AT + 7 * 86_400_000,
+    autoBlock: true,
+  };
   const en = signInNoticeMail(ctx, { ...base, name: 'Bob <script>alert(1)</script>' });
   t.equal(en.kind, 'sign_in_notice');
   t.same(en.to, ['bob@example.com']);
@@ -35,7 +44,16 @@ t.test('sign-in notice: details, link, escaping, language', async (t) => {
 
 t.test('admin mails: fraud alert, lockout, block; subjects cannot carry header breaks', async (t) => {
   const to = ['secops@example.com'];
-  const fraud = fraudAlertMail(ctx, { to, user: 'bob\r\nBcc: x@evil', at: AT, clientIp: '198.51.100.7', browser: 'curl', reportedAt: AT + 1000, reportedFrom: '203.0.113.5', blockedUntil: null });
+  const fraud = fraudAlertMail(ctx, {
+    to,
+    user: 'bob\r\nBcc: x@evil',
+    at: AT,
+    clientIp: '198.51.100.7',
+    browser: 'curl',
+    reportedAt: AT + 1000,
+    reportedFrom: '203.0.113.5',
+    blockedUntil: null,
+  });
   t.notMatch(fraud.subject, /[\r\n]/);
   t.match(fraud.text, 'Reported from: 203.0.113.5');
   t.match(fraud.text, 'was not blocked');
@@ -57,6 +75,20 @@ t.test('the notifier queues, skips admin mails without admin addresses, and neve
   t.equal(sent.length, 0, 'no admin addresses: nothing to send');
   admins = ['a@example.com'];
   notifier.block({ user: 'bob', reason: 'r', until: AT, actor: 'root' });
-  t.same(sent.map((m) => [m.kind, m.to]), [['block', ['a@example.com']]]);
-  t.doesNotThrow(() => notifier.signInNotice({ to: 'b@example.com', user: 'bob', at: Number.NaN, clientIp: '', browser: '', reportUrl: '', reportExpiresAt: 0, autoBlock: true }));
+  t.same(
+    sent.map((m) => [m.kind, m.to]),
+    [['block', ['a@example.com']]],
+  );
+  t.doesNotThrow(() =>
+    notifier.signInNotice({
+      to: 'b@example.com',
+      user: 'bob',
+      at: Number.NaN,
+      clientIp: '',
+      browser: '',
+      reportUrl: '',
+      reportExpiresAt: 0,
+      autoBlock: true,
+    }),
+  );
 });

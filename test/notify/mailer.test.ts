@@ -69,11 +69,25 @@ t.test('a failed delivery is logged and retried after each delay, then succeeds'
   mailer.send(mail());
   await settle();
   t.equal(calls, 1);
-  t.same(timers.map((x) => x.ms), [1000], 'first retry waits the first delay');
-  t.match(lines.at(-1), { level: 40, msg: 'e-mail not sent; will retry', attempt: 1, retryInMs: 1000, err: { message: 'connection refused #1' } });
+  t.same(
+    timers.map((x) => x.ms),
+    [1000],
+    'first retry waits the first delay',
+  );
+  t.match(lines.at(-1), {
+    level: 40,
+    msg: 'e-mail not sent; will retry',
+    attempt: 1,
+    retryInMs: 1000,
+    err: { message: 'connection refused #1' },
+  });
   fire();
   await settle();
-  t.same(timers.map((x) => x.ms), [5000], 'second retry waits the second delay');
+  t.same(
+    timers.map((x) => x.ms),
+    [5000],
+    'second retry waits the second delay',
+  );
   fire();
   await mailer.idle();
   t.equal(calls, 3);
@@ -143,7 +157,12 @@ t.test('the queue is bounded, and without SMTP mails are dropped quietly', async
 t.test('close drops what waits for a retry', async (t) => {
   const { log, lines } = captureLog();
   const { scheduler, timers } = fakeScheduler();
-  const mailer = createMailer({ transport: { send: () => Promise.reject(new Error('down')), close() {} }, log, retryDelaysMs: [1000], scheduler });
+  const mailer = createMailer({
+    transport: { send: () => Promise.reject(new Error('down')), close() {} },
+    log,
+    retryDelaysMs: [1000],
+    scheduler,
+  });
   mailer.send(mail());
   await settle();
   t.equal(timers.length, 1);

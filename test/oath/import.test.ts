@@ -30,7 +30,10 @@ const b32 = base32Encode;
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-oath-'));
   const clock = { now: Date.parse('2026-11-23T09:00:00Z') };
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store: Store = await openStore(
+    { sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) },
+    { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -42,7 +45,9 @@ async function setup(t: Test) {
 const FILE = [
   'UPN, Serial Number ,Secret Key,Time Interval,Manufacturer,Model', // line 1: names trimmed, any case
   `alice@contoso.com,TK-0001,${b32(S20)},30,Contoso,HardwareKey`, // 2 good, by e-mail
-  `bob,TK-0002,${b32(S10).toLowerCase().replace(/(.{4})/g, '$1 ')}=,60,Contoso,HardwareKey`, // 3 good: 10 bytes, lower case, spaces, padding, 60 s
+  `bob,TK-0002,${b32(S10)
+    .toLowerCase()
+    .replace(/(.{4})/g, '$1 ')}=,60,Contoso,HardwareKey`, // 3 good: 10 bytes, lower case, spaces, padding, 60 s
   `nobody,TK-0003,${b32(S20)},30,Contoso,HardwareKey`, // 4 unknown user
   `alice,TK-0004,${b32(S20).slice(0, 15)}1,30,Contoso,HardwareKey`, // 5 bad Base32
   `alice,TK-0005,${'A'.repeat(136)},30,Contoso,HardwareKey`, // 6 too long
@@ -60,18 +65,37 @@ const FILE = [
 
 t.test('a file mixing good rows and every kind of bad row', async (t) => {
   const { store, deps } = await setup(t);
-  const seeded = (label: string) => ({ user: 'carol', kind: 'totp', label, secret: S20, period: 30, digits: 6, algorithm: 'sha1', active: true }) as const;
+  const seeded = (label: string) =>
+    ({ user: 'carol', kind: 'totp', label, secret: S20, period: 30, digits: 6, algorithm: 'sha1', active: true }) as const;
   await store.addMethod(seeded('phone'), 5);
   await store.addMethod(seeded('tablet'), 5);
-  t.same(await store.importTokens([{ user: 'bob', serial: 'TK-OLD', secret: S10, period: 30, manufacturer: 'Old', model: 'One', label: 'Old One TK-OLD' }], 5), ['imported']);
+  t.same(
+    await store.importTokens(
+      [{ user: 'bob', serial: 'TK-OLD', secret: S10, period: 30, manufacturer: 'Old', model: 'One', label: 'Old One TK-OLD' }],
+      5,
+    ),
+    ['imported'],
+  );
 
   const r = await importTokens(deps, FILE);
   t.equal(r.imported, 3);
   t.equal(r.unchanged, 0);
-  t.same(r.errors.map((e) => [e.line, e.upn, e.serial]), [
-    [4, 'nobody', 'TK-0003'], [5, 'alice', 'TK-0004'], [6, 'alice', 'TK-0005'], [7, 'alice', 'TK-0006'], [8, 'alice', 'TK-0007'],
-    [9, 'bob', 'TK-0001'], [10, 'alice', 'TK-0008'], [11, 'alice', 'TK-0009'], [14, 'carol', 'TK-0011'], [15, 'alice', 'TK-OLD'], [16, '=cmd()', 'TK-0012'],
-  ]);
+  t.same(
+    r.errors.map((e) => [e.line, e.upn, e.serial]),
+    [
+      [4, 'nobody', 'TK-0003'],
+      [5, 'alice', 'TK-0004'],
+      [6, 'alice', 'TK-0005'],
+      [7, 'alice', 'TK-0006'],
+      [8, 'alice', 'TK-0007'],
+      [9, 'bob', 'TK-0001'],
+      [10, 'alice', 'TK-0008'],
+      [11, 'alice', 'TK-0009'],
+      [14, 'carol', 'TK-0011'],
+      [15, 'alice', 'TK-OLD'],
+      [16, '=cmd()', 'TK-0012'],
+    ],
+  );
   const lines = r.errorCsv.split('\r\n');
   t.same(lines, [
     'line,upn,serial number,error',
@@ -92,12 +116,15 @@ t.test('a file mixing good rows and every kind of bad row', async (t) => {
   t.ok(parsed.ok && parsed.records.every((rec) => rec.fields.length === 4), 'the error CSV parses back with four columns per row');
 
   const tokens = await store.listTokens();
-  t.same(tokens.map((k) => [k.user, k.serial, k.label, k.period, k.active, k.manufacturer, k.model]), [
-    ['alice', 'TK-0001', 'Contoso HardwareKey TK-0001', 30, false, 'Contoso', 'HardwareKey'],
-    ['bob', 'TK-0002', 'Contoso HardwareKey TK-0002', 60, false, 'Contoso', 'HardwareKey'],
-    ['bob', 'TK-OLD', 'Old One TK-OLD', 30, false, 'Old', 'One'],
-    ['carol', 'TK-0010', 'Contoso, Inc. Key "Pro" TK-0010', 30, false, 'Contoso, Inc.', 'Key "Pro"'],
-  ]);
+  t.same(
+    tokens.map((k) => [k.user, k.serial, k.label, k.period, k.active, k.manufacturer, k.model]),
+    [
+      ['alice', 'TK-0001', 'Contoso HardwareKey TK-0001', 30, false, 'Contoso', 'HardwareKey'],
+      ['bob', 'TK-0002', 'Contoso HardwareKey TK-0002', 60, false, 'Contoso', 'HardwareKey'],
+      ['bob', 'TK-OLD', 'Old One TK-OLD', 30, false, 'Old', 'One'],
+      ['carol', 'TK-0010', 'Contoso, Inc. Key "Pro" TK-0010', 30, false, 'Contoso, Inc.', 'Key "Pro"'],
+    ],
+  );
   t.same(await store.secretOf(tokens[1]!.id), S10, 'the 10-byte secret is stored as decoded');
   const log = await store.query({ limit: 50 });
   t.equal(log.filter((e) => e.kind === 'enrollment' && /imported, inactive/.test(e.detail)).length, 3, 'each import is in the sign-in log');
@@ -107,14 +134,21 @@ t.test('a file mixing good rows and every kind of bad row', async (t) => {
     const again = await importTokens(deps, FILE);
     t.equal(again.imported, 0);
     t.equal(again.unchanged, 3);
-    t.same(again.errors.map((e) => e.line), [4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16]);
+    t.same(
+      again.errors.map((e) => e.line),
+      [4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16],
+    );
     t.same(await store.listTokens(), before);
   });
 });
 
 t.test('a wrong or missing header is one error and imports nothing', async (t) => {
   const { store, deps } = await setup(t);
-  for (const text of ['', 'upn,serial,secret key,time interval,manufacturer,model\nalice,X1,' + b32(S20) + ',30,a,b', `alice,X1,${b32(S20)},30,a,b`]) {
+  for (const text of [
+    '',
+    `upn,serial,secret key,time interval,manufacturer,model\nalice,X1,${b32(S20)},30,a,b`,
+    `alice,X1,${b32(S20)},30,a,b`,
+  ]) {
     const r = await importTokens(deps, text);
     t.equal(r.imported, 0);
     t.equal(r.errors.length, 1);
@@ -131,24 +165,41 @@ t.test('activation: wrong code, right code, replayed code', async (t) => {
   await importTokens(deps, `upn,serial number,secret key,time interval,manufacturer,model\nbob,TK-60,${b32(S10)},60,Contoso,Key60\n`);
   const act = { store, clock: () => clock.now };
   const code = generateTotp({ secret: S10, now: clock.now, period: 60, digits: 6 });
-  t.same(await verifyTotpForUser(store, 'bob', code, clock.now, { skewSteps: 1 }), { ok: false, reason: 'no_method' }, 'an inactive token cannot sign in');
+  t.same(
+    await verifyTotpForUser(store, 'bob', code, clock.now, { skewSteps: 1 }),
+    { ok: false, reason: 'no_method' },
+    'an inactive token cannot sign in',
+  );
   t.same(await activateToken(act, 'bob', 'TK-60', code === '000000' ? '111111' : '000000'), { ok: false, reason: 'wrong' });
   t.same(await activateToken(act, 'bob', 'TK-60', '12ab'), { ok: false, reason: 'malformed' });
   t.same(await activateToken(act, 'alice', 'TK-60', code), { ok: false, reason: 'unknown_token' }, "another user's token");
   t.same(await activateToken(act, 'BOB', 'TK-60', code), { ok: true });
   t.same(await activateToken(act, 'bob', 'TK-60', code), { ok: false, reason: 'already_active' });
-  t.same(await verifyTotpForUser(store, 'bob', code, clock.now, { skewSteps: 1 }), { ok: false, reason: 'replayed' }, 'the activation code cannot sign in');
+  t.same(
+    await verifyTotpForUser(store, 'bob', code, clock.now, { skewSteps: 1 }),
+    { ok: false, reason: 'replayed' },
+    'the activation code cannot sign in',
+  );
   clock.now += 60_000;
   const next = generateTotp({ secret: S10, now: clock.now, period: 60, digits: 6 });
   const ok = await verifyTotpForUser(store, 'bob', next, clock.now, { skewSteps: 1 });
   t.ok(ok.ok, 'the next code signs in');
   const log = await store.query({ user: 'bob', limit: 20 });
-  t.match(log.map((e) => `${e.outcome} ${e.detail}`), [/^denied .*already active/, /^success oath token TK-60 activated/]);
+  t.match(
+    log.map((e) => `${e.outcome} ${e.detail}`),
+    [/^denied .*already active/, /^success oath token TK-60 activated/],
+  );
   t.ok(log.some((e) => e.outcome === 'denied' && /wrong code/.test(e.detail)));
 });
 
 t.test('the CSV writer quotes what needs quoting and defuses formulas', async (t) => {
   t.equal(writeCsv([['a', 'b,c', 'd"e', '+1', 'x\ny']]), 'a,"b,c","d""e",\'+1,"x\ny"\r\n');
   const p = parseCsv('a,"multi\nline",c\r\nd,e,f\n');
-  t.same(p, { ok: true, records: [{ line: 1, fields: ['a', 'multi\nline', 'c'] }, { line: 3, fields: ['d', 'e', 'f'] }] });
+  t.same(p, {
+    ok: true,
+    records: [
+      { line: 1, fields: ['a', 'multi\nline', 'c'] },
+      { line: 3, fields: ['d', 'e', 'f'] },
+    ],
+  });
 });

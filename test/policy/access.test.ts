@@ -64,7 +64,11 @@ t.test('groups: anonymous signs in first; outsiders are forbidden once fully sig
   // so a password alone does not reveal group membership.
   t.equal(authorize(admin, subject(1, { groups: [] }), { trustedNetwork: false }).result, 'second_factor');
   t.equal(authorize(admin, subject(1, { groups: ['admins'] }), { trustedNetwork: false }).result, 'second_factor');
-  t.equal(authorize(admin, subject(1, { groups: [] }), { trustedNetwork: true }).result, 'forbidden', 'trusted network: the password is the full level');
+  t.equal(
+    authorize(admin, subject(1, { groups: [] }), { trustedNetwork: true }).result,
+    'forbidden',
+    'trusted network: the password is the full level',
+  );
   const outsider = authorize(admin, subject(2, { groups: ['staff'] }), { trustedNetwork: false });
   t.equal(outsider.reasons.at(-1), 'user bob is not in any of the groups: admins, ops');
 
@@ -97,7 +101,10 @@ t.test('reasons are the sentences explain prints', async (t) => {
     'user bob has signed in with the password',
   ]);
   t.same(authorize(decision, subject(1), { trustedNetwork: false }).reasons.at(-1), 'user bob has signed in with the password only');
-  t.same(authorize(decision, subject(2), { trustedNetwork: false }).reasons.at(-1), 'user bob has signed in with the password and a second factor');
+  t.same(
+    authorize(decision, subject(2), { trustedNetwork: false }).reasons.at(-1),
+    'user bob has signed in with the password and a second factor',
+  );
   t.same(authorize(decision, null, { trustedNetwork: true }).reasons.at(-1), 'the user has not signed in');
   t.same(authorize(decisionFor('deny'), null, { trustedNetwork: false }).reasons, ['rule 1 (paths /app/**) matched', 'its policy is deny']);
   t.same(authorize(decisionFor('bypass'), null, { trustedNetwork: false }).reasons, [

@@ -68,10 +68,7 @@ t.test('paths match case-insensitively unless case_sensitive is set', async (t) 
 });
 
 t.test('a query string never takes part in path matching', async (t) => {
-  const rules: RuleConfig[] = [
-    { paths: ['/public/**'], policy: 'bypass' },
-    { policy: 'two_factor' },
-  ];
+  const rules: RuleConfig[] = [{ paths: ['/public/**'], policy: 'bypass' }, { policy: 'two_factor' }];
   for (const target of ['/x?/public/y', '/x?a=/public/', '/admin?/public']) {
     const normalized = normalizePath(target);
     t.ok(normalized.ok);
@@ -118,7 +115,9 @@ t.test('methods match uppercased; networks match the client address', async (t) 
 });
 
 t.test('every condition of a rule must hold', async (t) => {
-  const rules: RuleConfig[] = [{ hosts: ['app.example.com'], paths: ['/api/**'], methods: ['POST'], networks: ['10.0.0.0/8'], policy: 'bypass' }];
+  const rules: RuleConfig[] = [
+    { hosts: ['app.example.com'], paths: ['/api/**'], methods: ['POST'], networks: ['10.0.0.0/8'], policy: 'bypass' },
+  ];
   const ok = { host: 'app.example.com', path: '/api/x', method: 'POST', ip: '10.1.1.1' };
   t.equal(outcomeOf(rules, ok), '0:bypass');
   t.equal(outcomeOf(rules, { ...ok, host: 'other.example.com' }), 'none');
@@ -144,17 +143,25 @@ t.test('no match denies, with the default named', async (t) => {
 });
 
 t.test('groups do not take part in matching: a group rule never falls through', async (t) => {
-  const rules: RuleConfig[] = [
-    { paths: ['/admin/**'], groups: ['admins'], policy: 'two_factor' },
-    { policy: 'bypass' },
-  ];
+  const rules: RuleConfig[] = [{ paths: ['/admin/**'], groups: ['admins'], policy: 'two_factor' }, { policy: 'bypass' }];
   t.equal(outcomeOf(rules, { path: '/admin/x' }), '0:two_factor');
 });
 
 t.test('compiled rules carry what the chain and explain need', async (t) => {
   const policy = compilePolicy([
     { paths: ['/public/**'], policy: 'bypass' },
-    { name: 'admin area', hosts: ['a.example'], paths: ['/admin/**', '/ops/**'], methods: ['get'], networks: ['10.0.0.0/8'], groups: ['admins', 'ops'], policy: 'two_factor', upstream: 'legacy', app_passwords: true, case_sensitive: true },
+    {
+      name: 'admin area',
+      hosts: ['a.example'],
+      paths: ['/admin/**', '/ops/**'],
+      methods: ['get'],
+      networks: ['10.0.0.0/8'],
+      groups: ['admins', 'ops'],
+      policy: 'two_factor',
+      upstream: 'legacy',
+      app_passwords: true,
+      case_sensitive: true,
+    },
     { policy: 'deny' },
   ]);
   const [first, second, third] = policy.rules;

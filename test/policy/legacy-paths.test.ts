@@ -27,7 +27,11 @@ for (const mode of ['refuse', 'rewrite'] as const) {
     for (const entry of CORPUS) {
       const result = normalizePath(entry.target, { legacy: mode });
       const answer: Answer = result.ok ? ruleOf(result.path) : 400;
-      t.equal(answer, entry[mode], `${JSON.stringify(entry.target)} (legacy: ${entry.legacy})${result.ok ? ` -> ${result.path}` : ` refused: ${result.reason}`}`);
+      t.equal(
+        answer,
+        entry[mode],
+        `${JSON.stringify(entry.target)} (legacy: ${entry.legacy})${result.ok ? ` -> ${result.path}` : ` refused: ${result.reason}`}`,
+      );
     }
   });
 
@@ -38,7 +42,12 @@ for (const mode of ['refuse', 'rewrite'] as const) {
       // The legacy column is a plain path when the answer is a rule; its own normalization must agree.
       const legacy = normalizePath(entry.legacy.split(' ')[0]!);
       t.ok(legacy.ok, `legacy reading of ${JSON.stringify(entry.target)} is a path`);
-      if (legacy.ok) t.equal(ruleOf(legacy.path), ruleOf(result.path), `${JSON.stringify(entry.target)}: same rule on ${result.path} and ${legacy.path}`);
+      if (legacy.ok)
+        t.equal(
+          ruleOf(legacy.path),
+          ruleOf(result.path),
+          `${JSON.stringify(entry.target)}: same rule on ${result.path} and ${legacy.path}`,
+        );
       // What is forwarded reads the same to every server: normalizing it again changes nothing.
       t.same(normalizePath(result.path), { ok: true, path: result.path, query: '' }, `${result.path} is a fixed point`);
     }

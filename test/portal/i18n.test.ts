@@ -110,21 +110,34 @@ t.test('format fills placeholders for the language', async (t) => {
   t.match(format('{until}', { until: when }, 'x-klingon'), /2026/, 'a tag Intl does not know falls back');
   t.equal(format('{constructor}', {}, 'en'), '{constructor}', 'only own parameters');
   const catalog = buildCatalog({});
-  t.equal(translate(catalog, 'de', { key: 'second_factor_remember', params: { days: 30 } }), 'Auf diesem Browser 30 Tage lang nicht mehr fragen');
+  t.equal(
+    translate(catalog, 'de', { key: 'second_factor_remember', params: { days: 30 } }),
+    'Auf diesem Browser 30 Tage lang nicht mehr fragen',
+  );
   t.equal(translate(catalog, 'en', 'signed_in_as', { user: 'alice' }), 'Signed in as alice');
 });
 
-t.test('countKey picks a count text by the language\'s plural rules', async (t) => {
+t.test("countKey picks a count text by the language's plural rules", async (t) => {
   const keys = { none: 'none', one: 'one', many: 'many' } as const;
   const cases: [number, string, string][] = [
-    [0, 'en', 'none'], [1, 'en', 'one'], [2, 'en', 'many'], [21, 'en', 'many'], [1.5, 'en', 'many'],
-    [0, 'de', 'none'], [1, 'de', 'one'], [3, 'de', 'many'],
+    [0, 'en', 'none'],
+    [1, 'en', 'one'],
+    [2, 'en', 'many'],
+    [21, 'en', 'many'],
+    [1.5, 'en', 'many'],
+    [0, 'de', 'none'],
+    [1, 'de', 'one'],
+    [3, 'de', 'many'],
     // French counts 0 and 1 as "one"; zero still has its own text.
-    [0, 'fr', 'none'], [1, 'fr', 'one'], [2, 'fr', 'many'],
+    [0, 'fr', 'none'],
+    [1, 'fr', 'one'],
+    [2, 'fr', 'many'],
     // Russian: 21 is "one", 11 is not.
-    [21, 'ru', 'one'], [11, 'ru', 'many'],
+    [21, 'ru', 'one'],
+    [11, 'ru', 'many'],
     // A tag Intl cannot use keeps the English rules.
-    [1, 'x-not-a-language-tag-at-all', 'one'], [2, 'x-not-a-language-tag-at-all', 'many'],
+    [1, 'x-not-a-language-tag-at-all', 'one'],
+    [2, 'x-not-a-language-tag-at-all', 'many'],
   ];
   for (const [count, lang, want] of cases) t.equal(countKey(count, lang, keys), want, `${count} in ${lang}`);
 });

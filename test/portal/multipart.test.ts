@@ -26,7 +26,10 @@ function post(type: string, body: string | Buffer): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-type': type } }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(JSON.parse(text) as Outcome));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (text += c))
+        .on('end', () => resolve(JSON.parse(text) as Outcome));
     });
     req.on('error', reject);
     req.end(body);
@@ -41,7 +44,11 @@ const part = (name: string, value: string, filename?: string) =>
 t.test('text and file parts come back as text by name; the first of a name wins', async (t) => {
   const body = `${part('csrf', 'tok')}${part('file', 'upn,serial\r\nälice,1', 'tokens.csv')}${part('csrf', 'second')}--${B}--\r\n`;
   t.same(await post(TYPE, body), { fields: { csrf: 'tok', file: 'upn,serial\r\nälice,1' } });
-  t.same(await post(`multipart/form-data; boundary="${B}"`, body), { fields: { csrf: 'tok', file: 'upn,serial\r\nälice,1' } }, 'a quoted boundary');
+  t.same(
+    await post(`multipart/form-data; boundary="${B}"`, body),
+    { fields: { csrf: 'tok', file: 'upn,serial\r\nälice,1' } },
+    'a quoted boundary',
+  );
 });
 
 t.test('bad bodies are a 400 with a reason', async (t) => {

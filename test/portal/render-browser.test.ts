@@ -15,8 +15,17 @@ import { samplePages } from './render-fixtures.ts';
 
 const ARTIFACTS = 'test-artifacts/portal';
 const SCREENSHOTS: readonly string[] = [
-  'sign-in/plain', 'sign-in/failed', 'sign-in/provider', 'second-factor/error', 'second-factor/locked',
-  'enroll/plain', 'enroll-refused/plain', 'signed-out/plain', 'account/plain', 'account/empty', 'error/plain',
+  'sign-in/plain',
+  'sign-in/failed',
+  'sign-in/provider',
+  'second-factor/error',
+  'second-factor/locked',
+  'enroll/plain',
+  'enroll-refused/plain',
+  'signed-out/plain',
+  'account/plain',
+  'account/empty',
+  'error/plain',
 ];
 
 t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {

@@ -7,7 +7,7 @@
 import QRCode from 'qrcode';
 import type { PageData, PageName } from '../../src/portal/pages.ts';
 
-export const OTPAUTH = 'otpauth://totp/mfa-gateway:alice?secret=JBSWY3DPEHPK3PXP&issuer=mfa-gateway';
+const OTPAUTH = 'otpauth://totp/mfa-gateway:alice?secret=JBSWY3DPEHPK3PXP&issuer=mfa-gateway';
 
 const at = (iso: string) => new Date(iso);
 
@@ -18,8 +18,11 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     'sign-in': {
       plain: { csrf: 'c1', rd: 'https://wiki.example.com/start' },
       failed: {
-        csrf: 'c1', rd: 'https://wiki.example.com/start', username: 'alice',
-        formError: 'sign_in_error_failed', fieldErrors: { password: 'field_required_password' },
+        csrf: 'c1',
+        rd: 'https://wiki.example.com/start',
+        username: 'alice',
+        formError: 'sign_in_error_failed',
+        fieldErrors: { password: 'field_required_password' },
       },
       provider: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start?rd=%2F' } },
       providerOnly: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start' }, hideLocalForm: true },
@@ -32,13 +35,25 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     enroll: {
       plain: { csrf: 'c3', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30 },
       error: {
-        csrf: 'c3', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', account: 'alice',
-        issuer: 'mfa-gateway', period: 30, error: 'enroll_error_invalid',
+        csrf: 'c3',
+        user: 'alice',
+        qrSvgTrusted,
+        secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+        account: 'alice',
+        issuer: 'mfa-gateway',
+        period: 30,
+        error: 'enroll_error_invalid',
       },
     },
     'enroll-refused': {
       plain: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll' },
-      accessPass: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll', accessPassUrl: '/.gateway/enroll/access-pass', rd: 'https://app.example.com/' },
+      accessPass: {
+        csrf: 'c4',
+        user: 'alice',
+        retryUrl: '/.gateway/enroll',
+        accessPassUrl: '/.gateway/enroll/access-pass',
+        rd: 'https://app.example.com/',
+      },
       wrongPass: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', error: 'enroll_pass_invalid' },
       locked: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', lockedUntil: Date.parse('2026-03-01T08:15:00Z') },
     },
@@ -74,19 +89,53 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     },
     message: {
       plain: {
-        title: 'signed_out_everywhere_title', text: 'signed_out_everywhere_text',
+        title: 'signed_out_everywhere_title',
+        text: 'signed_out_everywhere_text',
         link: { href: '/.gateway/sign-in', label: 'continue' },
       },
     },
     'fraud-report': {
-      plain: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '198.51.100.23', browser: 'Firefox on Windows', autoBlock: true },
-      noBlock: { csrf: 'c9', token: 't'.repeat(80), user: 'alice', at: at('2026-03-12T14:05:00Z'), ip: '2001:db8::1', browser: 'Unknown browser', autoBlock: false },
+      plain: {
+        csrf: 'c9',
+        token: 't'.repeat(80),
+        user: 'alice',
+        at: at('2026-03-12T14:05:00Z'),
+        ip: '198.51.100.23',
+        browser: 'Firefox on Windows',
+        autoBlock: true,
+      },
+      noBlock: {
+        csrf: 'c9',
+        token: 't'.repeat(80),
+        user: 'alice',
+        at: at('2026-03-12T14:05:00Z'),
+        ip: '2001:db8::1',
+        browser: 'Unknown browser',
+        autoBlock: false,
+      },
     },
     'method-add': {
-      plain: { csrf: 'c10', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30, name: 'Authenticator app 2' },
+      plain: {
+        csrf: 'c10',
+        user: 'alice',
+        qrSvgTrusted,
+        secret: 'JBSWY3DPEHPK3PXP',
+        account: 'alice',
+        issuer: 'mfa-gateway',
+        period: 30,
+        name: 'Authenticator app 2',
+      },
       error: {
-        csrf: 'c10', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30, name: '',
-        error: 'enroll_error_invalid', nameError: 'method_name_invalid',
+        csrf: 'c10',
+        user: 'alice',
+        qrSvgTrusted,
+        secret: 'JBSWY3DPEHPK3PXP',
+        account: 'alice',
+        issuer: 'mfa-gateway',
+        period: 30,
+        name: '',
+        error: 'enroll_error_invalid',
+        nameError: 'method_name_invalid',
       },
     },
     'method-verify': {
@@ -97,17 +146,36 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     'recovery-codes': {
       none: { csrf: 'c13', user: 'alice', total: 0, unused: 0, createdAt: null },
       summary: { csrf: 'c13', user: 'alice', total: 10, unused: 7, createdAt: Date.parse('2026-03-01T08:00:00Z') },
-      shown: { csrf: 'c13', user: 'alice', total: 10, unused: 10, createdAt: Date.parse('2026-03-01T08:00:00Z'), codes: ['abcd-efgh-jkmn', 'pqrs-tvwx-yz01', '2345-6789-abcd'] },
+      shown: {
+        csrf: 'c13',
+        user: 'alice',
+        total: 10,
+        unused: 10,
+        createdAt: Date.parse('2026-03-01T08:00:00Z'),
+        codes: ['abcd-efgh-jkmn', 'pqrs-tvwx-yz01', '2345-6789-abcd'],
+      },
     },
     'method-remove': {
       plain: { csrf: 'c12', id: 'm-1', name: 'iPhone', kind: 'totp', last: false },
       last: { csrf: 'c12', id: 'm-2', name: 'Token 4711', kind: 'oath_token', last: true },
     },
     'app-passwords': {
-      plain: { csrf: 'c20', max: 20, appPasswords: [{ id: 'ap-1', name: 'Mail on the laptop', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null }] },
+      plain: {
+        csrf: 'c20',
+        max: 20,
+        appPasswords: [{ id: 'ap-1', name: 'Mail on the laptop', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null }],
+      },
       created: { csrf: 'c20', max: 20, appPasswords: [], created: { name: 'Thunderbird', password: 'abcd efgh ijkl mnop qrst' } },
       error: { csrf: 'c20', max: 20, appPasswords: [], name: '', nameError: 'app_passwords_name_error' },
-      limit: { csrf: 'c20', max: 1, atLimit: true, notice: 'app_passwords_revoked', appPasswords: [{ id: 'ap-1', name: 'Mail', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: Date.parse('2026-03-02T08:00:00Z') }] },
+      limit: {
+        csrf: 'c20',
+        max: 1,
+        atLimit: true,
+        notice: 'app_passwords_revoked',
+        appPasswords: [
+          { id: 'ap-1', name: 'Mail', createdAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: Date.parse('2026-03-02T08:00:00Z') },
+        ],
+      },
     },
     'admin-verify': {
       plain: { csrf: 'c21', user: 'alice', rd: '/.gateway/admin' },
@@ -115,43 +183,109 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       locked: { csrf: 'c21', user: 'alice', rd: '/.gateway/admin', lockedUntil: Date.parse('2026-03-12T14:05:00Z') },
     },
     'admin-users': {
-      plain: { q: '', total: 2, users: [
-        { name: 'alice', displayName: 'Alice Example', email: 'alice@example.com', methods: 2, state: 'ok', lastSignIn: Date.parse('2026-03-12T14:05:00Z') },
-        { name: 'bob', methods: 0, state: 'blocked', lastSignIn: null },
-      ] },
+      plain: {
+        q: '',
+        total: 2,
+        users: [
+          {
+            name: 'alice',
+            displayName: 'Alice Example',
+            email: 'alice@example.com',
+            methods: 2,
+            state: 'ok',
+            lastSignIn: Date.parse('2026-03-12T14:05:00Z'),
+          },
+          { name: 'bob', methods: 0, state: 'blocked', lastSignIn: null },
+        ],
+      },
       none: { q: 'zed', total: 0, users: [] },
     },
     'admin-user': {
       plain: {
-        csrf: 'c22', user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false }, isAdmin: false,
-        lastSignIn: Date.parse('2026-03-12T14:05:00Z'), block: { until: Date.parse('2026-06-10T14:05:00Z'), reason: 'laptop stolen', actor: 'alice' },
+        csrf: 'c22',
+        user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false },
+        isAdmin: false,
+        lastSignIn: Date.parse('2026-03-12T14:05:00Z'),
+        block: { until: Date.parse('2026-06-10T14:05:00Z'), reason: 'laptop stolen', actor: 'alice' },
         locks: [{ factor: 'password', until: Date.parse('2026-03-12T14:20:00Z') }],
         methods: [
-          { id: 'm-1', name: 'Authenticator app', kind: 'totp', addedAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null, active: true },
-          { id: 'm-2', name: 'Feitian c200 TK-1', kind: 'oath_token', addedAt: Date.parse('2026-03-01T08:00:00Z'), lastUsedAt: null, active: false, serial: 'TK-1' },
+          {
+            id: 'm-1',
+            name: 'Authenticator app',
+            kind: 'totp',
+            addedAt: Date.parse('2026-03-01T08:00:00Z'),
+            lastUsedAt: null,
+            active: true,
+          },
+          {
+            id: 'm-2',
+            name: 'Feitian c200 TK-1',
+            kind: 'oath_token',
+            addedAt: Date.parse('2026-03-01T08:00:00Z'),
+            lastUsedAt: null,
+            active: false,
+            serial: 'TK-1',
+          },
         ],
-        appPasswords: 1, blockDays: 90,
-        recent: [{ id: 7, at: Date.parse('2026-03-12T14:05:00Z'), user: 'bob', kind: 'block', outcome: 'success', ip: '10.0.0.1', detail: 'blocked by alice' }],
+        appPasswords: 1,
+        blockDays: 90,
+        recent: [
+          {
+            id: 7,
+            at: Date.parse('2026-03-12T14:05:00Z'),
+            user: 'bob',
+            kind: 'block',
+            outcome: 'success',
+            ip: '10.0.0.1',
+            detail: 'blocked by alice',
+          },
+        ],
         notice: { key: 'admin_done_reset', params: { count: 2 } },
       },
       empty: {
-        csrf: 'c22', user: { name: 'carol', groups: [], disabled: true }, isAdmin: true, lastSignIn: null, block: null, locks: [], methods: [],
-        appPasswords: 0, blockDays: 90, recent: [], error: { key: 'admin_activate_wrong' },
+        csrf: 'c22',
+        user: { name: 'carol', groups: [], disabled: true },
+        isAdmin: true,
+        lastSignIn: null,
+        block: null,
+        locks: [],
+        methods: [],
+        appPasswords: 0,
+        blockDays: 90,
+        recent: [],
+        error: { key: 'admin_activate_wrong' },
       },
     },
     'admin-tokens': {
       plain: { csrf: 'c23', tokens: [{ user: 'bob', serial: 'TK-1', manufacturer: 'Feitian', model: 'c200', active: false, period: 30 }] },
       result: {
-        csrf: 'c23', tokens: [],
-        result: { imported: 1, unchanged: 0, errors: [{ line: 3, upn: 'zed', serial: 'TK-9', error: 'unknown user' }], downloadUrl: '/.gateway/admin/tokens/errors?id=x' },
+        csrf: 'c23',
+        tokens: [],
+        result: {
+          imported: 1,
+          unchanged: 0,
+          errors: [{ line: 3, upn: 'zed', serial: 'TK-9', error: 'unknown user' }],
+          downloadUrl: '/.gateway/admin/tokens/errors?id=x',
+        },
       },
       error: { csrf: 'c23', tokens: [], error: { key: 'admin_tokens_empty_upload' } },
     },
     'admin-log': {
       plain: {
         filters: { user: 'bob', since: '24h', outcome: 'denied' },
-        entries: [{ id: 9, at: Date.parse('2026-03-12T14:05:00Z'), user: 'bob', kind: 'password', outcome: 'denied', ip: '2001:db8::1', detail: 'wrong password' }],
-        newerUrl: '/.gateway/admin/log?user=bob', olderUrl: '/.gateway/admin/log?user=bob&before=9',
+        entries: [
+          {
+            id: 9,
+            at: Date.parse('2026-03-12T14:05:00Z'),
+            user: 'bob',
+            kind: 'password',
+            outcome: 'denied',
+            ip: '2001:db8::1',
+            detail: 'wrong password',
+          },
+        ],
+        newerUrl: '/.gateway/admin/log?user=bob',
+        olderUrl: '/.gateway/admin/log?user=bob&before=9',
       },
       empty: { filters: { user: '', since: '', outcome: '' }, entries: [] },
     },

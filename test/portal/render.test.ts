@@ -35,7 +35,9 @@ const textOf = (html: string) => html.replace(/<[^>]*>/g, ' ');
 
 t.test('every visible input has a label, and ARIA references resolve', async (t) => {
   for (const { label, html } of allPages()) {
-    const ids = tags(html, '[a-z0-9]+').map((tag) => attr(tag, 'id')).filter((id) => id !== undefined);
+    const ids = tags(html, '[a-z0-9]+')
+      .map((tag) => attr(tag, 'id'))
+      .filter((id) => id !== undefined);
     t.equal(new Set(ids).size, ids.length, `${label}: ids are unique`);
     const labelled = new Set(tags(html, 'label').map((tag) => attr(tag, 'for')));
     for (const input of tags(html, 'input')) {
@@ -94,7 +96,9 @@ t.test('user data is escaped; only the QR SVG is inserted raw', async (t) => {
   t.match(enroll, 'aria-label="QR code that adds &lt;script&gt;');
 
   const account = renderer.page('account', 'en', {
-    csrf: 'c', user: { username: evil, name: evil, email: evil }, methods: [{ name: evil, kind: 'totp', addedAt: 0 }],
+    csrf: 'c',
+    user: { username: evil, name: evil, email: evil },
+    methods: [{ name: evil, kind: 'totp', addedAt: 0 }],
     signIns: [{ at: 0, result: 'denied', ip: evil, client: evil }],
   });
   t.notMatch(account, evil);
@@ -107,7 +111,10 @@ t.test('sign-in variants', async (t) => {
   t.match(failed, /<div class="alert alert--error" role="alert">The username or password is incorrect.<\/div>/);
   t.match(failed, /id="password"[^>]* autofocus aria-invalid="true" aria-describedby="password-error">/);
   t.match(failed, /id="username"[^>]*value="alice"/);
-  t.match(failed, /<input id="username" name="username" type="text" value="alice" autocomplete="username" autocapitalize="none" spellcheck="false"/);
+  t.match(
+    failed,
+    /<input id="username" name="username" type="text" value="alice" autocomplete="username" autocapitalize="none" spellcheck="false"/,
+  );
   t.match(failed, /type="password" autocomplete="current-password"/);
   t.match(failed, /<form class="form" method="post" action="\/.gateway\/sign-in"/);
   const plain = renderer.page('sign-in', 'en', samples['sign-in'].plain!);
@@ -129,7 +136,12 @@ t.test('sign-in variants', async (t) => {
 t.test('second-factor variants', async (t) => {
   const plain = renderer.page('second-factor', 'en', samples['second-factor'].plain!);
   const code = tags(plain, 'input').find((i) => attr(i, 'name') === 'code')!;
-  for (const [k, v] of [['autocomplete', 'one-time-code'], ['inputmode', 'numeric'], ['pattern', '[0-9]*'], ['maxlength', '8']]) {
+  for (const [k, v] of [
+    ['autocomplete', 'one-time-code'],
+    ['inputmode', 'numeric'],
+    ['pattern', '[0-9]*'],
+    ['maxlength', '8'],
+  ]) {
     t.equal(attr(code, k!), v, `code ${k}`);
   }
   t.match(plain, 'Don’t ask again on this browser for 14 days');
@@ -149,21 +161,30 @@ t.test('second-factor variants', async (t) => {
 
   const locked = renderer.page('second-factor', 'de', samples['second-factor'].locked!);
   t.notMatch(locked, 'name="code"', 'the locked variant has no form');
-  t.match(locked, /role="alert">Es wurden zu viele falsche Codes eingegeben\. Zu Ihrer Sicherheit können Sie es ab 12\.03\.2026, \d\d:\d\d erneut versuchen\./);
+  t.match(
+    locked,
+    /role="alert">Es wurden zu viele falsche Codes eingegeben\. Zu Ihrer Sicherheit können Sie es ab 12\.03\.2026, \d\d:\d\d erneut versuchen\./,
+  );
   t.match(locked, '<title>Bestätigung vorübergehend gesperrt · MFA Gateway</title>');
   t.match(locked, 'Abmelden', 'a locked-out user can still sign out');
 });
 
 t.test('enroll, enroll-refused, signed-out and message pages', async (t) => {
   const enroll = renderer.page('enroll', 'en', samples.enroll.error!);
-  t.match(enroll, '<code class="secret"><span>JBSW</span><wbr><span>Y3DP</span><wbr><span>EHPK</span><wbr><span>3PXP</span><wbr><span>JBSW</span>');
+  t.match(
+    enroll,
+    '<code class="secret"><span>JBSW</span><wbr><span>Y3DP</span><wbr><span>EHPK</span><wbr><span>3PXP</span><wbr><span>JBSW</span>',
+  );
   t.match(enroll, '<dd>alice</dd>');
   t.match(enroll, '<dd>mfa-gateway</dd>');
   t.match(enroll, 'Time-based, every 30 seconds');
   t.match(enroll, /action="\/.gateway\/enroll"/);
   t.match(enroll, /aria-describedby="code-help code-error" aria-invalid="true" autofocus>/);
   t.equal(tags(enroll, 'li').length, 3, 'three steps');
-  t.match(renderer.page('enroll', 'en', { ...samples.enroll.plain!, secret: 'jbsw y3dp ehpk 3pxp====' }), '<span>jbsw</span><wbr><span>y3dp</span><wbr><span>ehpk</span><wbr><span>3pxp</span><wbr></code>');
+  t.match(
+    renderer.page('enroll', 'en', { ...samples.enroll.plain!, secret: 'jbsw y3dp ehpk 3pxp====' }),
+    '<span>jbsw</span><wbr><span>y3dp</span><wbr><span>ehpk</span><wbr><span>3pxp</span><wbr></code>',
+  );
 
   const refused = renderer.page('enroll-refused', 'de', samples['enroll-refused'].plain!);
   t.match(refused, 'Einrichtung nur im Firmennetz möglich');
@@ -178,7 +199,10 @@ t.test('enroll, enroll-refused, signed-out and message pages', async (t) => {
   t.match(message, '<h1>Überall abgemeldet</h1>');
   t.match(message, 'href="/.gateway/sign-in">Weiter</a>');
   t.notMatch(renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } }), '<a ');
-  t.match(renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } }), '<p>3 browsers currently skip');
+  t.match(
+    renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } }),
+    '<p>3 browsers currently skip',
+  );
 });
 
 t.test('account page, full and empty', async (t) => {
@@ -195,7 +219,11 @@ t.test('account page, full and empty', async (t) => {
   t.match(full, /<div class="alert alert--success" role="status">Remembered browsers were forgotten/);
   t.match(full, /status--bad">Denied</);
   t.match(full, '<code>2001:db8::42</code>');
-  t.equal(tags(full, 'form').every((f) => attr(f, 'method') === 'post'), true, 'every form posts');
+  t.equal(
+    tags(full, 'form').every((f) => attr(f, 'method') === 'post'),
+    true,
+    'every form posts',
+  );
   t.equal((full.match(/name="csrf" value="c5"/g) ?? []).length, tags(full, 'form').length, 'every form carries the CSRF token');
 
   const empty = renderer.page('account', 'de', samples.account.empty!);
@@ -238,7 +266,10 @@ t.test('error pages for every status in both languages', async (t) => {
 });
 
 t.test('config overrides reach the pages', async (t) => {
-  const custom = createRenderer({ catalog: buildCatalog({ de: { footer_help: 'Hilfe: Durchwahl 1234', product_name: 'ACME Anmeldung' } }), prefix: '/.gateway/' });
+  const custom = createRenderer({
+    catalog: buildCatalog({ de: { footer_help: 'Hilfe: Durchwahl 1234', product_name: 'ACME Anmeldung' } }),
+    prefix: '/.gateway/',
+  });
   const de = custom.page('signed-out', 'de', {});
   t.match(de, '<p>Hilfe: Durchwahl 1234</p>');
   t.match(de, '<title>Sie sind abgemeldet · ACME Anmeldung</title>');
@@ -267,8 +298,19 @@ t.test('static assets: served from memory only', async (t) => {
   t.ok(css!.body.length < 10_000, `stylesheet stays small (${css!.body.length} bytes)`);
   t.equal(assets.get('favicon.svg')?.type, 'image/svg+xml');
   t.same(assets.names, ['favicon.svg', 'gateway.css']);
-  for (const name of ['../package.json', '../../package.json', '/etc/passwd', './gateway.css', 'x/../gateway.css',
-    '%2e%2e/package.json', '..\\package.json', '', 'GATEWAY.CSS', '__proto__', 'constructor']) {
+  for (const name of [
+    '../package.json',
+    '../../package.json',
+    '/etc/passwd',
+    './gateway.css',
+    'x/../gateway.css',
+    '%2e%2e/package.json',
+    '..\\package.json',
+    '',
+    'GATEWAY.CSS',
+    '__proto__',
+    'constructor',
+  ]) {
     t.equal(assets.get(name), undefined, JSON.stringify(name));
   }
   const dir = mkdtempSync(join(tmpdir(), 'static-'));

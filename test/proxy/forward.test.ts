@@ -44,7 +44,10 @@ function received(rawHeaders: string[], name: string): string[] {
   return out;
 }
 
-async function get(url: string, init: http.RequestOptions = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+async function get(
+  url: string,
+  init: http.RequestOptions = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, init, (res) => {
       const chunks: Buffer[] = [];
@@ -87,15 +90,15 @@ t.test('header hygiene end to end: spoofed, hop-by-hop and Connection-named fiel
   );
   t.match(head, /^HTTP\/1\.1 200 /);
   t.match(head, /\r\nX-Public: yes/i, 'end-to-end response fields pass');
-  t.notMatch(head, /X-Upstream-Private/i, 'fields the upstream\'s Connection names are dropped from the response');
+  t.notMatch(head, /X-Upstream-Private/i, "fields the upstream's Connection names are dropped from the response");
 
   const seen = JSON.parse(body.toString()) as { url: string; rawHeaders: string[] };
   t.equal(seen.url, '/echo?x=1');
-  t.same(received(seen.rawHeaders, 'host'), ['app.example:8443'], 'the client\'s Host, as sent');
-  t.same(received(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1'], 'the gateway\'s own, despite Connection naming it');
+  t.same(received(seen.rawHeaders, 'host'), ['app.example:8443'], "the client's Host, as sent");
+  t.same(received(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1'], "the gateway's own, despite Connection naming it");
   t.same(received(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
   t.same(received(seen.rawHeaders, 'x-forwarded-host'), ['app.example:8443']);
-  t.same(received(seen.rawHeaders, 'remote-user'), ['jdoe'], 'only the gateway\'s Remote-User, in any spelling');
+  t.same(received(seen.rawHeaders, 'remote-user'), ['jdoe'], "only the gateway's Remote-User, in any spelling");
   t.same(received(seen.rawHeaders, 'remote-groups'), ['dev']);
   t.same(received(seen.rawHeaders, 'x-real-ip'), []);
   t.same(received(seen.rawHeaders, 'forwarded'), []);
@@ -103,7 +106,7 @@ t.test('header hygiene end to end: spoofed, hop-by-hop and Connection-named fiel
   t.same(received(seen.rawHeaders, 'keep-alive'), []);
   t.same(received(seen.rawHeaders, 'te'), []);
   t.same(received(seen.rawHeaders, 'proxy-authorization'), []);
-  t.same(received(seen.rawHeaders, 'cookie'), ['app=1'], 'the session cookie is stripped, the app\'s kept');
+  t.same(received(seen.rawHeaders, 'cookie'), ['app=1'], "the session cookie is stripped, the app's kept");
 });
 
 t.test('a target with a path prefix', async (t) => {
@@ -147,16 +150,20 @@ t.test('a 5 MB request body streams to the upstream while the client is still se
       req.on('end', () => res.end(JSON.stringify({ n, sha: hash.digest('hex') })));
     });
     const answer = signal<{ n: number; sha: string }>();
-    const req = http.request(`${frontUrl}/upload`, {
-      method: 'POST',
-      agent: false,
-      headers: framing === 'content-length' ? { 'content-length': String(size) } : {},
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => answer.resolve(JSON.parse(text) as { n: number; sha: string }));
-    });
+    const req = http.request(
+      `${frontUrl}/upload`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: framing === 'content-length' ? { 'content-length': String(size) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => answer.resolve(JSON.parse(text) as { n: number; sha: string }));
+      },
+    );
     const sent = createHash('sha256');
     req.write(chunk);
     sent.update(chunk);
@@ -178,23 +185,27 @@ t.test('a large response streams back before the upstream finished writing it', 
   routes.set('/download', async (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
     res.write(chunk);
-    await within(5000, 'the client sees the first bytes while the upstream still writes', clientGotFirst.promise).catch(() => res.destroy());
+    await within(5000, 'the client sees the first bytes while the upstream still writes', clientGotFirst.promise).catch(() =>
+      res.destroy(),
+    );
     for (let written = chunk.length; written < total; written += chunk.length) {
       if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     }
     res.end();
   });
   const n = await new Promise<number>((resolve, reject) => {
-    http.get(`${frontUrl}/download`, { agent: false }, (res) => {
-      let count = 0;
-      t.equal(res.headers['transfer-encoding'], 'chunked', 'Node frames the unknown length for the client itself');
-      res.on('data', (c: Buffer) => {
-        if (count === 0) clientGotFirst.resolve();
-        count += c.length;
-      });
-      res.on('end', () => resolve(count));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(`${frontUrl}/download`, { agent: false }, (res) => {
+        let count = 0;
+        t.equal(res.headers['transfer-encoding'], 'chunked', 'Node frames the unknown length for the client itself');
+        res.on('data', (c: Buffer) => {
+          if (count === 0) clientGotFirst.resolve();
+          count += c.length;
+        });
+        res.on('end', () => resolve(count));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
   t.equal(n, total);
 });
@@ -252,13 +263,19 @@ t.test('an upstream that dies mid-body destroys the client connection', async (t
     res.writeHead(200, { 'content-length': '100000' });
     res.write(Buffer.alloc(1000, 'z'), () => setImmediate(() => res.socket?.destroy()));
   });
-  const outcome = await within(5000, 'client connection ends', new Promise<string>((resolve) => {
-    http.get(`${frontUrl}/dies`, { agent: false }, (res) => {
-      res.on('error', (e: Error) => resolve(`error: ${e.message}`));
-      res.on('end', () => resolve('end'));
-      res.resume();
-    }).on('error', (e) => resolve(`request error: ${e.message}`));
-  }));
+  const outcome = await within(
+    5000,
+    'client connection ends',
+    new Promise<string>((resolve) => {
+      http
+        .get(`${frontUrl}/dies`, { agent: false }, (res) => {
+          res.on('error', (e: Error) => resolve(`error: ${e.message}`));
+          res.on('end', () => resolve('end'));
+          res.resume();
+        })
+        .on('error', (e) => resolve(`request error: ${e.message}`));
+    }),
+  );
   t.match(outcome, /^error: aborted/, 'the client sees a cut connection, not a complete response');
   t.same(front.failures, [], 'no second response');
 });
@@ -283,13 +300,19 @@ t.test('timeouts: no headers in time gives 504, a stalled body cuts the connecti
   t.equal(r.status, 504);
   t.match(slow.failures, [{ code: 'GW_UPSTREAM_TIMEOUT', status: 504 }]);
 
-  const outcome = await within(5000, 'stalled response ends', new Promise<string>((resolve) => {
-    http.get(`http://127.0.0.1:${slow.port}/stall`, { agent: false }, (res) => {
-      res.on('error', (e: Error) => resolve(`error: ${e.message}`));
-      res.on('end', () => resolve('end'));
-      res.resume();
-    }).on('error', (e) => resolve(`request error: ${e.message}`));
-  }));
+  const outcome = await within(
+    5000,
+    'stalled response ends',
+    new Promise<string>((resolve) => {
+      http
+        .get(`http://127.0.0.1:${slow.port}/stall`, { agent: false }, (res) => {
+          res.on('error', (e: Error) => resolve(`error: ${e.message}`));
+          res.on('end', () => resolve('end'));
+          res.resume();
+        })
+        .on('error', (e) => resolve(`request error: ${e.message}`));
+    }),
+  );
   t.match(outcome, /^error: aborted/);
   t.equal(slow.failures.length, 1, 'the stall after the headers is not a second response');
 });

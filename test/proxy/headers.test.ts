@@ -27,30 +27,50 @@ function values(list: string[], name: string): string[] {
 t.test('hop-by-hop fields are dropped, end-to-end fields keep their order and spelling', async (t) => {
   const out = upstreamRequestHeaders(
     [
-      'Host', 'app.example',
-      'Accept', 'text/html',
-      'Connection', 'keep-alive',
-      'Keep-Alive', 'timeout=5',
-      'Proxy-Connection', 'keep-alive',
-      'Proxy-Authorization', 'Basic Zm9vOmJhcg==',
-      'TE', 'trailers',
-      'Trailer', 'X-Checksum',
-      'Transfer-Encoding', 'chunked',
-      'Upgrade', 'h2c',
-      'Expect', '100-continue',
-      'x-custom', 'a',
-      'X-Custom', 'b',
+      'Host',
+      'app.example',
+      'Accept',
+      'text/html',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+      'Proxy-Connection',
+      'keep-alive',
+      'Proxy-Authorization',
+      'Basic Zm9vOmJhcg==',
+      'TE',
+      'trailers',
+      'Trailer',
+      'X-Checksum',
+      'Transfer-Encoding',
+      'chunked',
+      'Upgrade',
+      'h2c',
+      'Expect',
+      '100-continue',
+      'x-custom',
+      'a',
+      'X-Custom',
+      'b',
     ],
     { ...ctx, identity: null },
   );
   t.same(out, [
-    'Host', 'app.example',
-    'Accept', 'text/html',
-    'x-custom', 'a',
-    'X-Custom', 'b',
-    'X-Forwarded-For', '203.0.113.9',
-    'X-Forwarded-Proto', 'https',
-    'X-Forwarded-Host', 'app.example',
+    'Host',
+    'app.example',
+    'Accept',
+    'text/html',
+    'x-custom',
+    'a',
+    'X-Custom',
+    'b',
+    'X-Forwarded-For',
+    '203.0.113.9',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Host',
+    'app.example',
   ]);
 });
 
@@ -64,7 +84,7 @@ t.test('fields named in Connection are dropped, from every Connection field', as
   t.same(values(out, 'x-kept'), ['3']);
 });
 
-t.test('fix-hop-by-hop-abuse: Connection naming the gateway\'s own fields cannot strip them', async (t) => {
+t.test("fix-hop-by-hop-abuse: Connection naming the gateway's own fields cannot strip them", async (t) => {
   const out = upstreamRequestHeaders(
     ['Connection', 'X-Forwarded-For, Remote-User, X-Forwarded-Proto, Remote-Groups, X-Forwarded-Host, Host, remote_name'],
     ctx,
@@ -80,8 +100,20 @@ t.test('fix-hop-by-hop-abuse: Connection naming the gateway\'s own fields cannot
 
 t.test('client identity and forwarding fields never pass, in any spelling', async (t) => {
   const spoof = [
-    'remote-user', 'REMOTE-USER', 'Remote_User', 'remote_groups', 'Remote-Groups', 'REMOTE_EMAIL', 'remote-name',
-    'X-Forwarded-For', 'x_forwarded_for', 'X-Forwarded-Proto', 'X-FORWARDED-HOST', 'Forwarded', 'X-Real-IP', 'x_real_ip',
+    'remote-user',
+    'REMOTE-USER',
+    'Remote_User',
+    'remote_groups',
+    'Remote-Groups',
+    'REMOTE_EMAIL',
+    'remote-name',
+    'X-Forwarded-For',
+    'x_forwarded_for',
+    'X-Forwarded-Proto',
+    'X-FORWARDED-HOST',
+    'Forwarded',
+    'X-Real-IP',
+    'x_real_ip',
   ];
   const raw = spoof.flatMap((name) => [name, 'admin']);
   const out = upstreamRequestHeaders(raw, { ...ctx, identity: null });
@@ -100,7 +132,15 @@ t.test('issue-10: path, method, host and address overrides never pass, in any sp
   for (const name of OVERRIDES) for (const spelled of spellings(name)) raw.push(spelled, '/admin', spelled, 'DELETE');
   for (const identity of [null, ctx.identity]) {
     const out = upstreamRequestHeaders(raw, { ...ctx, identity });
-    for (const name of OVERRIDES) t.same(values(out.map((v, i) => (i % 2 === 0 ? v.replaceAll('_', '-') : v)), name), [], `${name} is dropped`);
+    for (const name of OVERRIDES)
+      t.same(
+        values(
+          out.map((v, i) => (i % 2 === 0 ? v.replaceAll('_', '-') : v)),
+          name,
+        ),
+        [],
+        `${name} is dropped`,
+      );
     t.same(values(out, 'accept'), ['*/*'], 'other fields pass');
   }
   // Look-alikes that are not on the list stay: the app may have its own meaning for them.
@@ -109,7 +149,7 @@ t.test('issue-10: path, method, host and address overrides never pass, in any sp
   t.same(values(kept, 'x-forwarded-user-agent'), ['b']);
 });
 
-t.test('the client\'s Host is replaced by ctx.host, once and first', async (t) => {
+t.test("the client's Host is replaced by ctx.host, once and first", async (t) => {
   const out = upstreamRequestHeaders(['Accept', '*/*', 'Host', 'evil.example', 'host', 'app.example'], ctx);
   t.same(out.slice(0, 2), ['Host', 'app.example']);
   t.same(values(out, 'host'), ['app.example']);
@@ -118,7 +158,7 @@ t.test('the client\'s Host is replaced by ctx.host, once and first', async (t) =
   t.same(values(noHost, 'x-forwarded-host'), []);
 });
 
-t.test('the gateway\'s cookies are stripped, the app\'s kept and joined into one Cookie', async (t) => {
+t.test("the gateway's cookies are stripped, the app's kept and joined into one Cookie", async (t) => {
   const out = upstreamRequestHeaders(
     ['Cookie', 'app=1; gw_session=sealed; theme=dark', 'cookie', 'gw_remember=x;lang=de', 'Cookie', 'gw_session=again'],
     ctx,
@@ -178,7 +218,7 @@ t.test('an identity with no groups sends an empty Remote-Groups', async (t) => {
   t.same(values(out, 'remote-name'), []);
 });
 
-t.test('responseHeaders drops hop-by-hop fields and those the upstream\'s Connection names', async (t) => {
+t.test("responseHeaders drops hop-by-hop fields and those the upstream's Connection names", async (t) => {
   const out = responseHeaders({
     'content-type': 'text/html',
     connection: 'keep-alive, X-Internal',
@@ -196,12 +236,35 @@ t.test('responseHeaders drops hop-by-hop fields and those the upstream\'s Connec
 
 t.test("issue-10: the gateway's renewed cookie and the app's own cookies both reach the browser", async (t) => {
   const own = { setCookie: 'gw_session=renewed; Path=/; HttpOnly', gatewayCookies: ['gw_session', '__Host-gw_csrf'] };
-  t.same(responseHeaders({ 'set-cookie': ['app=1', 'lang=de'] }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1', 'lang=de']);
-  t.same(responseHeaders({ 'set-cookie': 'app=1' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly', 'app=1'], 'one app cookie as a string');
-  t.same(responseHeaders({ 'content-type': 'text/plain' }, own)['set-cookie'], ['gw_session=renewed; Path=/; HttpOnly'], 'the app sets none');
-  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: ['a=1', 'b=2'], gatewayCookies: [] })['set-cookie'], ['a=1', 'b=2', 'app=1'], 'several of the gateway\'s');
-  t.same(responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: undefined, gatewayCookies: ['gw_session'] })['set-cookie'], ['app=1'], 'nothing renewed');
-  t.notOk('set-cookie' in responseHeaders({ 'content-type': 'x' }, { setCookie: undefined, gatewayCookies: ['gw_session'] }), 'no empty field');
+  t.same(responseHeaders({ 'set-cookie': ['app=1', 'lang=de'] }, own)['set-cookie'], [
+    'gw_session=renewed; Path=/; HttpOnly',
+    'app=1',
+    'lang=de',
+  ]);
+  t.same(
+    responseHeaders({ 'set-cookie': 'app=1' }, own)['set-cookie'],
+    ['gw_session=renewed; Path=/; HttpOnly', 'app=1'],
+    'one app cookie as a string',
+  );
+  t.same(
+    responseHeaders({ 'content-type': 'text/plain' }, own)['set-cookie'],
+    ['gw_session=renewed; Path=/; HttpOnly'],
+    'the app sets none',
+  );
+  t.same(
+    responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: ['a=1', 'b=2'], gatewayCookies: [] })['set-cookie'],
+    ['a=1', 'b=2', 'app=1'],
+    "several of the gateway's",
+  );
+  t.same(
+    responseHeaders({ 'set-cookie': ['app=1'] }, { setCookie: undefined, gatewayCookies: ['gw_session'] })['set-cookie'],
+    ['app=1'],
+    'nothing renewed',
+  );
+  t.notOk(
+    'set-cookie' in responseHeaders({ 'content-type': 'x' }, { setCookie: undefined, gatewayCookies: ['gw_session'] }),
+    'no empty field',
+  );
 });
 
 t.test("issue-10: the app cannot set, overwrite or delete the gateway's cookies", async (t) => {
@@ -218,6 +281,6 @@ t.test("issue-10: the app cannot set, overwrite or delete the gateway's cookies"
     'gw_session',
   ];
   const out = responseHeaders({ 'set-cookie': [...attempts, 'app=1', 'gw_session_other=2', 'x=gw_session'] }, own);
-  t.same(out['set-cookie'], ['app=1', 'gw_session_other=2', 'x=gw_session'], 'only the app\'s own names pass');
+  t.same(out['set-cookie'], ['app=1', 'gw_session_other=2', 'x=gw_session'], "only the app's own names pass");
   t.notOk('set-cookie' in responseHeaders({ 'set-cookie': 'gw_session=forged' }, own), 'a field left empty is dropped');
 });

@@ -15,7 +15,7 @@ import { upstreamRequestHeaders } from '../../src/proxy/headers.ts';
 import type { Identity } from '../../src/proxy/headers.ts';
 import type { GatewayError } from '../../src/errors/errors.ts';
 
-export const SESSION_COOKIE = 'gw_session';
+const SESSION_COOKIE = 'gw_session';
 
 export async function listen(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');

@@ -40,10 +40,35 @@ const corpus: Case[] = [
   { name: 'empty Origin', origins: [['Origin', '']], status: 403 },
   { name: 'another scheme (file:)', origins: [['Origin', 'file://']], status: 403 },
   { name: 'an extension origin', origins: [['Origin', 'chrome-extension://abcdefghijklmnop']], status: 403 },
-  { name: 'two Origin lines, own first', origins: [['Origin', own], ['Origin', 'http://evil.example']], status: 403 },
-  { name: 'two Origin lines, both own', origins: [['Origin', own], ['Origin', own]], status: 403 },
-  { name: 'Sec-WebSocket-Origin of an old draft from another site', origins: [['Sec-WebSocket-Origin', 'http://evil.example']], status: 403 },
-  { name: 'Origin own but Sec-WebSocket-Origin foreign', origins: [['Origin', own], ['Sec-WebSocket-Origin', 'http://evil.example']], status: 403 },
+  {
+    name: 'two Origin lines, own first',
+    origins: [
+      ['Origin', own],
+      ['Origin', 'http://evil.example'],
+    ],
+    status: 403,
+  },
+  {
+    name: 'two Origin lines, both own',
+    origins: [
+      ['Origin', own],
+      ['Origin', own],
+    ],
+    status: 403,
+  },
+  {
+    name: 'Sec-WebSocket-Origin of an old draft from another site',
+    origins: [['Sec-WebSocket-Origin', 'http://evil.example']],
+    status: 403,
+  },
+  {
+    name: 'Origin own but Sec-WebSocket-Origin foreign',
+    origins: [
+      ['Origin', own],
+      ['Sec-WebSocket-Origin', 'http://evil.example'],
+    ],
+    status: 403,
+  },
   { name: 'public host on another port', origins: [['Origin', 'http://gateway.test:8080']], status: 403 },
   { name: 'public host with another scheme', origins: [['Origin', 'https://gateway.test']], status: 403 },
   { name: "a rule's allowed origin on another rule's route", origins: [['Origin', 'https://partner.example.org']], status: 403 },
@@ -53,7 +78,11 @@ const corpus: Case[] = [
   { name: 'the socket’s own origin', origins: [['Origin', own]], status: 101 },
   { name: 'the own origin in capitals', origins: [['Origin', `HTTP://127.0.0.1:${gw.port}`]], status: 101 },
   { name: 'the public_url host', origins: [['Origin', 'http://gateway.test']], status: 101 },
-  { name: 'the public_url host in capitals with a trailing dot and its default port', origins: [['Origin', 'http://GATEWAY.TEST.:80']], status: 101 },
+  {
+    name: 'the public_url host in capitals with a trailing dot and its default port',
+    origins: [['Origin', 'http://GATEWAY.TEST.:80']],
+    status: 101,
+  },
   { name: 'a host a rule names', origins: [['Origin', 'http://app.example.com']], status: 101 },
   { name: 'a subdomain of a rule’s *.domain', origins: [['Origin', 'http://wiki.corp.example']], status: 101 },
   { name: 'server.allowed_origins', origins: [['Origin', 'https://dashboard.example.net']], status: 101 },
@@ -78,7 +107,13 @@ t.test('a signed-out cross-site upgrade on a protected route gets 401, not the a
 
 t.test('bypass routes forward no identity, so a cross-site page may open them (decision: the app owns their Origin)', async (t) => {
   const before = upstream.upgrades.length;
-  t.equal(await handshakeStatus(gw.port, '/public/feed', [['Cookie', cookie], ['Origin', 'http://evil.example']]), 101);
+  t.equal(
+    await handshakeStatus(gw.port, '/public/feed', [
+      ['Cookie', cookie],
+      ['Origin', 'http://evil.example'],
+    ]),
+    101,
+  );
   const seen = upstream.upgrades[before]!;
   t.equal(seen.headers['remote-user'], undefined, 'no identity reached the app');
   t.notMatch(String(seen.headers.cookie ?? ''), /mfa_gateway_session/, 'nor the session cookie');

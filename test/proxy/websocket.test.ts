@@ -100,7 +100,8 @@ async function echo(ws: WebSocket, text: string): Promise<string> {
   return (event as MessageEvent).data as string;
 }
 
-const HANDSHAKE = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+const HANDSHAKE =
+  'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
 
 /** Sends a handshake by hand and returns the response head; the connection is closed then. */
 async function rawHandshake(path: string): Promise<string> {
@@ -198,7 +199,9 @@ t.test('a client resetting its connection mid-stream does not disturb the gatewa
 
 t.test('an upgrade to anything but websocket is refused', async (t) => {
   const socket = net.connect(frontPort, '127.0.0.1');
-  socket.write('GET / HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n');
+  socket.write(
+    'GET / HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n',
+  );
   let answer = '';
   for await (const chunk of socket) answer += (chunk as Buffer).toString('latin1');
   t.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
@@ -215,7 +218,7 @@ t.test('closeUser closes every socket of that user and only those', async (t) =>
   });
   const closed = Promise.all([once(alice1, 'close'), once(alice2, 'close')]);
   t.equal(forwarder.closeUser('alice'), 2);
-  await within(5000, 'alice\'s sockets close', closed);
+  await within(5000, "alice's sockets close", closed);
   t.equal(alice1.readyState, WebSocket.CLOSED);
   t.equal(await echo(bob, 'still here'), 'still here', 'other users keep their sockets');
   t.equal(await echo(anonymous, 'me too'), 'me too');
@@ -239,14 +242,14 @@ t.test('a socket closed by the client is forgotten', async (t) => {
   t.equal(forwarder.closeUser('carol'), 0, 'no longer counted as open');
 });
 
-t.test('closeSession closes the sockets of that one session, not the user\'s others', async (t) => {
+t.test("closeSession closes the sockets of that one session, not the user's others", async (t) => {
   const signedOut = await connect('/live?user=dave&sid=s-1');
   const sameSession = await connect('/other?user=dave&sid=s-1');
   const otherSession = await connect('/live?user=dave&sid=s-2');
   t.teardown(() => otherSession.close());
   const closed = Promise.all([once(signedOut, 'close'), once(sameSession, 'close')]);
   t.equal(forwarder.closeSession('s-1'), 2);
-  await within(5000, 'the session\'s sockets close', closed);
+  await within(5000, "the session's sockets close", closed);
   t.equal(await echo(otherSession, 'other session'), 'other session', 'another session of the same user goes on');
   t.equal(forwarder.closeSession('s-1'), 0);
 });

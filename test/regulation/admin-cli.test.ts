@@ -68,7 +68,13 @@ t.test('mfa-gateway block from another process ends a live session within one se
   const again = await cli(gw, 'unblock', 'bob', '--reason', 'twice');
   t.equal(again.code, 1);
   t.match(again.stderr, /not blocked/);
-  t.same((await gw.store.blockHistory('bob')).map((e) => [e.action, e.reason]), [['unblock', 'laptop found'], ['block', 'laptop stolen']]);
+  t.same(
+    (await gw.store.blockHistory('bob')).map((e) => [e.action, e.reason]),
+    [
+      ['unblock', 'laptop found'],
+      ['block', 'laptop stolen'],
+    ],
+  );
 });
 
 t.test('mfa-gateway revoke from another process ends a live session within one second', async (t) => {
@@ -106,7 +112,13 @@ t.test('revoke with neither flag ends sessions and forgets remembered browsers',
 async function inProcess(gw: TestGateway, ...args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const sink = (append: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (append(chunk.toString()), done()) });
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        append(chunk.toString());
+        done();
+      },
+    });
   const code = await main([...args, '--config', join(gw.dir, 'gateway.yaml')], {
     stdin: process.stdin,
     stdout: sink((s) => (stdout += s)),

@@ -17,7 +17,10 @@ import type { RequestScope } from '../../src/contracts/request.ts';
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-blockview-'));
   const clock = { now: Date.UTC(2026, 10, 23, 9) };
-  const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store = await openStore(
+    { sqlite: { path: join(dir, 'gateway.db') }, previous_encryption_keys: [] },
+    { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   const view = createRevocationView(store, { clock: () => clock.now, pollMs: 60_000 });
   t.teardown(async () => {
     view.stop();
@@ -57,7 +60,11 @@ t.test('the session check refuses a blocked user', async (t) => {
   const sessions = {
     cookieName: 's',
     allCookieNames: ['s'],
-    read: () => ({ state: 'valid', refresh: false, data: { v: 1, sid: 'x', user: 'bob', level: 2, amr: ['pwd', 'totp'], ic: false, iat: 0, auth: 0, seen: 0 } }),
+    read: () => ({
+      state: 'valid',
+      refresh: false,
+      data: { v: 1, sid: 'x', user: 'bob', level: 2, amr: ['pwd', 'totp'], ic: false, iat: 0, auth: 0, seen: 0 },
+    }),
   } as unknown as SessionManager;
   const users = { get: (name: string) => (name.toLowerCase() === 'bob' ? { name: 'bob', groups: [] } : undefined) };
   const auth = createAuthenticator(sessions, users, view);

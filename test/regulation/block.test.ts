@@ -45,7 +45,10 @@ t.test('blockUser also ends the sessions, so an unblock does not revive them; hi
   const right = await signInPassword(new Browser(gw.port), 'bob');
   t.equal(right.status, 403, 'the right password learns of the block');
   t.match(right.body, /This account is blocked/);
-  t.notOk(right.headers['set-cookie']?.some((c) => c.startsWith('mfa_gateway_session=')), 'no session');
+  t.notOk(
+    right.headers['set-cookie']?.some((c) => c.startsWith('mfa_gateway_session=')),
+    'no session',
+  );
 
   gw.clock.now += 1000;
   t.equal(await unblockUser(gw.store, 'bob', { reason: 'phone found', actor: 'ops-ben' }), true);
@@ -56,12 +59,18 @@ t.test('blockUser also ends the sessions, so an unblock does not revive them; hi
   t.equal((await signInPassword(again, 'bob')).status, 303, 'the user signs in again');
   const page = await again.get('/.gateway/second-factor');
   gw.clock.now += 30_000; // the next code: the enrollment's one was used
-  t.equal((await again.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), csrf: field(page.body, 'csrf') })).status, 303);
+  t.equal(
+    (await again.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), csrf: field(page.body, 'csrf') })).status,
+    303,
+  );
 
-  t.same((await gw.store.blockHistory('bob')).map((e) => [e.action, e.reason, e.actor]), [
-    ['unblock', 'phone found', 'ops-ben'],
-    ['block', 'phone stolen', 'ops-anna'],
-  ]);
+  t.same(
+    (await gw.store.blockHistory('bob')).map((e) => [e.action, e.reason, e.actor]),
+    [
+      ['unblock', 'phone found', 'ops-ben'],
+      ['block', 'phone stolen', 'ops-anna'],
+    ],
+  );
   const log = (await gw.store.query({ user: 'bob', limit: 50 })).reverse().map((e) => `${e.kind} ${e.outcome}: ${e.detail}`);
   t.ok(log.includes(`block success: blocked by ops-anna until ${new Date(block.until).toISOString()}: phone stolen`));
   t.ok(log.includes(`password denied: blocked until ${new Date(block.until).toISOString()}`), 'the denial says why');
@@ -89,7 +98,10 @@ t.test('a block between the password and the code step denies the code step from
 t.test('blockUser refuses a missing reason and an impossible duration, and tells onBlock', async (t) => {
   const upstream = await startUpstream(t);
   const gw = await startTestGateway(t, upstream);
-  await t.rejects(blockUser(gw.store, 'bob', { reason: '  ', days: 90, actor: 'x' }), { name: 'BlockInputError', message: /reason is required/ });
+  await t.rejects(blockUser(gw.store, 'bob', { reason: '  ', days: 90, actor: 'x' }), {
+    name: 'BlockInputError',
+    message: /reason is required/,
+  });
   await t.rejects(blockUser(gw.store, 'bob', { reason: 'r', days: 0, actor: 'x' }), { name: 'BlockInputError', message: /whole number/ });
   await t.rejects(blockUser(gw.store, 'bob', { reason: 'r', days: 1.5, actor: 'x' }), { name: 'BlockInputError' });
   t.equal(await gw.store.blockOf('bob'), null, 'nothing changed');

@@ -5,7 +5,17 @@
 // whichever page it lands, sends one lockout notification, and every page writes the same
 // sign-in log entries.
 import t from 'tap';
-import { Browser, field, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode, type Reply, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type Reply,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const MIN = 60_000;
 const LOCKOUT = { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 };
@@ -51,9 +61,14 @@ const ORDERS: Path[][] = [
 for (const order of ORDERS) {
   t.test(`one lockout across the code paths; it locks on the ${order[2]}`, async (t) => {
     const lockouts: { user: string; factor: string }[] = [];
-    const gw = await startTestGateway(t, await startUpstream(t), { mfa: { lockout: LOCKOUT } }, {
-      onLockout: (user, _until, d) => lockouts.push({ user, factor: d.factor }),
-    });
+    const gw = await startTestGateway(
+      t,
+      await startUpstream(t),
+      { mfa: { lockout: LOCKOUT } },
+      {
+        onLockout: (user, _until, d) => lockouts.push({ user, factor: d.factor }),
+      },
+    );
     const admin = new Browser(gw.port);
     const secret = await signInWithEnrollment(admin, gw, 'alice');
     // The second factor grows old for the account's method changes (10 min) and the admin pages (30 min).
@@ -64,7 +79,11 @@ for (const order of ORDERS) {
     const codes = wrongCodes(secret, gw.clock.now, 3);
     const replies: Reply[] = [];
     for (const [i, path] of order.entries()) replies.push(await tryCode(gw, admin, path, codes[i]!));
-    t.same(replies.map((r) => r.status), [401, 401, 429], `${order.join(', ')}: two denials, then the lockout`);
+    t.same(
+      replies.map((r) => r.status),
+      [401, 401, 429],
+      `${order.join(', ')}: two denials, then the lockout`,
+    );
     t.equal(replies[2]!.headers['retry-after'], String(15 * 60), 'Retry-After: until the account unlocks');
     t.same(lockouts, [{ user: 'alice', factor: 'second_factor' }], 'one lockout notification');
 
@@ -84,9 +103,21 @@ for (const order of ORDERS) {
     t.equal(denials.length, 4, 'each refused code is one entry');
     // The same entry on every page, prefixed with the page's purpose (the code page has none).
     const shape = (d: string) => d.replace(/^(method change confirmation|admin pages): /, '').replace(/until \S+/, 'until T');
-    const purposes: Record<Path, string> = { 'code page': '', 'method change': 'method change confirmation: ', 'admin verify': 'admin pages: ' };
-    t.same(denials.slice(0, 3).map((e) => e.detail.slice(0, purposes[order[denials.indexOf(e)]!].length)), order.map((p) => purposes[p]), 'each entry names its page');
-    t.same(denials.slice(0, 3).map((e) => `${e.outcome} ${shape(e.detail)}`), ['denied wrong code', 'denied wrong code', 'denied wrong code; locked out until T'], 'the same entries on every page; the locking one says until when');
+    const purposes: Record<Path, string> = {
+      'code page': '',
+      'method change': 'method change confirmation: ',
+      'admin verify': 'admin pages: ',
+    };
+    t.same(
+      denials.slice(0, 3).map((e) => e.detail.slice(0, purposes[order[denials.indexOf(e)]!].length)),
+      order.map((p) => purposes[p]),
+      'each entry names its page',
+    );
+    t.same(
+      denials.slice(0, 3).map((e) => `${e.outcome} ${shape(e.detail)}`),
+      ['denied wrong code', 'denied wrong code', 'denied wrong code; locked out until T'],
+      'the same entries on every page; the locking one says until when',
+    );
     t.match(denials[2]!.detail, new RegExp(`locked out until ${new Date(gw.clock.now + 15 * MIN).toISOString().replace(/[.]/g, '\\.')}`));
   });
 }

@@ -1,7 +1,14 @@
 // The lockout decision on its own, on a frozen clock: each of Azure's three numbers, the
 // sliding window, and a lowered `denials` in the config.
 import t from 'tap';
-import { counterExpiresAt, EMPTY_COUNTER, lockedUntil, lockoutPolicy, regulate, type LockoutCounter } from '../../src/regulation/lockout.ts';
+import {
+  counterExpiresAt,
+  EMPTY_COUNTER,
+  lockedUntil,
+  lockoutPolicy,
+  regulate,
+  type LockoutCounter,
+} from '../../src/regulation/lockout.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
@@ -26,7 +33,11 @@ t.test('denials: the attempt that uses the last one sets the lock, the next is r
   const two = deny(EMPTY_COUNTER, T0, T0 + MIN);
   t.equal(two.lockedUntil, null, 'two denials do not lock');
   const third = regulate(two, policy, T0 + 2 * MIN);
-  t.same(third, { allowed: true, next: { denials: [T0, T0 + MIN, T0 + 2 * MIN], lockedUntil: T0 + 17 * MIN } }, 'the third is still evaluated');
+  t.same(
+    third,
+    { allowed: true, next: { denials: [T0, T0 + MIN, T0 + 2 * MIN], lockedUntil: T0 + 17 * MIN } },
+    'the third is still evaluated',
+  );
   if (!third.allowed) return;
   t.same(regulate(third.next, policy, T0 + 2 * MIN + 1), { allowed: false, until: T0 + 17 * MIN });
   t.equal(lockedUntil(third.next, policy, T0 + 3 * MIN), T0 + 17 * MIN);
@@ -36,9 +47,17 @@ t.test('counter_reset_minutes: a denial stops counting that long after it happen
   const c = deny(EMPTY_COUNTER, T0, T0 + 5 * MIN);
   // At T0 + 10 min the first denial no longer counts, the second still does.
   const r = regulate(c, policy, T0 + 10 * MIN);
-  t.same(r, { allowed: true, next: { denials: [T0 + 5 * MIN, T0 + 10 * MIN], lockedUntil: null } }, 'two counting denials after this one: no lock');
+  t.same(
+    r,
+    { allowed: true, next: { denials: [T0 + 5 * MIN, T0 + 10 * MIN], lockedUntil: null } },
+    'two counting denials after this one: no lock',
+  );
   const justBefore = regulate(c, policy, T0 + 10 * MIN - 1);
-  t.match(justBefore, { allowed: true, next: { lockedUntil: T0 + 10 * MIN - 1 + 15 * MIN } }, 'a moment earlier all three count and it locks');
+  t.match(
+    justBefore,
+    { allowed: true, next: { lockedUntil: T0 + 10 * MIN - 1 + 15 * MIN } },
+    'a moment earlier all three count and it locks',
+  );
   const later = regulate(c, policy, T0 + 15 * MIN);
   t.same(later, { allowed: true, next: { denials: [T0 + 15 * MIN], lockedUntil: null } }, 'after both expired the count starts over');
 });

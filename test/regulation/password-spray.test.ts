@@ -32,7 +32,12 @@ async function gateway(t: Test, overrides: Record<string, unknown> = {}) {
     up,
     {
       rules: RULES,
-      mfa: { app_passwords: { enabled: true }, password_lockout: { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 }, source_throttle: THROTTLE, ...mfa },
+      mfa: {
+        app_passwords: { enabled: true },
+        password_lockout: { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
+        source_throttle: THROTTLE,
+        ...mfa,
+      },
       ...rest,
     },
     { onLockout: (user, _until, d) => lockouts.push({ user, factor: d.factor }) },
@@ -64,7 +69,10 @@ async function signIn(gw: TestGateway, user: string, password: string, from: Fro
 /** One HTTP Basic attempt on the app-password rule. */
 function basic(gw: TestGateway, user: string, password: string, from: From = DIRECT): Promise<Reply> {
   const o = sendOpts(from);
-  return send(gw.port, '/dav/x', { ...o, headers: { ...o.headers, accept: '*/*', authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } });
+  return send(gw.port, '/dav/x', {
+    ...o,
+    headers: { ...o.headers, accept: '*/*', authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  });
 }
 
 const PATHS = [
@@ -77,20 +85,35 @@ const sprayed = (i: number) => `user${String(i).padStart(4, '0')}`;
 for (const p of PATHS) {
   t.test(`${p.path}: spraying one wrong password over many users from one address is throttled`, async (t) => {
     const { gw, lockouts } = await gateway(t);
-    for (let i = 0; i < FAILURES; i++) t.equal((await p.attempt(gw, sprayed(i), 'Winter2026!')).status, p.denied, `guess ${i + 1} is an ordinary failure`);
+    for (let i = 0; i < FAILURES; i++)
+      t.equal((await p.attempt(gw, sprayed(i), 'Winter2026!')).status, p.denied, `guess ${i + 1} is an ordinary failure`);
     const refused = await p.attempt(gw, sprayed(FAILURES), 'Winter2026!');
     t.equal(refused.status, 429, 'the next guess from that source is refused');
     t.equal(refused.headers['retry-after'], String(10 * 60), 'Retry-After: when the oldest failure leaves the window');
-    t.equal((await p.attempt(gw, 'bob', PASSWORDS.bob!)).status, 429, 'even a right password: the source is refused before anything is checked');
+    t.equal(
+      (await p.attempt(gw, 'bob', PASSWORDS.bob!)).status,
+      429,
+      'even a right password: the source is refused before anything is checked',
+    );
     const last = (await gw.store.query({ user: sprayed(FAILURES), limit: 5 }))[0];
-    t.match(last, { kind: p.kind, outcome: 'denied', detail: /^source 127\.0\.0\.1 throttled until .*: too many failed attempts$/ }, 'the sign-in log says why');
+    t.match(
+      last,
+      { kind: p.kind, outcome: 'denied', detail: /^source 127\.0\.0\.1 throttled until .*: too many failed attempts$/ },
+      'the sign-in log says why',
+    );
     t.same(lockouts, [], 'nobody was locked out');
-    t.same((await gw.store.lockoutCounter(sprayed(FAILURES), 'password')).denials, [], 'a throttled attempt does not count against the user');
+    t.same(
+      (await gw.store.lockoutCounter(sprayed(FAILURES), 'password')).denials,
+      [],
+      'a throttled attempt does not count against the user',
+    );
   });
 
   t.test(`${p.path}: the real user from another address still signs in during a spray`, async (t) => {
     const { gw } = await gateway(t);
-    const spray = Array.from({ length: FAILURES * 3 }, (_, i) => p.attempt(gw, i % 3 === 0 ? 'bob' : sprayed(i), 'Winter2026!', via('203.0.113.66')));
+    const spray = Array.from({ length: FAILURES * 3 }, (_, i) =>
+      p.attempt(gw, i % 3 === 0 ? 'bob' : sprayed(i), 'Winter2026!', via('203.0.113.66')),
+    );
     const statuses = (await Promise.all(spray)).map((r) => r.status);
     t.equal(statuses.filter((s) => s === 429).length, FAILURES * 2, 'beyond the limit the sprayer is refused, however parallel');
     t.equal((await p.attempt(gw, 'bob', PASSWORDS.bob!, via('198.51.100.7'))).status, p.ok, 'bob, from his own address, signs in');
@@ -140,7 +163,11 @@ t.test('IPv6 sources are grouped by prefix: rotating addresses within a /64 does
   for (const c of cases) {
     const { gw } = await gateway(t, { mfa: { source_throttle: { ...THROTTLE, ...(c.prefix ? { ipv6_prefix: c.prefix } : {}) } } });
     for (let i = 0; i < FAILURES; i++) await signIn(gw, sprayed(i), 'x', via(c.sameGroup(i)));
-    t.equal((await signIn(gw, sprayed(99), 'x', via(c.sameGroup(FAILURES)))).status, 429, `${c.name}: a new address in the same group is throttled`);
+    t.equal(
+      (await signIn(gw, sprayed(99), 'x', via(c.sameGroup(FAILURES)))).status,
+      429,
+      `${c.name}: a new address in the same group is throttled`,
+    );
     t.equal((await signIn(gw, 'bob', PASSWORDS.bob!, via(c.other))).status, 303, `${c.name}: the next group is not`);
   }
 });
@@ -176,20 +203,30 @@ t.test('the sign-in page and HTTP Basic share one check: lockout, log entries an
   for (const p of PATHS) {
     const { gw, lockouts } = await gateway(t);
     const statuses: number[] = [];
-    for (const pw of ['wrong-1', 'wrong-2', 'wrong-3', PASSWORDS.bob!]) statuses.push((await p.attempt(gw, 'bob', pw, via(`192.0.2.${statuses.length + 1}`))).status);
+    for (const pw of ['wrong-1', 'wrong-2', 'wrong-3', PASSWORDS.bob!])
+      statuses.push((await p.attempt(gw, 'bob', pw, via(`192.0.2.${statuses.length + 1}`))).status);
     await p.attempt(gw, 'nobody', 'x');
     const entries = [...(await gw.store.query({ user: 'bob', limit: 10 })), ...(await gw.store.query({ user: 'nobody', limit: 10 }))];
     const log = entries
       .filter((e) => e.kind === p.kind)
       .sort((a, b) => a.id - b.id)
-      .map((e) => `${e.outcome}: ${e.detail.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/, 'T').replace('wrong password or app password', 'wrong password')}`);
+      .map(
+        (e) =>
+          `${e.outcome}: ${e.detail.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/, 'T').replace('wrong password or app password', 'wrong password')}`,
+      );
     results[p.path] = { statuses, log, lockouts };
   }
   const page = results['sign-in page']!;
   const basicPath = results['HTTP Basic']!;
   t.same(page.statuses, [401, 401, 401, 401], 'sign-in page: the right password of a locked account fails like a wrong one');
   t.same(basicPath.statuses, page.statuses, 'HTTP Basic: the same');
-  t.same(page.log, ['denied: wrong password', 'denied: wrong password', 'denied: wrong password; locked out until T', 'denied: locked out until T', 'denied: unknown user']);
+  t.same(page.log, [
+    'denied: wrong password',
+    'denied: wrong password',
+    'denied: wrong password; locked out until T',
+    'denied: locked out until T',
+    'denied: unknown user',
+  ]);
   t.same(basicPath.log, page.log, 'the same sign-in log entries');
   t.same(page.lockouts, [{ user: 'bob', factor: 'password' }], 'one lockout notice');
   t.same(basicPath.lockouts, page.lockouts, 'HTTP Basic sends the same lockout notice (it sent none before)');

@@ -3,7 +3,17 @@
 // and fifty parallel wrong codes with one attempt left.
 import t from 'tap';
 import type { Test } from 'tap';
-import { Browser, field, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode, type Reply, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+  type Reply,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const MIN = 60_000;
 const LOCKOUT = { denials: 3, counter_reset_minutes: 10, auto_unblock_minutes: 15 };
@@ -68,7 +78,10 @@ t.test('password lockout: denials lock, a locked account looks exactly like a wr
   const browser = new Browser(gw.port);
   const right = await signInPassword(browser, 'bob');
   t.same(withoutCsrf(right), withoutCsrf(wrong1), 'the right password while locked: same status, same page');
-  t.notOk(right.headers['set-cookie']?.some((c) => c.startsWith('mfa_gateway_session=')), 'no session');
+  t.notOk(
+    right.headers['set-cookie']?.some((c) => c.startsWith('mfa_gateway_session=')),
+    'no session',
+  );
   t.same(await details(gw, 'bob'), [
     'password denied: wrong password',
     'password denied: wrong password',
@@ -91,7 +104,11 @@ t.test('password lockout counts unknown names too, and they look the same as kno
   t.same(new Set(replies.map((r) => JSON.stringify(withoutCsrf(r)))).size, 1, 'every answer is the same page');
   t.equal(known.status, 401);
   const log = await details(gw, 'nobody');
-  t.equal(log[2], `password denied: unknown user; locked out until ${new Date(gw.clock.now + 15 * MIN).toISOString()}`, 'keyed by the normalized name as typed');
+  t.equal(
+    log[2],
+    `password denied: unknown user; locked out until ${new Date(gw.clock.now + 15 * MIN).toISOString()}`,
+    'keyed by the normalized name as typed',
+  );
   t.match(log[3], /^password denied: locked out until /);
   t.same(lockouts, [], 'made-up names do not notify the admins');
   t.equal((await signInPassword(new Browser(gw.port), 'bob')).status, 303, 'other users are not affected');
@@ -139,12 +156,15 @@ t.test('code lockout: denials lock, the page says until when, auto_unblock_minut
   const page = await browser.get('/.gateway/second-factor');
   t.equal(page.status, 200);
   t.match(page.body, /Verification paused/, 'the page itself shows the lock');
-  t.same((await details(gw, 'bob')).filter((d) => d.startsWith('second_factor')), [
-    'second_factor denied: wrong code',
-    'second_factor denied: wrong code',
-    `second_factor denied: wrong code; locked out until ${new Date(until).toISOString()}`,
-    `second_factor denied: locked out until ${new Date(until).toISOString()}`,
-  ]);
+  t.same(
+    (await details(gw, 'bob')).filter((d) => d.startsWith('second_factor')),
+    [
+      'second_factor denied: wrong code',
+      'second_factor denied: wrong code',
+      `second_factor denied: wrong code; locked out until ${new Date(until).toISOString()}`,
+      `second_factor denied: locked out until ${new Date(until).toISOString()}`,
+    ],
+  );
 
   gw.clock.now = until;
   const again = await browser.get('/.gateway/second-factor');

@@ -31,9 +31,21 @@ t.test('throttle: sliding window on a frozen clock', async (t) => {
   const full = [t0, t0 + 10_000, t0 + 20_000];
   t.same(throttle(full, policy, t0 + 30_000), { allowed: false, retryAt: t0 + 60_000 }, 'refused until the oldest failure leaves');
   t.same(throttle(full, policy, t0 + 59_999), { allowed: false, retryAt: t0 + 60_000 }, 'still refused 1 ms before');
-  t.same(throttle(full, policy, t0 + 60_000), { allowed: true, next: [t0 + 10_000, t0 + 20_000, t0 + 60_000] }, 'the window slid by one failure');
-  t.same(throttle(full, { failures: 2, windowMs: 60_000 }, t0 + 30_000), { allowed: false, retryAt: t0 + 70_000 }, 'a lowered limit waits for enough failures to leave');
-  t.same(throttle(full, policy, t0 + 200_000), { allowed: true, next: [t0 + 200_000] }, 'old failures are dropped, so the stored list stays bounded');
+  t.same(
+    throttle(full, policy, t0 + 60_000),
+    { allowed: true, next: [t0 + 10_000, t0 + 20_000, t0 + 60_000] },
+    'the window slid by one failure',
+  );
+  t.same(
+    throttle(full, { failures: 2, windowMs: 60_000 }, t0 + 30_000),
+    { allowed: false, retryAt: t0 + 70_000 },
+    'a lowered limit waits for enough failures to leave',
+  );
+  t.same(
+    throttle(full, policy, t0 + 200_000),
+    { allowed: true, next: [t0 + 200_000] },
+    'old failures are dropped, so the stored list stays bounded',
+  );
 });
 
 t.test('forgive takes back exactly one reservation', async (t) => {

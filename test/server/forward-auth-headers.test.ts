@@ -7,29 +7,52 @@ const flat = (h: Record<string, string | string[]>) =>
   Object.entries(h).flatMap(([k, v]) => (Array.isArray(v) ? v.flatMap((x) => [k, x]) : [k, v]));
 
 const NGINX = { 'X-Original-URL': 'https://app.example.com/reports?q=1', 'X-Original-Method': 'GET' };
-const FORWARDED = { 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example.com', 'X-Forwarded-Uri': '/reports?q=1' };
+const FORWARDED = {
+  'X-Forwarded-Method': 'GET',
+  'X-Forwarded-Proto': 'https',
+  'X-Forwarded-Host': 'app.example.com',
+  'X-Forwarded-Uri': '/reports?q=1',
+};
 const WANT = { method: 'GET', proto: 'https', hostHeader: 'app.example.com', target: '/reports?q=1' };
 
 t.test('each endpoint reads its own family', async (t) => {
   t.same(originalRequest('nginx', flat(NGINX)), WANT);
   t.same(originalRequest('traefik', flat(FORWARDED)), WANT);
   t.same(originalRequest('caddy', flat(FORWARDED)), WANT);
-  t.same(originalRequest('nginx', flat({ ...NGINX, 'X-Original-URL': 'http://App.Example.com:8443/a,b/c?x=1,2', 'X-Original-Method': 'post' })), {
-    method: 'POST',
+  t.same(
+    originalRequest('nginx', flat({ ...NGINX, 'X-Original-URL': 'http://App.Example.com:8443/a,b/c?x=1,2', 'X-Original-Method': 'post' })),
+    {
+      method: 'POST',
+      proto: 'http',
+      hostHeader: 'App.Example.com:8443',
+      target: '/a,b/c?x=1,2',
+    },
+    'port, case and commas inside the path are kept as sent',
+  );
+  t.same(originalRequest('caddy', flat({ ...FORWARDED, 'X-Forwarded-Proto': 'HTTP', 'X-Forwarded-Host': '[::1]:8080' })), {
+    ...WANT,
     proto: 'http',
-    hostHeader: 'App.Example.com:8443',
-    target: '/a,b/c?x=1,2',
-  }, 'port, case and commas inside the path are kept as sent');
-  t.same(originalRequest('caddy', flat({ ...FORWARDED, 'X-Forwarded-Proto': 'HTTP', 'X-Forwarded-Host': '[::1]:8080' })), { ...WANT, proto: 'http', hostHeader: '[::1]:8080' });
+    hostHeader: '[::1]:8080',
+  });
   // Headers of the request itself that are not about the original request do not matter.
-  t.same(originalRequest('nginx', flat({ ...NGINX, 'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'lb.example.com' })), WANT);
+  t.same(
+    originalRequest(
+      'nginx',
+      flat({ ...NGINX, 'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'lb.example.com' }),
+    ),
+    WANT,
+  );
 });
 
 t.test('never falls back to the other family', async (t) => {
   t.match(originalRequest('nginx', flat(FORWARDED)), /x-forwarded-uri is not read by the nginx endpoint/);
   t.match(originalRequest('caddy', flat(NGINX)), /x-original-url is not read by the caddy endpoint/);
   t.match(originalRequest('traefik', flat({ 'X-Forwarded-Host': 'app.example.com' })), /x-forwarded-method is missing/);
-  t.match(originalRequest('nginx', flat({ 'X-Original-URL': NGINX['X-Original-URL'] })), /x-original-method is missing/, 'no default method');
+  t.match(
+    originalRequest('nginx', flat({ 'X-Original-URL': NGINX['X-Original-URL'] })),
+    /x-original-method is missing/,
+    'no default method',
+  );
   for (const name of ['X-Forwarded-Method', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Forwarded-Uri']) {
     const partial: Record<string, string> = { ...FORWARDED };
     delete partial[name];
@@ -40,11 +63,44 @@ t.test('never falls back to the other family', async (t) => {
 // The client adds one header of the other family (or an override some app reads) to what
 // the proxy sends: refused on every endpoint, in every spelling.
 const FOREIGN: Record<Integration, string[]> = {
-  nginx: ['X-Forwarded-Uri', 'X-Forwarded-Method', 'X-Rewrite-URL', 'X-Original-URI', 'X-Forwarded-Prefix', 'X-HTTP-Method-Override', 'X-Method-Override', 'X-HTTP-Method'],
-  traefik: ['X-Original-URL', 'X-Original-Method', 'X-Rewrite-URL', 'X-Original-URI', 'X-Forwarded-Prefix', 'X-HTTP-Method-Override', 'X-Method-Override', 'X-HTTP-Method'],
-  caddy: ['X-Original-URL', 'X-Original-Method', 'X-Rewrite-URL', 'X-Original-URI', 'X-Forwarded-Prefix', 'X-HTTP-Method-Override', 'X-Method-Override', 'X-HTTP-Method'],
+  nginx: [
+    'X-Forwarded-Uri',
+    'X-Forwarded-Method',
+    'X-Rewrite-URL',
+    'X-Original-URI',
+    'X-Forwarded-Prefix',
+    'X-HTTP-Method-Override',
+    'X-Method-Override',
+    'X-HTTP-Method',
+  ],
+  traefik: [
+    'X-Original-URL',
+    'X-Original-Method',
+    'X-Rewrite-URL',
+    'X-Original-URI',
+    'X-Forwarded-Prefix',
+    'X-HTTP-Method-Override',
+    'X-Method-Override',
+    'X-HTTP-Method',
+  ],
+  caddy: [
+    'X-Original-URL',
+    'X-Original-Method',
+    'X-Rewrite-URL',
+    'X-Original-URI',
+    'X-Forwarded-Prefix',
+    'X-HTTP-Method-Override',
+    'X-Method-Override',
+    'X-HTTP-Method',
+  ],
 };
-const spellings = (name: string) => [name, name.toLowerCase(), name.toUpperCase(), name.replaceAll('-', '_'), name.toLowerCase().replaceAll('-', '_')];
+const spellings = (name: string) => [
+  name,
+  name.toLowerCase(),
+  name.toUpperCase(),
+  name.replaceAll('-', '_'),
+  name.toLowerCase().replaceAll('-', '_'),
+];
 
 t.test('a request carrying both families or an override header is refused', async (t) => {
   for (const integration of ['nginx', 'traefik', 'caddy'] as const) {
@@ -69,9 +125,10 @@ t.test('a header of the family sent twice is refused, never picked', async (t) =
     ['traefik', { ...FORWARDED, 'X-Forwarded-Method': ['GET', 'DELETE'] }],
     ['traefik', { ...FORWARDED, 'X-Forwarded-Proto': ['https', 'http'] }],
     ['traefik', { ...FORWARDED, x_forwarded_uri: '/public/x' }],
-    ['caddy', { ...FORWARDED, 'X_Forwarded_Host': 'evil.example.com' }],
+    ['caddy', { ...FORWARDED, X_Forwarded_Host: 'evil.example.com' }],
   ];
-  for (const [integration, headers] of twice) t.match(originalRequest(integration, flat(headers)), /sent 2 times/, `${integration}: ${JSON.stringify(headers)}`);
+  for (const [integration, headers] of twice)
+    t.match(originalRequest(integration, flat(headers)), /sent 2 times/, `${integration}: ${JSON.stringify(headers)}`);
 });
 
 t.test('values a proxy appended to, or that hide a second reading, are refused', async (t) => {
@@ -115,5 +172,6 @@ t.test('values a proxy appended to, or that hide a second reading, are refused',
     ['nginx', { ...NGINX, 'X-Original-URL': 'https://app.example.com/admin/ x' }, /whitespace/],
     ['nginx', { ...NGINX, 'X-Original-Method': 'GET,POST' }, /not a method/],
   ];
-  for (const [integration, headers, reason] of bad) t.match(originalRequest(integration, flat(headers)), reason, `${integration}: ${JSON.stringify(headers)}`);
+  for (const [integration, headers, reason] of bad)
+    t.match(originalRequest(integration, flat(headers)), reason, `${integration}: ${JSON.stringify(headers)}`);
 });

@@ -32,7 +32,10 @@ const OVERRIDES: Record<string, string> = {
 const VARIANTS: [string, Record<string, string>][] = [
   ...Object.entries(OVERRIDES).map(([k, v]): [string, Record<string, string>] => [k, { [k]: v }]),
   ['every override header', OVERRIDES],
-  ['every override header, lower case with _', Object.fromEntries(Object.entries(OVERRIDES).map(([k, v]) => [k.toLowerCase().replaceAll('-', '_'), v]))],
+  [
+    'every override header, lower case with _',
+    Object.fromEntries(Object.entries(OVERRIDES).map(([k, v]) => [k.toLowerCase().replaceAll('-', '_'), v])),
+  ],
 ];
 const ROUTES = ['/private/page?x=1', '/admin/panel', '/public/x'];
 // Every spelling of the identity headers a client might forge.
@@ -106,19 +109,28 @@ for (const [name, bin, start] of [
         ['signed out', null, '/public/x', undefined],
         ['two factors', twoFactor, '/public/x', undefined],
       ] as const) {
-        const reply = await get(browser, route, { ...FORGED, cookie: `theme=dark; ${browser?.cookieHeader() ?? 'mfa_gateway_session=forged'}; lang=de` });
+        const reply = await get(browser, route, {
+          ...FORGED,
+          cookie: `theme=dark; ${browser?.cookieHeader() ?? 'mfa_gateway_session=forged'}; lang=de`,
+        });
         t.equal(reply.status, 200, `${who} ${route}: allowed`);
         const seen = app.requests.at(-1)!.headers;
         t.equal(seen['remote-user'], user, `${who} ${route}: Remote-User is the gateway's`);
         for (const name of Object.keys(seen)) t.notMatch(name, /^remote_/, `${who} ${route}: no ${name}`);
-        if (user === undefined) t.notOk(seen['remote-groups'] ?? seen['remote-email'] ?? seen['remote-name'], `${who} ${route}: no identity on a bypass`);
-        else t.notOk([seen['remote-groups'], seen['remote-email'], seen['remote-name']].some((v) => /mallory|admins2/i.test(String(v))), 'no forged value');
+        if (user === undefined)
+          t.notOk(seen['remote-groups'] ?? seen['remote-email'] ?? seen['remote-name'], `${who} ${route}: no identity on a bypass`);
+        else
+          t.notOk(
+            [seen['remote-groups'], seen['remote-email'], seen['remote-name']].some((v) => /mallory|admins2/i.test(String(v))),
+            'no forged value',
+          );
         t.equal(seen.cookie, 'theme=dark; lang=de', `${who} ${route}: the app's cookies only`);
-        for (const name of ['x-original-url', 'x-original-method', 'x-rewrite-url', 'x-forwarded-uri', 'x-forwarded-method']) t.notOk(seen[name], `no ${name} at the app`);
+        for (const name of ['x-original-url', 'x-original-method', 'x-rewrite-url', 'x-forwarded-uri', 'x-forwarded-method'])
+          t.notOk(seen[name], `no ${name} at the app`);
       }
       const noCookie = await get(twoFactor, '/private/page');
       t.equal(noCookie.status, 200);
-      t.notOk(app.requests.at(-1)!.headers.cookie, 'no Cookie at all when only the gateway\'s were sent');
+      t.notOk(app.requests.at(-1)!.headers.cookie, "no Cookie at all when only the gateway's were sent");
     });
 
     await t.test('a path the gateway refuses is 400 at the client', async (t) => {
@@ -154,74 +166,81 @@ for (const [name, bin, start] of [
   ['nginx', NGINX, startNginx],
   ['Caddy', CADDY, startCaddy],
 ] as const) {
-  t.test(`${name}: a throttled source is 429 and a store outage 503 at the client, with Retry-After`, { skip: bin ? false : `${name} is not installed (.ci/run installs it)` }, async (t) => {
-    const schema = await freshSchema();
-    t.teardown(() => schema.drop());
-    const link = await relay(t, schema.url);
-    const app = await startUpstream(t);
-    const gw = await startTestGateway(t, app, {
-      server: { listen: '127.0.0.1:0', public_url: `http://${HOST}`, trusted_proxies: ['127.0.0.1/32'] },
-      store: { postgres: { url: link.url }, encryption_key: 'e'.repeat(64) },
-      mfa: { app_passwords: { enabled: true }, source_throttle: { failures: 3, window_minutes: 10 } },
-      rules: [
-        { paths: ['/public/**'], policy: 'bypass' },
-        { name: 'mail', paths: ['/mail/**'], app_passwords: true, policy: 'one_factor' },
-        { paths: ['/**'], policy: 'two_factor' },
-      ],
-    });
-    const proxy = await start(t, gw.port, Number(new URL(app.url).port));
-    const hdr = { host: HOST };
+  t.test(
+    `${name}: a throttled source is 429 and a store outage 503 at the client, with Retry-After`,
+    { skip: bin ? false : `${name} is not installed (.ci/run installs it)` },
+    async (t) => {
+      const schema = await freshSchema();
+      t.teardown(() => schema.drop());
+      const link = await relay(t, schema.url);
+      const app = await startUpstream(t);
+      const gw = await startTestGateway(t, app, {
+        server: { listen: '127.0.0.1:0', public_url: `http://${HOST}`, trusted_proxies: ['127.0.0.1/32'] },
+        store: { postgres: { url: link.url }, encryption_key: 'e'.repeat(64) },
+        mfa: { app_passwords: { enabled: true }, source_throttle: { failures: 3, window_minutes: 10 } },
+        rules: [
+          { paths: ['/public/**'], policy: 'bypass' },
+          { name: 'mail', paths: ['/mail/**'], app_passwords: true, policy: 'one_factor' },
+          { paths: ['/**'], policy: 'two_factor' },
+        ],
+      });
+      const proxy = await start(t, gw.port, Number(new URL(app.url).port));
+      const hdr = { host: HOST };
 
-    await t.test('HTTP Basic from a throttled source: 429 with Retry-After, the app not reached', async (t) => {
-      const basic = (password: string) => send(proxy.port, '/mail/inbox', { headers: { ...hdr, authorization: `Basic ${Buffer.from(`bob:${password}`).toString('base64')}` } });
-      const seen: number[] = [];
-      let reply: Reply | undefined;
-      for (let i = 0; i < 6; i++) {
-        reply = await basic(`wrong-${i}`);
-        seen.push(reply.status);
-        if (reply.status !== 401) break;
-      }
-      t.same(seen, [401, 401, 401, 429], 'three failures are challenged, the next attempt is refused');
-      t.equal(reply!.headers['retry-after'], '600', 'Retry-After: until the oldest failure leaves the 10-minute window');
-      const right = await basic('bob-test-password');
-      t.equal(right.status, 429, 'while throttled, even the right password is refused (no hashing)');
-      t.ok(Number(right.headers['retry-after']) > 0, 'with Retry-After');
-      t.equal(app.requests.length, 0, 'nothing reached the app');
-      gw.clock.now += 10 * 60_000 + 1000;
-      t.equal((await basic('bob-test-password')).status, 200, 'the source passes again after the window');
-    });
+      await t.test('HTTP Basic from a throttled source: 429 with Retry-After, the app not reached', async (t) => {
+        const basic = (password: string) =>
+          send(proxy.port, '/mail/inbox', {
+            headers: { ...hdr, authorization: `Basic ${Buffer.from(`bob:${password}`).toString('base64')}` },
+          });
+        const seen: number[] = [];
+        let reply: Reply | undefined;
+        for (let i = 0; i < 6; i++) {
+          reply = await basic(`wrong-${i}`);
+          seen.push(reply.status);
+          if (reply.status !== 401) break;
+        }
+        t.same(seen, [401, 401, 401, 429], 'three failures are challenged, the next attempt is refused');
+        t.equal(reply!.headers['retry-after'], '600', 'Retry-After: until the oldest failure leaves the 10-minute window');
+        const right = await basic('bob-test-password');
+        t.equal(right.status, 429, 'while throttled, even the right password is refused (no hashing)');
+        t.ok(Number(right.headers['retry-after']) > 0, 'with Retry-After');
+        t.equal(app.requests.length, 0, 'nothing reached the app');
+        gw.clock.now += 10 * 60_000 + 1000;
+        t.equal((await basic('bob-test-password')).status, 200, 'the source passes again after the window');
+      });
 
-    await t.test('a store outage: 503 with Retry-After, and back by itself', async (t) => {
-      const user = new Browser(proxy.port, hdr);
-      await signInWithEnrollment(user, gw, 'alice');
-      t.equal((await user.get('/private/page')).status, 200, 'signed in while the database is there');
-      await link.cut();
-      const cutAt = performance.now();
-      let down: Reply;
-      for (;;) {
-        down = await user.get('/private/page');
-        if (down.status !== 200 || performance.now() - cutAt > 3000) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      t.equal(down.status, 503, 'a signed-in request during the outage: 503, not 500');
-      t.equal(down.headers['retry-after'], '5', 'with Retry-After');
-      const forwarded = app.requests.length;
-      const again = await user.get('/private/other');
-      t.equal(again.status, 503);
-      t.equal(again.headers['retry-after'], '5');
-      t.equal(app.requests.length, forwarded, 'not forwarded');
-      t.equal((await send(proxy.port, '/public/x', { headers: hdr })).status, 200, 'a bypass route needs no store');
-      await link.restore();
-      const restoredAt = performance.now();
-      let status = 0;
-      while (performance.now() - restoredAt < 5000) {
-        status = (await user.get('/private/page')).status;
-        if (status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      t.equal(status, 200, 'recovered by itself');
-    });
+      await t.test('a store outage: 503 with Retry-After, and back by itself', async (t) => {
+        const user = new Browser(proxy.port, hdr);
+        await signInWithEnrollment(user, gw, 'alice');
+        t.equal((await user.get('/private/page')).status, 200, 'signed in while the database is there');
+        await link.cut();
+        const cutAt = performance.now();
+        let down: Reply;
+        for (;;) {
+          down = await user.get('/private/page');
+          if (down.status !== 200 || performance.now() - cutAt > 3000) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        t.equal(down.status, 503, 'a signed-in request during the outage: 503, not 500');
+        t.equal(down.headers['retry-after'], '5', 'with Retry-After');
+        const forwarded = app.requests.length;
+        const again = await user.get('/private/other');
+        t.equal(again.status, 503);
+        t.equal(again.headers['retry-after'], '5');
+        t.equal(app.requests.length, forwarded, 'not forwarded');
+        t.equal((await send(proxy.port, '/public/x', { headers: hdr })).status, 200, 'a bypass route needs no store');
+        await link.restore();
+        const restoredAt = performance.now();
+        let status = 0;
+        while (performance.now() - restoredAt < 5000) {
+          status = (await user.get('/private/page')).status;
+          if (status === 200) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        t.equal(status, 200, 'recovered by itself');
+      });
 
-    t.equal(proxy.errors(), '', `${name} logged no error`);
-  });
+      t.equal(proxy.errors(), '', `${name} logged no error`);
+    },
+  );
 }

@@ -2,13 +2,24 @@
 // (forward_auth) call them: the same policy and sessions as the proxy chain, answered with
 // 200 + identity headers, a sign-in redirect (or 401 for nginx), or 403.
 import t from 'tap';
-import { Browser, send, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import {
+  Browser,
+  send,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  type TestGateway,
+} from '../helpers/gateway.ts';
 
 const PROXY = '127.0.0.2'; // in the test gateway's trusted_proxies
 
 function ask(gw: TestGateway, headers: Record<string, string>, cookie = '') {
   const endpoint = 'x-original-url' in headers ? '/.gateway/auth/nginx' : '/.gateway/auth/traefik';
-  return send(gw.port, endpoint, { localAddress: PROXY, headers: { ...headers, ...(cookie ? { cookie } : {}), 'x-forwarded-for': '198.51.100.9' } });
+  return send(gw.port, endpoint, {
+    localAddress: PROXY,
+    headers: { ...headers, ...(cookie ? { cookie } : {}), 'x-forwarded-for': '198.51.100.9' },
+  });
 }
 
 const nginx = (url: string, method = 'GET') => ({ 'x-original-url': url, 'x-original-method': method });
@@ -94,7 +105,10 @@ t.test('issue 10 item 9: the bare endpoint of earlier versions is gone, with a c
   const upstream = await startUpstream(t);
   const gw = await startTestGateway(t, upstream);
   for (const path of ['/.gateway/auth', '/.gateway/auth/', '/.gateway/auth/other', '/.gateway/auth/nginx/x']) {
-    const reply = await send(gw.port, path, { localAddress: PROXY, headers: { ...traefik('/public/x'), ...nginx('https://app.example.com/public/x') } });
+    const reply = await send(gw.port, path, {
+      localAddress: PROXY,
+      headers: { ...traefik('/public/x'), ...nginx('https://app.example.com/public/x') },
+    });
     t.equal(reply.status, 404, `${path}: 404`);
     t.match(reply.body, '/.gateway/auth/nginx, /.gateway/auth/traefik, /.gateway/auth/caddy', 'naming the endpoints');
   }
@@ -108,19 +122,30 @@ t.test('issue 10 item 9: a client cannot steer the endpoint with the other famil
   const carol = new Browser(gw.port);
   await signInPassword(carol, 'alice');
   const cases: [string, string, Record<string, string>][] = [
-    ['signed out, nginx endpoint', '', { ...nginx('https://app.example.com/private'), 'x-forwarded-uri': '/public/x', 'x-forwarded-method': 'GET' }],
+    [
+      'signed out, nginx endpoint',
+      '',
+      { ...nginx('https://app.example.com/private'), 'x-forwarded-uri': '/public/x', 'x-forwarded-method': 'GET' },
+    ],
     ['non-admin, nginx endpoint', bob.cookieHeader(), { ...nginx('https://app.example.com/admin/'), 'x-forwarded-uri': '/public/x' }],
     ['password only, nginx endpoint', carol.cookieHeader(), { ...nginx('https://app.example.com/private'), 'x-rewrite-url': '/public/x' }],
   ];
   for (const [what, cookie, headers] of cases) {
-    const reply = await send(gw.port, '/.gateway/auth/nginx', { localAddress: PROXY, headers: { ...headers, ...(cookie ? { cookie } : {}) } });
+    const reply = await send(gw.port, '/.gateway/auth/nginx', {
+      localAddress: PROXY,
+      headers: { ...headers, ...(cookie ? { cookie } : {}) },
+    });
     t.equal(reply.status, 403, `${what}: refused`);
     t.equal(reply.headers['gateway-status'], '400', `${what}: as a bad request`);
   }
   for (const endpoint of ['/.gateway/auth/traefik', '/.gateway/auth/caddy']) {
     const steered: [string, string, Record<string, string>][] = [
       ['signed out', '', { ...traefik('/private'), 'x-original-url': 'https://app.example.com/public/x' }],
-      ['non-admin', bob.cookieHeader(), { ...traefik('/admin/'), 'x-original-url': 'https://app.example.com/public/x', 'x-original-method': 'GET' }],
+      [
+        'non-admin',
+        bob.cookieHeader(),
+        { ...traefik('/admin/'), 'x-original-url': 'https://app.example.com/public/x', 'x-original-method': 'GET' },
+      ],
       ['password only', carol.cookieHeader(), { ...traefik('/private'), x_original_url: 'https://app.example.com/public/x' }],
       ['appended host', bob.cookieHeader(), { ...traefik('/admin/'), 'x-forwarded-host': 'evil.example.com, app.example.com' }],
       ['method override', '', { ...traefik('/public/x'), 'x-http-method-override': 'DELETE' }],
@@ -134,16 +159,21 @@ t.test('issue 10 item 9: a client cannot steer the endpoint with the other famil
 
 t.test('the 200 answer carries what the proxy copies: identity, the app cookie, the renewed session', async (t) => {
   const upstream = await startUpstream(t);
-  const gw = await startTestGateway(t, upstream, { session: { secret: 'test-session-secret-that-is-long-enough-0123456789', idle_timeout: '1h' } });
+  const gw = await startTestGateway(t, upstream, {
+    session: { secret: 'test-session-secret-that-is-long-enough-0123456789', idle_timeout: '1h' },
+  });
   const alice = new Browser(gw.port);
   await signInWithEnrollment(alice, gw, 'alice');
   const cookie = `theme=dark; ${alice.cookieHeader()}; lang=de`;
   const plain = await send(gw.port, '/.gateway/auth/traefik', { localAddress: PROXY, headers: { ...traefik('/reports'), cookie } });
   t.equal(plain.status, 200);
-  t.equal(plain.headers.cookie, 'theme=dark; lang=de', 'the app gets its own cookies, never the gateway\'s');
+  t.equal(plain.headers.cookie, 'theme=dark; lang=de', "the app gets its own cookies, never the gateway's");
   t.notOk(plain.headers['set-cookie'], 'nothing to renew yet');
   gw.clock.now += 20 * 60_000;
-  const renewed = await send(gw.port, '/.gateway/auth/nginx', { localAddress: PROXY, headers: { ...nginx('https://app.example.com/reports'), cookie } });
+  const renewed = await send(gw.port, '/.gateway/auth/nginx', {
+    localAddress: PROXY,
+    headers: { ...nginx('https://app.example.com/reports'), cookie },
+  });
   t.equal(renewed.status, 200);
   t.match(renewed.headers['set-cookie']?.[0], /^mfa_gateway_session=/, 'the renewed session cookie, for the proxy to hand to the browser');
   const publicPage = await send(gw.port, '/.gateway/auth/caddy', { localAddress: PROXY, headers: traefik('/public/x') });
@@ -151,7 +181,10 @@ t.test('the 200 answer carries what the proxy copies: identity, the app cookie, 
   for (const name of ['remote-user', 'remote-groups', 'remote-email', 'remote-name', 'cookie']) {
     t.equal(publicPage.headers[name], '', `caddy: ${name} present and empty (Caddy 2.6 would copy a missing one as placeholder text)`);
   }
-  const signedIn = await send(gw.port, '/.gateway/auth/caddy', { localAddress: PROXY, headers: { ...traefik('/reports'), cookie: alice.cookieHeader() } });
+  const signedIn = await send(gw.port, '/.gateway/auth/caddy', {
+    localAddress: PROXY,
+    headers: { ...traefik('/reports'), cookie: alice.cookieHeader() },
+  });
   t.equal(signedIn.headers['remote-user'], 'alice');
   t.equal(signedIn.headers['remote-name'], 'Alice Example');
 });

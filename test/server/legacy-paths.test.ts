@@ -23,7 +23,7 @@ function legacyServerReading(url: string): string {
     if (segment === '..') out.pop();
     else if (segment !== '.' && segment !== '') out.push(segment.replace(/[. ]+$/, ''));
   }
-  return '/' + out.join('/').toLowerCase();
+  return `/${out.join('/').toLowerCase()}`;
 }
 
 const underAdmin = (path: string) => /^\/admin(istration)?(\/|$)/.test(path);
@@ -51,10 +51,12 @@ async function corpusThrough(t: Test, mode: 'refuse' | 'rewrite') {
     }
     t.equal(reply.status, 200, `${label} forwarded`);
     t.same([atMain.length, atAdmin.length], expected === 'admin' ? [0, 1] : [1, 0], `${label} went to the ${expected} rule's app`);
-    for (const url of atMain) t.notOk(underAdmin(legacyServerReading(url)), `${label}: the main app got ${url}, which it does not read as /admin`);
+    for (const url of atMain)
+      t.notOk(underAdmin(legacyServerReading(url)), `${label}: the main app got ${url}, which it does not read as /admin`);
     for (const url of atAdmin) t.ok(underAdmin(legacyServerReading(url)), `${label}: the admin app got ${url}, which it reads as /admin`);
     // What the app received is its own legacy reading: no `;`, no trailing dot or space.
-    for (const url of [...atMain, ...atAdmin]) t.notMatch(url.split('?')[0]!, /;|\.(\/|$)|%20(\/|$)/, `${label}: ${url} reads alike everywhere`);
+    for (const url of [...atMain, ...atAdmin])
+      t.notMatch(url.split('?')[0]!, /;|\.(\/|$)|%20(\/|$)/, `${label}: ${url} reads alike everywhere`);
   }
 }
 
@@ -70,7 +72,11 @@ t.test('the opt-in is per upstream: only paths whose rule picks a rewriting upst
   });
   const toAdmin = await sendRaw(gw.port, 'GET /admin;jsessionid=1/users HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n\r\n');
   t.equal(toAdmin.status, 200);
-  t.same(admin.requests.map((r) => r.url), ['/admin/users'], 'the Java app gets its own reading');
+  t.same(
+    admin.requests.map((r) => r.url),
+    ['/admin/users'],
+    'the Java app gets its own reading',
+  );
   const toMain = await sendRaw(gw.port, 'GET /public;x/report HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n\r\n');
   t.equal(toMain.status, 400, 'the default upstream did not opt in');
   t.equal(main.requests.length, 0);

@@ -28,7 +28,8 @@ t.test("a trusted proxy's X-Forwarded-For is honored", async (t) => {
   t.equal(upstream.requests.at(-1)?.headers['x-forwarded-for'], '10.1.2.3', 'rightmost untrusted hop');
 
   const browser = new Browser(gw.port, { 'x-forwarded-for': '10.1.2.3' });
-  const viaProxy = (target: string) => send(gw.port, target, { localAddress: '127.0.0.2', headers: { ...browser.extraHeaders, cookie: browser.cookieHeader() } });
+  const viaProxy = (target: string) =>
+    send(gw.port, target, { localAddress: '127.0.0.2', headers: { ...browser.extraHeaders, cookie: browser.cookieHeader() } });
   const form = await send(gw.port, '/.gateway/sign-in', { localAddress: '127.0.0.2' });
   t.equal(form.status, 200);
   // The skip is for users who have a method (one without is led into enrollment first).
@@ -95,7 +96,7 @@ t.test('/ADMIN/x meets the /admin/** rule, not the broader one', async (t) => {
 t.test('identity headers sent by the client never reach the app', async (t) => {
   const upstream = await startUpstream(t);
   const gw = await startTestGateway(t, upstream);
-  const forged = { 'Remote-User': 'alice', 'remote-groups': 'admins', REMOTE_EMAIL: 'x@evil', Remote_Name: 'Mallory', 'remote_user': 'root' };
+  const forged = { 'Remote-User': 'alice', 'remote-groups': 'admins', REMOTE_EMAIL: 'x@evil', Remote_Name: 'Mallory', remote_user: 'root' };
   await send(gw.port, '/public/x', { headers: forged });
   const seen = upstream.requests.at(-1)!.headers;
   for (const name of Object.keys(seen)) t.notMatch(name, /^remote[-_]/i, `no ${name} on a bypass route`);
@@ -117,7 +118,10 @@ t.test("a Connection header cannot strip the gateway's own headers", async (t) =
   const gw = await startTestGateway(t, upstream);
   const bob = new Browser(gw.port);
   await signInWithEnrollment(bob, gw, 'bob');
-  await bob.get('/app', { connection: 'keep-alive, X-Forwarded-For, Remote-User, Remote-Groups, X-Forwarded-Proto, X-Custom', 'x-custom': 'gone' });
+  await bob.get('/app', {
+    connection: 'keep-alive, X-Forwarded-For, Remote-User, Remote-Groups, X-Forwarded-Proto, X-Custom',
+    'x-custom': 'gone',
+  });
   const seen = upstream.requests.at(-1)!.headers;
   t.equal(seen['remote-user'], 'bob');
   t.equal(seen['remote-groups'], 'users');

@@ -39,7 +39,10 @@ ${rules}
 `;
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, config('  - { paths: ["/open/**"], policy: bypass }'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { env: { ...process.env, SECRET: 'reload-test-secret-reload-test-secret-42' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], {
+    env: { ...process.env, SECRET: 'reload-test-secret-reload-test-secret-42' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

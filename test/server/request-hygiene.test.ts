@@ -35,7 +35,17 @@ t.test('issue-10: several Host lines, or a Host the target contradicts, are answ
   }
   t.same(upstream.requests, [], 'none reached the app');
 
-  const upgrade = await sendRaw(gw.port, request('GET /public/ws HTTP/1.1', ['Host: gateway.test', 'Host: evil.example', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==']));
+  const upgrade = await sendRaw(
+    gw.port,
+    request('GET /public/ws HTTP/1.1', [
+      'Host: gateway.test',
+      'Host: evil.example',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ]),
+  );
   t.equal(upgrade.status, 400, 'a WebSocket upgrade too');
   t.same(upstream.requests, []);
 });
@@ -54,8 +64,15 @@ t.test('an absolute-form target that names the Host the client sent is served, w
     const reply = await sendRaw(gw.port, request(line, [host]));
     t.equal(reply.status, 200, line);
   }
-  t.same(upstream.requests.map((r) => r.url), ['/public/a?x=1', '/public/b', '/public/c', '/public/d', '/public/e'], 'origin-form upstream');
-  t.same(upstream.requests.map((r) => r.headers.host), ['gateway.test', 'gateway.test', 'gateway.test', 'gateway.test:80', 'gateway.test']);
+  t.same(
+    upstream.requests.map((r) => r.url),
+    ['/public/a?x=1', '/public/b', '/public/c', '/public/d', '/public/e'],
+    'origin-form upstream',
+  );
+  t.same(
+    upstream.requests.map((r) => r.headers.host),
+    ['gateway.test', 'gateway.test', 'gateway.test', 'gateway.test:80', 'gateway.test'],
+  );
 });
 
 t.test('issue-10: path, method, host and address override fields never reach the app, in any spelling, repeated', async (t) => {

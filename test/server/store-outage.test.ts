@@ -62,11 +62,24 @@ t.test('postgres outage: 503 with Retry-After everywhere, one line down, one lin
   expect503(await browser.get('/.gateway/account'), 'the account page');
   const cookie = (form.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).join('; ');
   const body = new URLSearchParams({ username: 'bob', password: PASSWORDS.bob!, csrf: field(form.body, 'csrf') }).toString();
-  expect503(await send(gw.port, '/.gateway/sign-in', { method: 'POST', body, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' } }), 'a sign-in');
+  expect503(
+    await send(gw.port, '/.gateway/sign-in', {
+      method: 'POST',
+      body,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    }),
+    'a sign-in',
+  );
   expect503(
     await send(gw.port, '/.gateway/auth/traefik', {
       localAddress: '127.0.0.2',
-      headers: { cookie: browser.cookieHeader(), 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'gateway.test', 'x-forwarded-uri': '/app' },
+      headers: {
+        cookie: browser.cookieHeader(),
+        'x-forwarded-method': 'GET',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-host': 'gateway.test',
+        'x-forwarded-uri': '/app',
+      },
     }),
     'forward-auth',
   );
@@ -91,7 +104,11 @@ t.test('postgres outage: 503 with Retry-After everywhere, one line down, one lin
   t.equal(down.length, 1, 'exactly one "store unavailable" line');
   t.equal(back.length, 1, 'exactly one "store back" line');
   t.equal(back[0]?.refused, refused, `with the count of refused requests (${refused})`);
-  t.same(lines.filter((l) => l.level >= 40 && l !== down[0]).map((l) => l.msg), [], 'no other warning or error line (no stack trace per request or poll)');
+  t.same(
+    lines.filter((l) => l.level >= 40 && l !== down[0]).map((l) => l.msg),
+    [],
+    'no other warning or error line (no stack trace per request or poll)',
+  );
 });
 
 t.test('the outage watch: one transition each way; calls under way when it began prove nothing', async (t) => {
@@ -109,5 +126,11 @@ t.test('the outage watch: one transition each way; calls under way when it began
   outage.succeeded(outage.began());
   t.equal(outage.down, false);
   outage.succeeded(outage.began());
-  t.same(lines.map((l) => [l.msg.split(':')[0]!.split(';')[0], l.refused]), [['store unavailable', undefined], ['store back after an outage', 2]]);
+  t.same(
+    lines.map((l) => [l.msg.split(':')[0]!.split(';')[0], l.refused]),
+    [
+      ['store unavailable', undefined],
+      ['store back after an outage', 2],
+    ],
+  );
 });

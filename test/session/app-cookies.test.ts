@@ -78,7 +78,11 @@ t.test('issue-10: the renewed cookie and the app cookies both arrive on 304, HEA
     t.equal(reply.status, status, `${method} ${target}`);
     const set = reply.headers['set-cookie'] ?? [];
     t.equal(set.filter((c) => c.startsWith(`${SESSION}=Fe26`)).length, 1, `${method} ${target}: the renewed session cookie`);
-    t.same(set.filter((c) => c.startsWith('app_')).map((c) => c.split('=')[0]), ['app_seen', 'app_lang'], `${method} ${target}: and the app's`);
+    t.same(
+      set.filter((c) => c.startsWith('app_')).map((c) => c.split('=')[0]),
+      ['app_seen', 'app_lang'],
+      `${method} ${target}: and the app's`,
+    );
     for (const c of set) {
       const [pair = ''] = c.split(';');
       browser.cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
@@ -93,7 +97,15 @@ t.test("issue-10: the app cannot set, overwrite or delete the gateway's cookies,
   const browser = new Browser(gw.port);
   await signInWithEnrollment(browser, gw, 'bob');
   const session = browser.cookies.get(SESSION);
-  for (const [method, target] of [['GET', '/app'], ['GET', '/status/304'], ['HEAD', '/app'], ['GET', '/status/302'], ['GET', '/status/500'], ['POST', '/status/200'], ['GET', '/public/x']] as const) {
+  for (const [method, target] of [
+    ['GET', '/app'],
+    ['GET', '/status/304'],
+    ['HEAD', '/app'],
+    ['GET', '/status/302'],
+    ['GET', '/status/500'],
+    ['POST', '/status/200'],
+    ['GET', '/public/x'],
+  ] as const) {
     const reply = await send(gw.port, target, { method, headers: { cookie: browser.cookieHeader() } });
     const set = reply.headers['set-cookie'] ?? [];
     t.same(set, ['app=1; Path=/'], `${method} ${target}: only the app's own cookie`);

@@ -20,7 +20,10 @@ const backends: Array<{ name: string; open: (t: Test) => Promise<Store> }> = [
     name: 'sqlite',
     async open(t) {
       const dir = await mkdtemp(join(tmpdir(), 'mfa-rev-'));
-      const store = await openStore({ sqlite: { path: join(dir, 'gateway.db') }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+      const store = await openStore(
+        { sqlite: { path: join(dir, 'gateway.db') }, encryption_key: KEY, previous_encryption_keys: [] },
+        { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+      );
       t.teardown(async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -32,7 +35,10 @@ const backends: Array<{ name: string; open: (t: Test) => Promise<Store> }> = [
     name: 'postgres',
     async open(t) {
       const schema = await freshSchema();
-      const store = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+      const store = await openStore(
+        { postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] },
+        { clock: () => now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+      );
       t.teardown(async () => {
         await store.close();
         await schema.drop();
@@ -48,7 +54,11 @@ for (const backend of backends) {
   const changes: Array<{ name: string; change: (store: Store) => Promise<unknown>; heard: 'revoked' | 'blocked' }> = [
     { name: 'revoke sessions', change: (s) => s.revokeSessions('Alice'), heard: 'revoked' },
     { name: 'block', change: (s) => s.block({ user: 'Alice', durationMs: 86_400_000, reason: 'test', actor: 'test' }), heard: 'blocked' },
-    { name: 'revoke one session', change: (s) => s.revokeSession({ sid: 'sid-1', user: 'Alice', expiresAt: now + 3_600_000 }), heard: 'revoked' },
+    {
+      name: 'revoke one session',
+      change: (s) => s.revokeSession({ sid: 'sid-1', user: 'Alice', expiresAt: now + 3_600_000 }),
+      heard: 'revoked',
+    },
   ];
   for (const { name, change, heard } of changes) {
     t.test(`${backend.name}: the first ${name} on a fresh store reaches the listeners (change counter was 0 at start)`, async (t) => {

@@ -2,7 +2,17 @@
 // ends copied cookies at once, timeouts on a frozen clock, and bad cookies that send the
 // user to sign in instead of failing.
 import t from 'tap';
-import { Browser, field, pathOf, send, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, totpCode } from '../helpers/gateway.ts';
+import {
+  Browser,
+  field,
+  pathOf,
+  send,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+} from '../helpers/gateway.ts';
 
 const SESSION = 'mfa_gateway_session';
 
@@ -70,7 +80,9 @@ t.test('a store revocation made elsewhere (the CLI, another gateway) ends sessio
 
 t.test('tampered, foreign and expired cookies send the user to sign in, never a 500', async (t) => {
   const upstream = await startUpstream(t);
-  const gw = await startTestGateway(t, upstream, { session: { secret: 'another-secret-that-is-also-long-enough-42', idle_timeout: '30m', absolute_timeout: '2h' } });
+  const gw = await startTestGateway(t, upstream, {
+    session: { secret: 'another-secret-that-is-also-long-enough-42', idle_timeout: '30m', absolute_timeout: '2h' },
+  });
   const browser = new Browser(gw.port);
   await signInWithEnrollment(browser, gw, 'bob');
   const good = browser.cookies.get(SESSION)!;
@@ -115,7 +127,11 @@ t.test('remembered browsers skip the code until they are forgotten', async (t) =
   gw.clock.now += 60_000;
   await signInPassword(browser, 'bob');
   const codePage = await browser.get('/.gateway/second-factor');
-  const remembered = await browser.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), remember: '1', csrf: field(codePage.body, 'csrf') });
+  const remembered = await browser.post('/.gateway/second-factor', {
+    code: totpCode(secret, gw.clock.now),
+    remember: '1',
+    csrf: field(codePage.body, 'csrf'),
+  });
   t.equal(remembered.status, 303);
   t.ok(browser.cookies.get(`${SESSION}_device`), 'a remember-device cookie is set');
   t.match(String(remembered.headers['set-cookie']), /mfa_gateway_session_device=[^;]+;.*Max-Age=\d+/, 'persistent');
@@ -189,9 +205,13 @@ t.test('the return URL never leaves the protected hosts', async (t) => {
     const reply = await signInPassword(browser, 'bob', undefined, rd);
     t.equal(reply.status, 303, `${JSON.stringify(rd)}: signed in`);
     const location = destination(reply);
-    t.ok(['gateway.test', 'app.example.com'].includes(location.hostname) || location.hostname.endsWith('.corp.example.com'), `${JSON.stringify(rd)} stays on a protected host (went to ${location.href})`);
+    t.ok(
+      ['gateway.test', 'app.example.com'].includes(location.hostname) || location.hostname.endsWith('.corp.example.com'),
+      `${JSON.stringify(rd)} stays on a protected host (went to ${location.href})`,
+    );
     t.match(location.protocol, /^https?:$/, `${JSON.stringify(rd)}: http(s) only`);
-    if (location.hostname !== 'gateway.test') t.fail(`${JSON.stringify(rd)} should have fallen back to the default page, went to ${location.href}`);
+    if (location.hostname !== 'gateway.test')
+      t.fail(`${JSON.stringify(rd)} should have fallen back to the default page, went to ${location.href}`);
   }
   for (const rd of ['https://app.example.com/reports?q=1', 'http://gateway.test/x', 'https://a.b.corp.example.com/', '/local/path?x=1']) {
     const browser = new Browser(gw.port);
@@ -208,12 +228,20 @@ t.test('every form refuses a missing or foreign CSRF token', async (t) => {
   // Login CSRF: an attacker's token (from the attacker's own browser) does not work in the victim's.
   const attacker = new Browser(gw.port);
   const attackerForm = await attacker.get('/.gateway/sign-in');
-  const forged = await victim.post('/.gateway/sign-in', { username: 'bob', password: 'bob-test-password', csrf: field(attackerForm.body, 'csrf') });
+  const forged = await victim.post('/.gateway/sign-in', {
+    username: 'bob',
+    password: 'bob-test-password',
+    csrf: field(attackerForm.body, 'csrf'),
+  });
   t.equal(forged.status, 400, 'foreign token refused');
   t.notOk(victim.cookies.get(SESSION), 'no session from a forged sign-in');
   const missing = await victim.post('/.gateway/sign-in', { username: 'bob', password: 'bob-test-password' });
   t.equal(missing.status, 400);
-  const crossOrigin = await victim.post('/.gateway/sign-in', { username: 'bob', password: 'bob-test-password', csrf: 'x' }, { origin: 'https://evil.example' });
+  const crossOrigin = await victim.post(
+    '/.gateway/sign-in',
+    { username: 'bob', password: 'bob-test-password', csrf: 'x' },
+    { origin: 'https://evil.example' },
+  );
   t.equal(crossOrigin.status, 403, 'a cross-origin POST is refused outright');
 
   await signInWithEnrollment(victim, gw, 'bob');
@@ -236,10 +264,12 @@ t.test('a client that never stores the refreshed cookie gets the same one again,
   const sequential = [];
   for (let i = 0; i < 3; i++) sequential.push(await script());
   const parallel = await Promise.all(Array.from({ length: 10 }, script));
-  const issued = new Set([...sequential, ...parallel].map((r) => {
-    t.equal(r.status, 200);
-    return String(r.headers['set-cookie']);
-  }));
+  const issued = new Set(
+    [...sequential, ...parallel].map((r) => {
+      t.equal(r.status, 200);
+      return String(r.headers['set-cookie']);
+    }),
+  );
   t.equal(issued.size, 1, 'one refreshed cookie for the one stale cookie');
   t.match([...issued][0], new RegExp(`^${SESSION}=Fe26`), 'and it is a session cookie');
 });

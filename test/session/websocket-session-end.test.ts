@@ -89,7 +89,10 @@ const ends: End[] = [
 async function sqliteSetup(t: Test): Promise<Setup> {
   const upstream = await startEchoUpstream(t);
   const a = await startTestGateway(t, upstream, { session: sessionConfig });
-  const cli = await openStore({ sqlite: { path: join(a.dir, 'gateway.db') }, previous_encryption_keys: [] }, { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const cli = await openStore(
+    { sqlite: { path: join(a.dir, 'gateway.db') }, previous_encryption_keys: [] },
+    { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(() => cli.close());
   const bob = new Browser(a.port);
   await signInWithEnrollment(bob, a, 'bob');
@@ -105,7 +108,10 @@ async function postgresSetup(t: Test): Promise<Setup> {
   const a = await startTestGateway(t, upstream, { store, session: sessionConfig });
   const b = await startTestGateway(t, upstream, { store, session: sessionConfig });
   b.clock.now = a.clock.now;
-  const cli = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const cli = await openStore(
+    { postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] },
+    { clock: () => a.clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await cli.close();
     await schema.drop();
@@ -119,7 +125,20 @@ async function postgresSetup(t: Test): Promise<Setup> {
 
 const backends: Array<{ name: string; setup: (t: Test) => Promise<Setup>; ends: End[] }> = [
   { name: 'sqlite', setup: sqliteSetup, ends },
-  { name: 'postgres, socket on the other gateway', setup: postgresSetup, ends: ends.filter((e) => ['sign-out', 'sign out everywhere', 'revoke (the CLI, another process on the store)', 'admin revoke', 'block', 'idle timeout'].includes(e.name)) },
+  {
+    name: 'postgres, socket on the other gateway',
+    setup: postgresSetup,
+    ends: ends.filter((e) =>
+      [
+        'sign-out',
+        'sign out everywhere',
+        'revoke (the CLI, another process on the store)',
+        'admin revoke',
+        'block',
+        'idle timeout',
+      ].includes(e.name),
+    ),
+  },
 ];
 
 for (const backend of backends) {
@@ -136,7 +155,8 @@ for (const backend of backends) {
       await way.end(s, ws);
       const ms = await closesWithin(ws, 1000);
       t.pass(`closed ${Math.round(ms)} ms after the session ended`);
-      if (way.name !== 'idle timeout' && !way.name.startsWith('absolute')) t.equal(await echo(other, 'still'), 'still', "another user's socket stays open");
+      if (way.name !== 'idle timeout' && !way.name.startsWith('absolute'))
+        t.equal(await echo(other, 'still'), 'still', "another user's socket stays open");
     });
   }
 }
@@ -182,7 +202,7 @@ t.test('a cookie copied before sign-out is refused after it, on the same and on 
   t.match(log[0], { kind: 'revocation', outcome: 'success', detail: 'user signed out' });
 });
 
-t.test('sign-out by link signs nobody out: only POST with this session\'s token does', async (t) => {
+t.test("sign-out by link signs nobody out: only POST with this session's token does", async (t) => {
   const upstream = await startEchoUpstream(t);
   const gw = await startTestGateway(t, upstream);
   const bob = new Browser(gw.port);
@@ -194,10 +214,22 @@ t.test('sign-out by link signs nobody out: only POST with this session\'s token 
   const attempts: Array<{ name: string; run: () => Promise<number>; status: number }> = [
     { name: 'GET (a link)', run: async () => (await bob.get('/.gateway/sign-out')).status, status: 200 },
     { name: 'GET as an image', run: async () => (await bob.get('/.gateway/sign-out', { 'sec-fetch-dest': 'image' })).status, status: 200 },
-    { name: 'HEAD', run: async () => (await send(gw.port, '/.gateway/sign-out', { method: 'HEAD', headers: { cookie: bob.cookieHeader() } })).status, status: 200 },
+    {
+      name: 'HEAD',
+      run: async () => (await send(gw.port, '/.gateway/sign-out', { method: 'HEAD', headers: { cookie: bob.cookieHeader() } })).status,
+      status: 200,
+    },
     { name: 'POST without a token', run: async () => (await bob.post('/.gateway/sign-out', {})).status, status: 403 },
-    { name: 'POST with a token of another session', run: async () => (await bob.post('/.gateway/sign-out', { csrf: foreignToken })).status, status: 403 },
-    { name: 'cross-origin POST with the right token', run: async () => (await bob.post('/.gateway/sign-out', { csrf: ownToken }, { origin: 'http://evil.example' })).status, status: 403 },
+    {
+      name: 'POST with a token of another session',
+      run: async () => (await bob.post('/.gateway/sign-out', { csrf: foreignToken })).status,
+      status: 403,
+    },
+    {
+      name: 'cross-origin POST with the right token',
+      run: async () => (await bob.post('/.gateway/sign-out', { csrf: ownToken }, { origin: 'http://evil.example' })).status,
+      status: 403,
+    },
   ];
   for (const a of attempts) {
     t.equal(await a.run(), a.status, `${a.name}: ${a.status}`);

@@ -59,7 +59,15 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
   withStore('migrations are idempotent and data survives reopening', async (t, h, store) => {
     const added = await store.addMethod(totp('alice'), 5);
     t.equal(added.ok, true);
-    await store.record({ kind: 'password', user: 'alice', clientIp: '10.0.0.1', userAgent: 'ua', rule: 'r1', outcome: 'success', detail: 'ok' });
+    await store.record({
+      kind: 'password',
+      user: 'alice',
+      clientIp: '10.0.0.1',
+      userAgent: 'ua',
+      rule: 'r1',
+      outcome: 'success',
+      detail: 'ok',
+    });
     await store.revokeSessions('alice');
     const seq = await store.changeSeq();
     await store.close();
@@ -80,16 +88,33 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     const b = await store.addMethod({ ...totp('alice', 'token'), kind: 'oath_token', period: 60, digits: 8, active: false }, 5);
     await store.addMethod(totp('bob'), 5);
     if (!a.ok || !b.ok) throw new Error('add failed');
-    t.match(a.method, { user: 'alice', kind: 'totp', label: 'phone', active: true, period: 30, digits: 6, algorithm: 'sha1', lastStep: null, lastUsedAt: null });
+    t.match(a.method, {
+      user: 'alice',
+      kind: 'totp',
+      label: 'phone',
+      active: true,
+      period: 30,
+      digits: 6,
+      algorithm: 'sha1',
+      lastStep: null,
+      lastUsedAt: null,
+    });
     const list = await store.listMethods('ALICE');
-    t.same(list.map((m) => m.label), ['phone', 'token'], 'oldest first');
+    t.same(
+      list.map((m) => m.label),
+      ['phone', 'token'],
+      'oldest first',
+    );
     t.match(list[1], { kind: 'oath_token', active: false, period: 60, digits: 8, createdAt: h.clock.now });
     t.equal(await store.countMethods('alice'), 2);
     t.equal(await store.renameMethod('bob', a.method.id, 'stolen'), false, 'another user cannot rename');
     t.equal(await store.renameMethod('alice', a.method.id, 'work phone'), true);
     t.equal(await store.removeMethod('bob', a.method.id), false, 'another user cannot remove');
     t.equal(await store.removeMethod('alice', b.method.id), true);
-    t.same((await store.listMethods('alice')).map((m) => m.label), ['work phone']);
+    t.same(
+      (await store.listMethods('alice')).map((m) => m.label),
+      ['work phone'],
+    );
     t.equal(await store.secretOf('no-such-id'), null);
     t.equal(await store.countMethods('bob'), 1);
   });
@@ -128,15 +153,28 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same((await store.getPending('ALICE'))?.secret, Buffer.alloc(20, 1));
     const p2 = await store.createPending({ ...input, secret: Buffer.alloc(20, 2) });
     t.equal((await store.getPending('alice'))?.id, p2.id, 'the newer one replaces the older');
-    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p1.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' });
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p1.id, label: 'x', step: 1, maxPerUser: 5 }), {
+      ok: false,
+      reason: 'expired',
+    });
 
     h.clock.advance(600_000);
     t.equal(await store.getPending('alice'), null, 'expired');
-    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p2.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' });
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p2.id, label: 'x', step: 1, maxPerUser: 5 }), {
+      ok: false,
+      reason: 'expired',
+    });
 
     const p3 = await store.createPending({ ...input, secret: Buffer.alloc(20, 3) });
-    t.same(await store.completeEnrollment({ user: 'bob', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 5 }), { ok: false, reason: 'expired' }, 'not another user\'s');
-    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 0 }), { ok: false, reason: 'limit_reached' });
+    t.same(
+      await store.completeEnrollment({ user: 'bob', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 5 }),
+      { ok: false, reason: 'expired' },
+      "not another user's",
+    );
+    t.same(await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'x', step: 1, maxPerUser: 0 }), {
+      ok: false,
+      reason: 'limit_reached',
+    });
     t.not(await store.getPending('alice'), null, 'a refused completion keeps the pending enrollment');
     const done = await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'phone', step: 777, maxPerUser: 5 });
     if (!done.ok) throw new Error('complete failed');
@@ -189,10 +227,14 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await store.revocationsSince(all.seq), { seq: all.seq, entries: [] }, 'nothing new');
     h.clock.advance(1000);
     const aliceDevicesAt = await store.revokeDevices('alice');
-    t.same(await store.revocationsSince(all.seq), {
-      seq: all.seq + 1,
-      entries: [{ user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: aliceDevicesAt, blockedUntil: null }],
-    }, 'only what changed, with the whole record');
+    t.same(
+      await store.revocationsSince(all.seq),
+      {
+        seq: all.seq + 1,
+        entries: [{ user: 'alice', sessionsRevokedAt: aliceAt, devicesRevokedAt: aliceDevicesAt, blockedUntil: null }],
+      },
+      'only what changed, with the whole record',
+    );
   });
 
   withStore('ended sessions: recorded by id, carried by the change counter, pruned after their expiry', async (t, h, store) => {
@@ -201,20 +243,37 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     const revokedAt = h.clock.now;
     await store.revokeSession({ sid: 'sid-a', user: 'Alice', expiresAt: revokedAt + 60_000 });
     t.equal(await store.changeSeq(), seq0 + 1, 'the change counter moves');
-    t.same(await store.revokedSessionsSince(0), { seq: seq0 + 1, entries: [{ sid: 'sid-a', user: 'alice', revokedAt, expiresAt: revokedAt + 60_000 }] });
+    t.same(await store.revokedSessionsSince(0), {
+      seq: seq0 + 1,
+      entries: [{ sid: 'sid-a', user: 'alice', revokedAt, expiresAt: revokedAt + 60_000 }],
+    });
     h.clock.advance(1000);
     await store.revokeSession({ sid: 'sid-a', user: 'alice', expiresAt: revokedAt + 999_999 });
     const other = await h.open({ encryptionKey: KEY_A });
     t.teardown(() => other.close());
     await other.revokeSession({ sid: 'sid-b', user: 'bob', expiresAt: h.clock.now + 10_000 });
     const seq = await store.changeSeq();
-    t.same(await store.revokedSessionsSince(seq0 + 1), {
-      seq,
-      entries: [{ sid: 'sid-b', user: 'bob', revokedAt: h.clock.now, expiresAt: h.clock.now + 10_000 }],
-    }, 'only what changed since, also from another process; a second revocation of one id keeps the first record');
-    t.same((await store.revokedSessionsSince(0)).entries.map((e) => [e.sid, e.expiresAt]), [['sid-a', revokedAt + 60_000], ['sid-b', h.clock.now + 10_000]]);
+    t.same(
+      await store.revokedSessionsSince(seq0 + 1),
+      {
+        seq,
+        entries: [{ sid: 'sid-b', user: 'bob', revokedAt: h.clock.now, expiresAt: h.clock.now + 10_000 }],
+      },
+      'only what changed since, also from another process; a second revocation of one id keeps the first record',
+    );
+    t.same(
+      (await store.revokedSessionsSince(0)).entries.map((e) => [e.sid, e.expiresAt]),
+      [
+        ['sid-a', revokedAt + 60_000],
+        ['sid-b', h.clock.now + 10_000],
+      ],
+    );
     h.clock.advance(10_000);
-    t.same((await store.revokedSessionsSince(0)).entries.map((e) => e.sid), ['sid-a'], 'an expired record is not loaded');
+    t.same(
+      (await store.revokedSessionsSince(0)).entries.map((e) => e.sid),
+      ['sid-a'],
+      'an expired record is not loaded',
+    );
     t.equal(await store.pruneRevokedSessions(h.clock.now), 1, 'and is pruned');
     t.equal(await store.pruneRevokedSessions(h.clock.now), 0);
     t.same(await store.revocationsSince(0), { seq: await store.changeSeq(), entries: [] }, 'no per-user record is touched');
@@ -231,17 +290,39 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.record({ ...base, kind: 'enrollment', user: 'ALICE', outcome: 'success', detail: 'enrolled' });
 
     const all = await store.query({ limit: 100 });
-    t.same(all.map((e) => e.detail), ['enrolled', 'unknown_user', 'wrong', 'ok']);
-    t.match(all[3], { kind: 'password', user: 'Alice', clientIp: '192.0.2.7', userAgent: 'Firefox', rule: 'intranet', outcome: 'success', at: t1 - 1000 });
+    t.same(
+      all.map((e) => e.detail),
+      ['enrolled', 'unknown_user', 'wrong', 'ok'],
+    );
+    t.match(all[3], {
+      kind: 'password',
+      user: 'Alice',
+      clientIp: '192.0.2.7',
+      userAgent: 'Firefox',
+      rule: 'intranet',
+      outcome: 'success',
+      at: t1 - 1000,
+    });
     t.equal(all[1]?.rule, null);
-    t.same((await store.query({ user: 'alice', limit: 100 })).map((e) => e.user), ['ALICE', 'alice', 'Alice'], 'case-insensitive, typed spelling kept');
-    t.same((await store.query({ user: 'alice', since: t1, limit: 100 })).map((e) => e.detail), ['enrolled', 'wrong']);
-    t.same((await store.query({ limit: 1 })).map((e) => e.detail), ['enrolled']);
+    t.same(
+      (await store.query({ user: 'alice', limit: 100 })).map((e) => e.user),
+      ['ALICE', 'alice', 'Alice'],
+      'case-insensitive, typed spelling kept',
+    );
+    t.same(
+      (await store.query({ user: 'alice', since: t1, limit: 100 })).map((e) => e.detail),
+      ['enrolled', 'wrong'],
+    );
+    t.same(
+      (await store.query({ limit: 1 })).map((e) => e.detail),
+      ['enrolled'],
+    );
     t.same(await store.query({ user: 'nobody', limit: 10 }), []);
   });
 
   withStore('audit: pruneAudit deletes entries older than the cutoff only', async (t, h, store) => {
-    const entry = (detail: string) => ({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail }) as const;
+    const entry = (detail: string) =>
+      ({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail }) as const;
     await store.record(entry('old'));
     h.clock.advance(60_000);
     const cutoff = h.clock.now;
@@ -249,7 +330,10 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     h.clock.advance(60_000);
     await store.record(entry('new'));
     t.equal(await store.pruneAudit(cutoff), 1);
-    t.same((await store.query({ limit: 10 })).map((e) => e.detail), ['new', 'at cutoff']);
+    t.same(
+      (await store.query({ limit: 10 })).map((e) => e.detail),
+      ['new', 'at cutoff'],
+    );
     t.equal(await store.pruneAudit(cutoff), 0, 'idempotent');
   });
 
@@ -291,9 +375,17 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.regulateAttempt('alice', 'second_factor', policy);
     h.clock.advance(1000);
     const last = await store.regulateAttempt('alice', 'second_factor', policy);
-    t.match(last, { allowed: true, next: { lockedUntil: h.clock.now + policy.autoUnblockMs } }, 'the last attempt is allowed and sets the lock');
+    t.match(
+      last,
+      { allowed: true, next: { lockedUntil: h.clock.now + policy.autoUnblockMs } },
+      'the last attempt is allowed and sets the lock',
+    );
     t.same(await store.regulateAttempt('alice', 'second_factor', policy), { allowed: false, until: h.clock.now + policy.autoUnblockMs });
-    t.same((await store.lockoutCounter('ALICE', 'second_factor')).lockedUntil, h.clock.now + policy.autoUnblockMs, 'stored, case-insensitive');
+    t.same(
+      (await store.lockoutCounter('ALICE', 'second_factor')).lockedUntil,
+      h.clock.now + policy.autoUnblockMs,
+      'stored, case-insensitive',
+    );
     await store.clearLockout('alice', 'second_factor');
     t.same(await store.lockoutCounter('alice', 'second_factor'), { denials: [], lockedUntil: null }, 'cleared');
     t.equal((await store.regulateAttempt('alice', 'second_factor', policy)).allowed, true);
@@ -304,7 +396,9 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.regulateAttempt('mallory', 'password', policy);
     const other = await h.open({ encryptionKey: KEY_A });
     t.teardown(() => other.close());
-    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).regulateAttempt('mallory', 'password', policy)));
+    const verdicts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).regulateAttempt('mallory', 'password', policy)),
+    );
     t.equal(verdicts.filter((v) => v.allowed).length, 1);
   });
 
@@ -316,7 +410,11 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal((await again.lockoutCounter('ghost', 'password')).denials.length, 1, 'kept across a restart');
     h.clock.advance(policy.autoUnblockMs);
     await again.regulateAttempt('someone-else', 'password', policy);
-    t.same(await again.lockoutCounter('ghost', 'password'), { denials: [], lockedUntil: null }, 'a counter that no longer matters is deleted');
+    t.same(
+      await again.lockoutCounter('ghost', 'password'),
+      { denials: [], lockedUntil: null },
+      'a counter that no longer matters is deleted',
+    );
   });
 
   const spray = { failures: 3, windowMs: 10 * 60_000 };
@@ -334,7 +432,11 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
       t.equal((await store.throttleSource('192.0.2.7', spray)).allowed, true, `failure ${i + 1} allowed`);
     }
     const firstFailure = t0 + 1000 + 60_000;
-    t.same(await store.throttleSource('192.0.2.7', spray), { allowed: false, retryAt: firstFailure + spray.windowMs }, 'the fourth is refused until the oldest leaves');
+    t.same(
+      await store.throttleSource('192.0.2.7', spray),
+      { allowed: false, retryAt: firstFailure + spray.windowMs },
+      'the fourth is refused until the oldest leaves',
+    );
     t.equal((await store.throttleSource('2001:db8::/64', spray)).allowed, true, 'another source is not touched');
     t.equal((await store.sourceFailures('192.0.2.7')).length, 3, 'a refused attempt adds nothing');
     h.clock.now = firstFailure + spray.windowMs - 1;
@@ -349,7 +451,9 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.throttleSource('198.51.100.1', spray);
     const other = await h.open({ encryptionKey: KEY_A });
     t.teardown(() => other.close());
-    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).throttleSource('198.51.100.1', spray)));
+    const verdicts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).throttleSource('198.51.100.1', spray)),
+    );
     t.equal(verdicts.filter((v) => v.allowed).length, 1);
   });
 
@@ -381,7 +485,9 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.unblock({ user: 'alice', reason: 'found it', actor: 'ops' }), true);
     t.equal(await store.blockOf('alice'), null);
     t.equal(await store.unblock({ user: 'alice', reason: 'again', actor: 'ops' }), false, 'nothing to unblock');
-    t.same((await store.revocationsSince(feed.seq)).entries, [{ user: 'alice', sessionsRevokedAt: null, devicesRevokedAt: null, blockedUntil: null }]);
+    t.same((await store.revocationsSince(feed.seq)).entries, [
+      { user: 'alice', sessionsRevokedAt: null, devicesRevokedAt: null, blockedUntil: null },
+    ]);
 
     await store.block({ user: 'alice', durationMs: 60_000, reason: 'short', actor: 'root' });
     h.clock.advance(59_999);
@@ -391,7 +497,15 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.unblock({ user: 'alice', reason: 'late', actor: 'ops' }), false, 'an expired block needs no unblock');
 
     const history = await store.blockHistory('ALICE');
-    t.same(history.map((e) => [e.action, e.reason, e.actor]), [['block', 'short', 'root'], ['unblock', 'found it', 'ops'], ['block', 'phone stolen', 'root']], 'newest first, with reasons and actors');
+    t.same(
+      history.map((e) => [e.action, e.reason, e.actor]),
+      [
+        ['block', 'short', 'root'],
+        ['unblock', 'found it', 'ops'],
+        ['block', 'phone stolen', 'root'],
+      ],
+      'newest first, with reasons and actors',
+    );
     t.equal(history[1]?.until, null);
     t.same(await store.blockHistory('bob'), []);
   });
@@ -424,11 +538,20 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     const a = await store.addAppPassword({ user: 'Alice', name: 'Mail', hint: 'abcd', hash: '$argon2id$a' }, 2);
     const b = await store.addAppPassword({ user: 'alice', name: 'Calendar', hint: 'efgh', hash: '$argon2id$b' }, 2);
     if (!a.ok || !b.ok) throw new Error('add failed');
-    t.same(await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2), { ok: false, reason: 'limit_reached' });
+    t.same(await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2), {
+      ok: false,
+      reason: 'limit_reached',
+    });
     t.match(a.appPassword, { user: 'alice', name: 'Mail', createdAt: h.clock.now, lastUsedAt: null });
     t.notOk('hash' in a.appPassword, 'the listing never carries the hash');
-    t.same((await store.listAppPasswords('ALICE')).map((p) => p.name), ['Mail', 'Calendar']);
-    t.same((await store.appPasswordCandidates('alice', 'abcd')).map((p) => p.hash), ['$argon2id$a']);
+    t.same(
+      (await store.listAppPasswords('ALICE')).map((p) => p.name),
+      ['Mail', 'Calendar'],
+    );
+    t.same(
+      (await store.appPasswordCandidates('alice', 'abcd')).map((p) => p.hash),
+      ['$argon2id$a'],
+    );
     t.same(await store.appPasswordCandidates('bob', 'abcd'), [], 'per user');
     const feed = await store.appPasswordChangesSince(seq0);
     t.same(feed.users, ['alice']);
@@ -444,7 +567,11 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.revokeAppPassword('alice', a.appPassword.id), false, 'only once');
     t.same(await store.appPasswordCandidates('alice', 'abcd'), [], 'a revoked one is no candidate');
     t.same((await store.appPasswordChangesSince(feed.seq)).users, ['alice'], 'revocation is in the feed');
-    t.equal((await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2)).ok, true, 'revoked ones do not count to the limit');
+    t.equal(
+      (await store.addAppPassword({ user: 'alice', name: 'Third', hint: 'ijkl', hash: 'x' }, 2)).ok,
+      true,
+      'revoked ones do not count to the limit',
+    );
     t.equal(await store.revokeAllAppPasswords('alice'), 2);
     t.same(await store.listAppPasswords('alice'), []);
     t.equal(await store.hasCreatedAppPassword('ALICE'), true, 'the store remembers the user once had one');
@@ -454,17 +581,40 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
   withStore('admin reads: log pages with filters, last sign-in, import reports', async (t, h, store) => {
     const base = { clientIp: '10.0.0.1', userAgent: 'ua', rule: null } as const;
     for (let i = 0; i < 5; i++) {
-      await store.record({ ...base, kind: 'password', user: i % 2 === 0 ? 'alice' : 'Bob', outcome: i === 3 ? 'denied' : 'success', detail: `e${i}` });
+      await store.record({
+        ...base,
+        kind: 'password',
+        user: i % 2 === 0 ? 'alice' : 'Bob',
+        outcome: i === 3 ? 'denied' : 'success',
+        detail: `e${i}`,
+      });
       h.clock.advance(1000);
     }
     const all = await store.auditPage({ limit: 10 });
-    t.same(all.map((e) => e.detail), ['e4', 'e3', 'e2', 'e1', 'e0'], 'newest first');
+    t.same(
+      all.map((e) => e.detail),
+      ['e4', 'e3', 'e2', 'e1', 'e0'],
+      'newest first',
+    );
     const first = await store.auditPage({ limit: 2 });
     const next = await store.auditPage({ limit: 2, beforeId: first.at(-1)!.id });
-    t.same([...first, ...next].map((e) => e.detail), ['e4', 'e3', 'e2', 'e1'], 'pages continue without gaps');
-    t.same((await store.auditPage({ user: 'bob', limit: 10 })).map((e) => e.detail), ['e3', 'e1']);
-    t.same((await store.auditPage({ outcome: 'denied', limit: 10 })).map((e) => e.detail), ['e3']);
-    t.same((await store.auditPage({ since: h.clock.now - 2000, limit: 10 })).map((e) => e.detail), ['e4', 'e3']);
+    t.same(
+      [...first, ...next].map((e) => e.detail),
+      ['e4', 'e3', 'e2', 'e1'],
+      'pages continue without gaps',
+    );
+    t.same(
+      (await store.auditPage({ user: 'bob', limit: 10 })).map((e) => e.detail),
+      ['e3', 'e1'],
+    );
+    t.same(
+      (await store.auditPage({ outcome: 'denied', limit: 10 })).map((e) => e.detail),
+      ['e3'],
+    );
+    t.same(
+      (await store.auditPage({ since: h.clock.now - 2000, limit: 10 })).map((e) => e.detail),
+      ['e4', 'e3'],
+    );
     t.equal(await store.lastSignIn('bob'), h.clock.now - 4000, 'a denied attempt is no sign-in');
     t.equal(await store.lastSignIn('carol'), null);
 
@@ -478,20 +628,47 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     const tok = (user: string, serial: string, secret = Buffer.from('0123456789')) =>
       ({ user, serial, secret, period: 60, manufacturer: 'Contoso', model: 'Key', label: `Contoso Key ${serial}` }) as const;
     await store.addMethod(totp('carol'), 5);
-    t.same(await store.importTokens([tok('Alice', 'S1'), tok('bob', 'S2'), tok('carol', 'S3'), tok('carol', 'S4')], 2), ['imported', 'imported', 'imported', 'limit_reached']);
-    t.same(await store.importTokens([tok('alice', 'S1'), tok('bob', 'S1'), tok('alice', 'S2'), tok('bob', 'S2', Buffer.from('9876543210'))], 5), [
-      'unchanged', 'serial_taken', 'serial_taken', 'serial_taken',
+    t.same(await store.importTokens([tok('Alice', 'S1'), tok('bob', 'S2'), tok('carol', 'S3'), tok('carol', 'S4')], 2), [
+      'imported',
+      'imported',
+      'imported',
+      'limit_reached',
     ]);
+    t.same(
+      await store.importTokens([tok('alice', 'S1'), tok('bob', 'S1'), tok('alice', 'S2'), tok('bob', 'S2', Buffer.from('9876543210'))], 5),
+      ['unchanged', 'serial_taken', 'serial_taken', 'serial_taken'],
+    );
     const s1 = await store.tokenBySerial('S1');
-    t.match(s1, { user: 'alice', kind: 'oath_token', serial: 'S1', manufacturer: 'Contoso', model: 'Key', period: 60, digits: 6, algorithm: 'sha1', active: false, lastStep: null });
+    t.match(s1, {
+      user: 'alice',
+      kind: 'oath_token',
+      serial: 'S1',
+      manufacturer: 'Contoso',
+      model: 'Key',
+      period: 60,
+      digits: 6,
+      algorithm: 'sha1',
+      active: false,
+      lastStep: null,
+    });
     t.equal(await store.tokenBySerial('nope'), null);
-    t.same((await store.listTokens()).map((k) => k.serial), ['S1', 'S2', 'S3']);
+    t.same(
+      (await store.listTokens()).map((k) => k.serial),
+      ['S1', 'S2', 'S3'],
+    );
     t.equal(await store.claimStep(s1!.id, 5), false, 'an inactive token claims no step');
     t.equal(await store.activateToken(s1!.id, 7), true);
     t.equal(await store.activateToken(s1!.id, 8), false, 'only once');
     t.equal(await store.claimStep(s1!.id, 7), false, 'the activation step is used');
     t.equal(await store.claimStep(s1!.id, 8), true);
-    await store.createPending({ user: 'carol', secret: Buffer.from('12345678901234567890'), period: 30, digits: 6, algorithm: 'sha1', ttlMs: 60_000 });
+    await store.createPending({
+      user: 'carol',
+      secret: Buffer.from('12345678901234567890'),
+      period: 30,
+      digits: 6,
+      algorithm: 'sha1',
+      ttlMs: 60_000,
+    });
     const removed = await store.removeAllMethods('CAROL');
     t.same(removed.map((m) => m.kind).sort(), ['oath_token', 'totp']);
     t.equal(await store.countMethods('carol'), 0);
@@ -499,32 +676,35 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await store.removeAllMethods('carol'), []);
     t.equal(await store.countMethods('alice'), 1, 'other users keep theirs');
   });
-  withStore('access passes: one per user, replaced on issue, spent atomically, expired and used up refused, revoked', async (t, h, store) => {
-    const now = h.clock.now;
-    const issued = await store.issueAccessPass({ user: 'Alice', hash: 'h1', expiresAt: now + 60_000, uses: 2, actor: 'root' });
-    t.same(issued, { user: 'alice', createdAt: now, expiresAt: now + 60_000, uses: 2, usesLeft: 2, actor: 'root' });
-    t.equal(await store.useAccessPass('alice', 'wrong', now), false, 'a wrong hash spends nothing');
-    t.equal(await store.useAccessPass('bob', 'h1', now), false, 'another user cannot spend it');
-    t.equal(await store.useAccessPass('ALICE', 'h1', now), true);
-    t.equal((await store.accessPassOf('alice'))!.usesLeft, 1);
-    t.equal(await store.useAccessPass('alice', 'h1', now + 60_000), false, 'expired at expiresAt');
-    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), true);
-    t.equal(await store.useAccessPass('alice', 'h1', now + 1000), false, 'used up');
-    t.match(await store.accessPassOf('alice'), { usesLeft: 0, uses: 2 });
+  withStore(
+    'access passes: one per user, replaced on issue, spent atomically, expired and used up refused, revoked',
+    async (t, h, store) => {
+      const now = h.clock.now;
+      const issued = await store.issueAccessPass({ user: 'Alice', hash: 'h1', expiresAt: now + 60_000, uses: 2, actor: 'root' });
+      t.same(issued, { user: 'alice', createdAt: now, expiresAt: now + 60_000, uses: 2, usesLeft: 2, actor: 'root' });
+      t.equal(await store.useAccessPass('alice', 'wrong', now), false, 'a wrong hash spends nothing');
+      t.equal(await store.useAccessPass('bob', 'h1', now), false, 'another user cannot spend it');
+      t.equal(await store.useAccessPass('ALICE', 'h1', now), true);
+      t.equal((await store.accessPassOf('alice'))!.usesLeft, 1);
+      t.equal(await store.useAccessPass('alice', 'h1', now + 60_000), false, 'expired at expiresAt');
+      t.equal(await store.useAccessPass('alice', 'h1', now + 1000), true);
+      t.equal(await store.useAccessPass('alice', 'h1', now + 1000), false, 'used up');
+      t.match(await store.accessPassOf('alice'), { usesLeft: 0, uses: 2 });
 
-    h.clock.advance(5000);
-    await store.issueAccessPass({ user: 'alice', hash: 'h2', expiresAt: h.clock.now + 60_000, uses: 3, actor: 'admin' });
-    t.equal(await store.useAccessPass('alice', 'h1', h.clock.now), false, 'the replaced pass is void');
-    t.match(await store.accessPassOf('alice'), { uses: 3, usesLeft: 3, actor: 'admin', createdAt: h.clock.now });
+      h.clock.advance(5000);
+      await store.issueAccessPass({ user: 'alice', hash: 'h2', expiresAt: h.clock.now + 60_000, uses: 3, actor: 'admin' });
+      t.equal(await store.useAccessPass('alice', 'h1', h.clock.now), false, 'the replaced pass is void');
+      t.match(await store.accessPassOf('alice'), { uses: 3, usesLeft: 3, actor: 'admin', createdAt: h.clock.now });
 
-    await store.issueAccessPass({ user: 'alice', hash: 'h3', expiresAt: h.clock.now + 60_000, uses: 1, actor: 'root' });
-    const spends = await Promise.all(Array.from({ length: 10 }, () => store.useAccessPass('alice', 'h3', h.clock.now)));
-    t.equal(spends.filter(Boolean).length, 1, 'of parallel spends of the last use exactly one wins');
+      await store.issueAccessPass({ user: 'alice', hash: 'h3', expiresAt: h.clock.now + 60_000, uses: 1, actor: 'root' });
+      const spends = await Promise.all(Array.from({ length: 10 }, () => store.useAccessPass('alice', 'h3', h.clock.now)));
+      t.equal(spends.filter(Boolean).length, 1, 'of parallel spends of the last use exactly one wins');
 
-    t.equal(await store.revokeAccessPass('ALICE'), true);
-    t.equal(await store.accessPassOf('alice'), null);
-    t.equal(await store.revokeAccessPass('alice'), false, 'nothing left to revoke');
-  });
+      t.equal(await store.revokeAccessPass('ALICE'), true);
+      t.equal(await store.accessPassOf('alice'), null);
+      t.equal(await store.revokeAccessPass('alice'), false, 'nothing left to revoke');
+    },
+  );
 
   withStore('recovery codes: a set replaces the last, each used once, parallel use exactly one wins, removed', async (t, h, store) => {
     const now = h.clock.now;

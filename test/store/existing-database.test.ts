@@ -64,8 +64,28 @@ async function readsAndWrites(t: Test, store: Store, version: number): Promise<v
     t.match(await store.revokedSessionsSince(0), { seq: 4, entries: [{ sid: 'sid-1', user: 'alice', revokedAt: T1 }] }, 'ended session');
   }
 
-  t.equal((await store.addMethod({ user: 'alice', kind: 'totp', label: 'second', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', active: true }, 5)).ok, true);
-  t.equal((await store.regulateAttempt('erin', 'password', { denials: 5, counterResetMs: 3_600_000, autoUnblockMs: 60_000 })).allowed, true);
+  t.equal(
+    (
+      await store.addMethod(
+        {
+          user: 'alice',
+          kind: 'totp',
+          label: 'second',
+          secret: Buffer.alloc(20, 1),
+          period: 30,
+          digits: 6,
+          algorithm: 'sha1',
+          active: true,
+        },
+        5,
+      )
+    ).ok,
+    true,
+  );
+  t.equal(
+    (await store.regulateAttempt('erin', 'password', { denials: 5, counterResetMs: 3_600_000, autoUnblockMs: 60_000 })).allowed,
+    true,
+  );
   t.equal(await store.unblock({ user: 'dave', reason: 'done', actor: 'root' }), true);
   t.equal(await store.rekey(), 0, 'every secret already sealed with the key');
   t.equal(await store.useAccessPass('frank', 'a'.repeat(64), T1 + 1000), version === 9, 'an access pass is spent');
@@ -77,28 +97,33 @@ async function readsAndWrites(t: Test, store: Store, version: number): Promise<v
 }
 
 for (const { version, migrations } of FIXTURES) {
-  t.test(`sqlite: a file written by the earlier store at version ${version} opens, reads and writes, and is migrated to 9 once`, async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'mfa-old-db-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const path = join(dir, 'gateway.db');
-    const db = new Database(path);
-    db.exec(await fixture(`v${version}-sqlite.sql`));
-    db.close();
+  t.test(
+    `sqlite: a file written by the earlier store at version ${version} opens, reads and writes, and is migrated to 9 once`,
+    async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'mfa-old-db-'));
+      t.teardown(() => rm(dir, { recursive: true, force: true }));
+      const path = join(dir, 'gateway.db');
+      const db = new Database(path);
+      db.exec(await fixture(`v${version}-sqlite.sql`));
+      db.close();
 
-    const store = await openStore({ sqlite: { path }, encryption_key: KEY, previous_encryption_keys: [] }, deps);
-    t.teardown(() => store.close());
-    await readsAndWrites(t, store, version);
-    const check = new Database(path, { readonly: true });
-    t.teardown(() => check.close());
-    t.same(check.prepare('SELECT * FROM schema_migrations ORDER BY version').all(), migrations);
-  });
+      const store = await openStore({ sqlite: { path }, encryption_key: KEY, previous_encryption_keys: [] }, deps);
+      t.teardown(() => store.close());
+      await readsAndWrites(t, store, version);
+      const check = new Database(path, { readonly: true });
+      t.teardown(() => check.close());
+      t.same(check.prepare('SELECT * FROM schema_migrations ORDER BY version').all(), migrations);
+    },
+  );
 }
 
 /** The schema as SQLite keeps it, whitespace aside (comments inside CREATE TABLE included). */
 function sqliteSchema(path: string): unknown[] {
   const db = new Database(path, { readonly: true });
   try {
-    const rows = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name <> 'sqlite_sequence' ORDER BY name").all() as { sql: string | null }[];
+    const rows = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name <> 'sqlite_sequence' ORDER BY name").all() as {
+      sql: string | null;
+    }[];
     return rows.map((r) => ({ ...r, sql: r.sql?.replace(/\s+/g, ' ') ?? null }));
   } finally {
     db.close();
@@ -127,7 +152,10 @@ async function postgresSchema(schema: Awaited<ReturnType<typeof freshSchema>>): 
      WHERE c.relnamespace = $1::regnamespace ORDER BY c.relname, k.conname`,
     [schema.name],
   );
-  const indexes = await schema.query<{ indexname: string; indexdef: string }>('SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname', [schema.name]);
+  const indexes = await schema.query<{ indexname: string; indexdef: string }>(
+    'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+    [schema.name],
+  );
   return { columns, constraints, indexes: indexes.map((i) => ({ ...i, indexdef: i.indexdef.replaceAll(`${schema.name}.`, '') })) };
 }
 
@@ -139,13 +167,19 @@ async function oldPostgresSchema(t: Test, version: number) {
 }
 
 for (const { version, migrations } of FIXTURES) {
-  t.test(`postgres: a schema written by the earlier store at version ${version} opens, reads and writes, and is migrated to 9 once`, async (t) => {
-    const schema = await oldPostgresSchema(t, version);
-    const store = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, deps);
-    t.teardown(() => store.close());
-    await readsAndWrites(t, store, version);
-    t.same(await schema.query('SELECT * FROM schema_migrations ORDER BY version'), migrations.map((m) => ({ ...m, applied_at: String(m.applied_at) })));
-  });
+  t.test(
+    `postgres: a schema written by the earlier store at version ${version} opens, reads and writes, and is migrated to 9 once`,
+    async (t) => {
+      const schema = await oldPostgresSchema(t, version);
+      const store = await openStore({ postgres: { url: schema.url }, encryption_key: KEY, previous_encryption_keys: [] }, deps);
+      t.teardown(() => store.close());
+      await readsAndWrites(t, store, version);
+      t.same(
+        await schema.query('SELECT * FROM schema_migrations ORDER BY version'),
+        migrations.map((m) => ({ ...m, applied_at: String(m.applied_at) })),
+      );
+    },
+  );
 }
 
 t.test('postgres: a new schema is exactly the schema the earlier store made at version 9', async (t) => {

@@ -13,8 +13,15 @@ t.test('both databases have the same migration numbers, each named by its first 
   const sqlite = loadMigrations('sqlite');
   const postgres = loadMigrations('postgres');
   t.ok(sqlite.length >= 6);
-  t.same(postgres.map((m) => [m.version, m.name]), sqlite.map((m) => [m.version, m.name]));
-  t.same(sqlite.map((m) => m.version), sqlite.map((_, i) => i + 1), 'numbered 1, 2, 3 ... without a gap');
+  t.same(
+    postgres.map((m) => [m.version, m.name]),
+    sqlite.map((m) => [m.version, m.name]),
+  );
+  t.same(
+    sqlite.map((m) => m.version),
+    sqlite.map((_, i) => i + 1),
+    'numbered 1, 2, 3 ... without a gap',
+  );
   t.equal(sqlite[0]?.name, 'methods, pending enrollments, revocations, change counter, sign-in log');
 });
 
@@ -40,7 +47,10 @@ for (const [name, files, message] of refused) {
 
 t.test('other files in the folder are ignored; migrations come in number order', async (t) => {
   const got = loadMigrations('sqlite', folder(t, ['0010-j.sql', '0002-b.sql', 'README.md']));
-  t.same(got.map((m) => m.version), [2, 10]);
+  t.same(
+    got.map((m) => m.version),
+    [2, 10],
+  );
 });
 
 t.test('PostgreSQL placeholders: ? becomes $n, except inside string literals', async (t) => {

@@ -64,5 +64,9 @@ t.test('postgres: a gateway whose database goes away fails closed', async (t) =>
     status = (await browser.get('/app')).status;
     if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  t.equal(status, 503, `the signed-in request is refused (503) ${Math.round(performance.now() - cutAt)} ms after the cut, once the revocation view is a second old`);
+  t.equal(
+    status,
+    503,
+    `the signed-in request is refused (503) ${Math.round(performance.now() - cutAt)} ms after the cut, once the revocation view is a second old`,
+  );
 });

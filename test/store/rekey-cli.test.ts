@@ -18,29 +18,56 @@ t.test('mfa-gateway store rekey re-seals every secret so the old key can be drop
   const db = join(dir, 'gateway.db');
   const secret = randomBytes(20);
 
-  const before = await openStore({ sqlite: { path: db }, encryption_key: oldKey, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
-  const added = await before.addMethod({ user: 'bob', kind: 'totp', label: 'Phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  const before = await openStore(
+    { sqlite: { path: db }, encryption_key: oldKey, previous_encryption_keys: [] },
+    { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
+  const added = await before.addMethod(
+    { user: 'bob', kind: 'totp', label: 'Phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true },
+    5,
+  );
   await before.close();
   if (!added.ok) throw new Error('setup failed');
 
   const config = (current: string, previous: string[]) => {
     const file = join(dir, 'gateway.yaml');
-    writeFileSync(file, `upstream: { url: http://127.0.0.1:3000 }
+    writeFileSync(
+      file,
+      `upstream: { url: http://127.0.0.1:3000 }
 session: { secret: rekey-test-secret-rekey-test-secret-0123 }
 store: { sqlite: { path: ${db} }, encryption_key: "${current}", previous_encryption_keys: [${previous.map((k) => `"${k}"`).join(', ')}] }
 users: { file: ${join(dir, 'users.yaml')} }
 rules: [ { paths: ["/**"], policy: deny } ]
-`);
+`,
+    );
     return file;
   };
   writeFileSync(join(dir, 'users.yaml'), 'users: {}\n');
   let out = '';
-  const io = { stdin: process.stdin, stdout: new Writable({ write: (c, _e, d) => ((out += String(c)), d()) }), stderr: new Writable({ write: (c, _e, d) => ((out += String(c)), d()) }), env: {} };
+  const io = {
+    stdin: process.stdin,
+    stdout: new Writable({
+      write: (c, _e, d) => {
+        out += String(c);
+        d();
+      },
+    }),
+    stderr: new Writable({
+      write: (c, _e, d) => {
+        out += String(c);
+        d();
+      },
+    }),
+    env: {},
+  };
 
   t.equal(await main(['store', 'rekey', '--config', config(newKey, [oldKey])], io), 0, out);
   t.match(out, /re-sealed 1 secret with the current key/);
 
-  const after = await openStore({ sqlite: { path: db }, encryption_key: newKey, previous_encryption_keys: [] }, { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const after = await openStore(
+    { sqlite: { path: db }, encryption_key: newKey, previous_encryption_keys: [] },
+    { clock: Date.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(() => after.close());
   t.same(await after.secretOf(added.method.id), secret, 'the secret opens with the new key alone');
 

@@ -59,7 +59,11 @@ t.test('configured keys: 64 hex or base64 of 32 bytes', async (t) => {
   t.same(parseKey(Buffer.alloc(32, 0xff).toString('base64url'), 'k'), Buffer.alloc(32, 0xff));
   t.throws(() => parseKey('00'.repeat(16), 'store.encryption_key'), /store.encryption_key: must be 32 bytes/);
   t.throws(() => parseKey('not a key!', 'k'), /must be 32 bytes/);
-  const keys = await loadEncryptionKey({ sqlite: { path: '/nonexistent/x.db' }, encryption_key: '02'.repeat(32), previous_encryption_keys: ['01'.repeat(32)] });
+  const keys = await loadEncryptionKey({
+    sqlite: { path: '/nonexistent/x.db' },
+    encryption_key: '02'.repeat(32),
+    previous_encryption_keys: ['01'.repeat(32)],
+  });
   t.same(keys, { current: keyB, previous: [keyA] });
   await t.rejects(loadEncryptionKey({ postgres: { url: 'postgres://x' }, previous_encryption_keys: [] }), /required with PostgreSQL/);
 });

@@ -20,7 +20,11 @@ async function sqliteHarness(): Promise<StoreHarness & { path: string }> {
     clock,
     open: (keys) =>
       openStore(
-        { sqlite: { path }, previous_encryption_keys: keys?.previousKeys ?? [], ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }) },
+        {
+          sqlite: { path },
+          previous_encryption_keys: keys?.previousKeys ?? [],
+          ...(keys === undefined ? {} : { encryption_key: keys.encryptionKey }),
+        },
         { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
       ),
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -39,7 +43,11 @@ t.test('sqlite: file in a created directory, WAL, one row per migration', async 
   t.teardown(() => db.close());
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-  t.same(rows.map((r) => r.version), loadMigrations('sqlite').map((m) => m.version), 'each migration recorded once across two opens');
+  t.same(
+    rows.map((r) => r.version),
+    loadMigrations('sqlite').map((m) => m.version),
+    'each migration recorded once across two opens',
+  );
 });
 
 t.test('sqlite: a database from a newer gateway is refused', async (t) => {
@@ -70,7 +78,10 @@ t.test('sqlite: a call made while a transaction is open waits for it, and is not
   t.teardown(h.cleanup);
   const store = await h.open();
   t.teardown(() => store.close());
-  const added = await store.addMethod({ user: 'alice', kind: 'totp', label: 'p', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', active: true }, 5);
+  const added = await store.addMethod(
+    { user: 'alice', kind: 'totp', label: 'p', secret: Buffer.alloc(20, 1), period: 30, digits: 6, algorithm: 'sha1', active: true },
+    5,
+  );
   if (!added.ok) throw new Error('setup failed');
   // Unblocking a user who is not blocked bumps the change counter, then rolls back. The claim
   // starts a few microtasks later each round, so one round lands while that transaction is open.

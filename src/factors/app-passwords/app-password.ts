@@ -10,13 +10,13 @@ import { randomInt } from 'node:crypto';
 import { hashPassword } from '../password/index.ts';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
-export const APP_PASSWORD_LENGTH = 20;
+const APP_PASSWORD_LENGTH = 20;
 /** How many leading letters are stored in plain text to find the hash to verify. */
 export const HINT_LENGTH = 4;
 /** Active app passwords per user; Azure allows 40, legacy clients rarely need more than a few. */
 export const MAX_APP_PASSWORDS_PER_USER = 20;
 /** Longest name of an app password ("Thunderbird on the laptop"). */
-export const MAX_APP_PASSWORD_NAME = 60;
+const MAX_APP_PASSWORD_NAME = 60;
 
 const SHAPE = new RegExp(`^[a-z]{${APP_PASSWORD_LENGTH}}$`);
 

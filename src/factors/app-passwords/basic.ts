@@ -32,12 +32,15 @@ import { errors } from '../../errors/errors.ts';
 import { HINT_LENGTH, normalizeAppPassword } from './app-password.ts';
 
 /** How long a verified Authorization value is trusted without a new argon2 check. */
-export const CACHE_TTL_MS = 60_000;
+const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 /** Longest Authorization value looked at; longer ones are refused without any work. */
 const MAX_AUTHORIZATION = 1024;
 
-export type BasicStore = Pick<AppPasswordStore, 'appPasswordCandidates' | 'hasCreatedAppPassword' | 'touchAppPassword' | 'appPasswordChangesSince'> &
+type BasicStore = Pick<
+  AppPasswordStore,
+  'appPasswordCandidates' | 'hasCreatedAppPassword' | 'touchAppPassword' | 'appPasswordChangesSince'
+> &
   Pick<AuditStore, 'record'>;
 
 export interface BasicDeps {
@@ -56,7 +59,7 @@ export interface BasicDeps {
 }
 
 /** Where a Basic attempt came from, for the sign-in log. */
-export interface BasicContext {
+interface BasicContext {
   clientIp: string;
   /** The resolved client address, the source the throttle counts. */
   clientAddr: Addr;
@@ -65,7 +68,7 @@ export interface BasicContext {
   rule: string;
 }
 
-export type BasicResult =
+type BasicResult =
   | { ok: true; user: UserRecord; level: 1 | 2; via: 'app_password' | 'password'; cached: boolean }
   /** `throttled`: the source failed too often lately (answer 429, retry after `retryAfter` seconds). */
   | { ok: false; throttled?: { retryAfter: number; source: string } };
@@ -88,10 +91,9 @@ interface Entry {
 }
 
 const DENIED: BasicResult = { ok: false };
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The user name and password of a Basic Authorization value, or null when it is not one. */
-export function parseBasic(authorization: string): { user: string; password: string } | null {
+function parseBasic(authorization: string): { user: string; password: string } | null {
   if (authorization.length > MAX_AUTHORIZATION) return null;
   const m = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(authorization);
   if (!m) return null;
@@ -143,7 +145,15 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
 
     const credentials = parseBasic(authorization);
     const log = (user: string, outcome: AuditEvent['outcome'], detail: string) =>
-      store.record({ kind: 'app_password', user: user.slice(0, 256), clientIp: context.clientIp, userAgent: context.userAgent, rule: context.rule, outcome, detail });
+      store.record({
+        kind: 'app_password',
+        user: user.slice(0, 256),
+        clientIp: context.clientIp,
+        userAgent: context.userAgent,
+        rule: context.rule,
+        outcome,
+        detail,
+      });
     if (credentials === null) {
       await log('', 'denied', 'malformed Basic credentials');
       return DENIED;
@@ -170,7 +180,8 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
       },
     });
     if (!check.ok) {
-      if (check.reason === 'throttled') return { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } };
+      if (check.reason === 'throttled')
+        return { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } };
       // A directory that cannot answer lets nobody in, and says so (503) rather than "wrong password".
       if (check.reason === 'unavailable') throw errors.signInUnavailable(check.detail);
       return DENIED;

@@ -5,7 +5,10 @@
  * from here; the files behind it are implementation.
  */
 
-export { APP_PASSWORD_LENGTH, checkAppPasswordName, generateAppPassword, MAX_APP_PASSWORD_NAME, MAX_APP_PASSWORDS_PER_USER, normalizeAppPassword } from './app-password.ts';
-export type { NewAppPassword } from './app-password.ts';
-export { CACHE_TTL_MS, createBasicVerifier, parseBasic } from './basic.ts';
-export type { BasicContext, BasicDeps, BasicResult, BasicStore, BasicVerifier } from './basic.ts';
+export {
+  checkAppPasswordName,
+  generateAppPassword,
+  MAX_APP_PASSWORDS_PER_USER,
+} from './app-password.ts';
+export { createBasicVerifier } from './basic.ts';
+export type { BasicVerifier } from './basic.ts';

@@ -11,8 +11,8 @@ import type { AuditContext } from '../totp/verify.ts';
 import { newAccessPass } from './codes.ts';
 
 /** Bounds of `--valid` and `--uses`: a pass is a short bridge, not a second password. */
-export const ACCESS_PASS_MAX_VALID_MS = 30 * 86_400_000;
-export const ACCESS_PASS_MAX_USES = 10;
+const ACCESS_PASS_MAX_VALID_MS = 30 * 86_400_000;
+const ACCESS_PASS_MAX_USES = 10;
 export const ACCESS_PASS_DEFAULT_VALID_MS = 8 * 3_600_000;
 
 export class AccessPassInputError extends Error {}
@@ -36,7 +36,13 @@ export async function issueAccessPass(
     throw new AccessPassInputError(`an access pass has 1 to ${ACCESS_PASS_MAX_USES} uses`);
   }
   const { pass, hash } = newAccessPass(user);
-  const info = await deps.store.issueAccessPass({ user, hash, expiresAt: deps.clock() + input.validMs, uses: input.uses, actor: input.actor });
+  const info = await deps.store.issueAccessPass({
+    user,
+    hash,
+    expiresAt: deps.clock() + input.validMs,
+    uses: input.uses,
+    actor: input.actor,
+  });
   await deps.store.record({
     kind: 'admin',
     user,

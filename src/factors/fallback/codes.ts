@@ -17,10 +17,10 @@ import { userKey } from '../../store/types.ts';
 /** Crockford's Base32 alphabet in lower case: no i, l, o or u. */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 /** Characters of an access pass (80 bits) and of a recovery code (60 bits). */
-export const ACCESS_PASS_LENGTH = 16;
-export const RECOVERY_CODE_LENGTH = 12;
+const ACCESS_PASS_LENGTH = 16;
+const RECOVERY_CODE_LENGTH = 12;
 /** Codes in one set of recovery codes. */
-export const RECOVERY_CODES_PER_SET = 10;
+const RECOVERY_CODES_PER_SET = 10;
 
 function randomValue(length: number): string {
   let s = '';
@@ -29,7 +29,7 @@ function randomValue(length: number): string {
 }
 
 /** `abcdefgh` -> `abcd-efgh`, for showing and printing. */
-export function groupOfFour(value: string): string {
+function groupOfFour(value: string): string {
   return value.match(/.{1,4}/g)?.join('-') ?? '';
 }
 
@@ -60,7 +60,9 @@ export function typedKind(value: string): TypedKind {
 
 /** The stored form of a pass or code of `user`; bound to the user and to its kind. */
 export function fallbackHash(kind: 'access_pass' | 'recovery_code', user: string, typed: string): string {
-  return createHash('sha256').update(`mfa-gateway ${kind}\0${userKey(user)}\0${normalizeTyped(typed)}`).digest('hex');
+  return createHash('sha256')
+    .update(`mfa-gateway ${kind}\0${userKey(user)}\0${normalizeTyped(typed)}`)
+    .digest('hex');
 }
 
 /** A new access pass: the value to show once, grouped, and its hash to store. */

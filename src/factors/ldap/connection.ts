@@ -61,7 +61,7 @@ export function connectionSettings(c: LdapConfig): ConnectionSettings {
 }
 
 /** Rejects with DirectoryUnavailableError when `work` takes longer than `ms` (a backstop beside ldapts' own timeouts). */
-export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DirectoryUnavailableError(`${what}: no answer within ${ms} ms`)), ms);
@@ -93,7 +93,13 @@ export function createConnector(s: ConnectionSettings, clock: () => number = Dat
     const tls: ConnectionOptions = { ...s.tls, host, ...(s.tls.servername === undefined && isIP(host) === 0 ? { servername: host } : {}) };
     const secure = url.toLowerCase().startsWith('ldaps:');
     // ldapts speaks TLS from the start whenever tlsOptions are given, so only for ldaps://.
-    const client = new Client({ url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs, ...(secure ? { tlsOptions: tls } : {}), strictDN: false });
+    const client = new Client({
+      url,
+      timeout: s.timeoutMs,
+      connectTimeout: s.timeoutMs,
+      ...(secure ? { tlsOptions: tls } : {}),
+      strictDN: false,
+    });
     try {
       await withDeadline(
         (async () => {
@@ -150,7 +156,7 @@ export function createServicePool(s: ConnectionSettings, connector: Connector): 
 
   async function acquire(): Promise<Client | null> {
     const ready = idle.pop();
-    if (ready !== undefined && ready.isConnected) return ready;
+    if (ready?.isConnected) return ready;
     if (ready !== undefined) open--;
     if (open < s.poolSize) {
       open++;
@@ -186,7 +192,8 @@ export function createServicePool(s: ConnectionSettings, connector: Connector): 
       client ??= (await connector.open(s.bindDn ?? '', s.bindPassword ?? '')).client;
     } catch (err) {
       release(null);
-      if (isDirectoryAnswer(err)) throw new DirectoryUnavailableError(`the service account cannot bind (${err.message}); check users.ldap.bind_dn and bind_password`);
+      if (isDirectoryAnswer(err))
+        throw new DirectoryUnavailableError(`the service account cannot bind (${err.message}); check users.ldap.bind_dn and bind_password`);
       throw err;
     }
     try {
@@ -200,7 +207,9 @@ export function createServicePool(s: ConnectionSettings, connector: Connector): 
       }
       void client.unbind().catch(() => undefined);
       release(null);
-      throw err instanceof DirectoryUnavailableError ? err : new DirectoryUnavailableError(`directory search failed: ${(err as Error).message}`);
+      throw err instanceof DirectoryUnavailableError
+        ? err
+        : new DirectoryUnavailableError(`directory search failed: ${(err as Error).message}`);
     }
   }
 

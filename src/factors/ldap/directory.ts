@@ -15,7 +15,17 @@ import { GROUP_NAME_PATTERN } from '../password/users-file.ts';
 import type { UserRecord } from '../password/users-file.ts';
 import { connectionSettings, createConnector, createServicePool, DirectoryUnavailableError, isDirectoryAnswer } from './connection.ts';
 import type { Connector, ServicePool } from './connection.ts';
-import { accountState, allValues, bindFailure, escapeFilterValue, fillFilter, firstValue, groupNameFromDn, isPlausibleName, settingsOf, stateAttributes } from './presets.ts';
+import {
+  accountState,
+  allValues,
+  bindFailure,
+  fillFilter,
+  firstValue,
+  groupNameFromDn,
+  isPlausibleName,
+  settingsOf,
+  stateAttributes,
+} from './presets.ts';
 import type { AccountState, BindFailure, LdapSettings } from './presets.ts';
 
 /**
@@ -23,13 +33,13 @@ import type { AccountState, BindFailure, LdapSettings } from './presets.ts';
  * leading or trailing space, at most 256 characters. An entry whose name is not one is not
  * signed in (and the log says why).
  */
-export const DIRECTORY_NAME_PATTERN = /^[^\s,\p{C}](?:[^,\p{C}]{0,254}[^\s,\p{C}])?$/u;
+const DIRECTORY_NAME_PATTERN = /^[^\s,\p{C}](?:[^,\p{C}]{0,254}[^\s,\p{C}])?$/u;
 
 /** Nested groups are followed this deep on servers without an in-chain rule. */
 const MAX_GROUP_DEPTH = 10;
 
 /** A group and how the user came to be in it, for `users test-ldap`. */
-export interface GroupOrigin {
+interface GroupOrigin {
   name: string;
   dn: string;
   /** `memberOf`, `direct member`, `in-chain rule (direct or nested)` or `nested through <group>`. */
@@ -100,7 +110,9 @@ export function createLdapDirectory(config: LdapConfig, clock: () => number = Da
       ).searchEntries.map((e) => ({ dn: e.dn, name: firstValue(attributesOf(e)[attr(settings.groupNameAttribute)]) }));
 
     if (settings.implementation === 'activedirectory') {
-      return (await search(dn)).flatMap((g) => (g.name === undefined ? [] : [{ name: g.name, dn: g.dn, via: 'in-chain rule (direct or nested)' }]));
+      return (await search(dn)).flatMap((g) =>
+        g.name === undefined ? [] : [{ name: g.name, dn: g.dn, via: 'in-chain rule (direct or nested)' }],
+      );
     }
     // Level by level: groups that list the user, then groups that list those groups.
     const found = new Map<string, GroupOrigin>();
@@ -175,7 +187,13 @@ export function createLdapDirectory(config: LdapConfig, clock: () => number = Da
       return { ok: false, reason: 'unknown_user', user: undefined, detail: 'no such user in the directory' };
     }
     const bound = usable ? await bindAs(user.dn, password) : 'wrong_password';
-    if (bound !== true) return { ok: false, reason: bound === 'wrong_password' && user.state === 'disabled' ? 'disabled' : bound, user, detail: `directory bind refused: ${bound}` };
+    if (bound !== true)
+      return {
+        ok: false,
+        reason: bound === 'wrong_password' && user.state === 'disabled' ? 'disabled' : bound,
+        user,
+        detail: `directory bind refused: ${bound}`,
+      };
     if (user.state !== 'ok') return { ok: false, reason: user.state, user, detail: `directory account state: ${user.state}` };
     return { ok: true, user };
   }

@@ -8,7 +8,7 @@
 import type { LdapConfig } from '../../config/types.ts';
 
 /** Where the groups of a user come from. */
-export type GroupSource = 'memberOf' | 'search';
+type GroupSource = 'memberOf' | 'search';
 
 /** `users.ldap` with the preset filled in: every key the directory needs has a value. */
 export interface LdapSettings {
@@ -27,7 +27,7 @@ export interface LdapSettings {
 const UAC = 'userAccountControl';
 const ACCOUNTDISABLE = 0x2;
 
-export const PRESETS: Readonly<Record<'activedirectory' | 'openldap', Omit<LdapSettings, 'implementation' | 'groupBaseDn'>>> = {
+const PRESETS: Readonly<Record<'activedirectory' | 'openldap', Omit<LdapSettings, 'implementation' | 'groupBaseDn'>>> = {
   activedirectory: {
     // Only people (not computers) with a sAMAccountName; 1.2.840.113556.1.4.803 is the bitwise AND rule.
     userFilter: '(&(objectCategory=person)(objectClass=user)(sAMAccountName={username}))',

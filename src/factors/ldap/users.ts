@@ -81,7 +81,10 @@ export function createDirectoryUsers(file: UserDirectory, ldap: LdapDirectory, o
 
   return {
     get,
-    list: () => [...file.list(), ...[...cache.values()].flatMap((c) => (c.user !== null && file.get(c.user.record.name) === undefined ? [c.user.record] : []))],
+    list: () => [
+      ...file.list(),
+      ...[...cache.values()].flatMap((c) => (c.user !== null && file.get(c.user.record.name) === undefined ? [c.user.record] : [])),
+    ],
     credentialsOf: (name) => file.credentialsOf(name),
     directoryUser: (name) => (file.get(name) === undefined ? (cache.get(userKey(name))?.user ?? undefined) : undefined),
     passwordStamp(name) {
@@ -97,7 +100,8 @@ export function createDirectoryUsers(file: UserDirectory, ldap: LdapDirectory, o
       try {
         return (await read(name))?.record;
       } catch (err) {
-        if (err instanceof DirectoryUnavailableError) throw errors.signInUnavailable(`directory user ${JSON.stringify(name.slice(0, 256))}: ${err.message}`, err);
+        if (err instanceof DirectoryUnavailableError)
+          throw errors.signInUnavailable(`directory user ${JSON.stringify(name.slice(0, 256))}: ${err.message}`, err);
         throw err;
       }
     },

@@ -31,7 +31,12 @@ export interface ResetMfaDeps {
  * @example
  * const { removed } = await resetMfa({ store, clock: Date.now }, 'alice', 'root');
  */
-export async function resetMfa(deps: ResetMfaDeps, user: string, actor: string, context: AuditContext = COMMAND_LINE): Promise<{ removed: number }> {
+export async function resetMfa(
+  deps: ResetMfaDeps,
+  user: string,
+  actor: string,
+  context: AuditContext = COMMAND_LINE,
+): Promise<{ removed: number }> {
   const removed = await deps.store.removeAllMethods(user);
   for (const m of removed) {
     await deps.store.record({

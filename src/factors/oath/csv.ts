@@ -6,7 +6,7 @@
  * is small, the input is an admin's upload, and every failure must name its line.
  */
 
-export interface CsvRecord {
+interface CsvRecord {
   /** 1-based line of the file where the record starts. */
   line: number;
   fields: string[];
@@ -73,7 +73,7 @@ export function parseCsv(text: string): CsvParse {
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** One field, quoted when it needs to be; a field a spreadsheet would run as a formula gets a leading `'`. */
-export function csvField(value: string): string {
+function csvField(value: string): string {
   const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -18,18 +18,18 @@ import { parseCsv, writeCsv } from './csv.ts';
 /** The columns Azure MFA's token CSV has, in its order. */
 export const TOKEN_CSV_HEADER = ['upn', 'serial number', 'secret key', 'time interval', 'manufacturer', 'model'] as const;
 /** The columns of the error report. */
-export const ERROR_CSV_HEADER = ['line', 'upn', 'serial number', 'error'] as const;
+const ERROR_CSV_HEADER = ['line', 'upn', 'serial number', 'error'] as const;
 /** Azure's limit on the Base32 secret. */
-export const MAX_SECRET_CHARS = 128;
+const MAX_SECRET_CHARS = 128;
 /** RFC 4226 section 4 (R6): at least 128 bits, but 80-bit tokens are common and allowed by otplib's guardrail here. */
-export const MIN_SECRET_BYTES = 10;
-const SERIAL = /^[A-Za-z0-9._:\/-]{1,64}$/;
+const MIN_SECRET_BYTES = 10;
+const SERIAL = /^[A-Za-z0-9._:/-]{1,64}$/;
 const MAX_TEXT = 64;
 
 /** Where an import or activation came from when no request is involved. */
 const COMMAND_LINE: AuditContext = Object.freeze({ clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null });
 
-export interface TokenImportError {
+interface TokenImportError {
   /** Line of the file the row starts on (the header is line 1). */
   line: number;
   upn: string;
@@ -63,7 +63,8 @@ function decodeBase32(text: string): { ok: true; bytes: Buffer } | { ok: false; 
   const bad = [...text].findIndex((c) => !alphabet.includes(c));
   if (bad >= 0) return { ok: false, error: `secret key is not Base32: "${text[bad]}" at position ${bad + 1} (allowed: A-Z and 2-7)` };
   // 1, 3 or 6 characters past a multiple of 8 cannot come from any byte string (RFC 4648 section 6).
-  if ([1, 3, 6].includes(text.length % 8)) return { ok: false, error: `secret key is not Base32: ${text.length} characters is not a possible length` };
+  if ([1, 3, 6].includes(text.length % 8))
+    return { ok: false, error: `secret key is not Base32: ${text.length} characters is not a possible length` };
   const out: number[] = [];
   let bits = 0;
   let value = 0;
@@ -99,7 +100,12 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
   const errors: TokenImportError[] = [];
   const done = (imported: number, unchanged: number): TokenImportResult => {
     errors.sort((a, b) => a.line - b.line);
-    return { imported, unchanged, errors, errorCsv: writeCsv([ERROR_CSV_HEADER, ...errors.map((e) => [String(e.line), e.upn, e.serial, e.error])]) };
+    return {
+      imported,
+      unchanged,
+      errors,
+      errorCsv: writeCsv([ERROR_CSV_HEADER, ...errors.map((e) => [String(e.line), e.upn, e.serial, e.error])]),
+    };
   };
 
   const parsed = parseCsv(csvText);
@@ -112,7 +118,12 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
   const names = header?.fields.map((f) => f.trim().toLowerCase()) ?? [];
   if (header === undefined || names.join(',') !== expected) {
     const found = header === undefined ? 'an empty file' : `"${header.fields.join(',').slice(0, 200)}"`;
-    errors.push({ line: header?.line ?? 1, upn: '', serial: '', error: `the first line must be the header "${expected}"; found ${found}; nothing was imported` });
+    errors.push({
+      line: header?.line ?? 1,
+      upn: '',
+      serial: '',
+      error: `the first line must be the header "${expected}"; found ${found}; nothing was imported`,
+    });
     return done(0, 0);
   }
 
@@ -159,7 +170,9 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
       continue;
     }
     if (secret.bytes.length < MIN_SECRET_BYTES) {
-      fail(`secret key too short: ${secret.bytes.length} bytes, at least ${MIN_SECRET_BYTES} (${Math.ceil((MIN_SECRET_BYTES * 8) / 5)} Base32 characters)`);
+      fail(
+        `secret key too short: ${secret.bytes.length} bytes, at least ${MIN_SECRET_BYTES} (${Math.ceil((MIN_SECRET_BYTES * 8) / 5)} Base32 characters)`,
+      );
       continue;
     }
     if (interval !== '30' && interval !== '60') {
@@ -173,11 +186,25 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
     good.push({
       line: row.line,
       upn,
-      token: { user, serial, secret: secret.bytes, period: Number(interval) as 30 | 60, manufacturer, model, label: `${manufacturer} ${model} ${serial}` },
+      token: {
+        user,
+        serial,
+        secret: secret.bytes,
+        period: Number(interval) as 30 | 60,
+        manufacturer,
+        model,
+        label: `${manufacturer} ${model} ${serial}`,
+      },
     });
   }
 
-  const outcomes = good.length === 0 ? [] : await deps.store.importTokens(good.map((g) => g.token), deps.maxMethodsPerUser);
+  const outcomes =
+    good.length === 0
+      ? []
+      : await deps.store.importTokens(
+          good.map((g) => g.token),
+          deps.maxMethodsPerUser,
+        );
   let imported = 0;
   let unchanged = 0;
   const context = deps.context ?? COMMAND_LINE;
@@ -195,9 +222,19 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
     } else if (outcome === 'unchanged') {
       unchanged++;
     } else if (outcome === 'serial_taken') {
-      errors.push({ line: g.line, upn: g.upn, serial: g.token.serial, error: 'duplicate serial number: already assigned to another user or with another secret' });
+      errors.push({
+        line: g.line,
+        upn: g.upn,
+        serial: g.token.serial,
+        error: 'duplicate serial number: already assigned to another user or with another secret',
+      });
     } else {
-      errors.push({ line: g.line, upn: g.upn, serial: g.token.serial, error: `user already has the maximum of ${deps.maxMethodsPerUser} methods` });
+      errors.push({
+        line: g.line,
+        upn: g.upn,
+        serial: g.token.serial,
+        error: `user already has the maximum of ${deps.maxMethodsPerUser} methods`,
+      });
     }
   }
   return done(imported, unchanged);
@@ -231,7 +268,8 @@ export async function activateToken(
 ): Promise<{ ok: true } | { ok: false; reason: TokenActivationFailure }> {
   const context = deps.context ?? COMMAND_LINE;
   const by = deps.actor ?? 'command line';
-  const log = (outcome: 'success' | 'denied', detail: string) => deps.store.record({ kind: 'enrollment', user, ...context, outcome, detail: `${detail} (by ${by})` });
+  const log = (outcome: 'success' | 'denied', detail: string) =>
+    deps.store.record({ kind: 'enrollment', user, ...context, outcome, detail: `${detail} (by ${by})` });
   const token = await deps.store.tokenBySerial(serial.trim());
   if (token === null || token.user !== userKey(user)) {
     await log('denied', `oath token ${serial} activation: no such token for this user`);
@@ -243,7 +281,16 @@ export async function activateToken(
   }
   const secret = await deps.store.secretOf(token.id);
   if (secret === null) return { ok: false, reason: 'unknown_token' };
-  const r = checkTotp({ secret, code, now: deps.clock(), period: token.period, digits: token.digits, algorithm: 'sha1', skewSteps: deps.skewSteps ?? 1, lastStep: token.lastStep });
+  const r = checkTotp({
+    secret,
+    code,
+    now: deps.clock(),
+    period: token.period,
+    digits: token.digits,
+    algorithm: 'sha1',
+    skewSteps: deps.skewSteps ?? 1,
+    lastStep: token.lastStep,
+  });
   if (!r.ok) {
     const reason = r.reason === 'malformed' ? 'malformed' : 'wrong';
     await log('denied', `oath token ${serial} activation: ${reason} code`);

@@ -80,7 +80,12 @@ async function dummyHashFor(entries: readonly UserEntry[], previous: Snapshot | 
   if (previous !== undefined && (common === undefined || costOf(previous.dummyHash) === common)) return previous.dummyHash;
   const [memoryCost, timeCost, parallelism, outputLen] =
     common === undefined
-      ? [PASSWORD_HASH_OPTIONS.memoryCost, PASSWORD_HASH_OPTIONS.timeCost, PASSWORD_HASH_OPTIONS.parallelism, PASSWORD_HASH_OPTIONS.outputLen]
+      ? [
+          PASSWORD_HASH_OPTIONS.memoryCost,
+          PASSWORD_HASH_OPTIONS.timeCost,
+          PASSWORD_HASH_OPTIONS.parallelism,
+          PASSWORD_HASH_OPTIONS.outputLen,
+        ]
       : common.split(',').map(Number);
   return hash(randomBytes(32).toString('base64url'), { memoryCost, timeCost, parallelism, outputLen });
 }

@@ -5,10 +5,13 @@
  */
 
 export { loadUserDirectory } from './directory.ts';
-export type { UserDirectory, UserDirectoryOptions, UserLookup } from './directory.ts';
-export { argon2Verify, checkHash, checkPassword, hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from './password.ts';
-export type { CredentialSource, FirstFactorSource, PasswordCheck, PasswordFailure, PasswordVerifier } from './password.ts';
+export type { UserDirectory, UserLookup } from './directory.ts';
+export { checkHash, checkPassword, hashPassword, verifyPassword } from './password.ts';
+export type { PasswordVerifier } from './password.ts';
 export { createRegulatedPasswordCheck } from './regulated.ts';
-export type { PasswordAttempt, RegulatedPassword, RegulatedPasswordCheck, RegulatedPasswordDeps, RegulatedPasswordStore } from './regulated.ts';
-export { GROUP_NAME_PATTERN, isArgon2idHash, parseUsersFile, readUsersFile, USER_NAME_PATTERN, UsersFileError } from './users-file.ts';
-export type { UserEntry, UserRecord } from './users-file.ts';
+export type {
+  PasswordAttempt,
+  RegulatedPasswordCheck,
+} from './regulated.ts';
+export { GROUP_NAME_PATTERN, parseUsersFile, readUsersFile, USER_NAME_PATTERN, UsersFileError } from './users-file.ts';
+export type { UserRecord } from './users-file.ts';

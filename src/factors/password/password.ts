@@ -72,7 +72,12 @@ export interface FirstFactorSource {
  * argon2 verification runs on every path: against the user's hash, or against a dummy of the
  * same cost when the user is unknown or disabled.
  */
-export async function checkHash(dir: CredentialSource, name: string, password: string, verifier: PasswordVerifier = argon2Verify): Promise<PasswordCheck> {
+export async function checkHash(
+  dir: CredentialSource,
+  name: string,
+  password: string,
+  verifier: PasswordVerifier = argon2Verify,
+): Promise<PasswordCheck> {
   const { user, hash: phc } = dir.credentialsOf(name);
   const matches = await verifier(phc, password);
   if (user === undefined) return { ok: false, reason: 'unknown_user', user };
@@ -86,12 +91,22 @@ export async function checkHash(dir: CredentialSource, name: string, password: s
  * `unavailable`, which is a 503 "sign-in is unavailable", and the password states, which
  * only the right password reaches).
  */
-export function checkPassword(source: FirstFactorSource, name: string, password: string, verifier?: PasswordVerifier): Promise<PasswordCheck> {
+export function checkPassword(
+  source: FirstFactorSource,
+  name: string,
+  password: string,
+  verifier?: PasswordVerifier,
+): Promise<PasswordCheck> {
   return source.verify(name, password, verifier);
 }
 
 /** {@link checkPassword} when the reason does not matter: the user, or null for any failure. */
-export async function verifyPassword(source: FirstFactorSource, name: string, password: string, verifier?: PasswordVerifier): Promise<UserRecord | null> {
+export async function verifyPassword(
+  source: FirstFactorSource,
+  name: string,
+  password: string,
+  verifier?: PasswordVerifier,
+): Promise<UserRecord | null> {
   const r = await checkPassword(source, name, password, verifier);
   return r.ok ? r.user : null;
 }

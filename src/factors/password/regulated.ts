@@ -30,7 +30,7 @@ import { sourceKey, type SourceThrottleSettings } from '../../regulation/source-
 import { argon2Verify, checkPassword, type FirstFactorSource, type PasswordFailure, type PasswordVerifier } from './password.ts';
 import type { UserRecord } from './users-file.ts';
 
-export type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
+type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
   Pick<SourceThrottleStore, 'throttleSource' | 'forgiveSourceFailure'> &
   Pick<BlockStore, 'blockOf'> &
   Pick<AuditStore, 'record'>;
@@ -72,7 +72,7 @@ export interface PasswordAttempt {
   alternative?: (verify: (phc: string, password: string) => Promise<boolean>) => Promise<{ id: string; label: string } | null>;
 }
 
-export type RegulatedPassword =
+type RegulatedPassword =
   | { ok: true; user: UserRecord; via: { kind: 'password' } | { kind: 'alternative'; id: string; label: string } }
   /** The source failed too often lately: answer 429 with Retry-After, nothing was checked. */
   | { ok: false; reason: 'throttled'; retryAt: number; source: string }
@@ -81,7 +81,12 @@ export type RegulatedPassword =
   /** Right password of a blocked user. */
   | { ok: false; reason: 'blocked'; user: UserRecord; until: number }
   /** Right password that the directory refuses as it is: expired, must be changed, account expired. */
-  | { ok: false; reason: 'password_state'; state: Extract<PasswordFailure, 'password_expired' | 'must_change_password' | 'account_expired'>; user: UserRecord | undefined }
+  | {
+      ok: false;
+      reason: 'password_state';
+      state: Extract<PasswordFailure, 'password_expired' | 'must_change_password' | 'account_expired'>;
+      user: UserRecord | undefined;
+    }
   /** The directory cannot answer: nobody is let in (503 with Retry-After). */
   | { ok: false; reason: 'unavailable'; detail: string };
 
@@ -105,7 +110,15 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
   return async (attempt) => {
     const name = attempt.name;
     const log = (outcome: AuditEvent['outcome'], detail: string, user = name) =>
-      store.record({ kind: attempt.kind, user: user.slice(0, 256), clientIp: attempt.clientIp, userAgent: attempt.userAgent, rule: attempt.rule, outcome, detail });
+      store.record({
+        kind: attempt.kind,
+        user: user.slice(0, 256),
+        clientIp: attempt.clientIp,
+        userAgent: attempt.userAgent,
+        rule: attempt.rule,
+        outcome,
+        detail,
+      });
     const settings = deps.throttle();
     const source = sourceKey(attempt.clientAddr, settings.ipv4Prefix, settings.ipv6Prefix);
 
@@ -137,7 +150,11 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
       return { ok: false, reason: 'failed' };
     }
     const locks = regulation.next.lockedUntil;
-    if (check !== null && !check.ok && (check.reason === 'password_expired' || check.reason === 'must_change_password' || check.reason === 'account_expired')) {
+    if (
+      check !== null &&
+      !check.ok &&
+      (check.reason === 'password_expired' || check.reason === 'must_change_password' || check.reason === 'account_expired')
+    ) {
       // The directory checked the password and it was right: not a guess.
       if (reserved !== null) await store.forgiveSourceFailure(source, reserved);
       await store.clearLockout(name, 'password');
@@ -145,7 +162,8 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
       return { ok: false, reason: 'password_state', state: check.reason, user };
     }
     const wrong = attempt.alternative ? 'wrong password or app password' : 'wrong password';
-    const why = user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : viaAlternative === null && check?.ok !== true ? wrong : null;
+    const why =
+      user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : viaAlternative === null && check?.ok !== true ? wrong : null;
     if (why !== null) {
       await log('denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`, user?.name ?? name);
       if (locks !== null && user !== undefined) lockedOut(user.name, locks, attempt.clientIp);

@@ -58,7 +58,10 @@ export async function makeAdmin(usersFile: string, user: string, adminGroup: str
  * mode; a new file gets 0600, since it holds password hashes.
  */
 export async function writeAtomically(file: string, text: string): Promise<void> {
-  const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600);
+  const mode = await stat(file).then(
+    (s) => s.mode & 0o777,
+    () => 0o600,
+  );
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomInt(1e9)}.tmp`);
   await writeFile(tmp, text, { mode, flag: 'wx' });
   try {

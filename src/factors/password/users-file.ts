@@ -62,7 +62,7 @@ export class UsersFileError extends Error {
 }
 
 /** True when `hash` is an argon2id PHC string that argon2 can parse. */
-export function isArgon2idHash(hash: string): boolean {
+function isArgon2idHash(hash: string): boolean {
   if (!hash.startsWith('$argon2id$')) return false;
   try {
     parseOptions(hash);
@@ -165,13 +165,18 @@ function parseEntry(
     if (!KNOWN_FIELDS.has(field)) fail(pair.key as Node, p, 'unknown key (allowed: password, email, name, groups, disabled)');
     else if (field === 'password') {
       if (text === undefined || !isArgon2idHash(text)) {
-        fail(v ?? (pair.key as Node), p, 'must be an argon2id hash ($argon2id$v=19$m=...,t=...,p=...$salt$hash); create one with `mfa-gateway users add`');
+        fail(
+          v ?? (pair.key as Node),
+          p,
+          'must be an argon2id hash ($argon2id$v=19$m=...,t=...,p=...$salt$hash); create one with `mfa-gateway users add`',
+        );
       } else passwordHash = text;
     } else if (field === 'email') {
       if (text === undefined || !EMAIL_PATTERN.test(text)) fail(v ?? (pair.key as Node), p, 'must be an e-mail address');
       else email = text;
     } else if (field === 'name') {
-      if (text === undefined || text.trim() === '' || /\p{C}/u.test(text)) fail(v ?? (pair.key as Node), p, 'must be a non-empty display name without control characters');
+      if (text === undefined || text.trim() === '' || /\p{C}/u.test(text))
+        fail(v ?? (pair.key as Node), p, 'must be a non-empty display name without control characters');
       else displayName = text;
     } else if (field === 'groups') {
       if (!isSeq(v)) fail(v ?? (pair.key as Node), p, 'must be a list of group names, e.g. [admins, staff]');
@@ -179,7 +184,8 @@ function parseEntry(
         groups = [];
         v.items.forEach((item, i) => {
           const g = isScalar(item) && typeof item.value === 'string' ? item.value : undefined;
-          if (g === undefined || !GROUP_NAME_PATTERN.test(g)) fail(item as Node, `${p}[${i}]`, 'a group name is text without commas or control characters');
+          if (g === undefined || !GROUP_NAME_PATTERN.test(g))
+            fail(item as Node, `${p}[${i}]`, 'a group name is text without commas or control characters');
           else groups.push(g);
         });
       }

@@ -4,7 +4,15 @@
  * tokens): pure RFC 6238 checks plus verification and enrollment against the store.
  */
 
-export { base32Decode, base32Encode, checkTotp, formatSecretForManualEntry, generateTotp, newTotpSecret, otpauthUri, qrCodeSvg, timeStep } from './totp.ts';
-export type { OtpauthUriInput, TotpCheck, TotpParams } from './totp.ts';
+export {
+  base32Decode,
+  base32Encode,
+  checkTotp,
+  formatSecretForManualEntry,
+  generateTotp,
+  newTotpSecret,
+  otpauthUri,
+  qrCodeSvg,
+  timeStep,
+} from './totp.ts';
 export { confirmTotpEnrollment, startTotpEnrollment, verifyTotpForUser } from './verify.ts';
-export type { AuditContext, EnrollmentFailure, TotpEnrollmentView, TotpFailure, TotpMethodSource, TotpVerification } from './verify.ts';

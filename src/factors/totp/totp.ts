@@ -76,7 +76,10 @@ export async function qrCodeSvg(uri: string): Promise<string> {
 
 /** `JBSWY3DPEHPK3PXP` -> `JBSW Y3DP EHPK 3PXP`, for typing the secret by hand. */
 export function formatSecretForManualEntry(base32Secret: string): string {
-  return base32Secret.replace(/[\s=]/g, '').toUpperCase().replace(/(.{4})(?=.)/g, '$1 ');
+  return base32Secret
+    .replace(/[\s=]/g, '')
+    .toUpperCase()
+    .replace(/(.{4})(?=.)/g, '$1 ');
 }
 
 /** The RFC 6238 time step `T` of `now` (epoch ms) for `period` seconds, with T0 = 0. */
@@ -116,9 +119,7 @@ export type TotpCheck = { ok: true; step: number } | { ok: false; reason: 'malfo
  * A code that is not exactly `digits` digits is `malformed` (never a throw).
  * The comparison inside otplib is constant-time.
  */
-export function checkTotp(
-  input: TotpParams & { code: string; now: number; skewSteps: number; lastStep: number | null },
-): TotpCheck {
+export function checkTotp(input: TotpParams & { code: string; now: number; skewSteps: number; lastStep: number | null }): TotpCheck {
   const code = input.code.replace(/\s+/g, '');
   if (code.length !== input.digits || !/^[0-9]+$/.test(code)) return { ok: false, reason: 'malformed' };
   const base = {

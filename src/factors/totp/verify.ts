@@ -12,7 +12,7 @@ import { base32Encode, checkTotp, formatSecretForManualEntry, newTotpSecret, otp
 /** What code verification needs from the store. */
 export type TotpMethodSource = Pick<MethodStore, 'listMethods' | 'secretOf' | 'claimStep'>;
 
-export type TotpFailure = 'no_method' | 'malformed' | 'wrong' | 'replayed';
+type TotpFailure = 'no_method' | 'malformed' | 'wrong' | 'replayed';
 
 export type TotpVerification = { ok: true; method: MethodInfo; step: number } | { ok: false; reason: TotpFailure };
 
@@ -42,7 +42,16 @@ export async function verifyTotpForUser(
   for (const m of candidates.filter((c) => c.digits === digitsTyped.length)) {
     const secret = await methods.secretOf(m.id);
     if (secret === null) continue; // removed between list and read
-    const r = checkTotp({ secret, code: digitsTyped, now, period: m.period, digits: m.digits, algorithm: m.algorithm, skewSteps: cfg.skewSteps, lastStep: m.lastStep });
+    const r = checkTotp({
+      secret,
+      code: digitsTyped,
+      now,
+      period: m.period,
+      digits: m.digits,
+      algorithm: m.algorithm,
+      skewSteps: cfg.skewSteps,
+      lastStep: m.lastStep,
+    });
     if (r.ok) {
       if (await methods.claimStep(m.id, r.step)) return { ok: true, method: { ...m, lastStep: r.step, lastUsedAt: now }, step: r.step };
       replayed = true;
@@ -73,10 +82,24 @@ export async function startTotpEnrollment(
   const p =
     existing !== null && existing.period === input.period
       ? existing
-      : await pending.createPending({ user: input.user, secret: newTotpSecret(), period: input.period, digits: 6, algorithm: 'sha1', ttlMs: input.ttlMs });
+      : await pending.createPending({
+          user: input.user,
+          secret: newTotpSecret(),
+          period: input.period,
+          digits: 6,
+          algorithm: 'sha1',
+          ttlMs: input.ttlMs,
+        });
   return {
     pending: p,
-    uri: otpauthUri({ issuer: input.issuer, account: input.account, secret: p.secret, period: p.period, digits: p.digits, algorithm: p.algorithm }),
+    uri: otpauthUri({
+      issuer: input.issuer,
+      account: input.account,
+      secret: p.secret,
+      period: p.period,
+      digits: p.digits,
+      algorithm: p.algorithm,
+    }),
     manualKey: formatSecretForManualEntry(base32Encode(p.secret)),
   };
 }
@@ -98,7 +121,16 @@ export interface AuditContext {
  */
 export async function confirmTotpEnrollment(
   deps: { pending: Pick<PendingEnrollmentStore, 'getPending' | 'completeEnrollment'>; audit: Pick<AuditStore, 'record'> },
-  input: { user: string; pendingId: string; code: string; label: string; now: number; skewSteps: number; maxPerUser: number; context: AuditContext },
+  input: {
+    user: string;
+    pendingId: string;
+    code: string;
+    label: string;
+    now: number;
+    skewSteps: number;
+    maxPerUser: number;
+    context: AuditContext;
+  },
 ): Promise<{ ok: true; method: MethodInfo } | { ok: false; reason: EnrollmentFailure }> {
   const log = (outcome: AuditEvent['outcome'], detail: string) =>
     deps.audit.record({ kind: 'enrollment', user: input.user, ...input.context, outcome, detail });
@@ -108,14 +140,29 @@ export async function confirmTotpEnrollment(
     await log('denied', 'totp enrollment expired or replaced');
     return { ok: false, reason: 'expired' };
   }
-  const r = checkTotp({ secret: p.secret, code: input.code, now: input.now, period: p.period, digits: p.digits, algorithm: p.algorithm, skewSteps: input.skewSteps, lastStep: null });
+  const r = checkTotp({
+    secret: p.secret,
+    code: input.code,
+    now: input.now,
+    period: p.period,
+    digits: p.digits,
+    algorithm: p.algorithm,
+    skewSteps: input.skewSteps,
+    lastStep: null,
+  });
   if (!r.ok) {
     // lastStep is null, so a failed check is never 'replayed'.
     const reason = r.reason === 'malformed' ? 'malformed' : 'wrong';
     await log('denied', `totp enrollment: ${reason} code`);
     return { ok: false, reason };
   }
-  const done = await deps.pending.completeEnrollment({ user: input.user, pendingId: p.id, label: input.label, step: r.step, maxPerUser: input.maxPerUser });
+  const done = await deps.pending.completeEnrollment({
+    user: input.user,
+    pendingId: p.id,
+    label: input.label,
+    step: r.step,
+    maxPerUser: input.maxPerUser,
+  });
   if (!done.ok) {
     await log('denied', `totp enrollment: ${done.reason}`);
     return done;

@@ -51,7 +51,8 @@ const dialect: Dialect = {
     await c.query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ?, 0))", [name]);
   },
   isUniqueViolation: (err) => causeCode(err) === UNIQUE_VIOLATION,
-  migrationsTable: 'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+  migrationsTable:
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
   async beginMigration(c) {
     // Waiting for another gateway's migration, and the DDL itself, may take longer than the
     // statement timeout meant for requests; the lock makes gateways starting together migrate once.

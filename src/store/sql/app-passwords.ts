@@ -21,7 +21,13 @@ interface AppPasswordRow {
   last_used_at: number | null;
 }
 
-const toInfo = (r: AppPasswordRow): AppPasswordInfo => ({ id: r.id, user: r.user_key, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at });
+const toInfo = (r: AppPasswordRow): AppPasswordInfo => ({
+  id: r.id,
+  user: r.user_key,
+  name: r.name,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+});
 
 /** Insertion order, the tiebreak of equal `created_at`: SQLite's rowid, PostgreSQL's identity column. */
 const ADDED_ORDER = { sqlite: 'rowid', postgres: 'added_order' } as const;
@@ -39,9 +45,19 @@ export function appPasswordQueries(db: Db, deps: StoreDeps): AppPasswordStore {
       db.tx<AddAppPasswordResult>('addAppPassword', async (c) => {
         const key = userKey(input.user);
         const seq = await bumpSeq(c);
-        const { rows } = await c.query<{ n: number }>('SELECT COUNT(*) AS n FROM app_passwords WHERE user_key = ? AND revoked_at IS NULL', [key]);
+        const { rows } = await c.query<{ n: number }>('SELECT COUNT(*) AS n FROM app_passwords WHERE user_key = ? AND revoked_at IS NULL', [
+          key,
+        ]);
         if (rows[0]!.n >= maxPerUser) return rollback({ ok: false, reason: 'limit_reached' });
-        const row: AppPasswordRow = { id: randomUUID(), user_key: key, name: input.name, hint: input.hint, hash: input.hash, created_at: deps.clock(), last_used_at: null };
+        const row: AppPasswordRow = {
+          id: randomUUID(),
+          user_key: key,
+          name: input.name,
+          hint: input.hint,
+          hash: input.hash,
+          created_at: deps.clock(),
+          last_used_at: null,
+        };
         await c.query(
           'INSERT INTO app_passwords (id, user_key, name, hint, hash, created_at, last_used_at, revoked_at, changed_seq) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)',
           [row.id, row.user_key, row.name, row.hint, row.hash, row.created_at, seq],
@@ -53,7 +69,10 @@ export function appPasswordQueries(db: Db, deps: StoreDeps): AppPasswordStore {
       return (await db.query<AppPasswordRow>(sql, [userKey(user)])).rows.map(toInfo);
     },
     async appPasswordCandidates(user, hint) {
-      const { rows } = await db.query<AppPasswordRow>('SELECT * FROM app_passwords WHERE user_key = ? AND hint = ? AND revoked_at IS NULL', [userKey(user), hint]);
+      const { rows } = await db.query<AppPasswordRow>(
+        'SELECT * FROM app_passwords WHERE user_key = ? AND hint = ? AND revoked_at IS NULL',
+        [userKey(user), hint],
+      );
       return rows.map((r): AppPasswordCredential => ({ ...toInfo(r), hash: r.hash }));
     },
     async hasCreatedAppPassword(user) {
@@ -62,7 +81,11 @@ export function appPasswordQueries(db: Db, deps: StoreDeps): AppPasswordStore {
     revokeAppPassword: async (user, id) => (await revoke('revokeAppPassword', user, ' AND id = ?', [id])) === 1,
     revokeAllAppPasswords: (user) => revoke('revokeAllAppPasswords', user, '', []),
     async touchAppPassword(id, now) {
-      await db.query('UPDATE app_passwords SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [now, id, now]);
+      await db.query('UPDATE app_passwords SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [
+        now,
+        id,
+        now,
+      ]);
     },
     // One statement is one snapshot: the counter and the changed users agree.
     async appPasswordChangesSince(seq) {

@@ -51,7 +51,12 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
         [deps.clock(), e.kind, e.user, userKey(e.user), e.clientIp, e.userAgent, e.rule, e.outcome, e.detail],
       );
     },
-    query: (q) => select([q.user !== undefined && ['user_key = ?', userKey(q.user)], q.since !== undefined && ['at >= ?', q.since]], 'at DESC, id DESC', q.limit),
+    query: (q) =>
+      select(
+        [q.user !== undefined && ['user_key = ?', userKey(q.user)], q.since !== undefined && ['at >= ?', q.since]],
+        'at DESC, id DESC',
+        q.limit,
+      ),
     pruneAudit: (before) => purge(db, 'audit_log', 'id', 'at < ?', before),
     auditPage: (q) =>
       select(
@@ -66,7 +71,8 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
       ),
     // The kinds that count as a sign-in: a password, the identity provider, an app password.
     async lastSignIn(user) {
-      const sql = "SELECT MAX(at) AS at FROM audit_log WHERE user_key = ? AND outcome = 'success' AND kind IN ('password', 'federated', 'app_password')";
+      const sql =
+        "SELECT MAX(at) AS at FROM audit_log WHERE user_key = ? AND outcome = 'success' AND kind IN ('password', 'federated', 'app_password')";
       return (await db.query<{ at: number | null }>(sql, [userKey(user)])).rows[0]?.at ?? null;
     },
   };

@@ -53,25 +53,50 @@ export function enrollmentQueries(db: Db, box: SecretBox, deps: StoreDeps): Pend
          ON CONFLICT (user_key) DO UPDATE SET id = excluded.id, secret_sealed = excluded.secret_sealed, algorithm = excluded.algorithm,
            digits = excluded.digits, period = excluded.period, created_at = excluded.created_at, expires_at = excluded.expires_at
          RETURNING *`,
-        [id, userKey(input.user), box.seal(input.secret, pendingAad(id)), input.algorithm, input.digits, input.period, now, now + input.ttlMs],
+        [
+          id,
+          userKey(input.user),
+          box.seal(input.secret, pendingAad(id)),
+          input.algorithm,
+          input.digits,
+          input.period,
+          now,
+          now + input.ttlMs,
+        ],
       );
       return toPending(rows[0]!, box);
     },
     async getPending(user) {
-      const { rows } = await db.query<PendingRow>('SELECT * FROM pending_enrollments WHERE user_key = ? AND expires_at > ?', [userKey(user), deps.clock()]);
+      const { rows } = await db.query<PendingRow>('SELECT * FROM pending_enrollments WHERE user_key = ? AND expires_at > ?', [
+        userKey(user),
+        deps.clock(),
+      ]);
       return rows[0] === undefined ? null : toPending(rows[0], box);
     },
     completeEnrollment: (input) =>
       db.tx<CompleteEnrollmentResult>('completeEnrollment', async (c) => {
         const key = userKey(input.user);
         const now = deps.clock();
-        const { rows } = await c.query<PendingRow>('DELETE FROM pending_enrollments WHERE id = ? AND user_key = ? AND expires_at > ? RETURNING *', [input.pendingId, key, now]);
+        const { rows } = await c.query<PendingRow>(
+          'DELETE FROM pending_enrollments WHERE id = ? AND user_key = ? AND expires_at > ? RETURNING *',
+          [input.pendingId, key, now],
+        );
         const p = rows[0];
         if (p === undefined) return { ok: false, reason: 'expired' };
         await db.dialect.lock(c, userLock(key));
         if ((await countMethods(c, key)) >= input.maxPerUser) return rollback({ ok: false, reason: 'limit_reached' });
         const secret = box.open(p.secret_sealed, pendingAad(p.id));
-        const method = { user: key, kind: 'totp', label: input.label, secret, algorithm: p.algorithm as OtpAlgorithm, digits: p.digits as 6 | 8, period: p.period as 30 | 60, active: true, lastStep: input.step } as const;
+        const method = {
+          user: key,
+          kind: 'totp',
+          label: input.label,
+          secret,
+          algorithm: p.algorithm as OtpAlgorithm,
+          digits: p.digits as 6 | 8,
+          period: p.period as 30 | 60,
+          active: true,
+          lastStep: input.step,
+        } as const;
         return { ok: true, method: await insertMethod(c, box, method, now) };
       }),
     async cancelPending(user) {

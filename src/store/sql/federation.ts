@@ -61,12 +61,17 @@ export function federationQueries(db: Db): FederationStore {
     },
     // Changes whenever a user is recorded or refreshed: every save bumps the row's version.
     async federatedUsersVersion() {
-      const r = (await db.query<{ n: number; v: number | string }>('SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v FROM federated_users')).rows[0]!;
+      const r = (
+        await db.query<{ n: number; v: number | string }>('SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v FROM federated_users')
+      ).rows[0]!;
       return `${r.n}:${r.v}`;
     },
     async consumeOidcState(id, expiresAt, now) {
       await purge(db, 'oidc_used_states', 'state_hash', 'expires_at <= ?', now);
-      return (await db.query('INSERT INTO oidc_used_states (state_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [id, expiresAt])).rowCount === 1;
+      return (
+        (await db.query('INSERT INTO oidc_used_states (state_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [id, expiresAt]))
+          .rowCount === 1
+      );
     },
   };
 }

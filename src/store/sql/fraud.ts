@@ -30,10 +30,21 @@ export function fraudQueries(db: Db): FraudStore {
     async getFraudReport(id): Promise<FraudReport | null> {
       const r = (await db.query<ReportRow>('SELECT * FROM fraud_reports WHERE id = ?', [id])).rows[0];
       if (r === undefined) return null;
-      return { id: r.id, user: r.user_key, createdAt: r.created_at, expiresAt: r.expires_at, clientIp: r.client_ip, userAgent: r.user_agent, consumedAt: r.consumed_at };
+      return {
+        id: r.id,
+        user: r.user_key,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        clientIp: r.client_ip,
+        userAgent: r.user_agent,
+        consumedAt: r.consumed_at,
+      };
     },
     async consumeFraudReport(id, now) {
-      return (await db.query('UPDATE fraud_reports SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?', [now, id, now])).rowCount === 1;
+      return (
+        (await db.query('UPDATE fraud_reports SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?', [now, id, now]))
+          .rowCount === 1
+      );
     },
     async seeBrowser(user, browser, now) {
       const key = userKey(user);

@@ -55,12 +55,32 @@ export async function countMethods(c: Conn, key: string): Promise<number> {
 }
 
 /** Inserts a method row, its secret sealed and bound to it (the caller holds the user lock when a limit applies). */
-export async function insertMethod(c: Conn, box: SecretBox, m: NewMethod & { serial?: string; manufacturer?: string; model?: string }, now: number): Promise<MethodInfo> {
+export async function insertMethod(
+  c: Conn,
+  box: SecretBox,
+  m: NewMethod & { serial?: string; manufacturer?: string; model?: string },
+  now: number,
+): Promise<MethodInfo> {
   const id = randomUUID();
   const { rows } = await c.query<MethodRow>(
     `INSERT INTO methods (id, user_key, kind, label, secret_sealed, algorithm, digits, period, active, serial, manufacturer, model, created_at, last_used_at, last_step)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING *`,
-    [id, userKey(m.user), m.kind, m.label, box.seal(m.secret, methodAad(id)), m.algorithm, m.digits, m.period, m.active, m.serial, m.manufacturer, m.model, now, m.lastStep],
+    [
+      id,
+      userKey(m.user),
+      m.kind,
+      m.label,
+      box.seal(m.secret, methodAad(id)),
+      m.algorithm,
+      m.digits,
+      m.period,
+      m.active,
+      m.serial,
+      m.manufacturer,
+      m.model,
+      now,
+      m.lastStep,
+    ],
   );
   return toMethod(rows[0]!);
 }
@@ -68,7 +88,9 @@ export async function insertMethod(c: Conn, box: SecretBox, m: NewMethod & { ser
 export function methodQueries(db: Db, box: SecretBox, deps: StoreDeps): MethodStore {
   return {
     async listMethods(user) {
-      return (await db.query<MethodRow>('SELECT * FROM methods WHERE user_key = ? ORDER BY created_at, id', [userKey(user)])).rows.map(toMethod);
+      return (await db.query<MethodRow>('SELECT * FROM methods WHERE user_key = ? ORDER BY created_at, id', [userKey(user)])).rows.map(
+        toMethod,
+      );
     },
     addMethod: (method, maxPerUser) =>
       db.tx<AddMethodResult>('addMethod', async (c) => {

@@ -54,5 +54,6 @@ export async function migrate(db: Db, now: number): Promise<void> {
   }
   const v = (await db.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0;
   const latest = migrations.at(-1)?.version ?? 0;
-  if (v > latest) throw new Error(`store: the database has schema version ${v}, newer than this gateway knows (${latest}); upgrade the gateway`);
+  if (v > latest)
+    throw new Error(`store: the database has schema version ${v}, newer than this gateway knows (${latest}); upgrade the gateway`);
 }

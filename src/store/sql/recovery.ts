@@ -22,7 +22,14 @@ interface PassRow {
 
 const PASS_COLUMNS = 'user_key, created_at, expires_at, uses, uses_left, actor';
 
-const toPass = (r: PassRow): AccessPassInfo => ({ user: r.user_key, createdAt: r.created_at, expiresAt: r.expires_at, uses: r.uses, usesLeft: r.uses_left, actor: r.actor });
+const toPass = (r: PassRow): AccessPassInfo => ({
+  user: r.user_key,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  uses: r.uses,
+  usesLeft: r.uses_left,
+  actor: r.actor,
+});
 
 export function recoveryQueries(db: Db, deps: StoreDeps): AccessPassStore & RecoveryCodeStore {
   return {
@@ -41,7 +48,10 @@ export function recoveryQueries(db: Db, deps: StoreDeps): AccessPassStore & Reco
       return rows[0] === undefined ? null : toPass(rows[0]);
     },
     async useAccessPass(user, hash, now) {
-      const r = await db.query('UPDATE access_passes SET uses_left = uses_left - 1 WHERE user_key = ? AND pass_hash = ? AND uses_left > 0 AND expires_at > ?', [userKey(user), hash, now]);
+      const r = await db.query(
+        'UPDATE access_passes SET uses_left = uses_left - 1 WHERE user_key = ? AND pass_hash = ? AND uses_left > 0 AND expires_at > ?',
+        [userKey(user), hash, now],
+      );
       return r.rowCount === 1;
     },
     async revokeAccessPass(user) {
@@ -58,7 +68,11 @@ export function recoveryQueries(db: Db, deps: StoreDeps): AccessPassStore & Reco
         );
       }),
     async useRecoveryCode(user, hash, now) {
-      const r = await db.query('UPDATE recovery_codes SET used_at = ? WHERE user_key = ? AND code_hash = ? AND used_at IS NULL', [now, userKey(user), hash]);
+      const r = await db.query('UPDATE recovery_codes SET used_at = ? WHERE user_key = ? AND code_hash = ? AND used_at IS NULL', [
+        now,
+        userKey(user),
+        hash,
+      ]);
       return r.rowCount === 1;
     },
     async recoveryCodeSummary(user) {

@@ -31,7 +31,14 @@ const toCounter = (row: CounterRow | undefined): LockoutCounter =>
   row === undefined ? { denials: [], lockedUntil: null } : { denials: fromJson(row.denials) as number[], lockedUntil: row.locked_until };
 
 async function appendHistory(c: Conn, e: Omit<BlockHistoryEntry, 'id'>): Promise<void> {
-  await c.query('INSERT INTO block_history (user_key, action, at, until, reason, actor) VALUES (?, ?, ?, ?, ?, ?)', [e.user, e.action, e.at, e.until, e.reason, e.actor]);
+  await c.query('INSERT INTO block_history (user_key, action, at, until, reason, actor) VALUES (?, ?, ?, ?, ?, ?)', [
+    e.user,
+    e.action,
+    e.at,
+    e.until,
+    e.reason,
+    e.actor,
+  ]);
 }
 
 export function regulationQueries(db: Db, deps: StoreDeps): LockoutStore & BlockStore {
@@ -45,16 +52,20 @@ export function regulationQueries(db: Db, deps: StoreDeps): LockoutStore & Block
         const now = deps.clock();
         // The empty row exists only inside this transaction: the first attempt always counts,
         // so it is overwritten below. It gives the row lock something to hold.
-        await c.query("INSERT INTO lockout_counters (user_key, factor, denials, locked_until, expires_at) VALUES (?, ?, '[]', NULL, ?) ON CONFLICT DO NOTHING", [key, factor, now]);
-        const verdict = deps.lockout.regulate(toCounter((await c.query<CounterRow>(counterSql + db.dialect.forUpdate, [key, factor])).rows[0]), policy, now);
+        await c.query(
+          "INSERT INTO lockout_counters (user_key, factor, denials, locked_until, expires_at) VALUES (?, ?, '[]', NULL, ?) ON CONFLICT DO NOTHING",
+          [key, factor, now],
+        );
+        const verdict = deps.lockout.regulate(
+          toCounter((await c.query<CounterRow>(counterSql + db.dialect.forUpdate, [key, factor])).rows[0]),
+          policy,
+          now,
+        );
         if (verdict.allowed) {
-          await c.query(`UPDATE lockout_counters SET denials = ${db.dialect.json}, locked_until = ?, expires_at = ? WHERE user_key = ? AND factor = ?`, [
-            JSON.stringify(verdict.next.denials),
-            verdict.next.lockedUntil,
-            deps.lockout.expiresAt(verdict.next, policy),
-            key,
-            factor,
-          ]);
+          await c.query(
+            `UPDATE lockout_counters SET denials = ${db.dialect.json}, locked_until = ?, expires_at = ? WHERE user_key = ? AND factor = ?`,
+            [JSON.stringify(verdict.next.denials), verdict.next.lockedUntil, deps.lockout.expiresAt(verdict.next, policy), key, factor],
+          );
         }
         return verdict;
       });
@@ -101,10 +112,14 @@ export function regulationQueries(db: Db, deps: StoreDeps): LockoutStore & Block
         [userKey(user), deps.clock()],
       );
       const r = rows[0];
-      return r === undefined ? null : { user: r.user_key, blockedAt: r.blocked_at, until: r.blocked_until, reason: r.block_reason, actor: r.blocked_by };
+      return r === undefined
+        ? null
+        : { user: r.user_key, blockedAt: r.blocked_at, until: r.blocked_until, reason: r.block_reason, actor: r.blocked_by };
     },
     async blockHistory(user) {
-      const { rows } = await db.query<HistoryRow>('SELECT * FROM block_history WHERE user_key = ? ORDER BY at DESC, id DESC', [userKey(user)]);
+      const { rows } = await db.query<HistoryRow>('SELECT * FROM block_history WHERE user_key = ? ORDER BY at DESC, id DESC', [
+        userKey(user),
+      ]);
       return rows.map(({ user_key, ...r }) => ({ ...r, user: user_key }));
     },
   };

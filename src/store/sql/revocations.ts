@@ -22,7 +22,9 @@ interface ChangeRow {
 
 export function revocationQueries(db: Db, deps: StoreDeps): RevocationStore {
   async function revokedAt(column: Column, user: string): Promise<number | null> {
-    return (await db.query<{ v: number | null }>(`SELECT ${column} AS v FROM user_state WHERE user_key = ?`, [userKey(user)])).rows[0]?.v ?? null;
+    return (
+      (await db.query<{ v: number | null }>(`SELECT ${column} AS v FROM user_state WHERE user_key = ?`, [userKey(user)])).rows[0]?.v ?? null
+    );
   }
 
   /** Sets one revocation column to now; bumping the counter first takes its row lock (see `store/sql/db`). */
@@ -56,7 +58,16 @@ export function revocationQueries(db: Db, deps: StoreDeps): RevocationStore {
       return {
         seq: rows[0]!.seq,
         entries: rows.flatMap((r) =>
-          r.user_key === null ? [] : [{ user: r.user_key, sessionsRevokedAt: r.sessions_revoked_at, devicesRevokedAt: r.devices_revoked_at, blockedUntil: r.blocked_until }],
+          r.user_key === null
+            ? []
+            : [
+                {
+                  user: r.user_key,
+                  sessionsRevokedAt: r.sessions_revoked_at,
+                  devicesRevokedAt: r.devices_revoked_at,
+                  blockedUntil: r.blocked_until,
+                },
+              ],
         ),
       };
     },

@@ -22,13 +22,10 @@ export function sessionQueries(db: Db, deps: StoreDeps): SessionRevocationStore 
   return {
     revokeSession: ({ sid, user, expiresAt }) =>
       db.tx('revokeSession', async (c) => {
-        await c.query('INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING', [
-          sid,
-          userKey(user),
-          deps.clock(),
-          expiresAt,
-          await bumpSeq(c),
-        ]);
+        await c.query(
+          'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING',
+          [sid, userKey(user), deps.clock(), expiresAt, await bumpSeq(c)],
+        );
       }),
     async revokedSessionsSince(seq) {
       const { rows } = await db.query<Row>(
@@ -39,7 +36,9 @@ export function sessionQueries(db: Db, deps: StoreDeps): SessionRevocationStore 
       );
       return {
         seq: rows[0]!.seq,
-        entries: rows.flatMap((r) => (r.sid === null ? [] : [{ sid: r.sid, user: r.user_key, revokedAt: r.revoked_at, expiresAt: r.expires_at }])),
+        entries: rows.flatMap((r) =>
+          r.sid === null ? [] : [{ sid: r.sid, user: r.user_key, revokedAt: r.revoked_at, expiresAt: r.expires_at }],
+        ),
       };
     },
     pruneRevokedSessions: (now) => purge(db, 'revoked_sessions', 'sid', 'expires_at <= ?', now),

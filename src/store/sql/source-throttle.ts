@@ -19,7 +19,11 @@ export function sourceThrottleQueries(db: Db, deps: StoreDeps): SourceThrottleSt
   const write = (c: Conn, source: string, failures: readonly number[], expiresAt?: number) =>
     expiresAt === undefined
       ? c.query(`UPDATE source_failures SET failures = ${db.dialect.json} WHERE source = ?`, [JSON.stringify(failures), source])
-      : c.query(`UPDATE source_failures SET failures = ${db.dialect.json}, expires_at = ? WHERE source = ?`, [JSON.stringify(failures), expiresAt, source]);
+      : c.query(`UPDATE source_failures SET failures = ${db.dialect.json}, expires_at = ? WHERE source = ?`, [
+          JSON.stringify(failures),
+          expiresAt,
+          source,
+        ]);
 
   return {
     async throttleSource(source, policy) {
@@ -28,7 +32,10 @@ export function sourceThrottleQueries(db: Db, deps: StoreDeps): SourceThrottleSt
       return db.tx<SourceVerdict>('throttleSource', async (c) => {
         const now = deps.clock();
         // The empty row gives the row lock something to hold; an allowed attempt overwrites it.
-        await c.query("INSERT INTO source_failures (source, failures, expires_at) VALUES (?, '[]', ?) ON CONFLICT DO NOTHING", [source, now]);
+        await c.query("INSERT INTO source_failures (source, failures, expires_at) VALUES (?, '[]', ?) ON CONFLICT DO NOTHING", [
+          source,
+          now,
+        ]);
         const verdict = rules.throttle((await read(c, source, db.dialect.forUpdate)) ?? [], policy, now);
         if (verdict.allowed) await write(c, source, verdict.next, rules.expiresAt(verdict.next, policy));
         return verdict;
@@ -37,7 +44,7 @@ export function sourceThrottleQueries(db: Db, deps: StoreDeps): SourceThrottleSt
     async forgiveSourceFailure(source, at) {
       await db.tx('forgiveSourceFailure', async (c) => {
         const before = await read(c, source, db.dialect.forUpdate);
-        if (before !== undefined && before.includes(at)) await write(c, source, rules.forgive(before, at));
+        if (before?.includes(at)) await write(c, source, rules.forgive(before, at));
       });
     },
     async sourceFailures(source) {

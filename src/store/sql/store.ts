@@ -44,10 +44,13 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
           { table: 'methods', aad: methodAad },
           { table: 'pending_enrollments', aad: pendingAad },
         ]) {
-          for (const r of (await c.query<{ id: string; secret_sealed: string }>(`SELECT id, secret_sealed FROM ${table} ORDER BY id`)).rows) {
+          for (const r of (await c.query<{ id: string; secret_sealed: string }>(`SELECT id, secret_sealed FROM ${table} ORDER BY id`))
+            .rows) {
             if (box.keyIdOf(r.secret_sealed) === box.currentKeyId) continue;
             const resealed = box.seal(box.open(r.secret_sealed, aad(r.id)), aad(r.id));
-            n += (await c.query(`UPDATE ${table} SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?`, [resealed, r.id, r.secret_sealed])).rowCount;
+            n += (
+              await c.query(`UPDATE ${table} SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?`, [resealed, r.id, r.secret_sealed])
+            ).rowCount;
           }
         }
         return n;

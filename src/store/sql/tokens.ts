@@ -16,7 +16,13 @@ import { userKey } from '../types.ts';
 import { purge, userLock, type Conn, type Db } from './db.ts';
 import { countMethods, insertMethod, methodAad, toMethod, type MethodRow } from './methods.ts';
 
-const toToken = (r: MethodRow): TokenInfo => ({ ...toMethod(r), kind: 'oath_token', serial: r.serial ?? '', manufacturer: r.manufacturer ?? '', model: r.model ?? '' });
+const toToken = (r: MethodRow): TokenInfo => ({
+  ...toMethod(r),
+  kind: 'oath_token',
+  serial: r.serial ?? '',
+  manufacturer: r.manufacturer ?? '',
+  model: r.model ?? '',
+});
 
 async function bySerial(c: Conn, serial: string): Promise<MethodRow | undefined> {
   return (await c.query<MethodRow>("SELECT * FROM methods WHERE serial = ? AND kind = 'oath_token'", [serial])).rows[0];
@@ -39,7 +45,16 @@ export function tokenQueries(db: Db, box: SecretBox, deps: StoreDeps): TokenStor
     // between the check above and this insert (the unique index refuses it).
     await c.query('SAVEPOINT token_row');
     try {
-      const token = { user: key, kind: 'oath_token', label: t.label, secret: t.secret, algorithm: 'sha1', digits: 6, period: t.period, active: false } as const;
+      const token = {
+        user: key,
+        kind: 'oath_token',
+        label: t.label,
+        secret: t.secret,
+        algorithm: 'sha1',
+        digits: 6,
+        period: t.period,
+        active: false,
+      } as const;
       await insertMethod(c, box, { ...token, serial: t.serial, manufacturer: t.manufacturer, model: t.model }, now);
       await c.query('RELEASE SAVEPOINT token_row');
       return 'imported';
@@ -66,10 +81,20 @@ export function tokenQueries(db: Db, box: SecretBox, deps: StoreDeps): TokenStor
       return r === undefined ? null : toToken(r);
     },
     async listTokens() {
-      return (await db.query<MethodRow>("SELECT * FROM methods WHERE kind = 'oath_token' AND serial IS NOT NULL ORDER BY user_key, serial")).rows.map(toToken);
+      return (
+        await db.query<MethodRow>("SELECT * FROM methods WHERE kind = 'oath_token' AND serial IS NOT NULL ORDER BY user_key, serial")
+      ).rows.map(toToken);
     },
     async activateToken(methodId, step) {
-      return (await db.query('UPDATE methods SET active = TRUE, last_step = ?, last_used_at = ? WHERE id = ? AND NOT active', [step, deps.clock(), methodId])).rowCount === 1;
+      return (
+        (
+          await db.query('UPDATE methods SET active = TRUE, last_step = ?, last_used_at = ? WHERE id = ? AND NOT active', [
+            step,
+            deps.clock(),
+            methodId,
+          ])
+        ).rowCount === 1
+      );
     },
     // The pending row first, then the user lock: the order completeEnrollment takes them in, so a
     // reset and a completion running at once serialize instead of leaving a fresh method behind.
@@ -84,10 +109,19 @@ export function tokenQueries(db: Db, box: SecretBox, deps: StoreDeps): TokenStor
 
     async saveImportReport(r) {
       await purge(db, 'token_import_reports', 'id', 'expires_at <= ?', r.createdAt);
-      await db.query('INSERT INTO token_import_reports (id, actor_key, csv, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [r.id, userKey(r.actor), r.csv, r.createdAt, r.expiresAt]);
+      await db.query('INSERT INTO token_import_reports (id, actor_key, csv, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [
+        r.id,
+        userKey(r.actor),
+        r.csv,
+        r.createdAt,
+        r.expiresAt,
+      ]);
     },
     async importReport(id, actor, now) {
-      const { rows } = await db.query<{ csv: string }>('SELECT csv FROM token_import_reports WHERE id = ? AND actor_key = ? AND expires_at > ?', [id, userKey(actor), now]);
+      const { rows } = await db.query<{ csv: string }>(
+        'SELECT csv FROM token_import_reports WHERE id = ? AND actor_key = ? AND expires_at > ?',
+        [id, userKey(actor), now],
+      );
       return rows[0]?.csv ?? null;
     },
   };

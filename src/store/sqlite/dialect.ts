@@ -29,7 +29,8 @@ const dialect: Dialect = {
   json: '?',
   lock: async () => {},
   isUniqueViolation: (err) => (err as { cause?: { code?: unknown } }).cause?.code === 'SQLITE_CONSTRAINT_UNIQUE',
-  migrationsTable: 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  migrationsTable:
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
   // BEGIN IMMEDIATE already made two processes starting together take turns.
   beginMigration: async () => {},
 };

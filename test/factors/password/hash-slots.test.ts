@@ -14,11 +14,13 @@ t.test('no more than `concurrency` hashes run at once; the rest wait their turn 
   const slots = createHashSlots(2, 10);
   const gates = Array.from({ length: 5 }, gate);
   const started: number[] = [];
-  const runs = gates.map((g, i) => slots.run(async () => {
-    started.push(i);
-    await g.opened;
-    return i;
-  }));
+  const runs = gates.map((g, i) =>
+    slots.run(async () => {
+      started.push(i);
+      await g.opened;
+      return i;
+    }),
+  );
   await new Promise((resolve) => setImmediate(resolve));
   t.same(started, [0, 1], 'two run');
   t.equal(slots.running, 2);
@@ -47,19 +49,24 @@ t.test('beyond the queue bound a password check is refused at once with 429', as
 
 t.test('a failing hash frees its slot', async (t) => {
   const slots = createHashSlots(1, 1);
-  await t.rejects(slots.run(async () => {
-    throw new Error('argon2 failed');
-  }), /argon2 failed/);
+  await t.rejects(
+    slots.run(async () => {
+      throw new Error('argon2 failed');
+    }),
+    /argon2 failed/,
+  );
   t.equal(slots.running, 0);
   t.equal(await slots.run(async () => 42), 42);
 });
 
 /** Starts `n` jobs from `source` that each wait for `g` and record their start. */
 function jobs(slots: ReturnType<typeof createHashSlots>, source: string, n: number, g: { opened: Promise<void> }, started: string[]) {
-  return Array.from({ length: n }, (_, i) => slots.run(async () => {
-    started.push(`${source}${i}`);
-    await g.opened;
-  }, source));
+  return Array.from({ length: n }, (_, i) =>
+    slots.run(async () => {
+      started.push(`${source}${i}`);
+      await g.opened;
+    }, source),
+  );
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -70,10 +77,12 @@ t.test('fair queue: a noisy source does not delay another source beyond one slot
     const started: string[] = [];
     const gates = Array.from({ length: 40 }, gate);
     // The noisy source takes every slot and queues 20 more before the quiet user arrives.
-    const noisy = Array.from({ length: concurrency + 20 }, (_, i) => slots.run(async () => {
-      started.push(`noisy${i}`);
-      await gates[i]!.opened;
-    }, '198.51.100.66'));
+    const noisy = Array.from({ length: concurrency + 20 }, (_, i) =>
+      slots.run(async () => {
+        started.push(`noisy${i}`);
+        await gates[i]!.opened;
+      }, '198.51.100.66'),
+    );
     const quiet = slots.run(async () => void started.push('quiet'), '192.0.2.10');
     await tick();
     // One slot frees: the quiet source is next in the rotation, ahead of 20 older noisy jobs.

@@ -19,12 +19,18 @@ const USERS: Record<string, UserRecord> = {
   eve: { name: 'eve', groups: [], disabled: true } as unknown as UserRecord,
 };
 
-const credentialsOf = (name: string) => ({ user: USERS[name.toLowerCase()], hash: USERS[name.toLowerCase()] ? `hash:${name.toLowerCase()}` : DUMMY });
+const credentialsOf = (name: string) => ({
+  user: USERS[name.toLowerCase()],
+  hash: USERS[name.toLowerCase()] ? `hash:${name.toLowerCase()}` : DUMMY,
+});
 
 async function setup(t: Test, failures = 3) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-regulated-'));
   const clock = { now: Date.UTC(2026, 10, 23, 9) };
-  const store = await openStore({ sqlite: { path: join(dir, 'gw.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) }, { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store = await openStore(
+    { sqlite: { path: join(dir, 'gw.db') }, previous_encryption_keys: [], encryption_key: 'a'.repeat(64) },
+    { clock: () => clock.now, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -47,7 +53,13 @@ async function setup(t: Test, failures = 3) {
     onLockout: (user) => lockouts.push(user),
   });
   const attempt = (name: string, password: string, ip = '192.0.2.1'): PasswordAttempt => ({
-    name, password, kind: 'password', clientIp: ip, clientAddr: parseAddress(ip)!, userAgent: 'test', rule: null,
+    name,
+    password,
+    kind: 'password',
+    clientIp: ip,
+    clientAddr: parseAddress(ip)!,
+    userAgent: 'test',
+    rule: null,
   });
   return { store, clock, check, attempt, hashed, lockouts };
 }
@@ -95,7 +107,11 @@ t.test('lockout counted before the check; parallel guesses cannot outrun it; one
   t.equal(results.filter((r) => r.ok).length, 0);
   t.equal(hashed.length, 10, 'every attempt hashed, locked or not (timing)');
   t.same(lockouts, ['bob'], 'the denial that locked told the listener, once');
-  t.match(await check(attempt('bob', 'bob', '198.51.100.50')), { ok: false, reason: 'failed' }, 'the right password of a locked account fails like a wrong one');
+  t.match(
+    await check(attempt('bob', 'bob', '198.51.100.50')),
+    { ok: false, reason: 'failed' },
+    'the right password of a locked account fails like a wrong one',
+  );
 });
 
 t.test('a right password forgives its source reservation; a blocked user is refused after it', async (t) => {
@@ -109,9 +125,15 @@ t.test('a right password forgives its source reservation; a blocked user is refu
 
 t.test('alternatives (app passwords) are tried first, in the same queue', async (t) => {
   const { check, attempt, hashed } = await setup(t);
-  const r = await check({ ...attempt('bob', 'app-secret'), alternative: async (verify) => ((await verify('hash:app-secret', 'app-secret')) ? { id: 'a1', label: 'mail' } : null) });
+  const r = await check({
+    ...attempt('bob', 'app-secret'),
+    alternative: async (verify) => ((await verify('hash:app-secret', 'app-secret')) ? { id: 'a1', label: 'mail' } : null),
+  });
   t.match(r, { ok: true, via: { kind: 'alternative', id: 'a1', label: 'mail' } });
   t.same(hashed, ['hash:app-secret from 192.0.2.1'], 'no account-password hash after a matching app password');
-  const unknown = await check({ ...attempt('nobody', 'app-secret'), alternative: async (verify) => ((await verify('hash:app-secret', 'app-secret')) ? { id: 'a1', label: 'mail' } : null) });
+  const unknown = await check({
+    ...attempt('nobody', 'app-secret'),
+    alternative: async (verify) => ((await verify('hash:app-secret', 'app-secret')) ? { id: 'a1', label: 'mail' } : null),
+  });
   t.match(unknown, { ok: false, reason: 'failed' }, 'an alternative never vouches for an unknown user');
 });

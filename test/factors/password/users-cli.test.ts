@@ -40,13 +40,20 @@ users:
     groups: [admins]
 `;
   await writeFile(file, original, { mode: 0o640 });
-  const r = await run(['add', 'bob', '--email', 'bob@example.com', '--groups', 'staff, Domain Users', '--password-stdin'], file, 'correct horse battery\n');
+  const r = await run(
+    ['add', 'bob', '--email', 'bob@example.com', '--groups', 'staff, Domain Users', '--password-stdin'],
+    file,
+    'correct horse battery\n',
+  );
   t.equal(r.code, 0, r.err);
   t.match(r.out, /added user bob/);
   t.notMatch(r.out, /password/, 'a given password is not echoed');
   const text = await readFile(file, 'utf8');
   t.ok(text.startsWith(original), 'everything before is untouched, comments included');
-  t.match(text.slice(original.length), /^ {2}bob:\n {4}password: \$argon2id\$[^\n]+\n {4}email: bob@example.com\n {4}groups: \[staff, Domain Users\]\n$/);
+  t.match(
+    text.slice(original.length),
+    /^ {2}bob:\n {4}password: \$argon2id\$[^\n]+\n {4}email: bob@example.com\n {4}groups: \[staff, Domain Users\]\n$/,
+  );
   const bob = parseUsersFile(text, file).find((e) => e.record.name === 'bob')!;
   t.equal(await verify(bob.passwordHash, 'correct horse battery'), true, 'one trailing newline removed from stdin');
   t.same(bob.record.groups, ['staff', 'Domain Users']);
@@ -102,10 +109,16 @@ t.test('users list and help', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'users.yaml');
   t.equal((await run(['list'], file)).code, 1, 'no file yet');
-  await writeFile(file, `users:\n  alice:\n    password: ${hash}\n    email: alice@example.com\n    groups: [admins, staff]\n  bob:\n    password: ${hash}\n    disabled: true\n`);
+  await writeFile(
+    file,
+    `users:\n  alice:\n    password: ${hash}\n    email: alice@example.com\n    groups: [admins, staff]\n  bob:\n    password: ${hash}\n    disabled: true\n`,
+  );
   const r = await run(['list'], file);
   t.equal(r.code, 0);
-  t.equal(r.out, 'NAME            EMAIL              GROUPS\nalice           alice@example.com  admins,staff\nbob (disabled)  -                  -\n');
+  t.equal(
+    r.out,
+    'NAME            EMAIL              GROUPS\nalice           alice@example.com  admins,staff\nbob (disabled)  -                  -\n',
+  );
   t.match((await run(['--help'], file)).out, /Usage: mfa-gateway users <command>/);
   t.match((await run(['add', '--help'], file)).out, /--password-stdin/);
   t.match((await run(['list', '-h'], file)).out, /Usage: mfa-gateway users list/);

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { parseOptions, verify } from '@node-rs/argon2';
 import t from 'tap';
 import type { Test } from 'tap';
-import { checkPassword, hashPassword, loadUserDirectory, parseUsersFile, UsersFileError, verifyPassword } from '../../../src/factors/password/index.ts';
+import {
+  checkPassword,
+  hashPassword,
+  loadUserDirectory,
+  parseUsersFile,
+  UsersFileError,
+  verifyPassword,
+} from '../../../src/factors/password/index.ts';
 import type { PasswordVerifier, UserRecord } from '../../../src/factors/password/index.ts';
 
 const aliceHash = await hashPassword('alice password');
@@ -59,10 +66,13 @@ t.test('hashPassword makes argon2id PHC strings', async (t) => {
 
 t.test('a valid file parses into records without their hashes', async (t) => {
   const entries = parseUsersFile(usersYaml(), 'users.yaml');
-  t.same(entries.map((e) => e.record), [
-    { name: 'Alice', email: 'alice@example.com', displayName: 'Alice Example', groups: ['admins', 'Domain Users'], disabled: false },
-    { name: 'bob', groups: [], disabled: true },
-  ]);
+  t.same(
+    entries.map((e) => e.record),
+    [
+      { name: 'Alice', email: 'alice@example.com', displayName: 'Alice Example', groups: ['admins', 'Domain Users'], disabled: false },
+      { name: 'bob', groups: [], disabled: true },
+    ],
+  );
   t.same(parseUsersFile('users:\n', 'u'), [], 'no users yet');
   t.same(parseUsersFile('users: {}\n', 'u'), []);
 });
@@ -108,7 +118,7 @@ extra: 1
   t.throws(() => parseUsersFile('- a\n- b\n', 'u'), /expected a mapping with a `users:` key/);
 });
 
-t.test('duplicate keys are reported at every level, with yaml\'s quadratic check off', async (t) => {
+t.test("duplicate keys are reported at every level, with yaml's quadratic check off", async (t) => {
   const hash = parseUsersFile(usersYaml(), 'u')[0]!.passwordHash;
   const err = t.throws(() =>
     parseUsersFile(`users:\n  bob:\n    password: "${hash}"\n    password: "${hash}"\n  bob:\n    password: "${hash}"\n`, 'users.yaml'),
@@ -135,7 +145,10 @@ t.test('lookup is case-insensitive and keeps the canonical name', async (t) => {
   t.equal(dir.get('ALICE')?.name, 'Alice');
   t.equal(dir.get('BOB')?.disabled, true);
   t.equal(dir.get('carol'), undefined);
-  t.same(dir.list().map((u) => u.name), ['Alice', 'bob']);
+  t.same(
+    dir.list().map((u) => u.name),
+    ['Alice', 'bob'],
+  );
 });
 
 t.test('passwords: right, wrong, unknown and disabled users all cost one argon2 verification', async (t) => {
@@ -162,7 +175,11 @@ t.test('passwords: right, wrong, unknown and disabled users all cost one argon2 
   t.match(disabled.r, { ok: false, reason: 'disabled', user: { name: 'bob' } });
   t.equal(unknown.phc, disabled.phc, 'unknown and disabled users are checked against the dummy hash');
   t.not(unknown.phc, aliceHash);
-  t.same(parseOptions(unknown.phc), { ...parseOptions(aliceHash), saltLen: parseOptions(unknown.phc).saltLen }, 'the dummy costs what a real hash costs');
+  t.same(
+    parseOptions(unknown.phc),
+    { ...parseOptions(aliceHash), saltLen: parseOptions(unknown.phc).saltLen },
+    'the dummy costs what a real hash costs',
+  );
 
   t.match(await verifyPassword(dir, 'alice', 'alice password'), { name: 'Alice' });
   t.equal(await verifyPassword(dir, 'alice', 'nope'), null);
@@ -189,7 +206,11 @@ t.test('the directory reloads when the file changes; a bad edit keeps the previo
 
   await writeFile(`${file}.new`, usersYaml(`  dave:\n    password: ${bobHash}\n`));
   await rename(`${file}.new`, file);
-  t.equal(names(await reloads.until((u) => names(u).includes('dave'))), 'Alice,bob,dave', 'replaced by rename, as editors and users add do');
+  t.equal(
+    names(await reloads.until((u) => names(u).includes('dave'))),
+    'Alice,bob,dave',
+    'replaced by rename, as editors and users add do',
+  );
   t.equal(dir.get('carol'), undefined);
 
   await writeFile(file, usersYaml('  eve:\n    password: plaintext\n'));

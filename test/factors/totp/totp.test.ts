@@ -1,6 +1,16 @@
 // The pure TOTP check: RFC 6238 test vectors, window policy, replay floor, malformed input, URI and QR helpers.
 import t from 'tap';
-import { base32Decode, base32Encode, checkTotp, formatSecretForManualEntry, generateTotp, newTotpSecret, otpauthUri, qrCodeSvg, timeStep } from '../../../src/factors/totp/index.ts';
+import {
+  base32Decode,
+  base32Encode,
+  checkTotp,
+  formatSecretForManualEntry,
+  generateTotp,
+  newTotpSecret,
+  otpauthUri,
+  qrCodeSvg,
+  timeStep,
+} from '../../../src/factors/totp/index.ts';
 
 const rfcSecret = Buffer.from('12345678901234567890');
 
@@ -16,7 +26,11 @@ t.test('RFC 6238 Appendix B, SHA-1, 8 digits', async (t) => {
   for (const [seconds, code] of vectors) {
     const now = seconds * 1000;
     t.equal(generateTotp({ secret: rfcSecret, now, period: 30, digits: 8 }), code, `generate T=${seconds}`);
-    t.same(checkTotp({ secret: rfcSecret, code, now, period: 30, digits: 8, skewSteps: 0, lastStep: null }), { ok: true, step: Math.floor(seconds / 30) }, `check T=${seconds}`);
+    t.same(
+      checkTotp({ secret: rfcSecret, code, now, period: 30, digits: 8, skewSteps: 0, lastStep: null }),
+      { ok: true, step: Math.floor(seconds / 30) },
+      `check T=${seconds}`,
+    );
   }
 });
 
@@ -42,7 +56,11 @@ t.test('replay floor: steps at or below lastStep are replayed', async (t) => {
   t.same(checkTotp({ ...base, code, lastStep: step }), { ok: false, reason: 'replayed' });
   t.same(checkTotp({ ...base, code: prev, lastStep: step }), { ok: false, reason: 'replayed' }, 'an earlier step after a later one');
   t.same(checkTotp({ ...base, code, lastStep: step - 1 }), { ok: true, step });
-  t.same(checkTotp({ ...base, code, lastStep: step + 5 }), { ok: false, reason: 'replayed' }, 'a stored step ahead of the clock does not throw');
+  t.same(
+    checkTotp({ ...base, code, lastStep: step + 5 }),
+    { ok: false, reason: 'replayed' },
+    'a stored step ahead of the clock does not throw',
+  );
 });
 
 t.test('a 10-byte hardware token secret with a 60-second period', async (t) => {
@@ -51,7 +69,10 @@ t.test('a 10-byte hardware token secret with a 60-second period', async (t) => {
   const code = generateTotp({ secret, now, period: 60, digits: 6 });
   t.same(checkTotp({ secret, code, now, period: 60, digits: 6, skewSteps: 1, lastStep: null }), { ok: true, step: timeStep(now, 60) });
   const prev = generateTotp({ secret, now: now - 60_000, period: 60, digits: 6 });
-  t.same(checkTotp({ secret, code: prev, now, period: 60, digits: 6, skewSteps: 1, lastStep: null }), { ok: true, step: timeStep(now, 60) - 1 });
+  t.same(checkTotp({ secret, code: prev, now, period: 60, digits: 6, skewSteps: 1, lastStep: null }), {
+    ok: true,
+    step: timeStep(now, 60) - 1,
+  });
   t.equal(timeStep(now, 60), Math.floor(1_700_000_045 / 60));
 });
 
@@ -74,11 +95,24 @@ t.test('secrets, URI, QR code and manual entry', async (t) => {
   t.equal(newTotpSecret((n) => Buffer.alloc(n, 0)).length, 20, 'randomness is injectable');
 
   t.equal(
-    otpauthUri({ issuer: 'ACME Co', account: 'alice@example.com', secret: Buffer.from('Hello!\xde\xad\xbe\xef', 'latin1'), period: 30, digits: 6 }),
+    otpauthUri({
+      issuer: 'ACME Co',
+      account: 'alice@example.com',
+      secret: Buffer.from('Hello!\xde\xad\xbe\xef', 'latin1'),
+      period: 30,
+      digits: 6,
+    }),
     'otpauth://totp/ACME%20Co:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co',
   );
   t.equal(
-    otpauthUri({ issuer: 'A:B', account: 'x:y', secret: Buffer.from('Hello!\xde\xad\xbe\xef', 'latin1'), period: 60, digits: 8, algorithm: 'sha256' }),
+    otpauthUri({
+      issuer: 'A:B',
+      account: 'x:y',
+      secret: Buffer.from('Hello!\xde\xad\xbe\xef', 'latin1'),
+      period: 60,
+      digits: 8,
+      algorithm: 'sha256',
+    }),
     'otpauth://totp/A%3AB:x%3Ay?secret=JBSWY3DPEHPK3PXP&issuer=A%3AB&algorithm=SHA256&digits=8&period=60',
     'colons inside issuer and account are escaped',
   );

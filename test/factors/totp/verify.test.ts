@@ -17,7 +17,10 @@ const context = { clientIp: '198.51.100.4', userAgent: 'test', rule: 'apps' };
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'mfa-totp-'));
   const clock = fakeClock(1_700_000_010_000);
-  const store: Store = await openStore({ sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] }, { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules });
+  const store: Store = await openStore(
+    { sqlite: { path: join(dir, 'g.db') }, previous_encryption_keys: [] },
+    { clock: clock.clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules },
+  );
   t.teardown(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -28,8 +31,16 @@ async function setup(t: Test) {
 const appSecret = Buffer.alloc(20, 0x42);
 const code = (secret: Buffer, now: number, period: 30 | 60 = 30, digits: 6 | 8 = 6) => generateTotp({ secret, now, period, digits });
 
-async function addApp(store: Store, user: string, secret = appSecret, extra: Partial<{ period: 30 | 60; digits: 6 | 8; active: boolean; kind: 'totp' | 'oath_token' }> = {}) {
-  const r = await store.addMethod({ user, kind: 'totp', label: 'phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true, ...extra }, 5);
+async function addApp(
+  store: Store,
+  user: string,
+  secret = appSecret,
+  extra: Partial<{ period: 30 | 60; digits: 6 | 8; active: boolean; kind: 'totp' | 'oath_token' }> = {},
+) {
+  const r = await store.addMethod(
+    { user, kind: 'totp', label: 'phone', secret, period: 30, digits: 6, algorithm: 'sha1', active: true, ...extra },
+    5,
+  );
   if (!r.ok) throw new Error('add failed');
   return r.method;
 }
@@ -50,7 +61,10 @@ t.test('two verifications of the same code in parallel: exactly one wins', async
   const c = code(appSecret, clock.now);
   const results = await Promise.all([1, 2, 3, 4].map(() => verifyTotpForUser(store, 'alice', c, clock.now, cfg)));
   t.equal(results.filter((r) => r.ok).length, 1);
-  t.same(results.filter((r) => !r.ok), [1, 2, 3].map(() => ({ ok: false, reason: 'replayed' })));
+  t.same(
+    results.filter((r) => !r.ok),
+    [1, 2, 3].map(() => ({ ok: false, reason: 'replayed' })),
+  );
 });
 
 t.test('a code from an earlier step after a later one succeeded is refused', async (t) => {
@@ -78,9 +92,20 @@ t.test('every active method is tried: a second app, an 8-digit 60 s hardware tok
   const tokenSecret = Buffer.from('3132333435363738393a', 'hex');
   const token = await addApp(store, 'alice', tokenSecret, { kind: 'oath_token', period: 60, digits: 8 });
   const inactive = await addApp(store, 'alice', Buffer.alloc(20, 0x09), { kind: 'oath_token', active: false });
-  t.match(await verifyTotpForUser(store, 'alice', code(Buffer.alloc(20, 0x07), clock.now), clock.now, cfg), { ok: true, method: { id: second.id } });
-  t.match(await verifyTotpForUser(store, 'alice', code(tokenSecret, clock.now, 60, 8), clock.now, cfg), { ok: true, method: { id: token.id }, step: timeStep(clock.now, 60) });
-  t.same(await verifyTotpForUser(store, 'alice', code(Buffer.alloc(20, 0x09), clock.now), clock.now, cfg), { ok: false, reason: 'wrong' }, `inactive ${inactive.id} is not usable`);
+  t.match(await verifyTotpForUser(store, 'alice', code(Buffer.alloc(20, 0x07), clock.now), clock.now, cfg), {
+    ok: true,
+    method: { id: second.id },
+  });
+  t.match(await verifyTotpForUser(store, 'alice', code(tokenSecret, clock.now, 60, 8), clock.now, cfg), {
+    ok: true,
+    method: { id: token.id },
+    step: timeStep(clock.now, 60),
+  });
+  t.same(
+    await verifyTotpForUser(store, 'alice', code(Buffer.alloc(20, 0x09), clock.now), clock.now, cfg),
+    { ok: false, reason: 'wrong' },
+    `inactive ${inactive.id} is not usable`,
+  );
 });
 
 t.test('reasons: no method, malformed, wrong', async (t) => {
@@ -93,7 +118,7 @@ t.test('reasons: no method, malformed, wrong', async (t) => {
   const right = code(appSecret, clock.now);
   const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
   t.same(await verifyTotpForUser(store, 'alice', wrong, clock.now, cfg), { ok: false, reason: 'wrong' });
-  t.same(await verifyTotpForUser(store, 'bob', right, clock.now, cfg), { ok: false, reason: 'no_method' }, 'another user\'s code');
+  t.same(await verifyTotpForUser(store, 'bob', right, clock.now, cfg), { ok: false, reason: 'no_method' }, "another user's code");
 });
 
 t.test('enrollment: the same secret on reload, wrong code refused, right code stores the method, every attempt logged', async (t) => {
@@ -105,7 +130,10 @@ t.test('enrollment: the same secret on reload, wrong code refused, right code st
   t.equal((await start()).pending.id, view.pending.id, 'reloading the page keeps the secret');
 
   const enroll = (c: string, pendingId = view.pending.id, maxPerUser = 5) =>
-    confirmTotpEnrollment({ pending: store, audit: store }, { user: 'alice', pendingId, code: c, label: 'My phone', now: clock.now, skewSteps: 1, maxPerUser, context });
+    confirmTotpEnrollment(
+      { pending: store, audit: store },
+      { user: 'alice', pendingId, code: c, label: 'My phone', now: clock.now, skewSteps: 1, maxPerUser, context },
+    );
   const right = code(view.pending.secret, clock.now);
   t.same(await enroll('000'), { ok: false, reason: 'malformed' });
   t.same(await enroll(right === '111111' ? '222222' : '111111'), { ok: false, reason: 'wrong' });
@@ -114,15 +142,33 @@ t.test('enrollment: the same secret on reload, wrong code refused, right code st
   const done = await enroll(right);
   if (!done.ok) throw new Error(`enroll failed: ${done.reason}`);
   t.match(done.method, { user: 'alice', kind: 'totp', label: 'My phone', active: true, lastStep: timeStep(clock.now, 30) });
-  t.same(await verifyTotpForUser(store, 'alice', right, clock.now, cfg), { ok: false, reason: 'replayed' }, 'the confirmation code does not sign in again');
+  t.same(
+    await verifyTotpForUser(store, 'alice', right, clock.now, cfg),
+    { ok: false, reason: 'replayed' },
+    'the confirmation code does not sign in again',
+  );
   t.same(await enroll(right), { ok: false, reason: 'expired' }, 'a pending enrollment is used once');
 
   const log = await store.query({ user: 'alice', limit: 10 });
-  t.same(log.map((e) => [e.kind, e.outcome]), [['enrollment', 'denied'], ['enrollment', 'success'], ['enrollment', 'denied'], ['enrollment', 'denied'], ['enrollment', 'denied'], ['enrollment', 'denied']]);
+  t.same(
+    log.map((e) => [e.kind, e.outcome]),
+    [
+      ['enrollment', 'denied'],
+      ['enrollment', 'success'],
+      ['enrollment', 'denied'],
+      ['enrollment', 'denied'],
+      ['enrollment', 'denied'],
+      ['enrollment', 'denied'],
+    ],
+  );
   t.match(log[1], { detail: new RegExp(`totp method ${done.method.id} enrolled`), clientIp: '198.51.100.4', rule: 'apps' });
 
   clock.advance(30_000);
-  t.equal((await verifyTotpForUser(store, 'alice', code(view.pending.secret, clock.now), clock.now, cfg)).ok, true, 'the next code signs in');
+  t.equal(
+    (await verifyTotpForUser(store, 'alice', code(view.pending.secret, clock.now), clock.now, cfg)).ok,
+    true,
+    'the next code signs in',
+  );
 });
 
 t.test('enrollment: an expired pending secret cannot be confirmed', async (t) => {
@@ -131,8 +177,21 @@ t.test('enrollment: an expired pending secret cannot be confirmed', async (t) =>
   clock.advance(60_000);
   const r = await confirmTotpEnrollment(
     { pending: store, audit: store },
-    { user: 'alice', pendingId: view.pending.id, code: code(view.pending.secret, clock.now), label: 'p', now: clock.now, skewSteps: 1, maxPerUser: 5, context },
+    {
+      user: 'alice',
+      pendingId: view.pending.id,
+      code: code(view.pending.secret, clock.now),
+      label: 'p',
+      now: clock.now,
+      skewSteps: 1,
+      maxPerUser: 5,
+      context,
+    },
   );
   t.same(r, { ok: false, reason: 'expired' });
-  t.not((await startTotpEnrollment(store, { user: 'alice', account: 'alice', issuer: 'ACME', period: 30, ttlMs: 60_000 })).pending.id, view.pending.id, 'a new secret after expiry');
+  t.not(
+    (await startTotpEnrollment(store, { user: 'alice', account: 'alice', issuer: 'ACME', period: 30, ttlMs: 60_000 })).pending.id,
+    view.pending.id,
+    'a new secret after expiry',
+  );
 });
