@@ -8,13 +8,15 @@
  * {@link watchStore} wraps the store so every call reports its outcome: a call failing with
  * GW_STORE_UNAVAILABLE marks the outage, and a call that started after the outage began and
  * succeeded ends it (a call already under way when the store went away proves nothing).
+ * Likewise a failure of a call that began before the last success is stale: it does not
+ * open a second outage after the store came back.
  */
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors/errors.ts';
 
 export interface StoreOutage {
-  /** A store call (or the change feed) failed as unavailable. */
-  failed(err: unknown): void;
+  /** A store call (or the change feed, without a ticket) failed as unavailable. */
+  failed(err: unknown, ticket?: number): void;
   /** A request was answered 503 because of the store. */
   refused(err: GatewayError): void;
   /** Before a store call: a ticket for {@link succeeded}. */
@@ -26,12 +28,20 @@ export interface StoreOutage {
 
 const isUnavailable = (err: unknown) => (err as { code?: unknown } | null)?.code === 'GW_STORE_UNAVAILABLE';
 
+/** The ticket of the store call an error came from (set by {@link watchStore}). */
+const TICKET = Symbol('store call ticket');
+const ticketOf = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null ? (err as { [TICKET]?: number })[TICKET] : undefined;
+
 export function createStoreOutage(log: Pick<Logger, 'error' | 'info'>, monotonic: () => number = () => performance.now()): StoreOutage {
   let calls = 0;
   /** The ticket number at which the current outage began; null while the store answers. */
   let downAt: number | null = null;
   let downSince = 0;
   let refusals = 0;
+  /** The newest ticket whose call succeeded: failures of calls begun before it are stale. */
+  let lastSuccess = 0;
+  const stale = (ticket: number | undefined) => ticket !== undefined && ticket <= lastSuccess;
 
   function goDown(err: unknown): void {
     if (downAt !== null) return;
@@ -46,15 +56,17 @@ export function createStoreOutage(log: Pick<Logger, 'error' | 'info'>, monotonic
   }
 
   return {
-    failed(err) {
-      if (isUnavailable(err)) goDown(err);
+    failed(err, ticket = ticketOf(err)) {
+      if (isUnavailable(err) && !stale(ticket)) goDown(err);
     },
     refused(err) {
+      if (stale(ticketOf(err)) && downAt === null) return;
       goDown(err);
       refusals++;
     },
     began: () => ++calls,
     succeeded(ticket) {
+      lastSuccess = Math.max(lastSuccess, ticket);
       if (downAt === null || ticket <= downAt) return;
       log.info(
         { refused: refusals, down_ms: Math.round(monotonic() - downSince) },
@@ -100,7 +112,8 @@ export function watchStore<S extends object>(
             return v;
           },
           (err: unknown) => {
-            outage.failed(err);
+            if (typeof err === 'object' && err !== null && !(TICKET in err)) Object.defineProperty(err, TICKET, { value: ticket });
+            outage.failed(err, ticket);
             throw err;
           },
         );

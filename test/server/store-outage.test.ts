@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import t from 'tap';
 import { Browser, PASSWORDS, field, send, signInWithEnrollment, startTestGateway, startUpstream, type Reply } from '../helpers/gateway.ts';
 import { freshSchema, relay } from '../helpers/postgres.ts';
-import { createStoreOutage } from '../../src/store/outage.ts';
+import { createStoreOutage, watchStore } from '../../src/store/outage.ts';
 import { errors } from '../../src/errors/errors.ts';
 
 interface Line {
@@ -132,5 +132,36 @@ t.test('the outage watch: one transition each way; calls under way when it began
       ['store unavailable', undefined],
       ['store back after an outage', 2],
     ],
+  );
+});
+
+t.test('the outage watch: a failure of a call begun before the store came back opens no second outage', async (t) => {
+  const { lines, log } = capture();
+  const outage = createStoreOutage(log);
+  const store = watchStore(
+    {
+      slow: async (fail: boolean) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (fail) throw errors.storeUnavailable('postgres: connection terminated');
+      },
+      fast: async () => undefined,
+    },
+    outage,
+  );
+  outage.failed(errors.storeUnavailable('postgres: ECONNREFUSED'));
+  // A call under way while the store comes back, failing after a later call succeeded.
+  const late = store.slow(true).catch((err: unknown) => err);
+  await store.fast();
+  t.equal(outage.down, false, 'the later call that succeeded ends the outage');
+  const err = await late;
+  t.equal(outage.down, false, 'the stale failure does not open a second outage');
+  outage.refused(err as ReturnType<typeof errors.storeUnavailable>);
+  t.equal(outage.down, false, 'nor does the 503 it became');
+  // A call begun after the success that fails is a new outage.
+  await store.slow(true).catch(() => undefined);
+  t.equal(outage.down, true, 'a fresh failure opens a new outage');
+  t.same(
+    lines.map((l) => l.msg.split(':')[0]!.split(';')[0]),
+    ['store unavailable', 'store back after an outage', 'store unavailable'],
   );
 });
