@@ -6,7 +6,7 @@
  * store may all run it.
  */
 import type { Logger } from 'pino';
-import type { AuditStore, FraudStore, SessionRevocationStore } from '../store/types.ts';
+import type { AuditStore, FraudStore, SessionRevocationStore, SessionIndexStore } from '../store/types.ts';
 import { BROWSER_MEMORY_MS } from '../regulation/fraud.ts';
 
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
@@ -17,7 +17,10 @@ interface IntervalScheduler {
 }
 
 export interface HousekeepingDeps {
-  store: Pick<AuditStore, 'pruneAudit'> & Pick<FraudStore, 'pruneFraud'> & Pick<SessionRevocationStore, 'pruneRevokedSessions'>;
+  store: Pick<AuditStore, 'pruneAudit'> &
+    Pick<FraudStore, 'pruneFraud'> &
+    Pick<SessionRevocationStore, 'pruneRevokedSessions'> &
+    Pick<SessionIndexStore, 'pruneSessionIndex'>;
   /** The current retention in ms (read on every run, so a config reload applies). */
   retentionMs: () => number;
   clock: () => number;
@@ -51,6 +54,7 @@ export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
       const removed = await store.pruneAudit(now - deps.retentionMs());
       await store.pruneFraud(now, now - BROWSER_MEMORY_MS);
       await store.pruneRevokedSessions(now);
+      await store.pruneSessionIndex(now);
       if (removed > 0) log.info({ removed }, 'sign-in log entries past retention removed');
       return removed;
     } catch (err) {

@@ -60,6 +60,8 @@ export interface SessionConfig {
   previous_secrets: string[];
   idle_timeout: Duration;
   absolute_timeout: Duration;
+  /** Most sessions one user may have at once (the oldest are ended); 0 = no limit. */
+  max_per_user: number;
   /** Domain attribute for sharing the session across subdomains; omitted = host-only. */
   domain?: string;
 }

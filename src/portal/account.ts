@@ -39,6 +39,16 @@ interface AccountSignIn {
   client?: string;
 }
 
+interface AccountSession {
+  id: string;
+  startedAt: Date | number;
+  lastSeenAt: Date | number;
+  ip: string;
+  /** A short browser description such as "Firefox on Windows". */
+  client: string;
+  current: boolean;
+}
+
 /**
  * `account`: the user's security page. Forms: POST `{prefix}account/forget-browsers` and
  * `{prefix}account/sign-out-everywhere`, each with `csrf`; arrays may be empty.
@@ -56,6 +66,12 @@ export interface AccountPage {
   /** Browsers that skip the second factor; omitted hides the section (remember_device off). */
   rememberedBrowsers?: number;
   signIns: readonly AccountSignIn[];
+  /**
+   * The user's live sessions from the session index, oldest first; `current` marks this
+   * browser's. Forms: POST `{prefix}account/sessions/end` with `id`, `csrf` and
+   * `{prefix}account/sessions/end-others` with `csrf`.
+   */
+  sessions: readonly AccountSession[];
   /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
   notice?: MessageRef;
   /**
@@ -123,6 +139,17 @@ export const accountPage = definePage({
           client: s.client ?? '',
         })),
         hasSignIns: d.signIns.length > 0,
+        sessions: d.sessions.map((x) => ({
+          id: x.id,
+          started: date(x.startedAt),
+          seen: date(x.lastSeenAt),
+          ip: x.ip,
+          client: x.client,
+          current: x.current,
+          endLabel: v.tr(lang, 'account_sessions_end_label', { started: date(x.startedAt) }),
+        })),
+        hasSessions: d.sessions.length > 0,
+        hasOthers: d.sessions.some((x) => !x.current),
       },
       'wide',
     );
@@ -135,10 +162,12 @@ const NOTICES = {
   removed: 'account_notice_method_removed',
   renamed: 'account_notice_method_renamed',
   recovery: 'account_notice_recovery_used',
+  'session-ended': 'account_notice_session_ended',
+  'sessions-ended': 'account_notice_sessions_ended',
 } as const;
 
 export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModule {
-  const { config, publicUrl, sessions, users, store, revocations, clock } = deps;
+  const { config, publicUrl, sessions, users, store, revocations, registry, clock } = deps;
   const remember = config.mfa.remember_device;
 
   return (kit) => {
@@ -205,17 +234,46 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
             : {}),
         ...(active ? { recoveryCodes: { ...(await store.recoveryCodeSummary(session.user)), url: url(PORTAL_PATHS.recoveryCodes) } } : {}),
         signIns,
+        sessions: (await registry.list(session.user)).map((x) => ({
+          id: x.sid,
+          startedAt: x.createdAt,
+          lastSeenAt: x.lastSeen,
+          ip: x.lastIp,
+          client: describeUserAgent(x.lastUserAgent),
+          current: x.sid === session.sid,
+        })),
         ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
         ...(notice ? { notice } : {}),
       });
     }
 
-    async function action(ctx: PortalContext, which: 'sign-out-everywhere' | 'forget-browsers'): Promise<void> {
+    async function action(
+      ctx: PortalContext,
+      which: 'sign-out-everywhere' | 'forget-browsers' | 'end-session' | 'end-others',
+    ): Promise<void> {
       const session = requireStrongSession(ctx);
       if (!session) return;
       const form = await kit.readForm(ctx.req);
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
         return kit.sendError(ctx.req, ctx.res, errors.forbidden('account form with a bad CSRF token'));
+      if (which === 'end-session') {
+        const id = form.get('id') ?? '';
+        // This browser's own session ends through sign-out (which also clears its cookie).
+        if (id === session.sid || !(await registry.end(session.user, id)))
+          return kit.sendError(ctx.req, ctx.res, errors.badRequest('no other live session of this user has that id'));
+        await kit.audit(ctx, {
+          kind: 'revocation',
+          user: session.user,
+          outcome: 'success',
+          detail: `user ended session ${id.slice(0, 8)}`,
+        });
+        return kit.redirect(ctx.res, `${url(PORTAL_PATHS.account)}?done=session-ended`, 303);
+      }
+      if (which === 'end-others') {
+        const ended = await registry.endOthers(session.user, session.sid);
+        await kit.audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: `user ended ${ended} other sessions` });
+        return kit.redirect(ctx.res, `${url(PORTAL_PATHS.account)}?done=sessions-ended`, 303);
+      }
       if (which === 'sign-out-everywhere') {
         await store.revokeSessions(session.user);
         await revocations.refresh();
@@ -244,6 +302,8 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
             await show(ctx, session, done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined);
         } else if (route === `POST ${PORTAL_PATHS.signOutEverywhere}`) await action(ctx, 'sign-out-everywhere');
         else if (route === `POST ${PORTAL_PATHS.forgetBrowsers}`) await action(ctx, 'forget-browsers');
+        else if (route === `POST ${PORTAL_PATHS.endSession}`) await action(ctx, 'end-session');
+        else if (route === `POST ${PORTAL_PATHS.endOtherSessions}`) await action(ctx, 'end-others');
         else return false;
         return true;
       },

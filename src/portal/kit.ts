@@ -13,6 +13,7 @@ import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { RequestScope } from '../contracts/request.ts';
 import type { NewSession, SessionData, SessionManager } from '../session/session.ts';
 import type { LiveRevocationView } from '../session/revocations.ts';
+import type { ProviderSession, SessionRegistry } from '../session/registry.ts';
 import type { Store, AuditEvent } from '../store/types.ts';
 import type { RegulatedPasswordCheck, UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Renderer } from './render.ts';
@@ -28,6 +29,7 @@ import { lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { pickLanguage } from './i18n.ts';
+import { userKey } from '../store/types.ts';
 
 export interface PortalDeps {
   config: GatewayConfig;
@@ -41,6 +43,8 @@ export interface PortalDeps {
   assets: StaticAssets;
   trustedIps: NetworkSet;
   revocations: LiveRevocationView;
+  /** The session index: every issued session is recorded there (see `session/registry`). */
+  registry: SessionRegistry;
   clock: () => number;
   log: Logger;
   /** Extra route sets (fraud reports, federation, admin pages), each built from the kit. */
@@ -82,8 +86,13 @@ export interface PortalKit {
   csrfValid(token: unknown, binding: string, purpose: string): boolean;
   /** The CSRF binding of a signed-out browser (set as a cookie when missing). */
   anonymousBinding(ctx: PortalContext): string;
-  /** Issues a new session cookie on the response (a change of level). */
-  issueSession(ctx: PortalContext, data: NewSession): Promise<SessionData>;
+  /**
+   * Issues a session cookie on the response and records the session in the index. A change of
+   * level of the same user's session keeps its id (so a copy of the earlier cookie ends with
+   * it); anything else starts a new session. `provider`: a federated session's handle at the
+   * identity provider, for back-channel logout.
+   */
+  issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<SessionData>;
   audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void>;
   /** The sign-in log's request fields (client address, browser) for code that records events itself. */
   auditContext(ctx: PortalContext): Pick<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>;
@@ -230,8 +239,17 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       .catch((err: unknown) => log.error({ err, event }, 'could not write the sign-in log'));
   }
 
-  async function issueSession(ctx: PortalContext, data: NewSession): Promise<SessionData> {
-    const issued = await sessions.issue(data);
+  async function issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<SessionData> {
+    const previous = ctx.session !== null && userKey(ctx.session.user) === userKey(data.user) ? ctx.session : null;
+    const issued = await sessions.issue(previous ? { ...data, sid: previous.sid } : data);
+    const skip = data.amr.includes('remembered')
+      ? 'remembered'
+      : data.level === 1 && data.enroll !== true && trustedIps.has(ctx.scope.clientAddr)
+        ? 'trusted_network'
+        : null;
+    const from = { ip: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512) };
+    // Recorded before the cookie is sent: a session the index does not know could not be listed or ended.
+    await deps.registry.record(issued.data, from, { isNew: previous === null, skip, provider });
     appendSetCookie(ctx.res, issued.setCookie);
     return issued.data;
   }

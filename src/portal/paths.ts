@@ -14,6 +14,8 @@ export const PORTAL_PATHS = Object.freeze({
   account: 'account',
   forgetBrowsers: 'account/forget-browsers',
   signOutEverywhere: 'account/sign-out-everywhere',
+  endSession: 'account/sessions/end',
+  endOtherSessions: 'account/sessions/end-others',
   methodAdd: 'account/methods/add',
   methodVerify: 'account/methods/verify',
   methodRename: 'account/methods/rename',

@@ -28,6 +28,7 @@ import { createBasicVerifier } from '../factors/app-passwords/index.ts';
 import { appPasswordsModule } from '../portal/app-passwords.ts';
 import { adminModule } from '../portal/admin.ts';
 import { createRevocationView, type LiveRevocationView } from '../session/revocations.ts';
+import { createSessionRegistry } from '../session/registry.ts';
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
 import { createLdapDirectory } from '../factors/ldap/directory.ts';
@@ -221,7 +222,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log.info({ user, closed }, 'user blocked; closed their WebSocket connections');
   });
 
+  // The session index, across reloads; build() moves the limit along.
+  let maxPerUser = initial.session.max_per_user;
+  let absoluteMs = parseDuration(initial.session.absolute_timeout);
+  const registry = createSessionRegistry({
+    store,
+    refreshRevocations: () => revocations.refresh(),
+    absoluteExpiry: (data) => data.auth + absoluteMs,
+    maxPerUser: () => maxPerUser,
+    clock,
+    log,
+  });
+
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
+    maxPerUser = config.session.max_per_user;
+    absoluteMs = parseDuration(config.session.absolute_timeout);
     adminAddresses = config.mfa.fraud_alert.notify;
     retentionMs = parseDuration(config.log.sign_in_retention);
     passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
@@ -243,6 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       assets,
       trustedIps,
       revocations,
+      registry,
       clock,
       log,
       onLockout,
@@ -295,6 +311,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         users,
         revocations,
         config.mfa.app_passwords.enabled ? createBasicAuthenticator(basicVerifier, publicUrl.host) : undefined,
+        (sid, scope) =>
+          registry.renewed(sid, { ip: scope.clientIp, userAgent: String(scope.req.headers['user-agent'] ?? '').slice(0, 512) }),
       ),
       portal: builtPortal,
       forwarder,

@@ -72,24 +72,34 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
   };
 }
 
+/**
+ * Told when a session's idle clock moves (at most once per renewal interval per session, not
+ * per request): the session index's "last seen", address and browser. Must not throw; the
+ * request does not wait for it.
+ */
+export type SessionRenewed = (sid: string, scope: RequestScope) => void;
+
 export function createAuthenticator(
   sessions: SessionManager,
   users: UserLookup,
   blocks: BlockLookup,
   basic?: BasicAuthenticator,
+  onRenewed?: SessionRenewed,
 ): Authenticator {
-  function fromRead(read: SessionRead, value: string): Authentication | Promise<Authentication> {
+  function fromRead(read: SessionRead, value: string, scope: RequestScope): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
     const known = users.get(read.data.user);
-    if (known === undefined && users.lookup !== undefined) return users.lookup(read.data.user).then((user) => withUser(read, value, user));
-    return withUser(read, value, known);
+    if (known === undefined && users.lookup !== undefined)
+      return users.lookup(read.data.user).then((user) => withUser(read, value, user, scope));
+    return withUser(read, value, known, scope);
   }
 
   function withUser(
     read: SessionRead & { state: 'valid' },
     value: string,
     user: SessionUser | undefined,
+    scope: RequestScope,
   ): Authentication | Promise<Authentication> {
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
@@ -104,7 +114,8 @@ export function createAuthenticator(
       session: { id: read.data.sid, expiresAt: read.expiresAt },
     };
     if (!read.refresh) return auth;
-    return sessions.refresh(value, read.data).then((setCookie) => ({ ...auth, setCookie }));
+    const renewed = onRenewed && (() => onRenewed(read.data.sid, scope));
+    return sessions.refresh(value, read.data, renewed).then((setCookie) => ({ ...auth, setCookie }));
   }
 
   return {
@@ -113,7 +124,7 @@ export function createAuthenticator(
     authenticate(scope: RequestScope) {
       const value = readCookie(scope.req.headers.cookie, sessions.cookieName) ?? '';
       const read = sessions.read(value);
-      return read instanceof Promise ? read.then((r) => fromRead(r, value)) : fromRead(read, value);
+      return read instanceof Promise ? read.then((r) => fromRead(r, value, scope)) : fromRead(read, value, scope);
     },
   };
 }

@@ -20,8 +20,18 @@ import { gatewayCookieNames, serializeCookie } from './cookies.ts';
 /** What a session cookie carries. Times are epoch milliseconds. */
 export interface SessionData {
   v: 1;
-  /** Random id, new at every change of level, so a planted cookie gains nothing. */
+  /**
+   * Random id, the same for the session's whole life (password step, second factor, method
+   * changes): the session index, sign-out and "end this session" go by it, so a copy of the
+   * cookie from any level is ended with the session.
+   */
   sid: string;
+  /**
+   * Random per cookie issue (every change of level): what must rotate against fixation. The
+   * sealed value changes with it, so a cookie planted before sign-in is never the one in use.
+   * Absent from cookies issued before it existed (they stay valid until their timeouts).
+   */
+  n?: string;
   /** Canonical user name from the users file. */
   user: string;
   /** 1 = password done, 2 = second factor done (or a remembered browser let it skip). */
@@ -52,7 +62,10 @@ export interface SessionData {
   tapAt?: number;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'>;
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'> & {
+  /** The session's stable id when it changes level; a new one is drawn when absent. */
+  sid?: string;
+};
 
 /** The revocation records as the session layer sees them. */
 export interface RevocationView {
@@ -87,14 +100,15 @@ export interface SessionManager {
   /** Every cookie the gateway sets; none of them is passed to an upstream app. */
   readonly allCookieNames: readonly string[];
   read(cookieValue: string | undefined): Promise<SessionRead> | SessionRead;
-  /** Seals a new session (new sid) and returns its Set-Cookie value. */
+  /** Seals a session cookie (a new sid unless `session.sid` carries one over, always a new nonce) and returns its Set-Cookie value. */
   issue(session: NewSession): Promise<{ data: SessionData; setCookie: string }>;
   /**
    * Re-seals the session of cookie `value` with the idle clock moved to now. The same old
    * cookie gets the same new one for the next `refreshAfter` interval: a client that never
    * stores Set-Cookie (a script), or a page loading its assets in parallel, costs one seal.
+   * `onRenewed` runs once per such seal (the session index's coarse "last seen").
    */
-  refresh(value: string, data: SessionData): Promise<string>;
+  refresh(value: string, data: SessionData, onRenewed?: () => void): Promise<string>;
   clearCookie(): string;
   /** When the session stops working at the latest (its absolute timeout): how long a record of ending it must be kept. */
   absoluteExpiry(data: SessionData): number;
@@ -194,14 +208,23 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     },
     async issue(session) {
       const now = clock();
-      const data: SessionData = { v: 1, sid: randomBytes(16).toString('base64url'), ...session, iat: now, seen: now };
+      const { sid, ...rest } = session;
+      const data: SessionData = {
+        v: 1,
+        sid: sid ?? randomBytes(16).toString('base64url'),
+        n: randomBytes(12).toString('base64url'),
+        ...rest,
+        iat: now,
+        seen: now,
+      };
       const value = await seal(data);
       verified.set(value, data);
       return { data, setCookie: serializeCookie(cookieName, value, attrs) };
     },
-    refresh(oldValue, data) {
+    refresh(oldValue, data, onRenewed) {
       let setCookie = refreshed.get(oldValue);
       if (setCookie === undefined) {
+        onRenewed?.();
         setCookie = (async () => {
           const next: SessionData = { ...data, seen: clock() };
           const value = await seal(next);

@@ -173,6 +173,62 @@ export interface SessionRevocationStore {
   pruneRevokedSessions(now: number): Promise<number>;
 }
 
+/** How the second factor was skipped, when it was: a remembered browser or a trusted network. */
+export type SessionSkip = 'remembered' | 'trusted_network';
+
+/** One live session as the session index records it (see {@link SessionIndexStore}). */
+export interface IndexedSession {
+  /** The stable session id (`SessionData.sid`), the same for the session's whole life. */
+  sid: string;
+  /** The user name as it signed in. */
+  user: string;
+  createdAt: number;
+  /** Coarse: moves at most once per renewal interval (a quarter of the idle timeout). */
+  lastSeen: number;
+  /** The absolute timeout. */
+  expiresAt: number;
+  createdIp: string;
+  createdUserAgent: string;
+  lastIp: string;
+  lastUserAgent: string;
+  /** How each factor was satisfied, as RFC 8176 `amr` values (`pwd`, `otp`, `mfa`, ...). */
+  amr: string[];
+  skip: SessionSkip | null;
+  /** Signed in through the identity provider (`federation.oidc`) rather than locally. */
+  federated: boolean;
+  /** The identity provider's session id (`sid` claim of the ID token), for back-channel logout. */
+  providerSid: string | null;
+  /** The identity provider's subject (`sub`), for back-channel logout. */
+  providerSub: string | null;
+}
+
+/**
+ * The session index: a record per live session, so sessions can be listed and ended one by
+ * one. Requests never read it (the in-memory revocation view decides); it is written when a
+ * session starts or changes level, touched at most once per renewal interval, and read by
+ * the account and admin pages, the CLI and back-channel logout. Ending a session records its
+ * id as revoked ({@link SessionRevocationStore}) and removes its row in one transaction.
+ */
+export interface SessionIndexStore {
+  /** Creates or replaces the record of `sid` (a change of level keeps `createdAt`, `createdIp` and `createdUserAgent`). */
+  indexSession(session: IndexedSession): Promise<void>;
+  /** Moves `lastSeen`, address and browser of a live record; a missing record stays missing. */
+  touchSession(sid: string, seen: { at: number; ip: string; userAgent: string }): Promise<void>;
+  /** The user's live sessions (any spelling of the name), oldest first. */
+  listSessions(user: string): Promise<IndexedSession[]>;
+  /** The live sessions of a provider subject or provider session (at least one given). */
+  providerSessions(match: { sid?: string; sub?: string }): Promise<IndexedSession[]>;
+  /**
+   * Ends the user's session `sid`: its id is recorded as revoked until its absolute timeout
+   * and its record goes, in one transaction. False when the user has no such live session.
+   */
+  endSession(user: string, sid: string): Promise<boolean>;
+  /** Records a logout token's `jti` until `expiresAt`; false when it was already used (a replay). */
+  useLogoutToken(jti: string, expiresAt: number): Promise<boolean>;
+  /** Deletes expired session records and logout-token ids; returns how many. */
+  pruneSessionIndex(now: number): Promise<number>;
+}
+
 /** The two lockout counters a user has: denied passwords and denied second-factor codes. */
 export type LockoutFactor = 'password' | 'second_factor';
 
@@ -574,6 +630,7 @@ export interface Store
     PendingEnrollmentStore,
     RevocationStore,
     SessionRevocationStore,
+    SessionIndexStore,
     LockoutStore,
     SourceThrottleStore,
     BlockStore,

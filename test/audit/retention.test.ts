@@ -84,6 +84,7 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
       pruneAudit: () => Promise.reject(new Error('disk I/O error')),
       pruneFraud: () => Promise.resolve(),
       pruneRevokedSessions: () => Promise.resolve(0),
+      pruneSessionIndex: () => Promise.resolve(0),
     },
     retentionMs: () => DAY,
     clock: () => 0,

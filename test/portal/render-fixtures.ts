@@ -79,9 +79,27 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
           { at: at('2026-03-10T22:14:00Z'), result: 'denied', ip: '203.0.113.50', client: 'Chrome on Android' },
           { at: at('2026-03-10T08:03:00Z'), result: 'success', ip: '2001:db8::42', client: 'Safari on macOS' },
         ],
+        sessions: [
+          {
+            id: 'Q3x',
+            startedAt: at('2026-03-11T07:58:00Z'),
+            lastSeenAt: at('2026-03-11T09:30:00Z'),
+            ip: '10.20.1.17',
+            client: 'Firefox on Windows',
+            current: true,
+          },
+          {
+            id: 'Z8k',
+            startedAt: at('2026-03-10T08:03:00Z'),
+            lastSeenAt: at('2026-03-10T17:45:00Z'),
+            ip: '2001:db8::42',
+            client: 'Safari on macOS',
+            current: false,
+          },
+        ],
         notice: 'account_notice_browsers_forgotten',
       },
-      empty: { csrf: 'c5', user: { username: 'bob' }, methods: [], rememberedBrowsers: 0, signIns: [] },
+      empty: { csrf: 'c5', user: { username: 'bob' }, methods: [], rememberedBrowsers: 0, signIns: [], sessions: [] },
     },
     error: {
       plain: { status: 502, requestId: 'req-8f3a2c' },

@@ -96,6 +96,7 @@ t.test('user data is escaped; only the QR SVG is inserted raw', async (t) => {
   t.match(enroll, 'aria-label="QR code that adds &lt;script&gt;');
 
   const account = renderer.page('account', 'en', {
+    sessions: [{ id: evil, startedAt: 0, lastSeenAt: 0, ip: evil, client: evil, current: false }],
     csrf: 'c',
     user: { username: evil, name: evil, email: evil },
     methods: [{ name: evil, kind: 'totp', addedAt: 0 }],

@@ -36,6 +36,9 @@ export function revocationQueries(db: Db, deps: StoreDeps): RevocationStore {
          ON CONFLICT (user_key) DO UPDATE SET ${column} = excluded.${column}, changed_seq = excluded.changed_seq`,
         [userKey(user), now, await bumpSeq(c)],
       );
+      // Every session issued until now is over: the index stops listing them.
+      if (column === 'sessions_revoked_at')
+        await c.query('DELETE FROM sessions WHERE user_key = ? AND created_at <= ?', [userKey(user), now]);
       return now;
     });
 

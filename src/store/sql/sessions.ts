@@ -1,6 +1,6 @@
 /**
  * @module store/sql/sessions
- * Sessions ended one by one (sign-out): the record is stamped with a bump of `change_seq`,
+ * Sessions ended one by one (sign-out): the record (and the session's row in the index goes) is stamped with a bump of `change_seq`,
  * taken first in its transaction (see `store/sql/db`), so records commit in counter order
  * and other gateways see the end within a poll; a read takes the counter and the records in
  * one statement (one snapshot), so a poller never sees the counter move without the record.
@@ -26,6 +26,7 @@ export function sessionQueries(db: Db, deps: StoreDeps): SessionRevocationStore 
           'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING',
           [sid, userKey(user), deps.clock(), expiresAt, await bumpSeq(c)],
         );
+        await c.query('DELETE FROM sessions WHERE sid = ?', [sid]);
       }),
     async revokedSessionsSince(seq) {
       const { rows } = await db.query<Row>(

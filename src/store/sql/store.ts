@@ -17,6 +17,7 @@ import { methodAad, methodQueries } from './methods.ts';
 import { recoveryQueries } from './recovery.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
+import { sessionIndexQueries } from './session-index.ts';
 import { sessionQueries } from './sessions.ts';
 import { sourceThrottleQueries } from './source-throttle.ts';
 import { tokenQueries } from './tokens.ts';
@@ -27,6 +28,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...enrollmentQueries(db, box, deps),
     ...revocationQueries(db, deps),
     ...sessionQueries(db, deps),
+    ...sessionIndexQueries(db, deps),
     ...regulationQueries(db, deps),
     ...sourceThrottleQueries(db, deps),
     ...auditQueries(db, deps),

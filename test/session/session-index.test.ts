@@ -1,0 +1,153 @@
+// Issue 12: one stable id per session, recorded in the session index; a copy of its cookie
+// taken at ANY level (before the second factor too) is refused after sign-out, after "end
+// this session" from another browser, and after the absolute timeout. Named after what each
+// guards; every case failed before the session kept one id for its whole life.
+import t from 'tap';
+import {
+  Browser,
+  field,
+  pathOf,
+  signInPassword,
+  signInWithEnrollment,
+  startTestGateway,
+  startUpstream,
+  totpCode,
+} from '../helpers/gateway.ts';
+
+const SESSION = 'mfa_gateway_session';
+const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+const CHROME_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+
+const copyOf = (port: number, from: Browser) => {
+  const copy = new Browser(port);
+  copy.cookies.set(SESSION, from.cookies.get(SESSION)!);
+  return copy;
+};
+
+t.test('session-fixation-and-copies: the pre-second-factor cookie is ended by sign-out', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream);
+  const browser = new Browser(gw.port, { 'user-agent': FIREFOX });
+  await signInPassword(browser, 'bob');
+  const passwordLevel = copyOf(gw.port, browser);
+  const enroll = await browser.get('/.gateway/enroll');
+  const secret = /<code class="secret">(.*?)<\/code>/s.exec(enroll.body)![1]!.replace(/<[^>]+>|\s/g, '');
+  await browser.post('/.gateway/enroll', { code: totpCode(secret, gw.clock.now), csrf: field(enroll.body, 'csrf') });
+  const secondLevel = copyOf(gw.port, browser);
+  t.equal((await secondLevel.get('/app')).status, 200, 'the full session works before');
+  t.match(
+    pathOf((await passwordLevel.get('/app')).headers.location),
+    /^\/\.gateway\/second-factor/,
+    'the password-level copy still asks for a code',
+  );
+
+  const listed = await gw.store.listSessions('bob');
+  t.equal(listed.length, 1, 'one session, one record, across both levels');
+  t.same(listed[0]!.amr, ['pwd', 'otp', 'mfa'], 'RFC 8176 amr values');
+  t.equal(listed[0]!.createdUserAgent, FIREFOX);
+  t.equal(listed[0]!.createdIp, '127.0.0.1');
+  t.equal(listed[0]!.skip, null);
+  t.equal(listed[0]!.federated, false);
+
+  const page = await browser.get('/.gateway/sign-out');
+  t.equal((await browser.post('/.gateway/sign-out', { csrf: field(page.body, 'csrf') })).status, 200);
+  for (const [name, copy] of [
+    ['password-level copy', passwordLevel],
+    ['second-factor copy', secondLevel],
+  ] as const) {
+    const after = await copy.get('/app');
+    t.equal(after.status, 302, `${name} is refused after sign-out`);
+    t.match(pathOf(after.headers.location), /^\/\.gateway\/sign-in/, `${name} is sent to sign in`);
+    t.equal((await copy.get('/.gateway/second-factor')).status, 302, `${name} cannot reach the code page either`);
+  }
+  t.same(await gw.store.listSessions('bob'), [], 'the index forgets the ended session');
+});
+
+t.test('end-this-session: another browser of the user ends one session, the others go on', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream);
+  const laptop = new Browser(gw.port, { 'user-agent': FIREFOX });
+  await signInWithEnrollment(laptop, gw, 'alice');
+  const phone = new Browser(gw.port, { 'user-agent': CHROME_ANDROID });
+  await signInPassword(phone, 'alice');
+  const phoneCopy = copyOf(gw.port, phone);
+  const tablet = new Browser(gw.port);
+  await signInPassword(tablet, 'alice');
+
+  const account = await laptop.get('/.gateway/account');
+  t.equal(account.status, 200);
+  t.match(account.body, 'Firefox on Windows', 'this browser is listed');
+  t.match(account.body, /Chrome on Android/, 'the other browser is listed with its browser');
+  t.match(account.body, 'aria-current="true"', 'this session is marked');
+  const sessions = await gw.store.listSessions('alice');
+  t.equal(sessions.length, 3);
+  const phoneSid = sessions.find((s) => s.createdUserAgent === CHROME_ANDROID)!.sid;
+  const laptopSid = sessions.find((s) => s.createdUserAgent === FIREFOX)!.sid;
+  const csrf = field(account.body, 'csrf');
+
+  t.equal(
+    (await laptop.post('/.gateway/account/sessions/end', { id: phoneSid, csrf: 'forged' })).status,
+    403,
+    'a forged form ends nothing',
+  );
+  t.equal(
+    (await laptop.post('/.gateway/account/sessions/end', { id: laptopSid, csrf })).status,
+    400,
+    'this session ends by sign-out, not here',
+  );
+  t.equal((await laptop.post('/.gateway/account/sessions/end', { id: 'no-such-id', csrf })).status, 400, 'an unknown id ends nothing');
+  t.equal((await gw.store.listSessions('alice')).length, 3, 'nothing ended by the refused forms');
+
+  const ended = await laptop.post('/.gateway/account/sessions/end', { id: phoneSid, csrf });
+  t.equal(ended.status, 303);
+  t.match(pathOf(ended.headers.location), '/.gateway/account');
+  t.match(pathOf((await phoneCopy.get('/.gateway/second-factor')).headers.location), /sign-in/, 'a copy of the ended session is refused');
+  t.equal((await laptop.get('/app')).status, 200, 'this browser goes on');
+  t.equal((await tablet.get('/.gateway/second-factor')).status, 200, 'the third session goes on');
+
+  const again = await laptop.get('/.gateway/account');
+  const table = again.body.slice(again.body.indexOf('sessions-heading'), again.body.indexOf('recent-heading'));
+  t.notMatch(table, /Chrome on Android/, 'the ended session is no longer listed');
+  t.match(table, /Firefox on Windows/);
+  t.equal((await laptop.post('/.gateway/account/sessions/end-others', { csrf: field(again.body, 'csrf') })).status, 303);
+  t.match(pathOf((await tablet.get('/.gateway/second-factor')).headers.location), /sign-in/, 'end all others ends the tablet');
+  t.equal((await laptop.get('/app')).status, 200, 'but not this browser');
+  t.equal((await gw.store.listSessions('alice')).length, 1);
+});
+
+t.test('absolute-timeout: a copy taken before it is refused after it, and the record goes', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), idle_timeout: '40m', absolute_timeout: '1h' } });
+  const browser = new Browser(gw.port);
+  await signInWithEnrollment(browser, gw, 'alice');
+  const copy = copyOf(gw.port, browser);
+  t.equal((await copy.get('/app')).status, 200);
+  // Both keep using the session, so only the absolute timeout can end it.
+  for (let i = 0; i < 2; i++) {
+    gw.clock.now += 25 * 60_000;
+    t.equal((await copy.get('/app')).status, 200, 'in use before the absolute timeout');
+  }
+  gw.clock.now += 10 * 60_000;
+  t.equal((await copy.get('/app')).status, 302, 'refused at the absolute timeout');
+  t.equal((await browser.get('/app')).status, 302);
+  t.same(await gw.store.listSessions('alice'), [], 'an expired session is not listed');
+  t.equal(await gw.store.pruneSessionIndex(gw.clock.now), 1, 'and housekeeping removes its record');
+});
+
+t.test('max-per-user: a new sign-in beyond the limit ends the oldest sessions', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), max_per_user: 2 } });
+  const first = new Browser(gw.port);
+  await signInWithEnrollment(first, gw, 'alice');
+  gw.clock.now += 1000;
+  const second = new Browser(gw.port);
+  await signInPassword(second, 'alice');
+  gw.clock.now += 1000;
+  const third = new Browser(gw.port);
+  await signInPassword(third, 'alice');
+  t.equal((await gw.store.listSessions('alice')).length, 2, 'two sessions at most');
+  t.match(pathOf((await first.get('/app')).headers.location), /sign-in/, 'the oldest session ended');
+  t.equal((await second.get('/.gateway/second-factor')).status, 200, 'the second goes on');
+  t.equal((await third.get('/.gateway/second-factor')).status, 200, 'the new one goes on');
+});
