@@ -285,6 +285,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     previous_secrets: [],
     idle_timeout: '30m',
     absolute_timeout: '12h',
+    max_per_user: 0,
   });
   t.same(c.store, { sqlite: { path: join(process.cwd(), 'data/gateway.db') }, previous_encryption_keys: [] });
   t.same(c.users, { file: join(process.cwd(), 'config/users.yaml'), admin_group: 'admins' });
