@@ -186,6 +186,14 @@ export interface RuleConfig {
   /** A named upstream from `upstreams`, or a URL. */
   upstream?: string;
   policy: PolicyName;
+  /**
+   * Step-up: a second factor entered within this long in this session (`15m`), or `0` for a
+   * code at every new visit (kept for `step_up_grant`, for this rule only). Overrides the
+   * trusted-network skip and remembered browsers on this rule.
+   */
+  mfa_max_age?: string | 0;
+  /** With `mfa_max_age: 0`: how long the code entered for this rule opens it. Default 5m. */
+  step_up_grant?: string;
 }
 
 interface LogConfig {

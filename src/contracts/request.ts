@@ -61,8 +61,11 @@ export interface BasicAuthenticator {
 /** The gateway's own pages and endpoints under the reserved prefix. */
 export interface Portal {
   handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
-  /** Where a caller who must sign in (or pass the second factor) is sent. */
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  /**
+   * Where a caller who must sign in (or pass the second factor) is sent; `stepUp` names the
+   * rule whose `mfa_max_age` asks for a fresh code.
+   */
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', stepUp?: string): string;
   /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
 }
@@ -83,5 +86,6 @@ export type Verdict =
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
-  | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
+  /** `stepUp`: the key of the rule whose `mfa_max_age` asks for a fresh code (the code page says why). */
+  | { kind: 'redirect'; step: 'sign_in' | 'second_factor'; stepUp?: string }
   | { kind: 'error'; error: GatewayError };

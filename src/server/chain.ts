@@ -12,7 +12,8 @@
  *   4. `decide`          the first matching rule (pure)
  *   5. `authenticate`    the session, checked against revocation on every request; on rules with
  *                        `app_passwords: true`, HTTP Basic with an app password instead (a cached check)
- *   6. `authorize`       rule + subject + trusted network -> allow / sign in / second factor / forbidden (pure)
+ *   6. `authorize`       rule + subject + trusted network + clock -> allow / sign in / second factor /
+ *                        step-up (a fresher code, `mfa_max_age`) / forbidden (pure)
  *   7. `forward`         header hygiene, identity headers, streaming to the upstream
  *
  * The policy is evaluated on exactly what the upstream receives: the normalized path is
@@ -65,6 +66,8 @@ export interface ChainDeps {
   originCheck: OriginCheck;
   log: Logger;
   metrics: GatewayMetrics;
+  /** Epoch ms; step-up (`mfa_max_age`) compares the session's last code against it. */
+  clock: () => number;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
   storeOutage?: Pick<StoreOutage, 'refused'>;
 }
@@ -83,7 +86,7 @@ export function createChain(deps: ChainDeps): Chain {
     cookieNames: deps.authenticator.cookieNames,
     warn: (msg) => log.warn(msg),
     judge: (scope) => judgePolicy(scope),
-    signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
+    signInUrl: (returnTo, step, stepUp) => portal.signInUrl(returnTo, step, stepUp),
     fail: (req, res, err) => fail(req, res, err),
     note: (req, err) => {
       logFailure(req, err);
@@ -152,7 +155,11 @@ export function createChain(deps: ChainDeps): Chain {
       authorization !== undefined
         ? await basic!.authenticate(scope, authorization, decision.rule!)
         : await deps.authenticator.authenticate(scope);
-    const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
+    const access = authorize(decision, auth.subject, {
+      trustedNetwork: deps.trustedIps.has(scope.clientAddr),
+      ip: scope.clientIp,
+      now: deps.clock(),
+    });
     switch (access.result) {
       case 'allow':
         return {
@@ -170,6 +177,10 @@ export function createChain(deps: ChainDeps): Chain {
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
         if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
         return { kind: 'redirect', step: access.result };
+      case 'step_up':
+        // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
+        if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge };
+        return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key };
       case 'forbidden':
         return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
     }
@@ -231,7 +242,7 @@ export function createChain(deps: ChainDeps): Chain {
       }
       case 'redirect':
         metrics.request('sign_in');
-        return redirectToSignIn(scope, res, verdict.step);
+        return redirectToSignIn(scope, res, verdict.step, verdict.stepUp);
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
@@ -246,9 +257,9 @@ export function createChain(deps: ChainDeps): Chain {
     }
   }
 
-  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor'): void {
+  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor', stepUp: string | undefined): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    const location = portal.signInUrl(returnTo, step);
+    const location = portal.signInUrl(returnTo, step, stepUp);
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
     const navigates = scope.method === 'GET' || scope.method === 'HEAD';
     if (navigates) {

@@ -302,6 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       originCheck: createOriginCheck({ publicUrl, policy, allowedOrigins: config.server.allowed_origins }),
       log,
       metrics,
+      clock,
       storeOutage,
     });
     return { chain, portal: builtPortal };

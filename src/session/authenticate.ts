@@ -99,6 +99,8 @@ export function createAuthenticator(
         level: read.data.level,
         intranetClaim: read.data.ic,
         ...(read.data.enroll === true ? { mustEnroll: true } : {}),
+        ...(read.data.mfaAt !== undefined ? { mfaAt: read.data.mfaAt } : {}),
+        ...(read.data.su !== undefined && read.data.mfaAt !== undefined ? { stepUp: { rule: read.data.su, at: read.data.mfaAt } } : {}),
       },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
       session: { id: read.data.sid, expiresAt: read.expiresAt },

@@ -50,9 +50,14 @@ export interface SessionData {
   enroll?: true;
   /** When a temporary access pass was accepted in this session; it opens first enrollment for a while. */
   tapAt?: number;
+  /**
+   * Step-up grant: the rule (`CompiledRule.key`) whose `mfa_max_age: 0` the code entered at
+   * `mfaAt` was asked for. It opens that rule alone, for the rule's `step_up_grant`.
+   */
+  su?: string;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'>;
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt' | 'su'>;
 
 /** The revocation records as the session layer sees them. */
 export interface RevocationView {
