@@ -115,6 +115,16 @@ export interface LdapConfig {
   outage_grace: Duration;
 }
 
+/** `identity.jwt`: the signed assertion for the app (see `proxy/assertion`). */
+export interface JwtAssertionConfig {
+  enabled: boolean;
+  header: string;
+  ttl: Duration;
+  audience?: string;
+  key_file?: string;
+  previous_key_files: string[];
+}
+
 export interface FederationConfig {
   oidc?: {
     issuer: string;
@@ -210,6 +220,7 @@ export interface GatewayConfig {
   session: SessionConfig;
   store: StoreConfig;
   users: UsersConfig;
+  identity: { jwt: JwtAssertionConfig };
   federation: FederationConfig;
   mfa: MfaConfig;
   notifications: NotificationsConfig;

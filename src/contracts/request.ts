@@ -32,14 +32,25 @@ export interface RequestScope {
   readonly clientAddr: Addr;
 }
 
+interface SessionFacts {
+  id: string;
+  expiresAt: number;
+  amr: readonly string[];
+  /** Epoch ms of the sign-in. */
+  auth: number;
+}
+
 /** What the session layer tells the chain about the caller. */
 export interface Authentication {
   subject: Subject | null;
   identity: Identity | null;
   /** A re-sealed session cookie to send back (the idle clock moved). */
   setCookie?: string;
-  /** The session behind a cookie sign-in (absent for HTTP Basic): its id and when it stops working unless used again. */
-  session?: { id: string; expiresAt: number };
+  /**
+   * The session behind a cookie sign-in (absent for HTTP Basic): its id, when it stops
+   * working unless used again, how the user authenticated (`amr`) and when they signed in.
+   */
+  session?: SessionFacts;
 }
 
 /** The session layer, seen by the chain: one call per request that needs to know who is asking. */
@@ -80,7 +91,7 @@ export type Verdict =
       upstream: URL;
       setCookie?: string | undefined;
       basic?: boolean;
-      session?: { id: string; expiresAt: number } | undefined;
+      session?: SessionFacts | undefined;
       /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
       allowedOrigins?: readonly string[];
     }

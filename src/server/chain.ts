@@ -31,6 +31,7 @@ import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { ClientAddressResult } from '../client-ip/resolve.ts';
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
+import type { AssertionSigner } from '../proxy/assertion.ts';
 import type { Forwarder } from '../proxy/forward.ts';
 import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
 import type { OriginCheck } from '../policy/origin.ts';
@@ -68,6 +69,8 @@ export interface ChainDeps {
   metrics: GatewayMetrics;
   /** Epoch ms; step-up (`mfa_max_age`) compares the session's last code against it. */
   clock: () => number;
+  /** `identity.jwt`: signs the assertion forwarded with a user's identity; null when off. */
+  assertions: AssertionSigner | null;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
   storeOutage?: Pick<StoreOutage, 'refused'>;
 }
@@ -81,6 +84,7 @@ export function createChain(deps: ChainDeps): Chain {
   const { prefix, portal, log } = deps;
   const prefixBare = prefix.slice(0, -1);
   const forwardAuthPath = `${prefix}auth`;
+  const jwksPath = `${prefix}jwks.json`;
   const forwardAuth = createForwardAuth({
     path: forwardAuthPath,
     cookieNames: deps.authenticator.cookieNames,
@@ -186,7 +190,7 @@ export function createChain(deps: ChainDeps): Chain {
     }
   }
 
-  function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false) {
+  function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false, assertion: string | null = null) {
     // Basic credentials the gateway checked are its own, like its cookies: the app never sees them.
     return upstreamRequestHeaders(basic ? withoutAuthorization(scope.req.rawHeaders) : scope.req.rawHeaders, {
       clientIp: scope.clientIp,
@@ -194,6 +198,19 @@ export function createChain(deps: ChainDeps): Chain {
       host: scope.hostHeader,
       identity,
       stripCookies: deps.authenticator.cookieNames,
+      ...(deps.assertions ? { assertion: { header: deps.assertions.header, value: assertion } } : {}),
+    });
+  }
+
+  /** Step 7's signed identity (`identity.jwt`): cached per session, so usually no signature is made. */
+  function assertionFor(verdict: Verdict & { kind: 'forward' }): string | Promise<string> | null {
+    if (deps.assertions === null || verdict.identity === null) return null;
+    const s = verdict.session;
+    return deps.assertions.assertion({
+      identity: verdict.identity,
+      cacheKey: s ? s.id : `basic:${verdict.identity.user}`,
+      amr: s ? s.amr : ['pwd'],
+      authTime: s ? s.auth : deps.clock(),
     });
   }
 
@@ -221,6 +238,11 @@ export function createChain(deps: ChainDeps): Chain {
       metrics.request('rejected');
       return fail(req, res, scope);
     }
+    if (scope.path === jwksPath && deps.assertions !== null) {
+      metrics.request('portal');
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' });
+      return void res.end(JSON.stringify(deps.assertions.jwks()));
+    }
     if (scope.path === forwardAuthPath || scope.path.startsWith(`${forwardAuthPath}/`)) {
       metrics.request('forward_auth');
       return forwardAuth(scope, res);
@@ -237,7 +259,9 @@ export function createChain(deps: ChainDeps): Chain {
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
         // A request of this session moved its idle clock: its sockets here may live as long.
         if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
-        const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
+        const pending = assertionFor(verdict);
+        const assertion = pending instanceof Promise ? await pending : pending;
+        const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       }
       case 'redirect':
@@ -282,53 +306,55 @@ export function createChain(deps: ChainDeps): Chain {
       };
       const scope = parseTarget(req);
       if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
-      Promise.resolve(judge(scope)).then(
-        (verdict) => {
-          if (verdict.kind === 'forward') {
-            if (verdict.identity !== null) {
-              const origin = deps.originCheck.check(
-                req.rawHeaders,
-                { proto: scope.proto, hostHeader: scope.hostHeader },
-                verdict.allowedOrigins ?? [],
-              );
-              if (!origin.ok) {
-                log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
-                return refuse(403, 'Forbidden');
+      Promise.resolve(judge(scope))
+        .then(async (verdict) => ({ verdict, assertion: verdict.kind === 'forward' ? await assertionFor(verdict) : null }))
+        .then(
+          ({ verdict, assertion }) => {
+            if (verdict.kind === 'forward') {
+              if (verdict.identity !== null) {
+                const origin = deps.originCheck.check(
+                  req.rawHeaders,
+                  { proto: scope.proto, hostHeader: scope.hostHeader },
+                  verdict.allowedOrigins ?? [],
+                );
+                if (!origin.ok) {
+                  log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
+                  return refuse(403, 'Forbidden');
+                }
               }
+              const owner: SocketOwner | null =
+                verdict.user === null
+                  ? null
+                  : {
+                      user: verdict.user,
+                      ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}),
+                    };
+              deps.websockets.ws(
+                req,
+                socket,
+                head,
+                verdict.upstream,
+                scope.path + scope.query,
+                forwardHeaders(scope, verdict.identity, verdict.basic, assertion),
+                owner,
+              );
+            } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
+            else if (verdict.kind === 'portal') refuse(404, 'Not Found');
+            else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
+          },
+          (err: unknown) => {
+            const error = toGatewayError(err);
+            if (error.code === 'GW_STORE_UNAVAILABLE') {
+              deps.storeOutage?.refused(error);
+              socket.end(
+                `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+              );
+              return;
             }
-            const owner: SocketOwner | null =
-              verdict.user === null
-                ? null
-                : {
-                    user: verdict.user,
-                    ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}),
-                  };
-            deps.websockets.ws(
-              req,
-              socket,
-              head,
-              verdict.upstream,
-              scope.path + scope.query,
-              forwardHeaders(scope, verdict.identity, verdict.basic),
-              owner,
-            );
-          } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
-          else if (verdict.kind === 'portal') refuse(404, 'Not Found');
-          else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
-        },
-        (err: unknown) => {
-          const error = toGatewayError(err);
-          if (error.code === 'GW_STORE_UNAVAILABLE') {
-            deps.storeOutage?.refused(error);
-            socket.end(
-              `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-            );
-            return;
-          }
-          log.error({ err }, 'upgrade failed');
-          refuse(500, 'Internal Server Error');
-        },
-      );
+            log.error({ err }, 'upgrade failed');
+            refuse(500, 'Internal Server Error');
+          },
+        );
     },
   };
 }

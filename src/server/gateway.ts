@@ -48,6 +48,7 @@ import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain } from './chain.ts';
+import { createAssertionSigners } from '../proxy/assertion.ts';
 import type { Portal } from '../contracts/request.ts';
 import { errors } from '../errors/errors.ts';
 import { gatewayMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
@@ -221,6 +222,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log.info({ user, closed }, 'user blocked; closed their WebSocket connections');
   });
 
+  // The signed identity's keys outlive a reload: a rotated-out key stays published for the ttl.
+  const assertionSigners = createAssertionSigners(clock);
+
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
     adminAddresses = config.mfa.fraud_alert.notify;
     retentionMs = parseDuration(config.log.sign_in_retention);
@@ -303,6 +307,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       log,
       metrics,
       clock,
+      assertions: assertionSigners.configure(config.identity.jwt, publicUrl.href.replace(/\/$/, '')),
       storeOutage,
     });
     return { chain, portal: builtPortal };

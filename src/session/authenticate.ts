@@ -103,7 +103,7 @@ export function createAuthenticator(
         ...(read.data.su !== undefined && read.data.mfaAt !== undefined ? { stepUp: { rule: read.data.su, at: read.data.mfaAt } } : {}),
       },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
-      session: { id: read.data.sid, expiresAt: read.expiresAt },
+      session: { id: read.data.sid, expiresAt: read.expiresAt, amr: read.data.amr, auth: read.data.auth },
     };
     if (!read.refresh) return auth;
     return sessions.refresh(value, read.data).then((setCookie) => ({ ...auth, setCookie }));
