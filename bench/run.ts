@@ -298,6 +298,11 @@ async function main(): Promise<number> {
       setup: gateway({ name: 'gateway-two-factor', policy: 'two_factor', trustLoopback: false }, 1),
     },
     {
+      name: 'gateway-jwt',
+      description: 'gateway-two-factor-session with identity.jwt on: each request also carries the signed assertion (cached per session)',
+      setup: gateway({ name: 'gateway-jwt', policy: 'two_factor', trustLoopback: false, jwt: true }, 1),
+    },
+    {
       name: 'gateway-many-sessions',
       description: `gateway, rule /** two_factor, ${opts.sessions} distinct signed-in users, a different cookie per request`,
       setup: gateway({ name: 'gateway-many-sessions', policy: 'two_factor', trustLoopback: false }, opts.sessions),

@@ -55,6 +55,12 @@ export function checkSemantics(data: unknown): Finding[] {
 
   checkDurations(root, add);
 
+  const jwt = obj(obj(root.identity).jwt);
+  if (jwt.enabled === true) {
+    if (jwt.audience === undefined) add(['identity', 'jwt'], 'needs audience when enabled (the aud claim the app checks)', 'key');
+    if (jwt.key_file === undefined) add(['identity', 'jwt'], 'needs key_file when enabled (a PEM Ed25519 or P-256 private key)', 'key');
+  }
+
   ifString(session.domain, (domain) => {
     const bare = domain.replace(/^\./, '').toLowerCase();
     const host = hostOf(server.public_url);

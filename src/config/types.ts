@@ -117,6 +117,16 @@ export interface LdapConfig {
   outage_grace: Duration;
 }
 
+/** `identity.jwt`: the signed assertion for the app (see `proxy/assertion`). */
+export interface JwtAssertionConfig {
+  enabled: boolean;
+  header: string;
+  ttl: Duration;
+  audience?: string;
+  key_file?: string;
+  previous_key_files: string[];
+}
+
 export interface FederationConfig {
   oidc?: {
     issuer: string;
@@ -188,6 +198,14 @@ export interface RuleConfig {
   /** A named upstream from `upstreams`, or a URL. */
   upstream?: string;
   policy: PolicyName;
+  /**
+   * Step-up: a second factor entered within this long in this session (`15m`), or `0` for a
+   * code at every new visit (kept for `step_up_grant`, for this rule only). Overrides the
+   * trusted-network skip and remembered browsers on this rule.
+   */
+  mfa_max_age?: string | 0;
+  /** With `mfa_max_age: 0`: how long the code entered for this rule opens it. Default 5m. */
+  step_up_grant?: string;
 }
 
 interface LogConfig {
@@ -204,6 +222,7 @@ export interface GatewayConfig {
   session: SessionConfig;
   store: StoreConfig;
   users: UsersConfig;
+  identity: { jwt: JwtAssertionConfig };
   federation: FederationConfig;
   mfa: MfaConfig;
   notifications: NotificationsConfig;

@@ -32,14 +32,25 @@ export interface RequestScope {
   readonly clientAddr: Addr;
 }
 
+interface SessionFacts {
+  id: string;
+  expiresAt: number;
+  amr: readonly string[];
+  /** Epoch ms of the sign-in. */
+  auth: number;
+}
+
 /** What the session layer tells the chain about the caller. */
 export interface Authentication {
   subject: Subject | null;
   identity: Identity | null;
   /** A re-sealed session cookie to send back (the idle clock moved). */
   setCookie?: string;
-  /** The session behind a cookie sign-in (absent for HTTP Basic): its id and when it stops working unless used again. */
-  session?: { id: string; expiresAt: number };
+  /**
+   * The session behind a cookie sign-in (absent for HTTP Basic): its id, when it stops
+   * working unless used again, how the user authenticated (`amr`) and when they signed in.
+   */
+  session?: SessionFacts;
 }
 
 /** The session layer, seen by the chain: one call per request that needs to know who is asking. */
@@ -61,8 +72,11 @@ export interface BasicAuthenticator {
 /** The gateway's own pages and endpoints under the reserved prefix. */
 export interface Portal {
   handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
-  /** Where a caller who must sign in (or pass the second factor) is sent. */
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  /**
+   * Where a caller who must sign in (or pass the second factor) is sent; `stepUp` names the
+   * rule whose `mfa_max_age` asks for a fresh code.
+   */
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', stepUp?: string): string;
   /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
 }
@@ -77,11 +91,12 @@ export type Verdict =
       upstream: URL;
       setCookie?: string | undefined;
       basic?: boolean;
-      session?: { id: string; expiresAt: number } | undefined;
+      session?: SessionFacts | undefined;
       /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
       allowedOrigins?: readonly string[];
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
-  | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
+  /** `stepUp`: the key of the rule whose `mfa_max_age` asks for a fresh code (the code page says why). */
+  | { kind: 'redirect'; step: 'sign_in' | 'second_factor'; stepUp?: string }
   | { kind: 'error'; error: GatewayError };

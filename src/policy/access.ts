@@ -25,6 +25,10 @@ export interface Subject {
    * does not skip the second factor, so the second-factor step leads into first enrollment.
    */
   mustEnroll?: boolean;
+  /** When a second-factor code was last entered in this session (`SessionData.mfaAt`); absent when never. */
+  mfaAt?: number;
+  /** The rule (its `key`) a step-up code was last entered for, and when. */
+  stepUp?: { rule: string; at: number };
 }
 
 export interface AccessContext {
@@ -32,10 +36,13 @@ export interface AccessContext {
   trustedNetwork: boolean;
   /** The client address, only to name it in `reasons`. */
   ip?: string;
+  /** Epoch ms, for step-up (`mfa_max_age`); absent: no code counts as fresh (fail closed). */
+  now?: number;
 }
 
 export interface Access {
-  result: 'allow' | 'sign_in' | 'second_factor' | 'forbidden';
+  /** `step_up`: signed in with enough factors, but the rule wants a fresher code (`mfa_max_age`). */
+  result: 'allow' | 'sign_in' | 'second_factor' | 'step_up' | 'forbidden';
   /** Plain sentences, in order, that `explain` prints and the log keeps. */
   reasons: string[];
 }
@@ -48,6 +55,10 @@ export interface Access {
  * - `two_factor`: needs level 2, lowered to level 1 when the client is on a trusted
  *   network or the subject carries the intranet claim, unless the subject has no method
  *   yet (`mustEnroll`: then first enrollment comes first); never lowered to anonymous.
+ * - `mfa_max_age` on the rule (step-up): once the level and groups are met, the session's
+ *   last code must be younger than it, or with 0, entered for this rule within its
+ *   `step_up_grant`; otherwise `step_up`. A trusted network, the intranet claim and a
+ *   remembered browser do not count: only a code entered in this session does.
  * - `groups` on the rule: anonymous must sign in first; the required level is reached
  *   first, and only then is a subject outside every listed group forbidden, so someone
  *   holding only a password cannot learn who is in which group. (On a `bypass` rule,
@@ -106,10 +117,35 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
     reasons.push(`user ${subject.user} is not in any of the groups: ${groups.join(', ')}`);
     return { result: 'forbidden', reasons };
   }
+  const maxAge = decision.rule?.mfaMaxAge ?? null;
+  if (maxAge !== null && !stepUpFresh(decision.rule!.key, maxAge, decision.rule!.stepUpGrantMs, subject, ctx.now)) {
+    reasons.push(
+      maxAge === 0
+        ? `its mfa_max_age is 0: a code entered for this rule within ${decision.rule!.stepUpGrantMs / 1000} s is needed, even on a trusted network or a remembered browser`
+        : `its mfa_max_age is ${maxAge / 1000} s: ${subject.mfaAt === undefined ? 'no code was entered in this session' : `the last code was entered ${Math.floor(((ctx.now ?? subject.mfaAt) - subject.mfaAt) / 1000)} s ago`}; a fresh one is needed, even on a trusted network or a remembered browser`,
+    );
+    return { result: 'step_up', reasons };
+  }
+  if (maxAge !== null) reasons.push('a fresh enough second factor was entered in this session (mfa_max_age)');
   reasons.push(
     subject.level === 2
       ? `user ${subject.user} has signed in with the password and a second factor`
       : `user ${subject.user} has signed in with the password`,
   );
   return { result: 'allow', reasons };
+}
+
+/**
+ * Step-up (`mfa_max_age`): a code entered within `maxAge` in this session, or, with 0, a code
+ * entered for this very rule within its grant. A code from the future (a clock set back) counts
+ * as missing.
+ */
+function stepUpFresh(key: string, maxAge: number, grant: number, subject: Subject, now: number | undefined): boolean {
+  if (now === undefined) return false;
+  if (maxAge > 0) {
+    const at = subject.mfaAt;
+    return at !== undefined && at <= now && now - at <= maxAge;
+  }
+  const g = subject.stepUp;
+  return g !== undefined && g.rule === key && g.at <= now && now - g.at <= grant;
 }

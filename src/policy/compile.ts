@@ -11,6 +11,7 @@ import { createNetworkSet } from '../client-ip/cidr.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath } from './path.ts';
 import { originKey } from './origin-key.ts';
+import { parseDuration } from '../config/duration.ts';
 
 /** Hosts of one rule: exact names, and `*.example.com` stored as the suffix `.example.com`. */
 export interface HostMatcher {
@@ -49,6 +50,18 @@ export interface CompiledRule {
   readonly methods: ReadonlySet<string> | null;
   /** null = any client address. */
   readonly networks: NetworkSet | null;
+  /**
+   * Names this rule in a session's step-up grant and in reports: its `name`, else `rule N`.
+   * A reload that renumbers unnamed rules makes their grants ask again, which fails closed.
+   */
+  readonly key: string;
+  /**
+   * Step-up (`mfa_max_age`) in ms: a second factor entered within this long in this session;
+   * 0 = a code entered for this rule, within `stepUpGrantMs`; null = no step-up.
+   */
+  readonly mfaMaxAge: number | null;
+  /** With `mfaMaxAge` 0: how long a code entered for this rule keeps it open. */
+  readonly stepUpGrantMs: number;
   /** What `decide` returns when this rule matches: shared and frozen, so matching allocates nothing. */
   readonly decision: Decision;
 }
@@ -99,6 +112,15 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     }
   }
 
+  let mfaMaxAge: number | null = null;
+  if (rule.mfa_max_age !== undefined) {
+    if (rule.policy === 'bypass' || rule.policy === 'deny')
+      throw new Error(`${where}.mfa_max_age cannot be used with policy ${rule.policy} (step-up needs a signed-in user)`);
+    mfaMaxAge = rule.mfa_max_age === 0 ? 0 : parseDuration(rule.mfa_max_age);
+  }
+  const stepUpGrantMs = parseDuration(rule.step_up_grant ?? '5m');
+  if (stepUpGrantMs === 0) throw new Error(`${where}.step_up_grant must be longer than zero`);
+
   const description = describe(rule, index);
   const decision: { outcome: PolicyName; rule: CompiledRule | null; reason: string } = {
     outcome: rule.policy,
@@ -118,6 +140,9 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     paths: paths === null ? null : compilePaths(paths, rule.case_sensitive ?? false, where),
     methods: methods === null ? null : new Set(methods.map((m) => m.toUpperCase())),
     networks: networkSet,
+    key: rule.name ?? `rule ${index + 1}`,
+    mfaMaxAge,
+    stepUpGrantMs,
     decision,
   });
   decision.rule = compiled;
@@ -193,6 +218,8 @@ function describe(rule: RuleConfig, index: number): string {
       parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
   }
   if (rule.case_sensitive === true && rule.paths !== undefined) parts.push('case-sensitive paths');
+  if (rule.mfa_max_age !== undefined)
+    parts.push(rule.mfa_max_age === 0 || parseDuration(rule.mfa_max_age) === 0 ? 'step-up at every visit' : `step-up ${rule.mfa_max_age}`);
   const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;
   return `rule ${index + 1}${name} (${parts.length === 0 ? 'any request' : parts.join(', ')})`;
 }

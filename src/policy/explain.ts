@@ -95,6 +95,14 @@ export function explainRequest(input: ExplainInput): Explanation {
     lines.push('         the intranet claim is ignored: mfa.trusted_ips.federated_intranet_claim is off');
   }
   lines.push(`rule:    ${decision.reason}`, `outcome: ${decision.outcome}`);
+  const stepUp = decision.rule?.mfaMaxAge ?? null;
+  if (stepUp !== null) {
+    lines.push(
+      stepUp === 0
+        ? `step-up: mfa_max_age 0: a code at every new visit, kept for ${decision.rule!.stepUpGrantMs / 1000} s for this rule only; trusted networks and remembered browsers do not skip it`
+        : `step-up: mfa_max_age ${stepUp / 1000} s: a code entered in this session within that time; trusted networks and remembered browsers do not skip it`,
+    );
+  }
 
   const ctx = { trustedNetwork, ip: addr.toString() };
   const anonymous = authorize(decision, null, ctx);
@@ -111,10 +119,22 @@ export function explainRequest(input: ExplainInput): Explanation {
     };
     const signedIn = authorize(decision, subject, ctx);
     reasons = signedIn.reasons;
-    need = signedIn.result === 'allow' ? 'password' : signedIn.result === 'second_factor' ? 'second_factor' : 'deny';
+    need =
+      signedIn.result === 'allow'
+        ? 'password'
+        : signedIn.result === 'second_factor' || signedIn.result === 'step_up'
+          ? 'second_factor'
+          : 'deny';
     if (need === 'second_factor') {
       // Groups are checked only once the second factor is done; say what happens then.
-      const afterSecondFactor = authorize(decision, { ...subject, level: 2 }, ctx);
+      const afterSecondFactor = authorize(
+        decision,
+        { ...subject, level: 2, mfaAt: 0, stepUp: { rule: decision.rule?.key ?? '', at: 0 } },
+        {
+          ...ctx,
+          now: 0,
+        },
+      );
       if (afterSecondFactor.result === 'forbidden') {
         reasons = [...reasons, `after the second factor: ${afterSecondFactor.reasons.at(-1)!}`];
         need = 'deny';

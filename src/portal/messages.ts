@@ -43,6 +43,7 @@ const en = {
 
   second_factor_title: 'Verify it’s you',
   second_factor_intro: 'Enter the code from your authenticator app or hardware token.',
+  second_factor_step_up: 'Confirm it’s you to open {path}: this area asks for a fresh code, even on a remembered browser.',
   second_factor_code: 'Verification code',
   second_factor_code_hint: '6 to 8 digits, no spaces.',
   second_factor_remember: 'Don’t ask again on this browser for {days} days',
@@ -287,6 +288,8 @@ const de: Record<MessageKey, string> = {
 
   second_factor_title: 'Bestätigen Sie Ihre Identität',
   second_factor_intro: 'Geben Sie den Code aus Ihrer Authenticator-App oder von Ihrem Hardware-Token ein.',
+  second_factor_step_up:
+    'Bestätigen Sie, dass Sie es sind, um {path} zu öffnen: Dieser Bereich verlangt einen frischen Code, auch auf einem gemerkten Browser.',
   second_factor_code: 'Bestätigungscode',
   second_factor_code_hint: '6 bis 8 Ziffern, ohne Leerzeichen.',
   second_factor_remember: 'Auf diesem Browser {days} Tage lang nicht mehr fragen',

@@ -109,8 +109,10 @@ export function createPortal(deps: PortalDeps): Portal {
         else kit.sendError(req, res, error);
       }
     },
-    signInUrl(returnToUrl, step) {
-      return new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl).href;
+    signInUrl(returnToUrl, step, stepUp) {
+      const page = new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
+      if (stepUp !== undefined) page.searchParams.set('step_up', stepUp);
+      return page.href;
     },
     sendError: kit.sendError,
   };

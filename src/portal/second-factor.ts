@@ -37,6 +37,11 @@ export interface SecondFactorPage extends CodeForm {
   remember?: boolean;
   /** Tied to the recovery-code field, which is then shown open and focused. */
   recoveryError?: MessageRef;
+  /**
+   * Step-up: the key of the rule whose `mfa_max_age` asks for a fresh code (carried in the
+   * form as `step_up`), and the path it guards, named in "Confirm it's you to open /admin".
+   */
+  stepUp?: { rule: string; path: string };
 }
 
 export const secondFactorPage = definePage({
@@ -51,6 +56,7 @@ export const secondFactorPage = definePage({
         user: d.user,
         days: d.rememberDays ?? '',
         until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang),
+        path: d.stepUp?.path ?? '',
       },
       {
         ...hidden(d),
@@ -59,6 +65,7 @@ export const secondFactorPage = definePage({
         codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
         recoveryError,
         recoveryDescribedBy: recoveryError ? 'recovery-hint recovery-error' : 'recovery-hint',
+        stepUp: d.stepUp?.rule,
         rememberOffered: d.rememberDays !== undefined,
         remember: Boolean(d.remember),
       },
@@ -74,43 +81,63 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
   return (kit) => {
     const url = (path: string) => `${kit.prefix}${path}`;
 
-    function codePage(session: SessionData, rd: string | null): SecondFactorPage {
+    function codePage(session: SessionData, rd: string | null, stepUp: string | null = null): SecondFactorPage {
       return {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         user: session.user,
         ...(rd ? { rd } : {}),
-        ...(remember.enabled ? { rememberDays: remember.days } : {}),
+        // A remembered browser is what step-up looks past: offering to remember would promise nothing.
+        ...(stepUp !== null
+          ? { stepUp: { rule: stepUp, path: rd === null ? '/' : new URL(rd).pathname } }
+          : remember.enabled
+            ? { rememberDays: remember.days }
+            : {}),
       };
     }
 
+    /** The `step_up` parameter: the key of a rule asking for a fresh code (see `policy/access`). */
+    function stepUpOf(value: string | null | undefined): string | null {
+      return typeof value === 'string' && value.length > 0 && value.length <= 210 ? value : null;
+    }
+
     /** The page with the form replaced by "locked until"; 429 with Retry-After after a POST. */
-    function lockedPage(ctx: PortalContext, session: SessionData, rd: string | null, until: number, status: number): void {
+    function lockedPage(
+      ctx: PortalContext,
+      session: SessionData,
+      rd: string | null,
+      until: number,
+      status: number,
+      stepUp: string | null,
+    ): void {
       if (status === 429) ctx.res.setHeader('retry-after', retryAfter(until, clock()));
-      kit.page(ctx, status, 'second-factor', { ...codePage(session, rd), lockedUntil: until });
+      kit.page(ctx, status, 'second-factor', { ...codePage(session, rd, stepUp), lockedUntil: until });
     }
 
     async function show(ctx: PortalContext): Promise<void> {
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
+      const stepUp = stepUpOf(queryParam(ctx, 'step_up'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      if (session.level === 2) return kit.redirect(ctx.res, rd ?? kit.defaultLanding, 302);
+      // A level-2 session comes here only when a rule asks for a fresher code (`step_up`).
+      if (session.level === 2 && stepUp === null) return kit.redirect(ctx.res, rd ?? kit.defaultLanding, 302);
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-      if (until !== null) return lockedPage(ctx, session, rd, until, 200);
-      kit.page(ctx, 200, 'second-factor', codePage(session, rd));
+      if (until !== null) return lockedPage(ctx, session, rd, until, 200, stepUp);
+      kit.page(ctx, 200, 'second-factor', codePage(session, rd, stepUp));
     }
 
     async function post(ctx: PortalContext): Promise<void> {
       const form = await kit.readForm(ctx.req);
       const rd = kit.returnTo(form.get('rd'));
+      const stepUp = stepUpOf(form.get('step_up'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
-        return kit.page(ctx, 400, 'second-factor', { ...codePage(session, rd), error: 'error_form_expired' });
+        return kit.page(ctx, 400, 'second-factor', { ...codePage(session, rd, stepUp), error: 'error_form_expired' });
       }
       const code = form.get('code') ?? '';
       // A recovery code never remembers the browser: its user has just lost their method.
-      const wantsRemember = remember.enabled && form.get('remember') === '1' && typedKind(code) === 'code';
+      const wantsRemember = remember.enabled && stepUp === null && form.get('remember') === '1' && typedKind(code) === 'code';
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
       const result = await kit.checkSecondFactor(ctx, {
         user: session.user,
@@ -125,16 +152,19 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
             appendSetCookie(ctx.res, sessions.clearCookie());
             return kit.page(ctx, 403, 'sign-in', { ...kit.signInForm(ctx, rd), formError: 'sign_in_error_blocked' });
           case 'locked':
-            return lockedPage(ctx, session, rd, result.until, 429);
+            return lockedPage(ctx, session, rd, result.until, 429, stepUp);
           case 'no_method':
             return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
           default:
-            if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429);
+            if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429, stepUp);
             // A refused recovery code is answered next to the recovery field, not the code field.
             if (typedKind(code) === 'recovery_code')
-              return kit.page(ctx, 401, 'second-factor', { ...codePage(session, rd), recoveryError: 'second_factor_recovery_error' });
+              return kit.page(ctx, 401, 'second-factor', {
+                ...codePage(session, rd, stepUp),
+                recoveryError: 'second_factor_recovery_error',
+              });
             return kit.page(ctx, 401, 'second-factor', {
-              ...codePage(session, rd),
+              ...codePage(session, rd, stepUp),
               remember: wantsRemember,
               error: 'second_factor_error_invalid',
             });
@@ -147,6 +177,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
         ic: session.ic,
         auth: session.auth,
         mfaAt: clock(),
+        ...(stepUp !== null ? { su: stepUp } : {}),
       });
       if (wantsRemember) appendSetCookie(ctx.res, await sessions.rememberDeviceCookie(session.user, remember.days));
       // A recovery code is a way back in, not a method: the user sets up a new one next.

@@ -30,6 +30,11 @@ export interface ForwardContext {
   identity: Identity | null;
   /** Cookie names removed from `Cookie` (the gateway's session and remember-device cookies). */
   stripCookies: readonly string[];
+  /**
+   * `identity.jwt`: the header (lower case) that carries the signed assertion, removed from
+   * what the client sent, and the assertion to add (null: none, e.g. on bypass rules).
+   */
+  assertion?: { header: string; value: string | null };
 }
 
 /**
@@ -66,6 +71,9 @@ const GATEWAY_SET: ReadonlySet<string> = new Set([
   'remote-groups',
   'remote-email',
   'remote-name',
+  // `identity.jwt`'s default header, dropped even while the feature is off: an app told to
+  // trust it must never receive one that a client wrote.
+  'x-gateway-assertion',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -132,6 +140,7 @@ const CLIENT_OVERRIDES: ReadonlySet<string> = new Set([
  *    (`X-Original-URL`, `X-HTTP-Method-Override`, `X-Forwarded-Uri`, ...).
  * Names compare case-insensitively and with `_` read as `-` in every step, since CGI,
  * PHP and some servers map `Remote_User` onto the same variable as `Remote-User`.
+ *    Also `X-Gateway-Assertion` and the header `ctx.assertion` names (`identity.jwt`).
  * 4. the cookies named in `ctx.stripCookies` from `Cookie`; the others stay, joined
  *    into a single `Cookie` field (RFC 6265 §5.4) when the client sent several.
  *
@@ -161,12 +170,14 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   const named = connectionNamed(rawHeaders);
   const out: HeaderList = ctx.host === '' ? [] : ['Host', ctx.host];
   let cookie: string | undefined;
+  const assertionHeader = ctx.assertion?.header;
 
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
     const kind = kindOf(name);
     if (kind === DROP || named?.has(normalizeName(name))) continue;
+    if (assertionHeader !== undefined && name.length === assertionHeader.length && normalizeName(name) === assertionHeader) continue;
     if (kind === COOKIE) {
       const kept = ctx.stripCookies.length === 0 ? value : stripCookies(value, ctx.stripCookies);
       if (kept !== '') cookie = cookie === undefined ? kept : `${cookie}; ${kept}`;
@@ -180,6 +191,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   if (ctx.host !== '') out.push('X-Forwarded-Host', ctx.host);
 
   if (ctx.identity !== null) pushIdentityHeaders(out, ctx.identity);
+  if (ctx.assertion?.value) out.push(ctx.assertion.header, ctx.assertion.value);
   return out;
 }
 

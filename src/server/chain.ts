@@ -12,7 +12,8 @@
  *   4. `decide`          the first matching rule (pure)
  *   5. `authenticate`    the session, checked against revocation on every request; on rules with
  *                        `app_passwords: true`, HTTP Basic with an app password instead (a cached check)
- *   6. `authorize`       rule + subject + trusted network -> allow / sign in / second factor / forbidden (pure)
+ *   6. `authorize`       rule + subject + trusted network + clock -> allow / sign in / second factor /
+ *                        step-up (a fresher code, `mfa_max_age`) / forbidden (pure)
  *   7. `forward`         header hygiene, identity headers, streaming to the upstream
  *
  * The policy is evaluated on exactly what the upstream receives: the normalized path is
@@ -30,6 +31,7 @@ import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { ClientAddressResult } from '../client-ip/resolve.ts';
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
+import type { AssertionSigner } from '../proxy/assertion.ts';
 import type { Forwarder } from '../proxy/forward.ts';
 import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
 import type { OriginCheck } from '../policy/origin.ts';
@@ -65,6 +67,10 @@ export interface ChainDeps {
   originCheck: OriginCheck;
   log: Logger;
   metrics: GatewayMetrics;
+  /** Epoch ms; step-up (`mfa_max_age`) compares the session's last code against it. */
+  clock: () => number;
+  /** `identity.jwt`: signs the assertion forwarded with a user's identity; null when off. */
+  assertions: AssertionSigner | null;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
   storeOutage?: Pick<StoreOutage, 'refused'>;
 }
@@ -78,12 +84,13 @@ export function createChain(deps: ChainDeps): Chain {
   const { prefix, portal, log } = deps;
   const prefixBare = prefix.slice(0, -1);
   const forwardAuthPath = `${prefix}auth`;
+  const jwksPath = `${prefix}jwks.json`;
   const forwardAuth = createForwardAuth({
     path: forwardAuthPath,
     cookieNames: deps.authenticator.cookieNames,
     warn: (msg) => log.warn(msg),
     judge: (scope) => judgePolicy(scope),
-    signInUrl: (returnTo, step) => portal.signInUrl(returnTo, step),
+    signInUrl: (returnTo, step, stepUp) => portal.signInUrl(returnTo, step, stepUp),
     fail: (req, res, err) => fail(req, res, err),
     note: (req, err) => {
       logFailure(req, err);
@@ -152,7 +159,11 @@ export function createChain(deps: ChainDeps): Chain {
       authorization !== undefined
         ? await basic!.authenticate(scope, authorization, decision.rule!)
         : await deps.authenticator.authenticate(scope);
-    const access = authorize(decision, auth.subject, { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp });
+    const access = authorize(decision, auth.subject, {
+      trustedNetwork: deps.trustedIps.has(scope.clientAddr),
+      ip: scope.clientIp,
+      now: deps.clock(),
+    });
     switch (access.result) {
       case 'allow':
         return {
@@ -170,12 +181,16 @@ export function createChain(deps: ChainDeps): Chain {
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
         if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
         return { kind: 'redirect', step: access.result };
+      case 'step_up':
+        // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
+        if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge };
+        return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key };
       case 'forbidden':
         return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
     }
   }
 
-  function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false) {
+  function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false, assertion: string | null = null) {
     // Basic credentials the gateway checked are its own, like its cookies: the app never sees them.
     return upstreamRequestHeaders(basic ? withoutAuthorization(scope.req.rawHeaders) : scope.req.rawHeaders, {
       clientIp: scope.clientIp,
@@ -183,6 +198,19 @@ export function createChain(deps: ChainDeps): Chain {
       host: scope.hostHeader,
       identity,
       stripCookies: deps.authenticator.cookieNames,
+      ...(deps.assertions ? { assertion: { header: deps.assertions.header, value: assertion } } : {}),
+    });
+  }
+
+  /** Step 7's signed identity (`identity.jwt`): cached per session, so usually no signature is made. */
+  function assertionFor(verdict: Verdict & { kind: 'forward' }): string | Promise<string> | null {
+    if (deps.assertions === null || verdict.identity === null) return null;
+    const s = verdict.session;
+    return deps.assertions.assertion({
+      identity: verdict.identity,
+      cacheKey: s ? s.id : `basic:${verdict.identity.user}`,
+      amr: s ? s.amr : ['pwd'],
+      authTime: s ? s.auth : deps.clock(),
     });
   }
 
@@ -210,6 +238,11 @@ export function createChain(deps: ChainDeps): Chain {
       metrics.request('rejected');
       return fail(req, res, scope);
     }
+    if (scope.path === jwksPath && deps.assertions !== null) {
+      metrics.request('portal');
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' });
+      return void res.end(JSON.stringify(deps.assertions.jwks()));
+    }
     if (scope.path === forwardAuthPath || scope.path.startsWith(`${forwardAuthPath}/`)) {
       metrics.request('forward_auth');
       return forwardAuth(scope, res);
@@ -226,12 +259,14 @@ export function createChain(deps: ChainDeps): Chain {
         if (verdict.setCookie) res.setHeader('set-cookie', verdict.setCookie);
         // A request of this session moved its idle clock: its sockets here may live as long.
         if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
-        const headers = forwardHeaders(scope, verdict.identity, verdict.basic);
+        const pending = assertionFor(verdict);
+        const assertion = pending instanceof Promise ? await pending : pending;
+        const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       }
       case 'redirect':
         metrics.request('sign_in');
-        return redirectToSignIn(scope, res, verdict.step);
+        return redirectToSignIn(scope, res, verdict.step, verdict.stepUp);
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
@@ -246,9 +281,9 @@ export function createChain(deps: ChainDeps): Chain {
     }
   }
 
-  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor'): void {
+  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor', stepUp: string | undefined): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    const location = portal.signInUrl(returnTo, step);
+    const location = portal.signInUrl(returnTo, step, stepUp);
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
     const navigates = scope.method === 'GET' || scope.method === 'HEAD';
     if (navigates) {
@@ -271,53 +306,55 @@ export function createChain(deps: ChainDeps): Chain {
       };
       const scope = parseTarget(req);
       if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
-      Promise.resolve(judge(scope)).then(
-        (verdict) => {
-          if (verdict.kind === 'forward') {
-            if (verdict.identity !== null) {
-              const origin = deps.originCheck.check(
-                req.rawHeaders,
-                { proto: scope.proto, hostHeader: scope.hostHeader },
-                verdict.allowedOrigins ?? [],
-              );
-              if (!origin.ok) {
-                log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
-                return refuse(403, 'Forbidden');
+      Promise.resolve(judge(scope))
+        .then(async (verdict) => ({ verdict, assertion: verdict.kind === 'forward' ? await assertionFor(verdict) : null }))
+        .then(
+          ({ verdict, assertion }) => {
+            if (verdict.kind === 'forward') {
+              if (verdict.identity !== null) {
+                const origin = deps.originCheck.check(
+                  req.rawHeaders,
+                  { proto: scope.proto, hostHeader: scope.hostHeader },
+                  verdict.allowedOrigins ?? [],
+                );
+                if (!origin.ok) {
+                  log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
+                  return refuse(403, 'Forbidden');
+                }
               }
+              const owner: SocketOwner | null =
+                verdict.user === null
+                  ? null
+                  : {
+                      user: verdict.user,
+                      ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}),
+                    };
+              deps.websockets.ws(
+                req,
+                socket,
+                head,
+                verdict.upstream,
+                scope.path + scope.query,
+                forwardHeaders(scope, verdict.identity, verdict.basic, assertion),
+                owner,
+              );
+            } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
+            else if (verdict.kind === 'portal') refuse(404, 'Not Found');
+            else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
+          },
+          (err: unknown) => {
+            const error = toGatewayError(err);
+            if (error.code === 'GW_STORE_UNAVAILABLE') {
+              deps.storeOutage?.refused(error);
+              socket.end(
+                `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+              );
+              return;
             }
-            const owner: SocketOwner | null =
-              verdict.user === null
-                ? null
-                : {
-                    user: verdict.user,
-                    ...(verdict.session ? { sessionId: verdict.session.id, expiresAt: verdict.session.expiresAt } : {}),
-                  };
-            deps.websockets.ws(
-              req,
-              socket,
-              head,
-              verdict.upstream,
-              scope.path + scope.query,
-              forwardHeaders(scope, verdict.identity, verdict.basic),
-              owner,
-            );
-          } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
-          else if (verdict.kind === 'portal') refuse(404, 'Not Found');
-          else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
-        },
-        (err: unknown) => {
-          const error = toGatewayError(err);
-          if (error.code === 'GW_STORE_UNAVAILABLE') {
-            deps.storeOutage?.refused(error);
-            socket.end(
-              `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${error.retryAfter}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-            );
-            return;
-          }
-          log.error({ err }, 'upgrade failed');
-          refuse(500, 'Internal Server Error');
-        },
-      );
+            log.error({ err }, 'upgrade failed');
+            refuse(500, 'Internal Server Error');
+          },
+        );
     },
   };
 }

@@ -49,6 +49,7 @@ import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createChain, type Chain } from './chain.ts';
+import { createAssertionSigners } from '../proxy/assertion.ts';
 import type { Portal } from '../contracts/request.ts';
 import { errors } from '../errors/errors.ts';
 import { gatewayMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
@@ -233,6 +234,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     clock,
     log,
   });
+  // The signed identity's keys outlive a reload: a rotated-out key stays published for the ttl.
+  const assertionSigners = createAssertionSigners(clock);
 
   function build(config: GatewayConfig): { chain: Chain; portal: Portal } {
     maxPerUser = config.session.max_per_user;
@@ -320,6 +323,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       originCheck: createOriginCheck({ publicUrl, policy, allowedOrigins: config.server.allowed_origins }),
       log,
       metrics,
+      clock,
+      assertions: assertionSigners.configure(config.identity.jwt, publicUrl.href.replace(/\/$/, '')),
       storeOutage,
     });
     return { chain, portal: builtPortal };

@@ -109,9 +109,11 @@ export function createAuthenticator(
         level: read.data.level,
         intranetClaim: read.data.ic,
         ...(read.data.enroll === true ? { mustEnroll: true } : {}),
+        ...(read.data.mfaAt !== undefined ? { mfaAt: read.data.mfaAt } : {}),
+        ...(read.data.su !== undefined && read.data.mfaAt !== undefined ? { stepUp: { rule: read.data.su, at: read.data.mfaAt } } : {}),
       },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
-      session: { id: read.data.sid, expiresAt: read.expiresAt },
+      session: { id: read.data.sid, expiresAt: read.expiresAt, amr: read.data.amr, auth: read.data.auth },
     };
     if (!read.refresh) return auth;
     const renewed = onRenewed && (() => onRenewed(read.data.sid, scope));

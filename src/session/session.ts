@@ -60,9 +60,14 @@ export interface SessionData {
   enroll?: true;
   /** When a temporary access pass was accepted in this session; it opens first enrollment for a while. */
   tapAt?: number;
+  /**
+   * Step-up grant: the rule (`CompiledRule.key`) whose `mfa_max_age: 0` the code entered at
+   * `mfaAt` was asked for. It opens that rule alone, for the rule's `step_up_grant`.
+   */
+  su?: string;
 }
 
-export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt'> & {
+export type NewSession = Pick<SessionData, 'user' | 'level' | 'amr' | 'ic' | 'auth' | 'mfaAt' | 'enroll' | 'tapAt' | 'su'> & {
   /** The session's stable id when it changes level; a new one is drawn when absent. */
   sid?: string;
 };
