@@ -9,7 +9,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import type { ProxyServer } from 'http-proxy-3';
 import type { HeaderList } from './headers.ts';
 import { userKey } from '../store/types.ts';
 
@@ -89,18 +89,23 @@ const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Ty
 export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSocketForwarder {
   // `toProxy` makes http-proxy-3 append `req.url` verbatim instead of re-parsing it as a
   // URL (which would resolve `%2e%2e` and `\\`): the app gets exactly the path the policy saw.
-  const proxy = createProxyServer({ connectTimeout: opts.connectTimeoutMs, toProxy: true, xfwd: false });
+  // http-proxy-3 is loaded by the first upgrade rather than at every start.
+  let proxy: Promise<ProxyServer> | undefined;
+  const proxyServer = (): Promise<ProxyServer> =>
+    (proxy ??= import('http-proxy-3').then(({ createProxyServer }) => {
+      const server = createProxyServer({ connectTimeout: opts.connectTimeoutMs, toProxy: true, xfwd: false });
+      // Client-socket errors arrive here (upstream errors go to the per-call callback);
+      // without a listener http-proxy-3 rethrows them.
+      server.on('error', (_err, _req, socket) => {
+        (socket as Duplex).destroy();
+      });
+      return server;
+    }));
   const clock = opts.clock ?? Date.now;
   /** Every open connection -> its owner's session (id and expiry), if it has one. */
   const open = new Map<Duplex, { sessionId: string | undefined; expiresAt: number }>();
   const byUser = new Map<string, Set<Duplex>>();
   const bySession = new Map<string, Set<Duplex>>();
-
-  // Client-socket errors arrive here (upstream errors go to the per-call callback);
-  // without a listener http-proxy-3 rethrows them.
-  proxy.on('error', (_err, _req, socket) => {
-    (socket as Duplex).destroy();
-  });
 
   const fileUnder = (index: Map<string, Set<Duplex>>, key: string, socket: Duplex): void => {
     let mine = index.get(key);
@@ -156,12 +161,15 @@ export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSo
       req.url = pathAndQuery;
       track(socket, owner);
       const origin = target.search === '' ? target : new URL(target.origin + target.pathname);
-      proxy.ws(req, socket, head, { target: origin }, () => {
+      const failed = () => {
         // Only before anything reached the client may it still get an HTTP answer;
         // after the 101 the byte stream belongs to the WebSocket.
         if (!socket.destroyed && bytesWritten(socket) === written) socket.end(BAD_GATEWAY);
         else socket.destroy();
-      });
+      };
+      proxyServer().then((server) => {
+        if (!socket.destroyed) server.ws(req, socket, head, { target: origin }, failed);
+      }, failed);
     },
     closeUser: (name) => closeAll(byUser, userKey(name)),
     closeSession: (sessionId) => closeAll(bySession, sessionId),

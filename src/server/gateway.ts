@@ -31,8 +31,6 @@ import { createRevocationView, type LiveRevocationView } from '../session/revoca
 import { createSessionRegistry } from '../session/registry.ts';
 import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
-import { createLdapDirectory } from '../factors/ldap/directory.ts';
-import { createDirectoryUsers } from '../factors/ldap/users.ts';
 import { createPortal, type PortalDeps } from '../portal/router.ts';
 import { createFederation } from '../federation/index.ts';
 import { federationPortalModules } from '../portal/federation.ts';
@@ -119,20 +117,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     onError: (err: unknown) => log.error({ err }, 'users file not reloaded; keeping the previous users'),
   });
   // The users file first (it wins on equal names), then the directory where one is configured.
+  // The LDAP client (ldapts) is loaded only where a directory is configured.
   const ldap = initial.users.ldap;
   const fileUsers: UserDirectory =
     ldap === undefined
       ? usersFile
-      : createDirectoryUsers(usersFile, createLdapDirectory(ldap, clock), {
-          ttlMs: parseDuration(ldap.cache_ttl),
-          graceMs: parseDuration(ldap.outage_grace),
-          clock,
-          onError: (err: unknown, user) =>
-            log.warn(
-              { err: (err as Error).message, user },
-              'directory user not refreshed; keeping the last entry within users.ldap.outage_grace',
-            ),
-        });
+      : (await import('../factors/ldap/users.ts')).createDirectoryUsers(
+          usersFile,
+          (await import('../factors/ldap/directory.ts')).createLdapDirectory(ldap, clock),
+          {
+            ttlMs: parseDuration(ldap.cache_ttl),
+            graceMs: parseDuration(ldap.outage_grace),
+            clock,
+            onError: (err: unknown, user) =>
+              log.warn(
+                { err: (err as Error).message, user },
+                'directory user not refreshed; keeping the last entry within users.ldap.outage_grace',
+              ),
+          },
+        );
   // The users file first, then users recorded at their first federated sign-in.
   const federation = await createFederation({
     fileUsers,

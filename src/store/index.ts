@@ -5,12 +5,10 @@
  */
 
 import type { StoreConfig } from '../config/types.ts';
-import { openPostgres } from './postgres/dialect.ts';
 import { createSecretBox, loadEncryptionKey } from './secret-box.ts';
 import type { Db } from './sql/db.ts';
 import { migrate } from './sql/migrate.ts';
 import { sqlStore } from './sql/store.ts';
-import { openSqlite } from './sqlite/dialect.ts';
 import type { Store, StoreDeps } from './types.ts';
 
 export type * from './types.ts';
@@ -31,8 +29,9 @@ export async function openStore(config: StoreConfig, deps: StoreDeps): Promise<S
   const keys = await loadEncryptionKey(config);
   const box = createSecretBox(keys.current, keys.previous);
   let db: Db;
-  if (config.sqlite !== undefined) db = openSqlite(config.sqlite.path);
-  else if (config.postgres !== undefined) db = openPostgres({ url: config.postgres.url });
+  // Only the configured database's driver is loaded (pg alone takes a quarter second to import).
+  if (config.sqlite !== undefined) db = (await import('./sqlite/dialect.ts')).openSqlite(config.sqlite.path);
+  else if (config.postgres !== undefined) db = (await import('./postgres/dialect.ts')).openPostgres({ url: config.postgres.url });
   else throw new Error('store: configure store.sqlite or store.postgres');
   try {
     await migrate(db, deps.clock());
