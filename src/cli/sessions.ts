@@ -118,8 +118,10 @@ function idsAsPositionals(argv: readonly string[]): string[] {
       loose.push(...argv.slice(i + 1));
       break;
     }
-    if (arg === '--config') options.push(arg, ...argv.slice(i + 1, i + 2)), i++;
-    else if (!arg.startsWith('-') || /^(--config=.*|--json|--all|--help|-h)$/.test(arg)) options.push(arg);
+    if (arg === '--config') {
+      options.push(arg, ...argv.slice(i + 1, i + 2));
+      i++;
+    } else if (!arg.startsWith('-') || /^(--config=.*|--json|--all|--help|-h)$/.test(arg)) options.push(arg);
     else loose.push(arg);
   }
   return loose.length > 0 ? [...options, '--', ...loose] : options;
