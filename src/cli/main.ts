@@ -30,6 +30,10 @@ const commands: Record<string, CommandEntry> = {
     summary: "end a user's sessions and/or forget their remembered browsers",
     load: async () => (await import('./revoke.ts')).revokeCommand,
   },
+  sessions: {
+    summary: "list a user's sessions, end one or all (list NAME [--json], end NAME SESSION-ID|--all)",
+    load: async () => (await import('./sessions.ts')).sessionsCommand,
+  },
   tokens: { summary: 'OATH hardware tokens: import a CSV, activate, list', load: async () => (await import('./tokens.ts')).tokensCommand },
   log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
   store: {

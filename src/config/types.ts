@@ -142,6 +142,8 @@ export interface FederationConfig {
     create_users: boolean;
     /** Offer the local password form next to the provider button. */
     local_passwords: boolean;
+    /** Sign-out goes on to the provider's `end_session_endpoint` (RP-initiated logout). */
+    end_session: boolean;
   };
 }
 

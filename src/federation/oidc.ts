@@ -11,6 +11,7 @@
  * its clock skew), like every other expiry in the gateway.
  */
 import type * as Client from 'openid-client';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 
 /** openid-client, loaded by the first federated sign-in rather than at every start (about 150 ms). */
 let loaded: Promise<typeof Client> | undefined;
@@ -38,6 +39,13 @@ export interface OidcClient {
    * returns the verified ID token's claims. Throws on any failed check.
    */
   redeem(callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<Record<string, unknown>>;
+  /** The provider's issuer and signing keys (from discovery), for checking logout tokens. */
+  signingKeys(): Promise<{ issuer: string; keys: JWTVerifyGetKey }>;
+  /**
+   * The provider's RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0) with
+   * `client_id` and `post_logout_redirect_uri`; null when the provider has no `end_session_endpoint`.
+   */
+  endSessionUrl(postLogoutRedirectUri: string): Promise<URL | null>;
 }
 
 export interface OidcClientDeps {
@@ -53,6 +61,7 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
   const timeout = deps.timeoutSeconds ?? 10;
   let discovered: Promise<Client.Configuration> | undefined;
   let jwksCache: Client.ExportedJWKSCache | undefined;
+  let logoutKeys: { uri: string; keys: JWTVerifyGetKey } | undefined;
 
   function discover(): Promise<Client.Configuration> {
     discovered ??= openidClient()
@@ -126,6 +135,22 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
       } finally {
         jwksCache = client.getJwksCache(config) ?? jwksCache;
       }
+    },
+    async signingKeys() {
+      const metadata = (await discover()).serverMetadata();
+      if (!metadata.jwks_uri) throw new Error('the provider publishes no jwks_uri');
+      // jose keeps the key set and re-reads it (at most every 30 s) when a token names an unknown key.
+      if (logoutKeys?.uri !== metadata.jwks_uri)
+        logoutKeys = { uri: metadata.jwks_uri, keys: createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: timeout * 1000 }) };
+      return { issuer: metadata.issuer, keys: logoutKeys.keys };
+    },
+    async endSessionUrl(postLogoutRedirectUri) {
+      const metadata = (await discover()).serverMetadata();
+      if (!metadata.end_session_endpoint) return null;
+      const url = new URL(metadata.end_session_endpoint);
+      url.searchParams.set('client_id', settings.client_id);
+      url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
+      return url;
     },
   };
 }

@@ -73,6 +73,8 @@ export interface AdminUserPage {
     serial?: string;
   }[];
   appPasswords: number;
+  /** The user's live sessions (session index), oldest first; POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one. */
+  sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; client: string }[];
   blockDays: number;
   recent: readonly AdminLogEntry[];
   notice?: { key: MessageRef; params?: MessageParams };
@@ -233,6 +235,16 @@ export const adminUserPage = definePage({
         unblockAction: admin(v, '/user/unblock'),
         resetAction: admin(v, '/user/reset-mfa'),
         revokeAction: admin(v, '/user/revoke'),
+        endSessionAction: admin(v, '/user/end-session'),
+        sessions: d.sessions.map((x) => ({
+          id: x.id,
+          started: v.date(x.startedAt, lang),
+          seen: v.date(x.lastSeenAt, lang),
+          ip: x.ip,
+          client: x.client,
+          endLabel: v.tr(lang, 'account_sessions_end_label', { started: v.date(x.startedAt, lang) }),
+        })),
+        hasSessions: d.sessions.length > 0,
         appPasswordsAction: admin(v, '/user/revoke-app-passwords'),
         makeAdminAction: admin(v, '/user/make-admin'),
         activateAction: admin(v, '/user/activate-token'),

@@ -33,6 +33,7 @@ import { makeAdmin } from '../factors/password/users-edit.ts';
 import { AccessPassInputError, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { readMultipart } from './multipart.ts';
 import { PORTAL_PATHS } from './paths.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
 
 /** How long a second factor entered in the session opens the admin pages. */
 const ADMIN_FRESHNESS_MS = 30 * 60_000;
@@ -261,6 +262,13 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         locks,
         methods,
         appPasswords: (await store.listAppPasswords(user.name)).length,
+        sessions: (await store.listSessions(user.name)).map((x) => ({
+          id: x.sid,
+          startedAt: x.createdAt,
+          lastSeenAt: x.lastSeen,
+          ip: x.lastIp,
+          client: describeUserAgent(x.lastUserAgent),
+        })),
         blockDays: config.mfa.block.days,
         recent: (await store.auditPage({ user: user.name, limit: 10 })).map(toLogEntry),
         accessPass: await store.accessPassOf(user.name),
@@ -331,6 +339,20 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
             all: 'sessions ended and remembered browsers forgotten',
           }[what];
           await kit.audit(ctx, { kind: 'revocation', user: user.name, outcome: 'success', detail: `${detail} by admin ${admin}` });
+          return done('revoked');
+        }
+        case 'end-session': {
+          const id = form.get('id') ?? '';
+          const record = (await store.listSessions(user.name)).find((x) => x.sid === id);
+          // Already ended (or another user's id): nothing to do, the page shows what is left.
+          if (!record || !(await store.endSession(user.name, id))) return done('revoked');
+          await deps.refreshRevocations();
+          await kit.audit(ctx, {
+            kind: 'revocation',
+            user: user.name,
+            outcome: 'success',
+            detail: `session ${id.slice(0, 8)} (${describeUserAgent(record.createdUserAgent)}, ${record.createdIp}) ended by admin ${admin}`,
+          });
           return done('revoked');
         }
         case 'revoke-app-passwords': {

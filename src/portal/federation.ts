@@ -8,6 +8,15 @@
  *                                   exchange the code and verify the ID token, maps its claims
  *                                   to a gateway user and issues a session
  *
+ *   POST {prefix}federation/backchannel-logout
+ *                                   OpenID Connect Back-Channel Logout 1.0: a logout token from
+ *                                   the provider (checked by `federation/logout-token`, its `jti`
+ *                                   spent once in the store) ends the matching sessions on every
+ *                                   gateway through the change feed; 200, or 400 for a bad token
+ *
+ * Sign-out of a federated session goes on to the provider's `end_session_endpoint` when
+ * `federation.oidc.end_session` is on (RP-initiated logout), back to the signed-out page.
+ *
  * The session is level 1 (`amr: ['oidc']`), so the gateway's own second factor is still
  * asked for; with `mfa.trusted_ips.federated_intranet_claim` a verified ID token carrying
  * the intranet claim sets `ic` (the access decision then skips the second factor), and with
@@ -16,7 +25,9 @@
  */
 import type { FederationConfig, GatewayConfig } from '../config/types.ts';
 import type { Federation } from '../federation/index.ts';
-import type { FederationStore } from '../store/types.ts';
+import type { FederationStore, SessionIndexStore } from '../store/types.ts';
+import type { SessionRegistry } from '../session/registry.ts';
+import type { SessionData } from '../session/session.ts';
 import type { OidcClient } from '../federation/oidc.ts';
 import type { CombinedDirectory } from '../federation/users.ts';
 import type { UserRecord } from '../factors/password/index.ts';
@@ -27,8 +38,14 @@ import { passwordMap } from '../session/session.ts';
 import { FLOW_TTL_MS, sealFlow, stateKey, unsealFlow } from '../federation/flow-state.ts';
 import { mapClaims, type FederatedIdentity } from '../federation/claims.ts';
 import { errors } from '../errors/errors.ts';
+import { jtiKeptUntil, verifyLogoutToken } from '../federation/logout-token.ts';
+import { PORTAL_PATHS } from './paths.ts';
 
-const OIDC_PATHS = Object.freeze({ start: 'oidc/start', callback: 'oidc/callback' });
+const OIDC_PATHS = Object.freeze({
+  start: 'oidc/start',
+  callback: 'oidc/callback',
+  backchannelLogout: 'federation/backchannel-logout',
+});
 
 export interface FederationModuleDeps {
   settings: NonNullable<FederationConfig['oidc']>;
@@ -36,7 +53,9 @@ export interface FederationModuleDeps {
   intranetClaimEnabled: boolean;
   oidc: OidcClient;
   users: CombinedDirectory;
-  store: Pick<FederationStore, 'saveFederatedUser' | 'consumeOidcState'>;
+  store: Pick<FederationStore, 'saveFederatedUser' | 'consumeOidcState'> & Pick<SessionIndexStore, 'useLogoutToken'>;
+  /** Ends the sessions a logout token names. */
+  registry: Pick<SessionRegistry, 'endProviderSessions'>;
   /** The session secrets (iron-session password map) that seal the flow cookie. */
   sealPassword: Record<number, string>;
   /** The flow cookie's name, already prefixed for https. */
@@ -64,7 +83,7 @@ class Refused extends Error {
 export function federationPortalModules(
   config: GatewayConfig,
   federation: Federation,
-  deps: { store: FederationModuleDeps['store']; clock: () => number; log: Logger },
+  deps: { store: FederationModuleDeps['store']; registry: FederationModuleDeps['registry']; clock: () => number; log: Logger },
 ): Array<(kit: PortalKit) => PortalModule> {
   const settings = config.federation.oidc;
   if (!settings) return [];
@@ -76,6 +95,7 @@ export function federationPortalModules(
       oidc: federation.clientFor(settings),
       users: federation.users,
       store: deps.store,
+      registry: deps.registry,
       sealPassword: passwordMap(config.session),
       // Scoped to the callback path, so __Secure- rather than __Host- (which needs Path=/).
       cookieName: gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).oidc,
@@ -174,7 +194,13 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
 
         const ic = deps.intranetClaimEnabled && identity.intranet;
         const mfa = settings.trust_amr_mfa && identity.amrMfa;
-        await kit.issueSession(ctx, { user: user.name, level: mfa ? 2 : 1, amr: mfa ? ['oidc', 'mfa'] : ['oidc'], ic, auth: clock() });
+        const sub = claims.sub as string;
+        const sid = typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined;
+        await kit.issueSession(
+          ctx,
+          { user: user.name, level: mfa ? 2 : 1, amr: mfa ? ['oidc', 'mfa'] : ['oidc'], ic, auth: clock() },
+          { sub, sid },
+        );
         await kit.audit(ctx, {
           kind: 'federated',
           user: user.name,
@@ -195,12 +221,73 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
       }
     }
 
+    /** Back-Channel Logout 1.0 section 2.8: 200 when done, 400 with a JSON error otherwise; never cached. */
+    function answer(ctx: PortalContext, status: 200 | 400, error?: string): void {
+      const body = error ? JSON.stringify({ error: 'invalid_request', error_description: error }) : '';
+      ctx.res.writeHead(status, {
+        'cache-control': 'no-store',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        'content-length': Buffer.byteLength(body),
+      });
+      ctx.res.end(body);
+    }
+
+    async function backchannelLogout(ctx: PortalContext): Promise<void> {
+      const form = await kit.readForm(ctx.req);
+      const token = form.get('logout_token');
+      const refuse = async (reason: string) => {
+        await kit.audit(ctx, { kind: 'revocation', user: '', outcome: 'denied', detail: `back-channel logout refused: ${reason}` });
+        answer(ctx, 400, 'the logout token is not valid');
+      };
+      if (!token) return refuse('no logout_token in the request');
+      let checks;
+      try {
+        checks = await oidc.signingKeys();
+      } catch (err) {
+        throw errors.upstreamUnreachable(`identity provider ${settings.issuer}: ${(err as Error).message}`, err);
+      }
+      const verdict = await verifyLogoutToken(token, { ...checks, clientId: settings.client_id, now: clock() });
+      if (!verdict.ok) return refuse(verdict.reason);
+      const { logout } = verdict;
+      if (!(await store.useLogoutToken(`${checks.issuer} ${logout.jti}`, jtiKeptUntil(logout))))
+        return refuse('the jti was already used (replayed logout token)');
+      const ended = await deps.registry.endProviderSessions({
+        ...(logout.sid !== undefined ? { sid: logout.sid } : {}),
+        ...(logout.sub !== undefined ? { sub: logout.sub } : {}),
+      });
+      for (const s of ended)
+        await kit.audit(ctx, {
+          kind: 'revocation',
+          user: s.user,
+          outcome: 'success',
+          detail: `session ${s.sid.slice(0, 8)} ended by ${settings.display_name} (back-channel logout)`,
+        });
+      log.info({ sid: logout.sid, sub: logout.sub, ended: ended.length }, 'back-channel logout');
+      answer(ctx, 200);
+    }
+
+    async function afterSignOut(_ctx: PortalContext, session: SessionData): Promise<string | null> {
+      if (!settings.end_session || !session.amr.includes('oidc')) return null;
+      const back = new URL(`${kit.prefix}${PORTAL_PATHS.signOut}`, kit.publicUrl).href;
+      try {
+        return (await oidc.endSessionUrl(back))?.href ?? null;
+      } catch (err) {
+        // The gateway session is already ended; only the provider's stays.
+        log.warn({ err }, 'could not reach the identity provider for RP-initiated logout');
+        return null;
+      }
+    }
+
     function signInExtras(rd: string | null) {
       return { provider: buttonFor(rd), ...(settings.local_passwords ? {} : { hideLocalForm: true }) };
     }
 
     return {
       async handle(ctx, sub, method) {
+        if (sub === OIDC_PATHS.backchannelLogout && method === 'POST') {
+          await backchannelLogout(ctx);
+          return true;
+        }
         if (method !== 'GET') return false;
         if (sub === OIDC_PATHS.start) await start(ctx);
         else if (sub === OIDC_PATHS.callback) await callback(ctx);
@@ -208,6 +295,7 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
         return true;
       },
       signInPage: (_ctx, rd) => signInExtras(rd),
+      afterSignOut,
     };
   };
 }

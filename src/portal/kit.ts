@@ -108,6 +108,8 @@ export interface PortalKit {
   onTrustedNetwork(ctx: PortalContext): boolean;
   /** The sign-in page's data for a signed-out browser: its CSRF token, `rd` and every module's extras. */
   signInForm(ctx: PortalContext, rd: string | null): PageData['sign-in'];
+  /** Runs the modules' `afterSignOut` hooks in order; the first URL one returns. */
+  afterSignOut(ctx: PortalContext, session: SessionData): Promise<string | null>;
   /** Runs every module's `afterPassword` hook, in order. */
   afterPassword(ctx: PortalContext, user: UserRecord): Promise<void>;
   /** Where users land when there is no return URL. */
@@ -120,6 +122,11 @@ export interface PortalModule {
   handle(ctx: PortalContext, sub: string, method: string): Promise<boolean>;
   /** Runs after a successful password step, before the redirect (e.g. sign-in notices). Must not throw. */
   afterPassword?(ctx: PortalContext, user: UserRecord): Promise<void>;
+  /**
+   * Runs after a session was ended by its sign-out; a URL sends the browser on there (e.g. the
+   * identity provider's logout) instead of the signed-out page. Must not throw.
+   */
+  afterSignOut?(ctx: PortalContext, session: SessionData): Promise<string | null>;
   /** Extra data for the sign-in page (e.g. a provider button). */
   signInPage?(ctx: PortalContext, rd: string | null): Partial<PageData['sign-in']>;
 }
@@ -301,6 +308,13 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       csrf: csrf.token(anonymousBinding(ctx), 'sign-in'),
       ...(rd ? { rd } : {}),
     }),
+    async afterSignOut(ctx, session) {
+      for (const m of modules()) {
+        const next = await m.afterSignOut?.(ctx, session);
+        if (next) return next;
+      }
+      return null;
+    },
     async afterPassword(ctx, user) {
       for (const m of modules()) await m.afterPassword?.(ctx, user);
     },

@@ -3,7 +3,8 @@
  * GET shows a signed-in user a sign-out button (a link, an image or a prefetch must not
  * sign anyone out); POST with the session's CSRF token ends THIS session on the server, by
  * its id, through the change feed: every copy of its cookie is refused on every instance
- * and its WebSockets close, while the user's other sessions go on.
+ * and its WebSockets close, while the user's other sessions go on. A module may then send
+ * the browser on (the identity provider's logout, `federation.oidc.end_session`).
  */
 import { errors } from '../errors/errors.ts';
 import { appendSetCookie } from '../session/cookies.ts';
@@ -42,6 +43,7 @@ export function signOutModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
     async function post(ctx: PortalContext): Promise<void> {
       const session = ctx.session;
       const form = await kit.readForm(ctx.req);
+      let next: string | null = null;
       if (session) {
         if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
           return kit.sendError(ctx.req, ctx.res, errors.forbidden('sign-out form with a bad CSRF token'));
@@ -49,9 +51,11 @@ export function signOutModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
         await store.revokeSession({ sid: session.sid, user: session.user, expiresAt: sessions.absoluteExpiry(session) });
         await revocations.refresh();
         await kit.audit(ctx, { kind: 'revocation', user: session.user, outcome: 'success', detail: 'user signed out' });
+        next = await kit.afterSignOut(ctx, session);
       }
       appendSetCookie(ctx.res, sessions.clearCookie());
-      signedOut(ctx);
+      if (next) kit.redirect(ctx.res, next, 303);
+      else signedOut(ctx);
     }
 
     return {

@@ -271,7 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       passwordCheck,
       storeOutage,
       modules: [
-        ...federationPortalModules(config, federation, { store, clock, log }),
+        ...federationPortalModules(config, federation, { store, registry, clock, log }),
         fraud(config),
         methodsModule({ config, store, clock }),
         appPasswordsModule({ config, store, refresh: () => basicVerifier.refresh(), log }),

@@ -210,7 +210,10 @@ export interface IndexedSession {
  * id as revoked ({@link SessionRevocationStore}) and removes its row in one transaction.
  */
 export interface SessionIndexStore {
-  /** Creates or replaces the record of `sid` (a change of level keeps `createdAt`, `createdIp` and `createdUserAgent`). */
+  /**
+   * Creates or replaces the record of `sid` (a change of level keeps `createdAt`, `createdIp` and
+   * `createdUserAgent`, and the provider's `sid`/`sub` when the new record has none).
+   */
   indexSession(session: IndexedSession): Promise<void>;
   /** Moves `lastSeen`, address and browser of a live record; a missing record stays missing. */
   touchSession(sid: string, seen: { at: number; ip: string; userAgent: string }): Promise<void>;

@@ -11,6 +11,7 @@ import {
   field,
   pathOf,
   send,
+  signInPassword,
   signInWithEnrollment,
   startTestGateway,
   startUpstream,
@@ -339,4 +340,41 @@ t.test('token CSV upload with its error CSV, activation, and the log with filter
     'attempt 0',
   ]);
   t.match(denied.body, '<option value="success" selected>');
+});
+
+t.test("the user page lists the user's sessions and ends one of them, logged with the admin's name", async (t) => {
+  const gw = await start(t);
+  const bobFirefox = new Browser(gw.port, {
+    'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  });
+  const secret = await signInWithEnrollment(bobFirefox, gw, 'bob');
+  const bobOther = new Browser(gw.port);
+  await signInPassword(bobOther, 'bob');
+  const sf = await bobOther.get('/.gateway/second-factor');
+  gw.clock.now += 30_000;
+  await bobOther.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), csrf: field(sf.body, 'csrf') });
+  t.equal((await bobOther.get('/app')).status, 200);
+  const { browser } = await admin(gw);
+  const page = await browser.get('/.gateway/admin/user?name=bob');
+  t.match(page.body, 'Firefox on Windows', 'the browser is listed');
+  const firefox = (await gw.store.listSessions('bob')).find((s) => s.createdUserAgent.includes('Firefox'))!;
+  t.match(page.body, `name="id" value="${firefox.sid}"`, 'an End form per session');
+  const csrf = field(page.body, 'csrf');
+  t.equal(
+    (await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: firefox.sid, csrf: 'q'.repeat(43) })).status,
+    403,
+    'a forged form ends nothing',
+  );
+  t.equal((await bobFirefox.get('/app')).status, 200);
+  const ended = await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: firefox.sid, csrf });
+  t.equal(ended.headers.location, '/.gateway/admin/user?name=bob&done=revoked');
+  t.equal((await bobFirefox.get('/app')).status, 302, 'that session is refused at once');
+  t.equal((await bobOther.get('/app')).status, 200, "bob's other session goes on");
+  t.match((await logOf(gw, 'bob'))[0], {
+    kind: 'revocation',
+    detail: `session ${firefox.sid.slice(0, 8)} (Firefox on Windows, 127.0.0.1) ended by admin alice`,
+  });
+  const aliceSid = (await gw.store.listSessions('alice'))[0]!.sid;
+  await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: aliceSid, csrf });
+  t.equal((await gw.store.listSessions('alice')).length, 1, "another user's session id under bob's name ends nothing");
 });

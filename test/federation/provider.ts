@@ -34,6 +34,8 @@ export interface TestProvider {
   /** The provider's own signing key (to build tokens only the right key could sign). */
   key: KeyObject;
   kid: string;
+  /** Back-channel logout deliveries that failed (the provider only emits these). */
+  backchannelErrors: Error[];
 }
 
 export interface ProviderOptions {
@@ -42,6 +44,10 @@ export interface ProviderOptions {
   redirectUris: string[];
   /** ID token lifetime in seconds. Default 3600. */
   idTokenTtl?: number;
+  /** Turns on Back-Channel Logout (sid required) with this endpoint for the gateway's client. */
+  backchannelLogoutUri?: string;
+  /** Turns on RP-initiated logout with these return URIs for the gateway's client. */
+  postLogoutRedirectUris?: string[];
 }
 
 export async function startProvider(t: Test, opts: ProviderOptions): Promise<TestProvider> {
@@ -49,7 +55,7 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
   const kid = 'test-key-1';
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const tp: TestProvider = { issuer: '', onToken: null, key: privateKey, kid };
+  const tp: TestProvider = { issuer: '', onToken: null, key: privateKey, kid, backchannelErrors: [] };
 
   const server = createServer((req, res) => {
     if (tp.onToken && req.method === 'POST' && req.url?.startsWith('/token')) rewriteTokenResponse(res, tp.onToken);
@@ -74,6 +80,10 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
         redirect_uris: opts.redirectUris,
         grant_types: ['authorization_code'],
         response_types: ['code'],
+        ...(opts.backchannelLogoutUri
+          ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
+        ...(opts.postLogoutRedirectUris ? { post_logout_redirect_uris: opts.postLogoutRedirectUris } : {}),
       },
       {
         client_id: OTHER_CLIENT.id,
@@ -93,12 +103,24 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
       email: ['email'],
       groups: ['groups'],
     },
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      backchannelLogout: { enabled: opts.backchannelLogoutUri !== undefined },
+      rpInitiatedLogout: { enabled: true },
+    },
     ttl: { IdToken: opts.idTokenTtl ?? 3600 },
+    // Its outgoing requests (back-channel logout) refuse loopback addresses; the gateway here is on loopback.
+    fetch: (url: string | URL, init: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _ssrfGuard, ...rest } = init;
+      return fetch(url, rest);
+    },
     async findAccount(_ctx: unknown, id: string) {
       const claims = ACCOUNTS[id] ?? { preferred_username: id };
       return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },
+  });
+  provider.on('backchannel.error', (_ctx, err) => {
+    tp.backchannelErrors.push(err as Error);
   });
   handler = provider.callback();
   return tp;
@@ -148,11 +170,16 @@ export function unsigned(payload: Record<string, unknown>): string {
 
 /**
  * Follows an authorization URL through the provider's own login (and consent) forms as
- * `login`, keeping the provider's cookies, until the provider redirects to a URL starting
+ * `login`, keeping the provider's cookies in `jar`, until the provider redirects to a URL starting
  * with `until`; returns that URL (the callback with code and state).
  */
-export async function loginAtProvider(authorizationUrl: string, login: string, until: string): Promise<string> {
-  const jar = new Map<string, string>();
+export async function loginAtProvider(
+  authorizationUrl: string,
+  login: string,
+  until: string,
+  /** The provider's cookies (its session), kept for a later sign-out there. */
+  jar = new Map<string, string>(),
+): Promise<string> {
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const keep = (res: Response) => {
     for (const line of res.headers.getSetCookie()) {
@@ -186,4 +213,26 @@ export async function loginAtProvider(authorizationUrl: string, login: string, u
     init = { method: 'POST', body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
   }
   throw new Error('too many redirects at the provider');
+}
+
+/**
+ * Signs out at the provider as the browser holding `jar` would: its end-session page, then
+ * "Yes, sign me out". The provider sends its back-channel logout tokens before it answers.
+ * Returns where the provider sends the browser afterwards.
+ */
+export async function signOutAtProvider(endSessionUrl: string, jar: Map<string, string>): Promise<string> {
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const page = await fetch(endSessionUrl, { redirect: 'manual', headers: { cookie: cookie() } });
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !action || !xsrf) throw new Error(`end-session page answered ${page.status}: ${html.slice(0, 300)}`);
+  const done = await fetch(new URL(action.replace(/&amp;/g, '&'), endSessionUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+  });
+  if (done.status < 300 || done.status >= 400) throw new Error(`end-session confirm answered ${done.status}`);
+  return new URL(done.headers.get('location')!, endSessionUrl).href;
 }

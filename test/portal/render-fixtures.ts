@@ -246,6 +246,15 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
           },
         ],
         appPasswords: 1,
+        sessions: [
+          {
+            id: 'sid-one',
+            startedAt: Date.UTC(2026, 10, 23, 8),
+            lastSeenAt: Date.UTC(2026, 10, 23, 9),
+            ip: '192.0.2.10',
+            client: 'Firefox on Windows',
+          },
+        ],
         blockDays: 90,
         recent: [
           {
@@ -269,6 +278,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         locks: [],
         methods: [],
         appPasswords: 0,
+        sessions: [],
         blockDays: 90,
         recent: [],
         error: { key: 'admin_activate_wrong' },

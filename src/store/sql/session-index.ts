@@ -58,7 +58,7 @@ export function sessionIndexQueries(db: Db, deps: StoreDeps): SessionIndexStore 
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${db.dialect.json}, ?, ?, ?, ?)
          ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, expires_at = excluded.expires_at, last_ip = excluded.last_ip,
            last_ua = excluded.last_ua, amr = excluded.amr, skip = excluded.skip, federated = excluded.federated,
-           provider_sid = excluded.provider_sid, provider_sub = excluded.provider_sub
+           provider_sid = COALESCE(excluded.provider_sid, sessions.provider_sid), provider_sub = COALESCE(excluded.provider_sub, sessions.provider_sub)
          WHERE sessions.user_key = excluded.user_key`,
         [
           s.sid,
