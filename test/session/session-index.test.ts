@@ -13,6 +13,7 @@ import {
   startUpstream,
   totpCode,
 } from '../helpers/gateway.ts';
+import { freshSchema } from '../helpers/postgres.ts';
 
 const SESSION = 'mfa_gateway_session';
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -150,4 +151,45 @@ t.test('max-per-user: a new sign-in beyond the limit ends the oldest sessions', 
   t.match(pathOf((await first.get('/app')).headers.location), /sign-in/, 'the oldest session ended');
   t.equal((await second.get('/.gateway/second-factor')).status, 200, 'the second goes on');
   t.equal((await third.get('/.gateway/second-factor')).status, 200, 'the new one goes on');
+});
+
+t.test('two-gateways-on-postgres: a copy of a session ended on one gateway is refused by the other within a second', async (t) => {
+  const schema = await freshSchema();
+  t.teardown(() => schema.drop());
+  const upstream = await startUpstream(t);
+  const store = { postgres: { url: schema.url }, encryption_key: 'e'.repeat(64) };
+  const session = { secret: 'x'.repeat(40) };
+  const a = await startTestGateway(t, upstream, { store, session });
+  const b = await startTestGateway(t, upstream, { store, session });
+  b.clock.now = a.clock.now;
+  const laptop = new Browser(a.port, { 'user-agent': FIREFOX });
+  await signInWithEnrollment(laptop, a, 'alice');
+  const phone = new Browser(a.port, { 'user-agent': CHROME_ANDROID });
+  await signInPassword(phone, 'alice');
+  // The same cookies, presented to the other gateway.
+  const phoneOnB = copyOf(b.port, phone);
+  const laptopOnB = copyOf(b.port, laptop);
+  t.equal((await laptopOnB.get('/app')).status, 200, 'a session works on both gateways');
+  t.equal((await phoneOnB.get('/.gateway/second-factor')).status, 200, 'the password-level session too');
+
+  const account = await laptop.get('/.gateway/account');
+  const phoneSid = (await a.store.listSessions('alice')).find((s) => s.createdUserAgent === CHROME_ANDROID)!.sid;
+  t.equal((await laptop.post('/.gateway/account/sessions/end', { id: phoneSid, csrf: field(account.body, 'csrf') })).status, 303);
+  const refusedWithin = async (copy: Browser, target: string): Promise<number> => {
+    const start = performance.now();
+    while (performance.now() - start < 1000) {
+      const reply = await copy.get(target);
+      if (reply.status === 302 && /sign-in/.test(pathOf(reply.headers.location))) return performance.now() - start;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const ended = await refusedWithin(phoneOnB, '/.gateway/second-factor');
+  t.ok(ended < 1000, `the ended session is refused on the other gateway within a second (${Math.round(ended)} ms)`);
+  t.equal((await laptopOnB.get('/app')).status, 200, 'the session that ended it goes on there');
+
+  const page = await laptop.get('/.gateway/sign-out');
+  t.equal((await laptop.post('/.gateway/sign-out', { csrf: field(page.body, 'csrf') })).status, 200);
+  const signedOut = await refusedWithin(laptopOnB, '/app');
+  t.ok(signedOut < 1000, `a copy taken before sign-out is refused on the other gateway within a second (${Math.round(signedOut)} ms)`);
 });
