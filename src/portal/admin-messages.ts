@@ -104,6 +104,10 @@ export const adminMessagesEn = {
   admin_revoke_all: 'Both',
   admin_make_admin: 'Make admin',
   admin_make_admin_hint: 'Adds the user to the admin group in the users file.',
+  admin_user_managed_elsewhere:
+    'This user comes from the company directory or the identity provider: name, e-mail and groups are read from there and cannot be changed here. Make them an admin by adding them to the admin group there.',
+  admin_error_managed_elsewhere:
+    'This user is not in the users file; change their groups in the company directory or at the identity provider.',
   admin_recent: 'Recent sign-in log',
   admin_recent_all: 'Full log for this user',
   admin_done_blocked: 'The user was blocked and their sessions were ended.',
@@ -267,6 +271,10 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_revoke_all: 'Beides',
   admin_make_admin: 'Zum Administrator machen',
   admin_make_admin_hint: 'Fügt den Benutzer in der Benutzerdatei der Administratorgruppe hinzu.',
+  admin_user_managed_elsewhere:
+    'Dieser Benutzer stammt aus dem Firmenverzeichnis oder vom Identitätsanbieter: Name, E-Mail und Gruppen werden dort gelesen und können hier nicht geändert werden. Zum Administrator wird er, indem Sie ihn dort der Administratorgruppe hinzufügen.',
+  admin_error_managed_elsewhere:
+    'Dieser Benutzer steht nicht in der Benutzerdatei; ändern Sie seine Gruppen im Firmenverzeichnis oder beim Identitätsanbieter.',
   admin_recent: 'Letzte Einträge im Anmeldeprotokoll',
   admin_recent_all: 'Vollständiges Protokoll dieses Benutzers',
   admin_done_blocked: 'Der Benutzer wurde blockiert, seine Sitzungen wurden beendet.',

@@ -60,6 +60,8 @@ export interface AdminUserPage {
   csrf: string;
   user: { name: string; displayName?: string; email?: string; groups: readonly string[]; disabled: boolean };
   isAdmin: boolean;
+  /** Not in the users file: name, e-mail and groups come from the directory or the identity provider (read-only here). */
+  managedElsewhere: boolean;
   lastSignIn: number | null;
   block: { until: number; reason: string; actor: string } | null;
   locks: readonly { factor: 'password' | 'second_factor'; until: number }[];
@@ -272,6 +274,8 @@ export const adminUserPage = definePage({
         disabled: u.disabled,
         admin: v.tr(lang, d.isAdmin ? 'admin_user_admin_yes' : 'admin_user_admin_no'),
         isAdmin: d.isAdmin,
+        managedElsewhere: d.managedElsewhere,
+        canMakeAdmin: !d.isAdmin && !d.managedElsewhere,
         lastSignIn: d.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(d.lastSignIn, lang),
         blocked: d.block !== null,
         locks: d.locks.map((l) =>

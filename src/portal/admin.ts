@@ -52,6 +52,11 @@ export interface AdminModuleDeps {
   config: GatewayConfig;
   store: Store;
   users: UserDirectory;
+  /**
+   * The users file alone: its users can be edited here (make admin); the others come from
+   * the company directory or the identity provider, which own their name, e-mail and groups.
+   */
+  usersFile: Pick<UserDirectory, 'get'>;
   notifier: Notifier;
   /** Applies revocations and blocks in this process at once (`LiveRevocationView.refresh`). */
   refreshRevocations: () => Promise<void>;
@@ -257,6 +262,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           disabled: Boolean(user.disabled),
         },
         isAdmin: user.groups.includes(adminGroup),
+        managedElsewhere: deps.usersFile.get(user.name) === undefined,
         lastSignIn: await store.lastSignIn(user.name),
         block,
         locks,
@@ -367,6 +373,9 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           return done('app_passwords');
         }
         case 'make-admin': {
+          // Directory and federated users get their groups from where they come from.
+          if (deps.usersFile.get(user.name) === undefined)
+            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_error_managed_elsewhere' } });
           const changed = await makeAdmin(config.users.file, user.name, adminGroup);
           await users.reload();
           await kit.audit(ctx, {

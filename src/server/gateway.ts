@@ -279,6 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           config,
           store,
           users,
+          usersFile,
           notifier,
           clock,
           log,

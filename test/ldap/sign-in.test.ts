@@ -326,3 +326,18 @@ t.test('HTTP Basic with a directory password; 503 while the directory is down', 
     'a directory that is down is a 503, not a wrong password',
   );
 });
+
+t.test('admin pages: a directory user is shown read-only, and make-admin is refused for them', async (t) => {
+  const { gw } = await setup(t);
+  const admin = await fullSignIn(gw, 'alice', PASSWORDS.alice!);
+  const directoryUser = await admin.get('/.gateway/admin/user?name=carol');
+  t.equal(directoryUser.status, 200);
+  t.match(directoryUser.body, 'comes from the company directory or the identity provider', 'marked as managed elsewhere');
+  t.notMatch(directoryUser.body, '/.gateway/admin/user/make-admin', 'no make-admin button for a directory user');
+  const refused = await admin.post('/.gateway/admin/user/make-admin', { user: 'carol', csrf: field(directoryUser.body, 'csrf') });
+  t.equal(refused.status, 400, 'make-admin of a directory user is refused');
+  t.match(refused.body, 'is not in the users file');
+  const fileUser = await admin.get('/.gateway/admin/user?name=bob');
+  t.notMatch(fileUser.body, 'comes from the company directory', 'a users-file user is not marked');
+  t.match(fileUser.body, '/.gateway/admin/user/make-admin', 'and can be made an admin');
+});
