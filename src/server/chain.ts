@@ -92,6 +92,7 @@ export function createChain(deps: ChainDeps): Chain {
     judge: (scope) => judgePolicy(scope),
     signInUrl: (returnTo, step, stepUp) => portal.signInUrl(returnTo, step, stepUp),
     fail: (req, res, err) => fail(req, res, err),
+    ...(deps.assertions ? { assertions: { header: deps.assertions.header, assertion: (verdict) => assertionFor(verdict) } } : {}),
     note: (req, err) => {
       logFailure(req, err);
       if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
