@@ -1,12 +1,12 @@
 /**
  * @module audit/retention
- * Keeps the sign-in log to `log.sign_in_retention`: the gateway prunes older entries at
+ * Keeps the sign-in log (and the report-only rule hits beside it) to `log.sign_in_retention`: the gateway prunes older entries at
  * start and then every hour, together with expired fraud report links, browsers not
  * seen for a long time, and records of signed-out sessions past their absolute timeout. Pruning is idempotent, so several gateway processes sharing one
  * store may all run it.
  */
 import type { Logger } from 'pino';
-import type { AuditStore, FraudStore, SessionRevocationStore, SessionIndexStore } from '../store/types.ts';
+import type { AuditStore, FraudStore, ReportOnlyStore, SessionRevocationStore, SessionIndexStore } from '../store/types.ts';
 import { BROWSER_MEMORY_MS } from '../regulation/fraud.ts';
 
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
@@ -20,7 +20,8 @@ export interface HousekeepingDeps {
   store: Pick<AuditStore, 'pruneAudit'> &
     Pick<FraudStore, 'pruneFraud'> &
     Pick<SessionRevocationStore, 'pruneRevokedSessions'> &
-    Pick<SessionIndexStore, 'pruneSessionIndex'>;
+    Pick<SessionIndexStore, 'pruneSessionIndex'> &
+    Pick<ReportOnlyStore, 'pruneReportOnly'>;
   /** The current retention in ms (read on every run, so a config reload applies). */
   retentionMs: () => number;
   clock: () => number;
@@ -55,6 +56,7 @@ export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
       await store.pruneFraud(now, now - BROWSER_MEMORY_MS);
       await store.pruneRevokedSessions(now);
       await store.pruneSessionIndex(now);
+      await store.pruneReportOnly(now - deps.retentionMs());
       if (removed > 0) log.info({ removed }, 'sign-in log entries past retention removed');
       return removed;
     } catch (err) {

@@ -208,6 +208,8 @@ export interface RuleConfig {
   mfa_max_age?: string | 0;
   /** With `mfa_max_age: 0`: how long the code entered for this rule opens it. Default 5m. */
   step_up_grant?: string;
+  /** `report_only`: evaluated and reported (metrics, `mfa-gateway impact`), never enforced. Default `enforce`. */
+  mode?: 'enforce' | 'report_only';
 }
 
 interface LogConfig {

@@ -19,6 +19,8 @@ export interface GatewayMetrics {
   upstreamError(status: number): void;
   /** One sign-in log event (password, second factor, enrollment, block, ...). */
   auditEvent(kind: string, outcome: string): void;
+  /** What a report-only rule (its key) would have done to a request. */
+  reportOnly(rule: string, outcome: string): void;
 }
 
 let created: GatewayMetrics | undefined;
@@ -53,10 +55,16 @@ export function gatewayMetrics(): GatewayMetrics {
     help: 'Sign-in log events by kind (password, second_factor, enrollment, block, ...) and outcome (success, denied).',
     labelNames: ['kind', 'outcome'],
   });
+  const reportOnly = new Counter({
+    name: 'mfa_gateway_report_only_total',
+    help: 'What report-only rules would have done, by rule (its name, else rule N) and outcome: would_deny, would_require_second_factor, would_require_sign_in.',
+    labelNames: ['rule', 'outcome'],
+  });
   created = {
     request: (result) => results[result].inc(),
     upstreamError: (status) => upstream.labels(String(status)).inc(),
     auditEvent: (kind, outcome) => audit.labels(kind, outcome).inc(),
+    reportOnly: (rule, outcome) => reportOnly.labels(rule, outcome).inc(),
   };
   return created;
 }

@@ -62,12 +62,19 @@ export interface CompiledRule {
   readonly mfaMaxAge: number | null;
   /** With `mfaMaxAge` 0: how long a code entered for this rule keeps it open. */
   readonly stepUpGrantMs: number;
+  /** `mode: report_only`: evaluated and reported (`policy/report`), never enforced. */
+  readonly reportOnly: boolean;
   /** What `decide` returns when this rule matches: shared and frozen, so matching allocates nothing. */
   readonly decision: Decision;
 }
 
 export interface CompiledPolicy {
+  /** Every rule, in config order (report-only ones included). */
   readonly rules: readonly CompiledRule[];
+  /** The rules `decide` matches: those that are enforced. */
+  readonly enforced: readonly CompiledRule[];
+  /** `mode: report_only` rules in config order; null when there are none, so requests pay nothing for them. */
+  readonly reportOnly: readonly CompiledRule[] | null;
 }
 
 /**
@@ -86,7 +93,13 @@ export interface CompiledPolicy {
  *   normalizable path or uses `**` inside a segment, a malformed host or network).
  */
 export function compilePolicy(rules: readonly RuleConfig[]): CompiledPolicy {
-  return Object.freeze({ rules: Object.freeze(rules.map((rule, index) => compileRule(rule, index))) });
+  const compiled = Object.freeze(rules.map((rule, index) => compileRule(rule, index)));
+  const reportOnly = compiled.filter((r) => r.reportOnly);
+  return Object.freeze({
+    rules: compiled,
+    enforced: Object.freeze(compiled.filter((r) => !r.reportOnly)),
+    reportOnly: reportOnly.length === 0 ? null : Object.freeze(reportOnly),
+  });
 }
 
 function compileRule(rule: RuleConfig, index: number): CompiledRule {
@@ -143,6 +156,7 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     key: rule.name ?? `rule ${index + 1}`,
     mfaMaxAge,
     stepUpGrantMs,
+    reportOnly: rule.mode === 'report_only',
     decision,
   });
   decision.rule = compiled;
@@ -218,6 +232,7 @@ function describe(rule: RuleConfig, index: number): string {
       parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
   }
   if (rule.case_sensitive === true && rule.paths !== undefined) parts.push('case-sensitive paths');
+  if (rule.mode === 'report_only') parts.push('report only');
   if (rule.mfa_max_age !== undefined)
     parts.push(rule.mfa_max_age === 0 || parseDuration(rule.mfa_max_age) === 0 ? 'step-up at every visit' : `step-up ${rule.mfa_max_age}`);
   const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;

@@ -1,5 +1,5 @@
 import type { Addr } from '../client-ip/cidr.ts';
-import type { CompiledPolicy, Decision, HostMatcher } from './compile.ts';
+import type { CompiledPolicy, CompiledRule, Decision, HostMatcher } from './compile.ts';
 
 export type { Decision } from './compile.ts';
 
@@ -23,14 +23,29 @@ const NO_MATCH: Decision = Object.freeze({ outcome: 'deny', rule: null, reason: 
  *   // { outcome: 'two_factor', rule, reason: 'rule 1 (paths /admin/**, groups admins) matched' }
  */
 export function decide(policy: CompiledPolicy, req: PolicyRequest): Decision {
-  for (const rule of policy.rules) {
-    if (rule.methods !== null && !rule.methods.has(req.method)) continue;
-    if (rule.hosts !== null && !hostMatches(rule.hosts, req.host)) continue;
-    if (rule.paths !== null && !rule.paths.test(req.path)) continue;
-    if (rule.networks !== null && !rule.networks.has(req.addr)) continue;
-    return rule.decision;
-  }
+  for (const rule of policy.enforced) if (matches(rule, req)) return rule.decision;
   return NO_MATCH;
+}
+
+/**
+ * The report-only rules (`mode: report_only`) the request passes on its way to `enforced`,
+ * the rule `decide` chose (null: none, so every report-only rule is passed). Ask only when
+ * `policy.reportOnly` is not null.
+ */
+export function reportOnlyMatches(reportOnly: readonly CompiledRule[], req: PolicyRequest, enforced: CompiledRule | null): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  for (const rule of reportOnly) {
+    if (enforced !== null && rule.index > enforced.index) break;
+    if (matches(rule, req)) out.push(rule);
+  }
+  return out;
+}
+
+function matches(rule: CompiledRule, req: PolicyRequest): boolean {
+  if (rule.methods !== null && !rule.methods.has(req.method)) return false;
+  if (rule.hosts !== null && !hostMatches(rule.hosts, req.host)) return false;
+  if (rule.paths !== null && !rule.paths.test(req.path)) return false;
+  return rule.networks === null || rule.networks.has(req.addr);
 }
 
 function hostMatches(hosts: HostMatcher, host: string): boolean {

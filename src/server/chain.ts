@@ -9,7 +9,8 @@
  *                        reading when the upstream its rule picks asks for it (`legacy_paths`)
  *   2. `resolveClient`   the client address from the socket, or from a trusted proxy's headers
  *   3. `portal`          the gateway's own pages and endpoints under the reserved prefix
- *   4. `decide`          the first matching rule (pure)
+ *   4. `decide`          the first matching enforced rule (pure); report-only rules passed on the way
+ *                        are judged like enforced ones and what they would have done is recorded only
  *   5. `authenticate`    the session, checked against revocation on every request; on rules with
  *                        `app_passwords: true`, HTTP Basic with an app password instead (a cached check)
  *   6. `authorize`       rule + subject + trusted network + clock -> allow / sign in / second factor /
@@ -36,13 +37,15 @@ import type { Forwarder } from '../proxy/forward.ts';
 import type { SocketOwner, WebSocketForwarder } from '../proxy/websocket.ts';
 import type { OriginCheck } from '../policy/origin.ts';
 import type { Logger } from 'pino';
-import { decide } from '../policy/decide.ts';
+import { decide, reportOnlyMatches } from '../policy/decide.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from '../errors/errors.ts';
-import type { Authenticator, Portal, RequestScope, Verdict } from '../contracts/request.ts';
+import type { Authentication, Authenticator, Portal, RequestScope, Verdict } from '../contracts/request.ts';
+import type { ReportOnlyRecorder } from '../audit/report-only.ts';
+import type { ReportOnlyOutcome } from '../store/types.ts';
 import { createForwardAuth } from './forward-auth.ts';
 import type { StoreOutage } from '../store/outage.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
@@ -71,6 +74,8 @@ export interface ChainDeps {
   clock: () => number;
   /** `identity.jwt`: signs the assertion forwarded with a user's identity; null when off. */
   assertions: AssertionSigner | null;
+  /** Where report-only rules' would-be outcomes go (counted in `metrics` too). */
+  reportOnly: ReportOnlyRecorder;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
   storeOutage?: Pick<StoreOutage, 'refused'>;
 }
@@ -92,6 +97,7 @@ export function createChain(deps: ChainDeps): Chain {
     judge: (scope) => judgePolicy(scope),
     signInUrl: (returnTo, step, stepUp) => portal.signInUrl(returnTo, step, stepUp),
     fail: (req, res, err) => fail(req, res, err),
+    ...(deps.assertions ? { assertions: { header: deps.assertions.header, assertion: (verdict) => assertionFor(verdict) } } : {}),
     note: (req, err) => {
       logFailure(req, err);
       if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
@@ -149,6 +155,7 @@ export function createChain(deps: ChainDeps): Chain {
   /** Steps 4 to 6, also asked by the forward-auth endpoint on behalf of another proxy. */
   async function judgePolicy(scope: RequestScope): Promise<Verdict> {
     const decision = decide(deps.policy, { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr });
+    const checked = deps.policy.reportOnly === null ? undefined : await reportOnly(deps.policy.reportOnly, scope, decision);
     const upstream = deps.upstreamFor(decision.rule);
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
     if (decision.outcome === 'deny') return { kind: 'error', error: errors.forbidden(decision.reason) };
@@ -158,7 +165,7 @@ export function createChain(deps: ChainDeps): Chain {
     const auth =
       authorization !== undefined
         ? await basic!.authenticate(scope, authorization, decision.rule!)
-        : await deps.authenticator.authenticate(scope);
+        : (checked ?? (await deps.authenticator.authenticate(scope)));
     const access = authorize(decision, auth.subject, {
       trustedNetwork: deps.trustedIps.has(scope.clientAddr),
       ip: scope.clientIp,
@@ -188,6 +195,42 @@ export function createChain(deps: ChainDeps): Chain {
       case 'forbidden':
         return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
     }
+  }
+
+  /**
+   * Report-only rules the request passes before its enforced rule: each is judged like an
+   * enforced one and what it would have done is recorded, never answered. The session is
+   * looked up once and handed back for the enforced rule. A failing lookup on a route that
+   * needs none (bypass, deny) skips the report rather than the request.
+   */
+  async function reportOnly(
+    rules: readonly CompiledRule[],
+    scope: RequestScope,
+    decision: ReturnType<typeof decide>,
+  ): Promise<Authentication | undefined> {
+    const matched = reportOnlyMatches(
+      rules,
+      { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr },
+      decision.rule,
+    );
+    if (matched.length === 0) return undefined;
+    // Also for a deny rule: the report names who would have been refused.
+    let auth: Authentication;
+    try {
+      auth = await deps.authenticator.authenticate(scope);
+    } catch (err) {
+      if (decision.outcome !== 'bypass' && decision.outcome !== 'deny') throw err;
+      log.debug({ err, url: scope.req.url }, 'report-only rules not evaluated: the session could not be checked');
+      return undefined;
+    }
+    const ctx = { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp, now: deps.clock() };
+    for (const rule of matched) {
+      const outcome = WOULD[authorize(rule.decision, auth.subject, ctx).result];
+      if (outcome === null) continue;
+      deps.metrics.reportOnly(rule.key, outcome);
+      deps.reportOnly.record({ rule: rule.key, outcome, user: auth.subject?.user ?? null, address: scope.clientIp, path: scope.path });
+    }
+    return auth;
   }
 
   function forwardHeaders(scope: RequestScope, identity: Identity | null, basic = false, assertion: string | null = null) {
@@ -358,6 +401,15 @@ export function createChain(deps: ChainDeps): Chain {
     },
   };
 }
+
+/** What a report-only rule's access result would have done; null: it would have let the request pass. */
+const WOULD: Record<ReturnType<typeof authorize>['result'], ReportOnlyOutcome | null> = {
+  allow: null,
+  sign_in: 'would_require_sign_in',
+  second_factor: 'would_require_second_factor',
+  step_up: 'would_require_second_factor',
+  forbidden: 'would_deny',
+};
 
 /** How many lines of the field `name` (lower case) the client sent. */
 function countField(raw: readonly string[], name: string): number {

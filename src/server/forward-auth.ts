@@ -19,8 +19,9 @@
  * CGI-style apps read as the same variable), or malformed. The bare `{prefix}auth` answers
  * 404 naming the three endpoints.
  *
- * Answers (200 always carries `Remote-*`, the app's `Cookie` and the renewed session's
- * `Set-Cookie` for the proxy to copy; see the README's snippets in `docs/forward-auth/`):
+ * Answers (200 always carries `Remote-*`, the app's `Cookie`, the renewed session's
+ * `Set-Cookie` and, with `identity.jwt`, the signed assertion for the proxy to copy; see the
+ * README's snippets in `docs/forward-auth/`):
  *
  * | verdict                | nginx                                  | traefik, caddy                        |
  * |------------------------|----------------------------------------|---------------------------------------|
@@ -62,6 +63,14 @@ export interface ForwardAuthDeps {
   /** The gateway's cookies: removed from the `Cookie` the answer hands on to the app. */
   cookieNames: readonly string[];
   warn(msg: string): void;
+  /**
+   * `identity.jwt`: the header name (lower case) and the signed assertion of an allowed verdict
+   * (null without an identity); absent when the feature is off.
+   */
+  assertions?: {
+    header: string;
+    assertion(verdict: Extract<Verdict, { kind: 'forward' }>): string | Promise<string> | null;
+  };
 }
 
 /** The request another proxy asks about. */
@@ -259,7 +268,10 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
     const noStore = { 'cache-control': 'no-store' };
     switch (verdict.kind) {
       case 'forward': {
-        res.writeHead(200, allowedHeaders(integration, req, verdict, deps.cookieNames));
+        const pending = deps.assertions?.assertion(verdict) ?? null;
+        const assertion = pending instanceof Promise ? await pending : pending;
+        const signed = deps.assertions ? { header: deps.assertions.header, value: assertion } : null;
+        res.writeHead(200, allowedHeaders(integration, req, verdict, deps.cookieNames, signed));
         res.end();
         return;
       }
@@ -289,8 +301,8 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
 }
 
 /**
- * The 200 answer: identity, the `Cookie` the app may see (the gateway's own removed) and the
- * renewed session cookie. Caddy 2.6 copies a header the answer lacks as its literal
+ * The 200 answer: identity, the signed assertion (`identity.jwt`), the `Cookie` the app may see
+ * (the gateway's own removed) and the renewed session cookie. Caddy 2.6 copies a header the answer lacks as its literal
  * placeholder text, so for Caddy every copied header is always present, empty when unset
  * (its documented snippet removes the empty ones before the app).
  */
@@ -299,10 +311,14 @@ function allowedHeaders(
   req: IncomingMessage,
   verdict: Extract<Verdict, { kind: 'forward' }>,
   cookieNames: readonly string[],
+  signed: { header: string; value: string | null } | null,
 ): string[] {
   const headers: string[] = ['Cache-Control', 'no-store'];
   const identity: string[] = [];
   if (verdict.identity) pushIdentityHeaders(identity, verdict.identity);
+  // Caddy copies it even while identity.jwt is off (its snippet names the default header).
+  if (integration === 'caddy') headers.push(signed?.header ?? 'X-Gateway-Assertion', signed?.value ?? '');
+  else if (signed?.value) headers.push(signed.header, signed.value);
   const appCookie = cookieForApp(req, cookieNames);
   if (integration === 'caddy') {
     for (const name of ['Remote-User', 'Remote-Groups', 'Remote-Email', 'Remote-Name']) {

@@ -46,6 +46,7 @@ import { createRegulatedPasswordCheck } from '../factors/password/index.ts';
 import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
+import { createReportOnlyLog, type ReportOnlyLog } from '../audit/report-only.ts';
 import { createChain, type Chain } from './chain.ts';
 import { createAssertionSigners } from '../proxy/assertion.ts';
 import type { Portal } from '../contracts/request.ts';
@@ -81,6 +82,8 @@ export interface RunningGateway {
   readonly revocations: LiveRevocationView;
   /** The e-mail queue (`idle()` resolves when every queued mail was sent or given up). */
   readonly mailer: Mailer;
+  /** Report-only rule hits, buffered and added to the store every few seconds (`flush()` now). */
+  readonly reportOnly: Pick<ReportOnlyLog, 'flush'>;
   /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
   reload(config: GatewayConfig): void;
   close(): Promise<void>;
@@ -162,6 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
   await housekeeping.run();
+  const reportOnly = createReportOnlyLog({ store, clock, log });
   // One regulated password check for every path that takes a password; build() moves its settings along.
   let passwordPolicy = lockoutPolicy(initial.mfa.password_lockout);
   let throttleSettings = sourceThrottleSettings(initial.mfa.source_throttle);
@@ -330,6 +334,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clock,
       assertions: assertionSigners.configure(config.identity.jwt, publicUrl.href.replace(/\/$/, '')),
       storeOutage,
+      reportOnly,
     });
     return { chain, portal: builtPortal };
   }
@@ -384,6 +389,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store,
     revocations,
     mailer,
+    reportOnly,
     reload(config) {
       current = build(config);
       portal = current.portal;
@@ -400,6 +406,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await websockets.close();
       await forwarder.close();
       await mailer.close();
+      await reportOnly.stop();
       users.close();
       await store.close();
     },

@@ -387,6 +387,33 @@ export interface AuditStore {
   pruneAudit(before: number): Promise<number>;
 }
 
+/** What a report-only rule (`mode: report_only`) would have done to a request. */
+export type ReportOnlyOutcome = 'would_deny' | 'would_require_second_factor' | 'would_require_sign_in';
+
+/** Report-only hits of one minute with the same rule, outcome, user, address and path. */
+export interface ReportOnlyHit {
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  /** The rule's key: its `name`, else `rule N`. */
+  rule: string;
+  outcome: ReportOnlyOutcome;
+  /** The signed-in user, '' when anonymous. */
+  user: string;
+  address: string;
+  path: string;
+  count: number;
+}
+
+/** Report-only rule hits, aggregated per minute (`mfa-gateway impact`). */
+export interface ReportOnlyStore {
+  /** Adds the counts (rows with the same minute and keys add up, also across processes). */
+  addReportOnlyHits(hits: readonly ReportOnlyHit[]): Promise<void>;
+  /** Counts since `since` (epoch ms), summed over minutes, optionally of one rule. */
+  reportOnlyHits(query: { since: number; rule?: string }): Promise<Omit<ReportOnlyHit, 'minute'>[]>;
+  /** Deletes minutes before `before`; returns how many rows. */
+  pruneReportOnly(before: number): Promise<number>;
+}
+
 /** A sign-in notice's "this wasn't me" link, as stored: single use, with the attempt it reports. */
 export interface FraudReport {
   /** Random id carried (signed) in the link. */
@@ -645,7 +672,8 @@ export interface Store
     AppPasswordStore,
     AdminStore,
     AccessPassStore,
-    RecoveryCodeStore {
+    RecoveryCodeStore,
+    ReportOnlyStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

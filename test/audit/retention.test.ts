@@ -27,6 +27,11 @@ t.test('entries older than the retention are pruned at start and then every inte
   const record = (detail: string) =>
     store.record({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail });
   await record('day 0');
+  const hit = { rule: 'r', outcome: 'would_deny', user: 'alice', address: '192.0.2.1', path: '/x', count: 1 } as const;
+  await store.addReportOnlyHits([
+    { ...hit, minute: clock.now - 60_000 },
+    { ...hit, minute: clock.now + DAY },
+  ]);
   clock.advance(DAY);
   await record('day 1');
   clock.advance(DAY);
@@ -61,6 +66,11 @@ t.test('entries older than the retention are pruned at start and then every inte
     (await store.query({ limit: 10 })).map((e) => e.detail),
     ['day 2', 'day 1'],
   );
+  t.same(
+    (await store.reportOnlyHits({ since: 0 })).map((h) => h.count),
+    [1],
+    'report-only hits past the retention go with the log',
+  );
 
   retention = DAY / 2; // a config reload
   clock.advance(DAY);
@@ -85,6 +95,7 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
       pruneFraud: () => Promise.resolve(),
       pruneRevokedSessions: () => Promise.resolve(0),
       pruneSessionIndex: () => Promise.resolve(0),
+      pruneReportOnly: () => Promise.resolve(0),
     },
     retentionMs: () => DAY,
     clock: () => 0,

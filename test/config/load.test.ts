@@ -62,7 +62,7 @@ rules:
   t.same(got, [
     '7:26 mfa.trusted_ips.ranges[1]: "10.300.0.0/16" is not an IP address or CIDR such as 10.0.0.0/8 or fd00::/8',
     '9:5 rules[0].policy: required key "policy" is missing',
-    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant)',
+    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode)',
     '12:13 rules[1].policy: must be one of: bypass, one_factor, two_factor, deny',
   ]);
 });
@@ -307,7 +307,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
   t.same(c.notifications, {});
   t.same(c.messages, {});
   t.same(c.log, { level: 'info', sign_in_retention: '90d' });
-  t.same(c.rules, [{ policy: 'two_factor', case_sensitive: false, app_passwords: false, step_up_grant: '5m' }]);
+  t.same(c.rules, [{ policy: 'two_factor', case_sensitive: false, app_passwords: false, step_up_grant: '5m', mode: 'enforce' }]);
 });
 
 t.test('optional sections get their own defaults when present', async (t) => {

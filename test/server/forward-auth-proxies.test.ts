@@ -5,7 +5,11 @@
 // source and a store outage reach the client as 429 and 503 with Retry-After (nginx's
 // auth_request would turn both into its own 500).
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { Browser, send, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, type Reply } from '../helpers/gateway.ts';
 import { CADDY, NGINX, snippet, startCaddy, startNginx, type FrontProxy } from '../helpers/front-proxy.ts';
 import { freshSchema, relay } from '../helpers/postgres.ts';
@@ -46,6 +50,8 @@ const FORGED: Record<string, string> = {
   Remote_Name: 'Mallory',
   remote_user: 'mallory2',
   REMOTE_GROUPS: 'admins2',
+  'X-Gateway-Assertion': 'forged.assertion.value',
+  x_gateway_assertion: 'forged.assertion.value2',
 };
 
 const decisionOf = (r: Reply) => `${r.status} ${r.headers.location ?? ''} ${r.headers['www-authenticate'] ?? ''}`;
@@ -56,7 +62,10 @@ for (const [name, bin, start] of [
 ] as const) {
   t.test(`${name} as the README configures it`, { skip: bin ? false : `${name} is not installed (.ci/run installs it)` }, async (t) => {
     const app = await startUpstream(t);
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'mfa-gw-proxy-jwt-')), 'key.pem');
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const gw = await startTestGateway(t, app, {
+      identity: { jwt: { enabled: true, audience: `http://${HOST}`, key_file: keyFile } },
       server: { listen: '127.0.0.1:0', public_url: `http://${HOST}`, trusted_proxies: ['127.0.0.1/32'] },
       session: { secret: 'test-session-secret-that-is-long-enough-0123456789', idle_timeout: '10m' },
     });
@@ -116,7 +125,10 @@ for (const [name, bin, start] of [
         t.equal(reply.status, 200, `${who} ${route}: allowed`);
         const seen = app.requests.at(-1)!.headers;
         t.equal(seen['remote-user'], user, `${who} ${route}: Remote-User is the gateway's`);
-        for (const name of Object.keys(seen)) t.notMatch(name, /^remote_/, `${who} ${route}: no ${name}`);
+        for (const name of Object.keys(seen)) t.notMatch(name, /^(remote|x_gateway)_/, `${who} ${route}: no ${name}`);
+        const assertion = seen['x-gateway-assertion'];
+        if (user === undefined) t.notOk(assertion, `${who} ${route}: no assertion on a bypass, the client's removed`);
+        else t.equal(decodeJwt(String(assertion)).sub, user, `${who} ${route}: the gateway's signed assertion, copied by the proxy`);
         if (user === undefined)
           t.notOk(seen['remote-groups'] ?? seen['remote-email'] ?? seen['remote-name'], `${who} ${route}: no identity on a bypass`);
         else

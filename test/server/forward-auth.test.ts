@@ -2,6 +2,11 @@
 // (forward_auth) call them: the same policy and sessions as the proxy chain, answered with
 // 200 + identity headers, a sign-in redirect (or 401 for nginx), or 403.
 import t from 'tap';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
   Browser,
   send,
@@ -187,4 +192,59 @@ t.test('the 200 answer carries what the proxy copies: identity, the app cookie, 
   });
   t.equal(signedIn.headers['remote-user'], 'alice');
   t.equal(signedIn.headers['remote-name'], 'Alice Example');
+});
+
+t.test('identity.jwt: the 200 answer carries the signed assertion for the proxy to copy, never a client-sent one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-fa-jwt-'));
+  const keyFile = join(dir, 'key.pem');
+  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, {
+    identity: { jwt: { enabled: true, audience: 'https://app.example.com', key_file: keyFile } },
+  });
+  const keys = createLocalJWKSet(JSON.parse((await send(gw.port, '/.gateway/jwks.json')).body) as JSONWebKeySet);
+  const alice = new Browser(gw.port);
+  await signInWithEnrollment(alice, gw, 'alice');
+  const forged = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJib3NzIn0.';
+  for (const endpoint of ['nginx', 'traefik', 'caddy'] as const) {
+    const headers = endpoint === 'nginx' ? nginx('https://app.example.com/reports') : traefik('/reports');
+    const reply = await send(gw.port, `/.gateway/auth/${endpoint}`, {
+      localAddress: PROXY,
+      headers: { ...headers, cookie: alice.cookieHeader(), 'x-gateway-assertion': forged, X_Gateway_Assertion: forged },
+    });
+    t.equal(reply.status, 200, `${endpoint}: allowed`);
+    const token = reply.headers['x-gateway-assertion'];
+    t.type(token, 'string', `${endpoint}: one assertion in the answer`);
+    t.not(token, forged, `${endpoint}: the client's own assertion is not echoed`);
+    const { payload } = await jwtVerify(token as string, keys, {
+      issuer: 'http://gateway.test',
+      audience: 'https://app.example.com',
+      currentDate: new Date(gw.clock.now),
+    });
+    t.equal(payload.sub, 'alice', `${endpoint}: verifies with jose against jwks.json`);
+    t.same(payload.amr, ['pwd', 'totp']);
+  }
+  const anonymous = await send(gw.port, '/.gateway/auth/caddy', {
+    localAddress: PROXY,
+    headers: { ...traefik('/public/x'), 'x-gateway-assertion': forged },
+  });
+  t.equal(anonymous.status, 200);
+  t.equal(anonymous.headers['x-gateway-assertion'], '', 'caddy, no identity: present and empty, so the copy overwrites the client header');
+  const nginxAnonymous = await ask(gw, nginx('https://app.example.com/public/x'));
+  t.notOk(nginxAnonymous.headers['x-gateway-assertion'], 'nginx, no identity: no assertion');
+});
+
+t.test('identity.jwt off: no assertion header in the answer', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream);
+  const alice = new Browser(gw.port);
+  await signInWithEnrollment(alice, gw, 'alice');
+  const reply = await ask(gw, traefik('/reports'), alice.cookieHeader());
+  t.equal(reply.status, 200);
+  t.notOk(reply.headers['x-gateway-assertion']);
+  const caddy = await send(gw.port, '/.gateway/auth/caddy', {
+    localAddress: PROXY,
+    headers: { ...traefik('/reports'), cookie: alice.cookieHeader(), 'x-gateway-assertion': 'forged' },
+  });
+  t.equal(caddy.headers['x-gateway-assertion'], '', 'caddy: present and empty, so its copy_headers replaces a forged one');
 });

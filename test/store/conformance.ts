@@ -729,4 +729,20 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.useRecoveryCode('alice', 'b1', h.clock.now), false, 'removed codes are refused');
     t.same(await store.recoveryCodeSummary('bob'), { total: 1, unused: 0, createdAt: now }, 'other users keep theirs');
   });
+
+  withStore('report-only hits: counts add up per minute and keys, sum over minutes, filter by rule, prune by age', async (t, h, store) => {
+    const m0 = h.clock.now - (h.clock.now % 60_000);
+    const hit = (minute: number, user: string, count: number, rule = 'new-admin-rule') =>
+      ({ minute, rule, outcome: 'would_deny', user, address: '198.51.100.7', path: '/admin/x', count }) as const;
+    await store.addReportOnlyHits([hit(m0, 'alice', 2), hit(m0, '', 1)]);
+    await store.addReportOnlyHits([hit(m0, 'alice', 3), hit(m0 + 60_000, 'alice', 4), hit(m0, 'bob', 1, 'other')]);
+    t.same(await store.reportOnlyHits({ since: m0, rule: 'new-admin-rule' }), [
+      { rule: 'new-admin-rule', outcome: 'would_deny', user: '', address: '198.51.100.7', path: '/admin/x', count: 1 },
+      { rule: 'new-admin-rule', outcome: 'would_deny', user: 'alice', address: '198.51.100.7', path: '/admin/x', count: 9 },
+    ]);
+    t.equal((await store.reportOnlyHits({ since: m0 })).length, 3, 'every rule without --rule');
+    t.equal((await store.reportOnlyHits({ since: m0 + 60_000 }))[0]?.count, 4, 'since cuts by minute');
+    t.equal(await store.pruneReportOnly(m0 + 60_000), 3, 'the first minute pruned');
+    t.equal((await store.reportOnlyHits({ since: 0 })).length, 1);
+  });
 }

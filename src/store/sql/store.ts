@@ -15,6 +15,7 @@ import { federationQueries } from './federation.ts';
 import { fraudQueries } from './fraud.ts';
 import { methodAad, methodQueries } from './methods.ts';
 import { recoveryQueries } from './recovery.ts';
+import { reportOnlyQueries } from './report-only.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
 import { sessionIndexQueries } from './session-index.ts';
@@ -37,6 +38,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...tokenQueries(db, box, deps),
     ...appPasswordQueries(db, deps),
     ...recoveryQueries(db, deps),
+    ...reportOnlyQueries(db),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>
