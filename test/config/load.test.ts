@@ -341,6 +341,7 @@ server:
     trust_amr_mfa: false,
     create_users: false,
     local_passwords: true,
+    end_session: false,
   });
   t.same(result.config.notifications.smtp, { host: '127.0.0.1', from: 'gw@example.com', port: 587, security: 'starttls' });
   t.equal(result.config.server.workers, 'auto');
