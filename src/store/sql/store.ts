@@ -20,6 +20,7 @@ import { revocationQueries } from './revocations.ts';
 import { sessionQueries } from './sessions.ts';
 import { sourceThrottleQueries } from './source-throttle.ts';
 import { tokenQueries } from './tokens.ts';
+import { webauthnQueries } from './webauthn.ts';
 
 export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
   return {
@@ -35,6 +36,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...tokenQueries(db, box, deps),
     ...appPasswordQueries(db, deps),
     ...recoveryQueries(db, deps),
+    ...webauthnQueries(db, deps),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>
