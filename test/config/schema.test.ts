@@ -56,6 +56,7 @@ t.test('the secrets that may come from files, and the duration keys', async (t) 
       'users.ldap.timeout',
       'users.ldap.cache_ttl',
       'users.ldap.outage_grace',
+      'mfa.webauthn.timeout',
       'log.sign_in_retention',
     ],
   );
