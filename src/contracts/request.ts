@@ -62,7 +62,8 @@ export interface BasicAuthenticator {
 export interface Portal {
   handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
   /** Where a caller who must sign in (or pass the second factor) is sent. */
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  /** `accepts`: the method kinds a rule's `mfa_methods` allows, so the second-factor page offers those (a step up). */
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', accepts?: readonly string[]): string;
   /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
 }
@@ -83,5 +84,5 @@ export type Verdict =
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
-  | { kind: 'redirect'; step: 'sign_in' | 'second_factor' }
+  | { kind: 'redirect'; step: 'sign_in' | 'second_factor'; accepts?: readonly string[] }
   | { kind: 'error'; error: GatewayError };

@@ -5,7 +5,7 @@
  * A rule that cannot be compiled throws here, which refuses the config as a whole: a rule
  * the gateway cannot evaluate must never be skipped silently.
  */
-import type { PolicyName, RuleConfig } from '../config/types.ts';
+import type { PolicyName, RuleConfig, RuleMfaMethod } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
 import { createNetworkSet } from '../client-ip/cidr.ts';
 import { normalizeHost } from './host.ts';
@@ -39,6 +39,8 @@ export interface CompiledRule {
   /** A named upstream or a URL; undefined = the default upstream. */
   readonly upstream: string | undefined;
   readonly appPasswords: boolean;
+  /** `mfa_methods`: the second factors (and skips) that satisfy this two_factor rule; null = any. */
+  readonly mfaMethods: readonly RuleMfaMethod[] | null;
   /** Normalized origins whose pages may open WebSockets on this rule's routes (see `policy/origin`). */
   readonly allowedOrigins: readonly string[];
   /** null = any host. Hosts are compared after `normalizeHost`. */
@@ -113,6 +115,7 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     groups: Object.freeze([...groups]),
     upstream: rule.upstream,
     appPasswords: rule.app_passwords ?? false,
+    mfaMethods: rule.mfa_methods === undefined ? null : Object.freeze([...rule.mfa_methods]),
     allowedOrigins: Object.freeze(compileOrigins(rule.allowed_origins ?? [], where)),
     hosts: hosts === null ? null : compileHosts(hosts, where),
     paths: paths === null ? null : compilePaths(paths, rule.case_sensitive ?? false, where),
@@ -193,6 +196,7 @@ function describe(rule: RuleConfig, index: number): string {
       parts.push(`${key} ${(key === 'methods' ? list.map((m) => m.toUpperCase()) : list).join(' or ')}`);
   }
   if (rule.case_sensitive === true && rule.paths !== undefined) parts.push('case-sensitive paths');
+  if (rule.mfa_methods !== undefined) parts.push(`second factor ${rule.mfa_methods.join(' or ')}`);
   const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;
   return `rule ${index + 1}${name} (${parts.length === 0 ? 'any request' : parts.join(', ')})`;
 }

@@ -109,8 +109,11 @@ export function createPortal(deps: PortalDeps): Portal {
         else kit.sendError(req, res, error);
       }
     },
-    signInUrl(returnToUrl, step) {
-      return new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl).href;
+    signInUrl(returnToUrl, step, accepts) {
+      const url = new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
+      // Only what the page offers: the chain checks the session's factors again on the way back.
+      if (accepts !== undefined && step === 'second_factor') url.searchParams.set('need', accepts.join(','));
+      return url.href;
     },
     sendError: kit.sendError,
   };

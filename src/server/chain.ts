@@ -169,7 +169,7 @@ export function createChain(deps: ChainDeps): Chain {
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
         if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
-        return { kind: 'redirect', step: access.result };
+        return { kind: 'redirect', step: access.result, ...(access.accepts ? { accepts: access.accepts } : {}) };
       case 'forbidden':
         return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
     }
@@ -231,7 +231,7 @@ export function createChain(deps: ChainDeps): Chain {
       }
       case 'redirect':
         metrics.request('sign_in');
-        return redirectToSignIn(scope, res, verdict.step);
+        return redirectToSignIn(scope, res, verdict.step, verdict.accepts);
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
@@ -246,9 +246,14 @@ export function createChain(deps: ChainDeps): Chain {
     }
   }
 
-  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor'): void {
+  function redirectToSignIn(
+    scope: RequestScope,
+    res: ServerResponse,
+    step: 'sign_in' | 'second_factor',
+    accepts?: readonly string[],
+  ): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    const location = portal.signInUrl(returnTo, step);
+    const location = portal.signInUrl(returnTo, step, accepts);
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
     const navigates = scope.method === 'GET' || scope.method === 'HEAD';
     if (navigates) {

@@ -55,7 +55,7 @@ export interface ForwardAuthDeps {
   /** `{prefix}auth`; the endpoints are `{prefix}auth/<integration>`. */
   path: string;
   judge(scope: RequestScope): Promise<Verdict>;
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor'): string;
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', accepts?: readonly string[]): string;
   fail(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
   /** Logs and counts `err` as `fail` would, for an answer written here (nginx's 403 carrying it). */
   note(req: IncomingMessage, err: GatewayError): void;
@@ -264,7 +264,11 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         return;
       }
       case 'redirect': {
-        const location = deps.signInUrl(`${original.proto}://${original.hostHeader}${path.path}${path.query}`, verdict.step);
+        const location = deps.signInUrl(
+          `${original.proto}://${original.hostHeader}${path.path}${path.query}`,
+          verdict.step,
+          verdict.accepts,
+        );
         const navigates = original.method === 'GET' || original.method === 'HEAD';
         res.writeHead(integration === 'nginx' || !navigates ? 401 : 302, { ...noStore, location });
         res.end();

@@ -12,6 +12,7 @@ import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } 
 import type { BasicVerifier } from '../factors/app-passwords/index.ts';
 import type { SessionManager, SessionRead } from './session.ts';
 import { errors } from '../errors/errors.ts';
+import { sessionFactors } from '../policy/access.ts';
 import { readCookie } from './cookies.ts';
 
 type SessionUser = {
@@ -99,6 +100,7 @@ export function createAuthenticator(
         level: read.data.level,
         intranetClaim: read.data.ic,
         ...(read.data.enroll === true ? { mustEnroll: true } : {}),
+        factors: sessionFactors(read.data.amr),
       },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
       session: { id: read.data.sid, expiresAt: read.expiresAt },
