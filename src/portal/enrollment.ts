@@ -68,6 +68,11 @@ export const enrollRefusedPage = definePage({
   },
 });
 
+/** A temporary access pass accepted in this session opens first enrollment (an app or a security key) for {@link ENROLLMENT_TTL_MS}. */
+export function accessPassOpen(session: SessionData, now: number): boolean {
+  return typeof session.tapAt === 'number' && session.tapAt <= now && now - session.tapAt < ENROLLMENT_TTL_MS;
+}
+
 export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalModule {
   const { config, sessions, store, clock } = deps;
   const codePolicy = lockoutPolicy(config.mfa.lockout);
@@ -75,15 +80,9 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
   return (kit) => {
     const url = (path: string) => `${kit.prefix}${path}`;
 
-    /** A temporary access pass accepted in this session opens first enrollment for {@link ENROLLMENT_TTL_MS}. */
-    function accessPassOpen(session: SessionData): boolean {
-      const now = clock();
-      return typeof session.tapAt === 'number' && session.tapAt <= now && now - session.tapAt < ENROLLMENT_TTL_MS;
-    }
-
     /** See `mfa.first_enrollment`: anywhere, or on a trusted network, or with an access pass. */
     function enrollmentAllowed(ctx: PortalContext, session: SessionData): boolean {
-      return config.mfa.first_enrollment === 'anywhere' || kit.onTrustedNetwork(ctx) || accessPassOpen(session);
+      return config.mfa.first_enrollment === 'anywhere' || kit.onTrustedNetwork(ctx) || accessPassOpen(session, clock());
     }
 
     /** The page that refuses first enrollment here and offers the access-pass field. */
@@ -240,7 +239,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       await kit.issueSession(ctx, {
         user: session.user,
         level: 2,
-        amr: accessPassOpen(session) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'],
+        amr: accessPassOpen(session, clock()) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'],
         ic: session.ic,
         auth: session.auth,
         mfaAt: clock(),
