@@ -155,7 +155,7 @@ export interface MfaConfig {
   webauthn: WebAuthnConfig;
 }
 
-export interface WebAuthnConfig {
+interface WebAuthnConfig {
   /** Default: the host of `server.public_url`. */
   rp_id?: string;
   rp_name: string;

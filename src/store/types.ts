@@ -75,7 +75,7 @@ export interface WebAuthnCredentialInfo {
   lastUsedAt: number | null;
 }
 
-export type NewWebAuthnCredential = Omit<WebAuthnCredentialInfo, 'id' | 'createdAt' | 'lastUsedAt'>;
+type NewWebAuthnCredential = Omit<WebAuthnCredentialInfo, 'id' | 'createdAt' | 'lastUsedAt'>;
 
 export type AddCredentialResult =
   | { ok: true; credential: WebAuthnCredentialInfo }

@@ -211,7 +211,7 @@ rules:
     );
     const problems = result.ok ? [] : brief(result.problems);
     t.equal(problems.length, c.problems.length, `${c.name}: ${problems.join(' | ')}`);
-    c.problems.forEach((re, i) => t.match(problems[i], re, c.name));
+    for (const [i, re] of c.problems.entries()) t.match(problems[i], re, c.name);
   }
 });
 

@@ -70,7 +70,7 @@ export function webauthnSettings(config: GatewayConfig): WebAuthnSettings {
   };
 }
 
-export type CeremonyStore = Pick<
+type CeremonyStore = Pick<
   WebAuthnStore,
   'listCredentials' | 'addCredential' | 'credentialById' | 'claimSignCount' | 'saveChallenge' | 'takeChallenge'
 >;
@@ -123,14 +123,7 @@ export async function registrationOptions(deps: CeremonyDeps, user: string): Pro
   });
 }
 
-export type RegistrationRefusal =
-  | 'challenge'
-  | 'invalid'
-  | 'aaguid'
-  | 'synced'
-  | 'user_verification'
-  | 'limit_reached'
-  | 'credential_taken';
+type RegistrationRefusal = 'challenge' | 'invalid' | 'aaguid' | 'synced' | 'user_verification' | 'limit_reached' | 'credential_taken';
 
 export type RegistrationResult =
   | { ok: true; credential: WebAuthnCredentialInfo }
@@ -214,7 +207,7 @@ export async function authenticationOptions(deps: CeremonyDeps, user: string | n
   });
 }
 
-export type AssertionRefusal = 'challenge' | 'unknown_credential' | 'wrong_user' | 'invalid' | 'counter' | 'aaguid' | 'synced';
+type AssertionRefusal = 'challenge' | 'unknown_credential' | 'wrong_user' | 'invalid' | 'counter' | 'aaguid' | 'synced';
 
 export type AssertionResult =
   | { ok: true; credential: WebAuthnCredentialInfo; userVerified: boolean }
