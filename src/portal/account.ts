@@ -97,7 +97,7 @@ export const accountPage = definePage({
       v.tr(lang, 'account_title'),
       {
         user: d.user.username,
-        count: d.methods.length,
+        count: d.methods.length + (d.securityKeys?.length ?? 0),
         max: d.maxMethods ?? '',
       },
       {

@@ -223,6 +223,24 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: {
         csrf: 'c22',
         user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false },
+        securityKeys: [
+          {
+            id: 'k1',
+            name: 'Blue key',
+            model: 'YubiKey 5 Series',
+            addedAt: at('2026-01-08T09:12:00Z').getTime(),
+            lastUsedAt: null,
+            synced: false,
+          },
+          {
+            id: 'k2',
+            name: 'Phone',
+            model: null,
+            addedAt: at('2026-01-09T09:12:00Z').getTime(),
+            lastUsedAt: at('2026-03-01T09:12:00Z').getTime(),
+            synced: true,
+          },
+        ],
         isAdmin: false,
         lastSignIn: Date.parse('2026-03-12T14:05:00Z'),
         block: { until: Date.parse('2026-06-10T14:05:00Z'), reason: 'laptop stolen', actor: 'alice' },
