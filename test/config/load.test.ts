@@ -443,7 +443,7 @@ t.test('the sample config/gateway.yaml validates with GATEWAY_SESSION_SECRET set
   const ok = await loadConfig(file, { GATEWAY_SESSION_SECRET: 'demo-secret-demo-secret-demo-secret!' });
   t.ok(ok.ok, ok.ok ? 'valid' : problemsOf(ok).map(formatProblem).join('\n'));
   if (ok.ok) {
-    t.same(ok.config.mfa.methods, ['totp', 'oath_token']);
+    t.same(ok.config.mfa.methods, ['totp', 'oath_token', 'webauthn']);
     t.equal(ok.config.mfa.first_enrollment, 'anywhere');
     t.ok(isAbsolute(ok.config.users.file));
     t.equal(ok.config.rules.length, 3);
