@@ -140,7 +140,13 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         kit.redirect(ctx.res, session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 303);
         return null;
       }
-      // Only the listed kinds may be enrolled: without `totp` a first method is a hardware token an admin hands out.
+      // Only the listed kinds may be enrolled: without `totp` a first method is a security key
+      // (registered on its own page, under the same first-enrollment rule) or a hardware token an admin hands out.
+      if (!config.mfa.methods.includes('totp') && config.mfa.methods.includes('webauthn')) {
+        if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
+        kit.redirect(ctx.res, url(PORTAL_PATHS.securityKeyAdd), ctx.req.method === 'GET' ? 302 : 303);
+        return null;
+      }
       if (!config.mfa.methods.includes('totp')) {
         kit.page(ctx, 200, 'message', {
           title: 'enroll_token_title',
@@ -149,18 +155,21 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         });
         return null;
       }
-      if (!enrollmentAllowed(ctx, session)) {
-        await kit.audit(ctx, {
-          kind: 'enrollment',
-          user: session.user,
-          outcome: 'denied',
-          detail: 'first enrollment refused: not on a trusted network and no access pass',
-        });
-        const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-        refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
-        return null;
-      }
+      if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
       return session;
+    }
+
+    /** Refuses first enrollment here (logged) with the access-pass field; null for the guard. */
+    async function refuseFirstEnrollment(ctx: PortalContext, session: SessionData, rd: string | null): Promise<null> {
+      await kit.audit(ctx, {
+        kind: 'enrollment',
+        user: session.user,
+        outcome: 'denied',
+        detail: 'first enrollment refused: not on a trusted network and no access pass',
+      });
+      const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
+      refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
+      return null;
     }
 
     /** POST `enroll/access-pass`: a temporary access pass opens first enrollment from anywhere, and nothing else. */

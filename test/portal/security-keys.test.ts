@@ -119,3 +119,20 @@ t.test('a first passkey with a temporary access pass; refused outside without on
   t.match(await gw.store.listCredentials('bob'), [{ label: 'Laptop' }]);
   t.equal((await bob.get('/payroll/run')).status, 200, 'the first key is the session second factor');
 });
+
+t.test('mfa.methods [webauthn] only: first enrollment leads to registering a key, and the key signs in', async (t) => {
+  const gw = await startTestGateway(t, await startUpstream(t), { mfa: { methods: ['webauthn'] } });
+  const bob = new Browser(gw.port);
+  const signed = await signInPassword(bob, 'bob');
+  t.match(pathOf(signed.headers.location), /^\/\.gateway\/enroll/);
+  const enroll = await bob.get(pathOf(signed.headers.location));
+  t.equal(enroll.status, 302);
+  t.equal(pathOf(enroll.headers.location), '/.gateway/account/security-keys/add');
+  const key = new SoftAuthenticator({ rpId: 'gateway.test', origin: ORIGIN });
+  t.equal((await register(bob, key, 'Only key')).status, 303);
+  t.equal((await bob.get('/app')).status, 200);
+  const again = new Browser(gw.port);
+  await signInPassword(again, 'bob');
+  t.equal((await useKey(again, key, '/.gateway/second-factor')).status, 303);
+  t.equal((await again.get('/app')).status, 200, 'signed in with the key as the second factor');
+});
