@@ -6,6 +6,7 @@
  * findings. Every check tolerates values of the wrong type, which the schema reports.
  */
 
+import { isIP } from 'node:net';
 import { durationKeys } from './schema.ts';
 import { parseDuration } from './duration.ts';
 import { parseListen } from './listen.ts';
@@ -51,7 +52,11 @@ export function checkSemantics(data: unknown): Finding[] {
   checkUpstreamUrl(['upstream', 'url'], obj(root.upstream).url, add);
   for (const [name, up] of Object.entries(upstreams)) checkUpstreamUrl(['upstreams', name, 'url'], obj(up).url, add);
 
-  for (const [rulePath, rule] of listItems(['rules'], root.rules)) checkRule(rulePath as KeyPath, obj(rule), upstreams, add);
+  const enabled = Array.isArray(mfa.methods) ? (mfa.methods as unknown[]) : ['totp'];
+  for (const [rulePath, rule] of listItems(['rules'], root.rules)) {
+    checkRule(rulePath as KeyPath, obj(rule), upstreams, add);
+    checkRuleMfaMethods(rulePath as KeyPath, obj(rule), enabled, add);
+  }
 
   checkDurations(root, add);
 
@@ -68,6 +73,8 @@ export function checkSemantics(data: unknown): Finding[] {
       add(['session', 'domain'], `must be the host of server.public_url (${host}) or a parent domain of it`);
     }
   });
+
+  checkWebAuthn(mfa, hostOf(server.public_url), add);
 
   if (store.postgres !== undefined && store.encryption_key === undefined) {
     add(
@@ -271,4 +278,39 @@ function optionalObj(value: unknown): Obj | undefined {
 
 function obj(value: unknown): Obj {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {};
+}
+
+/**
+ * WebAuthn binds credentials to a relying party id: a domain name (browsers refuse IP
+ * addresses) equal to, or a parent of, the host users reach the gateway on.
+ */
+function checkWebAuthn(mfa: Obj, host: string | undefined, add: (p: KeyPath, m: string) => void): void {
+  const rpId = obj(mfa.webauthn).rp_id;
+  const methods = Array.isArray(mfa.methods) ? mfa.methods : ['totp'];
+  if (typeof rpId === 'string') {
+    const id = rpId.toLowerCase();
+    if (isIP(id) !== 0) add(['mfa', 'webauthn', 'rp_id'], 'must be a domain name, not an IP address (browsers refuse IP addresses)');
+    else if (host !== undefined && host !== id && !host.endsWith(`.${id}`))
+      add(['mfa', 'webauthn', 'rp_id'], `must be the host of server.public_url (${host}) or a parent domain of it`);
+  } else if (methods.includes('webauthn') && host !== undefined && isIP(host.replace(/^\[|\]$/g, '')) !== 0) {
+    add(
+      ['mfa', 'methods'],
+      `webauthn needs a domain name: server.public_url's host ${host} is an IP address (browsers refuse it); use a name or set mfa.webauthn.rp_id`,
+    );
+  }
+}
+
+/** `mfa_methods` only means something on a two_factor rule, and must leave users a method they can have. */
+function checkRuleMfaMethods(path: KeyPath, rule: Obj, enabled: readonly unknown[], add: (p: KeyPath, m: string) => void): void {
+  if (!Array.isArray(rule.mfa_methods)) return;
+  const where: KeyPath = [...path, 'mfa_methods'];
+  if (rule.policy !== 'two_factor') {
+    add(where, `cannot be used with policy ${String(rule.policy)} (it says which second factors satisfy a two_factor rule)`);
+    return;
+  }
+  const kinds = rule.mfa_methods.filter((m) => m === 'totp' || m === 'oath_token' || m === 'webauthn');
+  if (kinds.length === 0) add(where, 'must name at least one method kind (totp, oath_token, webauthn)');
+  for (const kind of kinds) {
+    if (!enabled.includes(kind)) add(where, `names ${String(kind)}, which mfa.methods does not enable: no user could set it up`);
+  }
 }

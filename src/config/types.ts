@@ -166,6 +166,19 @@ export interface MfaConfig {
   remember_device: { enabled: boolean; days: number };
   max_methods_per_user: number;
   app_passwords: { enabled: boolean };
+  webauthn: WebAuthnConfig;
+}
+
+interface WebAuthnConfig {
+  /** Default: the host of `server.public_url`. */
+  rp_id?: string;
+  rp_name: string;
+  user_verification: 'preferred' | 'required';
+  attestation: 'none' | 'direct';
+  allowed_aaguids: string[];
+  allow_synced_passkeys: boolean;
+  timeout: Duration;
+  passwordless: boolean;
 }
 
 export interface NotificationsConfig {
@@ -199,6 +212,8 @@ export interface RuleConfig {
   allowed_origins?: string[];
   /** A named upstream from `upstreams`, or a URL. */
   upstream?: string;
+  /** On a two_factor rule: the second factors (and skips) that satisfy it; absent = any. */
+  mfa_methods?: RuleMfaMethod[];
   policy: PolicyName;
   /**
    * Step-up: a second factor entered within this long in this session (`15m`), or `0` for a
@@ -211,6 +226,9 @@ export interface RuleConfig {
   /** `report_only`: evaluated and reported (metrics, `mfa-gateway impact`), never enforced. Default `enforce`. */
   mode?: 'enforce' | 'report_only';
 }
+
+/** What a rule's `mfa_methods` may list: a method kind, or a way of skipping the second factor. */
+export type RuleMfaMethod = MethodKind | 'trusted_network' | 'remembered_browser';
 
 interface LogConfig {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';

@@ -69,14 +69,23 @@ export interface BasicAuthenticator {
   authenticate(scope: RequestScope, authorization: string, rule: CompiledRule): Promise<Authentication>;
 }
 
+/** What a second-factor page must ask for beyond a code: a fresher one for a rule, or a kind of method. */
+export interface StepUpAsk {
+  /** The key of the rule whose `mfa_max_age` asks for a fresh code. */
+  stepUp?: string;
+  /** The method kinds a rule's `mfa_methods` accepts. */
+  accepts?: readonly string[];
+}
+
 /** The gateway's own pages and endpoints under the reserved prefix. */
 export interface Portal {
   handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
   /**
-   * Where a caller who must sign in (or pass the second factor) is sent; `stepUp` names the
-   * rule whose `mfa_max_age` asks for a fresh code.
+   * Where a caller who must sign in (or pass the second factor) is sent. `stepUp` names the
+   * rule whose `mfa_max_age` asks for a fresh code; `accepts` the method kinds a rule's
+   * `mfa_methods` allows, so the second-factor page offers those.
    */
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', stepUp?: string): string;
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', ask?: StepUpAsk): string;
   /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
 }
@@ -97,6 +106,6 @@ export type Verdict =
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string }
-  /** `stepUp`: the key of the rule whose `mfa_max_age` asks for a fresh code (the code page says why). */
-  | { kind: 'redirect'; step: 'sign_in' | 'second_factor'; stepUp?: string }
+  /** `stepUp`/`accepts`: what the second-factor page must ask for (see {@link StepUpAsk}). */
+  | ({ kind: 'redirect'; step: 'sign_in' | 'second_factor' } & StepUpAsk)
   | { kind: 'error'; error: GatewayError };

@@ -4,8 +4,9 @@
  * Pure; the chain supplies the subject from the session and whether the client address
  * is in `trusted_ips`, and turns the result into a pass, a redirect or a 403. This is the
  * one place that says how far a trusted network lowers the bar: from two factors to the
- * password, never to nothing.
+ * password, never to nothing; and which second factors a rule's `mfa_methods` accepts.
  */
+import type { RuleMfaMethod } from '../config/types.ts';
 import type { Decision } from './decide.ts';
 
 /** A signed-in user as the session layer vouches for them. */
@@ -25,10 +26,28 @@ export interface Subject {
    * does not skip the second factor, so the second-factor step leads into first enrollment.
    */
   mustEnroll?: boolean;
+  /**
+   * How this session's second factor was done, as `mfa_methods` names it (`totp`,
+   * `oath_token`, `webauthn`, `remembered_browser`); see {@link sessionFactors}.
+   */
+  factors?: readonly string[];
   /** When a second-factor code was last entered in this session (`SessionData.mfaAt`); absent when never. */
   mfaAt?: number;
   /** The rule (its `key`) a step-up code was last entered for, and when. */
   stepUp?: { rule: string; at: number };
+}
+
+/** Session `amr` values as `mfa_methods` names them; any other value (`rc`, `tap`, `oidc`) satisfies no such rule. */
+const FACTOR_OF_AMR: Readonly<Record<string, RuleMfaMethod>> = {
+  totp: 'totp',
+  oath_token: 'oath_token',
+  hwk: 'webauthn',
+  remembered: 'remembered_browser',
+};
+
+/** The second factors of a session, from its `amr`. */
+export function sessionFactors(amr: readonly string[]): RuleMfaMethod[] {
+  return amr.flatMap((a) => (Object.hasOwn(FACTOR_OF_AMR, a) ? [FACTOR_OF_AMR[a]!] : []));
 }
 
 export interface AccessContext {
@@ -43,6 +62,8 @@ export interface AccessContext {
 export interface Access {
   /** `step_up`: signed in with enough factors, but the rule wants a fresher code (`mfa_max_age`). */
   result: 'allow' | 'sign_in' | 'second_factor' | 'step_up' | 'forbidden';
+  /** With `second_factor` on a rule with `mfa_methods`: the method kinds that satisfy it. */
+  accepts?: readonly RuleMfaMethod[];
   /** Plain sentences, in order, that `explain` prints and the log keeps. */
   reasons: string[];
 }
@@ -74,6 +95,7 @@ export interface Access {
 export function authorize(decision: Decision, subject: Subject | null, ctx: AccessContext): Access {
   const reasons = [decision.reason];
   const groups = decision.rule?.groups ?? [];
+  const required = decision.outcome === 'two_factor' ? (decision.rule?.mfaMethods ?? null) : null;
   let needed: 1 | 2;
   switch (decision.outcome) {
     case 'deny':
@@ -94,14 +116,17 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
     case 'two_factor':
       reasons.push('its policy is two_factor: the password and a second factor are needed');
       needed = 2;
+      if (required !== null) reasons.push(`only these second factors satisfy it: ${required.join(', ')}`);
       if (subject?.mustEnroll === true) {
         reasons.push('no second-factor method set up yet: the user is led into enrollment first, even on a trusted network');
-      } else if (ctx.trustedNetwork) {
+      } else if (ctx.trustedNetwork && (required === null || required.includes('trusted_network'))) {
         reasons.push(`second factor skipped: ${ctx.ip ?? 'the client address'} is in trusted_ips`);
         needed = 1;
-      } else if (subject?.intranetClaim === true) {
+      } else if (subject?.intranetClaim === true && (required === null || required.includes('trusted_network'))) {
         reasons.push('second factor skipped: the identity provider says the user is on the corporate network');
         needed = 1;
+      } else if (ctx.trustedNetwork || subject?.intranetClaim === true) {
+        reasons.push('a trusted network does not skip it: mfa_methods does not list trusted_network');
       }
       break;
   }
@@ -109,9 +134,15 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
     reasons.push('the user has not signed in');
     return { result: 'sign_in', reasons };
   }
+  const accepts = required?.filter((m) => m !== 'trusted_network' && m !== 'remembered_browser');
   if (subject.level < needed) {
     reasons.push(`user ${subject.user} has signed in with the password only`);
-    return { result: 'second_factor', reasons };
+    return { result: 'second_factor', reasons, ...(accepts ? { accepts } : {}) };
+  }
+  if (needed === 2 && required !== null && !(subject.factors ?? []).some((f) => required.includes(f as RuleMfaMethod))) {
+    const had = (subject.factors ?? []).join(', ') || 'none that the rule names';
+    reasons.push(`user ${subject.user}'s second factor (${had}) is not one of them: a step up is needed`);
+    return { result: 'second_factor', reasons, ...(accepts ? { accepts } : {}) };
   }
   if (groups.length > 0 && !groups.some((g) => subject.groups.includes(g))) {
     reasons.push(`user ${subject.user} is not in any of the groups: ${groups.join(', ')}`);
@@ -129,7 +160,7 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
   if (maxAge !== null) reasons.push('a fresh enough second factor was entered in this session (mfa_max_age)');
   reasons.push(
     subject.level === 2
-      ? `user ${subject.user} has signed in with the password and a second factor`
+      ? `user ${subject.user} has signed in with the password and a second factor${required === null ? '' : ` (${(subject.factors ?? []).join(', ')})`}`
       : `user ${subject.user} has signed in with the password`,
   );
   return { result: 'allow', reasons };

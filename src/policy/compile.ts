@@ -5,7 +5,7 @@
  * A rule that cannot be compiled throws here, which refuses the config as a whole: a rule
  * the gateway cannot evaluate must never be skipped silently.
  */
-import type { PolicyName, RuleConfig } from '../config/types.ts';
+import type { PolicyName, RuleConfig, RuleMfaMethod } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
 import { createNetworkSet } from '../client-ip/cidr.ts';
 import { normalizeHost } from './host.ts';
@@ -40,6 +40,8 @@ export interface CompiledRule {
   /** A named upstream or a URL; undefined = the default upstream. */
   readonly upstream: string | undefined;
   readonly appPasswords: boolean;
+  /** `mfa_methods`: the second factors (and skips) that satisfy this two_factor rule; null = any. */
+  readonly mfaMethods: readonly RuleMfaMethod[] | null;
   /** Normalized origins whose pages may open WebSockets on this rule's routes (see `policy/origin`). */
   readonly allowedOrigins: readonly string[];
   /** null = any host. Hosts are compared after `normalizeHost`. */
@@ -148,6 +150,7 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     groups: Object.freeze([...groups]),
     upstream: rule.upstream,
     appPasswords: rule.app_passwords ?? false,
+    mfaMethods: rule.mfa_methods === undefined ? null : Object.freeze([...rule.mfa_methods]),
     allowedOrigins: Object.freeze(compileOrigins(rule.allowed_origins ?? [], where)),
     hosts: hosts === null ? null : compileHosts(hosts, where),
     paths: paths === null ? null : compilePaths(paths, rule.case_sensitive ?? false, where),
@@ -235,6 +238,7 @@ function describe(rule: RuleConfig, index: number): string {
   if (rule.mode === 'report_only') parts.push('report only');
   if (rule.mfa_max_age !== undefined)
     parts.push(rule.mfa_max_age === 0 || parseDuration(rule.mfa_max_age) === 0 ? 'step-up at every visit' : `step-up ${rule.mfa_max_age}`);
+  if (rule.mfa_methods !== undefined) parts.push(`second factor ${rule.mfa_methods.join(' or ')}`);
   const name = rule.name === undefined ? '' : ` ${JSON.stringify(rule.name)}`;
   return `rule ${index + 1}${name} (${parts.length === 0 ? 'any request' : parts.join(', ')})`;
 }

@@ -143,7 +143,9 @@ export function explainRequest(input: ExplainInput): Explanation {
   }
   // The first reason is the rule line above.
   for (const reason of reasons.slice(1)) lines.push(`  - ${reason}`);
-  lines.push(`needs:   ${NEED_TEXT[need]}`);
+  const accepts = decision.rule?.mfaMethods;
+  const only = need === 'second_factor' && accepts ? ` (only ${accepts.join(' or ')}; another second factor must step up)` : '';
+  lines.push(`needs:   ${NEED_TEXT[need]}${only}`);
   return { lines, need };
 }
 

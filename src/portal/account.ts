@@ -17,6 +17,7 @@ import { queryParam, SIGNED_IN_FORMS, type PortalContext, type PortalDeps, type 
 import { PORTAL_PATHS } from './paths.ts';
 import { BROWSER_REMEMBERED } from './second-factor.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
+import { authenticatorModel } from '../factors/webauthn/models.ts';
 
 interface AccountMethod {
   name: string;
@@ -27,6 +28,17 @@ interface AccountMethod {
   id?: string;
   /** An imported hardware token not activated yet (shown as such; it cannot sign in). */
   inactive?: boolean;
+}
+
+/** A security key or passkey as the account page lists it. */
+interface AccountSecurityKey {
+  id: string;
+  name: string;
+  /** The authenticator model's name from its AAGUID, where known. */
+  model?: string;
+  addedAt: Date | number;
+  lastUsedAt?: Date | number;
+  synced: boolean;
 }
 
 type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
@@ -81,6 +93,10 @@ export interface AccountPage {
   manage?: boolean;
   /** The recovery-code section (users with an active method): how many are left, and the page to create them. */
   recoveryCodes?: { total: number; unused: number; createdAt: number | null; url: string };
+  /** The security keys section (`mfa.methods` lists webauthn): each key has a remove button (POST `{prefix}account/security-keys/remove`). */
+  securityKeys?: readonly AccountSecurityKey[];
+  /** Where "Add a security key or passkey" leads; omitted hides it (at the limit). */
+  addSecurityKeyUrl?: string;
 }
 
 export const accountPage = definePage({
@@ -97,7 +113,7 @@ export const accountPage = definePage({
       v.tr(lang, 'account_title'),
       {
         user: d.user.username,
-        count: d.methods.length,
+        count: d.methods.length + (d.securityKeys?.length ?? 0),
         max: d.maxMethods ?? '',
       },
       {
@@ -150,6 +166,18 @@ export const accountPage = definePage({
         })),
         hasSessions: d.sessions.length > 0,
         hasOthers: d.sessions.some((x) => !x.current),
+        securityKeys: d.securityKeys && {
+          list: d.securityKeys.map((k) => ({
+            id: k.id,
+            name: k.name,
+            model: k.model ?? '',
+            added: date(k.addedAt),
+            lastUsed: k.lastUsedAt === undefined ? v.tr(lang, 'account_method_never') : date(k.lastUsedAt),
+            backup: v.tr(lang, k.synced ? 'security_key_synced' : 'security_key_device_bound'),
+          })),
+          any: d.securityKeys.length > 0,
+          addUrl: d.addSecurityKeyUrl,
+        },
       },
       'wide',
     );
@@ -164,6 +192,8 @@ const NOTICES = {
   recovery: 'account_notice_recovery_used',
   'session-ended': 'account_notice_session_ended',
   'sessions-ended': 'account_notice_sessions_ended',
+  security_key_added: 'account_notice_security_key_added',
+  security_key_removed: 'account_notice_security_key_removed',
 } as const;
 
 export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModule {
@@ -198,7 +228,8 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
     async function show(ctx: PortalContext, session: SessionData, notice?: AccountPage['notice']): Promise<void> {
       const user = users.get(session.user) as UserRecord;
       const methods = await store.listMethods(session.user);
-      const active = methods.some((m) => m.active);
+      const keys = await store.listCredentials(session.user);
+      const active = methods.some((m) => m.active) || keys.length > 0;
       const recent = await store.query({ user: session.user, limit: 10 });
       const signIns: AccountSignIn[] = recent
         .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
@@ -232,6 +263,21 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
           : config.mfa.methods.includes('totp') && methods.length < config.mfa.max_methods_per_user
             ? { addMethodUrl: url(PORTAL_PATHS.methodAdd) }
             : {}),
+        ...(config.mfa.methods.includes('webauthn')
+          ? {
+              securityKeys: keys.map((k) => ({
+                id: k.id,
+                name: k.label,
+                ...(authenticatorModel(k.aaguid) ? { model: authenticatorModel(k.aaguid)! } : {}),
+                addedAt: k.createdAt,
+                ...(k.lastUsedAt ? { lastUsedAt: k.lastUsedAt } : {}),
+                synced: k.backupEligible,
+              })),
+              ...(methods.length + keys.length < config.mfa.max_methods_per_user
+                ? { addSecurityKeyUrl: url(PORTAL_PATHS.securityKeyAdd) }
+                : {}),
+            }
+          : {}),
         ...(active ? { recoveryCodes: { ...(await store.recoveryCodeSummary(session.user)), url: url(PORTAL_PATHS.recoveryCodes) } } : {}),
         signIns,
         sessions: (await registry.list(session.user)).map((x) => ({

@@ -164,6 +164,10 @@ export const adminMessagesEn = {
   admin_log_older: 'Older entries',
   admin_outcome_success: 'Success',
   admin_outcome_denied: 'Denied',
+  admin_keys_title: 'Security keys and passkeys',
+  admin_keys_empty: 'None registered.',
+  admin_key_remove: 'Remove',
+  admin_done_key_removed: 'The security key or passkey was removed.',
 };
 
 export type AdminMessageKey = keyof typeof adminMessagesEn;
@@ -331,4 +335,8 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_log_older: 'Ältere Einträge',
   admin_outcome_success: 'Erfolgreich',
   admin_outcome_denied: 'Abgelehnt',
+  admin_keys_title: 'Sicherheitsschlüssel und Passkeys',
+  admin_keys_empty: 'Keine registriert.',
+  admin_key_remove: 'Entfernen',
+  admin_done_key_removed: 'Der Sicherheitsschlüssel oder Passkey wurde entfernt.',
 };

@@ -74,6 +74,8 @@ export interface AdminUserPage {
     active: boolean;
     serial?: string;
   }[];
+  /** Security keys and passkeys: name, model (from the AAGUID, where known), added, last used, backup state. */
+  securityKeys?: readonly { id: string; name: string; model: string | null; addedAt: number; lastUsedAt: number | null; synced: boolean }[];
   appPasswords: number;
   /** The user's live sessions (session index), oldest first; POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one. */
   sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; client: string }[];
@@ -298,8 +300,20 @@ export const adminUserPage = definePage({
           inactiveToken: !m.active && m.serial !== undefined,
         })),
         hasMethods: d.methods.length > 0,
+        securityKeys: d.securityKeys && {
+          list: d.securityKeys.map((k) => ({
+            id: k.id,
+            name: k.name,
+            model: k.model ?? '',
+            added: v.date(k.addedAt, lang),
+            lastUsed: k.lastUsedAt === null ? v.tr(lang, 'admin_never') : v.date(k.lastUsedAt, lang),
+            backup: v.tr(lang, k.synced ? 'security_key_synced' : 'security_key_device_bound'),
+          })),
+          any: d.securityKeys.length > 0,
+          removeAction: admin(v, '/user/remove-key'),
+        },
         // A methodless user may still hold a pass (or recovery codes of an earlier method): reset voids those too.
-        canReset: d.methods.length > 0 || Boolean(d.accessPass),
+        canReset: d.methods.length > 0 || (d.securityKeys?.length ?? 0) > 0 || Boolean(d.accessPass),
         hasAppPasswords: d.appPasswords > 0,
         entries: logRows(v, lang, d.recent),
         hasRecent: d.recent.length > 0,

@@ -32,6 +32,7 @@ import { activateToken, importTokens } from '../factors/oath/index.ts';
 import { makeAdmin } from '../factors/password/users-edit.ts';
 import { AccessPassInputError, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { readMultipart } from './multipart.ts';
+import { authenticatorModel } from '../factors/webauthn/models.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
 
@@ -78,6 +79,7 @@ const DONE = {
   already_admin: 'admin_done_already_admin',
   activated: 'admin_done_activated',
   pass_revoked: 'admin_done_pass_revoked',
+  key_removed: 'admin_done_key_removed',
   no_pass: 'admin_done_no_pass',
 } as const;
 
@@ -267,6 +269,18 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         block,
         locks,
         methods,
+        ...(config.mfa.methods.includes('webauthn')
+          ? {
+              securityKeys: (await store.listCredentials(user.name)).map((k) => ({
+                id: k.id,
+                name: k.label,
+                model: authenticatorModel(k.aaguid),
+                addedAt: k.createdAt,
+                lastUsedAt: k.lastUsedAt,
+                synced: k.backupEligible,
+              })),
+            }
+          : {}),
         appPasswords: (await store.listAppPasswords(user.name)).length,
         sessions: (await store.listSessions(user.name)).map((x) => ({
           id: x.sid,
@@ -425,6 +439,18 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           );
           if (r.ok) return done('activated');
           return userPage(ctx, s, user.name, 400, { error: { key: `admin_activate_${r.reason}` } });
+        }
+        case 'remove-key': {
+          const id = form.get('id') ?? '';
+          const k = (await store.listCredentials(user.name)).find((x) => x.id === id);
+          if (!k || !(await store.removeCredential(user.name, id))) throw errors.notFound(`admin: no security key ${JSON.stringify(id)}`);
+          await kit.audit(ctx, {
+            kind: 'method_removed',
+            user: user.name,
+            outcome: 'success',
+            detail: `webauthn credential ${k.id} removed by admin ${admin} (${k.label})`,
+          });
+          return done('key_removed');
         }
         default:
           throw errors.notFound(`admin action ${action}`);

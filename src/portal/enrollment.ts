@@ -68,6 +68,11 @@ export const enrollRefusedPage = definePage({
   },
 });
 
+/** A temporary access pass accepted in this session opens first enrollment (an app or a security key) for {@link ENROLLMENT_TTL_MS}. */
+export function accessPassOpen(session: SessionData, now: number): boolean {
+  return typeof session.tapAt === 'number' && session.tapAt <= now && now - session.tapAt < ENROLLMENT_TTL_MS;
+}
+
 export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalModule {
   const { config, sessions, store, clock } = deps;
   const codePolicy = lockoutPolicy(config.mfa.lockout);
@@ -75,15 +80,9 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
   return (kit) => {
     const url = (path: string) => `${kit.prefix}${path}`;
 
-    /** A temporary access pass accepted in this session opens first enrollment for {@link ENROLLMENT_TTL_MS}. */
-    function accessPassOpen(session: SessionData): boolean {
-      const now = clock();
-      return typeof session.tapAt === 'number' && session.tapAt <= now && now - session.tapAt < ENROLLMENT_TTL_MS;
-    }
-
     /** See `mfa.first_enrollment`: anywhere, or on a trusted network, or with an access pass. */
     function enrollmentAllowed(ctx: PortalContext, session: SessionData): boolean {
-      return config.mfa.first_enrollment === 'anywhere' || kit.onTrustedNetwork(ctx) || accessPassOpen(session);
+      return config.mfa.first_enrollment === 'anywhere' || kit.onTrustedNetwork(ctx) || accessPassOpen(session, clock());
     }
 
     /** The page that refuses first enrollment here and offers the access-pass field. */
@@ -141,7 +140,13 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         kit.redirect(ctx.res, session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 303);
         return null;
       }
-      // Only the listed kinds may be enrolled: without `totp` a first method is a hardware token an admin hands out.
+      // Only the listed kinds may be enrolled: without `totp` a first method is a security key
+      // (registered on its own page, under the same first-enrollment rule) or a hardware token an admin hands out.
+      if (!config.mfa.methods.includes('totp') && config.mfa.methods.includes('webauthn')) {
+        if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
+        kit.redirect(ctx.res, url(PORTAL_PATHS.securityKeyAdd), ctx.req.method === 'GET' ? 302 : 303);
+        return null;
+      }
       if (!config.mfa.methods.includes('totp')) {
         kit.page(ctx, 200, 'message', {
           title: 'enroll_token_title',
@@ -150,18 +155,21 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         });
         return null;
       }
-      if (!enrollmentAllowed(ctx, session)) {
-        await kit.audit(ctx, {
-          kind: 'enrollment',
-          user: session.user,
-          outcome: 'denied',
-          detail: 'first enrollment refused: not on a trusted network and no access pass',
-        });
-        const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-        refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
-        return null;
-      }
+      if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
       return session;
+    }
+
+    /** Refuses first enrollment here (logged) with the access-pass field; null for the guard. */
+    async function refuseFirstEnrollment(ctx: PortalContext, session: SessionData, rd: string | null): Promise<null> {
+      await kit.audit(ctx, {
+        kind: 'enrollment',
+        user: session.user,
+        outcome: 'denied',
+        detail: 'first enrollment refused: not on a trusted network and no access pass',
+      });
+      const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
+      refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
+      return null;
     }
 
     /** POST `enroll/access-pass`: a temporary access pass opens first enrollment from anywhere, and nothing else. */
@@ -240,7 +248,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       await kit.issueSession(ctx, {
         user: session.user,
         level: 2,
-        amr: accessPassOpen(session) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'],
+        amr: accessPassOpen(session, clock()) ? ['pwd', 'tap', 'totp'] : ['pwd', 'totp'],
         ic: session.ic,
         auth: session.auth,
         mfaAt: clock(),

@@ -27,6 +27,7 @@ import { createCsrf } from '../session/csrf.ts';
 import { safeReturnUrl } from '../session/return-url.ts';
 import { lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
+import { webauthnSettings, type CeremonyDeps } from '../factors/webauthn/ceremony.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { pickLanguage } from './i18n.ts';
 import { userKey } from '../store/types.ts';
@@ -114,6 +115,8 @@ export interface PortalKit {
   afterPassword(ctx: PortalContext, user: UserRecord): Promise<void>;
   /** Where users land when there is no return URL. */
   readonly defaultLanding: string;
+  /** Security key and passkey ceremonies; null when `mfa.methods` does not list webauthn. */
+  readonly webauthn: CeremonyDeps | null;
 }
 
 /** A set of portal routes and hooks: each built-in page set is one, and so is every extra. */
@@ -151,13 +154,23 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'same-origin',
 };
 
+/**
+ * Pages with a security key or passkey button load the gateway's one script from its own
+ * origin, which fetches the ceremony's options from the portal: nothing inline, nothing else.
+ */
+const SCRIPTED_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  ...PAGE_HEADERS,
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+};
+
 /** A query parameter of the request, unchecked, or null. */
 export const queryParam = (ctx: PortalContext, name: string): string | null =>
   new URL(ctx.req.url ?? '/', 'http://x').searchParams.get(name);
 
-/** Whether `user` has a method that can sign in (imported hardware tokens wait for activation). */
-export async function hasActiveMethod(store: Pick<Store, 'listMethods'>, user: string): Promise<boolean> {
-  return (await store.listMethods(user)).some((m) => m.active);
+/** Whether `user` has a method that can sign in (imported hardware tokens wait for activation; a security key counts). */
+export async function hasActiveMethod(store: Pick<Store, 'listMethods' | 'listCredentials'>, user: string): Promise<boolean> {
+  return (await store.listMethods(user)).some((m) => m.active) || (await store.listCredentials(user)).length > 0;
 }
 
 /** Seconds until `until` for a Retry-After header, at least 1. */
@@ -174,10 +187,13 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
   const csrfCookie = sessions.csrfCookieName;
   const codePolicy = lockoutPolicy(config.mfa.lockout);
   const url = (path: string) => `${prefix}${path}`;
+  const webauthn: CeremonyDeps | null = config.mfa.methods.includes('webauthn')
+    ? { store, settings: webauthnSettings(config), clock }
+    : null;
 
   function page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void {
-    const body = renderer.page(name, ctx.lang, data);
-    ctx.res.writeHead(status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body) });
+    const { html: body, script } = renderer.render(name, ctx.lang, data);
+    ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), 'content-length': Buffer.byteLength(body) });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   }
 
@@ -293,6 +309,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
           policy: codePolicy,
           skewSteps: config.mfa.totp.skew_steps,
           clock,
+          ...(webauthn ? { webauthn } : {}),
           onLockout: (user, until) => lockedOut(ctx, user, until, 'second_factor'),
         },
         { ...input, context: auditContext(ctx) },
@@ -319,5 +336,6 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       for (const m of modules()) await m.afterPassword?.(ctx, user);
     },
     defaultLanding: new URL('/', publicUrl).href,
+    webauthn,
   };
 }

@@ -19,7 +19,7 @@
  */
 import type { GatewayConfig, MethodKind } from '../config/types.ts';
 import type { SessionData } from '../session/session.ts';
-import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore } from '../store/types.ts';
+import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore, WebAuthnStore } from '../store/types.ts';
 import type { MessageRef } from './i18n.ts';
 import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
 import { definePage, hidden, pageView, totpSetupView, type CodeForm, type FormFields, type TotpSetup } from './page.ts';
@@ -37,11 +37,16 @@ const PENDING_TTL_MS = 15 * 60_000;
 const MAX_NAME = 64;
 /** Same purpose as the portal's signed-in forms: one token per session for every form. */
 const SIGNED_IN_FORMS = 'signed-in';
-const NEXT = /^(add|recovery|remove:[A-Za-z0-9-]{1,64})$/;
+const NEXT = /^(add|recovery|webauthn|(webauthn-)?remove:[A-Za-z0-9-]{1,64})$/;
 
 export interface MethodsModuleDeps {
   config: GatewayConfig;
-  store: MethodStore & PendingEnrollmentStore & LockoutStore & RecoveryCodeStore & Pick<AuditStore, 'record'>;
+  store: MethodStore &
+    PendingEnrollmentStore &
+    LockoutStore &
+    RecoveryCodeStore &
+    Pick<AuditStore, 'record'> &
+    Pick<WebAuthnStore, 'listCredentials'>;
   clock: () => number;
 }
 
@@ -52,7 +57,7 @@ function cleanMethodName(value: string | null): string | null {
 }
 
 /** Whether the session's last second-factor code is recent enough to add or remove a method. */
-function isFresh(session: SessionData, now: number): boolean {
+export function isFresh(session: SessionData, now: number): boolean {
   return typeof session.mfaAt === 'number' && now - session.mfaAt < FRESH_SECOND_FACTOR_MS && session.mfaAt <= now;
 }
 
@@ -202,7 +207,8 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
 
     /** No active method: "add" is first enrollment, which asks for no code (see the portal's enroll page). */
     async function toFirstEnrollment(ctx: PortalContext, session: SessionData): Promise<boolean> {
-      if ((await store.listMethods(session.user)).some((m) => m.active)) return false;
+      if ((await store.listMethods(session.user)).some((m) => m.active) || (await store.listCredentials(session.user)).length > 0)
+        return false;
       kit.redirect(
         ctx.res,
         kit.withRd(PORTAL_PATHS.enroll, new URL(path(PORTAL_PATHS.account), kit.publicUrl).href),
@@ -339,6 +345,9 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
         mfaAt: clock(),
       });
       if (next === 'recovery') return kit.redirect(ctx.res, path(PORTAL_PATHS.recoveryCodes));
+      if (next === 'webauthn') return kit.redirect(ctx.res, path(PORTAL_PATHS.securityKeyAdd));
+      // A key's removal is a POST: back to the account page, where the button now works at once.
+      if (next.startsWith('webauthn-remove:')) return kit.redirect(ctx.res, path(PORTAL_PATHS.account));
       kit.redirect(
         ctx.res,
         next === 'add'
@@ -424,6 +433,15 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
           case `POST ${PORTAL_PATHS.methodVerify}`:
             await verifyPost(ctx);
             return true;
+          case `GET ${PORTAL_PATHS.methodVerify}`: {
+            // Other page sets (security keys) send a stale session here to give a fresh code first.
+            const session = requireSession(ctx);
+            if (!session) return true;
+            const next = new URL(ctx.req.url ?? '/', 'http://x').searchParams.get('next') ?? '';
+            if (!NEXT.test(next)) throw errors.notFound('bad next');
+            await verifyPage(ctx, session, next);
+            return true;
+          }
           case `GET ${PORTAL_PATHS.methodRemove}`: {
             const session = requireSession(ctx);
             if (!session) return true;

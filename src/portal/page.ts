@@ -13,6 +13,8 @@ export interface PageView {
   params: MessageParams;
   view: Record<string, unknown>;
   width: 'narrow' | 'medium' | 'wide';
+  /** The page runs the gateway's one script (`webauthn.js`); only such pages allow `script-src 'self'`. */
+  script?: boolean;
 }
 
 /** What the renderer lends every builder. */

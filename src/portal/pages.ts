@@ -16,6 +16,7 @@ import { signOutPage, signedOutPage } from './sign-out.ts';
 import { accountPage } from './account.ts';
 import { fraudReportPage } from './fraud.ts';
 import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } from './methods.ts';
+import { securityKeyAddPage } from './security-keys.ts';
 import { adminLogPage, adminTokensPage, adminUserPage, adminUsersPage, adminVerifyPage, appPasswordsPage } from './admin-views.ts';
 
 /** `error`: see `Renderer.errorPage`. */
@@ -88,6 +89,7 @@ export const PAGES = [
   methodVerifyPage,
   methodRemovePage,
   recoveryCodesPage,
+  securityKeyAddPage,
   appPasswordsPage,
   adminVerifyPage,
   adminUsersPage,

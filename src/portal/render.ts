@@ -26,6 +26,8 @@ const PAGES_BY_NAME: ReadonlyMap<string, PageDefinition<string, never>> = new Ma
 export interface Renderer {
   /** The full HTML document of a page in `lang` (an unknown language renders English). */
   page<N extends PageName>(name: N, lang: string, data: PageData[N]): string;
+  /** Like `page`, and whether the document loads the gateway's script (its response's CSP must allow it). */
+  render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean };
   /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
   errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string }): string;
 }
@@ -84,6 +86,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const site = Object.freeze({
     cssHref: versioned('gateway.css'),
     iconHref: versioned('favicon.svg'),
+    scriptSrc: versioned('webauthn.js'),
     paths: Object.freeze(Object.fromEntries(Object.entries(PORTAL_PATHS).map(([k, p]) => [k, prefix + p]))) as ViewKit['paths'],
   });
 
@@ -99,23 +102,35 @@ export function createRenderer(opts: RendererOptions): Renderer {
 
   const tr = (lang: string, ref: MessageRef, params?: MessageParams): string => translate(catalog, lang, ref, params);
 
-  function render<N extends PageName>(name: N, lang: string, data: PageData[N]): string {
-    const { title, params, view, width } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
+  function render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean } {
+    const { title, params, view, width, script } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
     const { base, templated } = texts.get(lang)!;
     const t: Record<string, string> = Object.create(base);
     for (const key of templated) t[key] = format(base[key]!, params, lang);
-    const full = { ...site, ...view, lang, t, title, productName: base.product_name, width };
-    return writer.render(layout, full, partialsFor.get(name), MUSTACHE_CONFIG);
+    const full = {
+      ...site,
+      ...view,
+      lang,
+      t,
+      title,
+      productName: base.product_name,
+      width,
+      scriptSrc: script === true ? site.scriptSrc : '',
+    };
+    return { html: writer.render(layout, full, partialsFor.get(name), MUSTACHE_CONFIG), script: script === true };
   }
 
   const v: ViewKit = { tr, date: formatDate, prefix, paths: site.paths };
 
   return {
     page(name, lang, data) {
+      return render(name, langOf(lang), data).html;
+    },
+    render(name, lang, data) {
       return render(name, langOf(lang), data);
     },
     errorPage(status, lang, o = {}) {
-      return render('error', langOf(lang), { status, ...o });
+      return render('error', langOf(lang), { status, ...o }).html;
     },
   };
 }

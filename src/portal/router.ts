@@ -19,6 +19,7 @@ import { secondFactorModule } from './second-factor.ts';
 import { enrollmentModule } from './enrollment.ts';
 import { signOutModule } from './sign-out.ts';
 import { accountModule } from './account.ts';
+import { securityKeysModule } from './security-keys.ts';
 
 export type { PortalDeps } from './kit.ts';
 
@@ -31,7 +32,14 @@ export function createPortal(deps: PortalDeps): Portal {
   );
   let modules: readonly PortalModule[] = [];
   const kit = createKit(deps, hosts, () => modules);
-  const builtIn = [signInModule(deps), secondFactorModule(deps), enrollmentModule(deps), signOutModule(deps), accountModule(deps)];
+  const builtIn = [
+    signInModule(deps),
+    secondFactorModule(deps),
+    enrollmentModule(deps),
+    signOutModule(deps),
+    accountModule(deps),
+    securityKeysModule(deps),
+  ];
   modules = [...(deps.modules ?? []), ...builtIn].map((build) => build(kit));
 
   /** A POST must come from one of the gateway's own pages (defence in depth beside the token). */
@@ -109,9 +117,11 @@ export function createPortal(deps: PortalDeps): Portal {
         else kit.sendError(req, res, error);
       }
     },
-    signInUrl(returnToUrl, step, stepUp) {
+    signInUrl(returnToUrl, step, ask = {}) {
       const page = new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
-      if (stepUp !== undefined) page.searchParams.set('step_up', stepUp);
+      if (ask.stepUp !== undefined) page.searchParams.set('step_up', ask.stepUp);
+      // Only what the page offers: the chain checks the session's factors again on the way back.
+      if (ask.accepts !== undefined && step === 'second_factor') page.searchParams.set('need', ask.accepts.join(','));
       return page.href;
     },
     sendError: kit.sendError,

@@ -25,6 +25,8 @@ export interface SignInPage extends FormFields {
   provider?: { name: string; url: string };
   /** Show only the provider button (federation without local passwords). */
   hideLocalForm?: boolean;
+  /** "Sign in with a passkey" (`mfa.webauthn.passwordless`): the page then loads the WebAuthn script. */
+  passkey?: boolean;
 }
 
 export const signInPage = definePage({
@@ -33,7 +35,7 @@ export const signInPage = definePage({
     const usernameError = d.fieldErrors?.username && v.tr(lang, d.fieldErrors.username);
     const passwordError = d.fieldErrors?.password && v.tr(lang, d.fieldErrors.password);
     const focusPassword = !usernameError && (Boolean(passwordError) || Boolean(d.username));
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'sign_in_title'),
       { provider: d.provider?.name ?? '' },
       {
@@ -46,8 +48,10 @@ export const signInPage = definePage({
         focusPassword,
         provider: d.provider,
         localForm: !d.hideLocalForm,
+        passkey: d.passkey === true,
       },
     );
+    return d.passkey === true ? { ...page, script: true } : page;
   },
 });
 

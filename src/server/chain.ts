@@ -43,7 +43,7 @@ import { normalizePath } from '../policy/path.ts';
 import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from '../errors/errors.ts';
-import type { Authentication, Authenticator, Portal, RequestScope, Verdict } from '../contracts/request.ts';
+import type { Authentication, Authenticator, Portal, RequestScope, StepUpAsk, Verdict } from '../contracts/request.ts';
 import type { ReportOnlyRecorder } from '../audit/report-only.ts';
 import type { ReportOnlyOutcome } from '../store/types.ts';
 import { createForwardAuth } from './forward-auth.ts';
@@ -187,7 +187,7 @@ export function createChain(deps: ChainDeps): Chain {
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
         if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
-        return { kind: 'redirect', step: access.result };
+        return { kind: 'redirect', step: access.result, ...(access.accepts ? { accepts: access.accepts } : {}) };
       case 'step_up':
         // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
         if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge };
@@ -309,7 +309,10 @@ export function createChain(deps: ChainDeps): Chain {
       }
       case 'redirect':
         metrics.request('sign_in');
-        return redirectToSignIn(scope, res, verdict.step, verdict.stepUp);
+        return redirectToSignIn(scope, res, verdict.step, {
+          ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
+          ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
+        });
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
@@ -324,9 +327,9 @@ export function createChain(deps: ChainDeps): Chain {
     }
   }
 
-  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor', stepUp: string | undefined): void {
+  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor', ask: StepUpAsk): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    const location = portal.signInUrl(returnTo, step, stepUp);
+    const location = portal.signInUrl(returnTo, step, ask);
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
     const navigates = scope.method === 'GET' || scope.method === 'HEAD';
     if (navigates) {

@@ -40,7 +40,7 @@
  * request, and nobody else may tell the gateway what that request was.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestScope, Verdict } from '../contracts/request.ts';
+import type { RequestScope, StepUpAsk, Verdict } from '../contracts/request.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { pushIdentityHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
@@ -56,7 +56,7 @@ export interface ForwardAuthDeps {
   /** `{prefix}auth`; the endpoints are `{prefix}auth/<integration>`. */
   path: string;
   judge(scope: RequestScope): Promise<Verdict>;
-  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', stepUp?: string): string;
+  signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', ask?: StepUpAsk): string;
   fail(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
   /** Logs and counts `err` as `fail` would, for an answer written here (nginx's 403 carrying it). */
   note(req: IncomingMessage, err: GatewayError): void;
@@ -276,11 +276,10 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         return;
       }
       case 'redirect': {
-        const location = deps.signInUrl(
-          `${original.proto}://${original.hostHeader}${path.path}${path.query}`,
-          verdict.step,
-          verdict.stepUp,
-        );
+        const location = deps.signInUrl(`${original.proto}://${original.hostHeader}${path.path}${path.query}`, verdict.step, {
+          ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
+          ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
+        });
         const navigates = original.method === 'GET' || original.method === 'HEAD';
         res.writeHead(integration === 'nginx' || !navigates ? 401 : 302, { ...noStore, location });
         res.end();

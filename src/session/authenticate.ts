@@ -12,6 +12,7 @@ import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } 
 import type { BasicVerifier } from '../factors/app-passwords/index.ts';
 import type { SessionManager, SessionRead } from './session.ts';
 import { errors } from '../errors/errors.ts';
+import { sessionFactors } from '../policy/access.ts';
 import { readCookie } from './cookies.ts';
 
 type SessionUser = {
@@ -111,6 +112,7 @@ export function createAuthenticator(
         ...(read.data.enroll === true ? { mustEnroll: true } : {}),
         ...(read.data.mfaAt !== undefined ? { mfaAt: read.data.mfaAt } : {}),
         ...(read.data.su !== undefined && read.data.mfaAt !== undefined ? { stepUp: { rule: read.data.su, at: read.data.mfaAt } } : {}),
+        factors: sessionFactors(read.data.amr),
       },
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
       session: { id: read.data.sid, expiresAt: read.expiresAt, amr: read.data.amr, auth: read.data.auth },

@@ -52,6 +52,59 @@ export interface NewMethod {
 
 export type AddMethodResult = { ok: true; method: MethodInfo } | { ok: false; reason: 'limit_reached' };
 
+/** A security key or passkey (WebAuthn) as stored; the public key is not a secret. */
+export interface WebAuthnCredentialInfo {
+  id: string;
+  /** The authenticator's credential id, base64url. */
+  credentialId: string;
+  /** The user key ({@link userKey}) the credential belongs to. */
+  user: string;
+  label: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  signCount: number;
+  transports: string[];
+  /** The authenticator model's id (all zeros when the authenticator does not say). */
+  aaguid: string;
+  /** Backup eligible (a synced passkey) and backed up, from the authenticator data flags. */
+  backupEligible: boolean;
+  backedUp: boolean;
+  /** Registered as a discoverable credential (a passkey that can sign in without a user name). */
+  discoverable: boolean;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+type NewWebAuthnCredential = Omit<WebAuthnCredentialInfo, 'id' | 'createdAt' | 'lastUsedAt'>;
+
+export type AddCredentialResult =
+  | { ok: true; credential: WebAuthnCredentialInfo }
+  | { ok: false; reason: 'limit_reached' | 'credential_taken' };
+
+export type WebAuthnChallengePurpose = 'register' | 'authenticate' | 'passwordless';
+
+/** Security keys and passkeys, and the one-time challenges of their ceremonies. */
+export interface WebAuthnStore {
+  listCredentials(user: string): Promise<WebAuthnCredentialInfo[]>;
+  /** Adds a credential unless the user has `maxPerUser` methods of any kind, or the credential id is registered already. */
+  addCredential(credential: NewWebAuthnCredential, maxPerUser: number): Promise<AddCredentialResult>;
+  credentialById(credentialId: string): Promise<WebAuthnCredentialInfo | null>;
+  /**
+   * Records a use: the new signature counter, backup state and time, only if the counter
+   * moved forward (or both are 0, for authenticators without a counter). False = refused
+   * (a counter that went backwards or a parallel use of the same value: a cloned authenticator).
+   */
+  claimSignCount(id: string, signCount: number, backedUp: boolean, now: number): Promise<boolean>;
+  removeCredential(user: string, id: string): Promise<boolean>;
+  renameCredential(user: string, id: string, label: string): Promise<boolean>;
+  /** Every credential of the user, removed (MFA reset); returns what was removed. */
+  removeAllCredentials(user: string): Promise<WebAuthnCredentialInfo[]>;
+  /** Keeps a challenge until `expiresAt`; `user` is empty for a passkey sign-in. Prunes expired ones. */
+  saveChallenge(input: { challenge: string; purpose: WebAuthnChallengePurpose; user: string; expiresAt: number }): Promise<void>;
+  /** Uses a challenge once: its user when it existed for this purpose and had not expired, else null. */
+  takeChallenge(challenge: string, purpose: WebAuthnChallengePurpose, now: number): Promise<{ user: string } | null>;
+}
+
 /** What the second-factor check and the account page need. */
 export interface MethodStore {
   listMethods(user: string): Promise<MethodInfo[]>;
@@ -673,7 +726,8 @@ export interface Store
     AdminStore,
     AccessPassStore,
     RecoveryCodeStore,
-    ReportOnlyStore {
+    ReportOnlyStore,
+    WebAuthnStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

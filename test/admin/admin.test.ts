@@ -378,3 +378,52 @@ t.test("the user page lists the user's sessions and ends one of them, logged wit
   await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: aliceSid, csrf });
   t.equal((await gw.store.listSessions('alice')).length, 1, "another user's session id under bob's name ends nothing");
 });
+
+// Issue 14, item 5: the admin user page lists security keys and passkeys (model from the
+// AAGUID, added, last used, backup state), removes one, and reset-mfa removes them too.
+t.test('security keys on the admin user page: listed, removed one by one, and by reset-mfa', async (t) => {
+  const gw = await startTestGateway(t, await startUpstream(t), { mfa: { methods: ['totp', 'webauthn'] } });
+  const { browser } = await admin(gw);
+  const key = (credentialId: string, label: string, aaguid: string, backupEligible: boolean) =>
+    gw.store.addCredential(
+      {
+        user: 'bob',
+        credentialId,
+        label,
+        publicKey: 'pQ',
+        signCount: 0,
+        transports: ['usb'],
+        aaguid,
+        backupEligible,
+        backedUp: backupEligible,
+        discoverable: true,
+      },
+      5,
+    );
+  await key('c1', 'Blue key', 'cb69481e-8ff7-4039-93ec-0a2729a154a8', false);
+  await key('c2', 'Phone passkey', 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4', true);
+  let page = await browser.get('/.gateway/admin/user?name=bob');
+  t.equal(page.status, 200);
+  t.match(page.body, 'Security keys and passkeys');
+  t.match(page.body, /Blue key<\/td><td[^>]*>YubiKey 5 Series<\/td>/);
+  t.match(page.body, /Phone passkey<\/td><td[^>]*>Google Password Manager<\/td>/);
+  t.match(page.body, 'This device only');
+  t.match(page.body, 'Synced passkey');
+  const csrf = field(page.body, 'csrf');
+  const blue = (await gw.store.listCredentials('bob')).find((k) => k.label === 'Blue key');
+  t.equal((await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf: 'x'.repeat(43) })).status, 403, 'CSRF');
+  const removed = await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf });
+  t.equal(removed.headers.location, '/.gateway/admin/user?name=bob&done=key_removed');
+  t.same(
+    (await gw.store.listCredentials('bob')).map((k) => k.label),
+    ['Phone passkey'],
+  );
+  t.match((await logOf(gw, 'bob'))[0], { kind: 'method_removed', detail: /^webauthn credential .* removed by admin alice \(Blue key\)$/ });
+  t.equal((await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf })).status, 404, 'gone');
+  page = await browser.get('/.gateway/admin/user?name=bob');
+  t.ok(page.body.includes('/.gateway/admin/user/reset-mfa'), 'a user with only a key can be reset');
+  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
+  t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=1');
+  t.same(await gw.store.listCredentials('bob'), []);
+  t.ok((await logOf(gw, 'bob')).some((e) => /^MFA reset by alice: webauthn credential .* removed \(Phone passkey;/.test(e.detail)));
+});

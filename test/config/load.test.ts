@@ -62,7 +62,7 @@ rules:
   t.same(got, [
     '7:26 mfa.trusted_ips.ranges[1]: "10.300.0.0/16" is not an IP address or CIDR such as 10.0.0.0/8 or fd00::/8',
     '9:5 rules[0].policy: required key "policy" is missing',
-    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode)',
+    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, mfa_methods, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode)',
     '12:13 rules[1].policy: must be one of: bypass, one_factor, two_factor, deny',
   ]);
 });
@@ -147,6 +147,72 @@ rules:
     '17:13 rules[0].groups: cannot be used with policy bypass (groups need a signed-in user; use one_factor or two_factor)',
     '21:15 rules[2].upstream: names no upstream: "payroll" is not an entry of upstreams (known: billing) nor an http(s) URL',
   ]);
+});
+
+t.test('webauthn settings and rule mfa_methods are checked against the rest of the config (issue 14)', async (t) => {
+  const cases: { name: string; mfa: string; rules?: string; publicUrl?: string; problems: RegExp[] }[] = [
+    { name: 'a good config', mfa: 'methods: [totp, webauthn]\n  webauthn: { rp_id: example.com }', problems: [] },
+    {
+      name: 'rp_id not a parent of the public host',
+      mfa: 'methods: [webauthn]\n  webauthn: { rp_id: other.org }',
+      problems: [/mfa\.webauthn\.rp_id: must be the host of server\.public_url \(gw\.example\.com\)/],
+    },
+    {
+      name: 'rp_id an IP address',
+      mfa: 'methods: [webauthn]\n  webauthn: { rp_id: 10.0.0.1 }',
+      problems: [/rp_id: must be a domain name, not an IP address/],
+    },
+    {
+      name: 'an IP public URL without rp_id',
+      mfa: 'methods: [webauthn]',
+      publicUrl: 'https://127.0.0.1:8443',
+      problems: [/mfa\.methods: webauthn needs a domain name/],
+    },
+    { name: 'an IP public URL is fine without webauthn', mfa: 'methods: [totp]', publicUrl: 'https://127.0.0.1:8443', problems: [] },
+    {
+      name: 'mfa_methods on a one_factor rule',
+      mfa: 'methods: [totp, webauthn]',
+      rules: '{ mfa_methods: [webauthn], policy: one_factor }',
+      problems: [/rules\[0\]\.mfa_methods: cannot be used with policy one_factor/],
+    },
+    {
+      name: 'mfa_methods with no method kind',
+      mfa: 'methods: [totp]',
+      rules: '{ mfa_methods: [trusted_network], policy: two_factor }',
+      problems: [/must name at least one method kind/],
+    },
+    {
+      name: 'mfa_methods naming a kind that is not enabled',
+      mfa: 'methods: [totp]',
+      rules: '{ mfa_methods: [webauthn], policy: two_factor }',
+      problems: [/names webauthn, which mfa\.methods does not enable/],
+    },
+    {
+      name: 'an unknown kind in mfa_methods',
+      mfa: 'methods: [totp]',
+      rules: '{ mfa_methods: [totp, sms], policy: two_factor }',
+      problems: [/mfa_methods\[1\]: must be one of/],
+    },
+  ];
+  for (const c of cases) {
+    const { result } = await load(
+      t,
+      `server:
+  public_url: ${c.publicUrl ?? 'https://gw.example.com'}
+session:
+  secret: "${SECRET}"
+upstream:
+  url: http://127.0.0.1:3000
+mfa:
+  ${c.mfa}
+rules:
+  - ${c.rules ?? '{ policy: two_factor }'}
+`,
+    );
+    const problems = result.ok ? [] : brief(result.problems);
+    t.equal(problems.length, c.problems.length, `${c.name}: ${problems.join(' | ')}`);
+    for (const [i, re] of c.problems.entries()) t.match(problems[i], re, c.name);
+  }
 });
 
 t.test('a missing environment variable is located at its value; $${ is a literal ${', async (t) => {
@@ -303,6 +369,15 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     remember_device: { enabled: true, days: 14 },
     max_methods_per_user: 5,
     app_passwords: { enabled: false },
+    webauthn: {
+      rp_name: 'mfa-gateway',
+      user_verification: 'preferred',
+      attestation: 'none',
+      allowed_aaguids: [],
+      allow_synced_passkeys: true,
+      timeout: '2m',
+      passwordless: false,
+    },
   });
   t.same(c.notifications, {});
   t.same(c.messages, {});
@@ -370,7 +445,7 @@ t.test('the sample config/gateway.yaml validates with GATEWAY_SESSION_SECRET set
   const ok = await loadConfig(file, { GATEWAY_SESSION_SECRET: 'demo-secret-demo-secret-demo-secret!' });
   t.ok(ok.ok, ok.ok ? 'valid' : problemsOf(ok).map(formatProblem).join('\n'));
   if (ok.ok) {
-    t.same(ok.config.mfa.methods, ['totp', 'oath_token']);
+    t.same(ok.config.mfa.methods, ['totp', 'oath_token', 'webauthn']);
     t.equal(ok.config.mfa.first_enrollment, 'anywhere');
     t.ok(isAbsolute(ok.config.users.file));
     t.equal(ok.config.rules.length, 3);

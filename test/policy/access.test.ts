@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { PolicyName } from '../../src/config/types.ts';
 import type { Subject } from '../../src/policy/access.ts';
-import { authorize } from '../../src/policy/access.ts';
+import { authorize, sessionFactors } from '../../src/policy/access.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { decide } from '../../src/policy/decide.ts';
 import { parseAddress } from '../../src/client-ip/cidr.ts';
@@ -111,4 +111,60 @@ t.test('reasons are the sentences explain prints', async (t) => {
     'rule 1 (paths /app/**) matched',
     'its policy is bypass: no sign-in needed',
   ]);
+});
+
+// Issue 14: a rule's mfa_methods against how the session did its second factor. The matrix
+// in the closing note is this table.
+t.test('mfa_methods: the policy matrix of rule methods vs session factors', async (t) => {
+  type Ctx = 'none' | 'trusted' | 'intranet';
+  type Row = [string[] | null, 'anon' | 1 | string[], Ctx, string, string[]?];
+  const rows: Row[] = [
+    // rule accepts webauthn only
+    [['webauthn'], 'anon', 'none', 'sign_in'],
+    [['webauthn'], 1, 'none', 'second_factor', ['webauthn']],
+    [['webauthn'], ['totp'], 'none', 'second_factor', ['webauthn']],
+    [['webauthn'], ['oath_token'], 'none', 'second_factor', ['webauthn']],
+    [['webauthn'], ['remembered_browser'], 'none', 'second_factor', ['webauthn']],
+    [['webauthn'], [], 'none', 'second_factor', ['webauthn']], // recovery code, access pass, IdP mfa: no factor it names
+    [['webauthn'], ['webauthn'], 'none', 'allow'],
+    [['webauthn'], 1, 'trusted', 'second_factor', ['webauthn']],
+    [['webauthn'], 1, 'intranet', 'second_factor', ['webauthn']],
+    [['webauthn'], ['webauthn'], 'trusted', 'allow'],
+    // rule accepts webauthn or totp
+    [['webauthn', 'totp'], ['totp'], 'none', 'allow'],
+    [['webauthn', 'totp'], ['oath_token'], 'none', 'second_factor', ['webauthn', 'totp']],
+    // skips only when listed
+    [['webauthn', 'trusted_network'], 1, 'trusted', 'allow'],
+    [['webauthn', 'trusted_network'], 1, 'intranet', 'allow'],
+    [['webauthn', 'trusted_network'], ['totp'], 'none', 'second_factor', ['webauthn']],
+    [['webauthn', 'remembered_browser'], ['remembered_browser'], 'none', 'allow'],
+    [['webauthn', 'remembered_browser'], 1, 'trusted', 'second_factor', ['webauthn']],
+    // no mfa_methods: any second factor, trusted networks skip (unchanged)
+    [null, ['totp'], 'none', 'allow'],
+    [null, ['remembered_browser'], 'none', 'allow'],
+    [null, 1, 'trusted', 'allow'],
+  ];
+  for (const [methods, who, ctx, expected, accepts] of rows) {
+    const compiled = compilePolicy([
+      { paths: ['/app/**'], policy: 'two_factor', ...(methods === null ? {} : { mfa_methods: methods as never }) },
+    ]);
+    const decision = decide(compiled, { host: 'h', path: '/app/x', method: 'GET', addr });
+    const s = who === 'anon' ? null : who === 1 ? subject(1) : subject(2, { factors: who });
+    if (s) s.intranetClaim = ctx === 'intranet';
+    const access = authorize(decision, s, { trustedNetwork: ctx === 'trusted' });
+    const name = `rule ${JSON.stringify(methods)}, session ${JSON.stringify(who)}, ${ctx}`;
+    t.equal(access.result, expected, name);
+    t.same(access.accepts, accepts, `${name}: accepts`);
+  }
+});
+
+t.test('session factors come from the amr the portal writes', async (t) => {
+  t.same(sessionFactors(['pwd', 'totp']), ['totp']);
+  t.same(sessionFactors(['pwd', 'hwk']), ['webauthn']);
+  t.same(sessionFactors(['hwk', 'mfa']), ['webauthn'], 'passkey sign-in');
+  t.same(sessionFactors(['pwd', 'remembered']), ['remembered_browser']);
+  t.same(sessionFactors(['pwd', 'rc']), [], 'a recovery code satisfies no mfa_methods rule');
+  t.same(sessionFactors(['pwd', 'tap', 'totp']), ['totp']);
+  t.same(sessionFactors(['oidc', 'mfa']), []);
+  t.same(sessionFactors(['constructor', 'toString']), [], 'no prototype keys');
 });

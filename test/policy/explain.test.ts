@@ -96,3 +96,38 @@ t.test('what the gateway answers 400 is explained as such', async (t) => {
     t.match(result.lines.at(-1), /answered 400/, url);
   }
 });
+
+t.test(
+  'a rule with mfa_methods: explain names the accepted second factors and that a trusted network does not skip them (issue 14)',
+  async (t) => {
+    const strong = compilePolicy([{ name: 'payroll', paths: ['/payroll/**'], mfa_methods: ['webauthn'], policy: 'two_factor' }]);
+    const r = explainRequest({
+      policy: strong,
+      trustedIps,
+      method: 'GET',
+      url: 'https://app.example.com/payroll/x',
+      ip: '10.1.2.3',
+      intranetClaim: false,
+      intranetClaimEnabled: true,
+    });
+    t.equal(r.need, 'second_factor', 'the trusted network does not lower it');
+    t.match(r.lines.join('\n'), /rule 1 "payroll" \(paths \/payroll\/\*\*, second factor webauthn\) matched/);
+    t.match(r.lines.join('\n'), /only these second factors satisfy it: webauthn/);
+    t.match(r.lines.join('\n'), /a trusted network does not skip it: mfa_methods does not list trusted_network/);
+    t.match(r.lines.at(-1), /needs: {3}the password and a second factor \(only webauthn; another second factor must step up\)/);
+    const skip = compilePolicy([{ paths: ['/**'], mfa_methods: ['webauthn', 'trusted_network'], policy: 'two_factor' }]);
+    t.equal(
+      explainRequest({
+        policy: skip,
+        trustedIps,
+        method: 'GET',
+        url: 'https://a.example/',
+        ip: '10.1.2.3',
+        intranetClaim: false,
+        intranetClaimEnabled: true,
+      }).need,
+      'password',
+      'listed trusted_network skips it',
+    );
+  },
+);

@@ -26,11 +26,19 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       },
       provider: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start?rd=%2F' } },
       providerOnly: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start' }, hideLocalForm: true },
+      passkey: { csrf: 'c1', passkey: true },
     },
     'second-factor': {
       plain: { csrf: 'c2', user: 'alice', rememberDays: 14 },
       error: { csrf: 'c2', rd: '/app', user: 'alice', rememberDays: 14, remember: true, error: 'second_factor_error_invalid' },
       locked: { csrf: 'c2', user: 'alice', lockedUntil: at('2026-03-12T14:05:00Z') },
+      securityKey: { csrf: 'c2', user: 'alice', rememberDays: 14, securityKey: true },
+      stepUp: { csrf: 'c2', user: 'alice', securityKey: true, need: ['webauthn'] },
+      stepUpNoKey: { csrf: 'c2', user: 'alice', need: ['webauthn'], addKeyUrl: '/.gateway/account/security-keys/add' },
+    },
+    'security-key-add': {
+      plain: { csrf: 'c9', user: 'alice', name: 'Security key' },
+      refused: { csrf: 'c9', user: 'alice', name: 'Blue key', refused: 'security_key_refused_synced' },
     },
     enroll: {
       plain: { csrf: 'c3', user: 'alice', qrSvgTrusted, secret: 'JBSWY3DPEHPK3PXP', account: 'alice', issuer: 'mfa-gateway', period: 30 },
@@ -64,6 +72,18 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: {},
     },
     account: {
+      securityKeys: {
+        csrf: 'c5',
+        user: { username: 'alice' },
+        methods: [],
+        signIns: [],
+        sessions: [],
+        securityKeys: [
+          { id: 'k1', name: 'Blue key', model: 'YubiKey 5 Series', addedAt: at('2026-01-08T09:12:00Z'), synced: false },
+          { id: 'k2', name: 'Laptop', addedAt: at('2026-02-08T09:12:00Z'), lastUsedAt: at('2026-03-11T07:58:00Z'), synced: true },
+        ],
+        addSecurityKeyUrl: '/.gateway/account/security-keys/add',
+      },
       plain: {
         csrf: 'c5',
         user: { username: 'alice', name: 'Alice Wagner', email: 'alice.wagner@example.com' },
@@ -222,6 +242,24 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       plain: {
         csrf: 'c22',
         user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false },
+        securityKeys: [
+          {
+            id: 'k1',
+            name: 'Blue key',
+            model: 'YubiKey 5 Series',
+            addedAt: at('2026-01-08T09:12:00Z').getTime(),
+            lastUsedAt: null,
+            synced: false,
+          },
+          {
+            id: 'k2',
+            name: 'Phone',
+            model: null,
+            addedAt: at('2026-01-09T09:12:00Z').getTime(),
+            lastUsedAt: at('2026-03-01T09:12:00Z').getTime(),
+            synced: true,
+          },
+        ],
         isAdmin: false,
         managedElsewhere: false,
         lastSignIn: Date.parse('2026-03-12T14:05:00Z'),

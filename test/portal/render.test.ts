@@ -48,7 +48,15 @@ t.test('every visible input has a label, and ARIA references resolve', async (t)
     for (const tag of tags(html, '[a-z]+').filter((x) => x.includes('aria-describedby='))) {
       for (const ref of attr(tag, 'aria-describedby')!.split(' ')) t.ok(ids.includes(ref), `${label}: #${ref} exists`);
     }
-    t.notMatch(html, /<script/i, `${label}: no JavaScript`);
+    // Only pages that offer a security key load a script, and only the gateway's own file (issue 14).
+    const scripts = html.match(/<script[^>]*>/gi) ?? [];
+    const keyed = /data-webauthn=/.test(html);
+    t.same(
+      scripts.map((s) => s.replace(/\?v=[0-9a-f]+/, '')),
+      keyed ? ['<script src="/.gateway/static/webauthn.js" defer>'] : [],
+      `${label}: ${keyed ? 'only the WebAuthn script' : 'no JavaScript'}`,
+    );
+    t.notMatch(html, /<script>|\son[a-z]+=/i, `${label}: no inline script`);
     t.notMatch(textOf(html), /\{\w+\}/, `${label}: no unfilled placeholder`);
     t.match(html, /<main[ >]/, `${label}: main landmark`);
   }
@@ -298,7 +306,7 @@ t.test('static assets: served from memory only', async (t) => {
   t.match(css!.hash, /^[0-9a-f]{10}$/);
   t.ok(css!.body.length < 10_000, `stylesheet stays small (${css!.body.length} bytes)`);
   t.equal(assets.get('favicon.svg')?.type, 'image/svg+xml');
-  t.same(assets.names, ['favicon.svg', 'gateway.css']);
+  t.same(assets.names, ['favicon.svg', 'gateway.css', 'webauthn.js']);
   for (const name of [
     '../package.json',
     '../../package.json',

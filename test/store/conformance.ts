@@ -745,4 +745,104 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.pruneReportOnly(m0 + 60_000), 3, 'the first minute pruned');
     t.equal((await store.reportOnlyHits({ since: 0 })).length, 1);
   });
+
+  const credential = (user: string, credentialId: string, label = 'key') => ({
+    user,
+    credentialId,
+    label,
+    publicKey: 'pQECAyYgASFY',
+    signCount: 5,
+    transports: ['usb'],
+    aaguid: '00000000-0000-0000-0000-000000000000',
+    backupEligible: false,
+    backedUp: false,
+    discoverable: true,
+  });
+
+  withStore('webauthn credentials: added, listed per user, found by credential id, renamed, removed', async (t, h, store) => {
+    const added = await store.addCredential(credential('Alice', 'cred-a'), 5);
+    t.equal(added.ok, true);
+    if (!added.ok) return;
+    t.match(added.credential, {
+      user: 'alice',
+      credentialId: 'cred-a',
+      signCount: 5,
+      transports: ['usb'],
+      discoverable: true,
+      lastUsedAt: null,
+    });
+    t.equal(added.credential.createdAt, h.clock.now);
+    t.same(
+      await store.addCredential(credential('bob', 'cred-a'), 5),
+      { ok: false, reason: 'credential_taken' },
+      'one credential id, one owner',
+    );
+    t.same(
+      (await store.listCredentials('ALICE')).map((c) => c.credentialId),
+      ['cred-a'],
+    );
+    t.same(await store.listCredentials('bob'), []);
+    t.equal((await store.credentialById('cred-a'))?.id, added.credential.id);
+    t.equal(await store.credentialById('nope'), null);
+    t.equal(await store.renameCredential('bob', added.credential.id, 'x'), false, 'not the owner');
+    t.equal(await store.renameCredential('alice', added.credential.id, 'desk key'), true);
+    t.equal((await store.listCredentials('alice'))[0]!.label, 'desk key');
+    t.equal(await store.removeCredential('bob', added.credential.id), false, 'not the owner');
+    t.equal(await store.removeCredential('alice', added.credential.id), true);
+    t.same(await store.listCredentials('alice'), []);
+  });
+
+  withStore('webauthn credentials count toward the method limit, with code methods', async (t, _h, store) => {
+    t.equal((await store.addMethod(totp('alice'), 3)).ok, true);
+    t.equal((await store.addCredential(credential('alice', 'c1'), 3)).ok, true);
+    t.equal(await store.countMethods('alice'), 2);
+    t.equal((await store.addCredential(credential('alice', 'c2'), 3)).ok, true);
+    t.same(await store.addCredential(credential('alice', 'c3'), 3), { ok: false, reason: 'limit_reached' });
+    t.same(await store.addMethod(totp('alice', 'm2'), 3), { ok: false, reason: 'limit_reached' }, 'a code method is refused too');
+    const parallel = await Promise.all([1, 2, 3].map((i) => store.addCredential(credential('bob', `p${i}`), 2)));
+    t.equal(parallel.filter((r) => r.ok).length, 2, 'parallel adds stop at the limit');
+  });
+
+  withStore('webauthn sign counter: only forward, once; zero stays usable for counterless authenticators', async (t, h, store) => {
+    const r = await store.addCredential(credential('alice', 'c1'), 5);
+    if (!r.ok) throw new Error('not added');
+    const id = r.credential.id;
+    t.equal(await store.claimSignCount(id, 5, false, h.clock.now), false, 'the same counter again (a clone) is refused');
+    t.equal(await store.claimSignCount(id, 4, false, h.clock.now), false, 'a counter that goes back is refused');
+    const both = await Promise.all([
+      store.claimSignCount(id, 6, true, h.clock.now + 1),
+      store.claimSignCount(id, 6, true, h.clock.now + 1),
+    ]);
+    t.same(both.sort(), [false, true], 'of two parallel uses of one counter, one wins');
+    t.match(await store.credentialById('c1'), { signCount: 6, backedUp: true, lastUsedAt: h.clock.now + 1 });
+    t.equal(await store.claimSignCount(id, 0, false, h.clock.now), false, 'a counter that drops to zero is refused');
+    const z = await store.addCredential({ ...credential('alice', 'c0'), signCount: 0 }, 5);
+    if (!z.ok) throw new Error('not added');
+    t.equal(await store.claimSignCount(z.credential.id, 0, false, h.clock.now), true, 'a counterless authenticator stays at zero');
+    t.equal(await store.claimSignCount(z.credential.id, 0, false, h.clock.now), true);
+  });
+
+  withStore('webauthn: removing all credentials of a user (MFA reset) leaves others', async (t, _h, store) => {
+    await store.addCredential(credential('alice', 'a1', 'one'), 5);
+    await store.addCredential(credential('alice', 'a2', 'two'), 5);
+    await store.addCredential(credential('bob', 'b1'), 5);
+    t.same((await store.removeAllCredentials('ALICE')).map((c) => c.label).sort(), ['one', 'two']);
+    t.same(await store.listCredentials('alice'), []);
+    t.equal((await store.listCredentials('bob')).length, 1);
+  });
+
+  withStore('webauthn challenges: used once, for their purpose, before they expire', async (t, h, store) => {
+    const now = h.clock.now;
+    await store.saveChallenge({ challenge: 'ch1', purpose: 'authenticate', user: 'Alice', expiresAt: now + 60_000 });
+    await store.saveChallenge({ challenge: 'ch2', purpose: 'passwordless', user: '', expiresAt: now + 60_000 });
+    await store.saveChallenge({ challenge: 'ch3', purpose: 'register', user: 'alice', expiresAt: now + 1000 });
+    t.equal(await store.takeChallenge('ch1', 'register', now), null, 'another purpose does not take it');
+    t.same(await store.takeChallenge('ch1', 'authenticate', now), { user: 'alice' });
+    t.equal(await store.takeChallenge('ch1', 'authenticate', now), null, 'a second use is refused');
+    t.same(await store.takeChallenge('ch2', 'passwordless', now), { user: '' });
+    t.equal(await store.takeChallenge('ch3', 'register', now + 1000), null, 'an expired challenge is refused');
+    await store.saveChallenge({ challenge: 'ch4', purpose: 'register', user: 'alice', expiresAt: now + 60_000 });
+    const both = await Promise.all([store.takeChallenge('ch4', 'register', now), store.takeChallenge('ch4', 'register', now)]);
+    t.equal(both.filter((x) => x !== null).length, 1, 'of two parallel uses, one wins');
+  });
 }

@@ -162,7 +162,11 @@ async function postgresSchema(schema: Awaited<ReturnType<typeof freshSchema>>): 
     'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
     [schema.name],
   );
-  return { columns, constraints, indexes: indexes.map((i) => ({ ...i, indexdef: i.indexdef.replaceAll(`${schema.name}.`, '') })) };
+  return {
+    columns,
+    constraints,
+    indexes: indexes.map((i) => ({ ...i, indexdef: i.indexdef.replaceAll(`${schema.name}.`, '') })),
+  };
 }
 
 async function oldPostgresSchema(t: Test, version: number) {

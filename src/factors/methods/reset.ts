@@ -8,13 +8,14 @@
  * next sign-in enrolls again under `mfa.first_enrollment` (or with a newly issued pass).
  */
 
-import type { AccessPassStore, AuditStore, RecoveryCodeStore, RevocationStore, TokenStore } from '../../store/types.ts';
+import type { AccessPassStore, AuditStore, RecoveryCodeStore, RevocationStore, TokenStore, WebAuthnStore } from '../../store/types.ts';
 import type { AuditContext } from '../totp/verify.ts';
 
 const COMMAND_LINE: AuditContext = Object.freeze({ clientIp: 'local', userAgent: 'mfa-gateway command line', rule: null });
 
 export interface ResetMfaDeps {
   store: Pick<TokenStore, 'removeAllMethods'> &
+    Pick<WebAuthnStore, 'removeAllCredentials'> &
     Pick<RevocationStore, 'revokeSessions' | 'revokeDevices'> &
     Pick<RecoveryCodeStore, 'removeRecoveryCodes'> &
     Pick<AccessPassStore, 'revokeAccessPass'> &
@@ -47,6 +48,17 @@ export async function resetMfa(
       detail: `MFA reset by ${actor}: ${m.kind} method ${m.id} removed (${m.label}; added ${new Date(m.createdAt).toISOString()}${m.active ? '' : '; never activated'})`,
     });
   }
+  const keys = await deps.store.removeAllCredentials(user);
+  for (const k of keys) {
+    await deps.store.record({
+      kind: 'method_removed',
+      user,
+      ...context,
+      outcome: 'success',
+      detail: `MFA reset by ${actor}: webauthn credential ${k.id} removed (${k.label}; added ${new Date(k.createdAt).toISOString()})`,
+    });
+  }
+  const total = removed.length + keys.length;
   const codes = await deps.store.removeRecoveryCodes(user);
   const pass = await deps.store.revokeAccessPass(user);
   await deps.store.revokeSessions(user);
@@ -56,7 +68,7 @@ export async function resetMfa(
     user,
     ...context,
     outcome: 'success',
-    detail: `MFA reset by ${actor}: ${removed.length} method${removed.length === 1 ? '' : 's'} removed; ${codes} recovery code${codes === 1 ? '' : 's'} and ${pass ? 'the' : 'no'} temporary access pass revoked; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
+    detail: `MFA reset by ${actor}: ${total} method${total === 1 ? '' : 's'} removed; ${codes} recovery code${codes === 1 ? '' : 's'} and ${pass ? 'the' : 'no'} temporary access pass revoked; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
   });
-  return { removed: removed.length };
+  return { removed: total };
 }

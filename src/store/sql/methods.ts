@@ -50,8 +50,11 @@ export function toMethod(r: MethodRow): MethodInfo {
   };
 }
 
+/** Code methods and WebAuthn credentials together: both count toward `max_methods_per_user`. */
 export async function countMethods(c: Conn, key: string): Promise<number> {
-  return (await c.query<{ n: number }>('SELECT COUNT(*) AS n FROM methods WHERE user_key = ?', [key])).rows[0]!.n;
+  const sql =
+    'SELECT (SELECT COUNT(*) FROM methods WHERE user_key = ?) + (SELECT COUNT(*) FROM webauthn_credentials WHERE user_key = ?) AS n';
+  return Number((await c.query<{ n: number }>(sql, [key, key])).rows[0]!.n);
 }
 
 /** Inserts a method row, its secret sealed and bound to it (the caller holds the user lock when a limit applies). */

@@ -22,6 +22,7 @@ import { sessionIndexQueries } from './session-index.ts';
 import { sessionQueries } from './sessions.ts';
 import { sourceThrottleQueries } from './source-throttle.ts';
 import { tokenQueries } from './tokens.ts';
+import { webauthnQueries } from './webauthn.ts';
 
 export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
   return {
@@ -39,6 +40,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...appPasswordQueries(db, deps),
     ...recoveryQueries(db, deps),
     ...reportOnlyQueries(db),
+    ...webauthnQueries(db, deps),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>
