@@ -109,9 +109,10 @@ export function createPortal(deps: PortalDeps): Portal {
         else kit.sendError(req, res, error);
       }
     },
-    signInUrl(returnToUrl, step, stepUp) {
+    signInUrl(returnToUrl, step, stepUp, rule) {
       const page = new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
       if (stepUp !== undefined) page.searchParams.set('step_up', stepUp);
+      else if (rule !== undefined) page.searchParams.set('rule', rule);
       return page.href;
     },
     sendError: kit.sendError,

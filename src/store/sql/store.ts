@@ -16,6 +16,7 @@ import { fraudQueries } from './fraud.ts';
 import { methodAad, methodQueries } from './methods.ts';
 import { recoveryQueries } from './recovery.ts';
 import { reportOnlyQueries } from './report-only.ts';
+import { decisionTraceQueries } from './traces.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
 import { sessionIndexQueries } from './session-index.ts';
@@ -39,6 +40,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...appPasswordQueries(db, deps),
     ...recoveryQueries(db, deps),
     ...reportOnlyQueries(db),
+    ...decisionTraceQueries(db),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>
