@@ -5,6 +5,7 @@
  * setting up a new method). Denials count towards the lockout; a locked account sees when
  * it may try again. Success issues a level-2 session and may remember the browser.
  */
+import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import type { SessionData } from '../session/session.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
@@ -42,6 +43,8 @@ export interface SecondFactorPage extends CodeForm {
    * form as `step_up`), and the path it guards, named in "Confirm it's you to open /admin".
    */
   stepUp?: { rule: string; path: string };
+  /** The texts of the rule that sent the user here (looked up by its key in `step_up` or `rule`). */
+  rule?: RuleTexts | null;
 }
 
 export const secondFactorPage = definePage({
@@ -68,6 +71,7 @@ export const secondFactorPage = definePage({
         stepUp: d.stepUp?.rule,
         rememberOffered: d.rememberDays !== undefined,
         remember: Boolean(d.remember),
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
   },
@@ -123,7 +127,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
       if (until !== null) return lockedPage(ctx, session, rd, until, 200, stepUp);
-      kit.page(ctx, 200, 'second-factor', codePage(session, rd, stepUp));
+      kit.page(ctx, 200, 'second-factor', { ...codePage(session, rd, stepUp), rule: kit.ruleTexts(stepUp ?? queryParam(ctx, 'rule')) });
     }
 
     async function post(ctx: PortalContext): Promise<void> {
