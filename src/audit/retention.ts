@@ -6,7 +6,14 @@
  * store may all run it.
  */
 import type { Logger } from 'pino';
-import type { AuditStore, FraudStore, ReportOnlyStore, SessionRevocationStore, SessionIndexStore } from '../store/types.ts';
+import type {
+  AuditStore,
+  DecisionTraceStore,
+  FraudStore,
+  ReportOnlyStore,
+  SessionRevocationStore,
+  SessionIndexStore,
+} from '../store/types.ts';
 import { BROWSER_MEMORY_MS } from '../regulation/fraud.ts';
 
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
@@ -21,7 +28,8 @@ export interface HousekeepingDeps {
     Pick<FraudStore, 'pruneFraud'> &
     Pick<SessionRevocationStore, 'pruneRevokedSessions'> &
     Pick<SessionIndexStore, 'pruneSessionIndex'> &
-    Pick<ReportOnlyStore, 'pruneReportOnly'>;
+    Pick<ReportOnlyStore, 'pruneReportOnly'> &
+    Pick<DecisionTraceStore, 'pruneDecisionTraces'>;
   /** The current retention in ms (read on every run, so a config reload applies). */
   retentionMs: () => number;
   clock: () => number;
@@ -57,6 +65,7 @@ export function startHousekeeping(deps: HousekeepingDeps): Housekeeping {
       await store.pruneRevokedSessions(now);
       await store.pruneSessionIndex(now);
       await store.pruneReportOnly(now - deps.retentionMs());
+      await store.pruneDecisionTraces(now - deps.retentionMs());
       if (removed > 0) log.info({ removed }, 'sign-in log entries past retention removed');
       return removed;
     } catch (err) {

@@ -196,6 +196,9 @@ export interface NotificationsConfig {
 /** Per language (`en`, `de`, ...), message key to text. */
 export type MessagesConfig = Record<string, Record<string, string>>;
 
+/** A text for people: one string, or one per language (`en` required, `de`). */
+export type LocalizedText = string | { en: string; de?: string };
+
 export interface RuleConfig {
   /** Optional label shown by `explain` and in logs. */
   name?: string;
@@ -225,6 +228,10 @@ export interface RuleConfig {
   step_up_grant?: string;
   /** `report_only`: evaluated and reported (metrics, `mfa-gateway impact`), never enforced. Default `enforce`. */
   mode?: 'enforce' | 'report_only';
+  /** Why the rule refuses or asks for more; shown on the pages it causes. */
+  explanation?: LocalizedText;
+  /** What an affected user can do about it. */
+  remediation?: LocalizedText;
 }
 
 /** What a rule's `mfa_methods` may list: a method kind, or a way of skipping the second factor. */

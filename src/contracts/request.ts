@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Addr } from '../client-ip/cidr.ts';
-import type { CompiledRule } from '../policy/compile.ts';
+import type { CompiledRule, RuleTexts } from '../policy/compile.ts';
 import type { Subject } from '../policy/access.ts';
 import type { Identity } from '../proxy/headers.ts';
 import type { GatewayError } from '../errors/errors.ts';
@@ -75,19 +75,32 @@ export interface StepUpAsk {
   stepUp?: string;
   /** The method kinds a rule's `mfa_methods` accepts. */
   accepts?: readonly string[];
+  /** The key of a rule whose texts (`explanation`, `remediation`) the page shows. */
+  rule?: string;
 }
 
 /** The gateway's own pages and endpoints under the reserved prefix. */
 export interface Portal {
   handle(scope: RequestScope, res: ServerResponse): Promise<void> | void;
   /**
-   * Where a caller who must sign in (or pass the second factor) is sent. `stepUp` names the
-   * rule whose `mfa_max_age` asks for a fresh code; `accepts` the method kinds a rule's
-   * `mfa_methods` allows, so the second-factor page offers those.
+   * Where a caller who must sign in (or pass the second factor) is sent, with what that page
+   * must ask for or explain (see {@link StepUpAsk}).
    */
   signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', ask?: StepUpAsk): string;
-  /** Renders an error as a page in the caller's language (or JSON when it asked for JSON). */
-  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  /**
+   * Renders an error as a page in the caller's language (or JSON when it asked for JSON), with
+   * a short request id; `context` gives the id the chain traced the request under and the
+   * texts of the rule that refused it.
+   */
+  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
+}
+
+/** What the chain knows about a refusal that the error page shows. */
+export interface ErrorContext {
+  /** The id the decision trace is stored under (`mfa-gateway explain --request ID`). */
+  requestId?: string;
+  /** The refusing rule's `explanation` and `remediation`. */
+  texts?: RuleTexts | null;
 }
 
 /** What the chain decided for one request (steps 3 to 6); forward-auth answers the same verdicts for another proxy. */
@@ -105,7 +118,19 @@ export type Verdict =
       allowedOrigins?: readonly string[];
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
-  | { kind: 'challenge'; challenge: string }
+  | { kind: 'challenge'; challenge: string; why?: Why }
   /** `stepUp`/`accepts`: what the second-factor page must ask for (see {@link StepUpAsk}). */
-  | ({ kind: 'redirect'; step: 'sign_in' | 'second_factor' } & StepUpAsk)
-  | { kind: 'error'; error: GatewayError };
+  | ({ kind: 'redirect'; step: 'sign_in' | 'second_factor'; why?: Why } & StepUpAsk)
+  | { kind: 'error'; error: GatewayError; why?: Why };
+
+/** Why the policy refused or redirected a request: what its decision trace records and its pages explain. */
+export interface Why {
+  /** The matched rule; null when none matched. */
+  rule: CompiledRule | null;
+  trustedNetwork: boolean;
+  session: 'none' | 'password' | 'second_factor';
+  user: string | null;
+  /** What the request lacked, in words. */
+  missing: string;
+  outcome: 'deny' | 'forbidden' | 'sign_in' | 'second_factor' | 'step_up' | 'challenge';
+}

@@ -5,7 +5,7 @@
  * A rule that cannot be compiled throws here, which refuses the config as a whole: a rule
  * the gateway cannot evaluate must never be skipped silently.
  */
-import type { PolicyName, RuleConfig, RuleMfaMethod } from '../config/types.ts';
+import type { LocalizedText, PolicyName, RuleConfig, RuleMfaMethod } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
 import { createNetworkSet } from '../client-ip/cidr.ts';
 import { normalizeHost } from './host.ts';
@@ -68,6 +68,26 @@ export interface CompiledRule {
   readonly reportOnly: boolean;
   /** What `decide` returns when this rule matches: shared and frozen, so matching allocates nothing. */
   readonly decision: Decision;
+  /** `explanation` and `remediation` for the pages this rule causes; null when it has neither. */
+  readonly texts: RuleTexts | null;
+}
+
+/** A rule's texts for people, by language; `en` is always there and is the fallback. */
+export interface RuleTexts {
+  readonly explanation: Readonly<Record<string, string>> | null;
+  readonly remediation: Readonly<Record<string, string>> | null;
+}
+
+/** The rule's texts in `lang` (else English), each null when the rule has none. */
+export function ruleTextsIn(texts: RuleTexts, lang: string): { explanation: string | null; remediation: string | null } {
+  const pick = (t: Readonly<Record<string, string>> | null) => (t === null ? null : (t[lang] ?? t.en ?? null));
+  return { explanation: pick(texts.explanation), remediation: pick(texts.remediation) };
+}
+
+/** The texts of the rule with this key (see `CompiledRule.key`), or null: what pages look up from a key in their URL. */
+export function ruleTextsByKey(policy: CompiledPolicy, key: string | null | undefined): RuleTexts | null {
+  if (key === null || key === undefined) return null;
+  return policy.rules.find((r) => r.key === key)?.texts ?? null;
 }
 
 export interface CompiledPolicy {
@@ -161,10 +181,19 @@ function compileRule(rule: RuleConfig, index: number): CompiledRule {
     stepUpGrantMs,
     reportOnly: rule.mode === 'report_only',
     decision,
+    texts: compileTexts(rule),
   });
   decision.rule = compiled;
   Object.freeze(decision);
   return compiled;
+}
+
+function compileTexts(rule: RuleConfig): RuleTexts | null {
+  const byLanguage = (t: LocalizedText | undefined) =>
+    t === undefined ? null : Object.freeze(typeof t === 'string' ? { en: t } : { ...t });
+  const explanation = byLanguage(rule.explanation);
+  const remediation = byLanguage(rule.remediation);
+  return explanation === null && remediation === null ? null : Object.freeze({ explanation, remediation });
 }
 
 function compileOrigins(origins: readonly string[], where: string): string[] {

@@ -6,11 +6,11 @@
  * the contracts a page set implements ({@link PortalModule}) and what it is given.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { NetworkSet } from '../client-ip/cidr.ts';
-import type { RequestScope } from '../contracts/request.ts';
+import type { ErrorContext, RequestScope } from '../contracts/request.ts';
+import { ruleTextsByKey, type CompiledPolicy, type RuleTexts } from '../policy/compile.ts';
 import type { NewSession, SessionData, SessionManager } from '../session/session.ts';
 import type { LiveRevocationView } from '../session/revocations.ts';
 import type { ProviderSession, SessionRegistry } from '../session/registry.ts';
@@ -31,6 +31,7 @@ import { webauthnSettings, type CeremonyDeps } from '../factors/webauthn/ceremon
 import { PORTAL_PATHS } from './paths.ts';
 import { pickLanguage } from './i18n.ts';
 import { userKey } from '../store/types.ts';
+import { newRequestId } from '../audit/trace.ts';
 
 export interface PortalDeps {
   config: GatewayConfig;
@@ -52,6 +53,8 @@ export interface PortalDeps {
   modules?: ReadonlyArray<(kit: PortalKit) => PortalModule>;
   /** Told of every request refused because the store is unreachable (logs the outage once). */
   storeOutage?: Pick<StoreOutage, 'refused'>;
+  /** The rules in force: the sign-in and code pages show the texts of the rule that sent the user there. */
+  policy?: CompiledPolicy;
   /** The regulated password check (`factors/password/regulated`), shared with HTTP Basic. */
   passwordCheck: RegulatedPasswordCheck;
   /**
@@ -77,7 +80,9 @@ export interface PortalKit {
   readonly publicUrl: URL;
   page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void;
   redirect(res: ServerResponse, location: string, status?: number): void;
-  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
+  /** The texts of the rule named by a page's `rule` or `step_up` parameter, looked up in the policy; null for none or an unknown key. */
+  ruleTexts(key: string | null | undefined): RuleTexts | null;
   readForm(req: IncomingMessage): Promise<URLSearchParams>;
   /** `{prefix}path?rd=...` */
   withRd(path: string, rd: string | null): string;
@@ -206,12 +211,12 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     return rd ? `${url(path)}?rd=${encodeURIComponent(rd)}` : url(path);
   }
 
-  function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError): void {
-    const requestId = randomBytes(6).toString('hex');
+  function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context: ErrorContext = {}): void {
+    const requestId = context.requestId ?? newRequestId();
     // A store outage is logged once when it starts and once when it ends (see `store/outage`), not per request.
     if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
     else if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
-    const retry = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };
+    const retry = { 'x-request-id': requestId, ...(err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) }) };
     const accept = req.headers.accept ?? '';
     if (accept.includes('application/json') && !accept.includes('text/html')) {
       const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });
@@ -225,7 +230,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       return;
     }
     const lang = pickLanguage(req.headers['accept-language'], deps.languages);
-    const body = renderer.errorPage(err.status, lang, err.status >= 500 ? { requestId } : {});
+    const body = renderer.errorPage(err.status, lang, { requestId, rule: context.texts ?? null });
     res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
@@ -293,6 +298,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     page,
     redirect,
     sendError,
+    ruleTexts: (key) => (deps.policy === undefined ? null : ruleTextsByKey(deps.policy, key)),
     readForm,
     withRd,
     returnTo: (value) => safeReturnUrl(value, publicUrl, hosts),

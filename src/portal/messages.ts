@@ -248,6 +248,7 @@ const en = {
   error_code: 'Error {status}',
   error_home: 'Go to the start page',
   error_request_id: 'Request ID: {id}',
+  rule_remediation_label: 'What you can do:',
   error_form_expired: 'This form has expired. Go back, reload the page and try again.',
   error_400: 'Bad request',
   error_400_text: 'Your browser sent a request this gateway could not understand. Go back and try again.',
@@ -533,6 +534,7 @@ const de: Record<MessageKey, string> = {
   error_code: 'Fehler {status}',
   error_home: 'Zur Startseite',
   error_request_id: 'Anfrage-ID: {id}',
+  rule_remediation_label: 'Was Sie tun können:',
   error_form_expired: 'Dieses Formular ist abgelaufen. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.',
   error_400: 'Ungültige Anfrage',
   error_400_text:

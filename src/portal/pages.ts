@@ -9,6 +9,7 @@ import type { MessageKey } from './messages.ts';
 import type { MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
 import { definePage, pageView, type PageDefinition } from './page.ts';
+import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import { signInPage } from './sign-in.ts';
 import { secondFactorPage } from './second-factor.ts';
 import { enrollPage, enrollRefusedPage } from './enrollment.ts';
@@ -28,6 +29,8 @@ interface ErrorPage {
   detailKey?: string;
   /** Defaults to `/`. */
   homeUrl?: string;
+  /** The refusing rule's texts, from the compiled policy (never from the request). */
+  rule?: RuleTexts | null;
 }
 
 const errorPage = definePage({
@@ -48,6 +51,7 @@ const errorPage = definePage({
         text: v.tr(lang, textKey),
         requestId: d.requestId,
         homeUrl: d.homeUrl ?? '/',
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
   },

@@ -7,6 +7,7 @@
  * `portal/pages`) turns the data into the template's view; this module fills the layout.
  */
 
+import type { RuleTexts } from '../policy/compile.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,7 @@ export interface Renderer {
   /** Like `page`, and whether the document loads the gateway's script (its response's CSP must allow it). */
   render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean };
   /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
-  errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string }): string;
+  errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string; rule?: RuleTexts | null }): string;
 }
 
 export interface RendererOptions {

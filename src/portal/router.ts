@@ -120,6 +120,7 @@ export function createPortal(deps: PortalDeps): Portal {
     signInUrl(returnToUrl, step, ask = {}) {
       const page = new URL(kit.withRd(step === 'sign_in' ? PORTAL_PATHS.signIn : PORTAL_PATHS.secondFactor, returnToUrl), publicUrl);
       if (ask.stepUp !== undefined) page.searchParams.set('step_up', ask.stepUp);
+      else if (ask.rule !== undefined) page.searchParams.set('rule', ask.rule);
       // Only what the page offers: the chain checks the session's factors again on the way back.
       if (ask.accepts !== undefined && step === 'second_factor') page.searchParams.set('need', ask.accepts.join(','));
       return page.href;

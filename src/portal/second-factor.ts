@@ -10,6 +10,7 @@
  * A step up (`need=webauthn` from a rule's `mfa_methods`) is this page for a level-2 session
  * whose second factor was another kind: it offers only the accepted kinds, or says how to add one.
  */
+import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import type { SessionData } from '../session/session.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
@@ -67,6 +68,8 @@ export interface SecondFactorPage extends CodeForm {
    * form as `step_up`), and the path it guards, named in "Confirm it's you to open /admin".
    */
   stepUp?: { rule: string; path: string };
+  /** The texts of the rule that sent the user here (looked up by its key in `step_up` or `rule`). */
+  rule?: RuleTexts | null;
 }
 
 export const secondFactorPage = definePage({
@@ -100,6 +103,7 @@ export const secondFactorPage = definePage({
         needValue: d.need?.join(','),
         addKeyUrl: d.addKeyUrl,
         stepUpRule: d.stepUp?.rule,
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
     return d.securityKey === true && !locked ? { ...page, script: true } : page;
@@ -168,7 +172,10 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
       if (until !== null) return lockedPage(ctx, session, rd, until, 200, offer);
-      kit.page(ctx, 200, 'second-factor', codePage(session, rd, offer));
+      kit.page(ctx, 200, 'second-factor', {
+        ...codePage(session, rd, offer),
+        rule: kit.ruleTexts(offer.stepUp ?? queryParam(ctx, 'rule')),
+      });
     }
 
     async function post(ctx: PortalContext): Promise<void> {

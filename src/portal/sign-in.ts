@@ -12,6 +12,7 @@ import { readCookie } from '../session/cookies.ts';
 import { definePage, hidden, pageView, type FormFields } from './page.ts';
 import { hasActiveMethod, queryParam, retryAfter, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
+import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 
 /** `sign-in`: POST `{prefix}sign-in` with `username`, `password`, `csrf`, `rd`. */
 export interface SignInPage extends FormFields {
@@ -27,6 +28,8 @@ export interface SignInPage extends FormFields {
   hideLocalForm?: boolean;
   /** "Sign in with a passkey" (`mfa.webauthn.passwordless`): the page then loads the WebAuthn script. */
   passkey?: boolean;
+  /** The texts of the rule that sent the user here (looked up by the `rule` parameter's key). */
+  rule?: RuleTexts | null;
 }
 
 export const signInPage = definePage({
@@ -49,6 +52,7 @@ export const signInPage = definePage({
         provider: d.provider,
         localForm: !d.hideLocalForm,
         passkey: d.passkey === true,
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
     return d.passkey === true ? { ...page, script: true } : page;
@@ -64,7 +68,7 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
       if (ctx.session)
         return kit.redirect(ctx.res, ctx.session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 302);
-      kit.page(ctx, 200, 'sign-in', kit.signInForm(ctx, rd));
+      kit.page(ctx, 200, 'sign-in', { ...kit.signInForm(ctx, rd), rule: kit.ruleTexts(queryParam(ctx, 'rule')) });
     }
 
     async function post(ctx: PortalContext): Promise<void> {

@@ -43,7 +43,8 @@ import { normalizePath } from '../policy/path.ts';
 import { authorize } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from '../errors/errors.ts';
-import type { Authentication, Authenticator, Portal, RequestScope, StepUpAsk, Verdict } from '../contracts/request.ts';
+import type { Authentication, Authenticator, Portal, RequestScope, StepUpAsk, Verdict, Why } from '../contracts/request.ts';
+import { newRequestId, type DecisionTraceRecorder } from '../audit/trace.ts';
 import type { ReportOnlyRecorder } from '../audit/report-only.ts';
 import type { ReportOnlyOutcome } from '../store/types.ts';
 import { createForwardAuth } from './forward-auth.ts';
@@ -74,6 +75,8 @@ export interface ChainDeps {
   clock: () => number;
   /** `identity.jwt`: signs the assertion forwarded with a user's identity; null when off. */
   assertions: AssertionSigner | null;
+  /** Where the decision traces of refused and redirected requests go (`explain --request`). */
+  traces: DecisionTraceRecorder;
   /** Where report-only rules' would-be outcomes go (counted in `metrics` too). */
   reportOnly: ReportOnlyRecorder;
   /** Told of upgrades refused because the store is unreachable (HTTP requests are told by the portal's `sendError`). */
@@ -158,7 +161,13 @@ export function createChain(deps: ChainDeps): Chain {
     const checked = deps.policy.reportOnly === null ? undefined : await reportOnly(deps.policy.reportOnly, scope, decision);
     const upstream = deps.upstreamFor(decision.rule);
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
-    if (decision.outcome === 'deny') return { kind: 'error', error: errors.forbidden(decision.reason) };
+    const trustedNetwork = deps.trustedIps.has(scope.clientAddr);
+    if (decision.outcome === 'deny') {
+      const missing =
+        decision.rule === null ? 'a rule that matches: a request no rule matches is denied' : 'nothing can pass: the rule denies';
+      const why: Why = { rule: decision.rule, trustedNetwork, session: 'none', user: null, missing, outcome: 'deny' };
+      return { kind: 'error', error: errors.forbidden(decision.reason), why };
+    }
     // Basic credentials on an app-password rule are the whole answer: no session is consulted.
     const basic = decision.rule?.appPasswords ? deps.authenticator.basic : undefined;
     const authorization = basic ? basicAuthorization(scope.req) : undefined;
@@ -166,10 +175,14 @@ export function createChain(deps: ChainDeps): Chain {
       authorization !== undefined
         ? await basic!.authenticate(scope, authorization, decision.rule!)
         : (checked ?? (await deps.authenticator.authenticate(scope)));
-    const access = authorize(decision, auth.subject, {
-      trustedNetwork: deps.trustedIps.has(scope.clientAddr),
-      ip: scope.clientIp,
-      now: deps.clock(),
+    const access = authorize(decision, auth.subject, { trustedNetwork, ip: scope.clientIp, now: deps.clock() });
+    const why = (outcome: Why['outcome']): Why => ({
+      rule: decision.rule,
+      trustedNetwork,
+      session: auth.subject === null ? 'none' : auth.subject.level === 2 ? 'second_factor' : 'password',
+      user: auth.subject?.user ?? null,
+      missing: access.reasons.at(-1) ?? '',
+      outcome,
     });
     switch (access.result) {
       case 'allow':
@@ -186,14 +199,15 @@ export function createChain(deps: ChainDeps): Chain {
       case 'sign_in':
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
-        if (basic && (authorization !== undefined || !browserNavigation(scope))) return { kind: 'challenge', challenge: basic.challenge };
-        return { kind: 'redirect', step: access.result, ...(access.accepts ? { accepts: access.accepts } : {}) };
+        if (basic && (authorization !== undefined || !browserNavigation(scope)))
+          return { kind: 'challenge', challenge: basic.challenge, why: why('challenge') };
+        return { kind: 'redirect', step: access.result, ...(access.accepts ? { accepts: access.accepts } : {}), why: why(access.result) };
       case 'step_up':
         // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
-        if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge };
-        return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key };
+        if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge, why: why('challenge') };
+        return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key, why: why('step_up') };
       case 'forbidden':
-        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')) };
+        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')), why: why('forbidden') };
     }
   }
 
@@ -309,36 +323,77 @@ export function createChain(deps: ChainDeps): Chain {
       }
       case 'redirect':
         metrics.request('sign_in');
-        return redirectToSignIn(scope, res, verdict.step, {
-          ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
-          ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
-        });
+        return redirectToSignIn(
+          scope,
+          res,
+          verdict.step,
+          {
+            ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
+            ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
+          },
+          verdict.why,
+        );
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
           'www-authenticate': verdict.challenge,
           'content-type': 'text/plain; charset=utf-8',
           'cache-control': 'no-store',
+          ...(verdict.why ? { 'x-request-id': trace(scope, verdict.why) } : {}),
         });
         return void res.end('401 authentication required\n');
-      case 'error':
+      case 'error': {
         metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
-        return fail(req, res, verdict.error);
+        if (verdict.why === undefined) return fail(req, res, verdict.error);
+        logFailure(req, verdict.error);
+        return portal.sendError(req, res, verdict.error, { requestId: trace(scope, verdict.why), texts: verdict.why.rule?.texts ?? null });
+      }
     }
   }
 
-  function redirectToSignIn(scope: RequestScope, res: ServerResponse, step: 'sign_in' | 'second_factor', ask: StepUpAsk): void {
+  /** Records why the request was refused or redirected (written later, in a batch); returns its request id. */
+  function trace(scope: RequestScope, why: Why): string {
+    const requestId = newRequestId();
+    deps.traces.record({
+      requestId,
+      at: deps.clock(),
+      method: scope.method,
+      host: scope.host,
+      path: scope.path,
+      clientIp: scope.clientIp,
+      clientFrom: scope.viaProxy ? 'proxy_header' : 'socket',
+      trustedNetwork: why.trustedNetwork,
+      rule: why.rule?.key ?? null,
+      session: why.session,
+      user: why.user,
+      missing: why.missing,
+      outcome: why.outcome,
+    });
+    return requestId;
+  }
+
+  function redirectToSignIn(
+    scope: RequestScope,
+    res: ServerResponse,
+    step: 'sign_in' | 'second_factor',
+    ask: StepUpAsk,
+    why: Why | undefined,
+  ): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    const location = portal.signInUrl(returnTo, step, ask);
+    // The page looks the rule's texts up by its key; only rules that have texts are named.
+    const explained = why?.rule?.texts ? why.rule.key : undefined;
+    const location = portal.signInUrl(returnTo, step, { ...ask, ...(explained !== undefined ? { rule: explained } : {}) });
+    const requestId = why ? trace(scope, why) : undefined;
+    const traced = requestId === undefined ? {} : { 'x-request-id': requestId };
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
     const navigates = scope.method === 'GET' || scope.method === 'HEAD';
     if (navigates) {
-      res.writeHead(302, { location, 'cache-control': 'no-store' });
+      res.writeHead(302, { location, 'cache-control': 'no-store', ...traced });
       res.end();
       return;
     }
-    res.writeHead(401, { 'content-type': 'application/json', 'cache-control': 'no-store', location });
-    res.end(JSON.stringify({ error: 'authentication_required', location }));
+    res.writeHead(401, { 'content-type': 'application/json', 'cache-control': 'no-store', location, ...traced });
+    res.end(JSON.stringify({ error: 'authentication_required', location, ...(requestId === undefined ? {} : { request_id: requestId }) }));
   }
 
   return {

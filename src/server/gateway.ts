@@ -47,6 +47,7 @@ import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
 import { createReportOnlyLog, type ReportOnlyLog } from '../audit/report-only.ts';
+import { createDecisionTraceLog, type DecisionTraceLog } from '../audit/trace.ts';
 import { createChain, type Chain } from './chain.ts';
 import { createAssertionSigners } from '../proxy/assertion.ts';
 import type { Portal } from '../contracts/request.ts';
@@ -84,6 +85,8 @@ export interface RunningGateway {
   readonly mailer: Mailer;
   /** Report-only rule hits, buffered and added to the store every few seconds (`flush()` now). */
   readonly reportOnly: Pick<ReportOnlyLog, 'flush'>;
+  /** Decision traces of refused and redirected requests; tests flush them instead of waiting. */
+  readonly traces: Pick<DecisionTraceLog, 'flush'>;
   /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
   reload(config: GatewayConfig): void;
   close(): Promise<void>;
@@ -166,6 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
   await housekeeping.run();
   const reportOnly = createReportOnlyLog({ store, clock, log });
+  const traces = createDecisionTraceLog({ store, log });
   // One regulated password check for every path that takes a password; build() moves its settings along.
   let passwordPolicy = lockoutPolicy(initial.mfa.password_lockout);
   let throttleSettings = sourceThrottleSettings(initial.mfa.source_throttle);
@@ -274,6 +278,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       onLockout,
       passwordCheck,
       storeOutage,
+      policy,
       modules: [
         ...federationPortalModules(config, federation, { store, registry, clock, log }),
         fraud(config),
@@ -335,6 +340,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       assertions: assertionSigners.configure(config.identity.jwt, publicUrl.href.replace(/\/$/, '')),
       storeOutage,
       reportOnly,
+      traces,
     });
     return { chain, portal: builtPortal };
   }
@@ -390,6 +396,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     revocations,
     mailer,
     reportOnly,
+    traces,
     reload(config) {
       current = build(config);
       portal = current.portal;
@@ -407,6 +414,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await forwarder.close();
       await mailer.close();
       await reportOnly.stop();
+      await traces.stop();
       users.close();
       await store.close();
     },

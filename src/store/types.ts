@@ -467,6 +467,40 @@ export interface ReportOnlyStore {
   pruneReportOnly(before: number): Promise<number>;
 }
 
+/** How the gateway decided to refuse or redirect one request (`mfa-gateway explain --request ID`). */
+export interface DecisionTrace {
+  /** The short id shown on the error page. */
+  requestId: string;
+  /** Epoch ms. */
+  at: number;
+  method: string;
+  host: string;
+  path: string;
+  clientIp: string;
+  /** Where the address came from: the socket, or a trusted proxy's forwarding header. */
+  clientFrom: 'socket' | 'proxy_header';
+  /** The address is in `mfa.trusted_ips.ranges`. */
+  trustedNetwork: boolean;
+  /** The matched rule's key; null when no rule matched. */
+  rule: string | null;
+  /** How far the caller had got: no session, password only, or the second factor too. */
+  session: 'none' | 'password' | 'second_factor';
+  user: string | null;
+  /** What the request lacked, in words (`member of group admins`, `a second factor`). */
+  missing: string;
+  /** `deny` (a deny rule or none), `forbidden`, `sign_in`, `second_factor`, `step_up` or `challenge`. */
+  outcome: string;
+}
+
+/** Decision traces of refused or redirected requests, kept for `log.sign_in_retention`. */
+export interface DecisionTraceStore {
+  /** Adds traces (an id seen before is kept as first written). */
+  addDecisionTraces(traces: readonly DecisionTrace[]): Promise<void>;
+  decisionTrace(requestId: string): Promise<DecisionTrace | null>;
+  /** Deletes traces older than `before` (epoch ms); returns how many. */
+  pruneDecisionTraces(before: number): Promise<number>;
+}
+
 /** A sign-in notice's "this wasn't me" link, as stored: single use, with the attempt it reports. */
 export interface FraudReport {
   /** Random id carried (signed) in the link. */
@@ -727,7 +761,8 @@ export interface Store
     AccessPassStore,
     RecoveryCodeStore,
     ReportOnlyStore,
-    WebAuthnStore {
+    WebAuthnStore,
+    DecisionTraceStore {
   /** True when the store answers a trivial query; used by `/.gateway/health`. */
   health(): Promise<boolean>;
   close(): Promise<void>;

@@ -96,6 +96,7 @@ t.test('a failing store is logged and the pass returns 0', async (t) => {
       pruneRevokedSessions: () => Promise.resolve(0),
       pruneSessionIndex: () => Promise.resolve(0),
       pruneReportOnly: () => Promise.resolve(0),
+      pruneDecisionTraces: () => Promise.resolve(0),
     },
     retentionMs: () => DAY,
     clock: () => 0,

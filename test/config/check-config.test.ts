@@ -41,7 +41,7 @@ rules:
     [
       `${file}:2:11: session.secret: environment variable GATEWAY_SESSION_SECRET is not set`,
       `${file}:7:13: rules[0].policy: must be one of: bypass, one_factor, two_factor, deny`,
-      `${file}:8:5: rules[0].hots: unknown key "hots"; did you mean "hosts"? (allowed here: name, hosts, paths, methods, networks, groups, mfa_methods, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode)`,
+      `${file}:8:5: rules[0].hots: unknown key "hots"; did you mean "hosts"? (allowed here: name, hosts, paths, methods, networks, groups, mfa_methods, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode, explanation, remediation)`,
       '',
     ].join('\n'),
   );

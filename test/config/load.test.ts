@@ -62,7 +62,7 @@ rules:
   t.same(got, [
     '7:26 mfa.trusted_ips.ranges[1]: "10.300.0.0/16" is not an IP address or CIDR such as 10.0.0.0/8 or fd00::/8',
     '9:5 rules[0].policy: required key "policy" is missing',
-    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, mfa_methods, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode)',
+    '10:5 rules[0].polcy: unknown key "polcy"; did you mean "policy"? (allowed here: name, hosts, paths, methods, networks, groups, mfa_methods, case_sensitive, app_passwords, allowed_origins, upstream, policy, mfa_max_age, step_up_grant, mode, explanation, remediation)',
     '12:13 rules[1].policy: must be one of: bypass, one_factor, two_factor, deny',
   ]);
 });

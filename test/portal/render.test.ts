@@ -258,7 +258,7 @@ t.test('error pages for every status in both languages', async (t) => {
       t.match(html, `<h1>${texts[`error_${status}` as MessageKey]}</h1>`, `${lang} ${status} title`);
       t.match(html, `<p>${texts[`error_${status}_text` as MessageKey]}</p>`, `${lang} ${status} sentence`);
       t.match(html, `${lang === 'en' ? 'Error' : 'Fehler'} ${status}`);
-      t.match(html, `<p class="fine-print">${lang === 'en' ? 'Request ID' : 'Anfrage-ID'}: req-1</p>`);
+      t.match(html, `<p class="fine-print" id="request-id">${lang === 'en' ? 'Request ID' : 'Anfrage-ID'}: req-1</p>`);
       t.match(html, 'href="/"');
     }
   }

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import type { Store } from '../../src/store/types.ts';
+import type { DecisionTrace, Store } from '../../src/store/types.ts';
 
 export interface FakeClock {
   now: number;
@@ -844,5 +844,40 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     await store.saveChallenge({ challenge: 'ch4', purpose: 'register', user: 'alice', expiresAt: now + 60_000 });
     const both = await Promise.all([store.takeChallenge('ch4', 'register', now), store.takeChallenge('ch4', 'register', now)]);
     t.equal(both.filter((x) => x !== null).length, 1, 'of two parallel uses, one wins');
+  });
+
+  withStore('decision traces: found by request id with every field, first write wins, pruned by age', async (t, h, store) => {
+    const now = h.clock.now;
+    const trace = (requestId: string, at: number, extra: Partial<DecisionTrace> = {}): DecisionTrace => ({
+      requestId,
+      at,
+      method: 'GET',
+      host: 'app.example.com',
+      path: '/finance/report',
+      clientIp: '198.51.100.7',
+      clientFrom: 'proxy_header',
+      trustedNetwork: true,
+      rule: 'finance',
+      session: 'second_factor',
+      user: 'alice',
+      missing: 'member of group finance',
+      outcome: 'forbidden',
+      ...extra,
+    });
+    const old = trace('0a1b2c3d4e5f', now - 10_000, {
+      rule: null,
+      session: 'none',
+      user: null,
+      trustedNetwork: false,
+      clientFrom: 'socket',
+    });
+    await store.addDecisionTraces([old, trace('ffeeddccbbaa', now)]);
+    await store.addDecisionTraces([trace('ffeeddccbbaa', now, { outcome: 'sign_in' })]);
+    t.same(await store.decisionTrace('ffeeddccbbaa'), trace('ffeeddccbbaa', now), 'every field back; a repeated id keeps the first');
+    t.same(await store.decisionTrace('0a1b2c3d4e5f'), old, 'nulls and false come back as such');
+    t.equal(await store.decisionTrace('000000000000'), null, 'an unknown id is null');
+    t.equal(await store.pruneDecisionTraces(now - 1), 1, 'the older trace pruned');
+    t.equal(await store.decisionTrace('0a1b2c3d4e5f'), null);
+    t.ok(await store.decisionTrace('ffeeddccbbaa'), 'the newer one kept');
   });
 }

@@ -16,6 +16,7 @@ import { fraudQueries } from './fraud.ts';
 import { methodAad, methodQueries } from './methods.ts';
 import { recoveryQueries } from './recovery.ts';
 import { reportOnlyQueries } from './report-only.ts';
+import { decisionTraceQueries } from './traces.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
 import { sessionIndexQueries } from './session-index.ts';
@@ -41,6 +42,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...recoveryQueries(db, deps),
     ...reportOnlyQueries(db),
     ...webauthnQueries(db, deps),
+    ...decisionTraceQueries(db),
 
     // Each rewrite is conditional on the old ciphertext, so a row changed meanwhile is skipped.
     rekey: () =>
