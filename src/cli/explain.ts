@@ -116,7 +116,8 @@ async function explainTrace(config: GatewayConfig, id: string, json: boolean, io
     const trace = await store.decisionTrace(id);
     if (trace === null) {
       io.stderr.write(
-        `mfa-gateway explain: no trace of request ${id} (traces are kept for log.sign_in_retention, and written a few seconds after the request)\n`,
+        `mfa-gateway explain: no trace of request ${id} (traces are kept for log.sign_in_retention, and written a few seconds after ` +
+          `the request)\n`,
       );
       return 1;
     }

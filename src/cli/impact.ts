@@ -85,7 +85,8 @@ function text(r: RuleImpact): string {
   const o = r.outcomes;
   return [
     `${printable(r.rule)}: ${r.requests} requests, ${r.users} users (+${r.anonymous} anonymous requests), ${r.addresses} addresses`,
-    `  would deny ${o.would_deny}, would require a second factor ${o.would_require_second_factor}, would require sign-in ${o.would_require_sign_in}`,
+    `  would deny ${o.would_deny}, would require a second factor ${o.would_require_second_factor}, would require sign-in ` +
+      `${o.would_require_sign_in}`,
     `  top users: ${r.topUsers.map((u) => `${printable(u.user)} (${u.requests})`).join(', ') || '-'}`,
     `  top paths: ${r.topPaths.map((p) => `${printable(p.path)} (${p.requests})`).join(', ') || '-'}`,
     '',

@@ -78,7 +78,8 @@ export async function sessionsCommand(argv: string[], io: CommandIo): Promise<nu
       const chosen = id === undefined ? live : live.filter((s) => s.sid.startsWith(id));
       if (id !== undefined && chosen.length !== 1) {
         io.stderr.write(
-          `mfa-gateway sessions: ${chosen.length === 0 ? 'no live session' : 'more than one session'} of ${user} starts with ${JSON.stringify(id)}\n`,
+          `mfa-gateway sessions: ${chosen.length === 0 ? 'no live session' : 'more than one session'} of ${user} starts with ` +
+            `${JSON.stringify(id)}\n`,
         );
         return 1;
       }

@@ -286,7 +286,8 @@ async function adminAction(
   const user = await canonicalName(config, positionals[0]!, { ...io, env });
   const { removed } = await withStore(config, (store) => resetMfa({ store, clock: Date.now }, user, operator(env)));
   io.stdout.write(
-    `${user}: ${removed} method${removed === 1 ? '' : 's'} removed, sessions ended and remembered browsers forgotten; running gateways apply it within a second; ${user} sets up a method again at the next sign-in\n`,
+    `${user}: ${removed} method${removed === 1 ? '' : 's'} removed, sessions ended and remembered browsers forgotten; running gateways ` +
+      `apply it within a second; ${user} sets up a method again at the next sign-in\n`,
   );
   return 0;
 }
@@ -339,7 +340,8 @@ async function accessPass(
     }),
   );
   io.stdout.write(
-    `Temporary access pass for ${user} (shown once; any earlier pass is void):\n\n  ${pass}\n\nValid until ${new Date(info.expiresAt).toISOString()} for ${uses} use${uses === 1 ? '' : 's'}. It only lets ${user} set up a first method.\n`,
+    `Temporary access pass for ${user} (shown once; any earlier pass is void):\n\n  ${pass}\n\nValid until ` +
+      `${new Date(info.expiresAt).toISOString()} for ${uses} use${uses === 1 ? '' : 's'}. It only lets ${user} set up a first method.\n`,
   );
   return 0;
 }

@@ -129,7 +129,8 @@ function checkLdap(ldap: Obj, add: (p: KeyPath, m: string, at?: Finding['at']) =
   if (ldap.start_tls === true && urls.some((u) => typeof u === 'string' && /^ldaps:/i.test(u))) {
     add(
       at('start_tls'),
-      'cannot be used with an ldaps:// URL (that connection is TLS from the start); use ldap:// URLs with start_tls, or ldaps:// without it',
+      'cannot be used with an ldaps:// URL (that connection is TLS from the start); use ldap:// URLs with start_tls, or ldaps:// ' +
+        'without it',
     );
   }
   if (ldap.implementation === 'custom') {
@@ -295,7 +296,8 @@ function checkWebAuthn(mfa: Obj, host: string | undefined, add: (p: KeyPath, m: 
   } else if (methods.includes('webauthn') && host !== undefined && isIP(host.replace(/^\[|\]$/g, '')) !== 0) {
     add(
       ['mfa', 'methods'],
-      `webauthn needs a domain name: server.public_url's host ${host} is an IP address (browsers refuse it); use a name or set mfa.webauthn.rp_id`,
+      `webauthn needs a domain name: server.public_url's host ${host} is an IP address (browsers refuse it); use a name or set ` +
+        `mfa.webauthn.rp_id`,
     );
   }
 }

@@ -35,7 +35,10 @@ export class GatewayError extends Error {
   }
 }
 
-/** `Retry-After` of a 503 while the store is unreachable: the change feed polls every 250 ms, so a few seconds after the store is back every request passes again. */
+/**
+ * `Retry-After` of a 503 while the store is unreachable: the change feed polls every 250 ms, so a few seconds after the store is back
+ * every request passes again.
+ */
 const STORE_RETRY_AFTER_S = 5;
 /** Seconds a client is asked to wait when the directory behind sign-in does not answer. */
 export const SIGN_IN_RETRY_AFTER_S = 30;

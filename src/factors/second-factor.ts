@@ -103,7 +103,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Checks one typed second factor of `user` under `mfa.lockout`; see the module comment.
  *
  * @example
- * const r = await checkSecondFactor(deps, { user: 'alice', code: '123456', accept: { codes: true, recoveryCode: true, accessPass: false }, purpose: 'sign-in', context });
+ * const r = await checkSecondFactor(deps, { user: 'alice', code: '123456', accept: { codes: true, recoveryCode: true, accessPass: false },
+ * purpose: 'sign-in', context });
  * if (r.ok) issueSession({ level: 2, amr: ['pwd', r.amr] });
  */
 export async function checkSecondFactor(deps: SecondFactorDeps, input: SecondFactorInput): Promise<SecondFactorResult> {

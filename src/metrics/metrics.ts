@@ -34,7 +34,9 @@ export function gatewayMetrics(): GatewayMetrics {
   collectDefaultMetrics({ prefix: 'mfa_gateway_' });
   const requests = new Counter({
     name: 'mfa_gateway_requests_total',
-    help: 'Requests by what the gateway did: forwarded, sign_in (sent to sign in), forbidden, rejected (4xx before the policy), portal, forward_auth.',
+    help:
+      'Requests by what the gateway did: forwarded, sign_in (sent to sign in), forbidden, rejected (4xx before the policy), portal, ' +
+      'forward_auth.',
     labelNames: ['result'],
   });
   const results: Record<RequestResult, { inc(): void }> = {
@@ -57,7 +59,9 @@ export function gatewayMetrics(): GatewayMetrics {
   });
   const reportOnly = new Counter({
     name: 'mfa_gateway_report_only_total',
-    help: 'What report-only rules would have done, by rule (its name, else rule N) and outcome: would_deny, would_require_second_factor, would_require_sign_in.',
+    help:
+      'What report-only rules would have done, by rule (its name, else rule N) and outcome: would_deny, would_require_second_factor, ' +
+      'would_require_sign_in.',
     labelNames: ['rule', 'outcome'],
   });
   created = {

@@ -100,7 +100,10 @@ function build(kind: Mail['kind'], to: readonly string[], lang: string, subject:
     ...blocks.map((b) => {
       if (b.kind === 'p') return `<p>${escapeHtml(b.text)}</p>`;
       if (b.kind === 'link') {
-        return `<p><a href="${escapeHtml(b.href)}" style="display:inline-block;padding:.5rem 1rem;background:#b42318;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(b.label)}</a></p>`;
+        return (
+          `<p><a href="${escapeHtml(b.href)}" style="display:inline-block;padding:.5rem ` +
+          `1rem;background:#b42318;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(b.label)}</a></p>`
+        );
       }
       const rows = b.rows.map(
         ([k, v]) =>

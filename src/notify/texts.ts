@@ -47,7 +47,8 @@ const de: Record<MailTextKey, string> = {
   sign_in_yours: 'Wenn Sie das waren, müssen Sie nichts tun.',
   sign_in_not_yours: 'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihre IT-Abteilung wird sofort informiert.',
   sign_in_not_yours_block:
-    'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihr Konto wird dann zu seinem Schutz gesperrt, und Ihre IT-Abteilung wird sofort informiert.',
+    'Wenn nicht, melden Sie die Anmeldung über den Link unten. Ihr Konto wird dann zu seinem Schutz gesperrt, und Ihre IT-Abteilung ' +
+    'wird sofort informiert.',
   sign_in_report: 'Diese Anmeldung melden',
   sign_in_link_expires: 'Der Link funktioniert einmal, bis {expires}.',
   label_user: 'Konto',

@@ -152,15 +152,18 @@ export function authorize(decision: Decision, subject: Subject | null, ctx: Acce
   if (maxAge !== null && !stepUpFresh(decision.rule!.key, maxAge, decision.rule!.stepUpGrantMs, subject, ctx.now)) {
     reasons.push(
       maxAge === 0
-        ? `its mfa_max_age is 0: a code entered for this rule within ${decision.rule!.stepUpGrantMs / 1000} s is needed, even on a trusted network or a remembered browser`
-        : `its mfa_max_age is ${maxAge / 1000} s: ${subject.mfaAt === undefined ? 'no code was entered in this session' : `the last code was entered ${Math.floor(((ctx.now ?? subject.mfaAt) - subject.mfaAt) / 1000)} s ago`}; a fresh one is needed, even on a trusted network or a remembered browser`,
+        ? `its mfa_max_age is 0: a code entered for this rule within ${decision.rule!.stepUpGrantMs / 1000} s is needed, even on a ` +
+            `trusted network or a remembered browser`
+        : `its mfa_max_age is ${maxAge / 1000} s: ${lastCode(subject, ctx.now)}; ` +
+            'a fresh one is needed, even on a trusted network or a remembered browser',
     );
     return { result: 'step_up', reasons };
   }
   if (maxAge !== null) reasons.push('a fresh enough second factor was entered in this session (mfa_max_age)');
   reasons.push(
     subject.level === 2
-      ? `user ${subject.user} has signed in with the password and a second factor${required === null ? '' : ` (${(subject.factors ?? []).join(', ')})`}`
+      ? `user ${subject.user} has signed in with the password and a second factor` +
+          (required === null ? '' : ` (${(subject.factors ?? []).join(', ')})`)
       : `user ${subject.user} has signed in with the password`,
   );
   return { result: 'allow', reasons };
@@ -179,4 +182,10 @@ function stepUpFresh(key: string, maxAge: number, grant: number, subject: Subjec
   }
   const g = subject.stepUp;
   return g !== undefined && g.rule === key && g.at <= now && now - g.at <= grant;
+}
+
+/** When the session's last code was entered, in words, for `reasons`. */
+function lastCode(subject: Subject, now: number | undefined): string {
+  if (subject.mfaAt === undefined) return 'no code was entered in this session';
+  return `the last code was entered ${Math.floor(((now ?? subject.mfaAt) - subject.mfaAt) / 1000)} s ago`;
 }

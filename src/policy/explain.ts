@@ -99,8 +99,10 @@ export function explainRequest(input: ExplainInput): Explanation {
   if (stepUp !== null) {
     lines.push(
       stepUp === 0
-        ? `step-up: mfa_max_age 0: a code at every new visit, kept for ${decision.rule!.stepUpGrantMs / 1000} s for this rule only; trusted networks and remembered browsers do not skip it`
-        : `step-up: mfa_max_age ${stepUp / 1000} s: a code entered in this session within that time; trusted networks and remembered browsers do not skip it`,
+        ? `step-up: mfa_max_age 0: a code at every new visit, kept for ${decision.rule!.stepUpGrantMs / 1000} s for this rule only; ` +
+            `trusted networks and remembered browsers do not skip it`
+        : `step-up: mfa_max_age ${stepUp / 1000} s: a code entered in this session within that time; trusted networks and remembered ` +
+            `browsers do not skip it`,
     );
   }
 

@@ -93,7 +93,9 @@ export interface AccountPage {
   manage?: boolean;
   /** The recovery-code section (users with an active method): how many are left, and the page to create them. */
   recoveryCodes?: { total: number; unused: number; createdAt: number | null; url: string };
-  /** The security keys section (`mfa.methods` lists webauthn): each key has a remove button (POST `{prefix}account/security-keys/remove`). */
+  /**
+   * The security keys section (`mfa.methods` lists webauthn): each key has a remove button (POST `{prefix}account/security-keys/remove`).
+   */
   securityKeys?: readonly AccountSecurityKey[];
   /** Where "Add a security key or passkey" leads; omitted hides it (at the limit). */
   addSecurityKeyUrl?: string;

@@ -8,7 +8,8 @@
 export const adminMessagesEn = {
   app_passwords_title: 'App passwords',
   app_passwords_intro:
-    'For mail, calendar and other programs that cannot show this sign-in page. Give each program its own app password; it signs in with your username and that password.',
+    'For mail, calendar and other programs that cannot show this sign-in page. Give each program its own app password; it signs in ' +
+    'with your username and that password.',
   app_passwords_rule: 'Once you have an app password, programs must use one: your account password no longer works for them.',
   app_passwords_create: 'Create an app password',
   app_passwords_name: 'Name',
@@ -79,7 +80,8 @@ export const adminMessagesEn = {
   admin_reset_mfa: 'Reset MFA',
   admin_pass_title: 'Temporary access pass',
   admin_pass_text:
-    'A pass lets the user set up a first sign-in method from outside the trusted networks, and nothing else. Issuing a new one voids the old one; resetting MFA revokes it.',
+    'A pass lets the user set up a first sign-in method from outside the trusted networks, and nothing else. Issuing a new one voids ' +
+    'the old one; resetting MFA revokes it.',
   admin_pass_none: 'No pass issued.',
   admin_pass_current: 'Current pass: valid until {until}, {left} of {uses} uses left (issued by {actor}).',
   admin_pass_hours: 'Valid for (hours)',
@@ -87,7 +89,8 @@ export const adminMessagesEn = {
   admin_pass_issue: 'Issue a new pass',
   admin_pass_revoke: 'Revoke the pass',
   admin_pass_issued:
-    'Temporary access pass for {user}, valid until {until} for {uses} use(s). It is shown only now: give it to the user over a trusted channel.',
+    'Temporary access pass for {user}, valid until {until} for {uses} use(s). It is shown only now: give it to the user over a trusted ' +
+    'channel.',
   admin_pass_input_error: 'A pass is valid for 1 hour to 30 days and has 1 to 10 uses.',
   admin_reset_mfa_hint:
     'Removes every method and ends the user’s sessions and remembered browsers. The user sets up a method again at the next sign-in.',
@@ -105,7 +108,8 @@ export const adminMessagesEn = {
   admin_make_admin: 'Make admin',
   admin_make_admin_hint: 'Adds the user to the admin group in the users file.',
   admin_user_managed_elsewhere:
-    'This user comes from the company directory or the identity provider: name, e-mail and groups are read from there and cannot be changed here. Make them an admin by adding them to the admin group there.',
+    'This user comes from the company directory or the identity provider: name, e-mail and groups are read from there and cannot be ' +
+    'changed here. Make them an admin by adding them to the admin group there.',
   admin_error_managed_elsewhere:
     'This user is not in the users file; change their groups in the company directory or at the identity provider.',
   admin_recent: 'Recent sign-in log',
@@ -128,7 +132,8 @@ export const adminMessagesEn = {
   admin_tokens_title: 'Hardware tokens',
   admin_tokens_import: 'Import tokens',
   admin_tokens_import_hint:
-    'A CSV file with the header upn,serial number,secret key,time interval,manufacturer,model. Good rows are imported (inactive until activated); bad rows are listed with the reason.',
+    'A CSV file with the header upn,serial number,secret key,time interval,manufacturer,model. Good rows are imported (inactive until ' +
+    'activated); bad rows are listed with the reason.',
   admin_tokens_file: 'CSV file',
   admin_tokens_paste: 'Or paste the CSV',
   admin_tokens_submit: 'Import',
@@ -175,7 +180,8 @@ export type AdminMessageKey = keyof typeof adminMessagesEn;
 export const adminMessagesDe: Record<AdminMessageKey, string> = {
   app_passwords_title: 'App-Kennwörter',
   app_passwords_intro:
-    'Für Mail-, Kalender- und andere Programme, die diese Anmeldeseite nicht anzeigen können. Geben Sie jedem Programm ein eigenes App-Kennwort; es meldet sich mit Ihrem Benutzernamen und diesem Kennwort an.',
+    'Für Mail-, Kalender- und andere Programme, die diese Anmeldeseite nicht anzeigen können. Geben Sie jedem Programm ein eigenes ' +
+    'App-Kennwort; es meldet sich mit Ihrem Benutzernamen und diesem Kennwort an.',
   app_passwords_rule:
     'Sobald Sie ein App-Kennwort haben, müssen Programme eines verwenden: Ihr Kontokennwort funktioniert für sie nicht mehr.',
   app_passwords_create: 'App-Kennwort erstellen',
@@ -185,7 +191,8 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   app_passwords_submit: 'Erstellen',
   app_passwords_created: 'Ihr neues App-Kennwort für „{name}“',
   app_passwords_created_hint:
-    'Geben Sie es jetzt zusammen mit Ihrem Benutzernamen im Programm ein. Es wird nur dieses eine Mal angezeigt; Sie müssen es sich nicht merken.',
+    'Geben Sie es jetzt zusammen mit Ihrem Benutzernamen im Programm ein. Es wird nur dieses eine Mal angezeigt; Sie müssen es sich ' +
+    'nicht merken.',
   app_passwords_list: 'Ihre App-Kennwörter',
   app_passwords_count: '{count} von {max}',
   app_passwords_created_at: 'Erstellt',
@@ -249,7 +256,8 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_reset_mfa: 'MFA zurücksetzen',
   admin_pass_title: 'Befristeter Zugangspass',
   admin_pass_text:
-    'Mit einem Pass kann der Benutzer außerhalb der vertrauenswürdigen Netze eine erste Anmeldemethode einrichten, sonst nichts. Ein neuer Pass macht den alten ungültig; das Zurücksetzen der MFA widerruft ihn.',
+    'Mit einem Pass kann der Benutzer außerhalb der vertrauenswürdigen Netze eine erste Anmeldemethode einrichten, sonst nichts. Ein ' +
+    'neuer Pass macht den alten ungültig; das Zurücksetzen der MFA widerruft ihn.',
   admin_pass_none: 'Kein Pass ausgestellt.',
   admin_pass_current: 'Aktueller Pass: gültig bis {until}, {left} von {uses} Verwendungen übrig (ausgestellt von {actor}).',
   admin_pass_hours: 'Gültig für (Stunden)',
@@ -257,10 +265,12 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_pass_issue: 'Neuen Pass ausstellen',
   admin_pass_revoke: 'Pass widerrufen',
   admin_pass_issued:
-    'Befristeter Zugangspass für {user}, gültig bis {until} für {uses} Verwendung(en). Er wird nur jetzt angezeigt: Geben Sie ihn dem Benutzer über einen vertrauenswürdigen Weg.',
+    'Befristeter Zugangspass für {user}, gültig bis {until} für {uses} Verwendung(en). Er wird nur jetzt angezeigt: Geben Sie ihn dem ' +
+    'Benutzer über einen vertrauenswürdigen Weg.',
   admin_pass_input_error: 'Ein Pass gilt 1 Stunde bis 30 Tage und hat 1 bis 10 Verwendungen.',
   admin_reset_mfa_hint:
-    'Entfernt alle Methoden und beendet die Sitzungen und gespeicherten Browser des Benutzers. Der Benutzer richtet bei der nächsten Anmeldung erneut eine Methode ein.',
+    'Entfernt alle Methoden und beendet die Sitzungen und gespeicherten Browser des Benutzers. Der Benutzer richtet bei der nächsten ' +
+    'Anmeldung erneut eine Methode ein.',
   admin_activate: 'Token aktivieren',
   admin_activate_code: 'Code, den Token {serial} anzeigt',
   admin_activate_submit: 'Aktivieren',
@@ -269,14 +279,16 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_app_passwords_revoke: 'Alle App-Kennwörter widerrufen',
   admin_sessions: 'Sitzungen',
   admin_sessions_text:
-    'Beenden Sie die Sitzungen des Benutzers auf allen Geräten, vergessen Sie die Browser, die den zweiten Schritt überspringen, oder beides.',
+    'Beenden Sie die Sitzungen des Benutzers auf allen Geräten, vergessen Sie die Browser, die den zweiten Schritt überspringen, oder ' +
+    'beides.',
   admin_revoke_sessions: 'Sitzungen beenden',
   admin_revoke_devices: 'Gespeicherte Browser vergessen',
   admin_revoke_all: 'Beides',
   admin_make_admin: 'Zum Administrator machen',
   admin_make_admin_hint: 'Fügt den Benutzer in der Benutzerdatei der Administratorgruppe hinzu.',
   admin_user_managed_elsewhere:
-    'Dieser Benutzer stammt aus dem Firmenverzeichnis oder vom Identitätsanbieter: Name, E-Mail und Gruppen werden dort gelesen und können hier nicht geändert werden. Zum Administrator wird er, indem Sie ihn dort der Administratorgruppe hinzufügen.',
+    'Dieser Benutzer stammt aus dem Firmenverzeichnis oder vom Identitätsanbieter: Name, E-Mail und Gruppen werden dort gelesen und ' +
+    'können hier nicht geändert werden. Zum Administrator wird er, indem Sie ihn dort der Administratorgruppe hinzufügen.',
   admin_error_managed_elsewhere:
     'Dieser Benutzer steht nicht in der Benutzerdatei; ändern Sie seine Gruppen im Firmenverzeichnis oder beim Identitätsanbieter.',
   admin_recent: 'Letzte Einträge im Anmeldeprotokoll',
@@ -299,7 +311,8 @@ export const adminMessagesDe: Record<AdminMessageKey, string> = {
   admin_tokens_title: 'Hardware-Token',
   admin_tokens_import: 'Token importieren',
   admin_tokens_import_hint:
-    'Eine CSV-Datei mit der Kopfzeile upn,serial number,secret key,time interval,manufacturer,model. Gültige Zeilen werden importiert (inaktiv bis zur Aktivierung); fehlerhafte Zeilen werden mit dem Grund aufgeführt.',
+    'Eine CSV-Datei mit der Kopfzeile upn,serial number,secret key,time interval,manufacturer,model. Gültige Zeilen werden importiert ' +
+    '(inaktiv bis zur Aktivierung); fehlerhafte Zeilen werden mit dem Grund aufgeführt.',
   admin_tokens_file: 'CSV-Datei',
   admin_tokens_paste: 'Oder fügen Sie den CSV-Text ein',
   admin_tokens_submit: 'Importieren',

@@ -10,7 +10,8 @@
  * within the last {@link ADMIN_FRESHNESS_MS}, whatever the rule for the app says: neither a
  * trusted network, nor a remembered browser, nor an old code counts. With the password only
  * the admin is sent to the usual code page (which also enrolls a first method); with an old
- * or remembered second factor, to a code form of its own at `{prefix}admin/verify`. Every form carries a CSRF token bound to the session, and
+ * or remembered second factor, to a code form of its own at `{prefix}admin/verify`. Every form carries a CSRF token bound to the session,
+ * and
  * every action is in the sign-in log with the admin's name (the domain functions record it
  * with `actor`; the rest is recorded here).
  */
@@ -371,7 +372,8 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
             kind: 'revocation',
             user: user.name,
             outcome: 'success',
-            detail: `session ${id.slice(0, 8)} (${describeUserAgent(record.createdUserAgent)}, ${record.createdIp}) ended by admin ${admin}`,
+            detail:
+              `session ${id.slice(0, 8)} (${describeUserAgent(record.createdUserAgent)}, ${record.createdIp}) ` + `ended by admin ${admin}`,
           });
           return done('revoked');
         }
@@ -488,7 +490,9 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         kind: 'admin',
         user: s.user,
         outcome: result.errors.length === 0 ? 'success' : 'denied',
-        detail: `token import by admin ${s.user}: ${result.imported} imported, ${result.unchanged} unchanged, ${result.errors.length} rows refused`,
+        detail:
+          `token import by admin ${s.user}: ${result.imported} imported, ${result.unchanged} unchanged, ${result.errors.length} rows ` +
+          `refused`,
       });
       let downloadUrl: string | undefined;
       if (result.errors.length > 0) {

@@ -166,7 +166,8 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 const SCRIPTED_PAGE_HEADERS: Readonly<Record<string, string>> = {
   ...PAGE_HEADERS,
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; " +
+    "frame-ancestors 'none'",
 };
 
 /** A query parameter of the request, unchecked, or null. */

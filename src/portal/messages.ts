@@ -74,13 +74,16 @@ const en = {
 
   enroll_refused_title: 'Setup needs the office network',
   enroll_refused_text:
-    'To protect your account, the first sign-in method can only be set up from a trusted network, such as the office network or the company VPN.',
+    'To protect your account, the first sign-in method can only be set up from a trusted network, such as the office network or the ' +
+    'company VPN.',
   enroll_refused_todo:
-    'Connect to the office network or VPN and open this page again. If that is not possible, contact your IT team; they can help you set up.',
+    'Connect to the office network or VPN and open this page again. If that is not possible, contact your IT team; they can help you ' +
+    'set up.',
   enroll_refused_retry: 'Try again',
   enroll_token_title: 'Ask for a hardware token',
   enroll_token_text:
-    'Your account needs a second step when you sign in, and this gateway uses hardware tokens for it. Ask your IT team for a token; once it is activated you can sign in with its codes.',
+    'Your account needs a second step when you sign in, and this gateway uses hardware tokens for it. Ask your IT team for a token; ' +
+    'once it is activated you can sign in with its codes.',
   enroll_pass_title: 'Have a temporary access pass?',
   enroll_pass_text: 'If your IT team gave you a temporary access pass, enter it here to set up your first method from where you are.',
   enroll_pass_label: 'Temporary access pass',
@@ -171,7 +174,8 @@ const en = {
   security_key_add: 'Add a security key or passkey',
   security_key_add_title: 'Add a security key or passkey',
   security_key_add_intro:
-    'Give it a name you will recognize, then follow your browser: insert and touch your key, or confirm with your fingerprint, face or device PIN.',
+    'Give it a name you will recognize, then follow your browser: insert and touch your key, or confirm with your fingerprint, face or ' +
+    'device PIN.',
   security_key_name: 'Name',
   security_key_name_hint: 'For example “Blue YubiKey” or “Work laptop”.',
   security_key_add_submit: 'Register security key or passkey',
@@ -216,7 +220,8 @@ const en = {
   method_remove_title: 'Remove sign-in method',
   method_remove_text: 'Remove “{name}” ({kind})? Its codes stop working at once.',
   method_remove_last:
-    'This is your only sign-in method. After removing it you must set up a new one the next time you sign in, and that may only be possible from the office network or VPN.',
+    'This is your only sign-in method. After removing it you must set up a new one the next time you sign in, and that may only be ' +
+    'possible from the office network or VPN.',
   method_remove_confirm: 'Remove method',
   method_limit_title: 'No room for another method',
   method_limit_text: 'You already have the maximum number of sign-in methods. Remove one you no longer use first.',
@@ -260,7 +265,8 @@ const en = {
   error_414_text: 'This web address is longer than the gateway accepts. Open the application from its start page instead.',
   error_431: 'Request too large',
   error_431_text:
-    'Your browser sent more data than the gateway accepts, often because of too many cookies. Clear the cookies for this site and try again.',
+    'Your browser sent more data than the gateway accepts, often because of too many cookies. Clear the cookies for this site and try ' +
+    'again.',
   error_429: 'Too many sign-ins right now',
   error_429_text: 'The gateway is checking many passwords at the moment. Wait a few seconds and try again.',
   error_500: 'Something went wrong',
@@ -304,7 +310,8 @@ const de: Record<MessageKey, string> = {
   sign_in_error_password_expired:
     'Ihr Passwort ist abgelaufen. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
   sign_in_error_must_change_password:
-    'Ihr Passwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
+    'Ihr Passwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden ' +
+    'Sie sich dann mit dem neuen an.',
   sign_in_error_account_expired: 'Ihr Konto ist abgelaufen. Wenden Sie sich an Ihre IT-Abteilung.',
   sign_in_error_expired: 'Die Seite ist abgelaufen. Bitte melden Sie sich erneut an.',
   sign_in_error_provider: 'Die Anmeldung mit {provider} wurde nicht abgeschlossen. Bitte versuchen Sie es erneut.',
@@ -348,32 +355,40 @@ const de: Record<MessageKey, string> = {
 
   enroll_refused_title: 'Einrichtung nur im Firmennetz möglich',
   enroll_refused_text:
-    'Zum Schutz Ihres Kontos kann die erste Anmeldemethode nur aus einem vertrauenswürdigen Netz eingerichtet werden, etwa im Firmennetz oder über das Firmen-VPN.',
+    'Zum Schutz Ihres Kontos kann die erste Anmeldemethode nur aus einem vertrauenswürdigen Netz eingerichtet werden, etwa im ' +
+    'Firmennetz oder über das Firmen-VPN.',
   enroll_refused_todo:
-    'Verbinden Sie sich mit dem Firmennetz oder VPN und öffnen Sie diese Seite erneut. Ist das nicht möglich, wenden Sie sich an Ihre IT-Abteilung; dort hilft man Ihnen bei der Einrichtung.',
+    'Verbinden Sie sich mit dem Firmennetz oder VPN und öffnen Sie diese Seite erneut. Ist das nicht möglich, wenden Sie sich an Ihre ' +
+    'IT-Abteilung; dort hilft man Ihnen bei der Einrichtung.',
   enroll_refused_retry: 'Erneut versuchen',
   enroll_token_title: 'Hardware-Token anfordern',
   enroll_token_text:
-    'Für Ihr Konto ist bei der Anmeldung ein zweiter Schritt erforderlich, und dieses Gateway verwendet dafür Hardware-Token. Fordern Sie bei Ihrer IT-Abteilung ein Token an; sobald es aktiviert ist, melden Sie sich mit seinen Codes an.',
+    'Für Ihr Konto ist bei der Anmeldung ein zweiter Schritt erforderlich, und dieses Gateway verwendet dafür Hardware-Token. Fordern ' +
+    'Sie bei Ihrer IT-Abteilung ein Token an; sobald es aktiviert ist, melden Sie sich mit seinen Codes an.',
   enroll_pass_title: 'Haben Sie einen befristeten Zugangspass?',
   enroll_pass_text:
-    'Wenn Ihre IT-Abteilung Ihnen einen befristeten Zugangspass gegeben hat, geben Sie ihn hier ein, um Ihre erste Methode von Ihrem jetzigen Ort aus einzurichten.',
+    'Wenn Ihre IT-Abteilung Ihnen einen befristeten Zugangspass gegeben hat, geben Sie ihn hier ein, um Ihre erste Methode von Ihrem ' +
+    'jetzigen Ort aus einzurichten.',
   enroll_pass_label: 'Befristeter Zugangspass',
   enroll_pass_hint: '16 Buchstaben und Ziffern, zum Beispiel abcd-efgh-jkmn-pqrs.',
   enroll_pass_submit: 'Mit dem Pass fortfahren',
   enroll_pass_invalid:
-    'Dieser Pass ist ungültig. Er ist möglicherweise falsch eingegeben, abgelaufen oder aufgebraucht; fordern Sie bei Ihrer IT-Abteilung einen neuen an.',
+    'Dieser Pass ist ungültig. Er ist möglicherweise falsch eingegeben, abgelaufen oder aufgebraucht; fordern Sie bei Ihrer ' +
+    'IT-Abteilung einen neuen an.',
   enroll_pass_locked: 'Es wurden zu viele falsche Codes oder Pässe eingegeben. Sie können es ab {until} erneut versuchen.',
   second_factor_recovery_toggle: 'Telefon oder Token verloren? Wiederherstellungscode verwenden',
   second_factor_recovery_label: 'Wiederherstellungscode',
   second_factor_recovery_error:
-    'Dieser Wiederherstellungscode hat nicht funktioniert. Er ist vielleicht falsch eingegeben oder schon verwendet: Jeder Code gilt nur einmal.',
+    'Dieser Wiederherstellungscode hat nicht funktioniert. Er ist vielleicht falsch eingegeben oder schon verwendet: Jeder Code gilt ' +
+    'nur einmal.',
   second_factor_recovery_hint: '12 Buchstaben und Ziffern aus Ihrer ausgedruckten Liste. Jeder Code funktioniert einmal.',
   second_factor_recovery_submit: 'Mit Wiederherstellungscode anmelden',
   method_add_after_recovery:
-    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Richten Sie jetzt eine neue Methode ein, damit Sie sich beim nächsten Mal anmelden können.',
+    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Richten Sie jetzt eine neue Methode ein, damit ' +
+    'Sie sich beim nächsten Mal anmelden können.',
   account_notice_recovery_used:
-    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Fordern Sie bei Ihrer IT-Abteilung ein neues Hardware-Token an.',
+    'Sie haben sich mit einem Wiederherstellungscode angemeldet, der nur einmal gilt. Fordern Sie bei Ihrer IT-Abteilung ein neues ' +
+    'Hardware-Token an.',
   account_recovery_title: 'Wiederherstellungscodes',
   account_recovery_none:
     'Sie haben keine Wiederherstellungscodes. Erstellen Sie welche, damit Sie sich auch nach dem Verlust Ihres Telefons anmelden können.',
@@ -381,7 +396,8 @@ const de: Record<MessageKey, string> = {
   account_recovery_manage: 'Wiederherstellungscodes',
   recovery_title: 'Wiederherstellungscodes',
   recovery_explain:
-    'Jeder Wiederherstellungscode meldet Sie einmal an, wenn Sie Ihr Telefon oder Token verlieren. Bewahren Sie die Codes sicher und getrennt von Ihren Geräten auf.',
+    'Jeder Wiederherstellungscode meldet Sie einmal an, wenn Sie Ihr Telefon oder Token verlieren. Bewahren Sie die Codes sicher und ' +
+    'getrennt von Ihren Geräten auf.',
   recovery_summary: '{unused} von {total} Codes unbenutzt (erstellt am {created}).',
   recovery_summary_none: 'Sie haben noch keine Wiederherstellungscodes.',
   recovery_create: 'Wiederherstellungscodes erstellen',
@@ -394,10 +410,12 @@ const de: Record<MessageKey, string> = {
 
   sign_out_title: 'Abmelden?',
   sign_out_text:
-    'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie seines Cookies.',
+    'Sie sind als {user} angemeldet. Das Abmelden beendet diese Sitzung auf allen Servern, für diesen Browser und für jede Kopie ' +
+    'seines Cookies.',
   signed_out_title: 'Sie sind abgemeldet',
   signed_out_text:
-    'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den Browser.',
+    'Sie wurden von den Anwendungen hinter diesem Gateway abgemeldet. Schließen Sie an einem gemeinsam genutzten Computer auch den ' +
+    'Browser.',
   signed_out_again: 'Erneut anmelden',
   signed_out_everywhere_title: 'Überall abgemeldet',
   signed_out_everywhere_text: 'Alle Ihre Sitzungen wurden beendet, auf diesem und auf allen anderen Geräten.',
@@ -453,7 +471,8 @@ const de: Record<MessageKey, string> = {
   security_key_add: 'Sicherheitsschlüssel oder Passkey hinzufügen',
   security_key_add_title: 'Sicherheitsschlüssel oder Passkey hinzufügen',
   security_key_add_intro:
-    'Geben Sie einen Namen ein, an dem Sie ihn wiedererkennen, und folgen Sie dann Ihrem Browser: Schlüssel einstecken und berühren oder mit Fingerabdruck, Gesicht oder Geräte-PIN bestätigen.',
+    'Geben Sie einen Namen ein, an dem Sie ihn wiedererkennen, und folgen Sie dann Ihrem Browser: Schlüssel einstecken und berühren ' +
+    'oder mit Fingerabdruck, Gesicht oder Geräte-PIN bestätigen.',
   security_key_name: 'Name',
   security_key_name_hint: 'Zum Beispiel „Blauer YubiKey“ oder „Dienstlaptop“.',
   security_key_add_submit: 'Sicherheitsschlüssel oder Passkey registrieren',
@@ -461,7 +480,8 @@ const de: Record<MessageKey, string> = {
   security_key_refused: 'Der Sicherheitsschlüssel oder Passkey wurde nicht registriert: {reason}',
   security_key_refused_aaguid: 'dieses Schlüsselmodell ist hier nicht erlaubt.',
   security_key_refused_synced:
-    'mit einem Cloud-Konto synchronisierte Passkeys sind hier nicht erlaubt; verwenden Sie einen Sicherheitsschlüssel oder einen gerätegebundenen Passkey.',
+    'mit einem Cloud-Konto synchronisierte Passkeys sind hier nicht erlaubt; verwenden Sie einen Sicherheitsschlüssel oder einen ' +
+    'gerätegebundenen Passkey.',
   security_key_refused_limit: 'Sie haben bereits die höchste erlaubte Zahl an Anmeldemethoden.',
   security_key_refused_other: 'die Antwort des Browsers ließ sich nicht prüfen. Versuchen Sie es erneut.',
   security_keys_title: 'Sicherheitsschlüssel und Passkeys',
@@ -476,7 +496,8 @@ const de: Record<MessageKey, string> = {
   step_up_text:
     'Diese Anwendung verlangt einen Sicherheitsschlüssel oder Passkey, auch wenn Sie sich bereits mit einem Code bestätigt haben.',
   step_up_no_key:
-    'Sie haben noch keinen Sicherheitsschlüssel und keinen Passkey. Fügen Sie auf Ihrer Kontoseite einen hinzu und versuchen Sie es dann erneut.',
+    'Sie haben noch keinen Sicherheitsschlüssel und keinen Passkey. Fügen Sie auf Ihrer Kontoseite einen hinzu und versuchen Sie es ' +
+    'dann erneut.',
   account_notice_method_added: 'Ihre neue Anmeldemethode ist einsatzbereit.',
   account_notice_method_removed: 'Die Anmeldemethode wurde entfernt. Ihre Codes funktionieren nicht mehr.',
   account_notice_method_renamed: 'Die Anmeldemethode wurde umbenannt.',
@@ -492,7 +513,8 @@ const de: Record<MessageKey, string> = {
   method_name_invalid_title: 'Name nicht geändert',
   method_add_title: 'Authenticator-App hinzufügen',
   method_add_intro:
-    'Scannen Sie diesen Code mit der App, die Sie hinzufügen möchten, zum Beispiel auf einem zweiten Telefon für ein gemeinsames Postfach. Ihre bisherigen Methoden funktionieren weiter.',
+    'Scannen Sie diesen Code mit der App, die Sie hinzufügen möchten, zum Beispiel auf einem zweiten Telefon für ein gemeinsames ' +
+    'Postfach. Ihre bisherigen Methoden funktionieren weiter.',
   method_add_default_name: 'Authenticator-App {n}',
   method_add_submit: 'App hinzufügen',
   method_verify_title: 'Bestätigen Sie Ihre Identität',
@@ -501,7 +523,8 @@ const de: Record<MessageKey, string> = {
   method_remove_title: 'Anmeldemethode entfernen',
   method_remove_text: '„{name}“ ({kind}) entfernen? Ihre Codes funktionieren dann sofort nicht mehr.',
   method_remove_last:
-    'Dies ist Ihre einzige Anmeldemethode. Nach dem Entfernen müssen Sie bei der nächsten Anmeldung eine neue einrichten, was möglicherweise nur im Firmennetz oder über das VPN möglich ist.',
+    'Dies ist Ihre einzige Anmeldemethode. Nach dem Entfernen müssen Sie bei der nächsten Anmeldung eine neue einrichten, was ' +
+    'möglicherweise nur im Firmennetz oder über das VPN möglich ist.',
   method_remove_confirm: 'Methode entfernen',
   method_limit_title: 'Kein Platz für eine weitere Methode',
   method_limit_text: 'Sie haben bereits die Höchstzahl an Anmeldemethoden. Entfernen Sie zuerst eine, die Sie nicht mehr verwenden.',
@@ -517,19 +540,22 @@ const de: Record<MessageKey, string> = {
   fraud_report_intro: 'Jemand hat sich mit dem Kennwort beim Konto {user} angemeldet. Wenn Sie das nicht waren, melden Sie es hier.',
   fraud_report_note: 'Die Meldung beendet alle Sitzungen Ihres Kontos und informiert Ihre IT-Abteilung.',
   fraud_report_block_note:
-    'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Ihre IT-Abteilung wird informiert und hilft Ihnen, wieder Zugang zu erhalten.',
+    'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Ihre IT-Abteilung wird informiert und hilft Ihnen, ' +
+    'wieder Zugang zu erhalten.',
   fraud_report_submit: 'Das war ich nicht: melden',
   fraud_report_keep: 'Wenn Sie das waren, schließen Sie diese Seite; es ändert sich nichts.',
   fraud_reported_title: 'Anmeldung gemeldet',
   fraud_reported_text:
     'Danke. Alle Sitzungen Ihres Kontos wurden beendet, und Ihre IT-Abteilung wurde informiert. Ändern Sie bald Ihr Kennwort.',
   fraud_reported_blocked_text:
-    'Danke. Ihr Konto ist vorerst gesperrt, und alle Sitzungen wurden beendet. Ihre IT-Abteilung wurde informiert; wenden Sie sich an sie, um wieder Zugang zu erhalten.',
+    'Danke. Ihr Konto ist vorerst gesperrt, und alle Sitzungen wurden beendet. Ihre IT-Abteilung wurde informiert; wenden Sie sich an ' +
+    'sie, um wieder Zugang zu erhalten.',
   fraud_already_title: 'Bereits gemeldet',
   fraud_already_text: 'Diese Anmeldung wurde bereits gemeldet. Sie müssen nichts weiter tun.',
   fraud_link_invalid_title: 'Link ungültig',
   fraud_link_invalid_text:
-    'Dieser Meldelink ist ungültig oder abgelaufen. Wenn Sie glauben, dass sich jemand anderes bei Ihrem Konto angemeldet hat, informieren Sie Ihre IT-Abteilung.',
+    'Dieser Meldelink ist ungültig oder abgelaufen. Wenn Sie glauben, dass sich jemand anderes bei Ihrem Konto angemeldet hat, ' +
+    'informieren Sie Ihre IT-Abteilung.',
 
   error_code: 'Fehler {status}',
   error_home: 'Zur Startseite',
@@ -547,20 +573,24 @@ const de: Record<MessageKey, string> = {
   error_414_text: 'Diese Webadresse ist länger, als das Gateway erlaubt. Öffnen Sie die Anwendung stattdessen über ihre Startseite.',
   error_431: 'Anfrage zu groß',
   error_431_text:
-    'Ihr Browser hat mehr Daten gesendet, als das Gateway annimmt, häufig wegen zu vieler Cookies. Löschen Sie die Cookies für diese Website und versuchen Sie es erneut.',
+    'Ihr Browser hat mehr Daten gesendet, als das Gateway annimmt, häufig wegen zu vieler Cookies. Löschen Sie die Cookies für diese ' +
+    'Website und versuchen Sie es erneut.',
   error_429: 'Gerade zu viele Anmeldungen',
   error_429_text: 'Das Gateway prüft im Moment sehr viele Passwörter. Warten Sie einige Sekunden und versuchen Sie es erneut.',
   error_500: 'Etwas ist schiefgelaufen',
   error_500_text:
-    'Im Gateway ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
+    'Im Gateway ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal; wenn das Problem bleibt, wenden Sie sich ' +
+    'an Ihre IT-Abteilung.',
   error_502: 'Anwendung antwortet nicht',
   error_502_text:
-    'Die Anwendung hinter diesem Gateway antwortet nicht. Möglicherweise wird sie gerade neu gestartet; versuchen Sie es in einer Minute erneut.',
+    'Die Anwendung hinter diesem Gateway antwortet nicht. Möglicherweise wird sie gerade neu gestartet; versuchen Sie es in einer ' +
+    'Minute erneut.',
   error_503: 'Vorübergehend nicht verfügbar',
   error_503_text: 'Der Anmeldedienst ist kurzzeitig nicht erreichbar. Versuchen Sie es in einer Minute erneut.',
   error_504: 'Zeitüberschreitung der Anwendung',
   error_504_text:
-    'Die Anwendung hinter diesem Gateway hat nicht rechtzeitig geantwortet. Versuchen Sie es erneut; wenn das Problem bleibt, wenden Sie sich an Ihre IT-Abteilung.',
+    'Die Anwendung hinter diesem Gateway hat nicht rechtzeitig geantwortet. Versuchen Sie es erneut; wenn das Problem bleibt, wenden ' +
+    'Sie sich an Ihre IT-Abteilung.',
 };
 
 /** The shipped texts; the config's `messages` section is merged over them by `buildCatalog`. */

@@ -372,7 +372,9 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
         kind: 'method_removed',
         user: session.user,
         outcome: 'success',
-        detail: `${m.kind} method ${m.id} removed by the user (${m.label})${left === 0 ? '; no active method left, the next sign-in enrolls again' : ''}`,
+        detail:
+          `${m.kind} method ${m.id} removed by the user ` +
+          `(${m.label})${left === 0 ? '; no active method left, the next sign-in enrolls again' : ''}`,
       });
       accountDone(ctx, 'removed');
     }

@@ -160,7 +160,9 @@ export function securityKeysModule(deps: PortalDeps & { users: UserDirectory }):
         kind: 'enrollment',
         user: session.user,
         outcome: 'success',
-        detail: `webauthn credential ${c.id} registered (${c.label}; model ${c.aaguid}; ${c.backupEligible ? 'synced passkey' : 'device-bound'}${c.discoverable ? ', discoverable' : ''})`,
+        detail:
+          `webauthn credential ${c.id} registered (${c.label}; model ${c.aaguid}; ` +
+          `${c.backupEligible ? 'synced passkey' : 'device-bound'}${c.discoverable ? ', discoverable' : ''})`,
       });
       // A first key ends first enrollment: the session now holds a second factor (the key's own proof).
       if (session.level === 1) {
@@ -192,7 +194,9 @@ export function securityKeysModule(deps: PortalDeps & { users: UserDirectory }):
         kind: 'method_removed',
         user: session.user,
         outcome: 'success',
-        detail: `webauthn credential ${c.id} removed by the user (${c.label})${left ? '' : '; no active method left, the next sign-in enrolls again'}`,
+        detail:
+          `webauthn credential ${c.id} removed by the user ` +
+          `(${c.label})${left ? '' : '; no active method left, the next sign-in enrolls again'}`,
       });
       kit.redirect(ctx.res, `${path(PORTAL_PATHS.account)}?done=security_key_removed`);
     }

@@ -83,7 +83,8 @@ const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Ty
  * @example
  * const websockets = createWebSocketForwarder({ connectTimeoutMs: 5000 });
  * server.on('upgrade', (req, socket, head) =>
- *   websockets.ws(req, socket, head, upstream, '/live', upstreamRequestHeaders(req.rawHeaders, ctx), { user: 'jdoe', sessionId, expiresAt }));
+ *   websockets.ws(req, socket, head, upstream, '/live', upstreamRequestHeaders(req.rawHeaders, ctx), { user: 'jdoe', sessionId, expiresAt
+ * }));
  * blockList.onBlock((user) => websockets.closeUser(user));
  */
 export function createWebSocketForwarder(opts: WebSocketForwarderOptions): WebSocketForwarder {

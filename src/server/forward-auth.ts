@@ -158,7 +158,10 @@ export function originalRequest(integration: Integration, rawHeaders: readonly s
   const family = FAMILY[integration];
   for (const name of OVERRIDES) {
     if (!family.includes(name) && lines.has(name)) {
-      return `${name} is not read by the ${integration} endpoint and must not be sent to it (the proxy passes a client's header through; see the README's snippet)`;
+      return (
+        `${name} is not read by the ${integration} endpoint and must not be sent to it (the proxy passes a client's header through; ` +
+        `see the README's snippet)`
+      );
     }
   }
   const values = new Map<string, string>();

@@ -220,7 +220,10 @@ interface RevokedSession {
 export interface SessionRevocationStore {
   /** Records the session id as ended (idempotent: a second call keeps the first record). */
   revokeSession(input: { sid: string; user: string; expiresAt: number }): Promise<void>;
-  /** Session ids ended after change counter value `seq` (all for 0) that have not expired, with the counter they are current as of (one snapshot). */
+  /**
+   * Session ids ended after change counter value `seq` (all for 0) that have not expired, with the counter they are current as of (one
+   * snapshot).
+   */
   revokedSessionsSince(seq: number): Promise<{ seq: number; entries: RevokedSession[] }>;
   /** Deletes the records whose `expiresAt` is at or before `now`; returns how many. */
   pruneRevokedSessions(now: number): Promise<number>;
@@ -773,7 +776,10 @@ export interface StoreDeps {
   clock: () => number;
   /** The pure lockout decision (`regulation/lockout`'s `lockoutRules`), run inside the transaction that counts an attempt. */
   lockout: LockoutRules;
-  /** The pure per-source decision (`regulation/source-throttle`'s `sourceThrottleRules`), run inside the transaction that counts an attempt. */
+  /**
+   * The pure per-source decision (`regulation/source-throttle`'s `sourceThrottleRules`), run inside the transaction that counts an
+   * attempt.
+   */
   sourceThrottle: SourceThrottleRules;
 }
 

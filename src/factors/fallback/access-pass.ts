@@ -22,7 +22,8 @@ export class AccessPassInputError extends Error {}
  * validity outside 1 minute to 30 days or uses outside 1 to 10; then nothing changes.
  *
  * @example
- * const { pass, info } = await issueAccessPass({ store, clock: Date.now }, 'bob', { validMs: 8 * 3_600_000, uses: 1, actor: 'root', context });
+ * const { pass, info } = await issueAccessPass({ store, clock: Date.now }, 'bob', { validMs: 8 * 3_600_000, uses: 1, actor: 'root', context
+ * });
  */
 export async function issueAccessPass(
   deps: { store: Pick<AccessPassStore, 'issueAccessPass'> & Pick<AuditStore, 'record'>; clock: () => number },
@@ -48,7 +49,9 @@ export async function issueAccessPass(
     user,
     ...input.context,
     outcome: 'success',
-    detail: `temporary access pass issued by ${input.actor}: valid until ${new Date(info.expiresAt).toISOString()}, ${input.uses} use${input.uses === 1 ? '' : 's'}; any earlier pass is void`,
+    detail:
+      `temporary access pass issued by ${input.actor}: valid until ${new Date(info.expiresAt).toISOString()}, ${input.uses} ` +
+      `use${input.uses === 1 ? '' : 's'}; any earlier pass is void`,
   });
   return { pass, info };
 }

@@ -45,7 +45,9 @@ export async function resetMfa(
       user,
       ...context,
       outcome: 'success',
-      detail: `MFA reset by ${actor}: ${m.kind} method ${m.id} removed (${m.label}; added ${new Date(m.createdAt).toISOString()}${m.active ? '' : '; never activated'})`,
+      detail:
+        `MFA reset by ${actor}: ${m.kind} method ${m.id} removed (${m.label}; added ` +
+        `${new Date(m.createdAt).toISOString()}${m.active ? '' : '; never activated'})`,
     });
   }
   const keys = await deps.store.removeAllCredentials(user);
@@ -68,7 +70,10 @@ export async function resetMfa(
     user,
     ...context,
     outcome: 'success',
-    detail: `MFA reset by ${actor}: ${total} method${total === 1 ? '' : 's'} removed; ${codes} recovery code${codes === 1 ? '' : 's'} and ${pass ? 'the' : 'no'} temporary access pass revoked; sessions and remembered browsers revoked; the user enrolls again at the next sign-in`,
+    detail:
+      `MFA reset by ${actor}: ${total} method${total === 1 ? '' : 's'} removed; ${codes} recovery code${codes === 1 ? '' : 's'} and ` +
+      `${pass ? 'the' : 'no'} temporary access pass revoked; sessions and remembered browsers revoked; the user enrolls again at the ` +
+      `next sign-in`,
   });
   return { removed: total };
 }

@@ -171,7 +171,8 @@ export async function importTokens(deps: TokenImportDeps, csvText: string): Prom
     }
     if (secret.bytes.length < MIN_SECRET_BYTES) {
       fail(
-        `secret key too short: ${secret.bytes.length} bytes, at least ${MIN_SECRET_BYTES} (${Math.ceil((MIN_SECRET_BYTES * 8) / 5)} Base32 characters)`,
+        `secret key too short: ${secret.bytes.length} bytes, at least ${MIN_SECRET_BYTES} (${Math.ceil((MIN_SECRET_BYTES * 8) / 5)} ` +
+          `Base32 characters)`,
       );
       continue;
     }

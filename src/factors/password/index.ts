@@ -1,7 +1,8 @@
 /**
  * @module factors/password
  * The first factor: the users file (validated, watched, case-insensitive lookup), argon2id
- * password checks, and the source interface a directory (`factors/ldap`) plugs into. Import from here; the files behind it are implementation.
+ * password checks, and the source interface a directory (`factors/ldap`) plugs into. Import from here; the files behind it are
+ * implementation.
  */
 
 export { loadUserDirectory } from './directory.ts';

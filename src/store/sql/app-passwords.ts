@@ -59,13 +59,15 @@ export function appPasswordQueries(db: Db, deps: StoreDeps): AppPasswordStore {
           last_used_at: null,
         };
         await c.query(
-          'INSERT INTO app_passwords (id, user_key, name, hint, hash, created_at, last_used_at, revoked_at, changed_seq) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)',
+          'INSERT INTO app_passwords (id, user_key, name, hint, hash, created_at, last_used_at, revoked_at, changed_seq) VALUES (?, ?, ' +
+            '?, ?, ?, ?, NULL, NULL, ?)',
           [row.id, row.user_key, row.name, row.hint, row.hash, row.created_at, seq],
         );
         return { ok: true, appPassword: toInfo(row) };
       }),
     async listAppPasswords(user) {
-      const sql = `SELECT * FROM app_passwords WHERE user_key = ? AND revoked_at IS NULL ORDER BY created_at, ${ADDED_ORDER[db.dialect.name]}`;
+      const sql = `SELECT * FROM app_passwords WHERE user_key = ? AND revoked_at IS NULL
+                   ORDER BY created_at, ${ADDED_ORDER[db.dialect.name]}`;
       return (await db.query<AppPasswordRow>(sql, [userKey(user)])).rows.map(toInfo);
     },
     async appPasswordCandidates(user, hint) {

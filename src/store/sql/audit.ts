@@ -47,7 +47,8 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
   return {
     async record(e) {
       await db.query(
-        'INSERT INTO audit_log (at, kind, user_typed, user_key, client_ip, user_agent, rule, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO audit_log (at, kind, user_typed, user_key, client_ip, user_agent, rule, outcome, detail) VALUES (?, ?, ?, ?, ?, ' +
+          '?, ?, ?, ?)',
         [deps.clock(), e.kind, e.user, userKey(e.user), e.clientIp, e.userAgent, e.rule, e.outcome, e.detail],
       );
     },
@@ -72,7 +73,8 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
     // The kinds that count as a sign-in: a password, the identity provider, an app password.
     async lastSignIn(user) {
       const sql =
-        "SELECT MAX(at) AS at FROM audit_log WHERE user_key = ? AND outcome = 'success' AND kind IN ('password', 'federated', 'app_password')";
+        "SELECT MAX(at) AS at FROM audit_log WHERE user_key = ? AND outcome = 'success' AND kind IN ('password', 'federated', " +
+        "'app_password')";
       return (await db.query<{ at: number | null }>(sql, [userKey(user)])).rows[0]?.at ?? null;
     },
   };

@@ -23,7 +23,8 @@ export function fraudQueries(db: Db): FraudStore {
   return {
     async createFraudReport(r) {
       await db.query(
-        'INSERT INTO fraud_reports (id, user_key, created_at, expires_at, client_ip, user_agent, consumed_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+        'INSERT INTO fraud_reports (id, user_key, created_at, expires_at, client_ip, user_agent, consumed_at) VALUES (?, ?, ?, ?, ?, ' +
+          '?, NULL)',
         [r.id, userKey(r.user), r.createdAt, r.expiresAt, r.clientIp, r.userAgent],
       );
     },

@@ -66,7 +66,8 @@ export async function insertMethod(
 ): Promise<MethodInfo> {
   const id = randomUUID();
   const { rows } = await c.query<MethodRow>(
-    `INSERT INTO methods (id, user_key, kind, label, secret_sealed, algorithm, digits, period, active, serial, manufacturer, model, created_at, last_used_at, last_step)
+    `INSERT INTO methods (id, user_key, kind, label, secret_sealed, algorithm, digits, period, active, serial, manufacturer, model,
+                          created_at, last_used_at, last_step)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING *`,
     [
       id,

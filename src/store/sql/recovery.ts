@@ -36,7 +36,8 @@ export function recoveryQueries(db: Db, deps: StoreDeps): AccessPassStore & Reco
     async issueAccessPass(input) {
       const { rows } = await db.query<PassRow>(
         `INSERT INTO access_passes (user_key, pass_hash, created_at, expires_at, uses, uses_left, actor) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (user_key) DO UPDATE SET pass_hash = excluded.pass_hash, created_at = excluded.created_at, expires_at = excluded.expires_at,
+         ON CONFLICT (user_key) DO UPDATE SET pass_hash = excluded.pass_hash, created_at = excluded.created_at,
+           expires_at = excluded.expires_at,
            uses = excluded.uses, uses_left = excluded.uses_left, actor = excluded.actor
          RETURNING ${PASS_COLUMNS}`,
         [userKey(input.user), input.hash, deps.clock(), input.expiresAt, input.uses, input.uses, input.actor],
@@ -77,7 +78,8 @@ export function recoveryQueries(db: Db, deps: StoreDeps): AccessPassStore & Reco
     },
     async recoveryCodeSummary(user) {
       const { rows } = await db.query<{ total: number; unused: number; created_at: number | null }>(
-        'SELECT COUNT(*) AS total, COUNT(*) - COUNT(used_at) AS unused, MIN(created_at) AS created_at FROM recovery_codes WHERE user_key = ?',
+        'SELECT COUNT(*) AS total, COUNT(*) - COUNT(used_at) AS unused, MIN(created_at) AS created_at FROM recovery_codes WHERE ' +
+          'user_key = ?',
         [userKey(user)],
       );
       const r = rows[0]!;

@@ -53,7 +53,8 @@ export function regulationQueries(db: Db, deps: StoreDeps): LockoutStore & Block
         // The empty row exists only inside this transaction: the first attempt always counts,
         // so it is overwritten below. It gives the row lock something to hold.
         await c.query(
-          "INSERT INTO lockout_counters (user_key, factor, denials, locked_until, expires_at) VALUES (?, ?, '[]', NULL, ?) ON CONFLICT DO NOTHING",
+          "INSERT INTO lockout_counters (user_key, factor, denials, locked_until, expires_at) VALUES (?, ?, '[]', NULL, ?) ON CONFLICT " +
+            'DO NOTHING',
           [key, factor, now],
         );
         const verdict = deps.lockout.regulate(

@@ -16,7 +16,8 @@ export function reportOnlyQueries(db: Db): ReportOnlyStore {
       for (let i = 0; i < hits.length; i += BATCH) {
         const batch = hits.slice(i, i + BATCH);
         await db.query(
-          `INSERT INTO report_only_hits (minute, rule, outcome, user_name, address, path, count) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+          `INSERT INTO report_only_hits (minute, rule, outcome, user_name, address, path, count)
+           VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
            ON CONFLICT (minute, rule, outcome, user_name, address, path) DO UPDATE SET count = report_only_hits.count + excluded.count`,
           batch.flatMap((h) => [h.minute, h.rule, h.outcome, h.user, h.address, h.path, h.count]),
         );

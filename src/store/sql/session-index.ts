@@ -31,7 +31,8 @@ interface Row {
 }
 
 const COLUMNS =
-  'sid, user_name, created_at, last_seen, expires_at, created_ip, created_ua, last_ip, last_ua, amr, skip, federated, provider_sid, provider_sub';
+  'sid, user_name, created_at, last_seen, expires_at, created_ip, created_ua, last_ip, last_ua, amr, skip, federated, provider_sid, ' +
+  'provider_sub';
 
 const toSession = (r: Row): IndexedSession => ({
   sid: r.sid,
@@ -58,7 +59,8 @@ export function sessionIndexQueries(db: Db, deps: StoreDeps): SessionIndexStore 
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${db.dialect.json}, ?, ?, ?, ?)
          ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, expires_at = excluded.expires_at, last_ip = excluded.last_ip,
            last_ua = excluded.last_ua, amr = excluded.amr, skip = excluded.skip, federated = excluded.federated,
-           provider_sid = COALESCE(excluded.provider_sid, sessions.provider_sid), provider_sub = COALESCE(excluded.provider_sub, sessions.provider_sub)
+           provider_sid = COALESCE(excluded.provider_sid, sessions.provider_sid),
+           provider_sub = COALESCE(excluded.provider_sub, sessions.provider_sub)
          WHERE sessions.user_key = excluded.user_key`,
         [
           s.sid,
@@ -124,7 +126,8 @@ export function sessionIndexQueries(db: Db, deps: StoreDeps): SessionIndexStore 
         const row = rows[0];
         if (!row) return false;
         await c.query(
-          'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING',
+          'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) ' +
+            'DO NOTHING',
           [sid, row.user_key, deps.clock(), Number(row.expires_at), seq],
         );
         await c.query('DELETE FROM sessions WHERE sid = ?', [sid]);

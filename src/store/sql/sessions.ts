@@ -23,7 +23,8 @@ export function sessionQueries(db: Db, deps: StoreDeps): SessionRevocationStore 
     revokeSession: ({ sid, user, expiresAt }) =>
       db.tx('revokeSession', async (c) => {
         await c.query(
-          'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING',
+          'INSERT INTO revoked_sessions (sid, user_key, revoked_at, expires_at, changed_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) ' +
+            'DO NOTHING',
           [sid, userKey(user), deps.clock(), expiresAt, await bumpSeq(c)],
         );
         await c.query('DELETE FROM sessions WHERE sid = ?', [sid]);
