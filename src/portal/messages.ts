@@ -25,7 +25,7 @@ const en = {
   sign_in_with_provider: 'Sign in with {provider}',
   sign_in_or: 'or',
   sign_in_error_failed: 'The username or password is incorrect.',
-  sign_in_error_locked: 'Too many failed attempts. You can try again after {until}.',
+  sign_in_error_locked: 'Too many failed attempts. Try again after {until}.',
   sign_in_error_blocked: 'This account is blocked. Contact your IT team.',
   sign_in_error_throttled: 'Too many failed sign-ins came from your network. Please wait a few minutes, then try again.',
   sign_in_error_unavailable: 'Sign-in is unavailable right now: the company directory does not answer. Please try again in a few minutes.',
@@ -301,7 +301,7 @@ const de: Record<MessageKey, string> = {
   sign_in_with_provider: 'Mit {provider} anmelden',
   sign_in_or: 'oder',
   sign_in_error_failed: 'Benutzername oder Passwort ist falsch.',
-  sign_in_error_locked: 'Zu viele fehlgeschlagene Versuche. Sie können es ab {until} erneut versuchen.',
+  sign_in_error_locked: 'Zu viele fehlgeschlagene Versuche. Versuchen Sie es ab {until} erneut.',
   sign_in_error_blocked: 'Dieses Konto ist gesperrt. Wenden Sie sich an Ihre IT-Abteilung.',
   sign_in_error_throttled:
     'Aus Ihrem Netzwerk kamen zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.',

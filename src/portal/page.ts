@@ -21,6 +21,8 @@ export interface PageView {
 export interface ViewKit {
   tr(lang: string, ref: MessageRef, params?: MessageParams): string;
   date(value: Date | number, lang: string): string;
+  /** A moment soon after `now`: the time alone on the same day, else date and time. */
+  timeAfter(value: number, now: number, lang: string): string;
   /** The reserved path prefix with both slashes, e.g. `/.gateway/`. */
   prefix: string;
   /** Every {@link PORTAL_PATHS} entry with the prefix. */
