@@ -124,6 +124,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         ...(rd ? { rd } : {}),
         user: session.user,
         qrSvgTrusted: await qrCodeSvg(view.uri),
+        otpUri: view.uri,
         secret: base32Encode(view.pending.secret),
         account: session.user,
         issuer: config.mfa.totp.issuer,

@@ -158,6 +158,28 @@ export function formatDate(value: Date | number, lang: string): string {
   return dateFormat(lang).format(value);
 }
 
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+function cached(cache: Map<string, Intl.DateTimeFormat>, lang: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  let f = cache.get(lang);
+  if (!f) {
+    f = new Intl.DateTimeFormat(intlLocale(lang), options);
+    cache.set(lang, f);
+  }
+  return f;
+}
+
+/**
+ * A moment soon after `now` the way `lang` writes it, in the server's time zone: the time
+ * alone on the same day (`2:05 PM` / `14:05`), with the date otherwise (see {@link formatDate}).
+ */
+export function formatTimeAfter(value: number, now: number, lang: string): string {
+  const day = cached(dayFormats, FALLBACK, { year: 'numeric', month: '2-digit', day: '2-digit' });
+  if (day.format(value) !== day.format(now)) return formatDate(value, lang);
+  return cached(timeFormats, lang, { timeStyle: 'short' }).format(value);
+}
+
 /** Fills `{name}` placeholders; an unknown placeholder stays as written. */
 export function format(template: string, params: MessageParams | undefined, lang: string): string {
   if (!params || !template.includes('{')) return template;

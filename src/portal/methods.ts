@@ -259,6 +259,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
         csrf: csrf(session),
         user: session.user,
         qrSvgTrusted: await qrCodeSvg(view.uri),
+        otpUri: view.uri,
         secret: base32Encode(view.pending.secret),
         account: session.user,
         issuer: config.mfa.totp.issuer,

@@ -21,6 +21,8 @@ export interface PageView {
 export interface ViewKit {
   tr(lang: string, ref: MessageRef, params?: MessageParams): string;
   date(value: Date | number, lang: string): string;
+  /** A moment soon after `now`: the time alone on the same day, else date and time. */
+  timeAfter(value: number, now: number, lang: string): string;
   /** The reserved path prefix with both slashes, e.g. `/.gateway/`. */
   prefix: string;
   /** Every {@link PORTAL_PATHS} entry with the prefix. */
@@ -81,6 +83,8 @@ export interface TotpSetup extends FormFields {
   user: string;
   /** SVG markup from the `qrcode` package; inserted without escaping, never user input. */
   qrSvgTrusted: string;
+  /** The `otpauth://` URI the QR code holds, also offered as a link for the phone the page is read on. */
+  otpUri: string;
   /** Base32 secret; shown in groups of four for manual entry. */
   secret: string;
   /** The account name inside the otpauth URI. */
@@ -98,6 +102,7 @@ export function totpSetupView(lang: string, d: TotpSetup, v: ViewKit) {
   return {
     ...hidden(d),
     qrSvgTrusted: d.qrSvgTrusted,
+    otpUri: d.otpUri,
     secretGroups: d.secret.replace(/[\s=]/g, '').match(/.{1,4}/g) ?? [],
     account: d.account,
     issuer: d.issuer,

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
-import { format, formatDate, translate } from './i18n.ts';
+import { format, formatDate, formatTimeAfter, translate } from './i18n.ts';
 import type { Catalog, MessageParams, MessageRef } from './i18n.ts';
 import { loadStaticAssets } from './static.ts';
 import type { StaticAssets } from './static.ts';
@@ -121,7 +121,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     return { html: writer.render(layout, full, partialsFor.get(name), MUSTACHE_CONFIG), script: script === true };
   }
 
-  const v: ViewKit = { tr, date: formatDate, prefix, paths: site.paths };
+  const v: ViewKit = { tr, date: formatDate, timeAfter: formatTimeAfter, prefix, paths: site.paths };
 
   return {
     page(name, lang, data) {

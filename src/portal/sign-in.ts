@@ -4,6 +4,7 @@
  * regulated password check and issues a level-1 session (level 2 for a remembered browser).
  * The form is CSRF-protected against login CSRF; every failure looks the same to the user
  * except those only the right password can reach, while the sign-in log records exactly why.
+ * A locked name answers 429 "try again after" for every attempt, right or wrong, known or not.
  * A user without an active method is led into first enrollment before the return URL.
  */
 import type { MessageRef } from './i18n.ts';
@@ -30,6 +31,8 @@ export interface SignInPage extends FormFields {
   passkey?: boolean;
   /** The texts of the rule that sent the user here (looked up by the `rule` parameter's key). */
   rule?: RuleTexts | null;
+  /** The typed name is locked: the alert says until when (`until`, shown in the server's time zone; `now` for the day). */
+  locked?: { until: number; now: number };
 }
 
 export const signInPage = definePage({
@@ -44,7 +47,9 @@ export const signInPage = definePage({
       {
         ...hidden(d),
         username: d.username ?? '',
-        formError: d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
+        formError: d.locked
+          ? v.tr(lang, 'sign_in_error_locked', { until: v.timeAfter(d.locked.until, d.locked.now, lang) })
+          : d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
         usernameError,
         passwordError,
         focusUsername: !focusPassword,
@@ -101,6 +106,12 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
         if (check.reason === 'throttled') {
           ctx.res.setHeader('retry-after', retryAfter(check.retryAt, clock()));
           return again(429, { formError: 'sign_in_error_throttled' });
+        }
+        if (check.reason === 'locked') {
+          // Every attempt on a locked name gets this answer, right password or not, known name or not.
+          const now = clock();
+          ctx.res.setHeader('retry-after', retryAfter(check.until, now));
+          return again(429, { locked: { until: check.until, now } });
         }
         if (check.reason === 'unavailable') {
           // Nobody is let in while the directory cannot answer; the page says so instead of "wrong password".

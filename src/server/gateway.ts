@@ -42,7 +42,7 @@ import { methodsModule } from '../portal/methods.ts';
 import { blockUser } from '../regulation/block.ts';
 import { lockoutPolicy, lockoutRules } from '../regulation/lockout.ts';
 import { sourceThrottleRules, sourceThrottleSettings } from '../regulation/source-throttle.ts';
-import { createRegulatedPasswordCheck } from '../factors/password/index.ts';
+import { createRegulatedPasswordCheck, type PasswordVerifier } from '../factors/password/index.ts';
 import { createStoreOutage, pollErrorHandler, watchStore } from '../store/outage.ts';
 import { createNotifications, type Mailer } from '../notify/index.ts';
 import { startHousekeeping } from '../audit/retention.ts';
@@ -68,6 +68,8 @@ export interface GatewayOptions {
   mailRetryDelaysMs?: readonly number[];
   /** Told when a denied attempt locks an account (where notifications send their e-mail). */
   onLockout?: PortalDeps['onLockout'];
+  /** Where the regulated password check runs argon2 (default the real one); tests count its calls. */
+  passwordVerifier?: PasswordVerifier;
   /**
    * Serve `server.metrics` from this process (default). False in a worker of
    * `server.workers`, where the supervisor serves the sum over all workers.
@@ -179,6 +181,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log,
     lockout: () => passwordPolicy,
     throttle: () => throttleSettings,
+    ...(options.passwordVerifier ? { verifier: options.passwordVerifier } : {}),
     onLockout: (user, until, details) => onLockout(user, until, details),
   });
   // App passwords over HTTP Basic: one verifier (and its cache) for the process, across reloads.

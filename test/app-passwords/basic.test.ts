@@ -182,10 +182,13 @@ t.test('a revocation or a block from another process takes effect within a secon
 t.test('Basic attempts are regulated by the password lockout', async (t) => {
   const { gw } = await start(t);
   const { password } = await createAppPassword(gw, 'Mail');
-  for (let i = 0; i < 3; i++)
+  for (let i = 0; i < 2; i++)
     t.equal((await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', `wrong-${i}`) } })).status, 401);
+  const locking = await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', 'wrong-2') } });
+  t.equal(locking.status, 429, 'the denial that locks answers 429 with Retry-After');
+  t.equal(locking.headers['retry-after'], String(15 * 60));
   const locked = await send(gw.port, '/dav/x', { headers: { authorization: basic('bob', password) } });
-  t.equal(locked.status, 401, 'the right app password is refused while the account is locked');
+  t.equal(locked.status, 429, 'the right app password is refused while the account is locked, like a wrong one');
   const entries = await log(gw, 'bob');
   t.match(entries[0]!.detail, /^locked out until /);
   t.match(entries[1]!.detail, /^wrong password or app password; locked out until /, 'the third denial locks');

@@ -88,7 +88,7 @@ export async function startTestGateway(
   upstream: Upstream,
   overrides: Record<string, unknown> = {},
   /** Further `startGateway` options, e.g. listeners such as `onLockout`. */
-  options: Pick<GatewayOptions, 'onLockout' | 'mailRetryDelaysMs' | 'log'> = {},
+  options: Pick<GatewayOptions, 'onLockout' | 'mailRetryDelaysMs' | 'log' | 'passwordVerifier'> = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-'));
   writeFileSync(join(dir, 'users.yaml'), await usersFile());

@@ -75,7 +75,7 @@ t.test('account page: add a second app with a fresh code, rename, remove, last-m
   gw.clock.now += 1000; // methods list by creation time
   const add = await alice.get('/.gateway/account/methods/add');
   t.equal(add.status, 200);
-  t.match(add.body, /<svg role="img"/);
+  t.match(add.body, /<div class="qr" role="img" aria-label="[^"]+"><svg aria-hidden="true"/);
   t.equal(field(add.body, 'name'), 'Authenticator app 2');
   const second = enrollmentSecret(add.body);
   t.not(second, first);

@@ -32,6 +32,13 @@ function allPages(): { label: string; html: string }[] {
 const tags = (html: string, name: string) => [...html.matchAll(new RegExp(`<${name}\\b[^>]*>`, 'g'))].map((m) => m[0]);
 const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
 const textOf = (html: string) => html.replace(/<[^>]*>/g, ' ');
+/** An attribute value as the browser reads it (the entities mustache writes). */
+const decodeEntities = (value: string) =>
+  value.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot);/gi, (_, e: string) =>
+    e[0] === '#'
+      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)))
+      : ({ amp: '&', lt: '<', gt: '>', quot: '"' } as Record<string, string>)[e.toLowerCase()]!,
+  );
 
 t.test('every visible input has a label, and ARIA references resolve', async (t) => {
   for (const { label, html } of allPages()) {
@@ -176,6 +183,34 @@ t.test('second-factor variants', async (t) => {
   );
   t.match(locked, '<title>Bestätigung vorübergehend gesperrt · MFA Gateway</title>');
   t.match(locked, 'Abmelden', 'a locked-out user can still sign out');
+});
+
+t.test('issue 17: enrollment and add-a-method offer the otpauth URI as a link beside the one named QR image', async (t) => {
+  const evil = "otpauth://totp/A%3A%22%3E%3Cx:b?secret=JBSWY3DPEHPK3PXP&issuer=A\"><script>&x='1'";
+  for (const [name, data] of [
+    ['enroll', samples.enroll.plain!],
+    ['method-add', samples['method-add'].plain!],
+  ] as const) {
+    for (const [lang, text] of [
+      ['en', 'Open in your authenticator app'],
+      ['de', 'In Ihrer Authenticator-App öffnen'],
+    ] as const) {
+      const html = renderer.page(name, lang, data);
+      const link = /<a class="[^"]*\bqr-app\b[^"]*" href="([^"]*)">([^<]*)<\/a>/.exec(html);
+      t.ok(link, `${name} ${lang}: the link is there`);
+      t.equal(decodeEntities(link![1]!), data.otpUri, `${name} ${lang}: its href is the QR code's otpauth URI`);
+      t.equal(link![2], text, `${name} ${lang}: its text`);
+      t.equal(html.match(/role="img"/g)?.length, 1, `${name} ${lang}: one image role, the named wrapper`);
+      t.ok(
+        html.indexOf('class="qr"') < html.indexOf('qr-app'),
+        `${name} ${lang}: beside the QR code (after it in reading order on wide screens)`,
+      );
+    }
+    const escaped = renderer.page(name, 'en', { ...data, otpUri: evil });
+    const href = /qr-app[^"]*" href="([^"]*)"/.exec(escaped)![1]!;
+    t.notMatch(href, /[<>"']/, `${name}: the URI is escaped in the attribute`);
+    t.equal(decodeEntities(href), evil, `${name}: and reads back as the same URI`);
+  }
 });
 
 t.test('enroll, enroll-refused, signed-out and message pages', async (t) => {

@@ -218,7 +218,11 @@ t.test('the sign-in page and HTTP Basic share one check: lockout, log entries an
   }
   const page = results['sign-in page']!;
   const basicPath = results['HTTP Basic']!;
-  t.same(page.statuses, [401, 401, 401, 401], 'sign-in page: the right password of a locked account fails like a wrong one');
+  t.same(
+    page.statuses,
+    [401, 401, 429, 429],
+    'sign-in page: the denial that locks and the right password of a locked account both answer locked (issue 17)',
+  );
   t.same(basicPath.statuses, page.statuses, 'HTTP Basic: the same');
   t.same(page.log, [
     'denied: wrong password',

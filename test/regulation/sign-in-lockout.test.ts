@@ -1,5 +1,5 @@
 // Account lockout through a real gateway on a frozen clock: password and code lockout with
-// each of the three numbers, a locked account that looks exactly like a wrong password,
+// each of the three numbers, a locked account that says so to right and wrong passwords alike,
 // and fifty parallel wrong codes with one attempt left.
 import t from 'tap';
 import type { Test } from 'tap';
@@ -65,19 +65,20 @@ function wrongCodes(secret: string, now: number, n: number): string[] {
 
 const wrongCode = (secret: string, now: number) => wrongCodes(secret, now, 1)[0]!;
 
-t.test('password lockout: denials lock, a locked account looks exactly like a wrong password', async (t) => {
+t.test('password lockout: denials lock, a locked account says so to right and wrong passwords alike', async (t) => {
   const { gw, lockouts } = await gateway(t);
   const wrong1 = await signInPassword(new Browser(gw.port), 'bob', 'nope-1');
   t.equal(wrong1.status, 401);
   t.match(wrong1.body, /The username or password is incorrect/);
   await signInPassword(new Browser(gw.port), 'bob', 'nope-2');
   const third = await signInPassword(new Browser(gw.port), 'bob', 'nope-3');
-  t.same(withoutCsrf(third), withoutCsrf(wrong1), 'the denial that locks looks like any other');
+  t.equal(third.status, 429, 'the denial that locks says so');
+  t.match(third.body, /Too many failed attempts\. Try again after /);
   t.same(lockouts, [{ user: 'bob', until: gw.clock.now + 15 * MIN, factor: 'password' }], 'the lockout is reported once');
 
   const browser = new Browser(gw.port);
   const right = await signInPassword(browser, 'bob');
-  t.same(withoutCsrf(right), withoutCsrf(wrong1), 'the right password while locked: same status, same page');
+  t.same(withoutCsrf(right), withoutCsrf(third), 'the right password while locked: same status, same page');
   t.notOk(
     right.headers['set-cookie']?.some((c) => c.startsWith('mfa_gateway_session=')),
     'no session',
@@ -90,7 +91,7 @@ t.test('password lockout: denials lock, a locked account looks exactly like a wr
   ]);
 
   gw.clock.now += 15 * MIN - 1;
-  t.equal((await signInPassword(new Browser(gw.port), 'bob')).status, 401, 'still locked a millisecond before auto_unblock_minutes');
+  t.equal((await signInPassword(new Browser(gw.port), 'bob')).status, 429, 'still locked a millisecond before auto_unblock_minutes');
   gw.clock.now += 1;
   t.equal((await signInPassword(browser, 'bob')).status, 303, 'auto_unblock_minutes: the lock lifted by itself');
   t.equal(lockouts.length, 1);
@@ -101,8 +102,13 @@ t.test('password lockout counts unknown names too, and they look the same as kno
   const replies: Reply[] = [];
   for (let i = 0; i < 4; i++) replies.push(await signInPassword(new Browser(gw.port), 'Nobody', `guess-${i}`));
   const known = await signInPassword(new Browser(gw.port), 'Nobody', 'x');
-  t.same(new Set(replies.map((r) => JSON.stringify(withoutCsrf(r)))).size, 1, 'every answer is the same page');
-  t.equal(known.status, 401);
+  t.same(
+    replies.map((r) => r.status),
+    [401, 401, 429, 429],
+    'the denial that locks and those after it answer locked',
+  );
+  t.same(new Set(replies.slice(2).map((r) => JSON.stringify(withoutCsrf(r)))).size, 1, 'every locked answer is the same page');
+  t.equal(known.status, 429);
   const log = await details(gw, 'nobody');
   t.equal(
     log[2],

@@ -70,7 +70,10 @@ interface BasicContext {
 
 type BasicResult =
   | { ok: true; user: UserRecord; level: 1 | 2; via: 'app_password' | 'password'; cached: boolean }
-  /** `throttled`: the source failed too often lately (answer 429, retry after `retryAfter` seconds). */
+  /**
+   * `throttled`: the source failed too often lately, or the typed name is locked (answer 429,
+   * retry after `retryAfter` seconds).
+   */
   | { ok: false; throttled?: { retryAfter: number; source: string } };
 
 export interface BasicVerifier {
@@ -182,6 +185,9 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
     if (!check.ok) {
       if (check.reason === 'throttled')
         return { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } };
+      // A locked name answers 429 with Retry-After like a throttled source, whatever the password:
+      // the client learns when to try again, and nothing about the account (the sign-in log says why).
+      if (check.reason === 'locked') return { ok: false, throttled: { retryAfter: (check.until - clock()) / 1000, source: check.source } };
       // A directory that cannot answer lets nobody in, and says so (503) rather than "wrong password".
       if (check.reason === 'unavailable') throw errors.signInUnavailable(check.detail);
       return DENIED;

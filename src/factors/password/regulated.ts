@@ -12,8 +12,11 @@
  * 2. The attempt is counted against the user's lockout before the password is evaluated,
  *    so parallel guesses cannot outrun the counter.
  * 3. Exactly one argon2 check of the account password runs (a dummy one for an unknown or
- *    disabled name, and also for a locked account, so neither shows in the timing), after
- *    the caller's alternative secrets (app passwords) if any, in the source's hash queue.
+ *    disabled name, so it does not show in the timing), after the caller's alternative
+ *    secrets (app passwords) if any, in the source's hash queue. A locked name gets exactly
+ *    one check of the account password (or the dummy), alternatives skipped, and its result
+ *    is ignored: every attempt on a locked name, right or wrong, known or made up, costs the
+ *    same and answers `locked` with the same time, so it reveals neither password nor account.
  * 4. A right password takes back the source's and the user's reservations; a blocked user
  *    is refused only then, so only someone who knows the password learns of the block.
  *
@@ -76,8 +79,13 @@ type RegulatedPassword =
   | { ok: true; user: UserRecord; via: { kind: 'password' } | { kind: 'alternative'; id: string; label: string } }
   /** The source failed too often lately: answer 429 with Retry-After, nothing was checked. */
   | { ok: false; reason: 'throttled'; retryAt: number; source: string }
-  /** Wrong, unknown, disabled or locked: answer exactly like a wrong password. */
+  /** Wrong, unknown or disabled: answer exactly like a wrong password. */
   | { ok: false; reason: 'failed' }
+  /**
+   * The typed name is locked (known or not, right password or not): answer 429 "try again
+   * after" with Retry-After. Nothing here depends on the password or on the account existing.
+   */
+  | { ok: false; reason: 'locked'; until: number; source: string }
   /** Right password of a blocked user. */
   | { ok: false; reason: 'blocked'; user: UserRecord; until: number }
   /** Right password that the directory refuses as it is: expired, must be changed, account expired. */
@@ -133,7 +141,8 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
     }
     const regulation = await store.regulateAttempt(name, 'password', deps.lockout());
     const verify = (phc: string, password: string) => verifier(phc, password, source);
-    const viaAlternative = attempt.alternative ? await attempt.alternative(verify) : null;
+    // Locked: only the one account-password check below runs, so the cost is the same on every path.
+    const viaAlternative = attempt.alternative && regulation.allowed ? await attempt.alternative(verify) : null;
     // A match of an alternative is only trusted for a known, enabled user (checked below).
     const check = viaAlternative === null ? await checkPassword(users, name, attempt.password, verify) : null;
     if (check !== null && !check.ok && check.reason === 'unavailable') {
@@ -147,7 +156,7 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
     const user = check !== null ? check.user : await users.lookup(name);
     if (!regulation.allowed) {
       await log('denied', `locked out until ${iso(regulation.until)}`);
-      return { ok: false, reason: 'failed' };
+      return { ok: false, reason: 'locked', until: regulation.until, source };
     }
     const locks = regulation.next.lockedUntil;
     if (
@@ -166,8 +175,10 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
       user === undefined ? 'unknown user' : user.disabled ? 'user disabled' : viaAlternative === null && check?.ok !== true ? wrong : null;
     if (why !== null) {
       await log('denied', locks === null ? why : `${why}; locked out until ${iso(locks)}`, user?.name ?? name);
-      if (locks !== null && user !== undefined) lockedOut(user.name, locks, attempt.clientIp);
-      return { ok: false, reason: 'failed' };
+      if (locks === null) return { ok: false, reason: 'failed' };
+      if (user !== undefined) lockedOut(user.name, locks, attempt.clientIp);
+      // The denial that locks says so already, for any name: it only tells what a wrong password tells.
+      return { ok: false, reason: 'locked', until: locks, source };
     }
     const known = user!;
     // The credentials were right: not a guess, so neither counter keeps this attempt.

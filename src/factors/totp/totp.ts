@@ -65,13 +65,15 @@ export function otpauthUri(input: OtpauthUriInput): string {
 
 /**
  * The URI as an inline SVG QR code (error correction M, 2-module quiet zone), ready to embed
- * in a page. It carries `role="img"`; the page supplies the accessible name next to it.
+ * in a page. The drawing is hidden from assistive tech (`aria-hidden`): the page's wrapper is
+ * the one image and carries its name, so the figure is announced once.
  */
 export async function qrCodeSvg(uri: string): Promise<string> {
   // qrcode is loaded by the first enrollment rather than at every start.
   const { toString: qrToString } = await import('qrcode');
   const svg = await qrToString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return svg.replace('<svg ', '<svg role="img" ');
+  // The page's wrapper is the one named image; the drawing inside is hidden from assistive tech.
+  return svg.replace('<svg ', '<svg aria-hidden="true" focusable="false" ');
 }
 
 /** `JBSWY3DPEHPK3PXP` -> `JBSW Y3DP EHPK 3PXP`, for typing the secret by hand. */

@@ -109,8 +109,8 @@ t.test('lockout counted before the check; parallel guesses cannot outrun it; one
   t.same(lockouts, ['bob'], 'the denial that locked told the listener, once');
   t.match(
     await check(attempt('bob', 'bob', '198.51.100.50')),
-    { ok: false, reason: 'failed' },
-    'the right password of a locked account fails like a wrong one',
+    { ok: false, reason: 'locked', source: '198.51.100.50' },
+    'the right password of a locked account answers locked, like a wrong one (issue 17)',
   );
 });
 

@@ -117,7 +117,8 @@ t.test('secrets, URI, QR code and manual entry', async (t) => {
     'colons inside issuer and account are escaped',
   );
   const svg = await qrCodeSvg('otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME');
-  t.match(svg, /^<svg role="img" xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+  t.match(svg, /^<svg aria-hidden="true" focusable="false" xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+  t.notMatch(svg, 'role=', 'no second, unnamed image role: the page names the figure once (issue 17)');
   t.match(svg, /<\/svg>\s*$/);
   t.equal(formatSecretForManualEntry('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), 'JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP');
   t.equal(formatSecretForManualEntry('jbswy3dpeh=='), 'JBSW Y3DP EH');
