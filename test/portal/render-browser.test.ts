@@ -76,6 +76,35 @@ t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {
     await page.close();
   });
 
+  t.test('enrolling on the phone in hand: at 390 px the app link comes before the QR code, at desktop after it', async (t) => {
+    for (const [width, linkFirst] of [
+      [390, true],
+      [1024, false],
+    ] as const) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      for (const name of ['enroll/plain', 'method-add/plain']) {
+        for (const lang of ['en', 'de']) {
+          await page.goto(`${base}/${lang}/${name}`);
+          const box = async (selector: string) => {
+            const b = await page.locator(selector).first().boundingBox();
+            if (b === null) throw new Error(`${selector} is not shown on ${name}`);
+            return b;
+          };
+          const link = await box('a.qr-app');
+          const qr = await box('.qr');
+          t.match(await page.locator('a.qr-app').first().getAttribute('href'), /^otpauth:\/\/totp\//, `${lang} ${name}: an otpauth link`);
+          if (linkFirst)
+            t.ok(
+              link.y + link.height <= qr.y + 1,
+              `${lang} ${name} at ${width} px: the link (y ${link.y}) is above the QR code (y ${qr.y})`,
+            );
+          else t.ok(link.y >= qr.y, `${lang} ${name} at ${width} px: the QR code leads (link y ${link.y}, QR code y ${qr.y})`);
+        }
+      }
+      await page.close();
+    }
+  });
+
   const shots = process.env.PORTAL_SCREENSHOTS ? false : 'set PORTAL_SCREENSHOTS=1 to write screenshots for review';
   t.test('screenshots at desktop and phone widths, light and dark', { skip: shots }, async (t) => {
     const setups = [
