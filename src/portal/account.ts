@@ -13,7 +13,15 @@ import { errors } from '../errors/errors.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { countKey } from './i18n.ts';
 import { definePage, pageView } from './page.ts';
-import { queryParam, SIGNED_IN_FORMS, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
+import {
+  queryParam,
+  sessionsLimitedBy,
+  SIGNED_IN_FORMS,
+  type PortalContext,
+  type PortalDeps,
+  type PortalKit,
+  type PortalModule,
+} from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { BROWSER_REMEMBERED } from './second-factor.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
@@ -84,6 +92,11 @@ export interface AccountPage {
    * `{prefix}account/sessions/end-others` with `csrf`.
    */
   sessions: readonly AccountSession[];
+  /**
+   * Signing in on this browser ended the user's oldest sessions (`session.max_per_user`):
+   * how many, and the limit. Shown in the sessions section for the life of this session.
+   */
+  sessionsLimited?: { ended: number; max: number };
   /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
   notice?: MessageRef;
   /**
@@ -167,6 +180,12 @@ export const accountPage = definePage({
           endLabel: v.tr(lang, 'account_sessions_end_label', { started: date(x.startedAt) }),
         })),
         hasSessions: d.sessions.length > 0,
+        sessionsLimited:
+          d.sessionsLimited &&
+          v.tr(lang, d.sessionsLimited.ended === 1 ? 'account_sessions_limited_one' : 'account_sessions_limited_many', {
+            count: d.sessionsLimited.ended,
+            max: d.sessionsLimited.max,
+          }),
         hasOthers: d.sessions.some((x) => !x.current),
         securityKeys: d.securityKeys && {
           list: d.securityKeys.map((k) => ({
@@ -233,6 +252,12 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       const keys = await store.listCredentials(session.user);
       const active = methods.some((m) => m.active) || keys.length > 0;
       const recent = await store.query({ user: session.user, limit: 10 });
+      // The entry is written while this session starts, so it is at or after the sign-in (`auth`).
+      const sinceSignIn = await store.query({ user: session.user, since: session.auth, limit: 100 });
+      const limited = sinceSignIn
+        .filter((e) => e.kind === 'revocation')
+        .map((e) => sessionsLimitedBy(e.detail, session.sid))
+        .find((x) => x !== null);
       const signIns: AccountSignIn[] = recent
         .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
         .map((e) => ({
@@ -291,6 +316,7 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
           current: x.sid === session.sid,
         })),
         ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
+        ...(limited ? { sessionsLimited: limited } : {}),
         ...(notice ? { notice } : {}),
       });
     }

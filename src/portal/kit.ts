@@ -180,6 +180,22 @@ export async function hasActiveMethod(store: Pick<Store, 'listMethods' | 'listCr
 }
 
 /** Seconds until `until` for a Retry-After header, at least 1. */
+/**
+ * The sign-in log's entry when a new session's sign-in ended older sessions of the user
+ * (`session.max_per_user`), naming the new session by the first 8 characters of its id; the
+ * account page reads it back ({@link sessionsLimitedBy}) to tell the user in that session.
+ */
+function sessionsLimitedDetail(sid: string, ended: number, max: number): string {
+  return `signing in (session ${sid.slice(0, 8)}) ended ${ended} older session${ended === 1 ? '' : 's'}: session.max_per_user is ${max}`;
+}
+
+/** How many sessions the sign-in of session `sid` ended, and the limit then, from a log entry's detail; null for any other entry. */
+export function sessionsLimitedBy(detail: string, sid: string): { ended: number; max: number } | null {
+  const m = /^signing in \(session (\S{8})\) ended (\d+) older sessions?: session\.max_per_user is (\d+)$/.exec(detail);
+  if (!m || m[1] !== sid.slice(0, 8)) return null;
+  return { ended: Number(m[2]), max: Number(m[3]) };
+}
+
 export const retryAfter = (until: number, now: number): string => String(Math.max(1, Math.ceil((until - now) / 1000)));
 
 /**
@@ -278,7 +294,14 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
         : null;
     const from = { ip: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512) };
     // Recorded before the cookie is sent: a session the index does not know could not be listed or ended.
-    await deps.registry.record(issued.data, from, { isNew: previous === null, skip, provider });
+    const ended = await deps.registry.record(issued.data, from, { isNew: previous === null, skip, provider });
+    if (ended > 0)
+      await audit(ctx, {
+        kind: 'revocation',
+        user: issued.data.user,
+        outcome: 'success',
+        detail: sessionsLimitedDetail(issued.data.sid, ended, config.session.max_per_user),
+      });
     appendSetCookie(ctx.res, issued.setCookie);
     return issued.data;
   }

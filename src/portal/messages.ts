@@ -162,6 +162,8 @@ const en = {
   account_sessions_end_others: 'End all other sessions',
   account_notice_session_ended: 'The session was ended. That browser has to sign in again.',
   account_notice_sessions_ended: 'Your other sessions were ended.',
+  account_sessions_limited_one: 'Signing in on this browser ended your oldest session (the limit is {max} at a time).',
+  account_sessions_limited_many: 'Signing in on this browser ended your {count} oldest sessions (the limit is {max} at a time).',
   account_recent: 'Recent sign-ins',
   account_recent_time: 'Time',
   account_recent_result: 'Result',
@@ -459,6 +461,9 @@ const de: Record<MessageKey, string> = {
   account_sessions_end_others: 'Alle anderen Sitzungen beenden',
   account_notice_session_ended: 'Die Sitzung wurde beendet. Dieser Browser muss sich neu anmelden.',
   account_notice_sessions_ended: 'Ihre anderen Sitzungen wurden beendet.',
+  account_sessions_limited_one: 'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens {max} gleichzeitig).',
+  account_sessions_limited_many:
+    'Die Anmeldung in diesem Browser hat Ihre {count} ältesten Sitzungen beendet (höchstens {max} gleichzeitig).',
   account_recent: 'Letzte Anmeldungen',
   account_recent_time: 'Zeitpunkt',
   account_recent_result: 'Ergebnis',

@@ -127,6 +127,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             current: false,
           },
         ],
+        sessionsLimited: { ended: 2, max: 2 },
         notice: 'account_notice_browsers_forgotten',
       },
       empty: { csrf: 'c5', user: { username: 'bob' }, methods: [], rememberedBrowsers: 0, signIns: [], sessions: [] },

@@ -282,6 +282,15 @@ t.test('account page, full and empty', async (t) => {
   t.match(one, 'One browser currently skips the second step.');
   const off = renderer.page('account', 'en', { ...samples.account.empty!, rememberedBrowsers: undefined });
   t.notMatch(off, 'Remembered browsers', 'no section when remembering is off');
+  t.match(
+    full,
+    '<div class="alert alert--warn" role="status">Signing in on this browser ended your 2 oldest sessions (the limit is 2 at a time).</div>',
+  );
+  t.match(
+    renderer.page('account', 'de', samples.account.plain!),
+    'Die Anmeldung in diesem Browser hat Ihre 2 ältesten Sitzungen beendet (höchstens 2 gleichzeitig).',
+  );
+  t.notMatch(empty, 'alert--warn', 'no limit notice when no sign-in ended sessions');
 });
 
 t.test('error pages for every status in both languages', async (t) => {

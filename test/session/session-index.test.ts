@@ -153,6 +153,45 @@ t.test('max-per-user: a new sign-in beyond the limit ends the oldest sessions', 
   t.equal((await third.get('/.gateway/second-factor')).status, 200, 'the new one goes on');
 });
 
+t.test('max-per-user-told: the user whose sign-in ended older sessions reads so on the account page, in English and German', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), max_per_user: 1 } });
+  const first = new Browser(gw.port);
+  const secret = await signInWithEnrollment(first, gw, 'alice');
+  const notice = 'Signing in on this browser ended your oldest session (the limit is 1 at a time).';
+  t.notMatch((await first.get('/.gateway/account')).body, 'Signing in on this browser ended', 'a sign-in that ended nothing says nothing');
+  const codeStep = async (b: Browser) => {
+    const page = await b.get('/.gateway/second-factor');
+    gw.clock.now += 30_000;
+    await b.post('/.gateway/second-factor', { code: totpCode(secret, gw.clock.now), csrf: field(page.body, 'csrf') });
+  };
+
+  const second = new Browser(gw.port);
+  await signInPassword(second, 'alice');
+  await codeStep(second);
+  t.match(pathOf((await first.get('/app')).headers.location), /sign-in/, 'the older session ended');
+  const page = await second.get('/.gateway/account');
+  t.equal(page.status, 200);
+  t.match(page.body, `<div class="alert alert--warn" role="status">${notice}</div>`, 'the user is told, in the sessions section');
+  t.match((await second.get('/.gateway/account')).body, notice, 'and again on a later visit in this session');
+  const logged = (await gw.store.query({ user: 'alice', limit: 20 })).filter((e) => e.kind === 'revocation');
+  t.equal(logged.length, 1, 'the sign-in log says so once');
+  t.match(logged[0]!.detail, /^signing in \(session \S{8}\) ended 1 older session: session\.max_per_user is 1$/);
+
+  gw.clock.now += 1000;
+  const german = new Browser(gw.port, { 'accept-language': 'de-DE' });
+  await signInPassword(german, 'alice');
+  await codeStep(german);
+  const de = await german.get('/.gateway/account');
+  t.match(
+    de.body,
+    'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens 1 gleichzeitig).',
+    'in German for a German browser',
+  );
+  t.match(pathOf((await second.get('/app')).headers.location), /sign-in/, 'the previous session ended in its turn');
+  t.equal((await german.get('/app')).status, 200);
+});
+
 t.test('two-gateways-on-postgres: a copy of a session ended on one gateway is refused by the other within a second', async (t) => {
   const schema = await freshSchema();
   t.teardown(() => schema.drop());

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import type { DecisionTrace, Store } from '../../src/store/types.ts';
+import type { DecisionTrace, IndexedSession, Store } from '../../src/store/types.ts';
 
 export interface FakeClock {
   now: number;
@@ -879,5 +879,174 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.equal(await store.pruneDecisionTraces(now - 1), 1, 'the older trace pruned');
     t.equal(await store.decisionTrace('0a1b2c3d4e5f'), null);
     t.ok(await store.decisionTrace('ffeeddccbbaa'), 'the newer one kept');
+  });
+
+  // Issue 12's session index: both backends record, list, touch, end and match sessions alike.
+  const indexed = (h: StoreHarness, sid: string, user: string, extra: Partial<IndexedSession> = {}): IndexedSession => ({
+    sid,
+    user,
+    createdAt: h.clock.now,
+    lastSeen: h.clock.now,
+    expiresAt: h.clock.now + 3_600_000,
+    createdIp: '10.0.0.1',
+    createdUserAgent: 'Firefox/128.0',
+    lastIp: '10.0.0.1',
+    lastUserAgent: 'Firefox/128.0',
+    amr: ['pwd'],
+    skip: null,
+    federated: false,
+    providerSid: null,
+    providerSub: null,
+    ...extra,
+  });
+
+  withStore(
+    'session index: recorded and listed oldest first per user, a level change keeps the start, touched forward only',
+    async (t, h, store) => {
+      const a1 = indexed(h, 'sid-a1', 'Alice');
+      await store.indexSession(a1);
+      h.clock.advance(1000);
+      const a2 = indexed(h, 'sid-a2', 'alice', { createdIp: '2001:db8::1', lastIp: '2001:db8::1', skip: 'trusted_network' });
+      await store.indexSession(a2);
+      await store.indexSession(indexed(h, 'sid-b1', 'bob'));
+      t.same(await store.listSessions('ALICE'), [a1, a2], 'every field back, oldest first, any spelling of the name');
+      t.same(
+        (await store.listSessions('bob')).map((s) => s.sid),
+        ['sid-b1'],
+      );
+      t.same(await store.listSessions('carol'), []);
+
+      h.clock.advance(1000);
+      const raised = indexed(h, 'sid-a1', 'Alice', {
+        createdIp: '192.0.2.9',
+        createdUserAgent: 'other',
+        lastIp: '10.0.0.2',
+        lastUserAgent: 'Firefox/129.0',
+        amr: ['pwd', 'otp', 'mfa'],
+        skip: 'remembered',
+        expiresAt: a1.expiresAt + 5,
+      });
+      await store.indexSession(raised);
+      t.same(
+        (await store.listSessions('alice'))[0],
+        { ...raised, createdAt: a1.createdAt, createdIp: a1.createdIp, createdUserAgent: a1.createdUserAgent },
+        'a change of level moves the rest and keeps when and where the session started',
+      );
+      await store.indexSession(indexed(h, 'sid-a1', 'bob', { amr: ['kba'] }));
+      t.same((await store.listSessions('alice'))[0]!.amr, ['pwd', 'otp', 'mfa'], "another user's record never replaces a session");
+      t.same(
+        (await store.listSessions('bob')).map((s) => s.sid),
+        ['sid-b1'],
+        'nor is listed under that user',
+      );
+
+      h.clock.advance(1000);
+      await store.touchSession('sid-a2', { at: h.clock.now, ip: '10.9.9.9', userAgent: 'Chrome/126.0' });
+      const touched = (await store.listSessions('alice'))[1]!;
+      t.same([touched.lastSeen, touched.lastIp, touched.lastUserAgent], [h.clock.now, '10.9.9.9', 'Chrome/126.0']);
+      t.same([touched.createdIp, touched.createdAt], ['2001:db8::1', a2.createdAt], 'the start stays');
+      await store.touchSession('sid-a2', { at: h.clock.now - 500, ip: '10.1.1.1', userAgent: 'old' });
+      t.equal((await store.listSessions('alice'))[1]!.lastIp, '10.9.9.9', 'a late, older touch does not move it back');
+      await store.touchSession('sid-missing', { at: h.clock.now, ip: '10.1.1.1', userAgent: 'x' });
+      t.same((await store.listSessions('alice')).length, 2, 'a missing record stays missing');
+
+      h.clock.now = raised.expiresAt;
+      t.same(
+        (await store.listSessions('alice')).map((s) => s.sid),
+        ['sid-a2'],
+        'a session past its absolute timeout is not listed',
+      );
+    },
+  );
+
+  withStore('session index: ending one, then the others, revokes each id through the change feed, once', async (t, h, store) => {
+    const expiry: Record<string, number> = {};
+    for (const sid of ['s1', 's2', 's3']) {
+      const s = indexed(h, sid, 'alice');
+      expiry[sid] = s.expiresAt;
+      await store.indexSession(s);
+      h.clock.advance(10);
+    }
+    await store.indexSession(indexed(h, 'b1', 'bob'));
+    const seq0 = await store.changeSeq();
+    t.equal(await store.endSession('Alice', 's2'), true, 'one ended');
+    t.equal(await store.changeSeq(), seq0 + 1, 'the change counter moves');
+    t.same(
+      (await store.revokedSessionsSince(seq0)).entries.map((e) => [e.sid, e.user, e.expiresAt]),
+      [['s2', 'alice', expiry.s2]],
+      'its id is revoked until its absolute timeout',
+    );
+    t.same(
+      (await store.listSessions('alice')).map((s) => s.sid),
+      ['s1', 's3'],
+    );
+    t.equal(await store.endSession('alice', 's2'), false, 'a second end finds nothing');
+    t.equal(await store.endSession('bob', 's1'), false, "another user's session is not ended under this name");
+    t.equal(await store.endSession('alice', 'b1'), false);
+    t.same(
+      (await store.listSessions('bob')).map((s) => s.sid),
+      ['b1'],
+    );
+
+    // "End all others", as the registry does it: every listed session but this one.
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const results = await Promise.all(
+      (await store.listSessions('alice'))
+        .filter((s) => s.sid !== 's3')
+        .flatMap((s) => [store.endSession('alice', s.sid), other.endSession('alice', s.sid)]),
+    );
+    t.same(results.filter(Boolean).length, 1, 'of two processes ending the same session, exactly one does');
+    t.same(
+      (await store.listSessions('alice')).map((s) => s.sid),
+      ['s3'],
+      'this session is left',
+    );
+    t.same((await other.revokedSessionsSince(0)).entries.map((e) => e.sid).sort(), ['s1', 's2'], 'both ended ids reach every process');
+  });
+
+  withStore('session index: provider sessions by sid and/or sub, kept across a level change; only federated ones', async (t, h, store) => {
+    const fed = (sid: string, user: string, providerSid: string | null, providerSub: string) =>
+      indexed(h, sid, user, { federated: true, amr: ['mfa'], providerSid, providerSub });
+    await store.indexSession(fed('f1', 'alice', 'op-1', 'sub-alice'));
+    await store.indexSession(fed('f2', 'alice', 'op-2', 'sub-alice'));
+    await store.indexSession(fed('f3', 'bob', 'op-1', 'sub-bob'));
+    await store.indexSession(indexed(h, 'local', 'alice', { providerSid: 'op-1', providerSub: 'sub-alice' }));
+    const sids = async (match: { sid?: string; sub?: string }) => (await store.providerSessions(match)).map((s) => s.sid).sort();
+    t.same(await sids({ sub: 'sub-alice' }), ['f1', 'f2'], 'by subject; a local session never matches');
+    t.same(await sids({ sid: 'op-1' }), ['f1', 'f3'], 'by provider session');
+    t.same(await sids({ sid: 'op-1', sub: 'sub-alice' }), ['f1'], 'with both, both must match');
+    t.same(await sids({ sid: 'op-2', sub: 'sub-bob' }), []);
+    t.same(await sids({}), [], 'with neither, nothing');
+
+    h.clock.advance(1000);
+    await store.indexSession(indexed(h, 'f1', 'alice', { federated: true, amr: ['mfa', 'otp'] }));
+    t.same(await sids({ sid: 'op-1', sub: 'sub-alice' }), ['f1'], "a level change without the provider's ids keeps them");
+    t.same((await store.listSessions('alice')).find((s) => s.sid === 'f1')!.amr, ['mfa', 'otp']);
+    h.clock.now += 3_600_000;
+    t.same(await sids({ sub: 'sub-alice' }), [], 'an expired session is not matched');
+  });
+
+  withStore('session index: logout token ids spent once, across processes; expired records pruned', async (t, h, store) => {
+    const other = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => other.close());
+    const exp = h.clock.now + 120_000;
+    t.equal(await store.useLogoutToken('jti-1', exp), true, 'first use');
+    t.equal(await store.useLogoutToken('jti-1', exp), false, 'a replay is refused');
+    t.equal(await other.useLogoutToken('jti-1', exp), false, 'also by another process');
+    const raced = await Promise.all([store.useLogoutToken('jti-2', exp), other.useLogoutToken('jti-2', exp)]);
+    t.same(raced.filter(Boolean).length, 1, 'of two processes given the same token at once, exactly one uses it');
+
+    await store.indexSession(indexed(h, 'short', 'alice', { expiresAt: h.clock.now + 60_000 }));
+    await store.indexSession(indexed(h, 'long', 'alice', { expiresAt: h.clock.now + 600_000 }));
+    await store.useLogoutToken('jti-3', h.clock.now + 600_000);
+    t.equal(await store.pruneSessionIndex(h.clock.now), 0, 'nothing expired yet');
+    h.clock.advance(120_000);
+    t.equal(await store.pruneSessionIndex(h.clock.now), 3, 'the expired session and the two expired token ids');
+    t.equal(await store.pruneSessionIndex(h.clock.now), 0);
+    t.equal(await store.useLogoutToken('jti-3', h.clock.now + 600_000), false, 'an unexpired token id is kept');
+    h.clock.advance(600_000);
+    t.same(await store.listSessions('alice'), []);
+    t.equal(await store.pruneSessionIndex(h.clock.now), 2, 'the rest once expired');
   });
 }

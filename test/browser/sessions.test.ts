@@ -1,0 +1,136 @@
+// Issue 12, "must show": in real Chromium through a real gateway in front of the sample app,
+// bob signs in from two browser contexts with different browsers (User-Agent); the account
+// page of one lists both with the right browser description and address and marks "this
+// browser"; ending the other signs it out (its next page load lands on sign-in). Then alice,
+// an admin, ends one of bob's sessions on the admin user page and that browser is signed out
+// too. Screenshots land in test-artifacts/browser/sessions-*.png.
+import { mkdirSync } from 'node:fs';
+import t from 'tap';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
+import { launchChromium, publicOnLocalhost, skipWithoutChromium, startSampleUpstream } from '../helpers/browser.ts';
+
+const ARTIFACTS = 'test-artifacts/browser';
+const NAV_TIMEOUT = 20_000;
+const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+const CHROME_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/sessions-${name}.png`, fullPage: true });
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function newContext(browser: Browser, base: string, userAgent: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: base, locale: 'en-US', userAgent, viewport: { width: 1024, height: 800 } });
+  context.setDefaultNavigationTimeout(NAV_TIMEOUT);
+  context.setDefaultTimeout(10_000);
+  return context;
+}
+
+/** The password step from the app's URL; waits until the gateway's next page (`next`) is loaded. */
+async function password(page: Page, base: string, user: string, next: RegExp): Promise<void> {
+  await page.goto(`${base}/reports`);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(PASSWORDS[user]!);
+  await Promise.all([page.waitForURL(next), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** The table row of the sessions list whose browser column names `client`. */
+const sessionRow = (page: Page, client: string) =>
+  page.locator('table.sessions tbody tr').filter({ has: page.locator('td', { hasText: new RegExp(`^${literal(client)}`) }) });
+
+t.test(
+  'sessions in a real browser: listed per browser, ended by the user and by an admin',
+  { skip: skipWithoutChromium, timeout: 180_000 },
+  async (t) => {
+    const browser = await launchChromium();
+    t.teardown(() => browser.close());
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const gw = await startTestGateway(t, await startSampleUpstream(t));
+    const base = await publicOnLocalhost(gw);
+    const onApp = new RegExp(`^${literal(base)}/reports$`);
+    const onSignIn = new RegExp(`^${literal(base)}/\\.gateway/sign-in`);
+
+    // bob in "Firefox on Windows": first sign-in, sets up his authenticator app.
+    const firefox = await newContext(browser, base, FIREFOX);
+    t.teardown(() => firefox.close());
+    const pageA = await firefox.newPage();
+    await password(pageA, base, 'bob', /\/\.gateway\/enroll\?rd=/);
+    const secret = enrollmentSecret(`<code class="secret">${await pageA.locator('code.secret').innerHTML()}</code>`);
+    await pageA.getByLabel('Code from the app').fill(totpCode(secret, gw.clock.now));
+    await Promise.all([pageA.waitForURL(onApp), pageA.getByRole('button', { name: 'Finish setup' }).click()]);
+
+    // bob in "Chrome on Android": password and a code (the next 30-second step: the first is spent).
+    const android = await newContext(browser, base, CHROME_ANDROID);
+    t.teardown(() => android.close());
+    const pageB = await android.newPage();
+    await password(pageB, base, 'bob', /\/\.gateway\/second-factor\?rd=/);
+    gw.clock.now += 30_000;
+    await pageB.getByLabel('Verification code').fill(totpCode(secret, gw.clock.now));
+    await Promise.all([pageB.waitForURL(onApp), pageB.getByRole('button', { name: 'Verify' }).click()]);
+    t.equal((await gw.store.listSessions('bob')).length, 2, 'the index holds both sessions');
+
+    await t.test('the account page lists both, with browser and address, and marks this browser', async (t) => {
+      await pageA.goto(`${base}/.gateway/account`);
+      await pageA.getByRole('heading', { name: 'Sessions' }).waitFor();
+      await shot(pageA, '1-account-two');
+      t.equal(await pageA.locator('table.sessions tbody tr').count(), 2, 'two rows');
+      const mine = sessionRow(pageA, 'Firefox on Windows');
+      const other = sessionRow(pageA, 'Chrome on Android');
+      t.equal(await mine.count(), 1, 'Firefox on Windows is listed');
+      t.equal(await other.count(), 1, 'Chrome on Android is listed');
+      t.equal(await mine.getAttribute('aria-current'), 'true', 'the Firefox row is this browser');
+      t.match(await mine.innerText(), /This browser/);
+      t.equal(await other.getAttribute('aria-current'), null, 'the Android row is not');
+      t.notMatch(await other.innerText(), /This browser/);
+      t.equal(await mine.locator('code').innerText(), '127.0.0.1', 'the address Chromium connected from');
+      t.equal(await other.locator('code').innerText(), '127.0.0.1');
+      t.equal(await mine.locator('button').count(), 0, 'this browser ends through sign-out, not an End button');
+    });
+
+    await t.test('ending the other session signs that browser out', async (t) => {
+      const other = sessionRow(pageA, 'Chrome on Android');
+      await Promise.all([pageA.waitForURL(/\/\.gateway\/account\?done=session-ended$/), other.locator('button').click()]);
+      await pageA.getByText('The session was ended. That browser has to sign in again.').waitFor();
+      t.equal(await pageA.locator('table.sessions tbody tr').count(), 1, 'one row left');
+      t.equal(await sessionRow(pageA, 'Firefox on Windows').count(), 1, 'this browser is the one left');
+      await shot(pageA, '2-account-other-ended');
+      await pageB.goto(`${base}/reports`);
+      t.match(pageB.url(), onSignIn, "the Android browser's next page load goes to sign-in");
+      await pageB.getByLabel('Username').waitFor();
+      await shot(pageB, '3-android-signed-out');
+      await pageA.goto(`${base}/reports`);
+      t.match(pageA.url(), onApp, 'the Firefox browser goes on');
+    });
+
+    await t.test("an admin ends one of bob's sessions on the admin user page", async (t) => {
+      const admin = await newContext(browser, base, FIREFOX);
+      t.teardown(() => admin.close());
+      const page = await admin.newPage();
+      gw.clock.now += 30_000;
+      await password(page, base, 'alice', /\/\.gateway\/enroll\?rd=/);
+      const aliceSecret = enrollmentSecret(`<code class="secret">${await page.locator('code.secret').innerHTML()}</code>`);
+      await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, gw.clock.now));
+      await Promise.all([page.waitForURL(onApp), page.getByRole('button', { name: 'Finish setup' }).click()]);
+      await page.goto(`${base}/.gateway/admin/user?name=bob`);
+      await page.locator('#sessions-heading').waitFor();
+      const row = sessionRow(page, 'Firefox on Windows');
+      t.equal(await page.locator('table.sessions tbody tr').count(), 1, "bob's one live session is listed");
+      t.equal(await row.locator('code').innerText(), '127.0.0.1');
+      await shot(page, '4-admin-user');
+      await Promise.all([page.waitForURL(/\/\.gateway\/admin\/user\?name=bob&done=revoked$/), row.locator('button').click()]);
+      t.equal(await page.locator('table.sessions tbody tr').count(), 0, 'no session left in the list');
+      await shot(page, '5-admin-ended');
+      t.same(await gw.store.listSessions('bob'), [], 'the index holds none of bob');
+      await pageA.goto(`${base}/reports`);
+      t.match(pageA.url(), onSignIn, "bob's Firefox is sent to sign-in");
+      await shot(pageA, '6-firefox-signed-out');
+      const log = await gw.store.query({ user: 'bob', limit: 5 });
+      t.match(log[0], {
+        kind: 'revocation',
+        detail: /^session [0-9a-zA-Z_-]{8} \(Firefox on Windows, 127\.0\.0\.1\) ended by admin alice$/,
+      });
+      await page.goto(`${base}/reports`);
+      t.match(page.url(), onApp, "the admin's own session goes on");
+    });
+  },
+);
