@@ -9,9 +9,8 @@
 import type { SessionData } from '../session/session.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
-import { qrCodeSvg, base32Encode } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
-import { definePage, pageView, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
+import { definePage, pageView, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -122,13 +121,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       kit.page(ctx, status, 'enroll', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         ...(rd ? { rd } : {}),
-        user: session.user,
-        qrSvgTrusted: await qrCodeSvg(view.uri),
-        otpUri: view.uri,
-        secret: base32Encode(view.pending.secret),
-        account: session.user,
-        issuer: config.mfa.totp.issuer,
-        period: view.pending.period,
+        ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
         ...(error ? { error } : {}),
       });
     }

@@ -22,10 +22,9 @@ import type { SessionData } from '../session/session.ts';
 import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore, WebAuthnStore } from '../store/types.ts';
 import type { MessageRef } from './i18n.ts';
 import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
-import { definePage, hidden, pageView, totpSetupView, type CodeForm, type FormFields, type TotpSetup } from './page.ts';
+import { definePage, hidden, pageView, totpSetupOf, totpSetupView, type CodeForm, type FormFields, type TotpSetup } from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
-import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
 import { newRecoveryCodes } from '../factors/fallback/codes.ts';
 import { PORTAL_PATHS } from './paths.ts';
@@ -257,13 +256,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       });
       kit.page(ctx, status, 'method-add', {
         csrf: csrf(session),
-        user: session.user,
-        qrSvgTrusted: await qrCodeSvg(view.uri),
-        otpUri: view.uri,
-        secret: base32Encode(view.pending.secret),
-        account: session.user,
-        issuer: config.mfa.totp.issuer,
-        period: view.pending.period,
+        ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
         name: extra.name ?? `Authenticator app ${count + 1}`,
         ...extra,
       });

@@ -5,6 +5,8 @@
  * all in one {@link definePage} call next to the handler. `portal/pages` collects them.
  */
 import type { MessageParams, MessageRef } from './i18n.ts';
+import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
+import type { TotpEnrollmentView } from '../factors/totp/verify.ts';
 import type { PORTAL_PATHS } from './paths.ts';
 
 /** What a builder hands the renderer: the translated title, the texts' placeholder values and the template's view. */
@@ -94,6 +96,23 @@ export interface TotpSetup extends FormFields {
   period: number;
   /** Tied to the code field, e.g. `enroll_error_invalid`. */
   error?: MessageRef;
+}
+
+/** What every TOTP setup page shows of a pending enrollment: the QR code, the link and the key. */
+export async function totpSetupOf(
+  view: TotpEnrollmentView,
+  user: string,
+  issuer: string,
+): Promise<Pick<TotpSetup, 'user' | 'qrSvgTrusted' | 'otpUri' | 'secret' | 'account' | 'issuer' | 'period'>> {
+  return {
+    user,
+    qrSvgTrusted: await qrCodeSvg(view.uri),
+    otpUri: view.uri,
+    secret: base32Encode(view.pending.secret),
+    account: user,
+    issuer,
+    period: view.pending.period,
+  };
 }
 
 /** The view fields a {@link TotpSetup} page's template shares. */
