@@ -20,6 +20,9 @@ import type { PageDefinition, ViewKit } from './page.ts';
 import { PAGES, PAGE_NAMES, type PageData, type PageName } from './pages.ts';
 import { PORTAL_PATHS } from './paths.ts';
 
+/** Where a render's page params sit on its texts object, for the placeholder getters. */
+const PARAMS = Symbol('params');
+
 const PAGES_BY_NAME: ReadonlyMap<string, PageDefinition<string, never>> = new Map(
   PAGES.map((p) => [p.name, p as PageDefinition<string, never>]),
 );
@@ -91,13 +94,25 @@ export function createRenderer(opts: RendererOptions): Renderer {
     paths: Object.freeze(Object.fromEntries(Object.entries(PORTAL_PATHS).map(([k, p]) => [k, prefix + p]))) as ViewKit['paths'],
   });
 
-  // Per language: the texts with the product name applied, and which of them still hold placeholders.
-  // `base` stays unfrozen: each render shadows the templated keys on an object inheriting from it.
-  const texts = new Map<string, { base: Readonly<Record<string, string>>; templated: readonly string[] }>();
+  // Per language: the texts with the product name applied. A text with placeholders is a getter
+  // that fills them from the page's params when the view reads it, so a render formats only the
+  // texts its page shows (formatting every templated text of the catalog for every page was the
+  // largest cost of a sign-in page, the page a refused password attempt answers with).
+  const texts = new Map<string, { base: Readonly<Record<string, string>>; proto: object }>();
   for (const lang of catalog.languages) {
     const base: Record<string, string> = { ...catalog.messages[lang] };
     if (opts.productName !== undefined) base.product_name = opts.productName;
-    texts.set(lang, { base, templated: Object.keys(base).filter((k) => base[k]!.includes('{')) });
+    const proto = Object.create(base) as Record<string | symbol, unknown>;
+    for (const key of Object.keys(base)) {
+      const template = base[key]!;
+      if (!template.includes('{')) continue;
+      Object.defineProperty(proto, key, {
+        get(this: Record<symbol, MessageParams | undefined>) {
+          return format(template, this[PARAMS], lang);
+        },
+      });
+    }
+    texts.set(lang, { base, proto });
   }
   const langOf = (lang: string): string => (texts.has(lang) ? lang : catalog.languages[0]!);
 
@@ -105,9 +120,9 @@ export function createRenderer(opts: RendererOptions): Renderer {
 
   function render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean } {
     const { title, params, view, width, script } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
-    const { base, templated } = texts.get(lang)!;
-    const t: Record<string, string> = Object.create(base);
-    for (const key of templated) t[key] = format(base[key]!, params, lang);
+    const { base, proto } = texts.get(lang)!;
+    const t = Object.create(proto) as Record<symbol, MessageParams | undefined>;
+    t[PARAMS] = params;
     const full = {
       ...site,
       ...view,
