@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   auditEvent(kind: string, outcome: string): void;
   /** What a report-only rule (its key) would have done to a request. */
   reportOnly(rule: string, outcome: string): void;
+  /** A password attempt refused by the source throttle (the sign-in log sums these up per source and minute). */
+  throttled(): void;
 }
 
 let created: GatewayMetrics | undefined;
@@ -64,8 +66,13 @@ export function gatewayMetrics(): GatewayMetrics {
       'would_require_sign_in.',
     labelNames: ['rule', 'outcome'],
   });
+  const throttled = new Counter({
+    name: 'mfa_gateway_sign_in_throttled_total',
+    help: 'Password attempts refused by mfa.source_throttle, each one (the sign-in log has one line per source and minute).',
+  });
   created = {
     request: (result) => results[result].inc(),
+    throttled: () => throttled.inc(),
     upstreamError: (status) => upstream.labels(String(status)).inc(),
     auditEvent: (kind, outcome) => audit.labels(kind, outcome).inc(),
     reportOnly: (rule, outcome) => reportOnly.labels(rule, outcome).inc(),

@@ -87,6 +87,8 @@ export interface RunningGateway {
   readonly mailer: Mailer;
   /** Report-only rule hits, buffered and added to the store every few seconds (`flush()` now). */
   readonly reportOnly: Pick<ReportOnlyLog, 'flush'>;
+  /** Attempts refused by the source throttle, counted and summed up in the sign-in log once a minute (`flush()` now). */
+  readonly refusals: { flush(all?: boolean): Promise<void> };
   /** Decision traces of refused and redirected requests; tests flush them instead of waiting. */
   readonly traces: Pick<DecisionTraceLog, 'flush'>;
   /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
@@ -181,6 +183,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log,
     lockout: () => passwordPolicy,
     throttle: () => throttleSettings,
+    clock,
+    onThrottled: () => metrics.throttled(),
     ...(options.passwordVerifier ? { verifier: options.passwordVerifier } : {}),
     onLockout: (user, until, details) => onLockout(user, until, details),
   });
@@ -399,6 +403,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     revocations,
     mailer,
     reportOnly,
+    refusals: { flush: (all) => passwordCheck.flush(all) },
     traces,
     reload(config) {
       current = build(config);
@@ -418,6 +423,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await mailer.close();
       await reportOnly.stop();
       await traces.stop();
+      await passwordCheck.close();
       users.close();
       await store.close();
     },

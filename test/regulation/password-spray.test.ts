@@ -8,6 +8,12 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { PASSWORDS, field, send, startTestGateway, startUpstream, type Reply, type TestGateway } from '../helpers/gateway.ts';
 import { freshSchema } from '../helpers/postgres.ts';
+import { processMetrics } from '../../src/metrics/metrics.ts';
+
+/** This process's `mfa_gateway_sign_in_throttled_total` (every gateway of the test process adds to it). */
+async function throttledCount(): Promise<number> {
+  return Number(/^mfa_gateway_sign_in_throttled_total (\d+)$/m.exec(await processMetrics())?.[1] ?? 0);
+}
 
 const MIN = 60_000;
 const FAILURES = 5;
@@ -248,4 +254,48 @@ t.test('postgres: the throttle holds across two gateways', async (t) => {
   t.equal((await signIn(a, sprayed(90), 'x', via('203.0.113.80'))).status, 429, 'refused on A');
   t.equal((await basic(b, sprayed(91), 'x', via('203.0.113.80'))).status, 429, 'and on B, over HTTP Basic too');
   t.equal((await signIn(b, 'bob', PASSWORDS.bob!, via('203.0.113.81'))).status, 303, 'another source signs in on B');
+});
+
+t.test('a throttled source is refused from memory and logged once a minute, with the count, not once per attempt', async (t) => {
+  const { gw } = await gateway(t);
+  const before = await throttledCount();
+  const src = via('203.0.113.9');
+  for (let i = 0; i < FAILURES; i++) t.equal((await signIn(gw, sprayed(i), 'x', src)).status, 401);
+  const first = await signIn(gw, sprayed(100), 'x', src);
+  t.equal(first.status, 429, 'the store refuses the source');
+  t.equal(first.headers['retry-after'], String(10 * 60));
+  for (let i = 101; i < 131; i++) {
+    const r = await signIn(gw, sprayed(i), 'x', src);
+    t.equal(r.status, 429, `attempt ${i} refused`);
+    if (r.status !== 429) break;
+  }
+  gw.clock.now += 2 * MIN;
+  const later = await signIn(gw, 'bob', PASSWORDS.bob!, src);
+  t.equal(later.status, 429, 'even the right password: the source is refused, from memory');
+  t.equal(later.headers['retry-after'], String(8 * 60), 'Retry-After still counts down to the end the store named');
+  await gw.refusals.flush();
+  const throttled = (await gw.store.query({ limit: 100 })).filter((e) => e.detail.includes('throttled'));
+  t.equal(throttled.length, 2, 'one line for the first refusal, one summing up the rest');
+  t.match(throttled[0]!.detail, /^source 203\.0\.113\.9 throttled until .*: 31 more attempts refused on 20\+ names since /);
+  t.equal(throttled[0]!.user, '', 'many names: no single user');
+  t.match(throttled[1]!.detail, /too many failed attempts$/);
+  t.equal(throttled[1]!.user, sprayed(100));
+  await gw.refusals.flush();
+  t.equal((await gw.store.query({ limit: 100 })).filter((e) => e.detail.includes('throttled')).length, 2, 'nothing pending: no new line');
+  t.equal((await throttledCount()) - before, 32, 'every refusal counts in the metrics');
+
+  // The period ends: the next attempt asks the store again (and is allowed: the window has slid).
+  gw.clock.now += 8 * MIN;
+  t.equal((await signIn(gw, 'bob', PASSWORDS.bob!, src)).status, 303, 'after the period the right password signs in');
+});
+
+t.test('one name tried over and over from a throttled source is logged under that name', async (t) => {
+  const { gw } = await gateway(t);
+  const src = via('203.0.113.10');
+  for (let i = 0; i < FAILURES; i++) t.equal((await signIn(gw, sprayed(i), 'x', src)).status, 401);
+  for (let i = 0; i < 4; i++) t.equal((await signIn(gw, 'alice', 'guess', src)).status, 429);
+  await gw.refusals.flush(true);
+  const lines = (await gw.store.query({ user: 'alice', limit: 10 })).map((e) => e.detail);
+  t.equal(lines.length, 2);
+  t.match(lines[0], /: 3 more attempts refused on one name since /);
 });

@@ -31,6 +31,7 @@ import type { Addr } from '../../client-ip/cidr.ts';
 import type { AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, SourceThrottleStore } from '../../store/types.ts';
 import { sourceKey, type SourceThrottleSettings } from '../../regulation/source-throttle.ts';
 import { argon2Verify, checkPassword, type FirstFactorSource, type PasswordFailure, type PasswordVerifier } from './password.ts';
+import { createRefusedSources, type RefusalSummary } from './refused-sources.ts';
 import type { UserRecord } from './users-file.ts';
 
 type RegulatedPasswordStore = Pick<LockoutStore, 'regulateAttempt' | 'clearLockout'> &
@@ -53,6 +54,10 @@ export interface RegulatedPasswordDeps {
    * not reach it). Must not throw; may send mail later.
    */
   onLockout?: (user: string, until: number, details: { factor: 'password'; clientIp: string }) => void;
+  /** Told of every attempt refused by the source throttle (a metric), including those refused from memory. */
+  onThrottled?: () => void;
+  /** Epoch milliseconds (tests freeze it); the store's own clock still stamps what it records. */
+  clock?: () => number;
   log?: Pick<Logger, 'warn' | 'error'>;
 }
 
@@ -100,11 +105,44 @@ type RegulatedPassword =
 
 export type RegulatedPasswordCheck = (attempt: PasswordAttempt) => Promise<RegulatedPassword>;
 
+/** The check as the gateway owns it: `flush` writes the pending refusal counts to the sign-in log (`all`: every one, at close). */
+export type RegulatedPasswordChecker = RegulatedPasswordCheck & { flush(all?: boolean): Promise<void>; close(): Promise<void> };
+
+/** How often pending refusal counts are looked at (each source's line comes at most once a minute). */
+const SUMMARY_TICK_MS = 10_000;
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): RegulatedPasswordCheck {
+export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): RegulatedPasswordChecker {
   const { store, users } = deps;
   const verifier = deps.verifier ?? argon2Verify;
+  const clock = deps.clock ?? Date.now;
+  // Sources the store refused lately: their next attempts are refused from memory (see refused-sources).
+  const refused = createRefusedSources();
+
+  const summaryLine = (s: RefusalSummary): string => {
+    const names = s.names.length === 1 && !s.moreNames ? 'on one name' : `on ${s.names.length}${s.moreNames ? '+' : ''} names`;
+    return `source ${s.source} throttled until ${iso(s.until)}: ${s.count} more attempt${s.count === 1 ? '' : 's'} refused ${names} since ${iso(s.since)}`;
+  };
+  async function flush(all = false): Promise<void> {
+    for (const s of refused.due(clock(), all)) {
+      try {
+        await store.record({
+          kind: 'password',
+          user: s.names.length === 1 && !s.moreNames ? s.names[0]! : '',
+          clientIp: s.clientIp,
+          userAgent: s.userAgent,
+          rule: null,
+          outcome: 'denied',
+          detail: summaryLine(s),
+        });
+      } catch (err) {
+        deps.log?.error({ err, source: s.source, refused: s.count }, 'could not log refused sign-in attempts');
+      }
+    }
+  }
+  const timer = setInterval(() => void flush(), SUMMARY_TICK_MS);
+  timer.unref();
 
   function lockedOut(user: string, until: number, clientIp: string): void {
     deps.log?.warn({ user, factor: 'password', until: iso(until), ip: clientIp }, 'account locked out');
@@ -115,7 +153,7 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
     }
   }
 
-  return async (attempt) => {
+  const check: RegulatedPasswordCheck = async (attempt) => {
     const name = attempt.name;
     const log = (outcome: AuditEvent['outcome'], detail: string, user = name) =>
       store.record({
@@ -132,8 +170,15 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
 
     let reserved: number | null = null;
     if (settings.policy !== null) {
+      const until = refused.refusing(source, clock(), attempt);
+      if (until !== undefined) {
+        deps.onThrottled?.();
+        return { ok: false, reason: 'throttled', retryAt: until, source };
+      }
       const verdict = await store.throttleSource(source, settings.policy);
       if (!verdict.allowed) {
+        refused.remember(source, verdict.retryAt, clock());
+        deps.onThrottled?.();
         await log('denied', `source ${source} throttled until ${iso(verdict.retryAt)}: too many failed attempts`);
         return { ok: false, reason: 'throttled', retryAt: verdict.retryAt, source };
       }
@@ -191,4 +236,11 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
     }
     return { ok: true, user: known, via: viaAlternative === null ? { kind: 'password' } : { kind: 'alternative', ...viaAlternative } };
   };
+  return Object.assign(check, {
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush(true);
+    },
+  });
 }
