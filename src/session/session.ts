@@ -7,10 +7,10 @@
  * time with the user's revocation record, and its session id with the sessions ended one
  * by one (sign-out), both held in memory (refreshed from the store within
  * one second, see `session/revocations`). Unsealing costs about 150 µs of CPU, several
- * times the whole forwarding cost, so verified cookies are cached by their value; the
+ * times the whole forwarding cost, so verified cookies are cached by a digest of their value; the
  * timeouts and the revocation check still run on every read.
  */
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { sealData, unsealData } from 'iron-session';
 import { LRUCache } from 'lru-cache';
 import type { SessionConfig } from '../config/types.ts';
@@ -129,7 +129,7 @@ export interface SessionDeps {
   revocations: RevocationView;
   clock: () => number;
   /**
-   * How many verified cookies to keep unsealed (about 700 bytes each). Above the number of
+   * How many verified cookies to keep unsealed (about 300 bytes each). Above the number of
    * sessions in use, or a client rotating through more cookies than fit (a load test, a busy
    * day) misses on every request: LRU's worst case. Only cookies that unsealed are kept, so
    * nobody can fill it with made-up values.
@@ -167,7 +167,11 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   const ttlSeconds = Math.ceil(absoluteMs / 1000);
   const attrs = { secure, domain: config.domain };
 
-  // Verified cookie value -> its data. Entries are re-checked on every read, so the cache
+  // A cookie value as a cache key: its SHA-256 (22 characters of it, 128 bits). The value itself
+  // (about 480 characters, and often a slice that keeps the whole Cookie header alive) made the
+  // key most of an entry's memory, and 100,000 sessions are 100,000 entries.
+  const keyOf = (value: string): string => hash('sha256', value, 'base64url').slice(0, 22);
+  // Verified cookie value (its key) -> its data. Entries are re-checked on every read, so the cache
   // only saves the unseal; its TTL bounds memory for cookies nobody presents any more.
   const verified = new LRUCache<string, SessionData>({ max: deps.cacheMax ?? DEFAULT_CACHE_MAX, ttl: 10 * 60_000, updateAgeOnGet: false });
   // Old cookie value -> the Set-Cookie of its refreshed session (see `refresh`).
@@ -193,7 +197,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   async function unsealSession(value: string): Promise<SessionRead> {
     const data = await unsealData<Partial<SessionData>>(value, { password, ttl: ttlSeconds });
     if (!isSessionData(data)) return { state: 'invalid', reason: 'unreadable' };
-    verified.set(value, data);
+    verified.set(keyOf(value), data);
     return check(data);
   }
 
@@ -208,7 +212,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     allCookieNames: names.all,
     read(value) {
       if (!value) return { state: 'none' };
-      const cached = verified.get(value);
+      const cached = verified.get(keyOf(value));
       return cached ? check(cached) : unsealSession(value);
     },
     async issue(session) {
@@ -223,22 +227,23 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
         seen: now,
       };
       const value = await seal(data);
-      verified.set(value, data);
+      verified.set(keyOf(value), data);
       return { data, setCookie: serializeCookie(cookieName, value, attrs) };
     },
     refresh(oldValue, data, onRenewed) {
-      let setCookie = refreshed.get(oldValue);
+      const oldKey = keyOf(oldValue);
+      let setCookie = refreshed.get(oldKey);
       if (setCookie === undefined) {
         onRenewed?.();
         setCookie = (async () => {
           const next: SessionData = { ...data, seen: clock() };
           const value = await seal(next);
-          verified.set(value, next);
+          verified.set(keyOf(value), next);
           return serializeCookie(cookieName, value, attrs);
         })();
-        refreshed.set(oldValue, setCookie);
+        refreshed.set(oldKey, setCookie);
         // A failed seal is not remembered: the next request tries again.
-        setCookie.catch(() => refreshed.delete(oldValue));
+        setCookie.catch(() => refreshed.delete(oldKey));
       }
       return setCookie;
     },
