@@ -72,16 +72,78 @@ function isArgon2idHash(hash: string): boolean {
   }
 }
 
+/** Users per piece when a large file is parsed piece by piece (see {@link splitUsers}). */
+const USERS_PER_PIECE = 2000;
+
+/**
+ * Splits a block-style users file (`users:` at the left margin, one entry per key under it,
+ * comments and blank lines anywhere) into documents of {@link USERS_PER_PIECE} entries each,
+ * so that yaml's syntax tree (about 4 KB per user, with positions) exists for one piece at a
+ * time: parsed whole, a file of 100,000 users raised the process's memory by 400 MB, most of
+ * which the heap kept. A line at the entries' indentation that starts a key is the start of
+ * an entry: continuation lines of any value are indented deeper. Null when the file has
+ * another shape; it is then parsed whole.
+ */
+function splitUsers(text: string): string[] | null {
+  const lines = text.split('\n');
+  const blank = (l: string) => /^\s*(#.*)?\r?$/.test(l);
+  let head = 0;
+  while (head < lines.length && blank(lines[head]!)) head++;
+  if (head === lines.length || !/^users:[ \t]*(#.*)?\r?$/.test(lines[head]!)) return null;
+  let indent = -1;
+  const starts: number[] = [];
+  for (let i = head + 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (blank(l)) continue;
+    const lead = l.length - l.trimStart().length;
+    if (lead === 0 || l[lead - 1] !== ' ' || l.slice(0, lead).includes('\t')) return null;
+    if (indent === -1) indent = lead;
+    if (lead === indent) {
+      if (l[lead] === '-' || l[lead] === '?') return null;
+      starts.push(i);
+    } else if (lead < indent) return null;
+  }
+  if (starts.length <= USERS_PER_PIECE) return null;
+  const pieces: string[] = [];
+  for (let k = 0; k < starts.length; k += USERS_PER_PIECE) {
+    const begin = k === 0 ? head + 1 : starts[k]!;
+    const end = k + USERS_PER_PIECE < starts.length ? starts[k + USERS_PER_PIECE]! : lines.length;
+    pieces.push(`users:\n${lines.slice(begin, end).join('\n')}`);
+  }
+  return pieces;
+}
+
 /**
  * Parses the text of a users file. Returns the entries, or throws {@link UsersFileError}
- * naming every problem (`file` is only used in the messages).
+ * naming every problem (`file` is only used in the messages). A large file in the usual
+ * block style is parsed piece by piece (see {@link splitUsers}); where a piece has a
+ * problem, the file is parsed whole again, so the messages are exactly those of one parse.
  */
 export function parseUsersFile(text: string, file: string): UserEntry[] {
+  const pieces = splitUsers(text);
+  if (pieces !== null) {
+    const problems: ConfigProblem[] = [];
+    const entries: UserEntry[] = [];
+    const seen = new Map<string, string>();
+    for (const piece of pieces) {
+      parsePiece(piece, file, problems, entries, seen);
+      if (problems.length > 0) break;
+    }
+    if (problems.length === 0) return entries;
+  }
+  const problems: ConfigProblem[] = [];
+  const entries: UserEntry[] = [];
+  parsePiece(text, file, problems, entries, new Map());
+  if (problems.length > 0) throw new UsersFileError(problems);
+  return entries;
+}
+
+/** Parses one document of users into `entries`, collecting `problems`; `seen` holds the names of earlier pieces. */
+function parsePiece(text: string, file: string, problems: ConfigProblem[], entries: UserEntry[], seen: Map<string, string>): void {
   const lines = new LineCounter();
   // yaml's own duplicate-key check compares every key with every other (20,000 users took
   // 30 s); duplicates are found below with a Map instead, at every level of the file.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  const problems: ConfigProblem[] = [];
   const at = (offset: number | undefined, path: string, message: string) => {
     const pos = offset === undefined ? { line: 0, col: 0 } : lines.linePos(offset);
     problems.push({ file, line: pos.line, column: pos.col, path, message });
@@ -89,12 +151,12 @@ export function parseUsersFile(text: string, file: string): UserEntry[] {
   const nodeAt = (node: Node | null | undefined, path: string, message: string) => at(node?.range?.[0], path, message);
 
   for (const e of doc.errors) at(e.pos[0], '', e.message.split('\n')[0] ?? e.message);
-  if (problems.length > 0) throw new UsersFileError(problems);
+  if (problems.length > 0) return;
 
   const root = doc.contents;
   if (!isMap(root)) {
     nodeAt(root, '', 'expected a mapping with a `users:` key');
-    throw new UsersFileError(problems);
+    return;
   }
   let usersNode: unknown = null;
   const rootKeys = new Set<string>();
@@ -106,8 +168,6 @@ export function parseUsersFile(text: string, file: string): UserEntry[] {
     else nodeAt(pair.key as Node, key, 'unknown key (the file has only `users:`)');
   }
 
-  const entries: UserEntry[] = [];
-  const seen = new Map<string, string>();
   if (usersNode !== null && !(isScalar(usersNode) && usersNode.value === null)) {
     if (!isMap(usersNode)) {
       nodeAt(usersNode as Node, 'users', 'expected a mapping of user names to their entries');
@@ -129,8 +189,6 @@ export function parseUsersFile(text: string, file: string): UserEntry[] {
       }
     }
   }
-  if (problems.length > 0) throw new UsersFileError(problems);
-  return entries;
 }
 
 function parseEntry(

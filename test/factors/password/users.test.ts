@@ -137,6 +137,34 @@ t.test("duplicate keys are reported at every level, with yaml's quadratic check 
   t.comment(`20,000 users parsed in ${(performance.now() - started).toFixed(0)} ms`);
 });
 
+t.test('a large users file parses piece by piece with the same entries, lines and duplicate checks as whole', async (t) => {
+  const hash = parseUsersFile(usersYaml(), 'u')[0]!.passwordHash;
+  const entry = (i: number) => `  user-${i}:\n    password: "${hash}"\n`;
+  const users = (n: number, at: (i: number) => string = entry) => Array.from({ length: n }, (_, i) => at(i)).join('');
+  // Comments, blank lines, a block scalar and a flow sequence over two lines: continuations are indented deeper.
+  const fancy = (i: number) =>
+    i % 1000 === 7
+      ? `  # a comment at the entries' indentation\n\n  user-${i}:\n    name: >-\n      Multi\n      Line\n    groups: [a,\n      b]\n    password: "${hash}"\n`
+      : entry(i);
+  const text = `# header\nusers:   # the list\n${users(5000, fancy)}`;
+  const parsed = parseUsersFile(text, 'big.yaml');
+  t.equal(parsed.length, 5000);
+  t.same(parsed[1007]!.record, { name: 'user-1007', displayName: 'Multi Line', groups: ['a', 'b'], disabled: false });
+  t.same(parseUsersFile(text.replaceAll('\n', '\r\n'), 'big.yaml').length, 5000, 'CRLF line ends too');
+
+  // A problem in the third piece: the line is the file's line (each plain entry is two lines).
+  const bad = `users:\n${users(5000, (i) => (i === 4500 ? `  user-${i}:\n    password: hunter2\n` : entry(i)))}`;
+  const err = t.throws(() => parseUsersFile(bad, 'big.yaml')) as UsersFileError;
+  t.same(
+    err.problems.map((p) => [p.line, p.column, p.path]),
+    [[2 + 4500 * 2 + 1, 15, 'users.user-4500.password']],
+  );
+  // A name that comes back in a later piece (in another case) is found like in one piece.
+  const dup = `users:\n${users(4500)}  USER-3:\n    password: "${hash}"\n`;
+  const twice = t.throws(() => parseUsersFile(dup, 'big.yaml')) as UsersFileError;
+  t.match(twice.problems, [{ line: 2 + 4500 * 2, path: 'users.USER-3', message: /same user as "user-3"/ }]);
+});
+
 t.test('lookup is case-insensitive and keeps the canonical name', async (t) => {
   const file = await tempFile(t, usersYaml());
   const dir = await loadUserDirectory(file);
