@@ -38,7 +38,15 @@ export interface GatewaySetup {
   sourceThrottle?: { failures: number; window_minutes: number };
   /** `identity.jwt` on, with a fresh Ed25519 key: every forwarded request carries the signed assertion. */
   jwt?: boolean;
+  /** Node options before the gateway's script (the `-small-heap` scenarios pass {@link SMALL_HEAP}). */
+  nodeOptions?: readonly string[];
 }
+
+/**
+ * The V8 heap settings the Docker image ships (`NODE_OPTIONS` in the Dockerfile; README "Sizing"):
+ * the `-small-heap` scenarios run the gateway with them, next to the same scenario without.
+ */
+export const SMALL_HEAP = ['--max-semi-space-size=1'] as const;
 
 /** The keys this bench sets; everything else keeps the gateway's defaults. */
 type BenchConfig = {
@@ -109,7 +117,7 @@ export async function startGateway(
     `gateway (${setup.name})`,
     cores,
     process.execPath,
-    [...profile, GATEWAY_BIN, 'serve', '--config', configFile],
+    [...(setup.nodeOptions ?? []), ...profile, GATEWAY_BIN, 'serve', '--config', configFile],
     env,
     ROOT,
   );

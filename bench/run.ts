@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { RATE_SCENARIOS, runFixedRates } from './fixed-rate.ts';
-import { startGateway } from './gateway.ts';
+import { SMALL_HEAP, startGateway } from './gateway.ts';
 import type { GatewaySetup } from './gateway.ts';
 import { runLoad, useScripts } from './load.ts';
 import type { LoadOptions } from './load.ts';
@@ -306,6 +306,20 @@ async function main(): Promise<number> {
       name: 'gateway-many-sessions',
       description: `gateway, rule /** two_factor, ${opts.sessions} distinct signed-in users, a different cookie per request`,
       setup: gateway({ name: 'gateway-many-sessions', policy: 'two_factor', trustLoopback: false }, opts.sessions),
+    },
+    // The heap settings the Docker image ships, next to the defaults above: RSS and throughput in one run.
+    {
+      name: 'gateway-two-factor-small-heap',
+      description: `gateway-two-factor-session under node ${SMALL_HEAP.join(' ')} (the Dockerfile's NODE_OPTIONS)`,
+      setup: gateway({ name: 'gateway-two-factor-small-heap', policy: 'two_factor', trustLoopback: false, nodeOptions: SMALL_HEAP }, 1),
+    },
+    {
+      name: 'gateway-many-sessions-small-heap',
+      description: `gateway-many-sessions under node ${SMALL_HEAP.join(' ')} (the Dockerfile's NODE_OPTIONS)`,
+      setup: gateway(
+        { name: 'gateway-many-sessions-small-heap', policy: 'two_factor', trustLoopback: false, nodeOptions: SMALL_HEAP },
+        opts.sessions,
+      ),
     },
     {
       name: 'gateway-trusted-network',
