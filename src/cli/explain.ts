@@ -118,9 +118,8 @@ export async function explainCommand(argv: string[], io: CommandIo): Promise<num
       not_signed_in: r.notSignedIn,
       signed_in: r.signedIn,
     }));
-    io.stdout.write(
-      `${JSON.stringify({ request: `${method.toUpperCase()} ${url}`, need: result.need, rule: result.rule, report_only: reportOnly, lines: result.lines })}\n`,
-    );
+    const request = `${method.toUpperCase()} ${url}`;
+    io.stdout.write(`${JSON.stringify({ request, need: result.need, rule: result.rule, report_only: reportOnly, lines: result.lines })}\n`);
   } else io.stdout.write(`${result.lines.join('\n')}\n`);
   return 0;
 }
