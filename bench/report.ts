@@ -2,7 +2,8 @@
  * @module bench/report
  * Turns the repetitions of a run into what people read: the median of every figure per
  * scenario, its ratios to the two baselines of the same run (the floor, bench/floor.ts, and
- * nginx), the issue-7 targets checked against those medians, and the terminal tables; and
+ * nginx), what `identity.jwt` costs (`gateway-jwt` as ratios to `gateway-two-factor-session`),
+ * the issue-7 targets checked against those medians, and the terminal tables; and
  * the same for the fixed-rate runs (latency at 2,500 and 5,000 req/s, issue 16).
  */
 
@@ -228,6 +229,47 @@ export function renderTables(results: ScenarioResult[], floor: ScenarioResult | 
     );
   };
   return [main, '', ratioTable('floor', floor), '', ratioTable('nginx', nginx)].join('\n');
+}
+
+/** The scenario `gateway-jwt` is read against: the same two-factor session with `identity.jwt` off. */
+const JWT_BASE = 'gateway-two-factor-session';
+
+/** What `identity.jwt` costs: `gateway-jwt`'s medians as ratios to {@link JWT_BASE}'s, or why there are none. */
+type JwtCost =
+  | { measured: true; ratios: Record<Figure, number>; extraCpuUsPerReq: number; extraP99Ms: number }
+  | { measured: false; reason: string };
+
+export function jwtCost(results: readonly ScenarioResult[]): JwtCost {
+  const jwt = results.find((r) => r.name === 'gateway-jwt');
+  const base = results.find((r) => r.name === JWT_BASE);
+  for (const [name, r] of [
+    ['gateway-jwt', jwt],
+    [JWT_BASE, base],
+  ] as const) {
+    if (r?.status !== 'measured' || !r.median)
+      return { measured: false, reason: `${name}: ${r?.reason ?? r?.status ?? 'not in this run'}` };
+  }
+  const m = jwt!.median!;
+  const b = base!.median!;
+  return {
+    measured: true,
+    ratios: Object.fromEntries(FIGURES.map((f) => [f, m[f] / b[f]])) as Record<Figure, number>,
+    extraCpuUsPerReq: m.cpuUsPerReq - b.cpuUsPerReq,
+    extraP99Ms: m.p99 - b.p99,
+  };
+}
+
+/** One line: `gateway-jwt` as ratios to `gateway-two-factor-session` (req/s: higher is better; the rest: lower is better). */
+export function renderJwtCost(results: readonly ScenarioResult[]): string {
+  const cost = jwtCost(results);
+  const title = `identity.jwt: gateway-jwt ÷ ${JWT_BASE}`;
+  if (!cost.measured) return `${title}: not measured (${cost.reason})`;
+  const signed = (value: number, digits: number) => `${value >= 0 ? '+' : ''}${fmt(value, digits)}`;
+  return (
+    `${title} (req/s: higher is better; the rest: lower is better)\n  ` +
+    FIGURES.map((f) => `${LABELS[f]} ${fmt(cost.ratios[f], 2)}×`).join(', ') +
+    ` (CPU ${signed(cost.extraCpuUsPerReq, 1)} µs/req, p99 ${signed(cost.extraP99Ms, 2)} ms)`
+  );
 }
 
 export function renderTargets(checks: TargetCheck[], title = 'issue 7 targets (from the medians above)'): string {

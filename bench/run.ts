@@ -47,6 +47,8 @@ import {
   addRatios,
   checkRateTargets,
   checkTargets,
+  jwtCost,
+  renderJwtCost,
   renderRateTables,
   renderTables,
   renderTargets,
@@ -553,7 +555,10 @@ async function main(): Promise<number> {
         `1 worker ${Math.round(workers[0].median!.rps)} req/s at ${workers[0].median!.cpuUsPerReq.toFixed(1)} µs/req, ` +
         `2 workers ${Math.round(workers[1].median!.rps)} req/s at ${workers[1].median!.cpuUsPerReq.toFixed(1)} µs/req (${(workers[1].median!.rps / workers[0].median!.rps).toFixed(2)}×)\n`
       : '';
-  const tables = selected.length > 0 ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderTargets(targetChecks)}\n` : '';
+  const tables =
+    selected.length > 0
+      ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderJwtCost(results)}\n\n${renderTargets(targetChecks)}\n`
+      : '';
   const rateTables =
     rateRows.length > 0
       ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
@@ -575,6 +580,7 @@ async function main(): Promise<number> {
     baselines: { floor: floor ? 'floor' : null, nginx: nginx ? 'nginx' : null },
     scenarios: results,
     targets: targetChecks,
+    jwt: jwtCost(results),
     fixedRate: { rates: opts.rates, rows: rateRows, targets: rateChecks },
     signIn,
     ldap,

@@ -51,8 +51,8 @@ export function auditJsonLine(e: AuditEntry): string {
 }
 
 const HEADERS = ['TIME', 'USER', 'CLIENT', 'BROWSER', 'RULE', 'OUTCOME', 'DETAIL'] as const;
-/** Widest a column may get (the last one, DETAIL, is never cut). */
-const MAX_WIDTH = [20, 24, 39, 24, 20, 8] as const;
+/** Widest a column may get (the last one, DETAIL, is never cut); OUTCOME fits `would_require_second_factor`. */
+const MAX_WIDTH = [20, 24, 39, 24, 20, 27] as const;
 
 function cut(value: string, width: number): string {
   return value.length <= width ? value : `${value.slice(0, width - 1)}…`;
@@ -63,7 +63,8 @@ export function auditTable(entries: readonly AuditEntry[]): string {
   if (entries.length === 0) return 'no sign-in log entries match\n';
   const rows = entries.map((e) => [
     formatTime(e.at),
-    printable(e.user),
+    // Empty for a caller who had not signed in (report-only entries).
+    printable(e.user) || '-',
     e.clientIp,
     printable(describeUserAgent(e.userAgent)) || '-',
     printable(e.rule ?? '-'),

@@ -1,10 +1,10 @@
 /**
  * @module audit/retention
- * Keeps the sign-in log (and the report-only rule hits beside it) to `log.sign_in_retention`: the gateway prunes older entries at
- * start and then every hour, together with expired fraud report links, browsers not
- * seen for a long time, and records of signed-out sessions past their absolute timeout. Pruning is idempotent, so several gateway processes
- * sharing one
- * store may all run it.
+ * Keeps the sign-in log (its report-only entries included), the report-only rule hits and the
+ * decision traces beside it to `log.sign_in_retention`: the gateway prunes older entries at
+ * start and then every hour, together with expired fraud report links, browsers not seen for
+ * a long time, and records of signed-out sessions past their absolute timeout. Pruning is
+ * idempotent, so several gateway processes sharing one store may all run it.
  */
 import type { Logger } from 'pino';
 import type {

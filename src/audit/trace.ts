@@ -44,7 +44,7 @@ export function createDecisionTraceLog(deps: Deps): DecisionTraceLog {
   let buffer: DecisionTrace[] = [];
   let dropped = 0;
 
-  async function flush(): Promise<void> {
+  async function write(): Promise<void> {
     if (buffer.length === 0 && dropped === 0) return;
     const traces = buffer;
     const lost = dropped;
@@ -57,6 +57,10 @@ export function createDecisionTraceLog(deps: Deps): DecisionTraceLog {
       deps.log.error({ err, traces: traces.length }, 'decision traces could not be written; they are lost');
     }
   }
+
+  // One flush at a time: a caller's flush resolves only after the timer's flush in progress has written too.
+  let last: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => (last = last.then(write));
 
   const timer = setInterval(() => void flush(), deps.flushMs ?? 2_000);
   timer.unref();

@@ -1,8 +1,9 @@
 /**
  * @module cli/explain
- * `mfa-gateway explain --ip IP [--user NAME] [--intranet-claim] METHOD URL`: which rule
+ * `mfa-gateway explain --ip IP [--user NAME] [--intranet-claim] [--json] METHOD URL`: which rule
  * matches a request and what it would need (bypass, password, second factor, deny), and
- * why, computed by the same functions the gateway runs on every request.
+ * why, and what the report-only rules in front of it would have done, computed by the same
+ * functions the gateway runs on every request.
  * `mfa-gateway explain --request ID [--json]`: the stored decision trace of a request the
  * gateway refused or redirected, by the request id its error page showed.
  */
@@ -19,14 +20,18 @@ import { sourceThrottleRules } from '../regulation/source-throttle.ts';
 import { formatTrace, isRequestId } from '../audit/trace.ts';
 import type { GatewayConfig } from '../config/types.ts';
 
-const HELP = `Usage: mfa-gateway explain --ip IP [--user NAME] [--intranet-claim] [--config FILE] METHOD URL
+const HELP = `Usage: mfa-gateway explain --ip IP [--user NAME] [--intranet-claim] [--json] [--config FILE] METHOD URL
        mfa-gateway explain --request ID [--json] [--config FILE]
 
 Shows which rule matches the request, the outcome (bypass, one_factor, two_factor, deny)
 and what the request would need, and why. URL is absolute (http://app.example.com/path)
 so that host rules apply. --user assumes that user signed in with a password (their
 groups come from the users file); --intranet-claim assumes a federated sign-in whose
-ID token carried the intranet claim.
+ID token carried the intranet claim. Report-only rules (mode: report_only) that match
+in front of the enforced rule are listed with what each would have done (would_deny,
+would_require_second_factor, would_require_sign_in, or would pass) to a caller who has
+not signed in and to that user. --json prints one JSON object: request, need, rule,
+report_only (rule, description, not_signed_in, signed_in; null = would pass) and lines.
 
 --request ID prints why the gateway refused or redirected that request (the id is on
 its error page and in the X-Request-Id header): the matched rule, the client address
@@ -106,7 +111,16 @@ export async function explainCommand(argv: string[], io: CommandIo): Promise<num
     intranetClaim: values['intranet-claim'],
     intranetClaimEnabled: config.mfa.trusted_ips.federated_intranet_claim,
   });
-  io.stdout.write(`${result.lines.join('\n')}\n`);
+  if (values.json) {
+    const reportOnly = result.reportOnly.map((r) => ({
+      rule: r.rule,
+      description: r.description,
+      not_signed_in: r.notSignedIn,
+      signed_in: r.signedIn,
+    }));
+    const request = `${method.toUpperCase()} ${url}`;
+    io.stdout.write(`${JSON.stringify({ request, need: result.need, rule: result.rule, report_only: reportOnly, lines: result.lines })}\n`);
+  } else io.stdout.write(`${result.lines.join('\n')}\n`);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module cli/log
- * `mfa-gateway log [--user NAME] [--since DURATION] [--limit N] [--json]`: the sign-in log
- * from the shared store, oldest first, as a table or as JSON lines.
+ * `mfa-gateway log [--user NAME] [--kind KIND] [--since DURATION] [--limit N] [--json]`: the
+ * sign-in log from the shared store, oldest first, as a table or as JSON lines.
  */
 import { parseArgs } from 'node:util';
 import type { CommandIo } from './io.ts';
@@ -10,16 +10,25 @@ import { openStore } from '../store/index.ts';
 import { lockoutRules } from '../regulation/lockout.ts';
 import { sourceThrottleRules } from '../regulation/source-throttle.ts';
 import { auditJsonLine, auditTable, sinceCutoff } from '../audit/format.ts';
+import { AUDIT_KINDS, type AuditKind } from '../store/types.ts';
 
-const HELP = `Usage: mfa-gateway log [--user NAME] [--since DURATION] [--limit N] [--json] [--config FILE]
+const HELP = `Usage: mfa-gateway log [--user NAME] [--kind KIND] [--since DURATION] [--limit N] [--json] [--config FILE]
 
 Prints the sign-in log: every attempt with its time (UTC), the user name as typed,
 the client address, the browser, the matched rule, the outcome and its detail
 (for example "denied: wrong code" or "fraud reported"). Oldest first; the newest
 --limit entries are shown.
 
+What report-only rules (mode: report_only) would have done is in the log too, as
+kind report_only with the outcome would_deny, would_require_second_factor or
+would_require_sign_in: one entry per rule, outcome, user and address per minute
+(and gateway process), with the count and the path hit most in its detail.
+
 Options:
   --user NAME        only this user (any letter case, unknown names too)
+  --kind KIND        only this kind of entry: password, second_factor,
+                     enrollment, method_removed, revocation, block, unblock,
+                     fraud_report, federated, app_password, admin, report_only
   --since DURATION   only the last 30m, 2h, 7d, ... (default: everything kept,
                      see log.sign_in_retention)
   --limit N          at most N entries, the newest ones (default 1000)
@@ -44,6 +53,7 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
       options: {
         config: { type: 'string', default: DEFAULT_CONFIG },
         user: { type: 'string' },
+        kind: { type: 'string' },
         since: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -66,6 +76,8 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
       return usage(`--since ${JSON.stringify(values.since)} is not a duration (use e.g. 30m, 2h, 7d)`);
     }
   }
+  const kind = values.kind;
+  if (kind !== undefined && !isAuditKind(kind)) return usage(`--kind ${JSON.stringify(kind)} is not one of ${AUDIT_KINDS.join(', ')}`);
   const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
   if (!Number.isSafeInteger(limit) || limit < 1) return usage(`--limit ${JSON.stringify(values.limit)} is not a positive whole number`);
 
@@ -78,7 +90,12 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
   });
   try {
     const entries = (
-      await store.query({ ...(values.user !== undefined ? { user: values.user } : {}), ...(since !== undefined ? { since } : {}), limit })
+      await store.query({
+        ...(values.user !== undefined ? { user: values.user } : {}),
+        ...(kind !== undefined ? { kind } : {}),
+        ...(since !== undefined ? { since } : {}),
+        limit,
+      })
     ).reverse();
     io.stdout.write(values.json ? entries.map((e) => `${auditJsonLine(e)}\n`).join('') : auditTable(entries));
     return 0;
@@ -89,3 +106,5 @@ export async function logCommand(argv: string[], io: CommandIo, deps: { clock?: 
     await store.close();
   }
 }
+
+const isAuditKind = (value: string): value is AuditKind => (AUDIT_KINDS as readonly string[]).includes(value);

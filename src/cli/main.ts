@@ -35,7 +35,10 @@ const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./sessions.ts')).sessionsCommand,
   },
   tokens: { summary: 'OATH hardware tokens: import a CSV, activate, list', load: async () => (await import('./tokens.ts')).tokensCommand },
-  log: { summary: 'print the sign-in log ([--user NAME] [--since 2h] [--json])', load: async () => (await import('./log.ts')).logCommand },
+  log: {
+    summary: 'print the sign-in log ([--user NAME] [--kind report_only] [--since 2h] [--json])',
+    load: async () => (await import('./log.ts')).logCommand,
+  },
   impact: {
     summary: 'what report-only rules would have done ([--since 7d] [--rule NAME] [--json])',
     load: async () => (await import('./impact.ts')).impactCommand,

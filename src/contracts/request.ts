@@ -75,7 +75,7 @@ export interface StepUpAsk {
   stepUp?: string;
   /** The method kinds a rule's `mfa_methods` accepts. */
   accepts?: readonly string[];
-  /** The key of a rule whose texts (`explanation`, `remediation`) the page shows. */
+  /** The key of a rule whose texts (`explanation`, `remediation`) the page shows (only a rule that has texts is named). */
   rule?: string;
 }
 
@@ -116,6 +116,9 @@ export type Verdict =
       session?: SessionFacts | undefined;
       /** The matched rule's `allowed_origins` (normalized); empty on bypass. */
       allowedOrigins?: readonly string[];
+      /** The matched rule and how far the caller had signed in (absent on bypass): what a refused WebSocket's trace names. */
+      rule?: CompiledRule | null;
+      level?: 1 | 2;
     }
   /** A 401 asking for HTTP Basic credentials (rules with `app_passwords: true`). */
   | { kind: 'challenge'; challenge: string; why?: Why }

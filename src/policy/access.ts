@@ -7,6 +7,7 @@
  * password, never to nothing; and which second factors a rule's `mfa_methods` accepts.
  */
 import type { RuleMfaMethod } from '../config/types.ts';
+import type { ReportOnlyOutcome } from '../store/types.ts';
 import type { Decision } from './decide.ts';
 
 /** A signed-in user as the session layer vouches for them. */
@@ -188,4 +189,17 @@ function stepUpFresh(key: string, maxAge: number, grant: number, subject: Subjec
 function lastCode(subject: Subject, now: number | undefined): string {
   if (subject.mfaAt === undefined) return 'no code was entered in this session';
   return `the last code was entered ${Math.floor(((now ?? subject.mfaAt) - subject.mfaAt) / 1000)} s ago`;
+}
+
+const WOULD: Readonly<Record<Access['result'], ReportOnlyOutcome | null>> = {
+  allow: null,
+  sign_in: 'would_require_sign_in',
+  second_factor: 'would_require_second_factor',
+  step_up: 'would_require_second_factor',
+  forbidden: 'would_deny',
+};
+
+/** What a report-only rule whose access result is `result` would have done; null: it would have let the request pass. */
+export function wouldHave(result: Access['result']): ReportOnlyOutcome | null {
+  return WOULD[result];
 }

@@ -2,14 +2,16 @@
  * @module policy/explain
  * What `mfa-gateway explain` prints: the same normalization, `decide` and `authorize` the
  * gateway runs on a live request, applied to a request described on the command line, with
- * every step said in a sentence. Pure; the CLI wrapper loads the config and prints `lines`.
+ * every step said in a sentence, and what the report-only rules the request passes on its way
+ * to the enforced one would have done. Pure; the CLI wrapper loads the config and prints `lines`.
  */
 import type { NetworkSet } from '../client-ip/cidr.ts';
+import type { ReportOnlyOutcome } from '../store/types.ts';
 import type { CompiledPolicy } from './compile.ts';
-import type { Subject } from './access.ts';
+import type { AccessContext, Subject } from './access.ts';
 import { parseAddress } from '../client-ip/cidr.ts';
-import { authorize } from './access.ts';
-import { decide } from './decide.ts';
+import { authorize, wouldHave } from './access.ts';
+import { decide, reportOnlyMatches, type Decision } from './decide.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath } from './path.ts';
 
@@ -33,6 +35,21 @@ export interface Explanation {
   lines: string[];
   /** What the request needs to pass; `deny` also covers requests answered 400. */
   need: 'bypass' | 'password' | 'second_factor' | 'deny';
+  /** The key of the enforced rule that matched; null when none did or the request is answered 400. */
+  rule: string | null;
+  /**
+   * Report-only rules (`mode: report_only`) that match in front of the enforced rule, in order,
+   * with what each would have done, as the gateway records it: to a caller who has not signed in,
+   * and to the assumed user signed in with the password (null: it would have let the request pass).
+   */
+  reportOnly: ReportOnlyExplanation[];
+}
+
+interface ReportOnlyExplanation {
+  rule: string;
+  description: string;
+  notSignedIn: ReportOnlyOutcome | null;
+  signedIn: ReportOnlyOutcome | null;
 }
 
 const NEED_TEXT: Record<Explanation['need'], string> = {
@@ -63,7 +80,7 @@ export function explainRequest(input: ExplainInput): Explanation {
   const lines = [`request: ${method} ${input.url}`];
   const refuse = (why: string): Explanation => {
     lines.push(`refused: ${why}`, 'needs:   nothing will do: the request is answered 400 before any rule is looked at');
-    return { lines, need: 'deny' };
+    return { lines, need: 'deny', rule: null, reportOnly: [] };
   };
 
   const parts = splitUrl(input.url);
@@ -82,7 +99,8 @@ export function explainRequest(input: ExplainInput): Explanation {
   const trustedNetwork = input.trustedIps.has(addr);
   lines.push(`client:  ${addr.toString()} (${trustedNetwork ? 'in' : 'not in'} trusted_ips)`);
 
-  const decision = decide(input.policy, { host, path: target.path, method, addr });
+  const request = { host, path: target.path, method, addr };
+  const decision = decide(input.policy, request);
   const groups = decision.rule?.groups ?? [];
   if (input.user !== undefined) {
     const theirs = input.user.groups.length === 0 ? 'no groups' : `groups ${input.user.groups.join(', ')}`;
@@ -107,48 +125,59 @@ export function explainRequest(input: ExplainInput): Explanation {
   }
 
   const ctx = { trustedNetwork, ip: addr.toString() };
-  const anonymous = authorize(decision, null, ctx);
-  let need: Explanation['need'];
-  let reasons = anonymous.reasons;
-  if (anonymous.result === 'allow') need = 'bypass';
-  else if (anonymous.result === 'forbidden') need = 'deny';
-  else {
-    const subject: Subject = {
-      user: input.user?.name ?? ANY_USER,
-      groups: input.user?.groups ?? groups,
-      level: 1,
-      intranetClaim: input.intranetClaim && input.intranetClaimEnabled,
-    };
-    const signedIn = authorize(decision, subject, ctx);
-    reasons = signedIn.reasons;
-    need =
-      signedIn.result === 'allow'
-        ? 'password'
-        : signedIn.result === 'second_factor' || signedIn.result === 'step_up'
-          ? 'second_factor'
-          : 'deny';
-    if (need === 'second_factor') {
-      // Groups are checked only once the second factor is done; say what happens then.
-      const afterSecondFactor = authorize(
-        decision,
-        { ...subject, level: 2, mfaAt: 0, stepUp: { rule: decision.rule?.key ?? '', at: 0 } },
-        {
-          ...ctx,
-          now: 0,
-        },
-      );
-      if (afterSecondFactor.result === 'forbidden') {
-        reasons = [...reasons, `after the second factor: ${afterSecondFactor.reasons.at(-1)!}`];
-        need = 'deny';
-      }
-    }
-  }
+  const subject: Subject = {
+    user: input.user?.name ?? ANY_USER,
+    groups: input.user?.groups ?? groups,
+    level: 1,
+    intranetClaim: input.intranetClaim && input.intranetClaimEnabled,
+  };
+  const { need, reasons } = needOf(decision, subject, ctx);
   // The first reason is the rule line above.
   for (const reason of reasons.slice(1)) lines.push(`  - ${reason}`);
   const accepts = decision.rule?.mfaMethods;
   const only = need === 'second_factor' && accepts ? ` (only ${accepts.join(' or ')}; another second factor must step up)` : '';
   lines.push(`needs:   ${NEED_TEXT[need]}${only}`);
-  return { lines, need };
+
+  // Judged like the gateway judges them on a live request: the same caller, never enforced.
+  const reportOnly = (input.policy.reportOnly === null ? [] : reportOnlyMatches(input.policy.reportOnly, request, decision.rule)).map(
+    (rule): ReportOnlyExplanation => ({
+      rule: rule.key,
+      description: rule.description,
+      notSignedIn: wouldHave(authorize(rule.decision, null, ctx).result),
+      signedIn: wouldHave(authorize(rule.decision, subject, ctx).result),
+    }),
+  );
+  if (input.policy.reportOnly !== null) {
+    if (reportOnly.length === 0) lines.push('report-only: no report-only rule matches in front of the enforced one');
+    else lines.push('report-only: rules in front of the enforced one, judged and recorded but never enforced (the answer above stands):');
+    for (const r of reportOnly) {
+      lines.push(
+        `  - ${r.description}: ${r.notSignedIn ?? 'would pass'} when not signed in; ` +
+          `${r.signedIn ?? 'would pass'} for ${subject.user} signed in with the password`,
+      );
+    }
+  }
+  return { lines, need, rule: decision.rule?.key ?? null, reportOnly };
+}
+
+/** What a request under `decision` needs, from a caller not signed in up to `subject` with a second factor, and why. */
+function needOf(decision: Decision, subject: Subject, ctx: AccessContext): { need: Explanation['need']; reasons: string[] } {
+  const anonymous = authorize(decision, null, ctx);
+  if (anonymous.result === 'allow') return { need: 'bypass', reasons: anonymous.reasons };
+  if (anonymous.result === 'forbidden') return { need: 'deny', reasons: anonymous.reasons };
+  const signedIn = authorize(decision, subject, ctx);
+  const reasons = signedIn.reasons;
+  if (signedIn.result === 'allow') return { need: 'password', reasons };
+  if (signedIn.result !== 'second_factor' && signedIn.result !== 'step_up') return { need: 'deny', reasons };
+  // Groups are checked only once the second factor is done; say what happens then.
+  const afterSecondFactor = authorize(
+    decision,
+    { ...subject, level: 2, mfaAt: 0, stepUp: { rule: decision.rule?.key ?? '', at: 0 } },
+    { ...ctx, now: 0 },
+  );
+  if (afterSecondFactor.result === 'forbidden')
+    return { need: 'deny', reasons: [...reasons, `after the second factor: ${afterSecondFactor.reasons.at(-1)!}`] };
+  return { need: 'second_factor', reasons };
 }
 
 /** The authority and the path as written (for showing what normalization changed) of an `http(s)://` URL. */

@@ -5,7 +5,11 @@
  * translate and format.
  */
 import type { MethodKind } from '../config/types.ts';
+import type { AuditEntry } from '../store/types.ts';
+import { AUDIT_KINDS } from '../store/types.ts';
+import { parseReportOnlyDetail } from '../audit/report-only.ts';
 import type { MessageParams, MessageRef } from './i18n.ts';
+import { isMessageKey } from './messages.ts';
 import { definePage, pageView, type CodeForm, type ViewKit } from './page.ts';
 
 /** `app-passwords`: POST `{prefix}account/app-passwords` (`name`, `csrf`) and `.../revoke` (`id`, `csrf`). */
@@ -48,10 +52,14 @@ export interface AdminUsersPage {
 export interface AdminLogEntry {
   id: number;
   at: number;
+  /** Empty for a caller who had not signed in (report-only entries). */
   user: string;
   kind: string;
-  outcome: 'success' | 'denied';
+  /** `success`, `denied`, or what a report-only rule would have done. */
+  outcome: AuditEntry['outcome'];
   ip: string;
+  /** The policy rule's key, where the entry names one. */
+  rule: string | null;
   detail: string;
 }
 
@@ -102,9 +110,9 @@ export interface AdminTokensPage {
   error?: { key: MessageRef; params?: MessageParams };
 }
 
-/** `admin-log`: GET `{prefix}admin/log?user=&since=&outcome=&before=`. */
+/** `admin-log`: GET `{prefix}admin/log?user=&kind=&since=&outcome=&before=`. */
 export interface AdminLogPage {
-  filters: { user: string; since: string; outcome: string };
+  filters: { user: string; kind: string; since: string; outcome: string };
   entries: readonly AdminLogEntry[];
   newerUrl?: string;
   olderUrl?: string;
@@ -125,16 +133,37 @@ const nav = (v: ViewKit, lang: string, current: 'users' | 'tokens' | 'log') => (
     { href: admin(v, '/log'), text: v.tr(lang, 'admin_nav_log'), current: current === 'log' },
   ],
 });
+/** A text of the catalog by a key made from a stored value (a kind, an outcome); the value itself when there is none. */
+const named = (v: ViewKit, lang: string, prefix: string, value: string) => {
+  const key = `${prefix}${value}`;
+  return isMessageKey(key) ? v.tr(lang, key) : value;
+};
+
+/** The detail in the reader's language where the gateway wrote it in a known form (report-only minutes), else as stored. */
+function detailOf(v: ViewKit, lang: string, e: AdminLogEntry): string {
+  const r = e.kind === 'report_only' ? parseReportOnlyDetail(e.detail) : null;
+  if (r === null) return e.detail;
+  const params = {
+    rule: e.rule ?? '?',
+    count: r.count,
+    time: v.date(r.minute, lang),
+    path: r.top,
+    paths: `${r.paths}${r.more ? '+' : ''}`,
+  };
+  return v.tr(lang, r.paths === 1 && !r.more ? 'admin_report_only_detail' : 'admin_report_only_detail_paths', params);
+}
+
 const logRows = (v: ViewKit, lang: string, entries: readonly AdminLogEntry[]) =>
   entries.map((e) => ({
     at: v.date(e.at, lang),
-    user: e.user,
-    userUrl: admin(v, `/user${query({ name: e.user })}`),
-    kind: e.kind,
-    ok: e.outcome === 'success',
-    outcome: v.tr(lang, e.outcome === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
+    user: e.user === '' ? v.tr(lang, 'admin_log_not_signed_in') : e.user,
+    userUrl: e.user === '' ? undefined : admin(v, `/user${query({ name: e.user })}`),
+    kind: named(v, lang, 'admin_kind_', e.kind),
+    // Report-only outcomes are neither: nothing was enforced.
+    status: e.outcome === 'success' ? 'status--ok' : e.outcome === 'denied' ? 'status--bad' : '',
+    outcome: named(v, lang, 'admin_outcome_', e.outcome),
     ip: e.ip,
-    detail: e.detail,
+    detail: detailOf(v, lang, e),
   }));
 const stateText = (v: ViewKit, lang: string, s: AdminUserState) => v.tr(lang, `admin_state_${s}`);
 
@@ -365,6 +394,11 @@ export const adminLogPage = definePage({
       ),
       selected: d.filters.since === value,
     }));
+    const kindOptions = ['', ...AUDIT_KINDS].map((value) => ({
+      value,
+      label: value === '' ? v.tr(lang, 'admin_log_any') : named(v, lang, 'admin_kind_', value),
+      selected: d.filters.kind === value,
+    }));
     const outcomeOptions = ['', 'success', 'denied'].map((value) => ({
       value,
       label: v.tr(lang, value === '' ? 'admin_log_any' : value === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
@@ -377,6 +411,7 @@ export const adminLogPage = definePage({
         nav: nav(v, lang, 'log'),
         action: admin(v, '/log'),
         user: d.filters.user,
+        kindOptions,
         sinceOptions,
         outcomeOptions,
         entries: logRows(v, lang, d.entries),

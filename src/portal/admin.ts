@@ -22,6 +22,7 @@ import type { UserDirectory } from '../factors/password/index.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { SessionData } from '../session/session.ts';
 import type { AuditEntry, Store } from '../store/types.ts';
+import { AUDIT_KINDS } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
 import type { AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
 import { GatewayError, errors } from '../errors/errors.ts';
@@ -226,6 +227,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       kind: e.kind,
       outcome: e.outcome,
       ip: e.clientIp,
+      rule: e.rule,
       detail: e.detail,
     });
 
@@ -524,24 +526,26 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
     async function logPage(ctx: PortalContext): Promise<void> {
       const p = params(ctx);
       const user = (p.get('user') ?? '').trim().slice(0, 256);
+      const kind = AUDIT_KINDS.find((k) => k === p.get('kind')) ?? '';
       const since = Object.hasOwn(SINCE, p.get('since') ?? '') ? p.get('since')! : '';
       const outcome = p.get('outcome') === 'success' || p.get('outcome') === 'denied' ? (p.get('outcome') as 'success' | 'denied') : '';
       const before = Number.parseInt(p.get('before') ?? '', 10);
       const rows = await store.auditPage({
         ...(user ? { user } : {}),
+        ...(kind ? { kind } : {}),
         ...(since ? { since: clock() - SINCE[since]! } : {}),
         ...(outcome ? { outcome } : {}),
         ...(Number.isSafeInteger(before) && before > 0 ? { beforeId: before } : {}),
         limit: LOG_PER_PAGE + 1,
       });
       const entries = rows.slice(0, LOG_PER_PAGE).map(toLogEntry);
-      const filters = new URLSearchParams(Object.entries({ user, since, outcome }).filter(([, v]) => v !== ''));
+      const filters = new URLSearchParams(Object.entries({ user, kind, since, outcome }).filter(([, v]) => v !== ''));
       const url = (extra: string) => {
         const q = [filters.toString(), extra].filter(Boolean).join('&');
         return `${base}/log${q ? `?${q}` : ''}`;
       };
       kit.page(ctx, 200, 'admin-log', {
-        filters: { user, since, outcome },
+        filters: { user, kind, since, outcome },
         entries,
         ...(Number.isSafeInteger(before) && before > 0 ? { newerUrl: url('') } : {}),
         ...(rows.length > LOG_PER_PAGE ? { olderUrl: url(`before=${entries.at(-1)!.id}`) } : {}),

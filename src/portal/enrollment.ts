@@ -22,17 +22,26 @@ import {
   type PortalModule,
 } from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
+import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 
 /** How long an enrollment secret shown on the page waits for its confirming code. */
 const ENROLLMENT_TTL_MS = 15 * 60_000;
 
-/** `enroll`: POST `{prefix}enroll` with `code`, `csrf`, `rd`. */
-export type EnrollPage = TotpSetup;
+/** `enroll`: POST `{prefix}enroll` with `code`, `csrf`, `rd` (and `rule`, see {@link FormFields}). */
+export interface EnrollPage extends TotpSetup {
+  /** The texts of the rule that sent the user here (looked up by the `rule` parameter's key). */
+  rule?: RuleTexts | null;
+}
 
 export const enrollPage = definePage({
   name: 'enroll',
   build: (lang, d: EnrollPage, v) =>
-    pageView(v.tr(lang, 'enroll_title'), { user: d.user, account: d.account, period: d.period }, totpSetupView(lang, d, v), 'medium'),
+    pageView(
+      v.tr(lang, 'enroll_title'),
+      { user: d.user, account: d.account, period: d.period },
+      { ...totpSetupView(lang, d, v), ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null },
+      'medium',
+    ),
 });
 
 /**
@@ -46,6 +55,8 @@ export interface EnrollRefusedPage extends CodeForm {
   retryUrl?: string;
   /** Where the access-pass form posts; omitted hides the form. */
   accessPassUrl?: string;
+  /** The texts of the rule that sent the user here. */
+  rule?: RuleTexts | null;
 }
 
 export const enrollRefusedPage = definePage({
@@ -62,6 +73,7 @@ export const enrollRefusedPage = definePage({
         locked: d.lockedUntil !== undefined,
         error,
         passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
   },
@@ -78,6 +90,9 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
 
   return (kit) => {
     const url = (path: string) => `${kit.prefix}${path}`;
+    /** The rule that sent the user here (one with texts): shown on these pages and carried to the next. */
+    type Explained = ReturnType<PortalKit['explainedRule']>;
+    const shown = (rule: Explained) => (rule === null ? {} : { rule: rule.texts, ruleKey: rule.key });
 
     /** See `mfa.first_enrollment`: anywhere, or on a trusted network, or with an access pass. */
     function enrollmentAllowed(ctx: PortalContext, session: SessionData): boolean {
@@ -89,6 +104,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       ctx: PortalContext,
       session: SessionData,
       rd: string | null,
+      rule: Explained,
       status: number,
       extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil'> = {},
     ): void {
@@ -97,9 +113,10 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       kit.page(ctx, status, 'enroll-refused', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         user: session.user,
-        retryUrl: kit.withRd(PORTAL_PATHS.enroll, rd),
+        retryUrl: kit.withRd(PORTAL_PATHS.enroll, rd, rule?.key),
         accessPassUrl: url(PORTAL_PATHS.enrollAccessPass),
         ...(rd ? { rd } : {}),
+        ...shown(rule),
         ...extra,
       });
     }
@@ -108,6 +125,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       ctx: PortalContext,
       session: SessionData,
       rd: string | null,
+      rule: Explained,
       status = 200,
       error?: EnrollPage['error'],
     ): Promise<void> {
@@ -122,22 +140,23 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         ...(rd ? { rd } : {}),
         ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
+        ...shown(rule),
         ...(error ? { error } : {}),
       });
     }
 
     /** The session that may enroll a first method here, or null after answering otherwise. */
-    async function guard(ctx: PortalContext, rd: string | null): Promise<SessionData | null> {
+    async function guard(ctx: PortalContext, rd: string | null, rule: Explained): Promise<SessionData | null> {
       const session = kit.requireSession(ctx, rd);
       if (!session) return null;
       if (await hasActiveMethod(store, session.user)) {
-        kit.redirect(ctx.res, session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 303);
+        kit.redirect(ctx.res, session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd, rule?.key), 303);
         return null;
       }
       // Only the listed kinds may be enrolled: without `totp` a first method is a security key
       // (registered on its own page, under the same first-enrollment rule) or a hardware token an admin hands out.
       if (!config.mfa.methods.includes('totp') && config.mfa.methods.includes('webauthn')) {
-        if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
+        if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd, rule);
         kit.redirect(ctx.res, url(PORTAL_PATHS.securityKeyAdd), ctx.req.method === 'GET' ? 302 : 303);
         return null;
       }
@@ -149,12 +168,12 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         });
         return null;
       }
-      if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd);
+      if (!enrollmentAllowed(ctx, session)) return refuseFirstEnrollment(ctx, session, rd, rule);
       return session;
     }
 
     /** Refuses first enrollment here (logged) with the access-pass field; null for the guard. */
-    async function refuseFirstEnrollment(ctx: PortalContext, session: SessionData, rd: string | null): Promise<null> {
+    async function refuseFirstEnrollment(ctx: PortalContext, session: SessionData, rd: string | null, rule: Explained): Promise<null> {
       await kit.audit(ctx, {
         kind: 'enrollment',
         user: session.user,
@@ -162,7 +181,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         detail: 'first enrollment refused: not on a trusted network and no access pass',
       });
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-      refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
+      refusedPage(ctx, session, rd, rule, 403, until === null ? {} : { lockedUntil: until });
       return null;
     }
 
@@ -170,10 +189,11 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
     async function accessPass(ctx: PortalContext): Promise<void> {
       const form = await kit.readForm(ctx.req);
       const rd = kit.returnTo(form.get('rd'));
+      const rule = kit.explainedRule(form.get('rule'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
-        return refusedPage(ctx, session, rd, 400, { error: 'error_form_expired' });
+        return refusedPage(ctx, session, rd, rule, 400, { error: 'error_form_expired' });
       if ((await hasActiveMethod(store, session.user)) || !config.mfa.methods.includes('totp')) {
         // A pass is for enrolling a first method only; a user with a method signs in with it.
         await kit.audit(ctx, {
@@ -182,7 +202,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           outcome: 'denied',
           detail: 'first enrollment: access pass refused: not a first enrollment',
         });
-        return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
+        return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, rule?.key));
       }
       const result = await kit.checkSecondFactor(ctx, {
         user: session.user,
@@ -196,8 +216,8 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           return kit.page(ctx, 403, 'sign-in', { ...kit.signInForm(ctx, rd), formError: 'sign_in_error_blocked' });
         }
         const locks = result.reason === 'locked' ? result.until : result.lockedUntil;
-        if (locks !== null) return refusedPage(ctx, session, rd, 429, { lockedUntil: locks });
-        return refusedPage(ctx, session, rd, 401, { error: 'enroll_pass_invalid' });
+        if (locks !== null) return refusedPage(ctx, session, rd, rule, 429, { lockedUntil: locks });
+        return refusedPage(ctx, session, rd, rule, 401, { error: 'enroll_pass_invalid' });
       }
       // Still level 1: the pass opens enrollment; the enrollment's confirming code grants access.
       await kit.issueSession(ctx, {
@@ -209,21 +229,24 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         enroll: true,
         tapAt: clock(),
       });
-      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
+      kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, rule?.key));
     }
 
     async function show(ctx: PortalContext): Promise<void> {
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
-      const session = await guard(ctx, rd);
-      if (session) await setupPage(ctx, session, rd);
+      const rule = kit.explainedRule(queryParam(ctx, 'rule'));
+      const session = await guard(ctx, rd, rule);
+      if (session) await setupPage(ctx, session, rd, rule);
     }
 
     async function confirm(ctx: PortalContext): Promise<void> {
       const form = await kit.readForm(ctx.req);
       const rd = kit.returnTo(form.get('rd'));
-      const session = await guard(ctx, rd);
+      const rule = kit.explainedRule(form.get('rule'));
+      const session = await guard(ctx, rd, rule);
       if (!session) return;
-      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return setupPage(ctx, session, rd, 400, 'error_form_expired');
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
+        return setupPage(ctx, session, rd, rule, 400, 'error_form_expired');
       const pending = await store.getPending(session.user);
       const result = await confirmTotpEnrollment(
         { pending: store, audit: store },
@@ -238,7 +261,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           context: kit.auditContext(ctx),
         },
       );
-      if (!result.ok) return setupPage(ctx, session, rd, 400, 'enroll_error_invalid');
+      if (!result.ok) return setupPage(ctx, session, rd, rule, 400, 'enroll_error_invalid');
       await kit.issueSession(ctx, {
         user: session.user,
         level: 2,

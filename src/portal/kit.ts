@@ -83,9 +83,15 @@ export interface PortalKit {
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
   /** The texts of the rule named by a page's `rule` or `step_up` parameter, looked up in the policy; null for none or an unknown key. */
   ruleTexts(key: string | null | undefined): RuleTexts | null;
+  /**
+   * The rule a page's `rule` parameter (or form field) names, when it is a rule with texts: its
+   * key, which the page carries to the next step, and its texts; null for anything else, so a
+   * page never echoes a value it did not find in the policy.
+   */
+  explainedRule(key: string | null | undefined): { key: string; texts: RuleTexts } | null;
   readForm(req: IncomingMessage): Promise<URLSearchParams>;
-  /** `{prefix}path?rd=...` */
-  withRd(path: string, rd: string | null): string;
+  /** `{prefix}path?rd=...`, with `&rule=KEY` when a rule's texts should show on that page too. */
+  withRd(path: string, rd: string | null, rule?: string): string;
   /** `rd` if it may be followed, else null. */
   returnTo(value: unknown): string | null;
   csrfToken(binding: string, purpose: string): string;
@@ -224,8 +230,13 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     res.end();
   }
 
-  function withRd(path: string, rd: string | null): string {
-    return rd ? `${url(path)}?rd=${encodeURIComponent(rd)}` : url(path);
+  function withRd(path: string, rd: string | null, rule?: string): string {
+    const params = [...(rd ? [`rd=${encodeURIComponent(rd)}`] : []), ...(rule !== undefined ? [`rule=${encodeURIComponent(rule)}`] : [])];
+    return params.length === 0 ? url(path) : `${url(path)}?${params.join('&')}`;
+  }
+
+  function ruleTexts(key: string | null | undefined): RuleTexts | null {
+    return deps.policy === undefined ? null : ruleTextsByKey(deps.policy, key);
   }
 
   function sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context: ErrorContext = {}): void {
@@ -322,7 +333,11 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     page,
     redirect,
     sendError,
-    ruleTexts: (key) => (deps.policy === undefined ? null : ruleTextsByKey(deps.policy, key)),
+    ruleTexts,
+    explainedRule(key) {
+      const texts = ruleTexts(key);
+      return texts === null ? null : { key: key!, texts };
+    },
     readForm,
     withRd,
     returnTo: (value) => safeReturnUrl(value, publicUrl, hosts),

@@ -62,10 +62,15 @@ export function pageView(
 export interface FormFields {
   csrf: string;
   rd?: string;
+  /**
+   * The key of the rule whose texts the page shows (posted as `rule`), so the next step shows
+   * them too; only a key the policy has (see `PortalKit.explainedRule`).
+   */
+  ruleKey?: string;
 }
 
 /** The hidden fields as the `form-fields` partial expects them. */
-export const hidden = (d: FormFields) => ({ csrf: d.csrf, rd: d.rd || undefined });
+export const hidden = (d: FormFields) => ({ csrf: d.csrf, rd: d.rd || undefined, ruleKey: d.ruleKey || undefined });
 
 /**
  * A form that asks for a current second-factor code (the sign-in code, the code before a

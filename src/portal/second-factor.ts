@@ -124,6 +124,8 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       need?: string[];
       /** The key of the rule whose `mfa_max_age` asks for a fresh code (see `policy/access`). */
       stepUp?: string;
+      /** The key of the rule (one with texts) that sent the user here, carried through the form and on to enrollment. */
+      rule?: string;
     }
 
     function codePage(session: SessionData, rd: string | null, offer: Offer): SecondFactorPage {
@@ -140,15 +142,29 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
         ...(offer.keys ? { securityKey: true } : {}),
         ...(offer.need ? { need: offer.need } : {}),
         ...(offer.need?.includes('webauthn') && !offer.keys && kit.webauthn ? { addKeyUrl: url(PORTAL_PATHS.securityKeyAdd) } : {}),
+        rule: kit.ruleTexts(offer.stepUp ?? offer.rule),
+        ...(offer.rule !== undefined ? { ruleKey: offer.rule } : {}),
       };
     }
 
-    async function offerFor(session: SessionData, needParam: string | null, stepUpParam: string | null): Promise<Offer> {
+    async function offerFor(
+      session: SessionData,
+      needParam: string | null,
+      stepUpParam: string | null,
+      ruleParam: string | null,
+    ): Promise<Offer> {
       const keys = kit.webauthn !== null && (await store.listCredentials(session.user)).length > 0;
       const need = (needParam ?? '').split(',').filter((k) => k === 'totp' || k === 'oath_token' || k === 'webauthn');
       // The `step_up` value only decides which rule a freshly entered code opens: it grants nothing by itself.
       const stepUp = typeof stepUpParam === 'string' && stepUpParam.length > 0 && stepUpParam.length <= 210 ? stepUpParam : undefined;
-      return { keys, ...(need.length > 0 ? { need } : {}), ...(stepUp !== undefined ? { stepUp } : {}) };
+      // A step up names its rule itself; otherwise only a key the policy has is carried on.
+      const rule = stepUp === undefined ? kit.explainedRule(ruleParam)?.key : undefined;
+      return {
+        keys,
+        ...(need.length > 0 ? { need } : {}),
+        ...(stepUp !== undefined ? { stepUp } : {}),
+        ...(rule !== undefined ? { rule } : {}),
+      };
     }
 
     /** A level-2 session asked to step up: a rule wants a fresher code, or its factors are none of the accepted kinds. */
@@ -167,15 +183,12 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      const offer = await offerFor(session, queryParam(ctx, 'need'), queryParam(ctx, 'step_up'));
+      const offer = await offerFor(session, queryParam(ctx, 'need'), queryParam(ctx, 'step_up'), queryParam(ctx, 'rule'));
       if (session.level === 2 && !needsStepUp(session, offer)) return kit.redirect(ctx.res, rd ?? kit.defaultLanding, 302);
-      if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd), 302);
+      if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, offer.rule), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
       if (until !== null) return lockedPage(ctx, session, rd, until, 200, offer);
-      kit.page(ctx, 200, 'second-factor', {
-        ...codePage(session, rd, offer),
-        rule: kit.ruleTexts(offer.stepUp ?? queryParam(ctx, 'rule')),
-      });
+      kit.page(ctx, 200, 'second-factor', codePage(session, rd, offer));
     }
 
     async function post(ctx: PortalContext): Promise<void> {
@@ -183,7 +196,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       const rd = kit.returnTo(form.get('rd'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      const offer = await offerFor(session, form.get('need'), form.get('step_up'));
+      const offer = await offerFor(session, form.get('need'), form.get('step_up'), form.get('rule'));
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
         return kit.page(ctx, 400, 'second-factor', { ...codePage(session, rd, offer), error: 'error_form_expired' });
       }
@@ -195,7 +208,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
         offer.stepUp === undefined &&
         form.get('remember') === '1' &&
         (assertion !== undefined || typedKind(code) === 'code');
-      if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
+      if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, offer.rule));
       const result = await kit.checkSecondFactor(ctx, {
         user: session.user,
         code,
@@ -212,7 +225,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
           case 'locked':
             return lockedPage(ctx, session, rd, result.until, 429, offer);
           case 'no_method':
-            return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd));
+            return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, offer.rule));
           default:
             if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429, offer);
             if (assertion !== undefined)

@@ -69,11 +69,22 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
   const remember = config.mfa.remember_device;
 
   return (kit) => {
+    /** The texts of the rule that sent the user here, and its key for the next step (see `PortalKit.explainedRule`). */
+    const explainedBy = (key: string | null): Pick<SignInPage, 'rule' | 'ruleKey'> => {
+      const rule = kit.explainedRule(key);
+      return rule === null ? {} : { rule: rule.texts, ruleKey: rule.key };
+    };
+
     async function show(ctx: PortalContext): Promise<void> {
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
+      const explained = explainedBy(queryParam(ctx, 'rule'));
       if (ctx.session)
-        return kit.redirect(ctx.res, ctx.session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd), 302);
-      kit.page(ctx, 200, 'sign-in', { ...kit.signInForm(ctx, rd), rule: kit.ruleTexts(queryParam(ctx, 'rule')) });
+        return kit.redirect(
+          ctx.res,
+          ctx.session.level === 2 ? (rd ?? kit.defaultLanding) : kit.withRd(PORTAL_PATHS.secondFactor, rd, explained.ruleKey),
+          302,
+        );
+      kit.page(ctx, 200, 'sign-in', { ...kit.signInForm(ctx, rd), ...explained });
     }
 
     async function post(ctx: PortalContext): Promise<void> {
@@ -82,8 +93,10 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
       const username = (form.get('username') ?? '').trim();
       const password = form.get('password') ?? '';
       const binding = readCookie(ctx.req.headers.cookie, sessions.csrfCookieName) ?? '';
+      // The rule's texts stay on the page when it is shown again, and its key goes on to the code or enrollment page.
+      const explained = explainedBy(form.get('rule'));
       const again = (status: number, extra: Partial<SignInPage>) =>
-        kit.page(ctx, status, 'sign-in', { ...kit.signInForm(ctx, rd), username, ...extra });
+        kit.page(ctx, status, 'sign-in', { ...kit.signInForm(ctx, rd), ...explained, username, ...extra });
 
       if (!kit.csrfValid(form.get('csrf'), binding, 'sign-in')) return again(400, { formError: 'sign_in_error_expired' });
       if (!username || !password) {
@@ -149,7 +162,7 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
             : 'password ok';
       await kit.audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
       await kit.afterPassword(ctx, user);
-      kit.redirect(ctx.res, methodless ? kit.withRd(PORTAL_PATHS.enroll, rd) : (rd ?? kit.defaultLanding));
+      kit.redirect(ctx.res, methodless ? kit.withRd(PORTAL_PATHS.enroll, rd, explained.ruleKey) : (rd ?? kit.defaultLanding));
     }
 
     return {

@@ -40,13 +40,12 @@ import type { Logger } from 'pino';
 import { decide, reportOnlyMatches } from '../policy/decide.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
-import { authorize } from '../policy/access.ts';
+import { authorize, wouldHave } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from '../errors/errors.ts';
-import type { Authentication, Authenticator, Portal, RequestScope, StepUpAsk, Verdict, Why } from '../contracts/request.ts';
+import type { Authentication, Authenticator, ErrorContext, Portal, RequestScope, StepUpAsk, Verdict, Why } from '../contracts/request.ts';
 import { newRequestId, type DecisionTraceRecorder } from '../audit/trace.ts';
 import type { ReportOnlyRecorder } from '../audit/report-only.ts';
-import type { ReportOnlyOutcome } from '../store/types.ts';
 import { createForwardAuth } from './forward-auth.ts';
 import type { StoreOutage } from '../store/outage.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
@@ -98,8 +97,9 @@ export function createChain(deps: ChainDeps): Chain {
     cookieNames: deps.authenticator.cookieNames,
     warn: (msg) => log.warn(msg),
     judge: (scope) => judgePolicy(scope),
-    signInUrl: (returnTo, step, stepUp) => portal.signInUrl(returnTo, step, stepUp),
-    fail: (req, res, err) => fail(req, res, err),
+    signInUrl: (returnTo, step, ask) => portal.signInUrl(returnTo, step, ask),
+    fail: (req, res, err, context) => fail(req, res, err, context),
+    refusal: (scope, why) => refusal(scope, why),
     ...(deps.assertions ? { assertions: { header: deps.assertions.header, assertion: (verdict) => assertionFor(verdict) } } : {}),
     note: (req, err) => {
       logFailure(req, err);
@@ -195,13 +195,22 @@ export function createChain(deps: ChainDeps): Chain {
           basic: authorization !== undefined,
           session: auth.session,
           allowedOrigins: decision.rule?.allowedOrigins ?? [],
+          rule: decision.rule,
+          ...(auth.subject ? { level: auth.subject.level } : {}),
         };
       case 'sign_in':
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
         if (basic && (authorization !== undefined || !browserNavigation(scope)))
           return { kind: 'challenge', challenge: basic.challenge, why: why('challenge') };
-        return { kind: 'redirect', step: access.result, ...(access.accepts ? { accepts: access.accepts } : {}), why: why(access.result) };
+        return {
+          kind: 'redirect',
+          step: access.result,
+          ...(access.accepts ? { accepts: access.accepts } : {}),
+          // The page looks the rule's texts up by its key; only rules that have texts are named.
+          ...(decision.rule?.texts ? { rule: decision.rule.key } : {}),
+          why: why(access.result),
+        };
       case 'step_up':
         // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
         if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge, why: why('challenge') };
@@ -239,7 +248,7 @@ export function createChain(deps: ChainDeps): Chain {
     }
     const ctx = { trustedNetwork: deps.trustedIps.has(scope.clientAddr), ip: scope.clientIp, now: deps.clock() };
     for (const rule of matched) {
-      const outcome = WOULD[authorize(rule.decision, auth.subject, ctx).result];
+      const outcome = wouldHave(authorize(rule.decision, auth.subject, ctx).result);
       if (outcome === null) continue;
       deps.metrics.reportOnly(rule.key, outcome);
       deps.reportOnly.record({ rule: rule.key, outcome, user: auth.subject?.user ?? null, address: scope.clientIp, path: scope.path });
@@ -278,14 +287,14 @@ export function createChain(deps: ChainDeps): Chain {
     else log.debug({ code: error.code, url: req.url }, error.detail ?? error.message);
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown, context?: ErrorContext): void {
     const error = toGatewayError(err);
     logFailure(req, error);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    portal.sendError(req, res, error);
+    portal.sendError(req, res, error, context);
   }
 
   async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -321,18 +330,11 @@ export function createChain(deps: ChainDeps): Chain {
         const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
         return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
       }
-      case 'redirect':
+      case 'redirect': {
         metrics.request('sign_in');
-        return redirectToSignIn(
-          scope,
-          res,
-          verdict.step,
-          {
-            ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
-            ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
-          },
-          verdict.why,
-        );
+        const { kind: _kind, step, why, ...ask } = verdict;
+        return redirectToSignIn(scope, res, step, ask, why);
+      }
       case 'challenge':
         metrics.request('sign_in');
         res.writeHead(401, {
@@ -344,11 +346,14 @@ export function createChain(deps: ChainDeps): Chain {
         return void res.end('401 authentication required\n');
       case 'error': {
         metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
-        if (verdict.why === undefined) return fail(req, res, verdict.error);
-        logFailure(req, verdict.error);
-        return portal.sendError(req, res, verdict.error, { requestId: trace(scope, verdict.why), texts: verdict.why.rule?.texts ?? null });
+        return fail(req, res, verdict.error, verdict.why && refusal(scope, verdict.why));
       }
     }
+  }
+
+  /** The error page's context of a refusal: the id it is traced under, and the refusing rule's texts. */
+  function refusal(scope: RequestScope, why: Why): ErrorContext {
+    return { requestId: trace(scope, why), texts: why.rule?.texts ?? null };
   }
 
   /** Records why the request was refused or redirected (written later, in a batch); returns its request id. */
@@ -380,9 +385,7 @@ export function createChain(deps: ChainDeps): Chain {
     why: Why | undefined,
   ): void {
     const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
-    // The page looks the rule's texts up by its key; only rules that have texts are named.
-    const explained = why?.rule?.texts ? why.rule.key : undefined;
-    const location = portal.signInUrl(returnTo, step, { ...ask, ...(explained !== undefined ? { rule: explained } : {}) });
+    const location = portal.signInUrl(returnTo, step, ask);
     const requestId = why ? trace(scope, why) : undefined;
     const traced = requestId === undefined ? {} : { 'x-request-id': requestId };
     // A browser navigation is sent to the sign-in page; scripts and API clients get a 401 they can act on.
@@ -402,10 +405,12 @@ export function createChain(deps: ChainDeps): Chain {
     },
     handleUpgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      const refuse = (status: number, text: string) => {
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      };
       const scope = parseTarget(req);
+      /** Answers and closes; a refusal the policy explains is traced like an HTTP request's, under the id it names. */
+      const refuse = (status: number, text: string, why?: Why) => {
+        const traced = why === undefined || scope instanceof GatewayError ? '' : `x-request-id: ${trace(scope, why)}\r\n`;
+        socket.end(`HTTP/1.1 ${status} ${text}\r\n${traced}connection: close\r\ncontent-length: 0\r\n\r\n`);
+      };
       if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
       Promise.resolve(judge(scope))
         .then(async (verdict) => ({ verdict, assertion: verdict.kind === 'forward' ? await assertionFor(verdict) : null }))
@@ -420,7 +425,14 @@ export function createChain(deps: ChainDeps): Chain {
                 );
                 if (!origin.ok) {
                   log.warn({ user: verdict.user, url: req.url, clientIp: scope.clientIp }, `WebSocket upgrade refused: ${origin.reason}`);
-                  return refuse(403, 'Forbidden');
+                  return refuse(403, 'Forbidden', {
+                    rule: verdict.rule ?? null,
+                    trustedNetwork: deps.trustedIps.has(scope.clientAddr),
+                    session: verdict.level === 2 ? 'second_factor' : verdict.level === 1 ? 'password' : 'none',
+                    user: verdict.user,
+                    missing: `a WebSocket opened by a page of a protected host: ${origin.reason}`,
+                    outcome: 'forbidden',
+                  });
                 }
               }
               const owner: SocketOwner | null =
@@ -439,9 +451,9 @@ export function createChain(deps: ChainDeps): Chain {
                 forwardHeaders(scope, verdict.identity, verdict.basic, assertion),
                 owner,
               );
-            } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized');
+            } else if (verdict.kind === 'redirect' || verdict.kind === 'challenge') refuse(401, 'Unauthorized', verdict.why);
             else if (verdict.kind === 'portal') refuse(404, 'Not Found');
-            else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request');
+            else refuse(verdict.error.status, verdict.error.status === 403 ? 'Forbidden' : 'Bad Request', verdict.why);
           },
           (err: unknown) => {
             const error = toGatewayError(err);
@@ -459,15 +471,6 @@ export function createChain(deps: ChainDeps): Chain {
     },
   };
 }
-
-/** What a report-only rule's access result would have done; null: it would have let the request pass. */
-const WOULD: Record<ReturnType<typeof authorize>['result'], ReportOnlyOutcome | null> = {
-  allow: null,
-  sign_in: 'would_require_sign_in',
-  second_factor: 'would_require_second_factor',
-  step_up: 'would_require_second_factor',
-  forbidden: 'would_deny',
-};
 
 /** How many lines of the field `name` (lower case) the client sent. */
 function countField(raw: readonly string[], name: string): number {

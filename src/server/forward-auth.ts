@@ -36,11 +36,15 @@
  * nginx `auth_request` turns every status but 2xx, 401 and 403 into its own 500, hence the 403
  * that its documented `error_page` maps back to 400, 429 or 503 (with the `Retry-After`).
  *
+ * A sign-in answer, a Basic challenge and a 403 of the policy carry `X-Request-Id`: the asked-about
+ * request's decision trace is stored under it, as for the chain's own (`mfa-gateway explain
+ * --request ID`), and the 403 page shows it with the refusing rule's explanation.
+ *
  * Only a connection from `server.trusted_proxies` may ask: these headers describe another
  * request, and nobody else may tell the gateway what that request was.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestScope, StepUpAsk, Verdict } from '../contracts/request.ts';
+import type { ErrorContext, RequestScope, StepUpAsk, Verdict, Why } from '../contracts/request.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { pushIdentityHeaders, upstreamRequestHeaders } from '../proxy/headers.ts';
@@ -57,7 +61,13 @@ export interface ForwardAuthDeps {
   path: string;
   judge(scope: RequestScope): Promise<Verdict>;
   signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', ask?: StepUpAsk): string;
-  fail(req: IncomingMessage, res: ServerResponse, err: GatewayError): void;
+  /** Answers an error page (the refusing rule's texts and request id in `context`), logged and counted. */
+  fail(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
+  /**
+   * Traces why the policy refused or redirected the asked-about request, as the chain does for its
+   * own (`explain --request ID`); returns the request id and the refusing rule's texts.
+   */
+  refusal(scope: RequestScope, why: Why): ErrorContext;
   /** Logs and counts `err` as `fail` would, for an answer written here (nginx's 403 carrying it). */
   note(req: IncomingMessage, err: GatewayError): void;
   /** The gateway's cookies: removed from the `Cookie` the answer hands on to the app. */
@@ -248,20 +258,21 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
     if (!path.ok)
       return refuse(errors.badPath(`forward-auth/${integration}: ${path.reason}: ${JSON.stringify(original.target.slice(0, 200))}`));
 
+    const asked: RequestScope = {
+      req,
+      method: original.method,
+      host,
+      hostHeader: original.hostHeader,
+      path: path.path,
+      query: path.query,
+      proto: original.proto,
+      viaProxy: true,
+      clientIp: scope.clientIp,
+      clientAddr: scope.clientAddr,
+    };
     let verdict: Verdict;
     try {
-      verdict = await deps.judge({
-        req,
-        method: original.method,
-        host,
-        hostHeader: original.hostHeader,
-        path: path.path,
-        query: path.query,
-        proto: original.proto,
-        viaProxy: true,
-        clientIp: scope.clientIp,
-        clientAddr: scope.clientAddr,
-      });
+      verdict = await deps.judge(asked);
     } catch (err) {
       // A throttled source (429) or an unreachable store (503) is thrown by the session or
       // Basic check; other failures stay failures.
@@ -269,6 +280,10 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
       throw err;
     }
     const noStore = { 'cache-control': 'no-store' };
+    // Refusals and redirects carry the id their trace is stored under, like the chain's.
+    const context: ErrorContext =
+      verdict.kind !== 'forward' && verdict.kind !== 'portal' && verdict.why ? deps.refusal(asked, verdict.why) : {};
+    const traced = context.requestId === undefined ? {} : { 'x-request-id': context.requestId };
     switch (verdict.kind) {
       case 'forward': {
         const pending = deps.assertions?.assertion(verdict) ?? null;
@@ -279,22 +294,20 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         return;
       }
       case 'redirect': {
-        const location = deps.signInUrl(`${original.proto}://${original.hostHeader}${path.path}${path.query}`, verdict.step, {
-          ...(verdict.stepUp !== undefined ? { stepUp: verdict.stepUp } : {}),
-          ...(verdict.accepts !== undefined ? { accepts: verdict.accepts } : {}),
-        });
+        const { kind: _kind, step, why: _why, ...ask } = verdict;
+        const location = deps.signInUrl(`${original.proto}://${original.hostHeader}${path.path}${path.query}`, step, ask);
         const navigates = original.method === 'GET' || original.method === 'HEAD';
-        res.writeHead(integration === 'nginx' || !navigates ? 401 : 302, { ...noStore, location });
+        res.writeHead(integration === 'nginx' || !navigates ? 401 : 302, { ...noStore, location, ...traced });
         res.end();
         return;
       }
       case 'challenge':
         // Basic credentials wanted (a rule with app_passwords); the proxies pass WWW-Authenticate on.
-        res.writeHead(401, { ...noStore, 'www-authenticate': verdict.challenge });
+        res.writeHead(401, { ...noStore, 'www-authenticate': verdict.challenge, ...traced });
         res.end();
         return;
       case 'error':
-        return verdict.error.status === 403 ? deps.fail(req, res, verdict.error) : refuse(verdict.error);
+        return verdict.error.status === 403 ? deps.fail(req, res, verdict.error, context) : refuse(verdict.error);
       case 'portal':
         // judgePolicy never answers 'portal'; refuse rather than guess.
         return deps.fail(req, res, errors.forbidden('forward-auth: portal verdict'));

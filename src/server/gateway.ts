@@ -102,10 +102,15 @@ function countAuditEvents(store: Store, metrics: GatewayMetrics): Store {
     metrics.auditEvent(event.kind, event.outcome);
     return store.record(event);
   };
+  const recordAll: Store['recordAll'] = (events) => {
+    for (const event of events) metrics.auditEvent(event.kind, event.outcome);
+    return store.recordAll(events);
+  };
   // A proxy rather than a copy, so a backend written as a class keeps its methods and fields.
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'record') return record;
+      if (prop === 'recordAll') return recordAll;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -392,21 +392,29 @@ export interface BlockStore {
   blockHistory(user: string): Promise<BlockHistoryEntry[]>;
 }
 
-/** Kinds of sign-in log entries. New kinds may be added without a schema change. */
-type AuditKind =
-  | 'password'
-  | 'second_factor'
-  | 'enrollment'
-  | 'method_removed'
-  | 'revocation'
-  | 'block'
-  | 'unblock'
-  | 'fraud_report'
-  | 'federated'
-  | 'app_password'
-  | 'admin';
+/**
+ * Kinds of sign-in log entries. New kinds may be added without a schema change. `report_only`:
+ * what a report-only rule would have done, one entry per rule, outcome, user and address per
+ * minute and gateway process (see `audit/report-only`).
+ */
+export const AUDIT_KINDS = [
+  'password',
+  'second_factor',
+  'enrollment',
+  'method_removed',
+  'revocation',
+  'block',
+  'unblock',
+  'fraud_report',
+  'federated',
+  'app_password',
+  'admin',
+  'report_only',
+] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 
-type AuditOutcome = 'success' | 'denied';
+/** `success` or `denied`; a `report_only` entry has the outcome its rule would have had (nothing was enforced). */
+type AuditOutcome = 'success' | 'denied' | ReportOnlyOutcome;
 
 export interface AuditEvent {
   kind: AuditKind;
@@ -431,12 +439,15 @@ interface AuditQuery {
   user?: string;
   /** Entries at or after this time (epoch ms). */
   since?: number;
+  kind?: AuditKind;
   limit: number;
 }
 
 /** The sign-in log. */
 export interface AuditStore {
   record(event: AuditEvent): Promise<void>;
+  /** Records several events at once, in this order, all stamped now (the report-only summaries of a minute). */
+  recordAll(events: readonly AuditEvent[]): Promise<void>;
   /** Newest first. */
   query(query: AuditQuery): Promise<AuditEntry[]>;
   /** Deletes entries older than `before` (epoch ms); returns how many (retention, `log.sign_in_retention`). */
@@ -716,6 +727,7 @@ export interface RecoveryCodeStore {
 interface AuditPageQuery {
   user?: string;
   since?: number;
+  kind?: AuditKind;
   outcome?: AuditOutcome;
   /** Entries with an id below this one (keyset paging, newest first). */
   beforeId?: number;

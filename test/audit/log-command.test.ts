@@ -87,13 +87,14 @@ t.test('the log command shows real sign-ins, filtered by user and time, as a tab
 t.test('help, registration and bad arguments', async (t) => {
   const help = io();
   t.equal(await main(['log', '--help'], help), 0);
-  t.match(help.out(), /Usage: mfa-gateway log \[--user NAME\] \[--since DURATION\]/);
+  t.match(help.out(), /Usage: mfa-gateway log \[--user NAME\] \[--kind KIND\] \[--since DURATION\]/);
   const top = io();
   await main(['--help'], top);
   t.match(top.out(), /\n {2}log +print the sign-in log/);
   for (const [args, message] of [
     [['--since', '2 hours'], /--since "2 hours" is not a duration/],
     [['--limit', '0'], /--limit "0"/],
+    [['--kind', 'login'], /--kind "login" is not one of password, second_factor, .*, report_only/],
     [['--bogus'], /Unknown option/],
   ] as const) {
     const cmd = io();

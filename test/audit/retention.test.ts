@@ -26,7 +26,11 @@ t.test('entries older than the retention are pruned at start and then every inte
   });
   const record = (detail: string) =>
     store.record({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail });
+  // Report-only rules' minutes are sign-in log entries too (`audit/report-only`), pruned alike.
+  const reportOnly = (detail: string) =>
+    store.recordAll([{ kind: 'report_only', user: '', clientIp: '192.0.2.9', userAgent: '', rule: 'r', outcome: 'would_deny', detail }]);
   await record('day 0');
+  await reportOnly('report-only day 0');
   const hit = { rule: 'r', outcome: 'would_deny', user: 'alice', address: '192.0.2.1', path: '/x', count: 1 } as const;
   await store.addReportOnlyHits([
     { ...hit, minute: clock.now - 60_000 },
@@ -34,6 +38,7 @@ t.test('entries older than the retention are pruned at start and then every inte
   ]);
   clock.advance(DAY);
   await record('day 1');
+  await reportOnly('report-only day 1');
   clock.advance(DAY);
   await record('day 2');
   await store.createFraudReport({
@@ -61,10 +66,11 @@ t.test('entries older than the retention are pruned at start and then every inte
   );
   t.equal(await housekeeping.run(), 0, 'day 0 is exactly at the cutoff and kept');
   clock.advance(1);
-  t.equal(await housekeeping.run(), 1);
+  t.equal(await housekeeping.run(), 2);
   t.same(
     (await store.query({ limit: 10 })).map((e) => e.detail),
-    ['day 2', 'day 1'],
+    ['day 2', 'report-only day 1', 'day 1'],
+    'the report-only entry of day 0 went with its day',
   );
   t.same(
     (await store.reportOnlyHits({ since: 0 })).map((h) => h.count),

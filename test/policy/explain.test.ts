@@ -131,3 +131,60 @@ t.test(
     );
   },
 );
+
+t.test('report-only rules in front of the enforced match are listed with what each would have done (issue 13)', async (t) => {
+  const trial = compilePolicy([
+    { paths: ['/public/**'], policy: 'bypass' },
+    { name: 'lock-docs', mode: 'report_only', paths: ['/docs/**'], policy: 'deny' },
+    { name: 'mfa-reports', mode: 'report_only', paths: ['/reports/**', '/docs/**'], groups: ['finance'], policy: 'two_factor' },
+    { paths: ['/docs/**', '/reports/**'], policy: 'one_factor' },
+    { name: 'late', mode: 'report_only', paths: ['/**'], policy: 'deny' },
+    { paths: ['/**'], policy: 'two_factor' },
+  ]);
+  const run = (url: string, ip: string, extra: Partial<ExplainInput> = {}) =>
+    explainRequest({ policy: trial, trustedIps, method: 'GET', url, ip, intranetClaim: false, intranetClaimEnabled: true, ...extra });
+
+  const docs = run('https://app.example.com/docs/a', '203.0.113.9');
+  t.equal(docs.need, 'password', 'the enforced rule decides what the request needs');
+  t.equal(docs.rule, 'rule 4');
+  t.same(docs.reportOnly, [
+    {
+      rule: 'lock-docs',
+      description: 'rule 2 "lock-docs" (paths /docs/**, report only)',
+      notSignedIn: 'would_deny',
+      signedIn: 'would_deny',
+    },
+    {
+      rule: 'mfa-reports',
+      description: 'rule 3 "mfa-reports" (paths /reports/** or /docs/**, groups finance, report only)',
+      notSignedIn: 'would_require_sign_in',
+      signedIn: 'would_require_second_factor',
+    },
+  ]);
+  const text = docs.lines.join('\n');
+  t.match(text, /needs: {3}the password\nreport-only: rules in front of the enforced one, judged and recorded but never enforced/);
+  t.match(
+    text,
+    /\n {2}- rule 3 "mfa-reports" \(.*\): would_require_sign_in when not signed in; would_require_second_factor for <any> signed in with the password/,
+  );
+  t.notMatch(text, /late/, 'a report-only rule behind the enforced match is never reached');
+
+  // On a trusted network the second factor is skipped, so the group decides; a member passes.
+  t.same(
+    run('https://app.example.com/reports/q1', '10.1.2.3').reportOnly.map((r) => [r.rule, r.notSignedIn, r.signedIn]),
+    [['mfa-reports', 'would_require_sign_in', 'would_deny']],
+  );
+  const member = run('https://app.example.com/reports/q1', '10.1.2.3', { user: { name: 'ann', groups: ['finance'] } });
+  t.same(member.reportOnly[0]?.signedIn, null, 'a member on a trusted network would pass');
+  t.match(member.lines.join('\n'), /would_require_sign_in when not signed in; would pass for ann signed in with the password/);
+
+  t.same(
+    run('https://app.example.com/other', '203.0.113.9').reportOnly.map((r) => r.rule),
+    ['late'],
+  );
+  const bypass = run('https://app.example.com/public/x', '203.0.113.9');
+  t.same(bypass.reportOnly, []);
+  t.equal(bypass.lines.at(-1), 'report-only: no report-only rule matches in front of the enforced one');
+  t.same(explain('GET', 'https://app.example.com/home', '203.0.113.9').reportOnly, [], 'a policy without report-only rules');
+  t.match(explain('GET', 'https://app.example.com/home', '203.0.113.9').lines.at(-1), /^needs:/, 'and no line about them');
+});

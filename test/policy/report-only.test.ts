@@ -1,16 +1,20 @@
 // Issue 13 item 2: report-only rules. A report-only rule in front of enforced ones changes no
 // answer; what it would have done is counted in the metrics, kept (aggregated) in the store,
-// and `mfa-gateway impact` sums it per rule for a scripted mix of users and addresses.
+// and `mfa-gateway impact` sums it per rule for a scripted mix of users and addresses. The
+// sign-in log gets one entry per rule, outcome, user and address per minute, with the count:
+// `mfa-gateway log --kind report_only` and the admin log page (English and German) show them.
 import t from 'tap';
 import { PassThrough, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { impactCommand } from '../../src/cli/impact.ts';
+import { logCommand } from '../../src/cli/log.ts';
+import { explainCommand } from '../../src/cli/explain.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { decide, reportOnlyMatches } from '../../src/policy/decide.ts';
 import { createNetworkSet } from '../../src/client-ip/cidr.ts';
 import { processMetrics } from '../../src/metrics/metrics.ts';
 import type { CommandIo } from '../../src/cli/io.ts';
-import { Browser, signInPassword, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import { Browser, signInPassword, signInWithEnrollment, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
 
 const ENFORCED = [
   { paths: ['/public/**', '/docs/**'], policy: 'bypass' },
@@ -150,3 +154,133 @@ t.test(
     t.equal((await run('--since', 'soon')).code, 2, 'a bad duration is a usage error');
   },
 );
+
+t.test(
+  'report-only hits reach the sign-in log once the minute is over: one entry per rule, outcome, user and address, with the count',
+  async (t) => {
+    const upstream = await startUpstream(t);
+    const plain = await startTestGateway(t, upstream, { rules: ENFORCED });
+    const baseline = await script(plain);
+    const gw = await startTestGateway(t, upstream, { rules: [...REPORT_ONLY, ...ENFORCED] });
+    t.same(await script(gw), baseline, 'every request answered as without the report-only rules');
+    const log = async (...args: string[]) => {
+      const cmd = io();
+      const code = await logCommand(['--config', join(gw.dir, 'gateway.yaml'), ...args], cmd, { clock: () => gw.clock.now });
+      return { code, out: cmd.out() };
+    };
+    const reported = async () =>
+      (await log('--kind', 'report_only', '--json')).out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, string>);
+
+    await gw.reportOnly.flush();
+    t.same(await reported(), [], 'the minute is not over: the flush wrote the counts, not yet the log entries');
+    // The same minute, a later flush: it adds to alice's entry instead of writing another.
+    const alice = new Browser(gw.port, {}, '127.0.0.1');
+    await signInPassword(alice, 'alice');
+    t.equal((await alice.get('/reports/q1')).status, 200, 'one_factor lets alice in; mfa-reports would ask for a code');
+    await gw.reportOnly.flush();
+    gw.clock.now += 60_000;
+    await gw.reportOnly.flush();
+    await gw.reportOnly.flush();
+
+    const entries = await reported();
+    const minute = '2026-11-23 09:00Z';
+    t.same(
+      entries.map((e) => `${e.rule} ${e.outcome} ${e.user || '-'} ${e.client_ip}: ${e.detail}`).sort(),
+      [
+        `lock-docs would_deny - 127.0.0.1: 1 request in the minute from ${minute}, to /docs/a`,
+        `lock-docs would_deny - 127.0.0.4: 1 request in the minute from ${minute}, to /docs/a`,
+        `lock-docs would_deny alice 127.0.0.1: 1 request in the minute from ${minute}, to /docs/b`,
+        `mfa-reports would_require_second_factor alice 127.0.0.1: 4 requests in the minute from ${minute}, 2 paths, most to /reports/q1`,
+        `mfa-reports would_require_second_factor bob 127.0.0.3: 1 request in the minute from ${minute}, to /reports/q3`,
+        `mfa-reports would_require_second_factor bob 127.0.0.5: 1 request in the minute from ${minute}, to /reports/q1`,
+        `mfa-reports would_require_sign_in - 127.0.0.1: 1 request in the minute from ${minute}, to /reports/q1`,
+      ],
+      'seven entries for ten hits, each written once',
+    );
+    t.ok(
+      entries.every((e) => e.kind === 'report_only' && e.time === '2026-11-23T09:01:00.000Z'),
+      'written when the minute was over',
+    );
+
+    const table = await log('--kind', 'report_only', '--user', 'alice');
+    t.equal(table.code, 0);
+    t.match(
+      table.out,
+      /\n2026-11-23 09:01:00Z +alice +127\.0\.0\.1 +- +mfa-reports +would_require_second_factor +4 requests in the minute from 2026-11-23 09:00Z, 2 paths, most to \/reports\/q1\n/,
+    );
+    t.match(table.out, /lock-docs +would_deny +1 request in the minute/);
+    t.notMatch((await log('--kind', 'password')).out, /would_/, '--kind keeps one kind');
+    const bad = await log('--kind', 'reports');
+    t.equal(bad.code, 2, 'an unknown kind is a usage error');
+    t.match(bad.out, /--kind "reports" is not one of password, .*report_only/);
+
+    // The admin log page, filtered to report-only entries, in English and German.
+    const admin = new Browser(gw.port, {}, '127.0.0.9');
+    await signInWithEnrollment(admin, gw, 'alice');
+    const rows = (html: string) => /<tbody>([\s\S]*)<\/tbody>/.exec(html)?.[1] ?? '';
+    const en = await admin.get('/.gateway/admin/log?kind=report_only');
+    t.equal(en.status, 200);
+    const enRows = rows(en.body);
+    t.equal(enRows.match(/<tr>/g)?.length, 7, 'only the report-only entries');
+    t.equal(enRows.match(/Report-only rule/g)?.length, 7);
+    t.match(enRows, /Would ask for a second factor/);
+    t.match(enRows, /Would deny/);
+    t.match(enRows, /Would ask to sign in/);
+    t.match(enRows, /<td data-label="User">not signed in<\/td>/, 'a caller who had not signed in is said so, not linked');
+    t.match(enRows, /Rule “mfa-reports” \(not enforced\)\. Requests in the minute from [^<]*: 4, to 2 paths, most to \/reports\/q1/);
+    t.match(enRows, /Rule “lock-docs” \(not enforced\)\. Requests in the minute from [^<]*: 1, to \/docs\/b/);
+    t.notMatch(enRows, /would_|report_only|requests in the minute/, 'no raw outcome, kind or stored detail');
+    t.match(en.body, /<option value="report_only" selected>Report-only rule<\/option>/);
+
+    const de = rows((await admin.get('/.gateway/admin/log?kind=report_only', { 'accept-language': 'de' })).body);
+    t.equal(de.match(/Regel im Modus „Nur Bericht“/g)?.length, 7);
+    t.match(de, /Würde einen zweiten Faktor verlangen/);
+    t.match(de, /Würde ablehnen/);
+    t.match(de, /Würde eine Anmeldung verlangen/);
+    t.match(de, /nicht angemeldet/);
+    t.match(
+      de,
+      /Regel „mfa-reports“ \(nicht durchgesetzt\)\. Anfragen in der Minute ab [^<]*: 4, an 2 Pfade, die meisten an \/reports\/q1/,
+    );
+
+    const all = rows((await admin.get('/.gateway/admin/log')).body);
+    t.match(all, /<td data-label="Event">Password<\/td>/, 'the other kinds are named too');
+  },
+);
+
+t.test('explain METHOD URL lists the report-only rules in front of the enforced match, as lines and as JSON', async (t) => {
+  const gw = await startTestGateway(t, await startUpstream(t), { rules: [...REPORT_ONLY, ...ENFORCED] });
+  const run = async (...args: string[]) => {
+    const cmd = io();
+    const code = await explainCommand(['--config', join(gw.dir, 'gateway.yaml'), ...args], cmd);
+    return { code, out: cmd.out() };
+  };
+  const text = await run('--ip', '198.51.100.7', 'GET', 'https://app.example.com/reports/q1');
+  t.equal(text.code, 0);
+  t.match(text.out, /rule: {4}rule 4 \(paths \/reports\/\*\*\) matched\n/);
+  t.match(
+    text.out,
+    /\n {2}- rule 2 "mfa-reports" \(paths \/reports\/\*\*, report only\): would_require_sign_in when not signed in; would_require_second_factor for <any> signed in with the password\n/,
+  );
+
+  const json = await run('--ip', '198.51.100.7', '--user', 'alice', '--json', 'GET', 'https://app.example.com/docs/a');
+  t.equal(json.code, 0);
+  const parsed = JSON.parse(json.out) as Record<string, unknown>;
+  t.match(parsed, {
+    request: 'GET https://app.example.com/docs/a',
+    need: 'bypass',
+    rule: 'rule 3',
+    report_only: [
+      {
+        rule: 'lock-docs',
+        description: 'rule 1 "lock-docs" (paths /docs/**, report only)',
+        not_signed_in: 'would_deny',
+        signed_in: 'would_deny',
+      },
+    ],
+  });
+  t.ok(Array.isArray(parsed.lines) && (parsed.lines as string[]).some((l) => l.startsWith('report-only:')), 'and the lines');
+});

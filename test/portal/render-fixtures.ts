@@ -11,6 +11,12 @@ const OTPAUTH = 'otpauth://totp/mfa-gateway:alice?secret=JBSWY3DPEHPK3PXP&issuer
 
 const at = (iso: string) => new Date(iso);
 
+/** A rule's explanation and remediation (English and German), as `policy/compile` keeps them. */
+const FINANCE_TEXTS = {
+  explanation: { en: 'The finance reports are for the finance team <only>.', de: 'Die Finanzberichte sind nur für das Finanzteam.' },
+  remediation: { en: 'Ask finance-help@example.com to add you to the finance group.' },
+};
+
 /** Named variants per page; the first of each is the plain page. */
 export async function samplePages(): Promise<{ [N in PageName]: Record<string, PageData[N]> }> {
   const qrSvgTrusted = await QRCode.toString(OTPAUTH, { type: 'svg', margin: 1 });
@@ -27,6 +33,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       provider: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start?rd=%2F' } },
       providerOnly: { csrf: 'c1', provider: { name: 'Contoso ID', url: '/.gateway/oidc/start' }, hideLocalForm: true },
       passkey: { csrf: 'c1', passkey: true },
+      explained: { csrf: 'c1', rd: 'https://app.example.com/finance/q3', rule: FINANCE_TEXTS, ruleKey: 'finance' },
     },
     'second-factor': {
       plain: { csrf: 'c2', user: 'alice', rememberDays: 14 },
@@ -61,6 +68,18 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         issuer: 'mfa-gateway',
         period: 30,
         error: 'enroll_error_invalid',
+      },
+      explained: {
+        csrf: 'c3',
+        user: 'bob',
+        qrSvgTrusted,
+        otpUri: OTPAUTH,
+        secret: 'JBSWY3DPEHPK3PXP',
+        account: 'bob',
+        issuer: 'mfa-gateway',
+        period: 30,
+        rule: FINANCE_TEXTS,
+        ruleKey: 'finance',
       },
     },
     'enroll-refused': {
@@ -316,6 +335,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             kind: 'block',
             outcome: 'success',
             ip: '10.0.0.1',
+            rule: null,
             detail: 'blocked by alice',
           },
         ],
@@ -353,7 +373,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     },
     'admin-log': {
       plain: {
-        filters: { user: 'bob', since: '24h', outcome: 'denied' },
+        filters: { user: 'bob', kind: '', since: '24h', outcome: 'denied' },
         entries: [
           {
             id: 9,
@@ -362,13 +382,39 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             kind: 'password',
             outcome: 'denied',
             ip: '2001:db8::1',
+            rule: null,
             detail: 'wrong password',
+          },
+        ],
+      },
+      reportOnly: {
+        filters: { user: '', kind: 'report_only', since: '', outcome: '' },
+        entries: [
+          {
+            id: 12,
+            at: Date.parse('2026-03-12T14:06:02Z'),
+            user: '',
+            kind: 'report_only',
+            outcome: 'would_require_sign_in',
+            ip: '192.0.2.4',
+            rule: 'mfa-reports',
+            detail: '1 request in the minute from 2026-03-12 14:05Z, to /reports/q1',
+          },
+          {
+            id: 11,
+            at: Date.parse('2026-03-12T14:06:02Z'),
+            user: 'alice',
+            kind: 'report_only',
+            outcome: 'would_require_second_factor',
+            ip: '192.0.2.1',
+            rule: 'mfa-reports',
+            detail: '3 requests in the minute from 2026-03-12 14:05Z, 2 paths, most to /reports/q1',
           },
         ],
         newerUrl: '/.gateway/admin/log?user=bob',
         olderUrl: '/.gateway/admin/log?user=bob&before=9',
       },
-      empty: { filters: { user: '', since: '', outcome: '' }, entries: [] },
+      empty: { filters: { user: '', kind: '', since: '', outcome: '' }, entries: [] },
     },
   };
 }

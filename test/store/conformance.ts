@@ -320,6 +320,46 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.same(await store.query({ user: 'nobody', limit: 10 }), []);
   });
 
+  withStore('audit: recordAll writes several entries in order, stamped now; query and auditPage filter by kind', async (t, h, store) => {
+    const base = { clientIp: '192.0.2.7', userAgent: '', rule: 'lock-docs' } as const;
+    await store.record({ ...base, kind: 'password', user: 'alice', outcome: 'success', detail: 'ok', rule: null });
+    h.clock.advance(1000);
+    await store.recordAll([]);
+    await store.recordAll([
+      { ...base, kind: 'report_only', user: 'alice', outcome: 'would_deny', detail: 'first' },
+      { ...base, kind: 'report_only', user: '', outcome: 'would_require_sign_in', detail: 'second' },
+      ...Array.from({ length: 250 }, (_, i) => ({
+        ...base,
+        kind: 'report_only' as const,
+        user: 'bob',
+        outcome: 'would_deny' as const,
+        detail: `n${i}`,
+      })),
+    ]);
+    const reported = await store.query({ kind: 'report_only', limit: 1000 });
+    t.equal(reported.length, 252, 'more than one batch');
+    t.same(
+      reported.slice(-2).map((e) => e.detail),
+      ['second', 'first'],
+      'newest (highest id) first: the order given',
+    );
+    t.match(reported.at(-1), { kind: 'report_only', user: 'alice', rule: 'lock-docs', outcome: 'would_deny', at: h.clock.now });
+    t.equal(reported.at(-2)?.user, '', 'a caller who had not signed in');
+    t.same(
+      (await store.query({ kind: 'password', limit: 10 })).map((e) => e.detail),
+      ['ok'],
+    );
+    t.same(
+      (await store.query({ user: 'alice', kind: 'report_only', limit: 10 })).map((e) => e.detail),
+      ['first'],
+    );
+    t.same(
+      (await store.auditPage({ kind: 'report_only', outcome: 'would_require_sign_in', limit: 10 })).map((e) => e.detail),
+      ['second'],
+    );
+    t.equal((await store.auditPage({ kind: 'password', limit: 10 })).length, 1);
+  });
+
   withStore('audit: pruneAudit deletes entries older than the cutoff only', async (t, h, store) => {
     const entry = (detail: string) =>
       ({ kind: 'password', user: 'alice', clientIp: '192.0.2.1', userAgent: 'ua', rule: null, outcome: 'success', detail }) as const;

@@ -1,14 +1,18 @@
 /**
  * @module store/sql/audit
- * The sign-in log: written by every sign-in step, read newest first by `mfa-gateway log`
- * and, filtered and paged by id, by the admin pages; pruned by age (`log.sign_in_retention`).
+ * The sign-in log: written by every sign-in step (and, a minute at a time, by report-only
+ * rules), read newest first by `mfa-gateway log` and, filtered and paged by id, by the admin
+ * pages; pruned by age (`log.sign_in_retention`).
  * Ids grow with insertion (AUTOINCREMENT, identity), so id order is log order and a stable
  * page key.
  */
 
-import type { AdminStore, AuditEntry, AuditStore, StoreDeps } from '../types.ts';
+import type { AdminStore, AuditEntry, AuditEvent, AuditStore, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
 import { purge, where, type Db } from './db.ts';
+
+/** Events per INSERT: 9 parameters each, well under either database's limit. */
+const BATCH = 200;
 
 interface AuditRow {
   id: number;
@@ -44,17 +48,30 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
     return (await db.query<AuditRow>(`SELECT * FROM audit_log ${w} ORDER BY ${order} LIMIT ?`, params)).rows.map(toAuditEntry);
   }
 
-  return {
-    async record(e) {
+  /** One multi-row INSERT per batch: ids follow the order of `events`. */
+  async function insert(events: readonly AuditEvent[]): Promise<void> {
+    const at = deps.clock();
+    for (let i = 0; i < events.length; i += BATCH) {
+      const batch = events.slice(i, i + BATCH);
       await db.query(
-        'INSERT INTO audit_log (at, kind, user_typed, user_key, client_ip, user_agent, rule, outcome, detail) VALUES (?, ?, ?, ?, ?, ' +
-          '?, ?, ?, ?)',
-        [deps.clock(), e.kind, e.user, userKey(e.user), e.clientIp, e.userAgent, e.rule, e.outcome, e.detail],
+        `INSERT INTO audit_log (at, kind, user_typed, user_key, client_ip, user_agent, rule, outcome, detail) VALUES ${batch
+          .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+        batch.flatMap((e) => [at, e.kind, e.user, userKey(e.user), e.clientIp, e.userAgent, e.rule, e.outcome, e.detail]),
       );
-    },
+    }
+  }
+
+  return {
+    record: (e) => insert([e]),
+    recordAll: insert,
     query: (q) =>
       select(
-        [q.user !== undefined && ['user_key = ?', userKey(q.user)], q.since !== undefined && ['at >= ?', q.since]],
+        [
+          q.user !== undefined && ['user_key = ?', userKey(q.user)],
+          q.since !== undefined && ['at >= ?', q.since],
+          q.kind !== undefined && ['kind = ?', q.kind],
+        ],
         'at DESC, id DESC',
         q.limit,
       ),
@@ -64,6 +81,7 @@ export function auditQueries(db: Db, deps: StoreDeps): AuditStore & Pick<AdminSt
         [
           q.user !== undefined && ['user_key = ?', userKey(q.user)],
           q.since !== undefined && ['at >= ?', q.since],
+          q.kind !== undefined && ['kind = ?', q.kind],
           q.outcome !== undefined && ['outcome = ?', q.outcome],
           q.beforeId !== undefined && ['id < ?', q.beforeId],
         ],
