@@ -122,7 +122,8 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
 
   const summaryLine = (s: RefusalSummary): string => {
     const names = s.names.length === 1 && !s.moreNames ? 'on one name' : `on ${s.names.length}${s.moreNames ? '+' : ''} names`;
-    return `source ${s.source} throttled until ${iso(s.until)}: ${s.count} more attempt${s.count === 1 ? '' : 's'} refused ${names} since ${iso(s.since)}`;
+    const attempts = `${s.count} more attempt${s.count === 1 ? '' : 's'}`;
+    return `source ${s.source} throttled until ${iso(s.until)}: ${attempts} refused ${names} since ${iso(s.since)}`;
   };
   async function flush(all = false): Promise<void> {
     for (const s of refused.due(clock(), all)) {
