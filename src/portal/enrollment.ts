@@ -7,10 +7,11 @@
  * else. The confirming code grants the second factor.
  */
 import type { SessionData } from '../session/session.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
-import { definePage, pageView, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
+import { definePage, pageView, sessionsLimitedText, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -27,12 +28,20 @@ import { PORTAL_PATHS } from './paths.ts';
 const ENROLLMENT_TTL_MS = 15 * 60_000;
 
 /** `enroll`: POST `{prefix}enroll` with `code`, `csrf`, `rd`. */
-export type EnrollPage = TotpSetup;
+export interface EnrollPage extends TotpSetup {
+  /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
+}
 
 export const enrollPage = definePage({
   name: 'enroll',
   build: (lang, d: EnrollPage, v) =>
-    pageView(v.tr(lang, 'enroll_title'), { user: d.user, account: d.account, period: d.period }, totpSetupView(lang, d, v), 'medium'),
+    pageView(
+      v.tr(lang, 'enroll_title'),
+      { user: d.user, account: d.account, period: d.period },
+      { ...totpSetupView(lang, d, v), sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v) },
+      'medium',
+    ),
 });
 
 /**
@@ -46,6 +55,8 @@ export interface EnrollRefusedPage extends CodeForm {
   retryUrl?: string;
   /** Where the access-pass form posts; omitted hides the form. */
   accessPassUrl?: string;
+  /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
 }
 
 export const enrollRefusedPage = definePage({
@@ -62,6 +73,7 @@ export const enrollRefusedPage = definePage({
         locked: d.lockedUntil !== undefined,
         error,
         passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
   },
@@ -90,7 +102,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       session: SessionData,
       rd: string | null,
       status: number,
-      extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil'> = {},
+      extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil' | 'sessionsLimited'> = {},
     ): void {
       if (status === 429 && extra.lockedUntil !== undefined)
         ctx.res.setHeader('retry-after', retryAfter(Number(extra.lockedUntil), clock()));
@@ -109,7 +121,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       session: SessionData,
       rd: string | null,
       status = 200,
-      error?: EnrollPage['error'],
+      extra: Pick<EnrollPage, 'error' | 'sessionsLimited'> = {},
     ): Promise<void> {
       const view = await startTotpEnrollment(store, {
         user: session.user,
@@ -122,7 +134,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         ...(rd ? { rd } : {}),
         ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
-        ...(error ? { error } : {}),
+        ...extra,
       });
     }
 
@@ -162,7 +174,12 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         detail: 'first enrollment refused: not on a trusted network and no access pass',
       });
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-      refusedPage(ctx, session, rd, 403, until === null ? {} : { lockedUntil: until });
+      // Shown by the page a sign-in leads to, not by a refused form.
+      const limited = ctx.req.method === 'POST' ? null : await kit.signInNotice(ctx);
+      refusedPage(ctx, session, rd, 403, {
+        ...(until === null ? {} : { lockedUntil: until }),
+        ...(limited ? { sessionsLimited: limited } : {}),
+      });
       return null;
     }
 
@@ -215,7 +232,10 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
     async function show(ctx: PortalContext): Promise<void> {
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
       const session = await guard(ctx, rd);
-      if (session) await setupPage(ctx, session, rd);
+      if (!session) return;
+      // The page right after a sign-in that ended older sessions says so (once).
+      const limited = await kit.signInNotice(ctx);
+      await setupPage(ctx, session, rd, 200, limited ? { sessionsLimited: limited } : {});
     }
 
     async function confirm(ctx: PortalContext): Promise<void> {
@@ -223,7 +243,8 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       const rd = kit.returnTo(form.get('rd'));
       const session = await guard(ctx, rd);
       if (!session) return;
-      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) return setupPage(ctx, session, rd, 400, 'error_form_expired');
+      if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
+        return setupPage(ctx, session, rd, 400, { error: 'error_form_expired' });
       const pending = await store.getPending(session.user);
       const result = await confirmTotpEnrollment(
         { pending: store, audit: store },
@@ -238,7 +259,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           context: kit.auditContext(ctx),
         },
       );
-      if (!result.ok) return setupPage(ctx, session, rd, 400, 'enroll_error_invalid');
+      if (!result.ok) return setupPage(ctx, session, rd, 400, { error: 'enroll_error_invalid' });
       await kit.issueSession(ctx, {
         user: session.user,
         level: 2,

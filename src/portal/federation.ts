@@ -203,7 +203,7 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
         const sid = typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined;
         // With revalidation, the session keeps (sealed, in the store) what the provider is asked with later.
         const revalidation = revalidateEveryMs === null ? undefined : { tokens: redeemed.tokens, dueAt: clock() + revalidateEveryMs };
-        await kit.issueSession(
+        const issued = await kit.issueSession(
           ctx,
           { user: user.name, level: mfa ? 2 : 1, amr: mfa ? ['oidc', 'mfa'] : ['oidc'], ic, auth: clock() },
           { sub, sid, revalidation },
@@ -214,7 +214,7 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
           outcome: 'success',
           detail: `federated sign-in via ${settings.display_name}${detailOf(identity, ic, mfa, deps.intranetClaimEnabled)}`,
         });
-        kit.redirect(ctx.res, flow.rd ?? kit.defaultLanding);
+        await kit.redirectAfterSignIn(ctx, issued, flow.rd ?? kit.defaultLanding);
       } catch (err) {
         if (!(err instanceof Refused)) throw err;
         await kit.audit(ctx, { kind: 'federated', user: err.user, outcome: 'denied', detail: `federated sign-in refused: ${err.message}` });
