@@ -46,6 +46,8 @@ export async function compileSchema(code?: object): Promise<{ ajv: import('ajv')
   // Annotations the editor integration (yaml-language-server, VS Code) also understands.
   ajv.addKeyword('patternErrorMessage');
   ajv.addKeyword('errorMessage');
+  // The smallest duration a key allows: read by `config/semantic` (see `durationMinimums`).
+  ajv.addKeyword('minDuration');
   return { ajv, validate: ajv.compile(configSchema) };
 }
 
@@ -88,17 +90,34 @@ export function durationKeys(): KeyPath[] {
   return collectPaths((props, key) => props[key]?.$ref === '#/definitions/duration');
 }
 
+/** The duration keys whose schema names a smallest value (`minDuration`, such as `1m`), with that value. */
+export function durationMinimums(): Array<{ path: KeyPath; min: string }> {
+  const out: Array<{ path: KeyPath; min: string }> = [];
+  walkProperties((props, key, path) => {
+    const min = props[key]?.minDuration;
+    if (typeof min === 'string') out.push({ path, min });
+  });
+  return out;
+}
+
 function collectPaths(pick: (props: Record<string, SchemaNode>, key: string) => boolean): KeyPath[] {
   const out: KeyPath[] = [];
+  walkProperties((props, key, path) => {
+    if (pick(props, key)) out.push(path);
+  });
+  return out;
+}
+
+/** Calls `visit` for every key of the schema reached through mappings, with its path. */
+function walkProperties(visit: (props: Record<string, SchemaNode>, key: string, path: KeyPath) => void): void {
   const walk = (node: SchemaNode, path: string[]): void => {
     const props = resolve(node).properties ?? {};
     for (const key of Object.keys(props)) {
-      if (pick(props, key)) out.push([...path, key]);
+      visit(props, key, [...path, key]);
       walk(props[key] as SchemaNode, [...path, key]);
     }
   };
   walk(configSchema, []);
-  return out;
 }
 
 function resolve(node: SchemaNode): SchemaNode {

@@ -7,7 +7,7 @@
  */
 
 import { isIP } from 'node:net';
-import { durationKeys } from './schema.ts';
+import { durationKeys, durationMinimums } from './schema.ts';
 import { parseDuration } from './duration.ts';
 import { parseListen } from './listen.ts';
 import { parseNetwork } from './network.ts';
@@ -212,6 +212,16 @@ function checkDurations(root: Obj, add: (p: KeyPath, m: string) => void): void {
     }
     if (ms === 0) add(path, 'must be longer than zero');
     else if (path[0] === 'server' && ms > MAX_TIMER_MS) add(path, 'must be at most 24d');
+  }
+  for (const { path, min } of durationMinimums()) {
+    const value = path.reduce<unknown>((node, key) => obj(node)[key], root);
+    try {
+      const ms = parseDuration(value as string);
+      // Zero is reported above.
+      if (ms > 0 && ms < parseDuration(min)) add(path, `must be at least ${min}`);
+    } catch {
+      // absent, or malformed (the schema reports it)
+    }
   }
   const session = obj(root.session);
   try {

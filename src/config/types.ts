@@ -144,6 +144,8 @@ export interface FederationConfig {
     local_passwords: boolean;
     /** Sign-out goes on to the provider's `end_session_endpoint` (RP-initiated logout). */
     end_session: boolean;
+    /** How often a federated session's user is confirmed at the provider (a duration); absent: never. */
+    revalidate_every?: string;
   };
 }
 

@@ -3,14 +3,15 @@
  * Sign-in through an OpenID Connect provider, wired for the gateway: the combined user
  * directory (users file, then recorded federated users) that lives as long as the gateway,
  * and the provider client for each config (kept across reloads while issuer, client and
- * scopes stay the same, so discovery and keys are not re-read). The pages that use them
- * are the portal's (`portal/federation`).
+ * requested scopes stay the same, so discovery and keys are not re-read). The pages that use
+ * them are the portal's (`portal/federation`); the background revalidation of federated
+ * sessions is `federation/revalidation`.
  */
 import type { Logger } from 'pino';
 import type { FederationConfig } from '../config/types.ts';
 import type { UserDirectory } from '../factors/password/index.ts';
 import type { FederationStore } from '../store/types.ts';
-import { createOidcClient, type OidcClient } from './oidc.ts';
+import { createOidcClient, requestedScopes, type OidcClient } from './oidc.ts';
 import { createCombinedDirectory, type CombinedDirectory } from './users.ts';
 
 export interface FederationDeps {
@@ -45,8 +46,9 @@ export async function createFederation(deps: FederationDeps): Promise<Federation
   return {
     users,
     clientFor(settings) {
-      const key = JSON.stringify([settings.issuer, settings.client_id, settings.client_secret, settings.scopes]);
-      if (cached?.key !== key) cached = { key, client: createOidcClient(settings, { clock: deps.clock }) };
+      const scopes = requestedScopes(settings);
+      const key = JSON.stringify([settings.issuer, settings.client_id, settings.client_secret, scopes]);
+      if (cached?.key !== key) cached = { key, client: createOidcClient({ ...settings, scopes }, { clock: deps.clock }) };
       return cached.client;
     },
     ...(deps.blocked ? { blocked: deps.blocked } : {}),

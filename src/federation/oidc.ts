@@ -9,9 +9,17 @@
  *
  * ID token times are judged by the gateway's injected clock (passed to openid-client as
  * its clock skew), like every other expiry in the gateway.
+ *
+ * With `federation.oidc.revalidate_every` the client also asks the provider later whether a
+ * session's user is still there ({@link OidcClient.revalidate}): a refresh token grant, else
+ * userinfo with the access token while it is valid. Answers are sorted into what the provider
+ * said (the user is gone: `invalid_grant`, a refused access token, another subject) and what only
+ * means that no trustworthy answer came (unreachable, a 5xx, anything else): the caller ends a
+ * session on the first and retries on the second.
  */
 import type * as Client from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { ProviderTokens } from '../store/types.ts';
 
 /** openid-client, loaded by the first federated sign-in rather than at every start (about 150 ms). */
 let loaded: Promise<typeof Client> | undefined;
@@ -23,6 +31,31 @@ export interface OidcSettings {
   client_secret: string;
   scopes: string[];
 }
+
+/**
+ * The scopes an authorization request asks for: the configured ones, but `offline_access` only
+ * while sessions are revalidated (`revalidate_every`): a long-lived refresh token the gateway
+ * would never use is only a liability.
+ */
+export function requestedScopes(settings: { scopes: readonly string[]; revalidate_every?: string | undefined }): string[] {
+  return settings.revalidate_every === undefined ? settings.scopes.filter((s) => s !== 'offline_access') : [...settings.scopes];
+}
+
+/** What the code exchange yields: the verified ID token's claims, and the tokens that came with it. */
+interface Redeemed {
+  claims: Record<string, unknown>;
+  tokens: ProviderTokens;
+}
+
+/**
+ * The provider's answer about a session's user: still there (with the tokens to keep now), gone
+ * (the provider said so), or unconfirmed (no answer to trust; `down` when the provider could not
+ * be reached at all, so the caller need not ask it about other sessions right now).
+ */
+export type RevalidationAnswer =
+  | { outcome: 'valid'; tokens: ProviderTokens }
+  | { outcome: 'gone'; reason: string }
+  | { outcome: 'unconfirmed'; reason: string; down: boolean };
 
 interface AuthorizationRequest {
   url: URL;
@@ -36,9 +69,17 @@ export interface OidcClient {
   authorizationRequest(redirectUri: string): Promise<AuthorizationRequest>;
   /**
    * Exchanges the code in `callbackUrl` (the redirect URI with the provider's query) and
-   * returns the verified ID token's claims. Throws on any failed check.
+   * returns the verified ID token's claims with the access and refresh tokens that came with
+   * them (the access token's expiry by the gateway's clock). Throws on any failed check.
    */
-  redeem(callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<Record<string, unknown>>;
+  redeem(callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<Redeemed>;
+  /**
+   * Asks the provider whether the user of a session (provider subject `subject`) is still there:
+   * a refresh token grant when there is a refresh token (the answer carries the new tokens; the
+   * refresh token stays when the provider did not rotate it), else userinfo with the access token
+   * while it has not expired. With neither, the provider can no longer be asked: `gone`.
+   */
+  revalidate(session: { subject: string | null; tokens: ProviderTokens }): Promise<RevalidationAnswer>;
   /** The provider's issuer and signing keys (from discovery), for checking logout tokens. */
   signingKeys(): Promise<{ issuer: string; keys: JWTVerifyGetKey }>;
   /**
@@ -82,6 +123,16 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
         throw err;
       });
     return discovered;
+  }
+
+  /** The tokens of a token endpoint answer; `kept` stays when it carries no refresh token (no rotation). */
+  function tokensOf(answer: Client.TokenEndpointResponse & Client.TokenEndpointResponseHelpers, kept: string | null): ProviderTokens {
+    const expiresIn = answer.expiresIn();
+    return {
+      refreshToken: answer.refresh_token ?? kept,
+      accessToken: answer.access_token,
+      accessExpiresAt: expiresIn === undefined ? null : deps.clock() + expiresIn * 1000,
+    };
   }
 
   /** A configuration whose clock is the gateway's, sharing the discovered metadata and JWKS. */
@@ -131,10 +182,46 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
         });
         const claims = tokens.claims();
         if (!claims) throw new Error('the token response carried no ID token');
-        return { ...claims };
+        return { claims: { ...claims }, tokens: tokensOf(tokens, null) };
       } finally {
         jwksCache = client.getJwksCache(config) ?? jwksCache;
       }
+    },
+    async revalidate({ subject, tokens }) {
+      let client: typeof Client;
+      let config: Client.Configuration;
+      try {
+        [client, config] = await Promise.all([openidClient(), configuration()]);
+      } catch (err) {
+        return { outcome: 'unconfirmed', reason: `discovery failed: ${describe(err)}`, down: true };
+      }
+      if (tokens.refreshToken !== null) {
+        try {
+          const refreshed = await client.refreshTokenGrant(config, tokens.refreshToken);
+          const sub = refreshed.claims()?.sub;
+          if (sub !== undefined && subject !== null && sub !== subject)
+            return { outcome: 'gone', reason: `the refreshed ID token names another subject (${sub.slice(0, 64)})` };
+          return { outcome: 'valid', tokens: tokensOf(refreshed, tokens.refreshToken) };
+        } catch (err) {
+          return answerOf(client, err, 'the refresh token');
+        } finally {
+          jwksCache = client.getJwksCache(config) ?? jwksCache;
+        }
+      }
+      if (tokens.accessToken !== null && (tokens.accessExpiresAt === null || tokens.accessExpiresAt > deps.clock())) {
+        try {
+          await client.fetchUserInfo(config, tokens.accessToken, subject ?? client.skipSubjectCheck);
+          return { outcome: 'valid', tokens };
+        } catch (err) {
+          return answerOf(client, err, 'the access token');
+        }
+      }
+      return {
+        outcome: 'gone',
+        reason:
+          'no refresh token, and the access token has expired: the provider cannot be asked any more ' +
+          '(a refresh token usually needs offline_access in federation.oidc.scopes)',
+      };
     },
     async signingKeys() {
       const metadata = (await discover()).serverMetadata();
@@ -153,4 +240,42 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
       return url;
     },
   };
+}
+
+/**
+ * Sorts a failed refresh grant or userinfo call. Gone: the token endpoint answered `invalid_grant`
+ * (RFC 6749 section 5.2: the refresh token is invalid, expired or revoked; providers also answer it
+ * for a disabled or deleted user), userinfo refused the access token with 401 (RFC 6750 section 3.1),
+ * or userinfo answered for another subject. Everything else is unconfirmed: an unreachable provider,
+ * a 5xx, a refused client (a configuration problem, not the user's), an answer that failed its checks.
+ */
+function answerOf(client: typeof Client, err: unknown, used: 'the refresh token' | 'the access token'): RevalidationAnswer {
+  const atUserinfo = used === 'the access token';
+  if (err instanceof client.ResponseBodyError) {
+    const said = `${err.status} ${err.error}${err.error_description ? ` (${err.error_description.slice(0, 200)})` : ''}`;
+    if (!atUserinfo && err.error === 'invalid_grant') return { outcome: 'gone', reason: `the provider refused ${used}: ${said}` };
+    return { outcome: 'unconfirmed', reason: `the provider answered ${said}`, down: err.status >= 500 };
+  }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    const said = `${err.status} ${err.cause.map((c) => c.parameters.error ?? c.scheme).join(', ')}`;
+    if (atUserinfo && err.status === 401) return { outcome: 'gone', reason: `userinfo refused ${used}: ${said}` };
+    return { outcome: 'unconfirmed', reason: `the provider answered ${said}`, down: false };
+  }
+  if (err instanceof client.ClientError) {
+    const status = err.cause instanceof Response ? err.cause.status : undefined;
+    if (atUserinfo && status === 401) return { outcome: 'gone', reason: `userinfo refused ${used}: 401` };
+    if (atUserinfo && err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED')
+      return { outcome: 'gone', reason: 'userinfo answered for another subject' };
+    const down = err.code === 'OAUTH_TIMEOUT' || (status !== undefined && status >= 500);
+    return { outcome: 'unconfirmed', reason: `${status === undefined ? '' : `the provider answered ${status}: `}${describe(err)}`, down };
+  }
+  // fetch's TypeError ("fetch failed": refused, reset, DNS) and anything else: no answer at all.
+  return { outcome: 'unconfirmed', reason: `the provider could not be reached: ${describe(err)}`, down: true };
+}
+
+/** An error with its cause, shortened: "fetch failed: connect ECONNREFUSED 127.0.0.1:9". */
+function describe(err: unknown): string {
+  const e = err as Error;
+  const cause = e.cause instanceof Error && e.cause.message !== e.message ? `: ${e.cause.message}` : '';
+  return `${e.message}${cause}`.slice(0, 300);
 }

@@ -7,12 +7,13 @@
  */
 import type { MethodKind } from '../config/types.ts';
 import type { SessionData } from '../session/session.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import type { UserRecord } from '../factors/password/index.ts';
 import type { MessageRef } from './i18n.ts';
 import { errors } from '../errors/errors.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { countKey } from './i18n.ts';
-import { definePage, pageView } from './page.ts';
+import { definePage, pageView, sessionsLimitedText } from './page.ts';
 import {
   queryParam,
   sessionsLimitedBy,
@@ -96,7 +97,7 @@ export interface AccountPage {
    * Signing in on this browser ended the user's oldest sessions (`session.max_per_user`):
    * how many, and the limit. Shown in the sessions section for the life of this session.
    */
-  sessionsLimited?: { ended: number; max: number };
+  sessionsLimited?: SessionsLimited;
   /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
   notice?: MessageRef;
   /**
@@ -180,12 +181,7 @@ export const accountPage = definePage({
           endLabel: v.tr(lang, 'account_sessions_end_label', { started: date(x.startedAt) }),
         })),
         hasSessions: d.sessions.length > 0,
-        sessionsLimited:
-          d.sessionsLimited &&
-          v.tr(lang, d.sessionsLimited.ended === 1 ? 'account_sessions_limited_one' : 'account_sessions_limited_many', {
-            count: d.sessionsLimited.ended,
-            max: d.sessionsLimited.max,
-          }),
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
         hasOthers: d.sessions.some((x) => !x.current),
         securityKeys: d.securityKeys && {
           list: d.securityKeys.map((k) => ({
@@ -258,6 +254,8 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
         .filter((e) => e.kind === 'revocation')
         .map((e) => sessionsLimitedBy(e.detail, session.sid))
         .find((x) => x !== null);
+      // This page says it for the session's life (from the log): the sign-in's one-time note is spent here too.
+      await kit.signInNotice(ctx);
       const signIns: AccountSignIn[] = recent
         .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
         .map((e) => ({

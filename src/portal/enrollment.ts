@@ -7,10 +7,11 @@
  * else. The confirming code grants the second factor.
  */
 import type { SessionData } from '../session/session.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
-import { definePage, pageView, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
+import { definePage, pageView, sessionsLimitedText, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -31,6 +32,8 @@ const ENROLLMENT_TTL_MS = 15 * 60_000;
 export interface EnrollPage extends TotpSetup {
   /** The texts of the rule that sent the user here (looked up by the `rule` parameter's key). */
   rule?: RuleTexts | null;
+  /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
 }
 
 export const enrollPage = definePage({
@@ -39,7 +42,11 @@ export const enrollPage = definePage({
     pageView(
       v.tr(lang, 'enroll_title'),
       { user: d.user, account: d.account, period: d.period },
-      { ...totpSetupView(lang, d, v), ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null },
+      {
+        ...totpSetupView(lang, d, v),
+        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
+      },
       'medium',
     ),
 });
@@ -57,6 +64,8 @@ export interface EnrollRefusedPage extends CodeForm {
   accessPassUrl?: string;
   /** The texts of the rule that sent the user here. */
   rule?: RuleTexts | null;
+  /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
 }
 
 export const enrollRefusedPage = definePage({
@@ -74,6 +83,7 @@ export const enrollRefusedPage = definePage({
         error,
         passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
         ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
   },
@@ -106,7 +116,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       rd: string | null,
       rule: Explained,
       status: number,
-      extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil'> = {},
+      extra: Pick<EnrollRefusedPage, 'error' | 'lockedUntil' | 'sessionsLimited'> = {},
     ): void {
       if (status === 429 && extra.lockedUntil !== undefined)
         ctx.res.setHeader('retry-after', retryAfter(Number(extra.lockedUntil), clock()));
@@ -127,7 +137,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       rd: string | null,
       rule: Explained,
       status = 200,
-      error?: EnrollPage['error'],
+      extra: Pick<EnrollPage, 'error' | 'sessionsLimited'> = {},
     ): Promise<void> {
       const view = await startTotpEnrollment(store, {
         user: session.user,
@@ -141,7 +151,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         ...(rd ? { rd } : {}),
         ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
         ...shown(rule),
-        ...(error ? { error } : {}),
+        ...extra,
       });
     }
 
@@ -181,7 +191,12 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
         detail: 'first enrollment refused: not on a trusted network and no access pass',
       });
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-      refusedPage(ctx, session, rd, rule, 403, until === null ? {} : { lockedUntil: until });
+      // Shown by the page a sign-in leads to, not by a refused form.
+      const limited = ctx.req.method === 'POST' ? null : await kit.signInNotice(ctx);
+      refusedPage(ctx, session, rd, rule, 403, {
+        ...(until === null ? {} : { lockedUntil: until }),
+        ...(limited ? { sessionsLimited: limited } : {}),
+      });
       return null;
     }
 
@@ -236,7 +251,10 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
       const rule = kit.explainedRule(queryParam(ctx, 'rule'));
       const session = await guard(ctx, rd, rule);
-      if (session) await setupPage(ctx, session, rd, rule);
+      if (!session) return;
+      // The page right after a sign-in that ended older sessions says so (once).
+      const limited = await kit.signInNotice(ctx);
+      await setupPage(ctx, session, rd, rule, 200, limited ? { sessionsLimited: limited } : {});
     }
 
     async function confirm(ctx: PortalContext): Promise<void> {
@@ -246,7 +264,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
       const session = await guard(ctx, rd, rule);
       if (!session) return;
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS))
-        return setupPage(ctx, session, rd, rule, 400, 'error_form_expired');
+        return setupPage(ctx, session, rd, rule, 400, { error: 'error_form_expired' });
       const pending = await store.getPending(session.user);
       const result = await confirmTotpEnrollment(
         { pending: store, audit: store },
@@ -261,7 +279,7 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           context: kit.auditContext(ctx),
         },
       );
-      if (!result.ok) return setupPage(ctx, session, rd, rule, 400, 'enroll_error_invalid');
+      if (!result.ok) return setupPage(ctx, session, rd, rule, 400, { error: 'enroll_error_invalid' });
       await kit.issueSession(ctx, {
         user: session.user,
         level: 2,

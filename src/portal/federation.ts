@@ -15,7 +15,9 @@
  *                                   gateway through the change feed; 200, or 400 for a bad token
  *
  * Sign-out of a federated session goes on to the provider's `end_session_endpoint` when
- * `federation.oidc.end_session` is on (RP-initiated logout), back to the signed-out page.
+ * `federation.oidc.end_session` is on (RP-initiated logout), back to the signed-out page. With
+ * `federation.oidc.revalidate_every`, the session is recorded with the provider's tokens for
+ * `federation/revalidation` to ask the provider with later.
  *
  * The session is level 1 (`amr: ['oidc']`), so the gateway's own second factor is still
  * asked for; with `mfa.trusted_ips.federated_intranet_claim` a verified ID token carrying
@@ -40,6 +42,7 @@ import { mapClaims, type FederatedIdentity } from '../federation/claims.ts';
 import { errors } from '../errors/errors.ts';
 import { jtiKeptUntil, verifyLogoutToken } from '../federation/logout-token.ts';
 import { PORTAL_PATHS } from './paths.ts';
+import { parseDuration } from '../config/duration.ts';
 
 const OIDC_PATHS = Object.freeze({
   start: 'oidc/start',
@@ -109,6 +112,7 @@ export function federationPortalModules(
 
 function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => PortalModule {
   const { settings, oidc, users, store, clock, log } = deps;
+  const revalidateEveryMs = settings.revalidate_every === undefined ? null : parseDuration(settings.revalidate_every);
   return (kit) => {
     const redirectUri = new URL(`${kit.prefix}${OIDC_PATHS.callback}`, kit.publicUrl).href;
     const cookiePath = `${kit.prefix}oidc/`;
@@ -178,12 +182,13 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
         if (!(await store.consumeOidcState(stateKey(flow.state), flow.exp, clock())))
           throw new Refused('the state was already used (replayed callback)');
 
-        let claims: Record<string, unknown>;
+        let redeemed: Awaited<ReturnType<OidcClient['redeem']>>;
         try {
-          claims = await oidc.redeem(new URL(`${redirectUri}${target.search}`), flow);
+          redeemed = await oidc.redeem(new URL(`${redirectUri}${target.search}`), flow);
         } catch (err) {
           throw new Refused(`the provider's answer failed verification: ${describe(err)}`);
         }
+        const { claims } = redeemed;
         const mapped = mapClaims(claims, settings);
         if (!mapped.ok) throw new Refused(mapped.reason, typeof claims.sub === 'string' ? `sub:${claims.sub}` : '');
         const identity = mapped.identity;
@@ -196,10 +201,12 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
         const mfa = settings.trust_amr_mfa && identity.amrMfa;
         const sub = claims.sub as string;
         const sid = typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined;
-        await kit.issueSession(
+        // With revalidation, the session keeps (sealed, in the store) what the provider is asked with later.
+        const revalidation = revalidateEveryMs === null ? undefined : { tokens: redeemed.tokens, dueAt: clock() + revalidateEveryMs };
+        const issued = await kit.issueSession(
           ctx,
           { user: user.name, level: mfa ? 2 : 1, amr: mfa ? ['oidc', 'mfa'] : ['oidc'], ic, auth: clock() },
-          { sub, sid },
+          { sub, sid, revalidation },
         );
         await kit.audit(ctx, {
           kind: 'federated',
@@ -207,7 +214,7 @@ function federationModule(deps: FederationModuleDeps): (kit: PortalKit) => Porta
           outcome: 'success',
           detail: `federated sign-in via ${settings.display_name}${detailOf(identity, ic, mfa, deps.intranetClaimEnabled)}`,
         });
-        kit.redirect(ctx.res, flow.rd ?? kit.defaultLanding);
+        await kit.redirectAfterSignIn(ctx, issued, flow.rd ?? kit.defaultLanding);
       } catch (err) {
         if (!(err instanceof Refused)) throw err;
         await kit.audit(ctx, { kind: 'federated', user: err.user, outcome: 'denied', detail: `federated sign-in refused: ${err.message}` });

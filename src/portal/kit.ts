@@ -22,9 +22,16 @@ import type { StaticAssets } from './static.ts';
 import type { StoreOutage } from '../store/outage.ts';
 import type { HostMatcher } from '../session/return-url.ts';
 import { type GatewayError, errors } from '../errors/errors.ts';
-import { appendSetCookie, readCookie, serializeCookie } from '../session/cookies.ts';
+import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from '../session/cookies.ts';
 import { createCsrf } from '../session/csrf.ts';
 import { safeReturnUrl } from '../session/return-url.ts';
+import { passwordMap } from '../session/session.ts';
+import { sessionSubject } from '../session/authenticate.ts';
+import { SIGN_IN_NOTICE_TTL_MS, sealSignInNotice, unsealSignInNotice, type SessionsLimited } from '../session/sign-in-notice.ts';
+import { decide } from '../policy/decide.ts';
+import { authorize } from '../policy/access.ts';
+import { normalizeHost } from '../policy/host.ts';
+import { normalizePath } from '../policy/path.ts';
 import { lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
 import { webauthnSettings, type CeremonyDeps } from '../factors/webauthn/ceremony.ts';
@@ -102,9 +109,23 @@ export interface PortalKit {
    * Issues a session cookie on the response and records the session in the index. A change of
    * level of the same user's session keeps its id (so a copy of the earlier cookie ends with
    * it); anything else starts a new session. `provider`: a federated session's handle at the
-   * identity provider, for back-channel logout.
+   * identity provider, for back-channel logout and revalidation. When a new session ends older
+   * ones (`session.max_per_user`), the response also leaves a note for the next gateway page.
    */
-  issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<SessionData>;
+  issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<IssuedSession>;
+  /**
+   * Sends a browser that has just signed in on to `next` (the return URL, or a gateway page such
+   * as enrollment). When its sign-in ended older sessions, the page that follows tells the user:
+   * a gateway page (the code page, enrollment) shows the note itself ({@link signInNotice}); where
+   * `next` leads straight into the app, as the access decision foresees it for this session and
+   * address, the `signed-in` page tells it first, with a plain link on to `next`.
+   */
+  redirectAfterSignIn(ctx: PortalContext, issued: IssuedSession, next: string): Promise<void>;
+  /**
+   * The note a sign-in of this browser's session left ({@link issueSession}), for a page to show;
+   * the note is cleared, so it shows once. Null without one (or one of another session).
+   */
+  signInNotice(ctx: PortalContext): Promise<SessionsLimited | null>;
   audit(ctx: PortalContext, event: Omit<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>): Promise<void>;
   /** The sign-in log's request fields (client address, browser) for code that records events itself. */
   auditContext(ctx: PortalContext): Pick<AuditEvent, 'clientIp' | 'userAgent' | 'rule'>;
@@ -128,6 +149,13 @@ export interface PortalKit {
   readonly defaultLanding: string;
   /** Security key and passkey ceremonies; null when `mfa.methods` does not list webauthn. */
   readonly webauthn: CeremonyDeps | null;
+}
+
+/** A session just issued by {@link PortalKit.issueSession}. */
+interface IssuedSession {
+  data: SessionData;
+  /** A new session whose sign-in ended older sessions of the user (`session.max_per_user`): how many, and the limit. */
+  limited: SessionsLimited | null;
 }
 
 /** A set of portal routes and hooks: each built-in page set is one, and so is every extra. */
@@ -213,6 +241,10 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
   const prefix = config.server.path_prefix;
   const csrf = createCsrf(config.session.secret);
   const csrfCookie = sessions.csrfCookieName;
+  const secure = publicUrl.protocol === 'https:';
+  // The sign-in's note rides in its own cookie, sealed with the session secrets, sent to the portal only.
+  const noticeCookie = gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).notice;
+  const sealPassword = passwordMap(config.session);
   const codePolicy = lockoutPolicy(config.mfa.lockout);
   const url = (path: string) => `${prefix}${path}`;
   const webauthn: CeremonyDeps | null = config.mfa.methods.includes('webauthn')
@@ -281,7 +313,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     const existing = readCookie(ctx.req.headers.cookie, csrfCookie);
     if (existing && existing.length >= 16) return existing;
     const fresh = csrf.newBinding();
-    appendSetCookie(ctx.res, serializeCookie(csrfCookie, fresh, { secure: publicUrl.protocol === 'https:', sameSite: 'Strict' }));
+    appendSetCookie(ctx.res, serializeCookie(csrfCookie, fresh, { secure, sameSite: 'Strict' }));
     return fresh;
   }
 
@@ -295,7 +327,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       .catch((err: unknown) => log.error({ err, event }, 'could not write the sign-in log'));
   }
 
-  async function issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<SessionData> {
+  async function issueSession(ctx: PortalContext, data: NewSession, provider?: ProviderSession): Promise<IssuedSession> {
     const previous = ctx.session !== null && userKey(ctx.session.user) === userKey(data.user) ? ctx.session : null;
     const issued = await sessions.issue(previous ? { ...data, sid: previous.sid } : data);
     const skip = data.amr.includes('remembered')
@@ -306,15 +338,49 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     const from = { ip: ctx.scope.clientIp, userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512) };
     // Recorded before the cookie is sent: a session the index does not know could not be listed or ended.
     const ended = await deps.registry.record(issued.data, from, { isNew: previous === null, skip, provider });
-    if (ended > 0)
-      await audit(ctx, {
-        kind: 'revocation',
-        user: issued.data.user,
-        outcome: 'success',
-        detail: sessionsLimitedDetail(issued.data.sid, ended, config.session.max_per_user),
-      });
     appendSetCookie(ctx.res, issued.setCookie);
-    return issued.data;
+    if (ended === 0) return { data: issued.data, limited: null };
+    const limited = { ended, max: config.session.max_per_user };
+    await audit(ctx, {
+      kind: 'revocation',
+      user: issued.data.user,
+      outcome: 'success',
+      detail: sessionsLimitedDetail(issued.data.sid, ended, limited.max),
+    });
+    const note = await sealSignInNotice(issued.data.sid, limited, sealPassword);
+    appendSetCookie(ctx.res, serializeCookie(noticeCookie, note, { secure, path: prefix, maxAge: SIGN_IN_NOTICE_TTL_MS / 1000 }));
+    return { data: issued.data, limited };
+  }
+
+  /** Whether a browser with session `data`, from this address, would reach the app at `next` without a gateway page. */
+  async function leadsIntoApp(ctx: PortalContext, data: SessionData, next: string): Promise<boolean> {
+    // Without the policy there is no telling: the user is told on the interstitial page.
+    if (deps.policy === undefined) return true;
+    const target = new URL(next, publicUrl);
+    const path = normalizePath(`${target.pathname}${target.search}`);
+    const host = normalizeHost(target.host);
+    if (!path.ok || host === null || path.path === prefix.slice(0, -1) || path.path.startsWith(prefix)) return false;
+    const user = deps.users.get(data.user) ?? (await deps.users.lookup(data.user));
+    if (user === undefined || user.disabled) return false;
+    // The chain's own steps, on the request the browser is about to make (`server/chain`).
+    const decision = decide(deps.policy, { host, path: path.path, method: 'GET', addr: ctx.scope.clientAddr });
+    const access = authorize(decision, sessionSubject(data, user), { trustedNetwork: trustedIps.has(ctx.scope.clientAddr), now: clock() });
+    // A refusal is the app's error page, not a step of the sign-in: the note is shown before it.
+    return access.result === 'allow' || access.result === 'forbidden';
+  }
+
+  async function redirectAfterSignIn(ctx: PortalContext, issued: IssuedSession, next: string): Promise<void> {
+    if (issued.limited !== null && (await leadsIntoApp(ctx, issued.data, next)))
+      return redirect(ctx.res, `${url(PORTAL_PATHS.signedIn)}?rd=${encodeURIComponent(next)}`);
+    redirect(ctx.res, next);
+  }
+
+  async function signInNotice(ctx: PortalContext): Promise<SessionsLimited | null> {
+    const value = readCookie(ctx.req.headers.cookie, noticeCookie);
+    if (value === undefined || ctx.session === null) return null;
+    // Shown once: cleared with the page that shows it (a HEAD request shows nothing).
+    if (ctx.req.method !== 'HEAD') appendSetCookie(ctx.res, serializeCookie(noticeCookie, '', { secure, path: prefix, maxAge: 0 }));
+    return unsealSignInNotice(value, sealPassword, ctx.session.sid);
   }
 
   /** Logs a lockout and tells the `onLockout` listener; called once, by the denial that locks. */
@@ -345,6 +411,8 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     csrfValid: csrf.verify,
     anonymousBinding,
     issueSession,
+    redirectAfterSignIn,
+    signInNotice,
     audit,
     auditContext,
     checkSecondFactor: (ctx, input) =>

@@ -126,6 +126,9 @@ const en = {
   signed_out_everywhere_title: 'Signed out everywhere',
   signed_out_everywhere_text: 'All your sessions have ended, on this device and on every other one.',
   continue: 'Continue',
+  signed_in_title: 'You’re signed in',
+  signed_in_continue: 'Continue to {app}',
+  signed_in_sessions: 'See your sessions',
 
   account_title: 'Account security',
   account_intro: 'Manage how you sign in and review recent activity.',
@@ -424,6 +427,9 @@ const de: Record<MessageKey, string> = {
   signed_out_everywhere_title: 'Überall abgemeldet',
   signed_out_everywhere_text: 'Alle Ihre Sitzungen wurden beendet, auf diesem und auf allen anderen Geräten.',
   continue: 'Weiter',
+  signed_in_title: 'Sie sind angemeldet',
+  signed_in_continue: 'Weiter zu {app}',
+  signed_in_sessions: 'Ihre Sitzungen ansehen',
 
   account_title: 'Kontosicherheit',
   account_intro: 'Verwalten Sie, wie Sie sich anmelden, und prüfen Sie die letzten Aktivitäten.',

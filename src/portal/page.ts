@@ -8,6 +8,7 @@ import type { MessageParams, MessageRef } from './i18n.ts';
 import { base32Encode, qrCodeSvg } from '../factors/totp/totp.ts';
 import type { TotpEnrollmentView } from '../factors/totp/verify.ts';
 import type { PORTAL_PATHS } from './paths.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 
 /** What a builder hands the renderer: the translated title, the texts' placeholder values and the template's view. */
 export interface PageView {
@@ -133,4 +134,14 @@ export function totpSetupView(lang: string, d: TotpSetup, v: ViewKit) {
     error,
     codeDescribedBy: error ? 'code-help code-error' : 'code-help',
   };
+}
+
+/**
+ * What the `sessions-limited` partial says when a sign-in ended older sessions of the user
+ * (`session.max_per_user`): how many, and the limit; undefined shows nothing.
+ */
+export function sessionsLimitedText(lang: string, limited: SessionsLimited | undefined, v: ViewKit): string | undefined {
+  if (limited === undefined) return undefined;
+  const key = limited.ended === 1 ? 'account_sessions_limited_one' : 'account_sessions_limited_many';
+  return v.tr(lang, key, { count: limited.ended, max: limited.max });
 }

@@ -14,6 +14,7 @@ import { signInPage } from './sign-in.ts';
 import { secondFactorPage } from './second-factor.ts';
 import { enrollPage, enrollRefusedPage } from './enrollment.ts';
 import { signOutPage, signedOutPage } from './sign-out.ts';
+import { signedInPage } from './signed-in.ts';
 import { accountPage } from './account.ts';
 import { fraudReportPage } from './fraud.ts';
 import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } from './methods.ts';
@@ -85,6 +86,7 @@ export const PAGES = [
   enrollRefusedPage,
   signOutPage,
   signedOutPage,
+  signedInPage,
   accountPage,
   errorPage,
   messagePage,

@@ -7,6 +7,7 @@
 /** Paths of the portal's pages and form targets, relative to the path prefix. */
 export const PORTAL_PATHS = Object.freeze({
   signIn: 'sign-in',
+  signedIn: 'signed-in',
   secondFactor: 'second-factor',
   enroll: 'enroll',
   enrollAccessPass: 'enroll/access-pass',

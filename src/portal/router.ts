@@ -3,7 +3,8 @@
  * The portal's entry point under the reserved prefix: health and static assets (no
  * session read), the same-origin check on every POST, the caller's session, then each
  * page set in turn (the configured modules first, then the built-in sign-in, second factor,
- * enrollment, sign-out and account), and one error answer for whatever fails.
+ * enrollment, sign-out, account, security keys and the page after a sign-in), and one error
+ * answer for whatever fails.
  */
 import type { Portal } from '../contracts/request.ts';
 import type { IncomingMessage } from 'node:http';
@@ -20,6 +21,7 @@ import { enrollmentModule } from './enrollment.ts';
 import { signOutModule } from './sign-out.ts';
 import { accountModule } from './account.ts';
 import { securityKeysModule } from './security-keys.ts';
+import { signedInModule } from './signed-in.ts';
 
 export type { PortalDeps } from './kit.ts';
 
@@ -39,6 +41,7 @@ export function createPortal(deps: PortalDeps): Portal {
     signOutModule(deps),
     accountModule(deps),
     securityKeysModule(deps),
+    signedInModule(),
   ];
   modules = [...(deps.modules ?? []), ...builtIn].map((build) => build(kit));
 

@@ -12,11 +12,12 @@
  */
 import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import type { SessionData } from '../session/session.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { typedKind } from '../factors/fallback/codes.ts';
 import type { MessageRef } from './i18n.ts';
-import { definePage, hidden, pageView, type CodeForm } from './page.ts';
+import { definePage, hidden, pageView, sessionsLimitedText, type CodeForm } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -70,6 +71,8 @@ export interface SecondFactorPage extends CodeForm {
   stepUp?: { rule: string; path: string };
   /** The texts of the rule that sent the user here (looked up by its key in `step_up` or `rule`). */
   rule?: RuleTexts | null;
+  /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
 }
 
 export const secondFactorPage = definePage({
@@ -104,6 +107,7 @@ export const secondFactorPage = definePage({
         addKeyUrl: d.addKeyUrl,
         stepUpRule: d.stepUp?.rule,
         ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
     return d.securityKey === true && !locked ? { ...page, script: true } : page;
@@ -174,9 +178,17 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
     }
 
     /** The page with the form replaced by "locked until"; 429 with Retry-After after a POST. */
-    function lockedPage(ctx: PortalContext, session: SessionData, rd: string | null, until: number, status: number, offer: Offer): void {
+    function lockedPage(
+      ctx: PortalContext,
+      session: SessionData,
+      rd: string | null,
+      until: number,
+      status: number,
+      offer: Offer,
+      extra: Pick<SecondFactorPage, 'sessionsLimited'> = {},
+    ): void {
       if (status === 429) ctx.res.setHeader('retry-after', retryAfter(until, clock()));
-      kit.page(ctx, status, 'second-factor', { ...codePage(session, rd, offer), lockedUntil: until });
+      kit.page(ctx, status, 'second-factor', { ...codePage(session, rd, offer), lockedUntil: until, ...extra });
     }
 
     async function show(ctx: PortalContext): Promise<void> {
@@ -187,8 +199,11 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       if (session.level === 2 && !needsStepUp(session, offer)) return kit.redirect(ctx.res, rd ?? kit.defaultLanding, 302);
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, offer.rule), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
-      if (until !== null) return lockedPage(ctx, session, rd, until, 200, offer);
-      kit.page(ctx, 200, 'second-factor', codePage(session, rd, offer));
+      // The page right after a sign-in that ended older sessions says so (once).
+      const limited = await kit.signInNotice(ctx);
+      const told = limited ? { sessionsLimited: limited } : {};
+      if (until !== null) return lockedPage(ctx, session, rd, until, 200, offer, told);
+      kit.page(ctx, 200, 'second-factor', { ...codePage(session, rd, offer), ...told });
     }
 
     async function post(ctx: PortalContext): Promise<void> {

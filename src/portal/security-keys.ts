@@ -12,10 +12,11 @@
  * the one regulated second-factor check (`kit.checkSecondFactor`, `checkPasskeySignIn`).
  */
 import type { SessionData } from '../session/session.ts';
+import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import type { UserDirectory } from '../factors/password/index.ts';
 import type { MessageRef } from './i18n.ts';
 import type { PortalContext, PortalKit, PortalModule, PortalDeps } from './kit.ts';
-import { definePage, hidden, pageView, type FormFields } from './page.ts';
+import { definePage, hidden, pageView, sessionsLimitedText, type FormFields } from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { readCookie } from '../session/cookies.ts';
 import { lockoutPolicy } from '../regulation/lockout.ts';
@@ -36,6 +37,8 @@ export interface SecurityKeyAddPage extends FormFields {
   nameError?: MessageRef;
   /** Why the last attempt was refused, e.g. `security_key_refused_synced`. */
   refused?: MessageRef;
+  /** The sign-in that led to this first key ended older sessions (`session.max_per_user`). */
+  sessionsLimited?: SessionsLimited;
 }
 
 export const securityKeyAddPage = definePage({
@@ -50,6 +53,7 @@ export const securityKeyAddPage = definePage({
           name: d.name,
           nameError: d.nameError && v.tr(lang, d.nameError),
           refused: d.refused !== undefined,
+          sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
         },
       ),
       script: true,
@@ -229,9 +233,9 @@ export function securityKeysModule(deps: PortalDeps & { users: UserDirectory }):
         });
         return again(401, 'security_key_failed');
       }
-      await kit.issueSession(ctx, { user: user.name, level: 2, amr: result.amr, ic: false, auth: clock(), mfaAt: clock() });
+      const issued = await kit.issueSession(ctx, { user: user.name, level: 2, amr: result.amr, ic: false, auth: clock(), mfaAt: clock() });
       await kit.afterPassword(ctx, user);
-      kit.redirect(ctx.res, rd ?? kit.defaultLanding);
+      await kit.redirectAfterSignIn(ctx, issued, rd ?? kit.defaultLanding);
     }
 
     return {
@@ -243,7 +247,10 @@ export function securityKeysModule(deps: PortalDeps & { users: UserDirectory }):
             return true;
           case `GET ${PORTAL_PATHS.securityKeyAdd}`: {
             const session = signedIn(ctx);
-            if (session && (await mayRegister(ctx, session))) addPage(ctx, session, 200);
+            if (session && (await mayRegister(ctx, session))) {
+              const limited = await kit.signInNotice(ctx);
+              addPage(ctx, session, 200, limited ? { sessionsLimited: limited } : {});
+            }
             return true;
           }
           case `POST ${PORTAL_PATHS.securityKeyAdd}`:

@@ -145,7 +145,7 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
         !methodless &&
         remember.enabled &&
         (await sessions.rememberedDevice(readCookie(ctx.req.headers.cookie, sessions.deviceCookieName), user.name));
-      await kit.issueSession(ctx, {
+      const issued = await kit.issueSession(ctx, {
         user: user.name,
         level: remembered ? 2 : 1,
         amr: remembered ? ['pwd', 'remembered'] : ['pwd'],
@@ -162,7 +162,11 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
             : 'password ok';
       await kit.audit(ctx, { kind: 'password', user: user.name, outcome: 'success', detail });
       await kit.afterPassword(ctx, user);
-      kit.redirect(ctx.res, methodless ? kit.withRd(PORTAL_PATHS.enroll, rd, explained.ruleKey) : (rd ?? kit.defaultLanding));
+      await kit.redirectAfterSignIn(
+        ctx,
+        issued,
+        methodless ? kit.withRd(PORTAL_PATHS.enroll, rd, explained.ruleKey) : (rd ?? kit.defaultLanding),
+      );
     }
 
     return {

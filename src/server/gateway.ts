@@ -33,6 +33,7 @@ import { openStore } from '../store/index.ts';
 import { loadUserDirectory, type UserDirectory } from '../factors/password/index.ts';
 import { createPortal, type PortalDeps } from '../portal/router.ts';
 import { createFederation } from '../federation/index.ts';
+import { startRevalidation, type Revalidation, type RevalidationSettings } from '../federation/revalidation.ts';
 import { federationPortalModules } from '../portal/federation.ts';
 import { createRenderer } from '../portal/render.ts';
 import { buildCatalog } from '../portal/i18n.ts';
@@ -91,6 +92,8 @@ export interface RunningGateway {
   readonly refusals: { flush(all?: boolean): Promise<void> };
   /** Decision traces of refused and redirected requests; tests flush them instead of waiting. */
   readonly traces: Pick<DecisionTraceLog, 'flush'>;
+  /** Revalidation of federated sessions at the provider (`federation.oidc.revalidate_every`); tests run a pass instead of waiting. */
+  readonly revalidation: Pick<Revalidation, 'sweep'>;
   /** Applies a new, already validated config (policy, networks, upstreams, texts, sessions). */
   reload(config: GatewayConfig): void;
   close(): Promise<void>;
@@ -257,6 +260,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     clock,
     log,
   });
+  // Federated sessions asked about at the provider in the background; build() moves the settings along.
+  let revalidationSettings: RevalidationSettings | null = null;
+  const revalidation = startRevalidation({
+    store,
+    settings: () => revalidationSettings,
+    endSession: (user, sid) => registry.end(user, sid),
+    record: (event) => store.record(event),
+    clock,
+    log,
+    onError: pollErrorHandler(storeOutage, log, 'session revalidation failed; will retry at the next pass'),
+  });
   // The signed identity's keys outlive a reload: a rotated-out key stays published for the ttl.
   const assertionSigners = createAssertionSigners(clock);
 
@@ -267,6 +281,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     retentionMs = parseDuration(config.log.sign_in_retention);
     passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
     throttleSettings = sourceThrottleSettings(config.mfa.source_throttle);
+    const oidc = config.federation.oidc;
+    revalidationSettings =
+      oidc?.revalidate_every === undefined
+        ? null
+        : { oidc: federation.clientFor(oidc), provider: oidc.display_name, everyMs: parseDuration(oidc.revalidate_every) };
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
     const catalog = buildCatalog(config.messages);
@@ -410,6 +429,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     reportOnly,
     refusals: { flush: (all) => passwordCheck.flush(all) },
     traces,
+    revalidation,
     reload(config) {
       current = build(config);
       portal = current.portal;
@@ -418,6 +438,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     async close() {
       revocations.stop();
       housekeeping.stop();
+      await revalidation.stop();
       metricsServer?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,9 +10,9 @@
  */
 import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } from '../contracts/request.ts';
 import type { BasicVerifier } from '../factors/app-passwords/index.ts';
-import type { SessionManager, SessionRead } from './session.ts';
+import type { SessionData, SessionManager, SessionRead } from './session.ts';
 import { errors } from '../errors/errors.ts';
-import { sessionFactors } from '../policy/access.ts';
+import { sessionFactors, type Subject } from '../policy/access.ts';
 import { readCookie } from './cookies.ts';
 
 type SessionUser = {
@@ -41,6 +41,24 @@ export interface BlockLookup {
 }
 
 const anonymous: Authentication = { subject: null, identity: null };
+
+/**
+ * Who a valid session stands for, as the access decision sees it: its level and factors, with
+ * the groups from the user's current record. The chain asks this on every request, and the portal
+ * to foresee where a browser that has just signed in goes next.
+ */
+export function sessionSubject(data: SessionData, user: Pick<SessionUser, 'name' | 'groups'>): Subject {
+  return {
+    user: user.name,
+    groups: user.groups,
+    level: data.level,
+    intranetClaim: data.ic,
+    ...(data.enroll === true ? { mustEnroll: true } : {}),
+    ...(data.mfaAt !== undefined ? { mfaAt: data.mfaAt } : {}),
+    ...(data.su !== undefined && data.mfaAt !== undefined ? { stepUp: { rule: data.su, at: data.mfaAt } } : {}),
+    factors: sessionFactors(data.amr),
+  };
+}
 
 /**
  * HTTP Basic for the chain: the verifier's answer as a subject (level 2 for an app password,
@@ -104,16 +122,7 @@ export function createAuthenticator(
   ): Authentication | Promise<Authentication> {
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
-      subject: {
-        user: user.name,
-        groups: user.groups,
-        level: read.data.level,
-        intranetClaim: read.data.ic,
-        ...(read.data.enroll === true ? { mustEnroll: true } : {}),
-        ...(read.data.mfaAt !== undefined ? { mfaAt: read.data.mfaAt } : {}),
-        ...(read.data.su !== undefined && read.data.mfaAt !== undefined ? { stepUp: { rule: read.data.su, at: read.data.mfaAt } } : {}),
-        factors: sessionFactors(read.data.amr),
-      },
+      subject: sessionSubject(read.data, user),
       identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
       session: { id: read.data.sid, expiresAt: read.expiresAt, amr: read.data.amr, auth: read.data.auth },
     };

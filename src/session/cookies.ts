@@ -72,6 +72,8 @@ export interface GatewayCookieNames {
   browser: string;
   /** The sealed state of a federated sign-in in progress (Path: the portal prefix). */
   oidc: string;
+  /** A sign-in's note for the next gateway page: it ended older sessions (Path: the portal prefix). */
+  notice: string;
   all: readonly string[];
 }
 
@@ -83,6 +85,7 @@ export function gatewayCookieNames(base: string, secure: boolean, domain: string
     csrf: prefixedName(`${base}_csrf`, secure, undefined),
     browser: pathScoped(`${base}_browser`),
     oidc: pathScoped(`${base}_oidc`),
+    notice: pathScoped(`${base}_notice`),
   };
   return { ...names, all: Object.values(names) };
 }

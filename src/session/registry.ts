@@ -8,7 +8,7 @@
  * ended session reaches every gateway through the change feed within a poll.
  */
 import type { Logger } from 'pino';
-import type { IndexedSession, SessionIndexStore, SessionSkip } from '../store/types.ts';
+import type { IndexedSession, RevalidationStart, SessionIndexStore, SessionSkip } from '../store/types.ts';
 import type { SessionData } from './session.ts';
 import { userKey } from '../store/types.ts';
 
@@ -22,6 +22,8 @@ interface SeenFrom {
 export interface ProviderSession {
   sub: string;
   sid?: string | undefined;
+  /** With `federation.oidc.revalidate_every`: the tokens the provider is asked with later, and when first. */
+  revalidation?: RevalidationStart | undefined;
 }
 
 export interface SessionRegistryDeps {
@@ -88,22 +90,25 @@ export function createSessionRegistry(deps: SessionRegistryDeps): SessionRegistr
   return {
     async record(data, from, opts) {
       const now = clock();
-      await store.indexSession({
-        sid: data.sid,
-        user: data.user,
-        createdAt: now,
-        lastSeen: now,
-        expiresAt: deps.absoluteExpiry(data),
-        createdIp: from.ip,
-        createdUserAgent: from.userAgent,
-        lastIp: from.ip,
-        lastUserAgent: from.userAgent,
-        amr: rfc8176(data.amr),
-        skip: opts.skip,
-        federated: data.amr.includes('oidc'),
-        providerSid: opts.provider?.sid ?? null,
-        providerSub: opts.provider?.sub ?? null,
-      });
+      await store.indexSession(
+        {
+          sid: data.sid,
+          user: data.user,
+          createdAt: now,
+          lastSeen: now,
+          expiresAt: deps.absoluteExpiry(data),
+          createdIp: from.ip,
+          createdUserAgent: from.userAgent,
+          lastIp: from.ip,
+          lastUserAgent: from.userAgent,
+          amr: rfc8176(data.amr),
+          skip: opts.skip,
+          federated: data.amr.includes('oidc'),
+          providerSid: opts.provider?.sid ?? null,
+          providerSub: opts.provider?.sub ?? null,
+        },
+        opts.provider?.revalidation,
+      );
       const max = deps.maxPerUser();
       if (!opts.isNew || max <= 0) return 0;
       const live = await store.listSessions(data.user);

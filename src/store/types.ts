@@ -268,9 +268,11 @@ export interface IndexedSession {
 export interface SessionIndexStore {
   /**
    * Creates or replaces the record of `sid` (a change of level keeps `createdAt`, `createdIp` and
-   * `createdUserAgent`, and the provider's `sid`/`sub` when the new record has none).
+   * `createdUserAgent`, and the provider's `sid`/`sub` when the new record has none). With
+   * `revalidation`, a federated session keeps what it is revalidated with ({@link RevalidationStore});
+   * a change of level without it keeps what the session had.
    */
-  indexSession(session: IndexedSession): Promise<void>;
+  indexSession(session: IndexedSession, revalidation?: RevalidationStart): Promise<void>;
   /** Moves `lastSeen`, address and browser of a live record; a missing record stays missing. */
   touchSession(sid: string, seen: { at: number; ip: string; userAgent: string }): Promise<void>;
   /** The user's live sessions (any spelling of the name), oldest first. */
@@ -286,6 +288,64 @@ export interface SessionIndexStore {
   useLogoutToken(jti: string, expiresAt: number): Promise<boolean>;
   /** Deletes expired session records and logout-token ids; returns how many. */
   pruneSessionIndex(now: number): Promise<number>;
+}
+
+/**
+ * What a federated session asks the identity provider with (`federation.oidc.revalidate_every`).
+ * The store seals both tokens before they touch disk, bound to the session's id.
+ */
+export interface ProviderTokens {
+  refreshToken: string | null;
+  accessToken: string | null;
+  /** When the access token expires (epoch ms); null when the provider did not say. */
+  accessExpiresAt: number | null;
+}
+
+/** A federated session's revalidation as it starts: its tokens, and when it is first due. */
+export interface RevalidationStart {
+  tokens: ProviderTokens;
+  dueAt: number;
+}
+
+/** A session claimed for revalidation by {@link RevalidationStore.claimRevalidations}. */
+export interface DueRevalidation {
+  sid: string;
+  /** The user name as it signed in. */
+  user: string;
+  /** The provider's subject (`sub`) of the session. */
+  providerSub: string | null;
+  /** The tokens as kept; a token that no longer opens (its key is gone) reads as null. */
+  tokens: ProviderTokens;
+  /** When the provider last vouched for the user (the sign-in at first). */
+  revalidatedAt: number;
+  /** The claim: pass it back to {@link RevalidationStore.finishRevalidation}. */
+  claim: number;
+}
+
+/**
+ * Federated sessions revalidated at the identity provider, in the session index's rows. A due
+ * session is claimed by one conditional update that moves its due time to the end of a lease, so
+ * of several gateways on one database exactly one asks the provider about it (a refresh token
+ * used twice would make the provider revoke the grant). Ending the session (the session index)
+ * removes what it kept.
+ */
+export interface RevalidationStore {
+  /**
+   * Claims up to `limit` live sessions due at `now` (the soonest due; returned in no order): each one's due time becomes
+   * `leaseUntil`, the claim. Of parallel claims, across processes too, exactly one gets a session;
+   * another gets it again only after the lease, if the claimer never finished.
+   */
+  claimRevalidations(now: number, leaseUntil: number, limit: number): Promise<DueRevalidation[]>;
+  /**
+   * Finishes a claim: next due at `dueAt`; with `confirmed`, the provider vouched for the user at
+   * `confirmed.at` and these are the tokens now. False when the claim was lost (the session ended,
+   * or the lease ran out and another process claimed it).
+   */
+  finishRevalidation(
+    sid: string,
+    claim: number,
+    next: { dueAt: number; confirmed?: { at: number; tokens: ProviderTokens } },
+  ): Promise<boolean>;
 }
 
 /** The two lockout counters a user has: denied passwords and denied second-factor codes. */
@@ -763,6 +823,7 @@ export interface Store
     RevocationStore,
     SessionRevocationStore,
     SessionIndexStore,
+    RevalidationStore,
     LockoutStore,
     SourceThrottleStore,
     BlockStore,

@@ -3,7 +3,9 @@
 // page of one lists both with the right browser description and address and marks "this
 // browser"; ending the other signs it out (its next page load lands on sign-in). Then alice,
 // an admin, ends one of bob's sessions on the admin user page and that browser is signed out
-// too. Screenshots land in test-artifacts/browser/sessions-*.png.
+// too. With session.max_per_user, the page after a sign-in that ended older sessions says so: the
+// code page, or a short page with a plain link on where the sign-in leads straight into the app.
+// Screenshots land in test-artifacts/browser/sessions-*.png.
 import { mkdirSync } from 'node:fs';
 import t from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -19,8 +21,8 @@ const CHROME_ANDROID =
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/sessions-${name}.png`, fullPage: true });
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-async function newContext(browser: Browser, base: string, userAgent: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: base, locale: 'en-US', userAgent, viewport: { width: 1024, height: 800 } });
+async function newContext(browser: Browser, base: string, userAgent: string, locale = 'en-US'): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: base, locale, userAgent, viewport: { width: 1024, height: 800 } });
   context.setDefaultNavigationTimeout(NAV_TIMEOUT);
   context.setDefaultTimeout(10_000);
   return context;
@@ -131,6 +133,76 @@ t.test(
       });
       await page.goto(`${base}/reports`);
       t.match(page.url(), onApp, "the admin's own session goes on");
+    });
+  },
+);
+
+t.test(
+  'max-per-user-told-at-sign-in in a real browser: the code page says it, or a page with a link on to the app, once',
+  { skip: skipWithoutChromium, timeout: 180_000 },
+  async (t) => {
+    const browser = await launchChromium();
+    t.teardown(() => browser.close());
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const gw = await startTestGateway(t, await startSampleUpstream(t), {
+      session: { secret: 'x'.repeat(40), max_per_user: 1 },
+      rules: [
+        { paths: ['/public/**', '/health'], policy: 'bypass' },
+        { paths: ['/notes/**'], policy: 'one_factor' },
+        { paths: ['/**'], policy: 'two_factor' },
+      ],
+    });
+    const base = await publicOnLocalhost(gw);
+    const onReports = new RegExp(`^${literal(base)}/reports$`);
+    const note = (page: Page) => page.locator('.alert--warn[role="status"]');
+
+    // bob's first session: nothing ended, nothing said.
+    const first = await newContext(browser, base, FIREFOX);
+    t.teardown(() => first.close());
+    const pageA = await first.newPage();
+    await password(pageA, base, 'bob', /\/\.gateway\/enroll\?rd=/);
+    t.equal(await note(pageA).count(), 0, 'a sign-in that ended nothing says nothing');
+    const secret = enrollmentSecret(`<code class="secret">${await pageA.locator('code.secret').innerHTML()}</code>`);
+    await pageA.getByLabel('Code from the app').fill(totpCode(secret, gw.clock.now));
+    await Promise.all([pageA.waitForURL(onReports), pageA.getByRole('button', { name: 'Finish setup' }).click()]);
+
+    await t.test('the code page after the sign-in says it', async (t) => {
+      const second = await newContext(browser, base, CHROME_ANDROID);
+      t.teardown(() => second.close());
+      const page = await second.newPage();
+      await password(page, base, 'bob', /\/\.gateway\/second-factor\?rd=/);
+      t.equal(
+        await note(page).innerText(),
+        'Signing in on this browser ended your oldest session (the limit is 1 at a time).',
+        'above the code form',
+      );
+      await shot(page, '7-code-page-told');
+      gw.clock.now += 30_000;
+      await page.getByLabel('Verification code').fill(totpCode(secret, gw.clock.now));
+      await Promise.all([page.waitForURL(onReports), page.getByRole('button', { name: 'Verify' }).click()]);
+      await pageA.goto(`${base}/reports`);
+      t.match(pageA.url(), /\/\.gateway\/sign-in/, 'the older session ended');
+    });
+
+    await t.test('a sign-in that leads straight into the app shows a page with a link on, in German, once', async (t) => {
+      const third = await newContext(browser, base, FIREFOX, 'de-DE');
+      t.teardown(() => third.close());
+      const page = await third.newPage();
+      await page.goto(`${base}/notes/today`);
+      await page.locator('input[name="username"]').fill('bob');
+      await page.locator('input[name="password"]').fill(PASSWORDS.bob!);
+      await Promise.all([page.waitForURL(/\/\.gateway\/signed-in\?rd=/), page.getByRole('button', { name: 'Anmelden' }).click()]);
+      await page.getByRole('heading', { name: 'Sie sind angemeldet' }).waitFor();
+      t.equal(await note(page).innerText(), 'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens 1 gleichzeitig).');
+      const interstitial = page.url();
+      await shot(page, '8-signed-in-told');
+      const link = page.getByRole('link', { name: `Weiter zu localhost:${gw.port}` });
+      t.equal(await link.getAttribute('href'), `${base}/notes/today`, 'a plain link to the return URL');
+      t.equal(await page.locator('script').count(), 0, 'no script on the page');
+      await Promise.all([page.waitForURL(`${base}/notes/today`), link.click()]);
+      t.match(await page.locator('body').innerText(), /bob/, 'the app, with bob signed in');
+      await page.goto(interstitial);
+      t.equal(page.url(), `${base}/notes/today`, 'once: the same page later goes straight on');
     });
   },
 );

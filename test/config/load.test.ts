@@ -508,6 +508,22 @@ federation:
   ]);
 });
 
+t.test('federation.oidc.revalidate_every: off when absent, a duration of at least 1m', async (t) => {
+  const oidc = (every: string) =>
+    `${MINIMAL}federation:\n  oidc: { issuer: "https://login.example.com", client_id: gw, client_secret: s, revalidate_every: ${every} }\n`;
+  const ok = await load(t, oidc('15m'));
+  t.equal(ok.result.ok && ok.result.config.federation.oidc?.revalidate_every, '15m');
+  const off = await load(t, `${MINIMAL}federation:\n  oidc: { issuer: "https://login.example.com", client_id: gw, client_secret: s }\n`);
+  t.equal(off.result.ok && off.result.config.federation.oidc?.revalidate_every, undefined, 'no default: off');
+  t.same(brief(problemsOf((await load(t, oidc('30s'))).result)), ['8:99 federation.oidc.revalidate_every: must be at least 1m']);
+  t.same(brief(problemsOf((await load(t, oidc('59s999ms'))).result)), ['8:99 federation.oidc.revalidate_every: must be at least 1m']);
+  t.same(brief(problemsOf((await load(t, oidc('0m'))).result)), ['8:99 federation.oidc.revalidate_every: must be longer than zero']);
+  t.same(brief(problemsOf((await load(t, oidc('"15 minutes"'))).result)), [
+    '8:99 federation.oidc.revalidate_every: must be a duration such as 30s, 15m or 12h',
+  ]);
+  t.ok((await load(t, oidc('1m'))).result.ok, '1m is the least');
+});
+
 t.test('one YAML syntax error is reported once, not with every error that follows from it', async (t) => {
   // An unquoted ${VAR} inside a flow mapping: `{` opens a nested mapping and the parser
   // stumbles over the rest of the file.

@@ -57,6 +57,7 @@ t.test('the secrets that may come from files, and the duration keys', async (t) 
       'users.ldap.cache_ttl',
       'users.ldap.outage_grace',
       'identity.jwt.ttl',
+      'federation.oidc.revalidate_every',
       'mfa.webauthn.timeout',
       'log.sign_in_retention',
     ],

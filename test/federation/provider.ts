@@ -4,7 +4,9 @@
  * for the gateway and one for another app, accounts whose ID tokens do or do not carry the
  * intranet claim, the provider's own login page (devInteractions), and a hook that may
  * rewrite the token endpoint's JSON on its way out, so tests can tamper with ID tokens the
- * way an attacker between the gateway and the provider would.
+ * way an attacker between the gateway and the provider would. For revalidation tests it may
+ * issue (and rotate) refresh tokens, disable accounts, and go down (every connection dropped),
+ * and it records the requests it was sent.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -36,6 +38,12 @@ export interface TestProvider {
   kid: string;
   /** Back-channel logout deliveries that failed (the provider only emits these). */
   backchannelErrors: Error[];
+  /** Accounts the provider no longer knows (disabled): their refresh tokens and access tokens stop working. */
+  disabled: Set<string>;
+  /** While true, every connection is dropped, as if the provider were down. */
+  down: boolean;
+  /** `METHOD /path` of every request received, in order. */
+  requests: string[];
 }
 
 export interface ProviderOptions {
@@ -48,6 +56,11 @@ export interface ProviderOptions {
   backchannelLogoutUri?: string;
   /** Turns on RP-initiated logout with these return URIs for the gateway's client. */
   postLogoutRedirectUris?: string[];
+  /**
+   * The gateway's client may use refresh tokens: one is issued with every code (as Keycloak does,
+   * offline_access or not) and rotated at every use, so a refresh token used twice revokes the grant.
+   */
+  refreshTokens?: boolean;
 }
 
 export async function startProvider(t: Test, opts: ProviderOptions): Promise<TestProvider> {
@@ -55,9 +68,23 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
   const kid = 'test-key-1';
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const tp: TestProvider = { issuer: '', onToken: null, key: privateKey, kid, backchannelErrors: [] };
+  const tp: TestProvider = {
+    issuer: '',
+    onToken: null,
+    key: privateKey,
+    kid,
+    backchannelErrors: [],
+    disabled: new Set(),
+    down: false,
+    requests: [],
+  };
 
   const server = createServer((req, res) => {
+    if (tp.down) {
+      req.socket.destroy();
+      return;
+    }
+    tp.requests.push(`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`);
     if (tp.onToken && req.method === 'POST' && req.url?.startsWith('/token')) rewriteTokenResponse(res, tp.onToken);
     handler!(req, res);
   });
@@ -78,7 +105,7 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
         client_id: GATEWAY_CLIENT.id,
         client_secret: GATEWAY_CLIENT.secret,
         redirect_uris: opts.redirectUris,
-        grant_types: ['authorization_code'],
+        grant_types: opts.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
         response_types: ['code'],
         ...(opts.backchannelLogoutUri
           ? { backchannel_logout_uri: opts.backchannelLogoutUri, backchannel_logout_session_required: true }
@@ -109,12 +136,20 @@ export async function startProvider(t: Test, opts: ProviderOptions): Promise<Tes
       rpInitiatedLogout: { enabled: true },
     },
     ttl: { IdToken: opts.idTokenTtl ?? 3600 },
+    ...(opts.refreshTokens
+      ? {
+          issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+            client.grantTypeAllowed('refresh_token'),
+          rotateRefreshToken: true,
+        }
+      : {}),
     // Its outgoing requests (back-channel logout) refuse loopback addresses; the gateway here is on loopback.
     fetch: (url: string | URL, init: RequestInit & { dispatcher?: unknown }) => {
       const { dispatcher: _ssrfGuard, ...rest } = init;
       return fetch(url, rest);
     },
     async findAccount(_ctx: unknown, id: string) {
+      if (tp.disabled.has(id)) return undefined;
       const claims = ACCOUNTS[id] ?? { preferred_username: id };
       return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },

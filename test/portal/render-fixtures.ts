@@ -42,10 +42,12 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       securityKey: { csrf: 'c2', user: 'alice', rememberDays: 14, securityKey: true },
       stepUp: { csrf: 'c2', user: 'alice', securityKey: true, need: ['webauthn'] },
       stepUpNoKey: { csrf: 'c2', user: 'alice', need: ['webauthn'], addKeyUrl: '/.gateway/account/security-keys/add' },
+      sessionsLimited: { csrf: 'c2', user: 'alice', rememberDays: 14, sessionsLimited: { ended: 1, max: 3 } },
     },
     'security-key-add': {
       plain: { csrf: 'c9', user: 'alice', name: 'Security key' },
       refused: { csrf: 'c9', user: 'alice', name: 'Blue key', refused: 'security_key_refused_synced' },
+      sessionsLimited: { csrf: 'c9', user: 'alice', name: 'Security key', sessionsLimited: { ended: 2, max: 1 } },
     },
     enroll: {
       plain: {
@@ -93,12 +95,17 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       },
       wrongPass: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', error: 'enroll_pass_invalid' },
       locked: { csrf: 'c4', user: 'alice', accessPassUrl: '/.gateway/enroll/access-pass', lockedUntil: Date.parse('2026-03-01T08:15:00Z') },
+      sessionsLimited: { csrf: 'c4', user: 'alice', retryUrl: '/.gateway/enroll', sessionsLimited: { ended: 1, max: 1 } },
     },
     'sign-out': {
       plain: { csrf: 'c9', user: 'alice' },
     },
     'signed-out': {
       plain: {},
+    },
+    'signed-in': {
+      plain: { continueUrl: 'https://wiki.example.com/start', sessionsLimited: { ended: 1, max: 1 } },
+      many: { continueUrl: 'https://wiki.example.com:8443/a?b=1&c=2', sessionsLimited: { ended: 3, max: 2 } },
     },
     account: {
       securityKeys: {

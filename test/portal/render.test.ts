@@ -249,6 +249,51 @@ t.test('enroll, enroll-refused, signed-out and message pages', async (t) => {
   );
 });
 
+t.test('max-per-user-told-at-sign-in: the page after the sign-in says how many sessions ended, in both languages', async (t) => {
+  const note = (html: string) => /<div class="alert alert--warn" role="status">([^<]*)<\/div>/.exec(html)?.[1];
+  const one = 'Signing in on this browser ended your oldest session (the limit is 1 at a time).';
+  const signedIn = renderer.page('signed-in', 'en', samples['signed-in'].plain!);
+  t.match(signedIn, '<h1>You’re signed in</h1>');
+  t.equal(note(signedIn), one);
+  t.match(signedIn, '<a class="button button--primary" href="https://wiki.example.com/start">Continue to wiki.example.com</a>');
+  t.match(signedIn, 'href="/.gateway/account#sessions-heading">See your sessions</a>');
+  t.notMatch(signedIn, /<script|http-equiv/i, 'a plain link: no script, no automatic redirect');
+  const many = renderer.page('signed-in', 'de', samples['signed-in'].many!);
+  t.equal(note(many), 'Die Anmeldung in diesem Browser hat Ihre 3 ältesten Sitzungen beendet (höchstens 2 gleichzeitig).');
+  t.match(many, 'href="https://wiki.example.com:8443/a?b=1&amp;c=2">Weiter zu wiki.example.com:8443</a>', 'the URL escaped, the app named');
+  t.match(many, '<h1>Sie sind angemeldet</h1>');
+
+  t.equal(
+    note(renderer.page('second-factor', 'en', samples['second-factor'].sessionsLimited!)),
+    'Signing in on this browser ended your oldest session (the limit is 3 at a time).',
+    'the code page',
+  );
+  t.equal(
+    note(
+      renderer.page('second-factor', 'en', {
+        ...samples['second-factor'].sessionsLimited!,
+        lockedUntil: Date.parse('2026-03-12T14:05:00Z'),
+      }),
+    ),
+    'Signing in on this browser ended your oldest session (the limit is 3 at a time).',
+    'the code page while locked',
+  );
+  t.equal(note(renderer.page('enroll', 'en', { ...samples.enroll.plain!, sessionsLimited: { ended: 1, max: 1 } })), one, 'enrollment');
+  t.equal(note(renderer.page('enroll-refused', 'en', samples['enroll-refused'].sessionsLimited!)), one, 'enrollment refused here');
+  t.equal(
+    note(renderer.page('security-key-add', 'de', samples['security-key-add'].sessionsLimited!)),
+    'Die Anmeldung in diesem Browser hat Ihre 2 ältesten Sitzungen beendet (höchstens 1 gleichzeitig).',
+    'a first security key',
+  );
+  for (const [name, sample] of [
+    ['second-factor', samples['second-factor'].plain!],
+    ['enroll', samples.enroll.plain!],
+    ['enroll-refused', samples['enroll-refused'].plain!],
+    ['security-key-add', samples['security-key-add'].plain!],
+  ] as const)
+    t.equal(note(renderer.page(name, 'en', sample as never)), undefined, `${name}: no note without one`);
+});
+
 t.test('account page, full and empty', async (t) => {
   const full = renderer.page('account', 'en', samples.account.plain!);
   t.match(full, '<dd>Alice Wagner</dd>');

@@ -192,6 +192,106 @@ t.test('max-per-user-told: the user whose sign-in ended older sessions reads so 
   t.equal((await german.get('/app')).status, 200);
 });
 
+const NOTE = /<div class="alert alert--warn" role="status">([^<]*)<\/div>/;
+const noteOf = (html: string) => NOTE.exec(html)?.[1];
+const ONE_ENDED = 'Signing in on this browser ended your oldest session (the limit is 1 at a time).';
+
+t.test('max-per-user-told-at-sign-in: the code page after the sign-in says it, once, in English and German', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), max_per_user: 1 } });
+  const first = new Browser(gw.port);
+  const secret = await signInWithEnrollment(first, gw, 'alice');
+
+  const second = new Browser(gw.port);
+  const signed = await signInPassword(second, 'alice', undefined, 'http://gateway.test/app');
+  t.equal(signed.headers.location, 'http://gateway.test/app', 'the app asks for the code next: no interstitial');
+  const app = await second.get('/app');
+  t.match(pathOf(app.headers.location), /^\/\.gateway\/second-factor\?rd=/);
+  const codePage = await second.get(pathOf(app.headers.location));
+  t.equal(codePage.status, 200);
+  t.equal(noteOf(codePage.body), ONE_ENDED, 'the code page says it');
+  t.match(pathOf((await first.get('/app')).headers.location), /sign-in/, 'the older session ended');
+  const again = await second.get(pathOf(app.headers.location));
+  t.equal(noteOf(again.body), undefined, 'once: not on the next visit');
+  gw.clock.now += 30_000;
+  const done = await second.post('/.gateway/second-factor', {
+    code: totpCode(secret, gw.clock.now),
+    csrf: field(again.body, 'csrf'),
+    rd: 'http://gateway.test/app',
+  });
+  t.equal(done.headers.location, 'http://gateway.test/app', 'the code leads into the app, without an interstitial');
+  t.equal((await second.get('/app')).status, 200);
+  t.equal(noteOf((await second.get('/.gateway/account')).body), ONE_ENDED, 'the account page still says it');
+
+  const german = new Browser(gw.port, { 'accept-language': 'de-DE' });
+  await signInPassword(german, 'alice');
+  const deCode = await german.get('/.gateway/second-factor');
+  t.equal(noteOf(deCode.body), 'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens 1 gleichzeitig).');
+  t.equal((await gw.store.listSessions('alice')).length, 1, 'one session of alice left');
+  const plain = new Browser(gw.port);
+  await signInPassword(plain, 'bob');
+  t.equal(noteOf((await plain.get('/.gateway/enroll')).body), undefined, "a sign-in that ended nothing says nothing (bob's first)");
+});
+
+t.test('max-per-user-told-at-sign-in: the enrollment page after the sign-in says it', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), max_per_user: 1 } });
+  await signInPassword(new Browser(gw.port), 'bob');
+  const browser = new Browser(gw.port, { 'accept-language': 'de' });
+  const signed = await signInPassword(browser, 'bob');
+  t.match(pathOf(signed.headers.location), /^\/\.gateway\/enroll/, 'a user without a method goes on to enrollment');
+  const page = await browser.get(pathOf(signed.headers.location));
+  t.equal(page.status, 200);
+  t.equal(noteOf(page.body), 'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens 1 gleichzeitig).');
+  t.equal(noteOf((await browser.get('/.gateway/enroll')).body), undefined, 'once');
+});
+
+t.test('max-per-user-told-at-sign-in: a sign-in that leads straight into the app shows a short page with a link on, once', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream, { session: { secret: 'x'.repeat(40), max_per_user: 1 } });
+  const first = new Browser(gw.port);
+  await signInWithEnrollment(first, gw, 'alice');
+
+  // 127.0.0.3 is a trusted network here: the password alone opens the app.
+  const office = new Browser(gw.port, {}, '127.0.0.3');
+  const signed = await signInPassword(office, 'alice', undefined, 'http://gateway.test/app?x=1');
+  t.equal(signed.status, 303);
+  t.equal(pathOf(signed.headers.location), `/.gateway/signed-in?rd=${encodeURIComponent('http://gateway.test/app?x=1')}`);
+  const note = office.cookies.get('mfa_gateway_session_notice');
+  t.ok(note, 'the note rides in its own cookie');
+  t.match(
+    signed.headers['set-cookie']?.find((c) => c.startsWith('mfa_gateway_session_notice=')),
+    /; Path=\/\.gateway\/; HttpOnly; SameSite=Lax; Max-Age=600$/,
+    "scoped to the portal's path: the app never receives it",
+  );
+  const page = await office.get(pathOf(signed.headers.location));
+  t.equal(page.status, 200);
+  t.equal(noteOf(page.body), ONE_ENDED);
+  t.match(page.body, '<a class="button button--primary" href="http://gateway.test/app?x=1">Continue to gateway.test</a>');
+  t.notMatch(page.body, /<script|http-equiv="refresh"/i, 'no script and no automatic redirect');
+  t.equal(page.headers['cache-control'], 'no-store');
+  t.notOk(office.cookies.has('mfa_gateway_session_notice'), 'the note is cleared');
+  const reload = await office.get(pathOf(signed.headers.location));
+  t.equal(reload.status, 302, 'shown once: a reload goes straight on');
+  t.equal(reload.headers.location, 'http://gateway.test/app?x=1');
+  t.equal((await office.get('/app?x=1')).status, 200, 'the link leads into the app');
+  t.equal(upstream.requests.at(-1)?.headers.cookie, undefined, 'no gateway cookie reached the app');
+
+  // The note is bound to its session: on a browser without that session it shows nothing.
+  const stranger = new Browser(gw.port, {}, '127.0.0.3');
+  await signInPassword(stranger, 'alice');
+  stranger.cookies.set('mfa_gateway_session_notice', note!);
+  const foreign = await stranger.get('/.gateway/signed-in?rd=http%3A%2F%2Fgateway.test%2F');
+  t.equal(foreign.status, 302, "another session's note is not shown");
+  first.cookies.set('mfa_gateway_session_notice', note!);
+  t.equal((await first.get('/.gateway/signed-in?rd=http%3A%2F%2Fgateway.test%2F')).status, 302, 'nor without a session');
+  t.equal(
+    (await office.get('/.gateway/signed-in?rd=https%3A%2F%2Fevil.example%2F')).headers.location,
+    'http://gateway.test/',
+    'a return URL the gateway does not protect is not followed',
+  );
+});
+
 t.test('two-gateways-on-postgres: a copy of a session ended on one gateway is refused by the other within a second', async (t) => {
   const schema = await freshSchema();
   t.teardown(() => schema.drop());

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import type { Test } from 'tap';
-import type { DecisionTrace, IndexedSession, Store } from '../../src/store/types.ts';
+import type { DecisionTrace, IndexedSession, ProviderTokens, Store } from '../../src/store/types.ts';
 
 export interface FakeClock {
   now: number;
@@ -1088,5 +1088,128 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     h.clock.advance(600_000);
     t.same(await store.listSessions('alice'), []);
     t.equal(await store.pruneSessionIndex(h.clock.now), 2, 'the rest once expired');
+  });
+
+  // Issue 12's revalidation (federation.oidc.revalidate_every): tokens kept sealed in the session's row,
+  // a due session claimed by exactly one process, the claim finished only by its holder.
+  const tokens = (n: number): ProviderTokens => ({ refreshToken: `rt-${n}`, accessToken: `at-${n}`, accessExpiresAt: 1_000 + n });
+  const federated = (h: StoreHarness, sid: string, user = 'alice') =>
+    indexed(h, sid, user, { federated: true, amr: ['pwd'], providerSid: `op-${sid}`, providerSub: `sub-${user}` });
+
+  withStore(
+    'revalidation: tokens kept with the session, claimed when due by exactly one process, finished by the claim',
+    async (t, h, store) => {
+      const start = h.clock.now;
+      await store.indexSession(federated(h, 'f1'), { tokens: tokens(1), dueAt: start + 900_000 });
+      await store.indexSession(federated(h, 'f2', 'bob'), {
+        tokens: { refreshToken: null, accessToken: 'at-only', accessExpiresAt: null },
+        dueAt: start + 1_800_000,
+      });
+      await store.indexSession(indexed(h, 'local', 'alice'));
+      await store.indexSession(federated(h, 'unrevalidated'));
+      t.same(await store.claimRevalidations(start + 899_999, start + 1_200_000, 10), [], 'nothing is due before its time');
+
+      h.clock.now = start + 900_000;
+      const lease = h.clock.now + 300_000;
+      const claimed = await store.claimRevalidations(h.clock.now, lease, 10);
+      t.same(
+        claimed,
+        [{ sid: 'f1', user: 'alice', providerSub: 'sub-alice', tokens: tokens(1), revalidatedAt: start, claim: lease }],
+        'the due session, with its tokens opened, the sign-in as its last confirmation, and the claim',
+      );
+      t.same(await store.claimRevalidations(h.clock.now, lease + 1, 10), [], 'a claimed session is not claimed again during its lease');
+
+      t.equal(
+        await store.finishRevalidation('f1', lease + 1, { dueAt: h.clock.now + 60_000 }),
+        false,
+        'a claim that is not held finishes nothing',
+      );
+      t.equal(
+        await store.finishRevalidation('f1', lease, { dueAt: h.clock.now + 60_000 }),
+        true,
+        'an unconfirmed pass moves the due time only',
+      );
+      t.same(await store.claimRevalidations(h.clock.now + 59_999, lease, 10), []);
+      h.clock.now += 60_000;
+      const again = await store.claimRevalidations(h.clock.now, h.clock.now + 300_000, 10);
+      t.same(
+        again.map((d) => [d.sid, d.tokens, d.revalidatedAt]),
+        [['f1', tokens(1), start]],
+        'retried with the same tokens and last confirmation',
+      );
+      t.equal(
+        await store.finishRevalidation('f1', again[0]!.claim, {
+          dueAt: h.clock.now + 900_000,
+          confirmed: { at: h.clock.now, tokens: tokens(2) },
+        }),
+        true,
+      );
+      h.clock.advance(900_000);
+      const soonest = await store.claimRevalidations(h.clock.now, h.clock.now + 300_000, 1);
+      t.same(
+        soonest.map((d) => d.sid),
+        ['f2'],
+        'a limited claim takes the soonest due',
+      );
+      const later = [...soonest, ...(await store.claimRevalidations(h.clock.now, h.clock.now + 300_000, 10))].sort((a, b) =>
+        a.sid.localeCompare(b.sid),
+      );
+      t.same(
+        later.map((d) => [d.sid, d.tokens, d.revalidatedAt]),
+        [
+          ['f1', tokens(2), h.clock.now - 900_000],
+          ['f2', { refreshToken: null, accessToken: 'at-only', accessExpiresAt: null }, start],
+        ],
+        'a confirmed pass kept the new tokens and time; only revalidated sessions',
+      );
+
+      // A change of level records the session again without tokens: it keeps what it had.
+      await store.indexSession(federated(h, 'f2', 'bob'));
+      t.equal(await store.finishRevalidation('f2', later[1]!.claim, { dueAt: h.clock.now }), true, 'and keeps its claim');
+      t.same((await store.claimRevalidations(h.clock.now, h.clock.now + 1, 10))[0]?.tokens.accessToken, 'at-only');
+
+      // Two processes claiming the same due sessions at once: each session goes to exactly one.
+      const other = await h.open({ encryptionKey: KEY_A });
+      t.teardown(() => other.close());
+      for (let i = 0; i < 6; i++) await store.indexSession(federated(h, `p${i}`), { tokens: tokens(10 + i), dueAt: h.clock.now });
+      const [a, b] = await Promise.all([
+        store.claimRevalidations(h.clock.now, h.clock.now + 300_000, 4),
+        other.claimRevalidations(h.clock.now, h.clock.now + 300_000, 4),
+      ]);
+      const sids = [...a, ...b].map((d) => d.sid);
+      t.equal(new Set(sids).size, sids.length, 'no session is claimed by both');
+      const rest = await other.claimRevalidations(h.clock.now, h.clock.now + 300_000, 10);
+      t.same(
+        [...sids, ...rest.map((d) => d.sid)].filter((x) => x.startsWith('p')).sort(),
+        ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'],
+        'and none is lost',
+      );
+
+      // An ended session takes its tokens with it; its claim finishes nothing.
+      t.equal(await store.endSession('alice', 'f1'), true);
+      t.equal(await store.finishRevalidation('f1', later[0]!.claim, { dueAt: h.clock.now }), false);
+      h.clock.advance(3_600_000);
+      t.same(await store.claimRevalidations(h.clock.now, h.clock.now + 1, 100), [], 'ended and expired sessions are never due');
+    },
+  );
+
+  withStore('revalidation: tokens are sealed with the store key and rewritten by rekey', async (t, h, store) => {
+    await store.indexSession(federated(h, 'f1'), { tokens: tokens(1), dueAt: h.clock.now });
+    await store.close();
+    const rotated = await h.open({ encryptionKey: KEY_B, previousKeys: [KEY_A] });
+    t.equal(await rotated.rekey(), 2, 'the refresh and the access token');
+    t.equal(await rotated.rekey(), 0);
+    await rotated.close();
+    const after = await h.open({ encryptionKey: KEY_B });
+    t.teardown(() => after.close());
+    t.same((await after.claimRevalidations(h.clock.now, h.clock.now + 1, 10))[0]?.tokens, tokens(1), 'open with the new key alone');
+    const lost = await h.open({ encryptionKey: KEY_A });
+    t.teardown(() => lost.close());
+    await after.finishRevalidation('f1', h.clock.now + 1, { dueAt: h.clock.now });
+    t.same(
+      (await lost.claimRevalidations(h.clock.now, h.clock.now + 2, 10))[0]?.tokens,
+      { refreshToken: null, accessToken: null, accessExpiresAt: 1_001 },
+      'a token whose key is gone reads as none',
+    );
   });
 }

@@ -73,6 +73,41 @@ t.test('sqlite: secrets are not on disk in plain text', async (t) => {
   }
 });
 
+t.test("sqlite: a federated session's provider tokens are not on disk in plain text", async (t) => {
+  const h = await sqliteHarness();
+  t.teardown(h.cleanup);
+  const store = await h.open();
+  const refresh = 'PLAINTEXT-REFRESH-TOKEN-5678';
+  const access = 'PLAINTEXT-ACCESS-TOKEN-9012';
+  const now = h.clock.now;
+  await store.indexSession(
+    {
+      sid: 'f1',
+      user: 'alice',
+      createdAt: now,
+      lastSeen: now,
+      expiresAt: now + 3_600_000,
+      createdIp: '10.0.0.1',
+      createdUserAgent: 'ua',
+      lastIp: '10.0.0.1',
+      lastUserAgent: 'ua',
+      amr: ['pwd'],
+      skip: null,
+      federated: true,
+      providerSid: 'op-1',
+      providerSub: 'sub-1',
+    },
+    { tokens: { refreshToken: refresh, accessToken: access, accessExpiresAt: now + 60_000 }, dueAt: now },
+  );
+  t.equal((await store.claimRevalidations(now, now + 1, 1))[0]?.tokens.refreshToken, refresh, 'the store opens it');
+  await store.close();
+  for (const suffix of ['', '-wal']) {
+    const bytes = await readFile(h.path + suffix).catch(() => Buffer.alloc(0));
+    t.equal(bytes.indexOf(refresh), -1, `the refresh token is not in ${suffix || 'the database file'}`);
+    t.equal(bytes.indexOf(access), -1, `the access token is not in ${suffix || 'the database file'}`);
+  }
+});
+
 t.test('sqlite: a call made while a transaction is open waits for it, and is not rolled back with it', async (t) => {
   const h = await sqliteHarness();
   t.teardown(h.cleanup);

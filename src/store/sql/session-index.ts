@@ -5,12 +5,15 @@
  * `change_seq` (taken first, see `store/sql/db`) and deletes its row in the same transaction,
  * so the change feed carries the end to every gateway and the lists never show it again.
  * A logout token's `jti` is spent by one INSERT: of two gateways given the same token, the
- * primary key lets exactly one through.
+ * primary key lets exactly one through. A federated session's revalidation state lives in the
+ * same row (see `store/sql/revalidation`), so it goes with the session.
  */
 
+import type { SecretBox } from '../secret-box.ts';
 import type { IndexedSession, SessionIndexStore, SessionSkip, StoreDeps } from '../types.ts';
 import { userKey } from '../types.ts';
 import { bumpSeq, fromJson, purge, type Db } from './db.ts';
+import { sealedTokens } from './revalidation.ts';
 
 interface Row {
   sid: string;
@@ -51,16 +54,24 @@ const toSession = (r: Row): IndexedSession => ({
   providerSub: r.provider_sub,
 });
 
-export function sessionIndexQueries(db: Db, deps: StoreDeps): SessionIndexStore {
+export function sessionIndexQueries(db: Db, box: SecretBox, deps: StoreDeps): SessionIndexStore {
   return {
-    async indexSession(s) {
+    async indexSession(s, revalidation) {
+      const sealed = revalidation ? sealedTokens(box, s.sid, revalidation.tokens) : null;
+      // A change of level carries no revalidation: the session keeps what it had.
       await db.query(
-        `INSERT INTO sessions (sid, user_key, ${COLUMNS.slice(5)})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${db.dialect.json}, ?, ?, ?, ?)
+        `INSERT INTO sessions (sid, user_key, ${COLUMNS.slice(5)}, revalidate_at, revalidated_at, refresh_token_sealed,
+           access_token_sealed, access_expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${db.dialect.json}, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, expires_at = excluded.expires_at, last_ip = excluded.last_ip,
            last_ua = excluded.last_ua, amr = excluded.amr, skip = excluded.skip, federated = excluded.federated,
            provider_sid = COALESCE(excluded.provider_sid, sessions.provider_sid),
-           provider_sub = COALESCE(excluded.provider_sub, sessions.provider_sub)
+           provider_sub = COALESCE(excluded.provider_sub, sessions.provider_sub),
+           revalidate_at = COALESCE(excluded.revalidate_at, sessions.revalidate_at),
+           revalidated_at = COALESCE(excluded.revalidated_at, sessions.revalidated_at),
+           refresh_token_sealed = COALESCE(excluded.refresh_token_sealed, sessions.refresh_token_sealed),
+           access_token_sealed = COALESCE(excluded.access_token_sealed, sessions.access_token_sealed),
+           access_expires_at = COALESCE(excluded.access_expires_at, sessions.access_expires_at)
          WHERE sessions.user_key = excluded.user_key`,
         [
           s.sid,
@@ -78,6 +89,11 @@ export function sessionIndexQueries(db: Db, deps: StoreDeps): SessionIndexStore 
           s.federated,
           s.providerSid,
           s.providerSub,
+          revalidation?.dueAt ?? null,
+          revalidation ? s.createdAt : null,
+          sealed?.refresh ?? null,
+          sealed?.access ?? null,
+          revalidation?.tokens.accessExpiresAt ?? null,
         ],
       );
     },

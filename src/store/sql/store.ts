@@ -16,6 +16,7 @@ import { fraudQueries } from './fraud.ts';
 import { methodAad, methodQueries } from './methods.ts';
 import { recoveryQueries } from './recovery.ts';
 import { reportOnlyQueries } from './report-only.ts';
+import { rekeySessionTokens, revalidationQueries } from './revalidation.ts';
 import { decisionTraceQueries } from './traces.ts';
 import { regulationQueries } from './regulation.ts';
 import { revocationQueries } from './revocations.ts';
@@ -31,7 +32,8 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
     ...enrollmentQueries(db, box, deps),
     ...revocationQueries(db, deps),
     ...sessionQueries(db, deps),
-    ...sessionIndexQueries(db, deps),
+    ...sessionIndexQueries(db, box, deps),
+    ...revalidationQueries(db, box),
     ...regulationQueries(db, deps),
     ...sourceThrottleQueries(db, deps),
     ...auditQueries(db, deps),
@@ -61,7 +63,7 @@ export function sqlStore(db: Db, box: SecretBox, deps: StoreDeps): Store {
             ).rowCount;
           }
         }
-        return n;
+        return n + (await rekeySessionTokens(c, box));
       }),
     health: () => db.health(),
     close: () => db.close(),
