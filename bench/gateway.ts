@@ -40,6 +40,8 @@ export interface GatewaySetup {
   jwt?: boolean;
   /** Node options before the gateway's script (the `-small-heap` scenarios pass {@link SMALL_HEAP}). */
   nodeOptions?: readonly string[];
+  /** Another checkout's `bin/mfa-gateway.js` (the `@base` scenarios of `--baseline-ref`); default this one's. */
+  bin?: string;
 }
 
 /**
@@ -83,7 +85,8 @@ export async function startGateway(
   originPort: number,
   cores: string,
 ): Promise<StartedGateway | string> {
-  if (!existsSync(GATEWAY_BIN)) return `${GATEWAY_BIN} does not exist yet`;
+  const bin = setup.bin ?? GATEWAY_BIN;
+  if (!existsSync(bin)) return `${bin} does not exist yet`;
   const dir = join(runDir, setup.name);
   mkdirSync(dir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
@@ -117,7 +120,7 @@ export async function startGateway(
     `gateway (${setup.name})`,
     cores,
     process.execPath,
-    [...(setup.nodeOptions ?? []), ...profile, GATEWAY_BIN, 'serve', '--config', configFile],
+    [...(setup.nodeOptions ?? []), ...profile, bin, 'serve', '--config', configFile],
     env,
     ROOT,
   );

@@ -240,16 +240,20 @@ type JwtCost =
   | { measured: false; reason: string };
 
 export function jwtCost(results: readonly ScenarioResult[]): JwtCost {
-  const jwt = results.find((r) => r.name === 'gateway-jwt');
-  const base = results.find((r) => r.name === JWT_BASE);
-  for (const [name, r] of [
-    ['gateway-jwt', jwt],
-    [JWT_BASE, base],
+  return compare(results, 'gateway-jwt', JWT_BASE);
+}
+
+/** `name`'s medians as ratios to `base`'s (both from one run), or why there are none. */
+function compare(results: readonly ScenarioResult[], name: string, baseName: string): JwtCost {
+  const r = results.find((x) => x.name === name);
+  const base = results.find((x) => x.name === baseName);
+  for (const [n, x] of [
+    [name, r],
+    [baseName, base],
   ] as const) {
-    if (r?.status !== 'measured' || !r.median)
-      return { measured: false, reason: `${name}: ${r?.reason ?? r?.status ?? 'not in this run'}` };
+    if (x?.status !== 'measured' || !x.median) return { measured: false, reason: `${n}: ${x?.reason ?? x?.status ?? 'not in this run'}` };
   }
-  const m = jwt!.median!;
+  const m = r!.median!;
   const b = base!.median!;
   return {
     measured: true,
@@ -257,6 +261,34 @@ export function jwtCost(results: readonly ScenarioResult[]): JwtCost {
     extraCpuUsPerReq: m.cpuUsPerReq - b.cpuUsPerReq,
     extraP99Ms: m.p99 - b.p99,
   };
+}
+
+/**
+ * Before/after pairs of one run, each as one line of ratios: a scenario against its `@base`
+ * (`--baseline-ref`), and a `-small-heap` scenario against the same one with the default heap.
+ */
+export function renderComparisons(results: readonly ScenarioResult[]): string {
+  const names = new Set(results.map((r) => r.name));
+  const pairs: Array<[string, string]> = [];
+  for (const n of names) {
+    if (n.endsWith('@base') && names.has(n.slice(0, -5))) pairs.push([n.slice(0, -5), n]);
+    if (n.endsWith('-small-heap')) {
+      const base = n === 'gateway-two-factor-small-heap' ? 'gateway-two-factor-session' : n.slice(0, -'-small-heap'.length);
+      if (names.has(base)) pairs.push([n, base]);
+    }
+  }
+  return pairs
+    .map(([name, base]) => {
+      const c = compare(results, name, base);
+      if (!c.measured) return `${name} ÷ ${base}: not measured (${c.reason})`;
+      const signed = (value: number, digits: number) => `${value >= 0 ? '+' : ''}${fmt(value, digits)}`;
+      return (
+        `${name} ÷ ${base}: ` +
+        FIGURES.map((f) => `${LABELS[f]} ${fmt(c.ratios[f], 2)}×`).join(', ') +
+        ` (CPU ${signed(c.extraCpuUsPerReq, 1)} µs/req, p99 ${signed(c.extraP99Ms, 2)} ms)`
+      );
+    })
+    .join('\n');
 }
 
 /** One line: `gateway-jwt` as ratios to `gateway-two-factor-session` (req/s: higher is better; the rest: lower is better). */

@@ -15,7 +15,8 @@
  * the sign-in bench (`sign-in.ts`), which runs last.
  */
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,6 +52,7 @@ import {
   renderJwtCost,
   renderRateTables,
   renderTables,
+  renderComparisons,
   renderTargets,
   summarize,
   summarizeRate,
@@ -78,6 +80,10 @@ const HELP = `Usage: npm run bench -- [options]
   --no-pin          do not pin processes to cores
   --sign-in-clients N   concurrent clients of the sign-in bench and of its burst (default 8)
   --burst-users N   user names in the wrong-password burst (default 10000)
+  --baseline-ref REF  also run gateway-two-factor-session and gateway-many-sessions with the
+                    gateway of git commit REF (git archive into the run dir, this checkout's
+                    node_modules), as gateway-two-factor-session@base and gateway-many-sessions@base:
+                    before and after a change in one run
   --burst-attempts N    wrong passwords per user name (default 20)
   --profile SCENARIO    run only this gateway scenario under node --cpu-prof, one warm-up
                     and one measured run, and print the top 15 functions by self time
@@ -89,6 +95,7 @@ const HELP = `Usage: npm run bench -- [options]
 `;
 
 const BENCH_DIR = import.meta.dirname;
+const ROOT_DIR = resolve(BENCH_DIR, '..');
 const ROOT = resolve(BENCH_DIR, '..');
 
 /** What the load generator hits for one scenario, and which process tree it measures. */
@@ -132,6 +139,7 @@ function options() {
       'burst-attempts': { type: 'string', default: '20' },
       profile: { type: 'string' },
       rates: { type: 'string', default: '2500,5000' },
+      'baseline-ref': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -160,6 +168,7 @@ function options() {
     burstAttempts: Math.round(positive('burst-attempts', values['burst-attempts'])),
     profile: values.profile ?? null,
     rates: values.rates === 'none' ? [] : values.rates.split(',').map((r) => Math.round(positive('rates', r.trim()))),
+    baselineRef: values['baseline-ref'] ?? null,
   };
 }
 
@@ -260,6 +269,29 @@ async function main(): Promise<number> {
       }
     };
 
+  // --baseline-ref: the gateway of another commit, unpacked beside the run, for before/after rows in one run.
+  let baseBin: string | null = null;
+  if (opts.baselineRef !== null) {
+    const dir = join(runDir, 'baseline');
+    mkdirSync(dir);
+    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT_DIR, opts.baselineRef, dir]);
+    symlinkSync(join(ROOT_DIR, 'node_modules'), join(dir, 'node_modules'));
+    baseBin = join(dir, 'bin', 'mfa-gateway.js');
+    log(
+      `baseline: the gateway of ${opts.baselineRef} (${execFileSync('git', ['-C', ROOT_DIR, 'rev-parse', '--short', opts.baselineRef]).toString().trim()})`,
+    );
+  }
+  const baseline = (name: string, policySetup: GatewaySetup, sessions: number): Scenario[] =>
+    baseBin === null
+      ? []
+      : [
+          {
+            name: `${name}@base`,
+            description: `${name} with the gateway of ${opts.baselineRef}`,
+            setup: gateway({ ...policySetup, name: `${policySetup.name}-base`, bin: baseBin }, sessions),
+          },
+        ];
+
   const all: Scenario[] = [
     {
       name: 'direct',
@@ -328,6 +360,8 @@ async function main(): Promise<number> {
       description: 'gateway, 127.0.0.0/8 trusted, rule /** two_factor, password-only session',
       setup: gateway({ name: 'gateway-trusted-network', policy: 'two_factor', trustLoopback: true }, 1),
     },
+    ...baseline('gateway-two-factor-session', { name: 'gateway-two-factor', policy: 'two_factor', trustLoopback: false }, 1),
+    ...baseline('gateway-many-sessions', { name: 'gateway-many-sessions', policy: 'two_factor', trustLoopback: false }, opts.sessions),
     // Workers scaling: both unpinned (a second worker needs the second core), wrk and the origin still on core 1.
     {
       name: 'workers-1',
@@ -557,7 +591,7 @@ async function main(): Promise<number> {
       : '';
   const tables =
     selected.length > 0
-      ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderJwtCost(results)}\n\n${renderTargets(targetChecks)}\n`
+      ? `${renderTables(results, floor, nginx)}\n${scaling}\n${renderJwtCost(results)}\n${renderComparisons(results)}\n\n${renderTargets(targetChecks)}\n`
       : '';
   const rateTables =
     rateRows.length > 0

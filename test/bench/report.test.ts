@@ -2,7 +2,7 @@
 // identity.jwt costs is printed as gateway-jwt's ratios to gateway-two-factor-session of the
 // same run, and a missing or failed scenario is named instead of a ratio.
 import t from 'tap';
-import { addRatios, jwtCost, renderJwtCost, summarize, type Sample, type ScenarioResult } from '../../bench/report.ts';
+import { addRatios, jwtCost, renderComparisons, renderJwtCost, summarize, type Sample, type ScenarioResult } from '../../bench/report.ts';
 
 const sample = (over: Partial<Sample>): Sample => ({
   rps: 10_000,
@@ -74,4 +74,23 @@ t.test('without both scenarios measured, the line says which one is missing and 
     'identity.jwt: gateway-jwt ÷ gateway-two-factor-session: not measured (gateway-two-factor-session: not selected)',
   );
   t.same(jwtCost([]), { measured: false, reason: 'gateway-jwt: not in this run' });
+});
+
+t.test('before/after pairs of one run: a scenario against its @base, and a -small-heap one against the default heap', async (t) => {
+  const results = [
+    scenario('gateway-two-factor-session', [sample({ rps: 10_000, cpuUsPerReq: 50, rssMb: 200 })]),
+    scenario('gateway-two-factor-session@base', [sample({ rps: 10_200, cpuUsPerReq: 49, rssMb: 190 })]),
+    scenario('gateway-many-sessions', [sample({ rps: 9_000, rssMb: 400 })]),
+    scenario('gateway-many-sessions-small-heap', [sample({ rps: 8_550, rssMb: 240 })]),
+    scenario('gateway-two-factor-small-heap', [], 'skipped', 'the gateway did not start'),
+  ];
+  const lines = renderComparisons(results).split('\n');
+  t.equal(lines.length, 3);
+  t.match(lines[0], /^gateway-two-factor-session ÷ gateway-two-factor-session@base: req\/s 0\.98×, .*RSS MB 1\.05× \(CPU \+1\.0 µs\/req/);
+  t.match(lines[1], /^gateway-many-sessions-small-heap ÷ gateway-many-sessions: req\/s 0\.95×, .*RSS MB 0\.60×/);
+  t.equal(
+    lines[2],
+    'gateway-two-factor-small-heap ÷ gateway-two-factor-session: not measured (gateway-two-factor-small-heap: the gateway did not start)',
+  );
+  t.equal(renderComparisons([results[0]!]), '', 'no pairs, no lines');
 });
