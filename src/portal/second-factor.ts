@@ -48,7 +48,7 @@ export function parseCredential(value: string | null): unknown {
 }
 
 /** One of the user's code methods (an authenticator app or a hardware token), which the page asks for by name. */
-export interface CodeMethod {
+interface CodeMethod {
   id: string;
   kind: SecretMethodKind;
   name: string;
