@@ -3,7 +3,8 @@
 // a refused user sees who is signed in and switches account by keyboard, coming back to the
 // refused page; the code page names its method and "Use another method" leads to a hardware
 // token, the recovery code and what to ask the IT team for; a 502 page's "Try again" reloads
-// the same URL once the app is back; the fraud report page says what happened and what to do.
+// the same URL once the app is back; the fraud report page says what happened and what to do;
+// with JavaScript off, another method and the account switch still work.
 // Screenshots land in test-artifacts/browser/no-dead-ends-*.png.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -216,6 +217,27 @@ t.test('no dead ends and another way in, in a real browser', { skip: skipWithout
     await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: 'Try again' }).click()]);
     t.equal(page.url(), `${base}/flaky/page?x=1`, 'the same URL');
     t.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'flaky is back: /flaky/page?x=1');
+  });
+
+  await t.test('without JavaScript: another method, the refused page and the account switch all work', async (t) => {
+    gw.clock.now += 60_000;
+    const context = await browser.newContext({ baseURL: base, locale: 'en-US', javaScriptEnabled: false });
+    context.setDefaultNavigationTimeout(20_000);
+    context.setDefaultTimeout(10_000);
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    await page.goto('/finance/q3');
+    await password(page, 'bob', /\/\.gateway\/second-factor\?rd=/);
+    await Promise.all([page.waitForURL(/use=other/), page.getByRole('link', { name: 'Use another method' }).click()]);
+    await Promise.all([page.waitForURL(/use=/), page.getByRole('link', { name: 'Hardware token “TK-200”' }).click()]);
+    await page.getByLabel('Verification code').fill(tokenCode());
+    await Promise.all([page.waitForURL(`${base}/finance/q3`), page.getByRole('button', { name: 'Verify' }).click()]);
+    t.equal(await page.locator('#signed-in-as').innerText(), 'Signed in as bob');
+    await Promise.all([
+      page.waitForURL(/\/\.gateway\/sign-in\?rd=/),
+      page.getByRole('button', { name: 'Sign out and use another account' }).click(),
+    ]);
+    t.equal(new URL(page.url()).searchParams.get('rd'), `${base}/finance/q3`);
   });
 
   await t.test('the fraud report page says what happened and what to do, in English and German', async (t) => {
