@@ -58,8 +58,8 @@ interface CodeMethod {
  * What the page tells a user who lost every method and their recovery codes, by what the
  * config allows after an admin's MFA reset: `pass` (a first method needs a trusted network or
  * a temporary access pass), `reset` (a first method may be set up anywhere), `office` (security
- * keys only, from a trusted network: the access pass opens app enrollment only), `token` (hardware
- * tokens only: an admin hands out a new one).
+ * keys only, from a trusted network: the enrollment page takes an access pass only where apps may
+ * be set up), `token` (hardware tokens only: an admin hands out a new one).
  */
 type LostAllAdvice = 'pass' | 'reset' | 'office' | 'token';
 
