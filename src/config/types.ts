@@ -201,6 +201,22 @@ export type MessagesConfig = Record<string, Record<string, string>>;
 /** A text for people: one string, or one per language (`en` required, `de`). */
 export type LocalizedText = string | { en: string; de?: string };
 
+/** `portal.help`: whom users contact, in the footer of every page. */
+export interface HelpContact {
+  text: LocalizedText;
+  /** Shown as written, linked as `tel:` with only its digits and `+`. */
+  phone?: string;
+  email?: string;
+  /** A help page. */
+  url?: string;
+}
+
+/** `portal`: the gateway's own pages. */
+interface PortalConfig {
+  /** Absent: the footer's `footer_help` text. */
+  help?: HelpContact;
+}
+
 export interface RuleConfig {
   /** Optional label shown by `explain` and in logs. */
   name?: string;
@@ -258,6 +274,7 @@ export interface GatewayConfig {
   mfa: MfaConfig;
   notifications: NotificationsConfig;
   messages: MessagesConfig;
+  portal: PortalConfig;
   log: LogConfig;
   rules: RuleConfig[];
 }

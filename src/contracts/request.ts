@@ -101,6 +101,17 @@ export interface ErrorContext {
   requestId?: string;
   /** The refusing rule's `explanation` and `remediation`. */
   texts?: RuleTexts | null;
+  /**
+   * A 403 for a signed-in user: the page names them and offers "Sign out and use another
+   * account", which ends this session and goes on to the sign-in page with `returnTo`.
+   */
+  signedIn?: SignedIn & { returnTo?: string };
+}
+
+/** Who a refusal is about when they have a session: its user and id (the id binds the sign-out form's token). */
+interface SignedIn {
+  user: string;
+  sessionId: string;
 }
 
 /** What the chain decided for one request (steps 3 to 6); forward-auth answers the same verdicts for another proxy. */
@@ -124,7 +135,7 @@ export type Verdict =
   | { kind: 'challenge'; challenge: string; why?: Why }
   /** `stepUp`/`accepts`: what the second-factor page must ask for (see {@link StepUpAsk}). */
   | ({ kind: 'redirect'; step: 'sign_in' | 'second_factor'; why?: Why } & StepUpAsk)
-  | { kind: 'error'; error: GatewayError; why?: Why };
+  | { kind: 'error'; error: GatewayError; why?: Why; signedIn?: SignedIn };
 
 /** Why the policy refused or redirected a request: what its decision trace records and its pages explain. */
 export interface Why {

@@ -19,6 +19,7 @@ import { appendSetCookie, gatewayCookieNames, readCookie, serializeCookie } from
 import { createFraudLinks } from '../regulation/fraud-link.ts';
 import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type BlockUser } from '../regulation/fraud.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
+import { PORTAL_PATHS } from './paths.ts';
 
 /** The report page, relative to the path prefix. */
 const FRAUD_REPORT_PATH = 'fraud-report';
@@ -74,6 +75,28 @@ export const fraudReportPage = definePage({
   },
 });
 
+/**
+ * `fraud-reported`: what the report did (see `regulation/fraud`) and what the user should do
+ * now, with a link to sign in again unless the report blocked the account.
+ */
+export interface FraudReportedPage {
+  /** Until when the report blocked the account (`mfa.fraud_alert.auto_block`); null when it did not. */
+  blockedUntil: number | null;
+  /** The `mfa.fraud_alert.notify` addresses were sent a fraud alert (none are listed: the sign-in log only). */
+  adminsTold: boolean;
+  signInUrl: string;
+}
+
+export const fraudReportedPage = definePage({
+  name: 'fraud-reported',
+  build: (lang, d: FraudReportedPage, v) =>
+    pageView(
+      v.tr(lang, 'fraud_reported_title'),
+      { until: d.blockedUntil === null ? '' : v.date(d.blockedUntil, lang) },
+      { blocked: d.blockedUntil !== null, adminsTold: d.adminsTold, signInUrl: d.signInUrl },
+    ),
+});
+
 export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalModule {
   const { config, store, users, notifier, clock, log } = deps;
   const settings = config.mfa.fraud_alert;
@@ -84,6 +107,9 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
     // `__Host-` needs Path=/; this cookie is confined to the prefix, so `__Secure-` it is.
     const browserCookie = gatewayCookieNames(config.session.cookie_name, secure, config.session.domain).browser;
     const userAgentOf = (ctx: PortalContext) => String(ctx.req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT);
+    const signInUrl = `${kit.prefix}${PORTAL_PATHS.signIn}`;
+    /** The link on from the "already reported" and "link not valid" notices. */
+    const onToSignIn = { href: signInUrl, label: 'go_to_sign_in' } as const;
 
     /** This browser's id, set (or its lifetime renewed) on the response. */
     function browserId(ctx: PortalContext): string {
@@ -126,7 +152,11 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
     }
 
     function invalid(ctx: PortalContext): void {
-      kit.page(ctx, 400, 'message', { title: 'fraud_link_invalid_title', text: 'fraud_link_invalid_text' });
+      kit.page(ctx, 400, 'message', { title: 'fraud_link_invalid_title', text: 'fraud_link_invalid_text', link: onToSignIn });
+    }
+
+    function already(ctx: PortalContext): void {
+      kit.page(ctx, 200, 'message', { title: 'fraud_already_title', text: 'fraud_already_text', link: onToSignIn });
     }
 
     async function confirmPage(ctx: PortalContext, token: string, status: number): Promise<void> {
@@ -134,7 +164,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
       if (!check.ok) return invalid(ctx);
       const report = await store.getFraudReport(check.id);
       if (!report) return invalid(ctx);
-      if (report.consumedAt !== null) return kit.page(ctx, 200, 'message', { title: 'fraud_already_title', text: 'fraud_already_text' });
+      if (report.consumedAt !== null) return already(ctx);
       kit.page(ctx, status, 'fraud-report', {
         csrf: kit.csrfToken(kit.anonymousBinding(ctx), 'fraud-report'),
         token,
@@ -157,7 +187,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
         { store, blockUser: deps.blockUser, refreshRevocations: deps.refreshRevocations },
         { id: check.id, now, autoBlock: settings.auto_block, blockDays: config.mfa.block.days },
       );
-      if (result.state === 'already') return kit.page(ctx, 200, 'message', { title: 'fraud_already_title', text: 'fraud_already_text' });
+      if (result.state === 'already') return already(ctx);
       if (result.state !== 'reported') return invalid(ctx);
       const r = result.report;
       const name = users.get(r.user)?.name ?? r.user;
@@ -174,10 +204,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
         reportedFrom: ctx.scope.clientIp,
         blockedUntil: result.blockedUntil,
       });
-      kit.page(ctx, 200, 'message', {
-        title: 'fraud_reported_title',
-        text: result.blockedUntil === null ? 'fraud_reported_text' : 'fraud_reported_blocked_text',
-      });
+      kit.page(ctx, 200, 'fraud-reported', { blockedUntil: result.blockedUntil, adminsTold: settings.notify.length > 0, signInUrl });
     }
 
     return {

@@ -16,7 +16,7 @@ import type { LiveRevocationView } from '../session/revocations.ts';
 import type { ProviderSession, SessionRegistry } from '../session/registry.ts';
 import type { Store, AuditEvent } from '../store/types.ts';
 import type { RegulatedPasswordCheck, UserDirectory, UserRecord } from '../factors/password/index.ts';
-import type { Renderer } from './render.ts';
+import type { PageChrome, Renderer } from './render.ts';
 import type { PageData, PageName } from './pages.ts';
 import type { StaticAssets } from './static.ts';
 import type { StoreOutage } from '../store/outage.ts';
@@ -213,7 +213,6 @@ export async function hasActiveMethod(store: Pick<Store, 'listMethods' | 'listCr
   return (await store.listMethods(user)).some((m) => m.active) || (await store.listCredentials(user)).length > 0;
 }
 
-/** Seconds until `until` for a Retry-After header, at least 1. */
 /**
  * The sign-in log's entry when a new session's sign-in ended older sessions of the user
  * (`session.max_per_user`), naming the new session by the first 8 characters of its id; the
@@ -230,6 +229,30 @@ export function sessionsLimitedBy(detail: string, sid: string): { ended: number;
   return { ended: Number(m[2]), max: Number(m[3]) };
 }
 
+/** Statuses whose error page offers "Try again": the app or the store may answer in a moment. */
+const RETRYABLE: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/**
+ * "Try again" on an error page: the page's own path and query as the gateway normalized them,
+ * so the link stays on this origin (runs of `/` are collapsed: never `//host`). Only for a page
+ * load (GET, HEAD): a link cannot repeat a form's POST.
+ */
+function retryPath(req: IncomingMessage): string | null {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return null;
+  const target = normalizePath(req.url ?? '');
+  if (!target.ok) return null;
+  const path = target.path + target.query;
+  return /^\/(?![/\\])/.test(path) ? path : null;
+}
+
+/** The Host header as a label ("Back to app.example.com"), or null when it is not a plain host and port. */
+function displayHost(host: string | undefined): string | null {
+  return host !== undefined && /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/.test(host)
+    ? host.toLowerCase()
+    : null;
+}
+
+/** Seconds until `until` for a Retry-After header, at least 1. */
 export const retryAfter = (until: number, now: number): string => String(Math.max(1, Math.ceil((until - now) / 1000)));
 
 /**
@@ -251,8 +274,14 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     ? { store, settings: webauthnSettings(config), clock }
     : null;
 
+  /** "Back to …" on a page: its return URL (`rd`) when it has one the gateway would follow, else the public URL. */
+  function backTo(rd: unknown): PageChrome['back'] {
+    const href = safeReturnUrl(rd, publicUrl, hosts) ?? publicUrl.href;
+    return { href, host: new URL(href).host };
+  }
+
   function page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void {
-    const { html: body, script } = renderer.render(name, ctx.lang, data);
+    const { html: body, script } = renderer.render(name, ctx.lang, data, { back: backTo((data as { rd?: unknown }).rd) });
     ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), 'content-length': Buffer.byteLength(body) });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   }
@@ -290,7 +319,23 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       return;
     }
     const lang = pickLanguage(req.headers['accept-language'], deps.languages);
-    const body = renderer.errorPage(err.status, lang, { requestId, rule: context.texts ?? null });
+    const signedIn = err.status === 403 ? context.signedIn : undefined;
+    const rd = signedIn === undefined ? null : safeReturnUrl(signedIn.returnTo, publicUrl, hosts);
+    const retryUrl = RETRYABLE.has(err.status) ? retryPath(req) : null;
+    const body = renderer.errorPage(
+      err.status,
+      lang,
+      {
+        requestId,
+        rule: context.texts ?? null,
+        ...(signedIn
+          ? { signOut: { user: signedIn.user, csrf: csrf.token(signedIn.sessionId, SIGNED_IN_FORMS), ...(rd ? { rd } : {}) } }
+          : {}),
+        ...(retryUrl === null ? {} : { retryUrl }),
+      },
+      // An error page stands at the address that failed: "Back to" leads to the start page of that host.
+      { back: { href: '/', host: displayHost(req.headers.host) ?? publicUrl.host } },
+    );
     res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
     res.end(req.method === 'HEAD' ? undefined : body);
   }

@@ -13,9 +13,13 @@ const en = {
   ...adminMessagesEn,
   product_name: 'MFA Gateway',
   footer_help: 'Need help? Contact your IT team.',
+  footer_help_lead: 'Need help?',
+  footer_help_page: 'Help pages',
+  back_to_app: 'Back to {app}',
   signed_in_as: 'Signed in as {user}',
   not_you: 'Not you?',
   sign_out: 'Sign out',
+  sign_out_switch: 'Sign out and use another account',
   username_label: 'Username',
   password_label: 'Password',
 
@@ -43,6 +47,22 @@ const en = {
 
   second_factor_title: 'Verify it’s you',
   second_factor_intro: 'Enter the code from your authenticator app or hardware token.',
+  second_factor_intro_totp: 'Enter the code from your authenticator app “{method}”.',
+  second_factor_intro_oath_token: 'Enter the code shown on your hardware token “{method}”.',
+  second_factor_key_needs_script: 'To use your security key or passkey, turn on JavaScript in your browser.',
+  second_factor_other: 'Use another method',
+  second_factor_other_intro: 'Choose another way to confirm it’s you.',
+  method_named: '{kind} “{name}”',
+  second_factor_lost_pass:
+    'Lost every method and your recovery codes too? Ask your IT team to reset your sign-in methods and to give you a temporary ' +
+    'access pass: with it you set up a new method at your next sign-in, from wherever you are.',
+  second_factor_lost_reset:
+    'Lost every method and your recovery codes too? Ask your IT team to reset your sign-in methods: you then set up a new one at ' +
+    'your next sign-in.',
+  second_factor_lost_office:
+    'Lost every method and your recovery codes too? Ask your IT team to reset your sign-in methods: you then set up a new one at ' +
+    'your next sign-in from the office network or VPN.',
+  second_factor_lost_token: 'Lost your token and your recovery codes too? Ask your IT team for a new hardware token.',
   second_factor_step_up: 'Confirm it’s you to open {path}: this area asks for a fresh code, even on a remembered browser.',
   second_factor_code: 'Verification code',
   second_factor_code_hint: '6 to 8 digits, no spaces.',
@@ -247,9 +267,18 @@ const en = {
   fraud_report_submit: 'This wasn’t me: report it',
   fraud_report_keep: 'If this was you, close this page; nothing changes.',
   fraud_reported_title: 'Sign-in reported',
-  fraud_reported_text: 'Thank you. Every session of your account has ended and your IT team has been told. Change your password soon.',
-  fraud_reported_blocked_text:
-    'Thank you. Your account is blocked for now and every session has ended. Your IT team has been told; contact them to get back in.',
+  fraud_reported_lead: 'Thank you for reporting it. This is what happened:',
+  fraud_reported_sessions:
+    'Every session of your account has ended, so whoever signed in with your password is signed out. Remembered browsers must ' +
+    'pass the second step again.',
+  fraud_reported_blocked:
+    'Your account is blocked until {until}: nobody can sign in with it, not even you, unless your IT team unblocks it sooner.',
+  fraud_reported_admins_told: 'Your IT team has been sent an e-mail about the report.',
+  fraud_reported_logged: 'The report is recorded in the sign-in log, which your IT team can see.',
+  fraud_reported_next: 'What to do now',
+  fraud_reported_next_password: 'Change your password the way your company changes passwords, then sign in again.',
+  fraud_reported_next_blocked: 'Change your password the way your company changes passwords, and ask your IT team to unblock your account.',
+  go_to_sign_in: 'Go to sign-in',
   fraud_already_title: 'Already reported',
   fraud_already_text: 'This sign-in has already been reported. Nothing more needs to be done.',
   fraud_link_invalid_title: 'Link not valid',
@@ -258,6 +287,7 @@ const en = {
 
   error_code: 'Error {status}',
   error_home: 'Go to the start page',
+  error_retry: 'Try again',
   error_request_id: 'Request ID: {id}',
   rule_remediation_label: 'What you can do:',
   error_form_expired: 'This form has expired. Go back, reload the page and try again.',
@@ -295,9 +325,13 @@ const de: Record<MessageKey, string> = {
   ...adminMessagesDe,
   product_name: 'MFA Gateway',
   footer_help: 'Brauchen Sie Hilfe? Wenden Sie sich an Ihre IT-Abteilung.',
+  footer_help_lead: 'Brauchen Sie Hilfe?',
+  footer_help_page: 'Hilfeseiten',
+  back_to_app: 'Zurück zu {app}',
   signed_in_as: 'Angemeldet als {user}',
   not_you: 'Nicht Sie?',
   sign_out: 'Abmelden',
+  sign_out_switch: 'Abmelden und ein anderes Konto verwenden',
   username_label: 'Benutzername',
   password_label: 'Passwort',
 
@@ -328,6 +362,23 @@ const de: Record<MessageKey, string> = {
 
   second_factor_title: 'Bestätigen Sie Ihre Identität',
   second_factor_intro: 'Geben Sie den Code aus Ihrer Authenticator-App oder von Ihrem Hardware-Token ein.',
+  second_factor_intro_totp: 'Geben Sie den Code aus Ihrer Authenticator-App „{method}“ ein.',
+  second_factor_intro_oath_token: 'Geben Sie den Code ein, den Ihr Hardware-Token „{method}“ anzeigt.',
+  second_factor_key_needs_script: 'Um Ihren Sicherheitsschlüssel oder Passkey zu verwenden, schalten Sie JavaScript in Ihrem Browser ein.',
+  second_factor_other: 'Andere Methode verwenden',
+  second_factor_other_intro: 'Wählen Sie einen anderen Weg, um zu bestätigen, dass Sie es sind.',
+  method_named: '{kind} „{name}“',
+  second_factor_lost_pass:
+    'Alle Methoden und auch die Wiederherstellungscodes verloren? Bitten Sie Ihre IT-Abteilung, Ihre Anmeldemethoden ' +
+    'zurückzusetzen und Ihnen einen befristeten Zugangspass zu geben: Damit richten Sie bei der nächsten Anmeldung von überall ' +
+    'aus eine neue Methode ein.',
+  second_factor_lost_reset:
+    'Alle Methoden und auch die Wiederherstellungscodes verloren? Bitten Sie Ihre IT-Abteilung, Ihre Anmeldemethoden ' +
+    'zurückzusetzen: Bei der nächsten Anmeldung richten Sie dann eine neue ein.',
+  second_factor_lost_office:
+    'Alle Methoden und auch die Wiederherstellungscodes verloren? Bitten Sie Ihre IT-Abteilung, Ihre Anmeldemethoden ' +
+    'zurückzusetzen: Bei der nächsten Anmeldung im Firmennetz oder über das VPN richten Sie dann eine neue ein.',
+  second_factor_lost_token: 'Token und Wiederherstellungscodes verloren? Fordern Sie bei Ihrer IT-Abteilung ein neues Hardware-Token an.',
   second_factor_step_up:
     'Bestätigen Sie, dass Sie es sind, um {path} zu öffnen: Dieser Bereich verlangt einen frischen Code, auch auf einem gemerkten Browser.',
   second_factor_code: 'Bestätigungscode',
@@ -558,11 +609,20 @@ const de: Record<MessageKey, string> = {
   fraud_report_submit: 'Das war ich nicht: melden',
   fraud_report_keep: 'Wenn Sie das waren, schließen Sie diese Seite; es ändert sich nichts.',
   fraud_reported_title: 'Anmeldung gemeldet',
-  fraud_reported_text:
-    'Danke. Alle Sitzungen Ihres Kontos wurden beendet, und Ihre IT-Abteilung wurde informiert. Ändern Sie bald Ihr Kennwort.',
-  fraud_reported_blocked_text:
-    'Danke. Ihr Konto ist vorerst gesperrt, und alle Sitzungen wurden beendet. Ihre IT-Abteilung wurde informiert; wenden Sie sich an ' +
-    'sie, um wieder Zugang zu erhalten.',
+  fraud_reported_lead: 'Danke für Ihre Meldung. Das ist geschehen:',
+  fraud_reported_sessions:
+    'Alle Sitzungen Ihres Kontos wurden beendet; wer sich mit Ihrem Kennwort angemeldet hat, ist damit abgemeldet. Gespeicherte ' +
+    'Browser müssen den zweiten Schritt wieder bestehen.',
+  fraud_reported_blocked:
+    'Ihr Konto ist bis {until} gesperrt: Niemand kann sich damit anmelden, auch Sie nicht, es sei denn, Ihre IT-Abteilung hebt ' +
+    'die Sperre früher auf.',
+  fraud_reported_admins_told: 'Ihre IT-Abteilung hat eine E-Mail zu der Meldung erhalten.',
+  fraud_reported_logged: 'Die Meldung ist im Anmeldeprotokoll vermerkt, das Ihre IT-Abteilung einsehen kann.',
+  fraud_reported_next: 'Was Sie jetzt tun sollten',
+  fraud_reported_next_password: 'Ändern Sie Ihr Kennwort auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann erneut an.',
+  fraud_reported_next_blocked:
+    'Ändern Sie Ihr Kennwort auf dem in Ihrer Firma üblichen Weg und bitten Sie Ihre IT-Abteilung, die Sperre aufzuheben.',
+  go_to_sign_in: 'Zur Anmeldung',
   fraud_already_title: 'Bereits gemeldet',
   fraud_already_text: 'Diese Anmeldung wurde bereits gemeldet. Sie müssen nichts weiter tun.',
   fraud_link_invalid_title: 'Link ungültig',
@@ -572,6 +632,7 @@ const de: Record<MessageKey, string> = {
 
   error_code: 'Fehler {status}',
   error_home: 'Zur Startseite',
+  error_retry: 'Erneut versuchen',
   error_request_id: 'Anfrage-ID: {id}',
   rule_remediation_label: 'Was Sie tun können:',
   error_form_expired: 'Dieses Formular ist abgelaufen. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.',

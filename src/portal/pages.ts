@@ -16,7 +16,7 @@ import { enrollPage, enrollRefusedPage } from './enrollment.ts';
 import { signOutPage, signedOutPage } from './sign-out.ts';
 import { signedInPage } from './signed-in.ts';
 import { accountPage } from './account.ts';
-import { fraudReportPage } from './fraud.ts';
+import { fraudReportPage, fraudReportedPage } from './fraud.ts';
 import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } from './methods.ts';
 import { securityKeyAddPage } from './security-keys.ts';
 import { adminLogPage, adminTokensPage, adminUserPage, adminUsersPage, adminVerifyPage, appPasswordsPage } from './admin-views.ts';
@@ -32,7 +32,17 @@ interface ErrorPage {
   homeUrl?: string;
   /** The refusing rule's texts, from the compiled policy (never from the request). */
   rule?: RuleTexts | null;
+  /**
+   * A 403 for a signed-in user: "Signed in as …" and a button that POSTs `{prefix}sign-out`
+   * with `csrf` (the session's) and `rd`, to sign in as someone else and come back.
+   */
+  signOut?: { user: string; csrf: string; rd?: string };
+  /** "Try again" instead of the start page (502, 503, 504 of a page load): a path on this origin, never `//host`. */
+  retryUrl?: string;
 }
+
+/** A path on the page's own origin: one `/`, then anything but a second `/` or a backslash. */
+const SAME_ORIGIN_PATH = /^\/(?![/\\])/;
 
 const errorPage = definePage({
   name: 'error',
@@ -46,13 +56,15 @@ const errorPage = definePage({
     }
     return pageView(
       v.tr(lang, titleKey),
-      { status: d.status, id: d.requestId ?? '' },
+      { status: d.status, id: d.requestId ?? '', user: d.signOut?.user ?? '' },
       {
         status: d.status,
         text: v.tr(lang, textKey),
         requestId: d.requestId,
         homeUrl: d.homeUrl ?? '/',
         ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
+        signOut: d.signOut ?? null,
+        retryUrl: d.retryUrl !== undefined && SAME_ORIGIN_PATH.test(d.retryUrl) ? d.retryUrl : null,
       },
     );
   },
@@ -91,6 +103,7 @@ export const PAGES = [
   errorPage,
   messagePage,
   fraudReportPage,
+  fraudReportedPage,
   methodAddPage,
   methodVerifyPage,
   methodRemovePage,

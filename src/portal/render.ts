@@ -7,7 +7,7 @@
  * `portal/pages`) turns the data into the template's view; this module fills the layout.
  */
 
-import type { RuleTexts } from '../policy/compile.ts';
+import type { HelpContact } from '../config/types.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,13 +27,19 @@ const PAGES_BY_NAME: ReadonlyMap<string, PageDefinition<string, never>> = new Ma
   PAGES.map((p) => [p.name, p as PageDefinition<string, never>]),
 );
 
+/** What the layout shows around a page for this request. */
+export interface PageChrome {
+  /** The header's "Back to <host>" link: the return URL, or the public URL; `host` names it (a relative `href` has none). */
+  back?: { href: string; host: string };
+}
+
 export interface Renderer {
   /** The full HTML document of a page in `lang` (an unknown language renders English). */
-  page<N extends PageName>(name: N, lang: string, data: PageData[N]): string;
+  page<N extends PageName>(name: N, lang: string, data: PageData[N], chrome?: PageChrome): string;
   /** Like `page`, and whether the document loads the gateway's script (its response's CSP must allow it). */
-  render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean };
+  render<N extends PageName>(name: N, lang: string, data: PageData[N], chrome?: PageChrome): { html: string; script: boolean };
   /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
-  errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string; rule?: RuleTexts | null }): string;
+  errorPage(status: number, lang: string, opts?: Omit<PageData['error'], 'status'>, chrome?: PageChrome): string;
 }
 
 export interface RendererOptions {
@@ -46,6 +52,21 @@ export interface RendererOptions {
   productName?: string;
   /** The loaded static files, for the stylesheet's cache-busting hash; read from `viewsDir/static` when omitted. */
   assets?: StaticAssets;
+  /** Where the header's product name links: `server.public_url`; defaults to `/`. */
+  homeUrl?: string;
+  /** `portal.help`: whom users contact, shown in the footer instead of the `footer_help` text. */
+  help?: HelpContact;
+}
+
+/** The footer's contact in one language: the text, and the phone, e-mail and help page as links. */
+function helpIn(help: HelpContact, lang: string) {
+  const text = typeof help.text === 'string' ? help.text : ((help.text as Readonly<Record<string, string>>)[lang] ?? help.text.en);
+  return Object.freeze({
+    text,
+    phone: help.phone === undefined ? null : { href: `tel:${help.phone.replace(/[^+\d]/g, '')}`, text: help.phone },
+    email: help.email ?? null,
+    url: help.url ?? null,
+  });
 }
 
 const DEFAULT_VIEWS = fileURLToPath(new URL('../../views/', import.meta.url));
@@ -91,6 +112,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     cssHref: versioned('gateway.css'),
     iconHref: versioned('favicon.svg'),
     scriptSrc: versioned('webauthn.js'),
+    brandHref: opts.homeUrl ?? '/',
     paths: Object.freeze(Object.fromEntries(Object.entries(PORTAL_PATHS).map(([k, p]) => [k, prefix + p]))) as ViewKit['paths'],
   });
 
@@ -115,10 +137,16 @@ export function createRenderer(opts: RendererOptions): Renderer {
     texts.set(lang, { base, proto });
   }
   const langOf = (lang: string): string => (texts.has(lang) ? lang : catalog.languages[0]!);
+  const help = new Map(catalog.languages.map((lang) => [lang, opts.help === undefined ? null : helpIn(opts.help, lang)]));
 
   const tr = (lang: string, ref: MessageRef, params?: MessageParams): string => translate(catalog, lang, ref, params);
 
-  function render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean } {
+  function render<N extends PageName>(
+    name: N,
+    lang: string,
+    data: PageData[N],
+    chrome: PageChrome = {},
+  ): { html: string; script: boolean } {
     const { title, params, view, width, script } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
     const { base, proto } = texts.get(lang)!;
     const t = Object.create(proto) as Record<symbol, MessageParams | undefined>;
@@ -132,6 +160,8 @@ export function createRenderer(opts: RendererOptions): Renderer {
       productName: base.product_name,
       width,
       scriptSrc: script === true ? site.scriptSrc : '',
+      backLink: chrome.back ? { href: chrome.back.href, label: tr(lang, 'back_to_app', { app: chrome.back.host }) } : null,
+      helpContact: help.get(lang) ?? null,
     };
     return { html: writer.render(layout, full, partialsFor.get(name), MUSTACHE_CONFIG), script: script === true };
   }
@@ -139,14 +169,14 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const v: ViewKit = { tr, date: formatDate, timeAfter: formatTimeAfter, prefix, paths: site.paths };
 
   return {
-    page(name, lang, data) {
-      return render(name, langOf(lang), data).html;
+    page(name, lang, data, chrome) {
+      return render(name, langOf(lang), data, chrome).html;
     },
-    render(name, lang, data) {
-      return render(name, langOf(lang), data);
+    render(name, lang, data, chrome) {
+      return render(name, langOf(lang), data, chrome);
     },
-    errorPage(status, lang, o = {}) {
-      return render('error', langOf(lang), { status, ...o }).html;
+    errorPage(status, lang, o = {}, chrome) {
+      return render('error', langOf(lang), { ...o, status }, chrome).html;
     },
   };
 }

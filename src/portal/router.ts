@@ -6,7 +6,7 @@
  * enrollment, sign-out, account, security keys and the page after a sign-in), and one error
  * answer for whatever fails.
  */
-import type { Portal } from '../contracts/request.ts';
+import type { ErrorContext, Portal, RequestScope } from '../contracts/request.ts';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError, errors } from '../errors/errors.ts';
 import { readCookie } from '../session/cookies.ts';
@@ -93,6 +93,17 @@ export function createPortal(deps: PortalDeps): Portal {
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : asset.body);
   }
 
+  /**
+   * A page a signed-in user may not open (the admin pages for a non-admin): the 403 names them
+   * and offers to sign in as someone else, coming back here. Refused forms (a bad CSRF token)
+   * offer nothing: signing out would not help.
+   */
+  function refusedPageOf(scope: RequestScope, error: GatewayError, session: SessionData | null): ErrorContext {
+    if (error.status !== 403 || session === null || (scope.method !== 'GET' && scope.method !== 'HEAD')) return {};
+    const returnTo = `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}`;
+    return { signedIn: { user: session.user, sessionId: session.sid, returnTo } };
+  }
+
   async function route(ctx: PortalContext, sub: string): Promise<void> {
     const method = ctx.req.method === 'HEAD' ? 'GET' : (ctx.req.method ?? 'GET');
     if (sub.startsWith(PORTAL_PATHS.static)) {
@@ -110,14 +121,15 @@ export function createPortal(deps: PortalDeps): Portal {
       const req = scope.req;
       const sub = scope.path.length > prefix.length ? scope.path.slice(prefix.length) : '';
       const lang = pickLanguage(req.headers['accept-language'], deps.languages);
+      let session: SessionData | null = null;
       try {
-        const session = sub === 'health' || sub.startsWith(PORTAL_PATHS.static) ? null : await currentSession(req);
+        session = sub === 'health' || sub.startsWith(PORTAL_PATHS.static) ? null : await currentSession(req);
         await route({ scope, req, res, lang, session }, sub);
       } catch (err) {
         const error = err instanceof GatewayError ? err : errors.internal(String(err), err);
         if (error.status >= 500 && error.code !== 'GW_STORE_UNAVAILABLE') log.error({ err, code: error.code }, 'portal request failed');
         if (res.headersSent) res.destroy();
-        else kit.sendError(req, res, error);
+        else kit.sendError(req, res, error, refusedPageOf(scope, error, session));
       }
     },
     signInUrl(returnToUrl, step, ask = {}) {

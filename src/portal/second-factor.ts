@@ -9,6 +9,11 @@
  * WebAuthn script; the code form stays for users who have both, and works without script).
  * A step up (`need=webauthn` from a rule's `mfa_methods`) is this page for a level-2 session
  * whose second factor was another kind: it offers only the accepted kinds, or says how to add one.
+ *
+ * "Use another method" (`use=other`, a link: no script) lists every way in the user has, each a
+ * link to the page asking for that one (`use=<method id>` or `use=key`), takes a recovery code,
+ * and says what to ask the IT team for when everything is lost. Any of the user's codes is
+ * accepted whichever method the page names: naming one only tells the user what to reach for.
  */
 import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import type { SessionData } from '../session/session.ts';
@@ -17,7 +22,7 @@ import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { typedKind } from '../factors/fallback/codes.ts';
 import type { MessageRef } from './i18n.ts';
-import { definePage, hidden, pageView, sessionsLimitedText, type CodeForm } from './page.ts';
+import { definePage, hidden, pageView, sessionsLimitedText, type CodeForm, type ViewKit } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -30,6 +35,7 @@ import {
 } from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { sessionFactors } from '../policy/access.ts';
+import type { SecretMethodKind } from '../store/types.ts';
 
 /** The `credential` field the WebAuthn script posts: parsed JSON, or undefined when absent or not an object. */
 export function parseCredential(value: string | null): unknown {
@@ -41,6 +47,22 @@ export function parseCredential(value: string | null): unknown {
     return undefined;
   }
 }
+
+/** One of the user's code methods (an authenticator app or a hardware token), which the page asks for by name. */
+interface CodeMethod {
+  id: string;
+  kind: SecretMethodKind;
+  name: string;
+}
+
+/**
+ * What the page tells a user who lost every method and their recovery codes, by what the
+ * config allows after an admin's MFA reset: `pass` (a first method needs a trusted network or
+ * a temporary access pass), `reset` (a first method may be set up anywhere), `office` (security
+ * keys only, from a trusted network: the enrollment page takes an access pass only where apps may
+ * be set up), `token` (hardware tokens only: an admin hands out a new one).
+ */
+type LostAllAdvice = 'pass' | 'reset' | 'office' | 'token';
 
 /** The sign-in log's words for a remember grant; the account page counts grants by them. */
 export const BROWSER_REMEMBERED = 'browser remembered';
@@ -73,6 +95,28 @@ export interface SecondFactorPage extends CodeForm {
   rule?: RuleTexts | null;
   /** The sign-in just before this page ended older sessions (`session.max_per_user`). */
   sessionsLimited?: SessionsLimited;
+  /** The user's active code methods, the one the page asks for first (the last used), named in its intro. */
+  methods?: readonly CodeMethod[];
+  /**
+   * What the page asks for: a code method's id (that method alone, named), `key` (the security
+   * key alone) or `other` (every way in as links, the recovery code and `lostAll`). Omitted: the
+   * security key and the first method's code.
+   */
+  use?: string;
+  /** What the `other` page says to a user who lost everything. */
+  lostAll?: LostAllAdvice;
+}
+
+/** "Authenticator app “Phone”", or the kind alone for a method still named after its kind. */
+function methodTitle(lang: string, m: CodeMethod, v: ViewKit): string {
+  const kind = v.tr(lang, `method_kind_${m.kind}`);
+  return namedAfterKind(m, v) ? kind : v.tr(lang, 'method_named', { kind, name: m.name });
+}
+
+/** The method still has the name it got at setup, its kind's ("Authenticator app"), in any language. */
+function namedAfterKind(m: CodeMethod, v: ViewKit): boolean {
+  const name = m.name.trim().toLowerCase();
+  return name === '' || ['en', 'de'].some((l) => v.tr(l, `method_kind_${m.kind}`).toLowerCase() === name);
 }
 
 export const secondFactorPage = definePage({
@@ -81,7 +125,28 @@ export const secondFactorPage = definePage({
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
     const recoveryError = d.recoveryError && v.tr(lang, d.recoveryError);
-    const codes = d.need === undefined || d.need.includes('totp') || d.need.includes('oath_token');
+    const accepts = (kind: string) => d.need === undefined || d.need.includes(kind);
+    const methods = (d.methods ?? []).filter((m) => accepts(m.kind));
+    const other = d.use === 'other';
+    const keyOnly = d.use === 'key' && d.securityKey === true;
+    const pinned = methods.find((m) => m.id === d.use);
+    const current = pinned ?? methods[0];
+    const codes = !other && !keyOnly && (accepts('totp') || accepts('oath_token'));
+    const securityKey = d.securityKey === true && !other && pinned === undefined;
+    /** This page asking for something else, with what it must keep asking for (`rd`, `need`, `step_up`). */
+    const askFor = (use: string) => {
+      const q = new URLSearchParams({ use });
+      if (d.rd) q.set('rd', d.rd);
+      if (d.need) q.set('need', d.need.join(','));
+      if (d.stepUp) q.set('step_up', d.stepUp.rule);
+      return `${v.paths.secondFactor}?${q}`;
+    };
+    const ways = other
+      ? [
+          ...methods.map((m) => ({ href: askFor(m.id), label: methodTitle(lang, m, v) })),
+          ...(d.securityKey === true && accepts('webauthn') ? [{ href: askFor('key'), label: v.tr(lang, 'method_kind_webauthn') }] : []),
+        ]
+      : [];
     const page = pageView(
       v.tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'),
       {
@@ -100,8 +165,17 @@ export const secondFactorPage = definePage({
         rememberOffered: d.rememberDays !== undefined,
         remember: Boolean(d.remember),
         codes,
-        securityKey: d.securityKey === true,
+        codeIntro:
+          current === undefined || namedAfterKind(current, v)
+            ? v.tr(lang, 'second_factor_intro')
+            : v.tr(lang, `second_factor_intro_${current.kind}`, { method: current.name }),
+        useValue: pinned?.id ?? (keyOnly ? 'key' : undefined),
+        securityKey,
         securityKeyError: d.securityKeyError && v.tr(lang, d.securityKeyError),
+        other,
+        ways,
+        otherUrl: other ? undefined : askFor('other'),
+        lostAll: other && d.lostAll !== undefined ? v.tr(lang, `second_factor_lost_${d.lostAll}`) : undefined,
         stepUp: d.need !== undefined,
         needValue: d.need?.join(','),
         addKeyUrl: d.addKeyUrl,
@@ -110,7 +184,7 @@ export const secondFactorPage = definePage({
         sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
-    return d.securityKey === true && !locked ? { ...page, script: true } : page;
+    return securityKey && !locked ? { ...page, script: true } : page;
   },
 });
 
@@ -118,6 +192,15 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
   const { config, sessions, store, clock } = deps;
   const remember = config.mfa.remember_device;
   const codePolicy = lockoutPolicy(config.mfa.lockout);
+  const { methods: kinds, first_enrollment: firstEnrollment } = config.mfa;
+  const lostAll: LostAllAdvice =
+    !kinds.includes('totp') && !kinds.includes('webauthn')
+      ? 'token'
+      : firstEnrollment === 'anywhere'
+        ? 'reset'
+        : kinds.includes('totp')
+          ? 'pass'
+          : 'office';
 
   return (kit) => {
     const url = (path: string) => `${kit.prefix}${path}`;
@@ -130,6 +213,10 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       stepUp?: string;
       /** The key of the rule (one with texts) that sent the user here, carried through the form and on to enrollment. */
       rule?: string;
+      /** The user's active code methods, last used first. */
+      methods: CodeMethod[];
+      /** What the page asks for (see {@link SecondFactorPage.use}); only what the user has. */
+      use?: string;
     }
 
     function codePage(session: SessionData, rd: string | null, offer: Offer): SecondFactorPage {
@@ -145,6 +232,9 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
             : {}),
         ...(offer.keys ? { securityKey: true } : {}),
         ...(offer.need ? { need: offer.need } : {}),
+        methods: offer.methods,
+        ...(offer.use !== undefined ? { use: offer.use } : {}),
+        lostAll,
         ...(offer.need?.includes('webauthn') && !offer.keys && kit.webauthn ? { addKeyUrl: url(PORTAL_PATHS.securityKeyAdd) } : {}),
         rule: kit.ruleTexts(offer.stepUp ?? offer.rule),
         ...(offer.rule !== undefined ? { ruleKey: offer.rule } : {}),
@@ -156,8 +246,15 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       needParam: string | null,
       stepUpParam: string | null,
       ruleParam: string | null,
+      useParam: string | null = null,
     ): Promise<Offer> {
       const keys = kit.webauthn !== null && (await store.listCredentials(session.user)).length > 0;
+      const methods = (await store.listMethods(session.user))
+        .filter((m) => m.active)
+        .sort((a, b) => (b.lastUsedAt ?? -1) - (a.lastUsedAt ?? -1) || a.createdAt - b.createdAt)
+        .map((m): CodeMethod => ({ id: m.id, kind: m.kind, name: m.label }));
+      const use =
+        useParam === 'other' || (useParam === 'key' && keys) || methods.some((m) => m.id === useParam) ? (useParam as string) : undefined;
       const need = (needParam ?? '').split(',').filter((k) => k === 'totp' || k === 'oath_token' || k === 'webauthn');
       // The `step_up` value only decides which rule a freshly entered code opens: it grants nothing by itself.
       const stepUp = typeof stepUpParam === 'string' && stepUpParam.length > 0 && stepUpParam.length <= 210 ? stepUpParam : undefined;
@@ -165,9 +262,11 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       const rule = stepUp === undefined ? kit.explainedRule(ruleParam)?.key : undefined;
       return {
         keys,
+        methods,
         ...(need.length > 0 ? { need } : {}),
         ...(stepUp !== undefined ? { stepUp } : {}),
         ...(rule !== undefined ? { rule } : {}),
+        ...(use !== undefined ? { use } : {}),
       };
     }
 
@@ -195,7 +294,13 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       const rd = kit.returnTo(queryParam(ctx, 'rd'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      const offer = await offerFor(session, queryParam(ctx, 'need'), queryParam(ctx, 'step_up'), queryParam(ctx, 'rule'));
+      const offer = await offerFor(
+        session,
+        queryParam(ctx, 'need'),
+        queryParam(ctx, 'step_up'),
+        queryParam(ctx, 'rule'),
+        queryParam(ctx, 'use'),
+      );
       if (session.level === 2 && !needsStepUp(session, offer)) return kit.redirect(ctx.res, rd ?? kit.defaultLanding, 302);
       if (!(await hasActiveMethod(store, session.user))) return kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.enroll, rd, offer.rule), 302);
       const until = lockedUntil(await store.lockoutCounter(session.user, 'second_factor'), codePolicy, clock());
@@ -211,7 +316,7 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
       const rd = kit.returnTo(form.get('rd'));
       const session = kit.requireSession(ctx, rd);
       if (!session) return;
-      const offer = await offerFor(session, form.get('need'), form.get('step_up'), form.get('rule'));
+      const offer = await offerFor(session, form.get('need'), form.get('step_up'), form.get('rule'), form.get('use'));
       if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
         return kit.page(ctx, 400, 'second-factor', { ...codePage(session, rd, offer), error: 'error_form_expired' });
       }
@@ -245,10 +350,10 @@ export function secondFactorModule(deps: PortalDeps): (kit: PortalKit) => Portal
             if (result.lockedUntil !== null) return lockedPage(ctx, session, rd, result.lockedUntil, 429, offer);
             if (assertion !== undefined)
               return kit.page(ctx, 401, 'second-factor', { ...codePage(session, rd, offer), securityKeyError: 'security_key_failed' });
-            // A refused recovery code is answered next to the recovery field, not the code field.
+            // A refused recovery code is answered next to the recovery field, on the page that has it.
             if (typedKind(code) === 'recovery_code')
               return kit.page(ctx, 401, 'second-factor', {
-                ...codePage(session, rd, offer),
+                ...codePage(session, rd, { ...offer, use: 'other' }),
                 recoveryError: 'second_factor_recovery_error',
               });
             return kit.page(ctx, 401, 'second-factor', {

@@ -4,7 +4,9 @@
  * sign anyone out); POST with the session's CSRF token ends THIS session on the server, by
  * its id, through the change feed: every copy of its cookie is refused on every instance
  * and its WebSockets close, while the user's other sessions go on. A module may then send
- * the browser on (the identity provider's logout, `federation.oidc.end_session`).
+ * the browser on (the identity provider's logout, `federation.oidc.end_session`); otherwise
+ * a return URL (`rd`, from a 403 page's "Sign out and use another account") leads to the
+ * sign-in page with it, and without one the signed-out page follows.
  */
 import { errors } from '../errors/errors.ts';
 import { appendSetCookie } from '../session/cookies.ts';
@@ -43,6 +45,8 @@ export function signOutModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
     async function post(ctx: PortalContext): Promise<void> {
       const session = ctx.session;
       const form = await kit.readForm(ctx.req);
+      // "Sign out and use another account" (a 403 page) sends the refused URL along: sign-in comes back to it.
+      const rd = kit.returnTo(form.get('rd'));
       let next: string | null = null;
       if (session) {
         if (!kit.csrfValid(form.get('csrf'), session.sid, SIGNED_IN_FORMS)) {
@@ -55,6 +59,7 @@ export function signOutModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       }
       appendSetCookie(ctx.res, sessions.clearCookie());
       if (next) kit.redirect(ctx.res, next, 303);
+      else if (rd) kit.redirect(ctx.res, kit.withRd(PORTAL_PATHS.signIn, rd), 303);
       else signedOut(ctx);
     }
 

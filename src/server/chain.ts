@@ -215,8 +215,11 @@ export function createChain(deps: ChainDeps): Chain {
         // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
         if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge, why: why('challenge') };
         return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key, why: why('step_up') };
-      case 'forbidden':
-        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')), why: why('forbidden') };
+      case 'forbidden': {
+        // A signed-in user may be the wrong one: the page offers to sign out and use another account.
+        const signedIn = auth.subject !== null && auth.session ? { signedIn: { user: auth.subject.user, sessionId: auth.session.id } } : {};
+        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')), why: why('forbidden'), ...signedIn };
+      }
     }
   }
 
@@ -346,7 +349,16 @@ export function createChain(deps: ChainDeps): Chain {
         return void res.end('401 authentication required\n');
       case 'error': {
         metrics.request(verdict.error.status === 403 ? 'forbidden' : 'rejected');
-        return fail(req, res, verdict.error, verdict.why && refusal(scope, verdict.why));
+        if (verdict.why === undefined) return fail(req, res, verdict.error);
+        // After signing out, the other account comes back to the refused page (a page load only, never a form's POST).
+        const returnTo =
+          scope.method === 'GET' || scope.method === 'HEAD'
+            ? { returnTo: `${scope.proto}://${scope.hostHeader}${scope.path}${scope.query}` }
+            : {};
+        return fail(req, res, verdict.error, {
+          ...refusal(scope, verdict.why),
+          ...(verdict.signedIn ? { signedIn: { ...verdict.signedIn, ...returnTo } } : {}),
+        });
       }
     }
   }

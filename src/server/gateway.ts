@@ -289,7 +289,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const publicUrl = new URL(config.server.public_url);
     const sessions = createSessionManager({ config: config.session, publicUrl, revocations, clock });
     const catalog = buildCatalog(config.messages);
-    const renderer = createRenderer({ viewsDir: VIEWS_DIR, catalog, prefix: config.server.path_prefix, assets });
+    const renderer = createRenderer({
+      viewsDir: VIEWS_DIR,
+      catalog,
+      prefix: config.server.path_prefix,
+      assets,
+      homeUrl: publicUrl.href,
+      ...(config.portal.help ? { help: config.portal.help } : {}),
+    });
     const policy = compilePolicy(config.rules);
     const trustedIps = createNetworkSet(config.mfa.trusted_ips.ranges);
     const builtPortal = createPortal({

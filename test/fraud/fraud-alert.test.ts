@@ -72,7 +72,12 @@ t.test('the sign-in notice reaches the user; the report link works once and only
   const done = await reporter.post('/.gateway/fraud-report', { t: token, csrf });
   t.equal(done.status, 200);
   t.match(done.body, /Sign-in reported/);
-  t.match(done.body, /Your account is blocked/);
+  // What happened and what to do now (issue 17): the truth of regulation/fraud, as the config has it.
+  t.match(done.body, 'Every session of your account has ended, so whoever signed in with your password is signed out.');
+  t.match(done.body, /Your account is blocked until Feb 21, 2027, \d\d?:\d\d [AP]M: nobody can sign in with it/, 'for mfa.block.days');
+  t.match(done.body, 'Your IT team has been sent an e-mail about the report.');
+  t.match(done.body, 'ask your IT team to unblock your account');
+  t.notMatch(done.body, '>Go to sign-in</a>', 'no sign-in while blocked');
 
   const alert = await smtp.next();
   t.same(alert.to, ['secops@example.com', 'oncall@example.com']);
@@ -94,6 +99,7 @@ t.test('the sign-in notice reaches the user; the report link works once and only
   const second = await reporter.post('/.gateway/fraud-report', { t: token, csrf });
   t.equal(second.status, 200);
   t.match(second.body, /Already reported/);
+  t.match(second.body, '<a class="button button--primary" href="/.gateway/sign-in">Go to sign-in</a>', 'and links on');
   t.match((await reporter.get(link)).body, /Already reported/, 'the link now says so too');
   t.equal((await gw.store.query({ user: 'bob', limit: 50 })).filter((e) => e.kind === 'fraud_report').length, 1, 'nothing recorded twice');
   await gw.mailer.idle();
@@ -121,6 +127,7 @@ t.test('a tampered or expired link is refused and changes nothing', async (t) =>
     const shown = await reporter.get(`/.gateway/fraud-report?t=${encodeURIComponent(bad)}`);
     t.equal(shown.status, 400, `GET ${bad.slice(0, 12)}… refused`);
     t.match(shown.body, /Link not valid/);
+    t.match(shown.body, 'href="/.gateway/sign-in">Go to sign-in</a>');
     const posted = await reporter.post('/.gateway/fraud-report', { t: bad, csrf });
     t.equal(posted.status, 400, `POST ${bad.slice(0, 12)}… refused`);
   }
@@ -193,10 +200,25 @@ t.test('German notice for a German browser; without auto_block the report revoke
   t.match(page.body, /Anmeldung melden/);
   const done = await reporter.post('/.gateway/fraud-report', { t: field(page.body, 't'), csrf: field(page.body, 'csrf') });
   t.match(done.body, /Anmeldung gemeldet/);
+  t.match(done.body, 'Alle Sitzungen Ihres Kontos wurden beendet');
+  t.notMatch(done.body, 'gesperrt', 'without auto_block nothing is blocked');
+  t.match(done.body, 'Ihre IT-Abteilung hat eine E-Mail zu der Meldung erhalten.');
+  t.match(done.body, '<a class="button button--primary" href="/.gateway/sign-in">Zur Anmeldung</a>');
   t.equal((await bob.get('/app')).status, 302, 'sessions revoked');
   const alert = await smtp.next();
   t.match(alert.text, /The account was not blocked/);
   t.equal((await signInPassword(new Browser(gw.port), 'bob')).status, 303, 'not blocked: the password still works');
+});
+
+t.test('without notify addresses the report page says only the sign-in log has it', async (t) => {
+  const { smtp, gw } = await setup(t, { notify: [] });
+  await signInPassword(new Browser(gw.port), 'bob');
+  const reporter = new Browser(gw.port);
+  const page = await reporter.get(reportPath(await smtp.next()));
+  const done = await reporter.post('/.gateway/fraud-report', { t: field(page.body, 't'), csrf: field(page.body, 'csrf') });
+  t.equal(done.status, 200);
+  t.match(done.body, 'The report is recorded in the sign-in log, which your IT team can see.');
+  t.notMatch(done.body, 'e-mail');
 });
 
 t.test('with the mail server down the sign-in is not held up; the notice follows once it is up', async (t) => {

@@ -30,7 +30,20 @@ const SCREENSHOTS: readonly string[] = [
 
 t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {
   const assets = loadStaticAssets('views/static');
-  const renderer = createRenderer({ catalog: buildCatalog({}), prefix: '/.gateway/', assets });
+  // With every part of the layout: the brand's link, "Back to …" with a long host, a full help contact.
+  const renderer = createRenderer({
+    catalog: buildCatalog({}),
+    prefix: '/.gateway/',
+    assets,
+    homeUrl: 'https://gateway.example.com/',
+    help: {
+      text: { en: 'IT service desk', de: 'IT-Servicedesk' },
+      phone: '+49 30 1234 5678',
+      email: 'servicedesk-international@department.example.com',
+      url: 'https://x/',
+    },
+  });
+  const back = { href: 'https://wiki.example.com/start', host: 'timesheets.department.example.com:8443' };
   const samples = await samplePages();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -46,7 +59,7 @@ t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(renderer.page(page as PageName, lang, data as never));
+    res.end(renderer.page(page as PageName, lang, data as never, { back }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());

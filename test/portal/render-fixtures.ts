@@ -17,6 +17,13 @@ const FINANCE_TEXTS = {
   remediation: { en: 'Ask finance-help@example.com to add you to the finance group.' },
 };
 
+/** alice's code methods as the code page lists them: one still named after its kind. */
+const METHODS = [
+  { id: 'm-1', kind: 'totp', name: 'Phone' },
+  { id: 'm-2', kind: 'oath_token', name: 'TK-200' },
+  { id: 'm-3', kind: 'totp', name: 'Authenticator app' },
+] as const satisfies readonly { id: string; kind: 'totp' | 'oath_token'; name: string }[];
+
 /** Named variants per page; the first of each is the plain page. */
 export async function samplePages(): Promise<{ [N in PageName]: Record<string, PageData[N]> }> {
   const qrSvgTrusted = await QRCode.toString(OTPAUTH, { type: 'svg', margin: 1 });
@@ -43,6 +50,26 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
       stepUp: { csrf: 'c2', user: 'alice', securityKey: true, need: ['webauthn'] },
       stepUpNoKey: { csrf: 'c2', user: 'alice', need: ['webauthn'], addKeyUrl: '/.gateway/account/security-keys/add' },
       sessionsLimited: { csrf: 'c2', user: 'alice', rememberDays: 14, sessionsLimited: { ended: 1, max: 3 } },
+      named: { csrf: 'c2', rd: 'https://wiki.example.com/start', user: 'alice', rememberDays: 14, methods: METHODS },
+      other: {
+        csrf: 'c2',
+        rd: 'https://wiki.example.com/start',
+        user: 'alice',
+        methods: METHODS,
+        securityKey: true,
+        use: 'other',
+        lostAll: 'pass',
+      },
+      otherRecoveryError: {
+        csrf: 'c2',
+        user: 'alice',
+        methods: METHODS,
+        use: 'other',
+        lostAll: 'reset',
+        recoveryError: 'second_factor_recovery_error',
+      },
+      pinned: { csrf: 'c2', user: 'alice', methods: METHODS, securityKey: true, use: 'm-2', error: 'second_factor_error_invalid' },
+      keyOnly: { csrf: 'c2', user: 'alice', methods: METHODS, securityKey: true, use: 'key' },
     },
     'security-key-add': {
       plain: { csrf: 'c9', user: 'alice', name: 'Security key' },
@@ -161,6 +188,13 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     error: {
       plain: { status: 502, requestId: 'req-8f3a2c' },
       detail: { status: 403, detailKey: 'error_form_expired' },
+      signedIn: {
+        status: 403,
+        requestId: 'req-1b2c3d',
+        rule: { explanation: { en: 'The finance reports are for the finance team.' }, remediation: null },
+        signOut: { user: 'bob', csrf: 'c12', rd: 'https://wiki.example.com/finance/q3' },
+      },
+      retry: { status: 504, requestId: 'req-4e5f6a', retryUrl: '/reports?year=2026' },
     },
     message: {
       plain: {
@@ -188,6 +222,10 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         browser: 'Unknown browser',
         autoBlock: false,
       },
+    },
+    'fraud-reported': {
+      blocked: { blockedUntil: Date.parse('2026-06-10T14:05:00Z'), adminsTold: true, signInUrl: '/.gateway/sign-in' },
+      notBlocked: { blockedUntil: null, adminsTold: false, signInUrl: '/.gateway/sign-in' },
     },
     'method-add': {
       plain: {

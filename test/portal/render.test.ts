@@ -32,6 +32,8 @@ function allPages(): { label: string; html: string }[] {
 const tags = (html: string, name: string) => [...html.matchAll(new RegExp(`<${name}\\b[^>]*>`, 'g'))].map((m) => m[0]);
 const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
 const textOf = (html: string) => html.replace(/<[^>]*>/g, ' ');
+/** The page's own part, without the layout's header and footer. */
+const mainOf = (html: string) => html.slice(html.indexOf('<main'), html.indexOf('</main>'));
 /** An attribute value as the browser reads it (the entities mustache writes). */
 const decodeEntities = (value: string) =>
   value.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot);/gi, (_, e: string) =>
@@ -242,7 +244,10 @@ t.test('enroll, enroll-refused, signed-out and message pages', async (t) => {
   const message = renderer.page('message', 'de', samples.message.plain!);
   t.match(message, '<h1>Überall abgemeldet</h1>');
   t.match(message, 'href="/.gateway/sign-in">Weiter</a>');
-  t.notMatch(renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } }), '<a ');
+  t.notMatch(
+    mainOf(renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } })),
+    '<a ',
+  );
   t.match(
     renderer.page('message', 'en', { title: 'continue', text: { key: 'account_browsers_many', params: { count: 3 } } }),
     '<p>3 browsers currently skip',
@@ -361,6 +366,158 @@ t.test('error pages for every status in both languages', async (t) => {
   t.match(renderer.errorPage(403, 'en', { detailKey: 'no_such_key' }), `<p>${defaultMessages.en.error_403_text}</p>`);
   t.match(renderer.errorPage(502, 'en', { requestId: '<b>' }), 'Request ID: &lt;b&gt;');
   t.match(renderer.page('error', 'en', { status: 404, homeUrl: '/app/' }), 'href="/app/"');
+});
+
+t.test('issue 17: the brand and "Back to <host>" in the header, the help contact in the footer', async (t) => {
+  const plain = renderer.page('signed-out', 'en', {});
+  t.match(plain, /<a class="brand" href="\/"><svg/, 'the brand links to / without a public URL');
+  t.notMatch(plain, 'id="back-to-app"', 'no back link without a place to go back to');
+  const linked = createRenderer({ catalog, prefix: '/.gateway/', homeUrl: 'https://gw.example.com/' });
+  const back = { href: 'https://wiki.example.com/start?a=1&b="2"', host: 'wiki.example.com' };
+  for (const [lang, label] of [
+    ['en', 'Back to wiki.example.com'],
+    ['de', 'Zurück zu wiki.example.com'],
+  ] as const) {
+    const html = linked.page('sign-in', lang, samples['sign-in'].plain!, { back });
+    t.match(html, '<a class="brand" href="https://gw.example.com/">');
+    t.match(
+      html,
+      `<a id="back-to-app" href="https://wiki.example.com/start?a=1&amp;b=&quot;2&quot;"><span aria-hidden="true">← </span>${label}</a>`,
+    );
+  }
+  t.match(
+    linked.errorPage(404, 'en', {}, { back: { href: '/', host: 'app.example.com:8443' } }),
+    'href="/"><span aria-hidden="true">← </span>Back to app.example.com:8443</a>',
+  );
+
+  const help = createRenderer({
+    catalog,
+    prefix: '/.gateway/',
+    help: {
+      text: { en: 'IT service desk', de: 'IT-Servicedesk' },
+      phone: '+49 (30) 1234-5678',
+      email: 'it-help@example.com',
+      url: 'https://intranet.example.com/it-help?x=1&y=2',
+    },
+  });
+  t.match(
+    help.page('signed-out', 'en', {}),
+    '<p id="help-contact">Need help? IT service desk · <a href="tel:+493012345678">+49 (30) 1234-5678</a> · ' +
+      '<a href="mailto:it-help@example.com">it-help@example.com</a> · ' +
+      '<a href="https://intranet.example.com/it-help?x=1&amp;y=2">Help pages</a></p>',
+  );
+  t.match(help.page('signed-out', 'de', {}), /<p id="help-contact">Brauchen Sie Hilfe\? IT-Servicedesk · .*Hilfeseiten<\/a><\/p>/);
+  t.notMatch(help.page('signed-out', 'en', {}), 'Contact your IT team', 'the contact replaces the generic text');
+  const plainText = createRenderer({ catalog, prefix: '/.gateway/', help: { text: 'Service desk <ext. 1234>' } });
+  t.match(
+    plainText.page('signed-out', 'de', {}),
+    '<p id="help-contact">Brauchen Sie Hilfe? Service desk &lt;ext. 1234&gt;</p>',
+    'one text for all',
+  );
+});
+
+t.test('issue 17: a 403 for a signed-in user offers another account; 5xx pages offer "Try again" on this origin only', async (t) => {
+  const signedIn = samples.error.signedIn!;
+  for (const [lang, who, button] of [
+    ['en', 'Signed in as bob', 'Sign out and use another account'],
+    ['de', 'Angemeldet als bob', 'Abmelden und ein anderes Konto verwenden'],
+  ] as const) {
+    const html = renderer.page('error', lang, signedIn);
+    t.match(html, `<p id="signed-in-as">${who}</p>`);
+    t.match(
+      html,
+      '<form method="post" action="/.gateway/sign-out">\n<input type="hidden" name="csrf" value="c12">\n' +
+        '<input type="hidden" name="rd" value="https://wiki.example.com/finance/q3">',
+    );
+    t.match(html, `<button type="submit" class="button button--primary">${button}</button>`);
+    t.match(html, 'id="rule-explanation">The finance reports are for the finance team.</p>', "the rule's texts stay");
+  }
+  const anonymous = renderer.errorPage(403, 'en', { requestId: 'r' });
+  t.notMatch(anonymous, 'signed-in-as', 'an anonymous 403 has no account line');
+  t.notMatch(anonymous, 'sign-out');
+
+  const retry = renderer.page('error', 'de', samples.error.retry!);
+  t.match(retry, '<a class="button button--primary" href="/reports?year=2026">Erneut versuchen</a>');
+  t.notMatch(retry, 'Zur Startseite', '"Try again" replaces the start page');
+  for (const evil of ['//evil.example/x', '/\\evil.example/x', 'https://evil.example/', 'javascript:alert(1)']) {
+    const html = renderer.errorPage(502, 'en', { retryUrl: evil });
+    t.notMatch(html, 'Try again', `${evil}: no "Try again" off this origin`);
+    t.match(html, 'Go to the start page');
+  }
+});
+
+t.test('issue 17: the code page names the method it asks for and lists every other way in', async (t) => {
+  const named = renderer.page('second-factor', 'en', samples['second-factor'].named!);
+  t.match(named, '<p class="lead" id="code-intro">Enter the code from your authenticator app “Phone”.</p>');
+  t.match(named, '<p><a href="/.gateway/second-factor?use=other&amp;rd=https%3A%2F%2Fwiki.example.com%2Fstart">Use another method</a></p>');
+  t.notMatch(named, 'recovery-code', 'the recovery code is on the other page');
+  t.match(
+    renderer.page('second-factor', 'de', samples['second-factor'].named!),
+    'Geben Sie den Code aus Ihrer Authenticator-App „Phone“ ein.',
+  );
+  t.match(
+    renderer.page('second-factor', 'en', { csrf: 'c', user: 'a', methods: [{ id: 'x', kind: 'totp', name: 'Authenticator app' }] }),
+    'Enter the code from your authenticator app or hardware token.',
+    'a method named after its kind is not named twice',
+  );
+
+  const pinned = renderer.page('second-factor', 'en', samples['second-factor'].pinned!);
+  t.match(pinned, 'Enter the code shown on your hardware token “TK-200”.');
+  t.match(pinned, '<input type="hidden" name="use" value="m-2">', 'a retry keeps asking for the token');
+  t.notMatch(pinned, 'data-webauthn', 'a method picked by name is asked for alone');
+  t.match(pinned, 'aria-invalid="true"');
+
+  const other = renderer.page('second-factor', 'en', samples['second-factor'].other!);
+  t.notMatch(other, 'id="code"', 'no code field on the list');
+  t.notMatch(other, 'data-webauthn', 'no key button on the list: the key is one of its links');
+  t.notMatch(other, 'webauthn.js', 'and no script');
+  const ways = [...other.matchAll(/<a class="button button--secondary" href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [
+    decodeEntities(m[1]!),
+    m[2],
+  ]);
+  t.same(ways, [
+    ['/.gateway/second-factor?use=m-1&rd=https%3A%2F%2Fwiki.example.com%2Fstart', 'Authenticator app “Phone”'],
+    ['/.gateway/second-factor?use=m-2&rd=https%3A%2F%2Fwiki.example.com%2Fstart', 'Hardware token “TK-200”'],
+    ['/.gateway/second-factor?use=m-3&rd=https%3A%2F%2Fwiki.example.com%2Fstart', 'Authenticator app'],
+    ['/.gateway/second-factor?use=key&rd=https%3A%2F%2Fwiki.example.com%2Fstart', 'Security key or passkey'],
+  ]);
+  t.match(other, '<label for="recovery-code">Recovery code</label>');
+  t.match(
+    other,
+    'id="lost-all">Lost every method and your recovery codes too? Ask your IT team to reset your sign-in methods and to give you a ' +
+      'temporary access pass',
+  );
+  t.notMatch(other, 'Use another method</a>', 'the list does not link to itself');
+  const otherDe = renderer.page('second-factor', 'de', samples['second-factor'].otherRecoveryError!);
+  t.match(otherDe, 'Hardware-Token „TK-200“');
+  t.match(otherDe, /id="recovery-code"[^>]* aria-invalid="true" autofocus>/);
+  t.match(
+    otherDe,
+    'id="lost-all">Alle Methoden und auch die Wiederherstellungscodes verloren? Bitten Sie Ihre IT-Abteilung, Ihre Anmeldemethoden ' +
+      'zurückzusetzen: Bei',
+  );
+
+  const keyOnly = renderer.page('second-factor', 'en', samples['second-factor'].keyOnly!);
+  t.match(keyOnly, 'data-webauthn="authenticate"');
+  t.match(keyOnly, '<input type="hidden" name="use" value="key">');
+  t.notMatch(keyOnly, 'id="code"', 'the key alone');
+  t.match(keyOnly, '<noscript><p class="hint">To use your security key or passkey, turn on JavaScript in your browser.</p></noscript>');
+  const needKey = renderer.page('second-factor', 'en', { ...samples['second-factor'].other!, need: ['webauthn'] });
+  t.notMatch(needKey, 'TK-200', 'a rule that wants a key lists no code methods');
+  t.match(needKey, 'use=key&amp;rd=https%3A%2F%2Fwiki.example.com%2Fstart&amp;need=webauthn');
+});
+
+t.test('issue 17: the fraud report says what it did and what to do now', async (t) => {
+  const blocked = renderer.page('fraud-reported', 'en', samples['fraud-reported'].blocked!);
+  t.match(blocked, 'Every session of your account has ended, so whoever signed in with your password is signed out.');
+  t.match(blocked, /Your account is blocked until Jun 10, 2026, \d\d?:\d\d [AP]M: nobody can sign in with it, not even you/);
+  t.match(blocked, 'Your IT team has been sent an e-mail about the report.');
+  t.match(blocked, 'ask your IT team to unblock your account');
+  t.notMatch(mainOf(blocked), '<a ', 'no sign-in button while blocked');
+  const open = renderer.page('fraud-reported', 'de', samples['fraud-reported'].notBlocked!);
+  t.notMatch(open, 'gesperrt');
+  t.match(open, 'Die Meldung ist im Anmeldeprotokoll vermerkt, das Ihre IT-Abteilung einsehen kann.');
+  t.match(open, '<a class="button button--primary" href="/.gateway/sign-in">Zur Anmeldung</a>');
 });
 
 t.test('config overrides reach the pages', async (t) => {
