@@ -84,6 +84,8 @@ export interface AccountPage {
   addMethodUrl?: string;
   /** Where "App passwords" leads; omitted hides the link (`mfa.app_passwords.enabled` off). */
   appPasswordsUrl?: string;
+  /** Where "Admin pages" leads; only for members of `users.admin_group`. */
+  adminUrl?: string;
   /** Browsers that skip the second factor; omitted hides the section (remember_device off). */
   rememberedBrowsers?: number;
   signIns: readonly AccountSignIn[];
@@ -151,6 +153,7 @@ export const accountPage = definePage({
         methodsCount: d.maxMethods !== undefined,
         addMethodUrl: d.addMethodUrl,
         appPasswordsUrl: d.appPasswordsUrl,
+        adminUrl: d.adminUrl,
         recovery: d.recoveryCodes && {
           url: d.recoveryCodes.url,
           text:
@@ -281,6 +284,7 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
         })),
         maxMethods: config.mfa.max_methods_per_user,
         ...(config.mfa.app_passwords.enabled ? { appPasswordsUrl: url(PORTAL_PATHS.appPasswords) } : {}),
+        ...(user.groups.includes(config.users.admin_group) ? { adminUrl: url(PORTAL_PATHS.admin) } : {}),
         manage: true,
         // Without an active method "Add a method" is first enrollment: no code is asked for that the user cannot have.
         ...(!active

@@ -8,7 +8,8 @@ import type { MethodKind } from '../config/types.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { AUDIT_KINDS } from '../store/types.ts';
 import { parseReportOnlyDetail } from '../audit/report-only.ts';
-import type { MessageParams, MessageRef } from './i18n.ts';
+import type { AdminMessageKey } from './admin-messages.ts';
+import { countKey, type MessageParams, type MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
 import { definePage, pageView, type CodeForm, type ViewKit } from './page.ts';
 
@@ -35,8 +36,14 @@ export interface AdminVerifyPage extends CodeForm {
 
 export type AdminUserState = 'ok' | 'blocked' | 'locked' | 'disabled';
 
+/** What every admin page with the admin navigation needs besides its own data. */
+interface AdminNav {
+  /** Where "Back to the app" leads: `server.public_url`. */
+  appUrl: string;
+}
+
 /** `admin-users`: GET `{prefix}admin?q=`. */
-export interface AdminUsersPage {
+export interface AdminUsersPage extends AdminNav {
   q: string;
   users: readonly {
     name: string;
@@ -64,7 +71,7 @@ export interface AdminLogEntry {
 }
 
 /** `admin-user`: GET `{prefix}admin/user?name=`; every form posts `user` and `csrf` to `{prefix}admin/user/<action>`. */
-export interface AdminUserPage {
+export interface AdminUserPage extends AdminNav {
   csrf: string;
   user: { name: string; displayName?: string; email?: string; groups: readonly string[]; disabled: boolean };
   isAdmin: boolean;
@@ -98,7 +105,7 @@ export interface AdminUserPage {
 }
 
 /** `admin-tokens`: GET `{prefix}admin/tokens`; POST `{prefix}admin/tokens/import` (multipart `file` or `csv`, `csrf`). */
-export interface AdminTokensPage {
+export interface AdminTokensPage extends AdminNav {
   csrf: string;
   tokens: readonly { user: string; serial: string; manufacturer: string; model: string; active: boolean; period: number }[];
   result?: {
@@ -111,11 +118,54 @@ export interface AdminTokensPage {
 }
 
 /** `admin-log`: GET `{prefix}admin/log?user=&kind=&since=&outcome=&before=`. */
-export interface AdminLogPage {
+export interface AdminLogPage extends AdminNav {
   filters: { user: string; kind: string; since: string; outcome: string };
   entries: readonly AdminLogEntry[];
   newerUrl?: string;
   olderUrl?: string;
+}
+
+/** A careful action of the user page, as its confirmation page names it in the title and on the button. */
+type AdminConfirmAction =
+  | 'block'
+  | 'reset_mfa'
+  | 'end_sessions'
+  | 'forget_browsers'
+  | 'end_sessions_forget'
+  | 'end_session'
+  | 'revoke_app_passwords'
+  | 'make_admin'
+  | 'remove_admin'
+  | 'remove_key';
+
+/** One thing an action changes, as a sentence about `{user}`; `items` are listed under it. */
+export interface AdminEffect {
+  /** With `count`: the sentences for none, one and many, picked by the reader's plural rules and given `{count}`. */
+  key: AdminMessageKey | { none: AdminMessageKey; one: AdminMessageKey; many: AdminMessageKey };
+  count?: number;
+  params?: MessageParams;
+  /** Methods, keys or app passwords by name, with their kind and model where they have one. */
+  items?: readonly { name: string; kind?: MethodKind; model?: string | null; inactive?: boolean }[];
+}
+
+/**
+ * `admin-confirm`: what a careful action on the user page will do, read from the store, asked
+ * before it is done. Its form posts the first form's `fields` again, with `user`, `csrf` and
+ * `confirm=yes`, to `{prefix}admin/user/<path>`; without `confirm` that route only shows this page.
+ */
+export interface AdminConfirmPage extends AdminNav {
+  csrf: string;
+  /** The user acted on. */
+  user: string;
+  action: AdminConfirmAction;
+  path: string;
+  fields: Readonly<Record<string, string>>;
+  /** What happens, in order. */
+  effects: readonly AdminEffect[];
+  /** The admin acts on their own account: what that means for them, under a warning. */
+  self?: AdminMessageKey;
+  /** The security key's name (`remove_key`), for the title and the button. */
+  subject?: string;
 }
 
 /** Query strings built here, so templates only print finished URLs. */
@@ -125,13 +175,27 @@ const query = (params: Record<string, string | undefined>) => {
 };
 
 const admin = (v: ViewKit, path: string) => `${v.prefix}admin${path}`;
-const nav = (v: ViewKit, lang: string, current: 'users' | 'tokens' | 'log') => ({
+/**
+ * The admin navigation, then links to the account page and the app. `current` is the page
+ * shown (`aria-current="page"`), or with `within` the section a page belongs to (`"true"`).
+ */
+const nav = (v: ViewKit, lang: string, d: AdminNav, current: 'users' | 'tokens' | 'log', within = false) => ({
   label: v.tr(lang, 'admin_nav_label'),
-  items: [
-    { href: admin(v, ''), text: v.tr(lang, 'admin_nav_users'), current: current === 'users' },
-    { href: admin(v, '/tokens'), text: v.tr(lang, 'admin_nav_tokens'), current: current === 'tokens' },
-    { href: admin(v, '/log'), text: v.tr(lang, 'admin_nav_log'), current: current === 'log' },
-  ],
+  items: (
+    [
+      ['', 'admin_nav_users', 'users'],
+      ['/tokens', 'admin_nav_tokens', 'tokens'],
+      ['/log', 'admin_nav_log', 'log'],
+    ] as const
+  ).map(([path, key, name]) => ({
+    href: admin(v, path),
+    text: v.tr(lang, key),
+    current: name !== current ? undefined : within ? 'true' : 'page',
+  })),
+  accountUrl: v.paths.account,
+  accountText: v.tr(lang, 'admin_nav_account'),
+  appUrl: d.appUrl,
+  appText: v.tr(lang, 'admin_nav_app'),
 });
 /** A text of the catalog by a key made from a stored value (a kind, an outcome); the value itself when there is none. */
 const named = (v: ViewKit, lang: string, prefix: string, value: string) => {
@@ -224,7 +288,7 @@ export const adminUsersPage = definePage({
       v.tr(lang, 'admin_users_title'),
       { shown: d.users.length, count: d.total, q: d.q },
       {
-        nav: nav(v, lang, 'users'),
+        nav: nav(v, lang, d, 'users'),
         action: admin(v, ''),
         q: d.q,
         users: d.users.map((u) => ({
@@ -239,7 +303,7 @@ export const adminUsersPage = definePage({
         })),
         any: d.users.length > 0,
       },
-      'wide',
+      'full',
     );
   },
 });
@@ -259,7 +323,7 @@ export const adminUserPage = definePage({
         reason: d.block?.reason ?? '',
       },
       {
-        nav: nav(v, lang, 'users'),
+        nav: nav(v, lang, d, 'users', true),
         csrf: d.csrf,
         name: u.name,
         userName: u.name,
@@ -280,6 +344,7 @@ export const adminUserPage = definePage({
         hasSessions: d.sessions.length > 0,
         appPasswordsAction: admin(v, '/user/revoke-app-passwords'),
         makeAdminAction: admin(v, '/user/make-admin'),
+        removeAdminAction: admin(v, '/user/remove-admin'),
         activateAction: admin(v, '/user/activate-token'),
         accessPassAction: admin(v, '/user/access-pass'),
         revokePassAction: admin(v, '/user/revoke-access-pass'),
@@ -299,6 +364,9 @@ export const adminUserPage = definePage({
         logUrl: admin(v, `/log?user=${name}`),
         notice: d.notice && v.tr(lang, d.notice.key, d.notice.params),
         error: d.error && v.tr(lang, d.error.key, d.error.params),
+        // The field an error is about gets the focus and is marked invalid (no script needed).
+        reasonError: d.error?.key === 'admin_reason_error',
+        daysError: d.error?.key === 'admin_days_error',
         displayName: u.displayName ?? '',
         email: u.email ?? '',
         groups: u.groups.join(', '),
@@ -307,6 +375,7 @@ export const adminUserPage = definePage({
         isAdmin: d.isAdmin,
         managedElsewhere: d.managedElsewhere,
         canMakeAdmin: !d.isAdmin && !d.managedElsewhere,
+        canRemoveAdmin: d.isAdmin && !d.managedElsewhere,
         lastSignIn: d.lastSignIn === null ? v.tr(lang, 'admin_never') : v.date(d.lastSignIn, lang),
         blocked: d.block !== null,
         locks: d.locks.map((l) =>
@@ -326,6 +395,7 @@ export const adminUserPage = definePage({
           status: v.tr(lang, m.active ? 'admin_method_active' : 'admin_method_inactive'),
           serial: m.serial ?? '',
           activateLabel: v.tr(lang, 'admin_activate_code', { serial: m.serial ?? '' }),
+          activateSubmitLabel: v.tr(lang, 'admin_activate_label', { serial: m.serial ?? '' }),
           inactiveToken: !m.active && m.serial !== undefined,
         })),
         hasMethods: d.methods.length > 0,
@@ -337,6 +407,7 @@ export const adminUserPage = definePage({
             added: v.date(k.addedAt, lang),
             lastUsed: k.lastUsedAt === null ? v.tr(lang, 'admin_never') : v.date(k.lastUsedAt, lang),
             backup: v.tr(lang, k.synced ? 'security_key_synced' : 'security_key_device_bound'),
+            removeLabel: v.tr(lang, 'admin_key_remove_label', { name: k.name }),
           })),
           any: d.securityKeys.length > 0,
           removeAction: admin(v, '/user/remove-key'),
@@ -347,7 +418,46 @@ export const adminUserPage = definePage({
         entries: logRows(v, lang, d.recent),
         hasRecent: d.recent.length > 0,
       },
-      'wide',
+      'full',
+    );
+  },
+});
+
+export const adminConfirmPage = definePage({
+  name: 'admin-confirm',
+  build(lang, d: AdminConfirmPage, v) {
+    const params = { user: d.user, name: d.subject ?? '' };
+    const item = (i: NonNullable<AdminEffect['items']>[number]) => {
+      const kind = [i.kind && v.tr(lang, `method_kind_${i.kind}`), i.model, i.inactive && v.tr(lang, 'admin_method_inactive')]
+        .filter(Boolean)
+        .join(', ');
+      return v.tr(lang, kind ? 'admin_confirm_item' : 'admin_confirm_item_name', { name: i.name, kind });
+    };
+    return pageView(
+      v.tr(lang, `admin_confirm_${d.action}_title`, params),
+      params,
+      {
+        nav: nav(v, lang, d, 'users', true),
+        heading: v.tr(lang, `admin_confirm_${d.action}_title`, params),
+        csrf: d.csrf,
+        userName: d.user,
+        action: admin(v, `/user/${d.path}`),
+        fields: Object.entries(d.fields).map(([name, value]) => ({ name, value })),
+        effects: d.effects.map((e) => ({
+          text: v.tr(lang, typeof e.key === 'string' ? e.key : countKey(e.count ?? 0, lang, e.key), {
+            ...params,
+            count: e.count ?? 0,
+            ...e.params,
+          }),
+          items: (e.items ?? []).map(item),
+          hasItems: (e.items?.length ?? 0) > 0,
+        })),
+        self: d.self && v.tr(lang, d.self, params),
+        submit: v.tr(lang, `admin_confirm_${d.action}_submit`, params),
+        danger: d.action !== 'make_admin',
+        cancelUrl: admin(v, `/user${query({ name: d.user })}`),
+      },
+      'medium',
     );
   },
 });
@@ -364,7 +474,7 @@ export const adminTokensPage = definePage({
         failed: r?.errors.length ?? 0,
       },
       {
-        nav: nav(v, lang, 'tokens'),
+        nav: nav(v, lang, d, 'tokens'),
         csrf: d.csrf,
         action: admin(v, '/tokens/import'),
         error: d.error && v.tr(lang, d.error.key, d.error.params),
@@ -376,7 +486,7 @@ export const adminTokensPage = definePage({
         })),
         hasTokens: d.tokens.length > 0,
       },
-      'wide',
+      'full',
     );
   },
 });
@@ -408,7 +518,7 @@ export const adminLogPage = definePage({
       v.tr(lang, 'admin_log_title'),
       {},
       {
-        nav: nav(v, lang, 'log'),
+        nav: nav(v, lang, d, 'log'),
         action: admin(v, '/log'),
         user: d.filters.user,
         kindOptions,
@@ -419,7 +529,7 @@ export const adminLogPage = definePage({
         newerUrl: d.newerUrl,
         olderUrl: d.olderUrl,
       },
-      'wide',
+      'full',
     );
   },
 });

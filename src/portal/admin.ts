@@ -3,8 +3,13 @@
  * The admin pages under `{prefix}admin`, as a {@link PortalModule}, for members of
  * `users.admin_group`: find users and see their state, block and unblock with a reason,
  * reset MFA, end sessions and forget remembered browsers, revoke app passwords, make another
- * user admin, import OATH tokens from a CSV (with its error CSV to download) and activate
- * them, and browse the sign-in log with filters.
+ * user admin or take the rights away, import OATH tokens from a CSV (with its error CSV to
+ * download) and activate them, and browse the sign-in log with filters.
+ *
+ * Careful actions ({@link CAREFUL}) take two steps without any script: their form's first POST
+ * shows a page saying what will happen to whom (read from the store, with a warning when the
+ * admin acts on their own account), and only the same form posted again with `confirm=yes`
+ * does it.
  *
  * Access: a non-admin gets 403. An admin needs a second factor entered in this session
  * within the last {@link ADMIN_FRESHNESS_MS}, whatever the rule for the app says: neither a
@@ -18,20 +23,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
-import type { UserDirectory } from '../factors/password/index.ts';
+import type { UserDirectory, UserRecord } from '../factors/password/index.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { SessionData } from '../session/session.ts';
-import type { AuditEntry, Store } from '../store/types.ts';
-import { AUDIT_KINDS } from '../store/types.ts';
+import { AUDIT_KINDS, userKey, type AuditEntry, type Store } from '../store/types.ts';
 import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
-import type { AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
+import type { AdminConfirmPage, AdminEffect, AdminLogEntry, AdminTokensPage, AdminUserPage, AdminUserState } from './admin-views.ts';
 import { GatewayError, errors } from '../errors/errors.ts';
-import { blockUser, BlockInputError, unblockUser } from '../regulation/block.ts';
+import { blockReason, blockUser, BlockInputError, unblockUser, validBlockDays } from '../regulation/block.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { blockNoticeHook } from '../notify/index.ts';
 import { resetMfa } from '../factors/methods/reset.ts';
 import { activateToken, importTokens } from '../factors/oath/index.ts';
-import { makeAdmin } from '../factors/password/users-edit.ts';
+import { makeAdmin, removeAdmin } from '../factors/password/users-edit.ts';
 import { AccessPassInputError, issueAccessPass } from '../factors/fallback/access-pass.ts';
 import { readMultipart } from './multipart.ts';
 import { authenticatorModel } from '../factors/webauthn/models.ts';
@@ -50,6 +54,17 @@ const USERS_PER_PAGE = 50;
 const LOG_PER_PAGE = 50;
 const REPORT_TTL_MS = 60 * 60_000;
 const SINCE: Readonly<Record<string, number>> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
+/** Actions that end or take away something: done only when their form comes back with `confirm=yes`. */
+const CAREFUL: ReadonlySet<string> = new Set([
+  'block',
+  'reset-mfa',
+  'revoke',
+  'end-session',
+  'revoke-app-passwords',
+  'make-admin',
+  'remove-admin',
+  'remove-key',
+]);
 
 export interface AdminModuleDeps {
   config: GatewayConfig;
@@ -79,6 +94,8 @@ const DONE = {
   app_passwords: 'admin_done_app_passwords',
   admin: 'admin_done_admin',
   already_admin: 'admin_done_already_admin',
+  admin_removed: 'admin_done_admin_removed',
+  not_admin: 'admin_done_not_admin',
   activated: 'admin_done_activated',
   pass_revoked: 'admin_done_pass_revoked',
   key_removed: 'admin_done_key_removed',
@@ -94,6 +111,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
 
   return (kit) => {
     const base = `${kit.prefix}${PORTAL_PATHS.admin}`;
+    const appUrl = kit.publicUrl.href;
     const context = (ctx: PortalContext) => ({
       clientIp: ctx.scope.clientIp,
       userAgent: String(ctx.req.headers['user-agent'] ?? '').slice(0, 512),
@@ -217,7 +235,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           lastSignIn: await store.lastSignIn(u.name),
         });
       }
-      kit.page(ctx, 200, 'admin-users', { q, users: shown, total: matches.length });
+      kit.page(ctx, 200, 'admin-users', { appUrl, q, users: shown, total: matches.length });
     }
 
     const toLogEntry = (e: AuditEntry): AdminLogEntry => ({
@@ -258,6 +276,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         ...(serials.has(m.id) ? { serial: serials.get(m.id)! } : {}),
       }));
       kit.page(ctx, status, 'admin-user', {
+        appUrl,
         csrf: kit.csrfToken(s.sid, CSRF_PURPOSE),
         user: {
           name: user.name,
@@ -307,6 +326,191 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       return userPage(ctx, s, p.get('name'), 200, notice ? { notice } : {});
     }
 
+    /** What the revoke form ends: sessions, remembered browsers ("devices") or both ("all"). */
+    function revokeWhat(form: URLSearchParams): 'sessions' | 'devices' | 'all' {
+      const what = form.get('what');
+      if (what !== 'sessions' && what !== 'devices' && what !== 'all')
+        throw errors.badRequest(`admin revoke: what=${JSON.stringify(what)}`);
+      return what;
+    }
+
+    /** Other admins in the users directory than `name` (disabled ones do not count). */
+    const otherAdmins = (name: string) =>
+      users.list().filter((u) => !u.disabled && u.groups.includes(adminGroup) && userKey(u.name) !== userKey(name)).length;
+
+    /** Why a careful action cannot be done at all (asked before the confirmation page and again before acting), or null. */
+    function refusal(action: string, user: UserRecord, form: URLSearchParams): NonNullable<AdminUserPage['error']> | null {
+      if (action === 'block') {
+        if (!validBlockDays(Number(form.get('days') ?? config.mfa.block.days))) return { key: 'admin_days_error' };
+        try {
+          blockReason(form.get('reason') ?? '');
+        } catch (err) {
+          if (!(err instanceof BlockInputError)) throw err;
+          return { key: 'admin_reason_error' };
+        }
+      }
+      // Directory and federated users get their groups from where they come from.
+      if ((action === 'make-admin' || action === 'remove-admin') && deps.usersFile.get(user.name) === undefined)
+        return { key: 'admin_error_managed_elsewhere' };
+      if (action === 'remove-admin' && isAdmin(user.name) && otherAdmins(user.name) === 0)
+        return { key: 'admin_error_last_admin', params: { user: user.name } };
+      return null;
+    }
+
+    /**
+     * The first step of a careful action: what it will do to `user`, read from the store now,
+     * with the form to confirm it (the same fields and `confirm=yes`) and a way back.
+     */
+    async function confirmPage(ctx: PortalContext, s: SessionData, user: UserRecord, action: string, form: URLSearchParams): Promise<void> {
+      const name = user.name;
+      const self = userKey(name) === userKey(s.user);
+      const sessions = await store.listSessions(name);
+      const sessionsEnd: AdminEffect = {
+        key: { none: 'admin_confirm_sessions_end_none', one: 'admin_confirm_sessions_end_one', many: 'admin_confirm_sessions_end_many' },
+        count: sessions.length,
+      };
+      const appPasswordsKept: AdminEffect[] =
+        (await store.listAppPasswords(name)).length > 0 ? [{ key: 'admin_confirm_app_passwords_kept' }] : [];
+      const show = (page: Pick<AdminConfirmPage, 'action' | 'effects'> & Partial<Pick<AdminConfirmPage, 'fields' | 'self' | 'subject'>>) =>
+        kit.page(ctx, 200, 'admin-confirm', {
+          appUrl,
+          csrf: kit.csrfToken(s.sid, CSRF_PURPOSE),
+          user: name,
+          path: action,
+          fields: {},
+          ...page,
+        });
+      switch (action) {
+        case 'block': {
+          const days = Number(form.get('days') ?? config.mfa.block.days);
+          const reason = blockReason(form.get('reason') ?? '');
+          const current = await store.blockOf(name);
+          const notify = config.mfa.fraud_alert.notify;
+          return show({
+            action: 'block',
+            fields: { reason, days: String(days) },
+            effects: [
+              { key: 'admin_confirm_block_until', params: { until: new Date(clock() + days * 86_400_000) } },
+              ...(current ? [{ key: 'admin_confirm_block_replaces', params: { until: new Date(current.until) } } as const] : []),
+              sessionsEnd,
+              { key: 'admin_confirm_block_keeps' },
+              { key: 'admin_confirm_block_reason', params: { reason } },
+              ...(notify.length > 0 ? [{ key: 'admin_confirm_block_mail', params: { to: notify.join(', ') } } as const] : []),
+            ],
+            self: self ? 'admin_confirm_self_block' : undefined,
+          });
+        }
+        case 'reset-mfa': {
+          const methods = await store.listMethods(name);
+          const keys = await store.listCredentials(name);
+          const codes = await store.recoveryCodeSummary(name);
+          const trustedOnly = config.mfa.first_enrollment === 'trusted_networks';
+          const items = [
+            ...methods.map((m) => ({ name: m.label, kind: m.kind, inactive: !m.active })),
+            ...keys.map((k) => ({ name: k.label, kind: 'webauthn' as const, model: authenticatorModel(k.aaguid) })),
+          ];
+          return show({
+            action: 'reset_mfa',
+            effects: [
+              items.length > 0 ? { key: 'admin_confirm_reset_methods', items } : { key: 'admin_confirm_reset_no_methods' },
+              ...(codes.unused > 0 ? [{ key: 'admin_confirm_reset_codes', params: { count: codes.unused } } as const] : []),
+              ...((await store.accessPassOf(name)) ? [{ key: 'admin_confirm_reset_pass' } as const] : []),
+              sessionsEnd,
+              { key: 'admin_confirm_browsers_forgotten' },
+              ...appPasswordsKept,
+              { key: trustedOnly ? 'admin_confirm_reset_next_trusted' : 'admin_confirm_reset_next' },
+            ],
+            self: self ? (trustedOnly ? 'admin_confirm_self_reset_trusted' : 'admin_confirm_self_reset') : undefined,
+          });
+        }
+        case 'revoke': {
+          const what = revokeWhat(form);
+          return show({
+            action: ({ sessions: 'end_sessions', devices: 'forget_browsers', all: 'end_sessions_forget' } as const)[what],
+            fields: { what },
+            effects: [
+              what === 'devices' ? { key: 'admin_confirm_sessions_kept' } : sessionsEnd,
+              { key: what === 'sessions' ? 'admin_confirm_browsers_kept' : 'admin_confirm_browsers_forgotten' },
+              ...appPasswordsKept,
+            ],
+            self: self && what !== 'devices' ? 'admin_confirm_self_sessions' : undefined,
+          });
+        }
+        case 'end-session': {
+          const id = form.get('id') ?? '';
+          const record = sessions.find((x) => x.sid === id);
+          // Already ended (or another user's id): nothing to confirm, the page shows what is left.
+          if (!record) return kit.redirect(ctx.res, `${base}/user?name=${encodeURIComponent(name)}&done=revoked`);
+          return show({
+            action: 'end_session',
+            fields: { id },
+            effects: [
+              {
+                key: 'admin_confirm_end_session',
+                params: {
+                  client: describeUserAgent(record.lastUserAgent),
+                  ip: record.lastIp,
+                  started: new Date(record.createdAt),
+                  seen: new Date(record.lastSeen),
+                },
+              },
+              { key: sessions.length > 1 ? 'admin_confirm_end_session_others' : 'admin_confirm_end_session_only' },
+            ],
+            self: self && id === s.sid ? 'admin_confirm_self_this_session' : undefined,
+          });
+        }
+        case 'revoke-app-passwords': {
+          const list = await store.listAppPasswords(name);
+          return show({
+            action: 'revoke_app_passwords',
+            effects:
+              list.length === 0
+                ? [{ key: 'admin_confirm_app_passwords_none' }]
+                : [
+                    { key: 'admin_confirm_app_passwords', items: list.map((p) => ({ name: p.name })) },
+                    { key: 'admin_confirm_app_passwords_after' },
+                  ],
+          });
+        }
+        case 'make-admin':
+          return show({
+            action: 'make_admin',
+            effects: isAdmin(name)
+              ? [{ key: 'admin_confirm_already_admin' }]
+              : [{ key: 'admin_confirm_make_admin_group', params: { group: adminGroup } }, { key: 'admin_confirm_make_admin_can' }],
+          });
+        case 'remove-admin':
+          if (!isAdmin(name)) return kit.redirect(ctx.res, `${base}/user?name=${encodeURIComponent(name)}&done=not_admin`);
+          return show({
+            action: 'remove_admin',
+            effects: [
+              { key: 'admin_confirm_remove_admin_group', params: { group: adminGroup } },
+              { key: 'admin_confirm_remove_admin_keeps' },
+            ],
+            self: self ? 'admin_confirm_self_remove_admin' : undefined,
+          });
+        case 'remove-key': {
+          const id = form.get('id') ?? '';
+          const keys = await store.listCredentials(name);
+          const k = keys.find((x) => x.id === id);
+          if (!k) throw errors.notFound(`admin: no security key ${JSON.stringify(id)}`);
+          const others = (await store.listMethods(name)).filter((m) => m.active).length + keys.length - 1;
+          return show({
+            action: 'remove_key',
+            subject: k.label,
+            fields: { id },
+            effects: [
+              { key: 'admin_confirm_remove_key', items: [{ name: k.label, kind: 'webauthn', model: authenticatorModel(k.aaguid) }] },
+              { key: others > 0 ? 'admin_confirm_remove_key_others' : 'admin_confirm_remove_key_last' },
+              { key: 'admin_confirm_sessions_kept' },
+            ],
+          });
+        }
+        default:
+          throw errors.notFound(`admin action ${action}`);
+      }
+    }
+
     async function userAction(ctx: PortalContext, s: SessionData, action: string): Promise<void> {
       const form = await kit.readForm(ctx.req);
       if (!kit.csrfValid(form.get('csrf'), s.sid, CSRF_PURPOSE)) throw errors.forbidden(`admin ${action} with a bad CSRF token`);
@@ -314,23 +518,23 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
       const admin = s.user;
       const done = (key: keyof typeof DONE, n?: number) =>
         kit.redirect(ctx.res, `${base}/user?name=${encodeURIComponent(user.name)}&done=${key}${n === undefined ? '' : `&n=${n}`}`);
+      if (CAREFUL.has(action)) {
+        const refused = refusal(action, user, form);
+        if (refused) return userPage(ctx, s, user.name, 400, { error: refused });
+        // A POST without the confirmation never acts: it shows what would happen.
+        if (form.get('confirm') !== 'yes') return confirmPage(ctx, s, user, action, form);
+      }
       log.info({ admin, user: user.name, action }, 'admin action');
       switch (action) {
         case 'block': {
-          const days = Number(form.get('days') ?? config.mfa.block.days);
-          try {
-            await blockUser(store, user.name, {
-              reason: form.get('reason') ?? '',
-              days,
-              actor: admin,
-              context: context(ctx),
-              onBlock: blockNoticeHook(deps.notifier),
-              onHookError: (err) => log.error({ err }, 'block notice failed'),
-            });
-          } catch (err) {
-            if (!(err instanceof BlockInputError)) throw err;
-            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_reason_error' } });
-          }
+          await blockUser(store, user.name, {
+            reason: form.get('reason') ?? '',
+            days: Number(form.get('days') ?? config.mfa.block.days),
+            actor: admin,
+            context: context(ctx),
+            onBlock: blockNoticeHook(deps.notifier),
+            onHookError: (err) => log.error({ err }, 'block notice failed'),
+          });
           await deps.refreshRevocations();
           return done('blocked');
         }
@@ -350,9 +554,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           return done('reset', removed);
         }
         case 'revoke': {
-          const what = form.get('what');
-          if (what !== 'sessions' && what !== 'devices' && what !== 'all')
-            throw errors.badRequest(`admin revoke: what=${JSON.stringify(what)}`);
+          const what = revokeWhat(form);
           if (what !== 'devices') await store.revokeSessions(user.name);
           if (what !== 'sessions') await store.revokeDevices(user.name);
           await deps.refreshRevocations();
@@ -391,9 +593,6 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           return done('app_passwords');
         }
         case 'make-admin': {
-          // Directory and federated users get their groups from where they come from.
-          if (deps.usersFile.get(user.name) === undefined)
-            return userPage(ctx, s, user.name, 400, { error: { key: 'admin_error_managed_elsewhere' } });
           const changed = await makeAdmin(config.users.file, user.name, adminGroup);
           await users.reload();
           await kit.audit(ctx, {
@@ -405,6 +604,21 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
               : `already an admin; make-admin by admin ${admin} changed nothing`,
           });
           return done(changed ? 'admin' : 'already_admin');
+        }
+        case 'remove-admin': {
+          const changed = await removeAdmin(config.users.file, user.name, adminGroup);
+          await users.reload();
+          await kit.audit(ctx, {
+            kind: 'admin',
+            user: user.name,
+            outcome: 'success',
+            detail: changed
+              ? `admin rights removed (group ${adminGroup}) by admin ${admin}`
+              : `not an admin; remove-admin by admin ${admin} changed nothing`,
+          });
+          // Without the rights the admin pages answer 403: an admin who removed their own goes to their account page.
+          if (changed && userKey(user.name) === userKey(admin)) return kit.redirect(ctx.res, `${kit.prefix}${PORTAL_PATHS.account}`);
+          return done(changed ? 'admin_removed' : 'not_admin');
         }
         case 'access-pass': {
           const hours = Number(form.get('hours') ?? 8);
@@ -472,7 +686,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         active: t.active,
         period: t.period,
       }));
-      kit.page(ctx, status, 'admin-tokens', { csrf: kit.csrfToken(s.sid, CSRF_PURPOSE), tokens, ...extra });
+      kit.page(ctx, status, 'admin-tokens', { appUrl, csrf: kit.csrfToken(s.sid, CSRF_PURPOSE), tokens, ...extra });
     }
 
     async function importUpload(ctx: PortalContext, s: SessionData): Promise<void> {
@@ -545,6 +759,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
         return `${base}/log${q ? `?${q}` : ''}`;
       };
       kit.page(ctx, 200, 'admin-log', {
+        appUrl,
         filters: { user, kind, since, outcome },
         entries,
         ...(Number.isSafeInteger(before) && before > 0 ? { newerUrl: url('') } : {}),

@@ -15,7 +15,8 @@ export interface PageView {
   title: string;
   params: MessageParams;
   view: Record<string, unknown>;
-  width: 'narrow' | 'medium' | 'wide';
+  /** `full`: up to the window's width, for the admin pages' tables. */
+  width: 'narrow' | 'medium' | 'wide' | 'full';
   /** The page runs the gateway's one script (`webauthn.js`); only such pages allow `script-src 'self'`. */
   script?: boolean;
 }

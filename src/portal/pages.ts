@@ -19,7 +19,15 @@ import { accountPage } from './account.ts';
 import { fraudReportPage, fraudReportedPage } from './fraud.ts';
 import { methodAddPage, methodRemovePage, methodVerifyPage, recoveryCodesPage } from './methods.ts';
 import { securityKeyAddPage } from './security-keys.ts';
-import { adminLogPage, adminTokensPage, adminUserPage, adminUsersPage, adminVerifyPage, appPasswordsPage } from './admin-views.ts';
+import {
+  adminConfirmPage,
+  adminLogPage,
+  adminTokensPage,
+  adminUserPage,
+  adminUsersPage,
+  adminVerifyPage,
+  appPasswordsPage,
+} from './admin-views.ts';
 
 /** `error`: see `Renderer.errorPage`. */
 interface ErrorPage {
@@ -113,6 +121,7 @@ export const PAGES = [
   adminVerifyPage,
   adminUsersPage,
   adminUserPage,
+  adminConfirmPage,
   adminTokensPage,
   adminLogPage,
 ] as const;

@@ -39,12 +39,19 @@ export class BlockInputError extends Error {
   override name = 'BlockInputError';
 }
 
-function checkReason(reason: string): string {
+/**
+ * The reason as {@link blockUser} and {@link unblockUser} record it (trimmed), or a
+ * {@link BlockInputError}; also for a page that shows what a block will do before it is done.
+ */
+export function blockReason(reason: string): string {
   const trimmed = reason.trim();
   if (trimmed === '') throw new BlockInputError('a reason is required');
   if (trimmed.length > 500) throw new BlockInputError('the reason is longer than 500 characters');
   return trimmed;
 }
+
+/** Whether `days` is a block duration {@link blockUser} takes: a whole number from 1 to {@link MAX_BLOCK_DAYS}. */
+export const validBlockDays = (days: number): boolean => Number.isInteger(days) && days >= 1 && days <= MAX_BLOCK_DAYS;
 
 /**
  * Blocks `user` for `days` days from now (replacing a current block), ends their sessions
@@ -67,9 +74,8 @@ export async function blockUser(
     onHookError?: (err: unknown) => void;
   },
 ): Promise<BlockRecord> {
-  const reason = checkReason(opts.reason);
-  if (!Number.isInteger(opts.days) || opts.days < 1 || opts.days > MAX_BLOCK_DAYS)
-    throw new BlockInputError(`days must be a whole number from 1 to ${MAX_BLOCK_DAYS}`);
+  const reason = blockReason(opts.reason);
+  if (!validBlockDays(opts.days)) throw new BlockInputError(`days must be a whole number from 1 to ${MAX_BLOCK_DAYS}`);
   const block = await store.block({ user, durationMs: opts.days * DAY_MS, reason, actor: opts.actor });
   await store.revokeSessions(user);
   const context = opts.context ?? COMMAND_LINE;
@@ -97,7 +103,7 @@ export async function unblockUser(
   user: string,
   opts: { reason: string; actor: string; context?: BlockContext },
 ): Promise<boolean> {
-  const reason = checkReason(opts.reason);
+  const reason = blockReason(opts.reason);
   if (!(await store.unblock({ user, reason, actor: opts.actor }))) return false;
   await store.record({
     kind: 'unblock',

@@ -151,7 +151,13 @@ t.test('admin actions work, refuse bad CSRF, and are logged with the admin name'
     400,
     'a reason is required',
   );
-  const blocked = await browser.post('/.gateway/admin/user/block', { user: 'bob', reason: 'laptop stolen', days: '5', csrf });
+  const blocked = await browser.post('/.gateway/admin/user/block', {
+    user: 'bob',
+    reason: 'laptop stolen',
+    days: '5',
+    csrf,
+    confirm: 'yes',
+  });
   t.equal(blocked.status, 303);
   t.equal(blocked.headers.location, '/.gateway/admin/user?name=bob&done=blocked');
   t.match(await gw.store.blockOf('bob'), { reason: 'laptop stolen', actor: 'alice', until: gw.clock.now + 5 * 86_400_000 });
@@ -165,24 +171,24 @@ t.test('admin actions work, refuse bad CSRF, and are logged with the admin name'
   t.equal(await gw.store.blockOf('bob'), null);
   t.match((await logOf(gw, 'bob'))[0], { kind: 'unblock', detail: 'unblocked by alice: laptop found' });
 
-  t.equal((await browser.post('/.gateway/admin/user/revoke', { user: 'bob', what: 'all', csrf })).status, 303);
+  t.equal((await browser.post('/.gateway/admin/user/revoke', { user: 'bob', what: 'all', csrf, confirm: 'yes' })).status, 303);
   t.equal(await gw.store.sessionsRevokedAt('bob'), gw.clock.now);
   t.equal(await gw.store.devicesRevokedAt('bob'), gw.clock.now);
   t.match((await logOf(gw, 'bob'))[0], { kind: 'revocation', detail: 'sessions ended and remembered browsers forgotten by admin alice' });
 
   t.equal((await gw.store.listMethods('bob')).length, 1);
-  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
+  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf, confirm: 'yes' });
   t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=1');
   t.equal((await gw.store.listMethods('bob')).length, 0, 'methods removed');
   t.ok((await logOf(gw, 'bob')).some((e) => e.kind === 'method_removed' && /^MFA reset by alice: totp method/.test(e.detail)));
 
   await gw.store.addAppPassword({ user: 'bob', name: 'Mail', hint: 'abcd', hash: 'x' }, 20);
-  t.equal((await browser.post('/.gateway/admin/user/revoke-app-passwords', { user: 'bob', csrf })).status, 303);
+  t.equal((await browser.post('/.gateway/admin/user/revoke-app-passwords', { user: 'bob', csrf, confirm: 'yes' })).status, 303);
   t.same(await gw.store.listAppPasswords('bob'), []);
   t.match((await logOf(gw, 'bob'))[0], { kind: 'app_password', detail: '1 app passwords revoked by admin alice' });
 
   t.equal(
-    (await browser.post('/.gateway/admin/user/make-admin', { user: 'bob', csrf })).headers.location,
+    (await browser.post('/.gateway/admin/user/make-admin', { user: 'bob', csrf, confirm: 'yes' })).headers.location,
     '/.gateway/admin/user?name=bob&done=admin',
   );
   t.match(readFileSync(join(gw.dir, 'users.yaml'), 'utf8'), /bob:[\s\S]*groups:[\s\S]*- admins/);
@@ -233,7 +239,7 @@ t.test('a methodless user with a pass: the admin page revokes the pass and reset
   t.match((await logOf(gw, 'bob'))[0], { detail: 'temporary access pass revoked by admin alice' }, 'and logs nothing new');
 
   await browser.post('/.gateway/admin/user/access-pass', { user: 'bob', hours: '8', uses: '1', csrf });
-  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
+  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf, confirm: 'yes' });
   t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=0');
   t.equal(await gw.store.accessPassOf('bob'), null, 'reset from the page of a methodless user revokes the pass');
   t.ok(
@@ -366,7 +372,7 @@ t.test("the user page lists the user's sessions and ends one of them, logged wit
     'a forged form ends nothing',
   );
   t.equal((await bobFirefox.get('/app')).status, 200);
-  const ended = await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: firefox.sid, csrf });
+  const ended = await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: firefox.sid, csrf, confirm: 'yes' });
   t.equal(ended.headers.location, '/.gateway/admin/user?name=bob&done=revoked');
   t.equal((await bobFirefox.get('/app')).status, 302, 'that session is refused at once');
   t.equal((await bobOther.get('/app')).status, 200, "bob's other session goes on");
@@ -375,7 +381,7 @@ t.test("the user page lists the user's sessions and ends one of them, logged wit
     detail: `session ${firefox.sid.slice(0, 8)} (Firefox on Windows, 127.0.0.1) ended by admin alice`,
   });
   const aliceSid = (await gw.store.listSessions('alice'))[0]!.sid;
-  await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: aliceSid, csrf });
+  await browser.post('/.gateway/admin/user/end-session', { user: 'bob', id: aliceSid, csrf, confirm: 'yes' });
   t.equal((await gw.store.listSessions('alice')).length, 1, "another user's session id under bob's name ends nothing");
 });
 
@@ -412,17 +418,17 @@ t.test('security keys on the admin user page: listed, removed one by one, and by
   const csrf = field(page.body, 'csrf');
   const blue = (await gw.store.listCredentials('bob')).find((k) => k.label === 'Blue key');
   t.equal((await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf: 'x'.repeat(43) })).status, 403, 'CSRF');
-  const removed = await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf });
+  const removed = await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf, confirm: 'yes' });
   t.equal(removed.headers.location, '/.gateway/admin/user?name=bob&done=key_removed');
   t.same(
     (await gw.store.listCredentials('bob')).map((k) => k.label),
     ['Phone passkey'],
   );
   t.match((await logOf(gw, 'bob'))[0], { kind: 'method_removed', detail: /^webauthn credential .* removed by admin alice \(Blue key\)$/ });
-  t.equal((await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf })).status, 404, 'gone');
+  t.equal((await browser.post('/.gateway/admin/user/remove-key', { user: 'bob', id: blue!.id, csrf, confirm: 'yes' })).status, 404, 'gone');
   page = await browser.get('/.gateway/admin/user?name=bob');
   t.ok(page.body.includes('/.gateway/admin/user/reset-mfa'), 'a user with only a key can be reset');
-  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf });
+  const reset = await browser.post('/.gateway/admin/user/reset-mfa', { user: 'bob', csrf, confirm: 'yes' });
   t.equal(reset.headers.location, '/.gateway/admin/user?name=bob&done=reset&n=1');
   t.same(await gw.store.listCredentials('bob'), []);
   t.ok((await logOf(gw, 'bob')).some((e) => /^MFA reset by alice: webauthn credential .* removed \(Phone passkey;/.test(e.detail)));

@@ -55,13 +55,16 @@ t.test(
     t.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'User bob');
 
     await page.locator('#block-reason').fill('laptop stolen');
-    await Promise.all([page.waitForURL(/done=blocked/), page.getByRole('button', { name: 'Block', exact: true }).click()]);
+    await Promise.all([page.waitForURL(/\/admin\/user\/block$/), page.getByRole('button', { name: 'Block bob', exact: true }).click()]);
+    t.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Block bob?', 'the block is confirmed first');
+    await Promise.all([page.waitForURL(/done=blocked/), page.getByRole('button', { name: 'Block bob', exact: true }).click()]);
     t.ok(await page.getByText('The user was blocked and their sessions were ended.').isVisible());
     t.ok(await page.getByText(/Blocked until .* by alice: laptop stolen/).isVisible());
     t.match(await gw.store.blockOf('bob'), { reason: 'laptop stolen', actor: 'alice' });
     await page.screenshot({ path: `${ARTIFACTS}/user-blocked.png`, fullPage: true });
 
-    await Promise.all([page.waitForURL(/done=reset/), page.getByRole('button', { name: 'Reset MFA' }).click()]);
+    await Promise.all([page.waitForURL(/\/admin\/user\/reset-mfa$/), page.getByRole('button', { name: 'Reset MFA' }).click()]);
+    await Promise.all([page.waitForURL(/done=reset/), page.getByRole('button', { name: 'Reset MFA for bob' }).click()]);
     t.ok(await page.getByText('MFA was reset: 1 methods removed').isVisible());
     t.equal((await gw.store.listMethods('bob')).length, 0);
     t.ok(await page.getByText('No methods. The user sets one up at the next sign-in.').isVisible());

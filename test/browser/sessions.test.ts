@@ -119,8 +119,14 @@ t.test(
       t.equal(await page.locator('table.sessions tbody tr').count(), 1, "bob's one live session is listed");
       t.equal(await row.locator('code').innerText(), '127.0.0.1');
       await shot(page, '4-admin-user');
-      await Promise.all([page.waitForURL(/\/\.gateway\/admin\/user\?name=bob&done=revoked$/), row.locator('button').click()]);
+      // Ending a session is confirmed on a page of its own first (issue 17).
+      await Promise.all([page.waitForURL(/\/\.gateway\/admin\/user\/end-session$/), row.locator('button').click()]);
+      await Promise.all([
+        page.waitForURL(/\/\.gateway\/admin\/user\?name=bob&done=revoked$/),
+        page.getByRole('button', { name: 'End this session of bob' }).click(),
+      ]);
       t.equal(await page.locator('table.sessions tbody tr').count(), 0, 'no session left in the list');
+      await page.getByText('No open sessions.').waitFor();
       await shot(page, '5-admin-ended');
       t.same(await gw.store.listSessions('bob'), [], 'the index holds none of bob');
       await pageA.goto(`${base}/reports`);

@@ -299,6 +299,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
     },
     'admin-users': {
       plain: {
+        appUrl: 'https://wiki.example.com/',
         q: '',
         total: 2,
         users: [
@@ -313,10 +314,11 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
           { name: 'bob', methods: 0, state: 'blocked', lastSignIn: null },
         ],
       },
-      none: { q: 'zed', total: 0, users: [] },
+      none: { appUrl: 'https://wiki.example.com/', q: 'zed', total: 0, users: [] },
     },
     'admin-user': {
       plain: {
+        appUrl: 'https://wiki.example.com/',
         csrf: 'c22',
         user: { name: 'bob', displayName: 'Bob Builder', email: 'bob@example.com', groups: ['users'], disabled: false },
         securityKeys: [
@@ -387,6 +389,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         notice: { key: 'admin_done_reset', params: { count: 2 } },
       },
       empty: {
+        appUrl: 'https://wiki.example.com/',
         csrf: 'c22',
         user: { name: 'carol', groups: [], disabled: true },
         isAdmin: true,
@@ -402,9 +405,88 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         error: { key: 'admin_activate_wrong' },
       },
     },
+    'admin-confirm': {
+      plain: {
+        appUrl: 'https://wiki.example.com/',
+        csrf: 'c24',
+        user: 'bob',
+        action: 'reset_mfa',
+        path: 'reset-mfa',
+        fields: {},
+        effects: [
+          {
+            key: 'admin_confirm_reset_methods',
+            items: [
+              { name: 'Phone', kind: 'totp' },
+              { name: 'Feitian c200 TK-1', kind: 'oath_token', inactive: true },
+              { name: 'Blue key', kind: 'webauthn', model: 'YubiKey 5 Series' },
+            ],
+          },
+          { key: 'admin_confirm_reset_codes', params: { count: 8 } },
+          {
+            key: {
+              none: 'admin_confirm_sessions_end_none',
+              one: 'admin_confirm_sessions_end_one',
+              many: 'admin_confirm_sessions_end_many',
+            },
+            count: 3,
+          },
+          { key: 'admin_confirm_browsers_forgotten' },
+          { key: 'admin_confirm_reset_next' },
+        ],
+      },
+      self: {
+        appUrl: 'https://wiki.example.com/',
+        csrf: 'c24',
+        user: 'alice',
+        action: 'block',
+        path: 'block',
+        fields: { reason: 'leaving <today>', days: '90' },
+        effects: [
+          { key: 'admin_confirm_block_until', params: { until: at('2026-06-10T14:05:00Z') } },
+          {
+            key: {
+              none: 'admin_confirm_sessions_end_none',
+              one: 'admin_confirm_sessions_end_one',
+              many: 'admin_confirm_sessions_end_many',
+            },
+            count: 1,
+          },
+          { key: 'admin_confirm_block_reason', params: { reason: 'leaving <today>' } },
+        ],
+        self: 'admin_confirm_self_block',
+      },
+      makeAdmin: {
+        appUrl: 'https://wiki.example.com/',
+        csrf: 'c24',
+        user: 'bob',
+        action: 'make_admin',
+        path: 'make-admin',
+        fields: {},
+        effects: [{ key: 'admin_confirm_make_admin_group', params: { group: 'admins' } }, { key: 'admin_confirm_make_admin_can' }],
+      },
+      removeKey: {
+        appUrl: 'https://wiki.example.com/',
+        csrf: 'c24',
+        user: 'bob',
+        action: 'remove_key',
+        path: 'remove-key',
+        subject: 'Blue key',
+        fields: { id: 'k1' },
+        effects: [
+          { key: 'admin_confirm_remove_key', items: [{ name: 'Blue key', kind: 'webauthn', model: null }] },
+          { key: 'admin_confirm_remove_key_last' },
+        ],
+      },
+    },
     'admin-tokens': {
-      plain: { csrf: 'c23', tokens: [{ user: 'bob', serial: 'TK-1', manufacturer: 'Feitian', model: 'c200', active: false, period: 30 }] },
+      plain: {
+        appUrl: 'https://wiki.example.com/',
+        csrf: 'c23',
+        tokens: [{ user: 'bob', serial: 'TK-1', manufacturer: 'Feitian', model: 'c200', active: false, period: 30 }],
+      },
       result: {
+        appUrl: 'https://wiki.example.com/',
         csrf: 'c23',
         tokens: [],
         result: {
@@ -414,10 +496,11 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
           downloadUrl: '/.gateway/admin/tokens/errors?id=x',
         },
       },
-      error: { csrf: 'c23', tokens: [], error: { key: 'admin_tokens_empty_upload' } },
+      error: { appUrl: 'https://wiki.example.com/', csrf: 'c23', tokens: [], error: { key: 'admin_tokens_empty_upload' } },
     },
     'admin-log': {
       plain: {
+        appUrl: 'https://wiki.example.com/',
         filters: { user: 'bob', kind: '', since: '24h', outcome: 'denied' },
         entries: [
           {
@@ -433,6 +516,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         ],
       },
       reportOnly: {
+        appUrl: 'https://wiki.example.com/',
         filters: { user: '', kind: 'report_only', since: '', outcome: '' },
         entries: [
           {
@@ -459,7 +543,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         newerUrl: '/.gateway/admin/log?user=bob',
         olderUrl: '/.gateway/admin/log?user=bob&before=9',
       },
-      empty: { filters: { user: '', kind: '', since: '', outcome: '' }, entries: [] },
+      empty: { appUrl: 'https://wiki.example.com/', filters: { user: '', kind: '', since: '', outcome: '' }, entries: [] },
     },
   };
 }

@@ -39,7 +39,7 @@ type End = { name: string; end(s: Setup, ws: WebSocket): Promise<void> };
 async function adminAction(s: Setup, action: string, form: Record<string, string>): Promise<void> {
   const admin = s.alice;
   const page = await admin.get('/.gateway/admin/user?name=bob');
-  const r = await admin.post(`/.gateway/admin/user/${action}`, { user: 'bob', csrf: field(page.body, 'csrf'), ...form });
+  const r = await admin.post(`/.gateway/admin/user/${action}`, { user: 'bob', csrf: field(page.body, 'csrf'), confirm: 'yes', ...form });
   if (r.status !== 303) throw new Error(`admin ${action}: ${r.status}`);
 }
 
