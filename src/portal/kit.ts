@@ -32,6 +32,7 @@ import { PORTAL_PATHS } from './paths.ts';
 import { pickLanguage } from './i18n.ts';
 import { userKey } from '../store/types.ts';
 import { newRequestId } from '../audit/trace.ts';
+import { encodePage } from './compress.ts';
 
 export interface PortalDeps {
   config: GatewayConfig;
@@ -214,9 +215,10 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     : null;
 
   function page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void {
-    const { html: body, script } = renderer.render(name, ctx.lang, data);
-    ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), 'content-length': Buffer.byteLength(body) });
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+    const { html, script } = renderer.render(name, ctx.lang, data);
+    const { payload, headers } = encodePage(html, ctx.req.headers['accept-encoding']);
+    ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), ...headers });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : payload);
   }
 
   function redirect(res: ServerResponse, location: string, status = 303): void {
@@ -247,9 +249,10 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       return;
     }
     const lang = pickLanguage(req.headers['accept-language'], deps.languages);
-    const body = renderer.errorPage(err.status, lang, { requestId, rule: context.texts ?? null });
-    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    const html = renderer.errorPage(err.status, lang, { requestId, rule: context.texts ?? null });
+    const { payload, headers } = encodePage(html, req.headers['accept-encoding']);
+    res.writeHead(err.status, { ...PAGE_HEADERS, ...headers, ...retry });
+    res.end(req.method === 'HEAD' ? undefined : payload);
   }
 
   async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
