@@ -151,6 +151,7 @@ export interface MfaConfig {
   methods: MethodKind[];
   /** Where a user without any method may enroll their first one. */
   first_enrollment: 'anywhere' | 'trusted_networks';
+  /** `issuer` defaults to `portal.organization`, else `MFA Gateway` (filled at load). */
   totp: { issuer: string; period: 30 | 60; skew_steps: number };
   lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
   password_lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
@@ -172,6 +173,7 @@ export interface MfaConfig {
 interface WebAuthnConfig {
   /** Default: the host of `server.public_url`. */
   rp_id?: string;
+  /** Default: `portal.organization`, else `MFA Gateway` (filled at load). */
   rp_name: string;
   user_verification: 'preferred' | 'required';
   attestation: 'none' | 'direct';
@@ -182,6 +184,8 @@ interface WebAuthnConfig {
 }
 
 export interface NotificationsConfig {
+  /** The language of the mails to the admin addresses. */
+  language: 'en' | 'de';
   smtp?: {
     host: string;
     port: number;
@@ -191,6 +195,12 @@ export interface NotificationsConfig {
     password?: string;
     from: string;
   };
+}
+
+/** The gateway's own pages. */
+interface PortalConfig {
+  /** The organization's name: the default TOTP issuer and WebAuthn relying party name. */
+  organization?: string;
 }
 
 /** Per language (`en`, `de`, ...), message key to text. */
@@ -255,6 +265,7 @@ export interface GatewayConfig {
   federation: FederationConfig;
   mfa: MfaConfig;
   notifications: NotificationsConfig;
+  portal: PortalConfig;
   messages: MessagesConfig;
   log: LogConfig;
   rules: RuleConfig[];
