@@ -6,7 +6,9 @@
  */
 import type { MethodKind } from '../config/types.ts';
 import type { MessageParams, MessageRef } from './i18n.ts';
-import { definePage, pageView, type CodeForm, type ViewKit } from './page.ts';
+import { definePage, pageView, withError, type CodeForm, type ViewKit } from './page.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
+import { detailText, kindText } from './log-details.ts';
 
 /** `app-passwords`: POST `{prefix}account/app-passwords` (`name`, `csrf`) and `.../revoke` (`id`, `csrf`). */
 export interface AppPasswordsPage {
@@ -77,8 +79,11 @@ export interface AdminUserPage {
   /** Security keys and passkeys: name, model (from the AAGUID, where known), added, last used, backup state. */
   securityKeys?: readonly { id: string; name: string; model: string | null; addedAt: number; lastUsedAt: number | null; synced: boolean }[];
   appPasswords: number;
-  /** The user's live sessions (session index), oldest first; POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one. */
-  sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; client: string }[];
+  /**
+   * The user's live sessions (session index), oldest first, each with its last User-Agent header (described in the page's
+   * language); POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one.
+   */
+  sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; userAgent: string }[];
   blockDays: number;
   recent: readonly AdminLogEntry[];
   notice?: { key: MessageRef; params?: MessageParams };
@@ -125,23 +130,25 @@ const nav = (v: ViewKit, lang: string, current: 'users' | 'tokens' | 'log') => (
     { href: admin(v, '/log'), text: v.tr(lang, 'admin_nav_log'), current: current === 'log' },
   ],
 });
+/** Log entries as people read them: the event and its detail in the page's language, without the ids kept for operators. */
 const logRows = (v: ViewKit, lang: string, entries: readonly AdminLogEntry[]) =>
   entries.map((e) => ({
     at: v.date(e.at, lang),
     user: e.user,
     userUrl: admin(v, `/user${query({ name: e.user })}`),
-    kind: e.kind,
+    kind: kindText(e.kind, lang, v.tr),
     ok: e.outcome === 'success',
     outcome: v.tr(lang, e.outcome === 'success' ? 'admin_outcome_success' : 'admin_outcome_denied'),
     ip: e.ip,
-    detail: e.detail,
+    detail: detailText(e.detail, lang, v.tr),
   }));
 const stateText = (v: ViewKit, lang: string, s: AdminUserState) => v.tr(lang, `admin_state_${s}`);
 
 export const appPasswordsPage = definePage({
   name: 'app-passwords',
   build(lang, d: AppPasswordsPage, v) {
-    return pageView(
+    const nameError = d.nameError && v.tr(lang, d.nameError);
+    const page = pageView(
       v.tr(lang, 'app_passwords_title'),
       { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' },
       {
@@ -152,7 +159,7 @@ export const appPasswordsPage = definePage({
         created: d.created && { password: d.created.password },
         notice: d.notice && v.tr(lang, d.notice),
         name: d.name ?? '',
-        nameError: d.nameError && v.tr(lang, d.nameError),
+        nameError,
         nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
         atLimit: Boolean(d.atLimit),
         items: d.appPasswords.map((p) => ({
@@ -166,6 +173,7 @@ export const appPasswordsPage = definePage({
       },
       'medium',
     );
+    return withError(page, nameError);
   },
 });
 
@@ -173,7 +181,7 @@ export const adminVerifyPage = definePage({
   name: 'admin-verify',
   build(lang, d: AdminVerifyPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_verify_title'),
       { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
       {
@@ -185,6 +193,7 @@ export const adminVerifyPage = definePage({
         codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
       },
     );
+    return withError(page, error);
   },
 });
 
@@ -220,7 +229,7 @@ export const adminUserPage = definePage({
   build(lang, d: AdminUserPage, v) {
     const u = d.user;
     const name = encodeURIComponent(u.name);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_user_title', { user: u.name }),
       {
         user: u.name,
@@ -245,7 +254,7 @@ export const adminUserPage = definePage({
           started: v.date(x.startedAt, lang),
           seen: v.date(x.lastSeenAt, lang),
           ip: x.ip,
-          client: x.client,
+          client: describeUserAgent(x.userAgent, v.tr(lang, 'browser_on_system')),
           endLabel: v.tr(lang, 'account_sessions_end_label', { started: v.date(x.startedAt, lang) }),
         })),
         hasSessions: d.sessions.length > 0,
@@ -320,6 +329,7 @@ export const adminUserPage = definePage({
       },
       'wide',
     );
+    return withError(page, d.error);
   },
 });
 
@@ -327,7 +337,7 @@ export const adminTokensPage = definePage({
   name: 'admin-tokens',
   build(lang, d: AdminTokensPage, v) {
     const r = d.result;
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_tokens_title'),
       {
         imported: r?.imported ?? 0,
@@ -349,6 +359,7 @@ export const adminTokensPage = definePage({
       },
       'wide',
     );
+    return withError(page, d.error);
   },
 });
 

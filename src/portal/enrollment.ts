@@ -10,7 +10,7 @@ import type { SessionData } from '../session/session.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
-import { definePage, pageView, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
+import { definePage, pageView, totpSetupOf, totpSetupView, hidden, withError, type CodeForm, type TotpSetup } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -32,7 +32,10 @@ export type EnrollPage = TotpSetup;
 export const enrollPage = definePage({
   name: 'enroll',
   build: (lang, d: EnrollPage, v) =>
-    pageView(v.tr(lang, 'enroll_title'), { user: d.user, account: d.account, period: d.period }, totpSetupView(lang, d, v), 'medium'),
+    withError(
+      pageView(v.tr(lang, 'enroll_title'), { user: d.user, account: d.account, period: d.period }, totpSetupView(lang, d, v), 'medium'),
+      d.error,
+    ),
 });
 
 /**
@@ -52,7 +55,7 @@ export const enrollRefusedPage = definePage({
   name: 'enroll-refused',
   build(lang, d: EnrollRefusedPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'enroll_refused_title'),
       { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
       {
@@ -64,6 +67,7 @@ export const enrollRefusedPage = definePage({
         passDescribedBy: error ? 'pass-hint pass-error' : 'pass-hint',
       },
     );
+    return withError(page, error);
   },
 });
 
@@ -231,7 +235,8 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           user: session.user,
           pendingId: pending?.id ?? '',
           code: form.get('code') ?? '',
-          label: 'Authenticator app',
+          // A name in the user's language; they may rename it on the account page.
+          label: kit.text(ctx.lang, 'method_kind_totp'),
           now: clock(),
           skewSteps: config.mfa.totp.skew_steps,
           maxPerUser: config.mfa.max_methods_per_user,

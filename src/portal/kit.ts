@@ -29,7 +29,7 @@ import { lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
 import { webauthnSettings, type CeremonyDeps } from '../factors/webauthn/ceremony.ts';
 import { PORTAL_PATHS } from './paths.ts';
-import { pickLanguage } from './i18n.ts';
+import { pickLanguage, type MessageParams, type MessageRef } from './i18n.ts';
 import { userKey } from '../store/types.ts';
 import { newRequestId } from '../audit/trace.ts';
 import { encodePage } from './compress.ts';
@@ -80,6 +80,8 @@ export interface PortalKit {
   readonly prefix: string;
   readonly publicUrl: URL;
   page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void;
+  /** A page text in `lang`, for values a handler stores or prefills (a method's default name). */
+  text(lang: string, ref: MessageRef, params?: MessageParams): string;
   redirect(res: ServerResponse, location: string, status?: number): void;
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
   /** The texts of the rule named by a page's `rule` or `step_up` parameter, looked up in the policy; null for none or an unknown key. */
@@ -323,6 +325,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     prefix,
     publicUrl,
     page,
+    text: renderer.text,
     redirect,
     sendError,
     ruleTexts: (key) => (deps.policy === undefined ? null : ruleTextsByKey(deps.policy, key)),

@@ -31,6 +31,8 @@ export interface Renderer {
   render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean };
   /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
   errorPage(status: number, lang: string, opts?: { requestId?: string; detailKey?: string; rule?: RuleTexts | null }): string;
+  /** A text of the catalog in `lang`, placeholders filled (for values a handler stores, such as a method's default name). */
+  text(lang: string, ref: MessageRef, params?: MessageParams): string;
 }
 
 export interface RendererOptions {
@@ -104,7 +106,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const tr = (lang: string, ref: MessageRef, params?: MessageParams): string => translate(catalog, lang, ref, params);
 
   function render<N extends PageName>(name: N, lang: string, data: PageData[N]): { html: string; script: boolean } {
-    const { title, params, view, width, script } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
+    const { title, params, view, width, script, error } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
     const { base, templated } = texts.get(lang)!;
     const t: Record<string, string> = Object.create(base);
     for (const key of templated) t[key] = format(base[key]!, params, lang);
@@ -114,6 +116,8 @@ export function createRenderer(opts: RendererOptions): Renderer {
       lang,
       t,
       title,
+      // Screen readers announce the title first: a page with an error says so there (WCAG 3.3.1).
+      documentTitle: error === true ? tr(lang, 'page_title_error', { title }) : title,
       productName: base.product_name,
       width,
       scriptSrc: script === true ? site.scriptSrc : '',
@@ -133,5 +137,6 @@ export function createRenderer(opts: RendererOptions): Renderer {
     errorPage(status, lang, o = {}) {
       return render('error', langOf(lang), { status, ...o }).html;
     },
+    text: (lang, ref, params) => tr(langOf(lang), ref, params),
   };
 }

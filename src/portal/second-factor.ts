@@ -16,7 +16,7 @@ import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { typedKind } from '../factors/fallback/codes.ts';
 import type { MessageRef } from './i18n.ts';
-import { definePage, hidden, pageView, type CodeForm } from './page.ts';
+import { definePage, hidden, pageView, withError, type CodeForm } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -78,6 +78,7 @@ export const secondFactorPage = definePage({
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
     const recoveryError = d.recoveryError && v.tr(lang, d.recoveryError);
+    const securityKeyError = d.securityKeyError && v.tr(lang, d.securityKeyError);
     const codes = d.need === undefined || d.need.includes('totp') || d.need.includes('oath_token');
     const page = pageView(
       v.tr(lang, locked ? 'second_factor_locked_title' : 'second_factor_title'),
@@ -98,7 +99,7 @@ export const secondFactorPage = definePage({
         remember: Boolean(d.remember),
         codes,
         securityKey: d.securityKey === true,
-        securityKeyError: d.securityKeyError && v.tr(lang, d.securityKeyError),
+        securityKeyError,
         stepUp: d.need !== undefined,
         needValue: d.need?.join(','),
         addKeyUrl: d.addKeyUrl,
@@ -106,7 +107,7 @@ export const secondFactorPage = definePage({
         ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
-    return d.securityKey === true && !locked ? { ...page, script: true } : page;
+    return withError(d.securityKey === true && !locked ? { ...page, script: true } : page, error || recoveryError || securityKeyError);
   },
 });
 
