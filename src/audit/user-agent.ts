@@ -1,7 +1,8 @@
 /**
  * @module audit/user-agent
- * A short, human description of a User-Agent header ("Firefox on Windows") for the
- * account page's recent sign-ins. Only a hint for people, never used for decisions.
+ * A short, human description of a User-Agent header ("Firefox on Windows", "Firefox unter
+ * Windows") for the account page's sign-ins and sessions, the admin pages and mails. Only a
+ * hint for people, never used for decisions.
  */
 
 const BROWSERS: ReadonlyArray<[RegExp, string]> = [
@@ -21,10 +22,16 @@ const SYSTEMS: ReadonlyArray<[RegExp, string]> = [
   [/Linux/, 'Linux'],
 ];
 
-export function describeUserAgent(ua: string): string {
+/**
+ * The browser and system a User-Agent names, joined by `onSystem` (the reader's words for
+ * "{browser} on {system}"); either alone, or the header's start when neither is known.
+ *
+ * @example describeUserAgent(ua, '{browser} unter {system}') // 'Chrome unter Linux'
+ */
+export function describeUserAgent(ua: string, onSystem = '{browser} on {system}'): string {
   if (!ua) return '';
   const browser = BROWSERS.find(([re]) => re.test(ua))?.[1];
   const system = SYSTEMS.find(([re]) => re.test(ua))?.[1];
-  if (browser && system) return `${browser} on ${system}`;
+  if (browser && system) return onSystem.replace('{browser}', browser).replace('{system}', system);
   return browser ?? system ?? ua.slice(0, 40);
 }

@@ -24,7 +24,8 @@ export type LoadResult = { ok: true; config: Readonly<GatewayConfig> } | { ok: f
  * `env` supplies `${NAME}` values (default `process.env`). Relative paths in the file
  * (`store.sqlite.path`, `users.file`, `<key>_file`) are resolved against the process's
  * working directory, and the returned paths are absolute. `federation.oidc.display_name`
- * defaults to the issuer's host name.
+ * defaults to the issuer's host name; `mfa.totp.issuer` and `mfa.webauthn.rp_name` to
+ * `portal.organization`, else `MFA Gateway`.
  *
  * Never throws for a bad file: a missing or unreadable file is one problem at line 0; YAML
  * syntax errors are returned alone (nothing further can be trusted); otherwise environment,
@@ -99,10 +100,17 @@ export function formatProblem(p: ConfigProblem): string {
   return p.path === '' ? `${where}: ${p.message}` : `${where}: ${p.path}: ${p.message}`;
 }
 
+/** The issuer and relying party name when `portal.organization` is not set. */
+const DEFAULT_ORGANIZATION = 'MFA Gateway';
+
 /** Fills what the schema cannot default and makes file paths absolute. */
 function finish(config: GatewayConfig, cwd: string): void {
   const oidc = config.federation.oidc;
   if (oidc && oidc.display_name === undefined) oidc.display_name = new URL(oidc.issuer).hostname;
+  // What people read in their authenticator app and passkey dialog: a name, not a slug.
+  const organization = config.portal.organization ?? DEFAULT_ORGANIZATION;
+  config.mfa.totp.issuer ??= organization;
+  config.mfa.webauthn.rp_name ??= organization;
   if (config.store.sqlite) config.store.sqlite.path = resolve(cwd, config.store.sqlite.path);
   config.users.file = resolve(cwd, config.users.file);
 }

@@ -153,6 +153,7 @@ export interface MfaConfig {
   methods: MethodKind[];
   /** Where a user without any method may enroll their first one. */
   first_enrollment: 'anywhere' | 'trusted_networks';
+  /** `issuer` defaults to `portal.organization`, else `MFA Gateway` (filled at load). */
   totp: { issuer: string; period: 30 | 60; skew_steps: number };
   lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
   password_lockout: { denials: number; counter_reset_minutes: number; auto_unblock_minutes: number };
@@ -174,6 +175,7 @@ export interface MfaConfig {
 interface WebAuthnConfig {
   /** Default: the host of `server.public_url`. */
   rp_id?: string;
+  /** Default: `portal.organization`, else `MFA Gateway` (filled at load). */
   rp_name: string;
   user_verification: 'preferred' | 'required';
   attestation: 'none' | 'direct';
@@ -184,6 +186,8 @@ interface WebAuthnConfig {
 }
 
 export interface NotificationsConfig {
+  /** The language of the mails to the admin addresses. */
+  language: 'en' | 'de';
   smtp?: {
     host: string;
     port: number;
@@ -195,6 +199,7 @@ export interface NotificationsConfig {
   };
 }
 
+/** The gateway's own pages. */
 /** Per language (`en`, `de`, ...), message key to text. */
 export type MessagesConfig = Record<string, Record<string, string>>;
 
@@ -213,6 +218,8 @@ export interface HelpContact {
 
 /** `portal`: the gateway's own pages. */
 interface PortalConfig {
+  /** The organization's name: the default TOTP issuer and WebAuthn relying party name. */
+  organization?: string;
   /** Absent: the footer's `footer_help` text. */
   help?: HelpContact;
 }
@@ -273,8 +280,8 @@ export interface GatewayConfig {
   federation: FederationConfig;
   mfa: MfaConfig;
   notifications: NotificationsConfig;
-  messages: MessagesConfig;
   portal: PortalConfig;
+  messages: MessagesConfig;
   log: LogConfig;
   rules: RuleConfig[];
 }

@@ -46,6 +46,8 @@ export interface SignInNotice {
 
 export interface FraudAlert {
   to: readonly string[];
+  /** The mail's language (`notifications.language`); English when unknown. */
+  lang?: string;
   user: string;
   at: number;
   clientIp: string;
@@ -58,6 +60,8 @@ export interface FraudAlert {
 
 export interface LockoutNotice {
   to: readonly string[];
+  /** The mail's language (`notifications.language`); English when unknown. */
+  lang?: string;
   user: string;
   step: 'password' | 'second_factor';
   until: number;
@@ -66,6 +70,8 @@ export interface LockoutNotice {
 
 export interface BlockNotice {
   to: readonly string[];
+  /** The mail's language (`notifications.language`); English when unknown. */
+  lang?: string;
   user: string;
   reason: string;
   until: number;
@@ -146,13 +152,14 @@ export function signInNoticeMail(ctx: ComposeContext, n: SignInNotice): Mail {
   );
 }
 
-/** Tells the `mfa.fraud_alert.notify` addresses that a user reported a sign-in (in English). */
+/** Tells the `mfa.fraud_alert.notify` addresses that a user reported a sign-in. */
 export function fraudAlertMail(ctx: ComposeContext, a: FraudAlert): Mail {
-  const t = texts('en');
+  const lang = mailLanguage(a.lang);
+  const t = texts(lang);
   return build(
     'fraud_alert',
     a.to,
-    'en',
+    lang,
     t('fraud_subject', { user: a.user }),
     [
       { kind: 'p', text: t('fraud_intro', { user: a.user }) },
@@ -160,16 +167,16 @@ export function fraudAlertMail(ctx: ComposeContext, a: FraudAlert): Mail {
         kind: 'rows',
         rows: [
           [t('label_user'), a.user],
-          [t('label_time'), ctx.formatDate(a.at, 'en')],
+          [t('label_time'), ctx.formatDate(a.at, lang)],
           [t('label_address'), a.clientIp],
           [t('label_browser'), a.browser],
-          [t('label_reported_at'), ctx.formatDate(a.reportedAt, 'en')],
+          [t('label_reported_at'), ctx.formatDate(a.reportedAt, lang)],
           [t('label_reported_from'), a.reportedFrom],
         ],
       },
       {
         kind: 'p',
-        text: a.blockedUntil === null ? t('fraud_not_blocked') : t('fraud_blocked', { until: ctx.formatDate(a.blockedUntil, 'en') }),
+        text: a.blockedUntil === null ? t('fraud_not_blocked') : t('fraud_blocked', { until: ctx.formatDate(a.blockedUntil, lang) }),
       },
       { kind: 'p', text: t('fraud_todo', { user: a.user }) },
     ],
@@ -179,17 +186,18 @@ export function fraudAlertMail(ctx: ComposeContext, a: FraudAlert): Mail {
 
 /** Tells the admin addresses that an account was locked out. */
 export function lockoutMail(ctx: ComposeContext, n: LockoutNotice): Mail {
-  const t = texts('en');
+  const lang = mailLanguage(n.lang);
+  const t = texts(lang);
   const rows: [string, string][] = [
     [t('label_user'), n.user],
     [t('label_attempts'), t(n.step === 'password' ? 'lockout_step_password' : 'lockout_step_second_factor')],
-    [t('label_until'), ctx.formatDate(n.until, 'en')],
+    [t('label_until'), ctx.formatDate(n.until, lang)],
   ];
   if (n.clientIp !== undefined) rows.push([t('label_address'), n.clientIp]);
   return build(
     'lockout',
     n.to,
-    'en',
+    lang,
     t('lockout_subject', { user: n.user }),
     [
       { kind: 'p', text: t('lockout_intro', { user: n.user }) },
@@ -201,11 +209,12 @@ export function lockoutMail(ctx: ComposeContext, n: LockoutNotice): Mail {
 
 /** Tells the admin addresses that an account was blocked. */
 export function blockMail(ctx: ComposeContext, n: BlockNotice): Mail {
-  const t = texts('en');
+  const lang = mailLanguage(n.lang);
+  const t = texts(lang);
   return build(
     'block',
     n.to,
-    'en',
+    lang,
     t('block_subject', { user: n.user }),
     [
       { kind: 'p', text: t('block_intro', { user: n.user }) },
@@ -214,7 +223,7 @@ export function blockMail(ctx: ComposeContext, n: BlockNotice): Mail {
         rows: [
           [t('label_user'), n.user],
           [t('label_reason'), n.reason],
-          [t('label_until'), ctx.formatDate(n.until, 'en')],
+          [t('label_until'), ctx.formatDate(n.until, lang)],
           [t('label_by'), n.actor],
         ],
       },

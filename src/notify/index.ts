@@ -23,6 +23,8 @@ export interface Notifications {
 export interface NotificationOptions {
   /** The current `mfa.fraud_alert.notify` (a getter, so a config reload applies); default: the given config's. */
   admins?: () => readonly string[];
+  /** The current `notifications.language` of the mails to `admins` (a getter, as `admins`); default: the given config's. */
+  adminLanguage?: () => string;
   retryDelaysMs?: readonly number[];
   scheduler?: Scheduler;
   /** IANA time zone for times in mails; default the process's. */
@@ -41,6 +43,7 @@ export function createNotifications(config: Readonly<GatewayConfig>, log: Logger
   const notifier = createNotifier({
     mailer,
     admins: options.admins ?? (() => config.mfa.fraud_alert.notify),
+    adminLanguage: options.adminLanguage ?? (() => config.notifications.language),
     log,
     productName: options.productName ?? 'MFA Gateway',
     formatDate: createDateFormatter(options.timeZone),

@@ -21,15 +21,17 @@ import {
 
 export interface Notifier {
   signInNotice(notice: SignInNotice): void;
-  fraudAlert(alert: Omit<FraudAlert, 'to'>): void;
-  lockout(notice: Omit<LockoutNotice, 'to'>): void;
-  block(notice: Omit<BlockNotice, 'to'>): void;
+  fraudAlert(alert: Omit<FraudAlert, 'to' | 'lang'>): void;
+  lockout(notice: Omit<LockoutNotice, 'to' | 'lang'>): void;
+  block(notice: Omit<BlockNotice, 'to' | 'lang'>): void;
 }
 
 export interface NotifierDeps extends ComposeContext {
   mailer: Mailer;
   /** `mfa.fraud_alert.notify`; read on every call so a config reload takes effect. */
   admins: () => readonly string[];
+  /** The language of the mails to `admins` (`notifications.language`), read on every call; English when omitted. */
+  adminLanguage?: () => string;
   log: Logger;
 }
 
@@ -43,10 +45,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       log.error({ err }, `could not compose the ${what} e-mail`);
     }
   };
-  const toAdmins = <T>(what: string, make: (to: readonly string[]) => T, render: (v: T) => ReturnType<typeof fraudAlertMail>) =>
+  const toAdmins = <T>(
+    what: string,
+    make: (to: readonly string[], lang: string) => T,
+    render: (v: T) => ReturnType<typeof fraudAlertMail>,
+  ) =>
     queue(what, () => {
       const to = deps.admins();
-      return to.length === 0 ? null : render(make(to));
+      return to.length === 0 ? null : render(make(to, deps.adminLanguage?.() ?? 'en'));
     });
 
   return {
@@ -54,19 +60,19 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     fraudAlert: (alert) =>
       toAdmins(
         'fraud alert',
-        (to) => ({ ...alert, to }),
+        (to, lang) => ({ ...alert, to, lang }),
         (a) => fraudAlertMail(deps, a),
       ),
     lockout: (notice) =>
       toAdmins(
         'lockout',
-        (to) => ({ ...notice, to }),
+        (to, lang) => ({ ...notice, to, lang }),
         (n) => lockoutMail(deps, n),
       ),
     block: (notice) =>
       toAdmins(
         'block',
-        (to) => ({ ...notice, to }),
+        (to, lang) => ({ ...notice, to, lang }),
         (n) => blockMail(deps, n),
       ),
   };

@@ -2,6 +2,8 @@
  * @module notify/texts
  * The texts of the gateway's e-mails in English and German (formal "Sie"). `{name}`
  * placeholders are filled by `notify/compose`, which escapes every value for the HTML part.
+ * A user's mail is in the language of the browser whose request caused it; the mails to the
+ * admin addresses are in `notifications.language`.
  */
 
 const en = {
@@ -18,6 +20,7 @@ const en = {
   label_time: 'Time',
   label_address: 'IP address',
   label_browser: 'Browser',
+  browser_on_system: '{browser} on {system}',
   label_reported_at: 'Reported',
   label_reported_from: 'Reported from',
   label_reason: 'Reason',
@@ -55,6 +58,7 @@ const de: Record<MailTextKey, string> = {
   label_time: 'Zeit',
   label_address: 'IP-Adresse',
   label_browser: 'Browser',
+  browser_on_system: '{browser} unter {system}',
   label_reported_at: 'Gemeldet',
   label_reported_from: 'Gemeldet von',
   label_reason: 'Grund',
@@ -73,7 +77,7 @@ const de: Record<MailTextKey, string> = {
   lockout_step_password: 'Kennwort',
   lockout_step_second_factor: 'zweiter Faktor',
   block_subject: 'Konto blockiert: {user}',
-  block_intro: 'Das Konto {user} wurde blockiert. Jede Anmeldung wird abgelehnt, bis die Sperre endet oder ein Admin sie aufhebt.',
+  block_intro: 'Das Konto {user} wurde blockiert. Jede Anmeldung wird abgelehnt, bis die Sperre endet oder ein Administrator sie aufhebt.',
   footer: 'Diese Nachricht wurde von {product} gesendet. Bitte antworten Sie nicht darauf.',
 };
 

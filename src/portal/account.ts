@@ -9,11 +9,14 @@ import type { MethodKind } from '../config/types.ts';
 import type { SessionData } from '../session/session.ts';
 import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import type { UserRecord } from '../factors/password/index.ts';
+import type { AuditEntry } from '../store/types.ts';
 import type { MessageRef } from './i18n.ts';
 import { errors } from '../errors/errors.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { countKey } from './i18n.ts';
-import { definePage, pageView, sessionsLimitedText } from './page.ts';
+import { definePage, pageView, sessionsLimitedText, withError } from './page.ts';
+import { detailText, readDetail } from './log-details.ts';
+import type { LogMessageKey } from './log-messages.ts';
 import {
   queryParam,
   sessionsLimitedBy,
@@ -50,14 +53,17 @@ interface AccountSecurityKey {
   synced: boolean;
 }
 
-type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud';
+type SignInResult = 'success' | 'denied' | 'locked' | 'blocked' | 'fraud' | 'incomplete';
 
+/** One sign-in: when, from where, how it ended, and its steps (password, code, ...) in order. */
 interface AccountSignIn {
   at: Date | number;
   result: SignInResult;
   ip: string;
-  /** A short browser description such as "Firefox on Windows". */
-  client?: string;
+  /** The browser's User-Agent header, described in the page's language ("Firefox unter Windows"). */
+  userAgent?: string;
+  /** Each step as its sign-in log detail (said in the page's language) and whether it passed. */
+  steps?: readonly { detail: string; ok: boolean }[];
 }
 
 interface AccountSession {
@@ -65,8 +71,8 @@ interface AccountSession {
   startedAt: Date | number;
   lastSeenAt: Date | number;
   ip: string;
-  /** A short browser description such as "Firefox on Windows". */
-  client: string;
+  /** The session's last User-Agent header, described in the page's language. */
+  userAgent: string;
   current: boolean;
 }
 
@@ -102,6 +108,8 @@ export interface AccountPage {
   sessionsLimited?: SessionsLimited;
   /** A confirmation shown at the top, e.g. `account_notice_browsers_forgotten`. */
   notice?: MessageRef;
+  /** A rename was refused: the method's id; its rename field opens with the error and takes the focus. */
+  renameError?: string;
   /**
    * Show a rename form and a remove button per method (methods need `id`): POST
    * `{prefix}account/methods/rename` with `id`, `name`, `csrf`; GET `{prefix}account/methods/remove?id=`.
@@ -121,13 +129,15 @@ export const accountPage = definePage({
   name: 'account',
   build(lang, d: AccountPage, v) {
     const date = (value: Date | number) => v.date(value, lang);
+    const onSystem = v.tr(lang, 'browser_on_system');
+    const renameError = d.renameError !== undefined && d.methods.some((m) => m.id === d.renameError);
     const browsers = d.rememberedBrowsers;
     const browsersKey = countKey(browsers ?? 0, lang, {
       none: 'account_browsers_none',
       one: 'account_browsers_one',
       many: 'account_browsers_many',
     });
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'account_title'),
       {
         user: d.user.username,
@@ -147,6 +157,7 @@ export const accountPage = definePage({
           inactive: Boolean(m.inactive),
           renameLabel: v.tr(lang, 'method_rename_label', { name: m.name }),
           removeLabel: v.tr(lang, 'method_remove_label', { name: m.name }),
+          renameError: renameError && m.id === d.renameError ? v.tr(lang, 'method_name_invalid') : undefined,
         })),
         manage: Boolean(d.manage),
         hasMethods: d.methods.length > 0,
@@ -171,7 +182,8 @@ export const accountPage = definePage({
           result: v.tr(lang, `sign_in_result_${s.result}`),
           ok: s.result === 'success',
           ip: s.ip,
-          client: s.client ?? '',
+          client: describeUserAgent(s.userAgent ?? '', onSystem),
+          steps: (s.steps ?? []).map((step) => ({ text: detailText(step.detail, lang, v.tr), ok: step.ok })),
         })),
         hasSignIns: d.signIns.length > 0,
         sessions: d.sessions.map((x) => ({
@@ -179,7 +191,7 @@ export const accountPage = definePage({
           started: date(x.startedAt),
           seen: date(x.lastSeenAt),
           ip: x.ip,
-          client: x.client,
+          client: describeUserAgent(x.userAgent, onSystem),
           current: x.current,
           endLabel: v.tr(lang, 'account_sessions_end_label', { started: date(x.startedAt) }),
         })),
@@ -201,8 +213,77 @@ export const accountPage = definePage({
       },
       'wide',
     );
+    return withError(page, renameError);
   },
 });
+
+/** Steps of one sign-in follow each other within this time (a code is typed within minutes of the password). */
+const STEP_GAP_MS = 15 * 60_000;
+/** Sign-ins the account page lists, and the log entries read to find them. */
+const SIGN_INS_SHOWN = 10;
+const ENTRIES_READ = 60;
+
+/** Details after which the sign-in still needs its second step. */
+const NEEDS_SECOND_STEP: ReadonlySet<LogMessageKey> = new Set([
+  'log_password_ok',
+  'log_password_ok_enroll',
+  'log_federated',
+  'log_federated_intranet_off',
+]);
+
+/**
+ * The user's recent sign-ins, one per sign-in with its steps, from their sign-in log entries
+ * (newest first, as the store returns them): a password, passkey or identity-provider step
+ * starts one; the second step (a code, a key, the first setup) from the same browser and
+ * address within {@link STEP_GAP_MS} joins it. A code asked later (admin pages, a method
+ * change, a step up) is a row of its own.
+ */
+export function signInsOf(entries: readonly AuditEntry[]): AccountSignIn[] {
+  const rows: { first: AuditEntry; last: AuditEntry; steps: AuditEntry[]; open: boolean }[] = [];
+  for (const e of [...entries].reverse()) {
+    const read = readDetail(e.detail);
+    const purpose = read?.purpose?.key;
+    const starts = e.kind === 'password' || e.kind === 'federated' || purpose === 'log_purpose_passkey';
+    const row = rows.at(-1);
+    const joins =
+      !starts &&
+      row !== undefined &&
+      row.open &&
+      purpose === undefined &&
+      (e.kind === 'second_factor' || e.kind === 'enrollment') &&
+      e.clientIp === row.last.clientIp &&
+      e.userAgent === row.last.userAgent &&
+      e.at - row.last.at <= STEP_GAP_MS;
+    if (joins) {
+      row.steps.push(e);
+      row.last = e;
+      if (e.outcome === 'success') row.open = false;
+    } else if (starts || e.kind === 'second_factor') {
+      const open = e.outcome === 'success' && read !== null && NEEDS_SECOND_STEP.has(read.main.key);
+      rows.push({ first: e, last: e, steps: [e], open });
+    }
+  }
+  return rows
+    .slice(-SIGN_INS_SHOWN)
+    .reverse()
+    .map((r) => ({
+      at: r.first.at,
+      result: resultOf(r.last, r.open),
+      ip: r.first.clientIp,
+      userAgent: r.first.userAgent,
+      steps: r.steps.map((s) => ({ detail: s.detail, ok: s.outcome === 'success' })),
+    }));
+}
+
+/** How a sign-in ended, from its last step: still waiting for its second step, passed, or why it was refused. */
+function resultOf(last: AuditEntry, open: boolean): SignInResult {
+  if (last.outcome === 'success') return open ? 'incomplete' : 'success';
+  const read = readDetail(last.detail);
+  const keys = read === null ? [] : [read.main.key, ...read.after.map((p) => p.key)];
+  if (keys.includes('log_blocked')) return 'blocked';
+  if (keys.includes('log_locked') || keys.includes('log_then_locked') || keys.includes('log_source_throttled')) return 'locked';
+  return 'denied';
+}
 
 /** `?done=` after a change made by the methods module (see `portal/methods`). */
 const NOTICES = {
@@ -245,12 +326,12 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
       return entries.filter((e) => e.kind === 'second_factor' && e.outcome === 'success' && e.detail.includes(BROWSER_REMEMBERED)).length;
     }
 
-    async function show(ctx: PortalContext, session: SessionData, notice?: AccountPage['notice']): Promise<void> {
+    async function show(ctx: PortalContext, session: SessionData, notice?: AccountPage['notice'], renameError?: string): Promise<void> {
       const user = users.get(session.user) as UserRecord;
       const methods = await store.listMethods(session.user);
       const keys = await store.listCredentials(session.user);
       const active = methods.some((m) => m.active) || keys.length > 0;
-      const recent = await store.query({ user: session.user, limit: 10 });
+      const recent = await store.query({ user: session.user, limit: ENTRIES_READ });
       // The entry is written while this session starts, so it is at or after the sign-in (`auth`).
       const sinceSignIn = await store.query({ user: session.user, since: session.auth, limit: 100 });
       const limited = sinceSignIn
@@ -259,14 +340,7 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
         .find((x) => x !== null);
       // This page says it for the session's life (from the log): the sign-in's one-time note is spent here too.
       await kit.signInNotice(ctx);
-      const signIns: AccountSignIn[] = recent
-        .filter((e) => e.kind === 'password' || e.kind === 'second_factor')
-        .map((e) => ({
-          at: e.at,
-          result: e.outcome === 'success' ? 'success' : 'denied',
-          ip: e.clientIp,
-          client: describeUserAgent(e.userAgent),
-        }));
+      const signIns = signInsOf(recent);
       kit.page(ctx, 200, 'account', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         user: {
@@ -314,12 +388,13 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
           startedAt: x.createdAt,
           lastSeenAt: x.lastSeen,
           ip: x.lastIp,
-          client: describeUserAgent(x.lastUserAgent),
+          userAgent: x.lastUserAgent,
           current: x.sid === session.sid,
         })),
         ...(remember.enabled ? { rememberedBrowsers: await rememberedBrowsers(session.user) } : {}),
         ...(limited ? { sessionsLimited: limited } : {}),
         ...(notice ? { notice } : {}),
+        ...(renameError ? { renameError } : {}),
       });
     }
 
@@ -375,7 +450,12 @@ export function accountModule(deps: PortalDeps): (kit: PortalKit) => PortalModul
           const session = requireStrongSession(ctx);
           const done = queryParam(ctx, 'done');
           if (session)
-            await show(ctx, session, done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined);
+            await show(
+              ctx,
+              session,
+              done !== null && Object.hasOwn(NOTICES, done) ? NOTICES[done as keyof typeof NOTICES] : undefined,
+              queryParam(ctx, 'rename-error') ?? undefined,
+            );
         } else if (route === `POST ${PORTAL_PATHS.signOutEverywhere}`) await action(ctx, 'sign-out-everywhere');
         else if (route === `POST ${PORTAL_PATHS.forgetBrowsers}`) await action(ctx, 'forget-browsers');
         else if (route === `POST ${PORTAL_PATHS.endSession}`) await action(ctx, 'end-session');

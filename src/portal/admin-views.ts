@@ -11,7 +11,9 @@ import { parseReportOnlyDetail } from '../audit/report-only.ts';
 import type { AdminMessageKey } from './admin-messages.ts';
 import { countKey, type MessageParams, type MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
-import { definePage, pageView, type CodeForm, type ViewKit } from './page.ts';
+import { definePage, pageView, withError, type CodeForm, type ViewKit } from './page.ts';
+import { describeUserAgent } from '../audit/user-agent.ts';
+import { detailText } from './log-details.ts';
 
 /** `app-passwords`: POST `{prefix}account/app-passwords` (`name`, `csrf`) and `.../revoke` (`id`, `csrf`). */
 export interface AppPasswordsPage {
@@ -92,8 +94,11 @@ export interface AdminUserPage extends AdminNav {
   /** Security keys and passkeys: name, model (from the AAGUID, where known), added, last used, backup state. */
   securityKeys?: readonly { id: string; name: string; model: string | null; addedAt: number; lastUsedAt: number | null; synced: boolean }[];
   appPasswords: number;
-  /** The user's live sessions (session index), oldest first; POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one. */
-  sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; client: string }[];
+  /**
+   * The user's live sessions (session index), oldest first, each with its last User-Agent header (described in the page's
+   * language); POST `{prefix}admin/user/end-session` with `user`, `id`, `csrf` ends one.
+   */
+  sessions: readonly { id: string; startedAt: number; lastSeenAt: number; ip: string; userAgent: string }[];
   blockDays: number;
   recent: readonly AdminLogEntry[];
   notice?: { key: MessageRef; params?: MessageParams };
@@ -203,10 +208,13 @@ const named = (v: ViewKit, lang: string, prefix: string, value: string) => {
   return isMessageKey(key) ? v.tr(lang, key) : value;
 };
 
-/** The detail in the reader's language where the gateway wrote it in a known form (report-only minutes), else as stored. */
+/**
+ * The detail in the reader's language where the gateway wrote it in a known form (report-only
+ * minutes here, every other kind's in `log-details`), without the ids kept for operators; else as stored.
+ */
 function detailOf(v: ViewKit, lang: string, e: AdminLogEntry): string {
   const r = e.kind === 'report_only' ? parseReportOnlyDetail(e.detail) : null;
-  if (r === null) return e.detail;
+  if (r === null) return detailText(e.detail, lang, v.tr);
   const params = {
     rule: e.rule ?? '?',
     count: r.count,
@@ -234,7 +242,8 @@ const stateText = (v: ViewKit, lang: string, s: AdminUserState) => v.tr(lang, `a
 export const appPasswordsPage = definePage({
   name: 'app-passwords',
   build(lang, d: AppPasswordsPage, v) {
-    return pageView(
+    const nameError = d.nameError && v.tr(lang, d.nameError);
+    const page = pageView(
       v.tr(lang, 'app_passwords_title'),
       { count: d.appPasswords.length, max: d.max, name: d.created?.name ?? '' },
       {
@@ -245,7 +254,7 @@ export const appPasswordsPage = definePage({
         created: d.created && { password: d.created.password },
         notice: d.notice && v.tr(lang, d.notice),
         name: d.name ?? '',
-        nameError: d.nameError && v.tr(lang, d.nameError),
+        nameError,
         nameDescribedBy: d.nameError ? 'name-hint name-error' : 'name-hint',
         atLimit: Boolean(d.atLimit),
         items: d.appPasswords.map((p) => ({
@@ -259,6 +268,7 @@ export const appPasswordsPage = definePage({
       },
       'medium',
     );
+    return withError(page, nameError);
   },
 });
 
@@ -266,7 +276,7 @@ export const adminVerifyPage = definePage({
   name: 'admin-verify',
   build(lang, d: AdminVerifyPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_verify_title'),
       { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
       {
@@ -278,6 +288,7 @@ export const adminVerifyPage = definePage({
         codeDescribedBy: error ? 'code-hint code-error' : 'code-hint',
       },
     );
+    return withError(page, error);
   },
 });
 
@@ -313,7 +324,7 @@ export const adminUserPage = definePage({
   build(lang, d: AdminUserPage, v) {
     const u = d.user;
     const name = encodeURIComponent(u.name);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_user_title', { user: u.name }),
       {
         user: u.name,
@@ -338,7 +349,7 @@ export const adminUserPage = definePage({
           started: v.date(x.startedAt, lang),
           seen: v.date(x.lastSeenAt, lang),
           ip: x.ip,
-          client: x.client,
+          client: describeUserAgent(x.userAgent, v.tr(lang, 'browser_on_system')),
           endLabel: v.tr(lang, 'account_sessions_end_label', { started: v.date(x.startedAt, lang) }),
         })),
         hasSessions: d.sessions.length > 0,
@@ -420,6 +431,7 @@ export const adminUserPage = definePage({
       },
       'full',
     );
+    return withError(page, d.error);
   },
 });
 
@@ -466,7 +478,7 @@ export const adminTokensPage = definePage({
   name: 'admin-tokens',
   build(lang, d: AdminTokensPage, v) {
     const r = d.result;
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'admin_tokens_title'),
       {
         imported: r?.imported ?? 0,
@@ -488,6 +500,7 @@ export const adminTokensPage = definePage({
       },
       'full',
     );
+    return withError(page, d.error);
   },
 });
 

@@ -309,7 +309,7 @@ export function adminModule(deps: AdminModuleDeps): (kit: PortalKit) => PortalMo
           startedAt: x.createdAt,
           lastSeenAt: x.lastSeen,
           ip: x.lastIp,
-          client: describeUserAgent(x.lastUserAgent),
+          userAgent: x.lastUserAgent,
         })),
         blockDays: config.mfa.block.days,
         recent: (await store.auditPage({ user: user.name, limit: 10 })).map(toLogEntry),

@@ -11,7 +11,17 @@ import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
-import { definePage, pageView, sessionsLimitedText, totpSetupOf, totpSetupView, hidden, type CodeForm, type TotpSetup } from './page.ts';
+import {
+  definePage,
+  pageView,
+  sessionsLimitedText,
+  totpSetupOf,
+  totpSetupView,
+  hidden,
+  withError,
+  type CodeForm,
+  type TotpSetup,
+} from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -39,15 +49,18 @@ export interface EnrollPage extends TotpSetup {
 export const enrollPage = definePage({
   name: 'enroll',
   build: (lang, d: EnrollPage, v) =>
-    pageView(
-      v.tr(lang, 'enroll_title'),
-      { user: d.user, account: d.account, period: d.period },
-      {
-        ...totpSetupView(lang, d, v),
-        ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
-        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
-      },
-      'medium',
+    withError(
+      pageView(
+        v.tr(lang, 'enroll_title'),
+        { user: d.user, account: d.account, period: d.period },
+        {
+          ...totpSetupView(lang, d, v),
+          ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
+          sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
+        },
+        'medium',
+      ),
+      d.error,
     ),
 });
 
@@ -72,7 +85,7 @@ export const enrollRefusedPage = definePage({
   name: 'enroll-refused',
   build(lang, d: EnrollRefusedPage, v) {
     const error = d.error && v.tr(lang, d.error);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'enroll_refused_title'),
       { user: d.user, until: d.lockedUntil === undefined ? '' : v.date(d.lockedUntil, lang) },
       {
@@ -86,6 +99,7 @@ export const enrollRefusedPage = definePage({
         sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
+    return withError(page, error);
   },
 });
 
@@ -272,7 +286,8 @@ export function enrollmentModule(deps: PortalDeps): (kit: PortalKit) => PortalMo
           user: session.user,
           pendingId: pending?.id ?? '',
           code: form.get('code') ?? '',
-          label: 'Authenticator app',
+          // A name in the user's language; they may rename it on the account page.
+          label: kit.text(ctx.lang, 'method_kind_totp'),
           now: clock(),
           skewSteps: config.mfa.totp.skew_steps,
           maxPerUser: config.mfa.max_methods_per_user,

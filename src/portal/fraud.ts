@@ -20,6 +20,7 @@ import { createFraudLinks } from '../regulation/fraud-link.ts';
 import { browserIdHash, REPORT_LINK_TTL_MS, reportFraud, wantsSignInNotice, type BlockUser } from '../regulation/fraud.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
 import { PORTAL_PATHS } from './paths.ts';
+import { MAIL_TEXTS, mailLanguage } from '../notify/texts.ts';
 
 /** The report page, relative to the path prefix. */
 const FRAUD_REPORT_PATH = 'fraud-report';
@@ -28,7 +29,9 @@ const BROWSER_ID_MAX_AGE_S = 400 * 86_400;
 const BROWSER_ID = /^[A-Za-z0-9_-]{32}$/;
 const MAX_USER_AGENT = 512;
 
-const browserOf = (userAgent: string): string => describeUserAgent(userAgent) || '—';
+/** The browser of a User-Agent header in the words of the mail language nearest to `lang`. */
+const mailBrowser = (userAgent: string, lang: string): string =>
+  describeUserAgent(userAgent, MAIL_TEXTS[mailLanguage(lang)]!.browser_on_system) || '—';
 
 export interface FraudModuleDeps {
   config: GatewayConfig;
@@ -51,7 +54,8 @@ export interface FraudReportPage {
   /** The reported sign-in. */
   at: Date | number;
   ip: string;
-  browser: string;
+  /** The User-Agent header of the reported sign-in, described in the page's language. */
+  userAgent: string;
   /** Reporting blocks the account (`mfa.fraud_alert.auto_block`); changes the explanation. */
   autoBlock: boolean;
 }
@@ -68,7 +72,7 @@ export const fraudReportPage = definePage({
         action: `${v.prefix}fraud-report`,
         at: v.date(d.at, lang),
         ip: d.ip,
-        browser: d.browser,
+        browser: describeUserAgent(d.userAgent, v.tr(lang, 'browser_on_system')) || '—',
         autoBlock: d.autoBlock,
       },
     );
@@ -140,7 +144,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
           ...(user.displayName ? { name: user.displayName } : {}),
           at: now,
           clientIp: ctx.scope.clientIp,
-          browser: browserOf(userAgent),
+          browser: mailBrowser(userAgent, ctx.lang),
           reportUrl,
           reportExpiresAt: expiresAt,
           autoBlock: settings.auto_block,
@@ -152,7 +156,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
     }
 
     function invalid(ctx: PortalContext): void {
-      kit.page(ctx, 400, 'message', { title: 'fraud_link_invalid_title', text: 'fraud_link_invalid_text', link: onToSignIn });
+      kit.page(ctx, 400, 'message', { title: 'fraud_link_invalid_title', text: 'fraud_link_invalid_text', link: onToSignIn, error: true });
     }
 
     function already(ctx: PortalContext): void {
@@ -171,7 +175,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
         user: users.get(report.user)?.name ?? report.user,
         at: report.createdAt,
         ip: report.clientIp,
-        browser: browserOf(report.userAgent),
+        userAgent: report.userAgent,
         autoBlock: settings.auto_block,
       });
     }
@@ -199,7 +203,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
         user: name,
         at: r.createdAt,
         clientIp: r.clientIp,
-        browser: browserOf(r.userAgent),
+        browser: mailBrowser(r.userAgent, config.notifications.language),
         reportedAt: now,
         reportedFrom: ctx.scope.clientIp,
         blockedUntil: result.blockedUntil,

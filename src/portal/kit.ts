@@ -36,9 +36,10 @@ import { lockoutPolicy, type LockoutFactor } from '../regulation/lockout.ts';
 import { checkSecondFactor, type SecondFactorInput, type SecondFactorResult } from '../factors/second-factor.ts';
 import { webauthnSettings, type CeremonyDeps } from '../factors/webauthn/ceremony.ts';
 import { PORTAL_PATHS } from './paths.ts';
-import { pickLanguage } from './i18n.ts';
+import { pickLanguage, type MessageParams, type MessageRef } from './i18n.ts';
 import { userKey } from '../store/types.ts';
 import { newRequestId } from '../audit/trace.ts';
+import { encodePage } from './compress.ts';
 
 export interface PortalDeps {
   config: GatewayConfig;
@@ -86,6 +87,8 @@ export interface PortalKit {
   readonly prefix: string;
   readonly publicUrl: URL;
   page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void;
+  /** A page text in `lang`, for values a handler stores or prefills (a method's default name). */
+  text(lang: string, ref: MessageRef, params?: MessageParams): string;
   redirect(res: ServerResponse, location: string, status?: number): void;
   sendError(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;
   /** The texts of the rule named by a page's `rule` or `step_up` parameter, looked up in the policy; null for none or an unknown key. */
@@ -281,9 +284,10 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
   }
 
   function page<N extends PageName>(ctx: PortalContext, status: number, name: N, data: PageData[N]): void {
-    const { html: body, script } = renderer.render(name, ctx.lang, data, { back: backTo((data as { rd?: unknown }).rd) });
-    ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), 'content-length': Buffer.byteLength(body) });
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+    const { html, script } = renderer.render(name, ctx.lang, data, { back: backTo((data as { rd?: unknown }).rd) });
+    const { payload, headers } = encodePage(html, ctx.req.headers['accept-encoding']);
+    ctx.res.writeHead(status, { ...(script ? SCRIPTED_PAGE_HEADERS : PAGE_HEADERS), ...headers });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : payload);
   }
 
   function redirect(res: ServerResponse, location: string, status = 303): void {
@@ -322,7 +326,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     const signedIn = err.status === 403 ? context.signedIn : undefined;
     const rd = signedIn === undefined ? null : safeReturnUrl(signedIn.returnTo, publicUrl, hosts);
     const retryUrl = RETRYABLE.has(err.status) ? retryPath(req) : null;
-    const body = renderer.errorPage(
+    const html = renderer.errorPage(
       err.status,
       lang,
       {
@@ -336,8 +340,9 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
       // An error page stands at the address that failed: "Back to" leads to the start page of that host.
       { back: { href: '/', host: displayHost(req.headers.host) ?? publicUrl.host } },
     );
-    res.writeHead(err.status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(body), ...retry });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    const { payload, headers } = encodePage(html, req.headers['accept-encoding']);
+    res.writeHead(err.status, { ...PAGE_HEADERS, ...headers, ...retry });
+    res.end(req.method === 'HEAD' ? undefined : payload);
   }
 
   async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -442,6 +447,7 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     prefix,
     publicUrl,
     page,
+    text: renderer.text,
     redirect,
     sendError,
     ruleTexts,

@@ -8,9 +8,11 @@
  */
 
 import { adminMessagesDe, adminMessagesEn } from './admin-messages.ts';
+import { logMessagesDe, logMessagesEn } from './log-messages.ts';
 
 const en = {
   ...adminMessagesEn,
+  ...logMessagesEn,
   product_name: 'MFA Gateway',
   footer_help: 'Need help? Contact your IT team.',
   footer_help_lead: 'Need help?',
@@ -22,6 +24,8 @@ const en = {
   sign_out_switch: 'Sign out and use another account',
   username_label: 'Username',
   password_label: 'Password',
+  page_title_error: 'Error: {title}',
+  browser_on_system: '{browser} on {system}',
 
   sign_in_title: 'Sign in',
   sign_in_intro: 'Use your company account to continue.',
@@ -192,6 +196,7 @@ const en = {
   account_recent_result: 'Result',
   account_recent_address: 'IP address',
   account_recent_client: 'Browser',
+  account_recent_steps: 'Steps',
   account_recent_empty: 'No sign-ins recorded yet.',
   account_recent_hint: 'Don’t recognize a sign-in? Sign out everywhere and tell your IT team.',
   account_notice_browsers_forgotten: 'Remembered browsers were forgotten. Each one will ask for the second step again.',
@@ -204,6 +209,7 @@ const en = {
     'device PIN.',
   security_key_name: 'Name',
   security_key_name_hint: 'For example “Blue YubiKey” or “Work laptop”.',
+  security_key_default_name: 'Security key',
   security_key_add_submit: 'Register security key or passkey',
   security_key_needs_script: 'Your browser needs JavaScript and WebAuthn to register a security key or passkey.',
   security_key_refused: 'The security key or passkey was not registered: {reason}',
@@ -234,7 +240,6 @@ const en = {
   method_name_label: 'Name',
   method_name_hint: 'Helps you tell your methods apart, for example “Shared mailbox, Anna’s phone”.',
   method_name_invalid: 'Enter a name of 1 to 64 characters.',
-  method_name_invalid_title: 'Name not changed',
   method_add_title: 'Add an authenticator app',
   method_add_intro:
     'Scan this code with the app you want to add, for example on a second phone for a shared mailbox. Your existing methods keep working.',
@@ -258,6 +263,7 @@ const en = {
   sign_in_result_locked: 'Locked out',
   sign_in_result_blocked: 'Blocked',
   sign_in_result_fraud: 'Fraud reported',
+  sign_in_result_incomplete: 'Not completed',
 
   fraud_report_title: 'Report a sign-in',
   fraud_report_intro: 'Someone signed in to the account {user} with its password. If that was not you, report it here.',
@@ -323,6 +329,7 @@ export const MESSAGE_KEYS: readonly MessageKey[] = Object.freeze(Object.keys(en)
 
 const de: Record<MessageKey, string> = {
   ...adminMessagesDe,
+  ...logMessagesDe,
   product_name: 'MFA Gateway',
   footer_help: 'Brauchen Sie Hilfe? Wenden Sie sich an Ihre IT-Abteilung.',
   footer_help_lead: 'Brauchen Sie Hilfe?',
@@ -333,14 +340,16 @@ const de: Record<MessageKey, string> = {
   sign_out: 'Abmelden',
   sign_out_switch: 'Abmelden und ein anderes Konto verwenden',
   username_label: 'Benutzername',
-  password_label: 'Passwort',
+  password_label: 'Kennwort',
+  page_title_error: 'Fehler: {title}',
+  browser_on_system: '{browser} unter {system}',
 
   sign_in_title: 'Anmelden',
   sign_in_intro: 'Melden Sie sich mit Ihrem Firmenkonto an, um fortzufahren.',
   sign_in_submit: 'Anmelden',
   sign_in_with_provider: 'Mit {provider} anmelden',
   sign_in_or: 'oder',
-  sign_in_error_failed: 'Benutzername oder Passwort ist falsch.',
+  sign_in_error_failed: 'Benutzername oder Kennwort ist falsch.',
   sign_in_error_locked: 'Zu viele fehlgeschlagene Versuche. Versuchen Sie es ab {until} erneut.',
   sign_in_error_blocked: 'Dieses Konto ist gesperrt. Wenden Sie sich an Ihre IT-Abteilung.',
   sign_in_error_throttled:
@@ -348,15 +357,15 @@ const de: Record<MessageKey, string> = {
   sign_in_error_unavailable:
     'Die Anmeldung ist gerade nicht möglich: Das Firmenverzeichnis antwortet nicht. Bitte versuchen Sie es in einigen Minuten erneut.',
   sign_in_error_password_expired:
-    'Ihr Passwort ist abgelaufen. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
+    'Ihr Kennwort ist abgelaufen. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden Sie sich dann mit dem neuen an.',
   sign_in_error_must_change_password:
-    'Ihr Passwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden ' +
+    'Ihr Kennwort muss geändert werden, bevor Sie es verwenden können. Ändern Sie es auf dem in Ihrer Firma üblichen Weg und melden ' +
     'Sie sich dann mit dem neuen an.',
   sign_in_error_account_expired: 'Ihr Konto ist abgelaufen. Wenden Sie sich an Ihre IT-Abteilung.',
   sign_in_error_expired: 'Die Seite ist abgelaufen. Bitte melden Sie sich erneut an.',
   sign_in_error_provider: 'Die Anmeldung mit {provider} wurde nicht abgeschlossen. Bitte versuchen Sie es erneut.',
   field_required_username: 'Geben Sie Ihren Benutzernamen ein.',
-  field_required_password: 'Geben Sie Ihr Passwort ein.',
+  field_required_password: 'Geben Sie Ihr Kennwort ein.',
   field_required_code: 'Geben Sie den Code aus Ihrer App ein.',
   field_invalid_code: 'Der Code besteht aus 6 bis 8 Ziffern.',
 
@@ -526,6 +535,7 @@ const de: Record<MessageKey, string> = {
   account_recent_result: 'Ergebnis',
   account_recent_address: 'IP-Adresse',
   account_recent_client: 'Browser',
+  account_recent_steps: 'Schritte',
   account_recent_empty: 'Bisher wurden keine Anmeldungen aufgezeichnet.',
   account_recent_hint: 'Sie erkennen eine Anmeldung nicht? Melden Sie sich überall ab und informieren Sie Ihre IT-Abteilung.',
   account_notice_browsers_forgotten: 'Die gespeicherten Browser wurden vergessen. Jeder fragt wieder nach dem zweiten Schritt.',
@@ -539,6 +549,7 @@ const de: Record<MessageKey, string> = {
     'oder mit Fingerabdruck, Gesicht oder Geräte-PIN bestätigen.',
   security_key_name: 'Name',
   security_key_name_hint: 'Zum Beispiel „Blauer YubiKey“ oder „Dienstlaptop“.',
+  security_key_default_name: 'Sicherheitsschlüssel',
   security_key_add_submit: 'Sicherheitsschlüssel oder Passkey registrieren',
   security_key_needs_script: 'Zum Registrieren eines Sicherheitsschlüssels oder Passkeys braucht Ihr Browser JavaScript und WebAuthn.',
   security_key_refused: 'Der Sicherheitsschlüssel oder Passkey wurde nicht registriert: {reason}',
@@ -574,7 +585,6 @@ const de: Record<MessageKey, string> = {
   method_name_label: 'Name',
   method_name_hint: 'Damit Sie Ihre Methoden unterscheiden können, zum Beispiel „Gemeinsames Postfach, Annas Telefon“.',
   method_name_invalid: 'Geben Sie einen Namen mit 1 bis 64 Zeichen ein.',
-  method_name_invalid_title: 'Name nicht geändert',
   method_add_title: 'Authenticator-App hinzufügen',
   method_add_intro:
     'Scannen Sie diesen Code mit der App, die Sie hinzufügen möchten, zum Beispiel auf einem zweiten Telefon für ein gemeinsames ' +
@@ -599,6 +609,7 @@ const de: Record<MessageKey, string> = {
   sign_in_result_locked: 'Gesperrt',
   sign_in_result_blocked: 'Blockiert',
   sign_in_result_fraud: 'Betrug gemeldet',
+  sign_in_result_incomplete: 'Nicht abgeschlossen',
 
   fraud_report_title: 'Anmeldung melden',
   fraud_report_intro: 'Jemand hat sich mit dem Kennwort beim Konto {user} angemeldet. Wenn Sie das nicht waren, melden Sie es hier.',
@@ -650,7 +661,7 @@ const de: Record<MessageKey, string> = {
     'Ihr Browser hat mehr Daten gesendet, als das Gateway annimmt, häufig wegen zu vieler Cookies. Löschen Sie die Cookies für diese ' +
     'Website und versuchen Sie es erneut.',
   error_429: 'Gerade zu viele Anmeldungen',
-  error_429_text: 'Das Gateway prüft im Moment sehr viele Passwörter. Warten Sie einige Sekunden und versuchen Sie es erneut.',
+  error_429_text: 'Das Gateway prüft im Moment sehr viele Kennwörter. Warten Sie einige Sekunden und versuchen Sie es erneut.',
   error_500: 'Etwas ist schiefgelaufen',
   error_500_text:
     'Im Gateway ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal; wenn das Problem bleibt, wenden Sie sich ' +

@@ -22,7 +22,17 @@ import type { SessionData } from '../session/session.ts';
 import type { AuditStore, LockoutStore, MethodStore, PendingEnrollmentStore, RecoveryCodeStore, WebAuthnStore } from '../store/types.ts';
 import type { MessageRef } from './i18n.ts';
 import type { PortalContext, PortalKit, PortalModule } from './kit.ts';
-import { definePage, hidden, pageView, totpSetupOf, totpSetupView, type CodeForm, type FormFields, type TotpSetup } from './page.ts';
+import {
+  definePage,
+  hidden,
+  pageView,
+  totpSetupOf,
+  totpSetupView,
+  withError,
+  type CodeForm,
+  type FormFields,
+  type TotpSetup,
+} from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../factors/totp/verify.ts';
@@ -73,17 +83,21 @@ export interface MethodAddPage extends TotpSetup {
 export const methodAddPage = definePage({
   name: 'method-add',
   build(lang, d: MethodAddPage, v) {
-    return pageView(
+    const nameError = d.nameError && v.tr(lang, d.nameError);
+    const page = pageView(
       v.tr(lang, 'method_add_title'),
       { user: d.user, account: d.account, period: d.period },
       {
         ...totpSetupView(lang, d, v),
         name: d.name,
         notice: d.notice && v.tr(lang, d.notice),
-        nameError: d.nameError && v.tr(lang, d.nameError),
+        nameError,
+        // The first field in error takes the focus (the code field's own autofocus waits for a correct name).
+        codeFocus: Boolean(d.error) && !nameError,
       },
       'medium',
     );
+    return withError(page, nameError || d.error);
   },
 });
 
@@ -101,7 +115,7 @@ export const methodVerifyPage = definePage({
   build(lang, d: MethodVerifyPage, v) {
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
-    return pageView(
+    const page = pageView(
       v.tr(lang, 'method_verify_title'),
       {
         user: d.user,
@@ -109,6 +123,7 @@ export const methodVerifyPage = definePage({
       },
       { ...hidden(d), next: d.next, locked, error, codeDescribedBy: error ? 'code-hint code-error' : 'code-hint' },
     );
+    return withError(page, error);
   },
 });
 
@@ -257,7 +272,7 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       kit.page(ctx, status, 'method-add', {
         csrf: csrf(session),
         ...(await totpSetupOf(view, session.user, config.mfa.totp.issuer)),
-        name: extra.name ?? `Authenticator app ${count + 1}`,
+        name: extra.name ?? kit.text(ctx.lang, 'method_add_default_name', { n: count + 1 }),
         ...extra,
       });
     }
@@ -382,13 +397,8 @@ export function methodsModule(deps: MethodsModuleDeps): (kit: PortalKit) => Port
       }
       const id = form.get('id') ?? '';
       const name = cleanMethodName(form.get('name'));
-      if (name === null) {
-        return kit.page(ctx, 400, 'message', {
-          title: 'method_name_invalid_title',
-          text: 'method_name_invalid',
-          link: { href: path(PORTAL_PATHS.account), label: 'back_to_account' },
-        });
-      }
+      // Back to the account page with that method's rename field open, its error said and focused.
+      if (name === null) return kit.redirect(ctx.res, `${path(PORTAL_PATHS.account)}?rename-error=${encodeURIComponent(id)}`);
       const m = (await store.listMethods(session.user)).find((x) => x.id === id);
       if (!m || !(await store.renameMethod(session.user, id, name))) throw errors.notFound(`no method ${JSON.stringify(id)} of this user`);
       await kit.audit(ctx, {

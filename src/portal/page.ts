@@ -19,6 +19,8 @@ export interface PageView {
   width: 'narrow' | 'medium' | 'wide' | 'full';
   /** The page runs the gateway's one script (`webauthn.js`); only such pages allow `script-src 'self'`. */
   script?: boolean;
+  /** The page shows an error (a refused input, an error status): its document title starts with "Error: ". */
+  error?: boolean;
 }
 
 /** What the renderer lends every builder. */
@@ -59,6 +61,9 @@ export function pageView(
 ): PageView {
   return { title, params, view, width };
 }
+
+/** `page` marked as showing an error when `error` is truthy (see {@link PageView.error}). */
+export const withError = (page: PageView, error: unknown): PageView => (error ? { ...page, error: true } : page);
 
 /** Hidden fields every form carries. `rd` is the return URL, echoed only when given. */
 export interface FormFields {

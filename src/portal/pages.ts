@@ -8,7 +8,7 @@
 import type { MessageKey } from './messages.ts';
 import type { MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
-import { definePage, pageView, type PageDefinition } from './page.ts';
+import { definePage, pageView, withError, type PageDefinition } from './page.ts';
 import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
 import { signInPage } from './sign-in.ts';
 import { secondFactorPage } from './second-factor.ts';
@@ -62,7 +62,7 @@ const errorPage = definePage({
       const sentence = `${d.detailKey}_text`;
       textKey = isMessageKey(sentence) ? sentence : d.detailKey;
     }
-    return pageView(
+    const page = pageView(
       v.tr(lang, titleKey),
       { status: d.status, id: d.requestId ?? '', user: d.signOut?.user ?? '' },
       {
@@ -75,6 +75,7 @@ const errorPage = definePage({
         retryUrl: d.retryUrl !== undefined && SAME_ORIGIN_PATH.test(d.retryUrl) ? d.retryUrl : null,
       },
     );
+    return withError(page, true);
   },
 });
 
@@ -83,18 +84,23 @@ interface MessagePage {
   title: MessageRef;
   text: MessageRef;
   link?: { href: string; label: MessageRef };
+  /** The notice is an error (e.g. an invalid link): the document title says so. */
+  error?: boolean;
 }
 
 const messagePage = definePage({
   name: 'message',
   build: (lang, d: MessagePage, v) =>
-    pageView(
-      v.tr(lang, d.title),
-      {},
-      {
-        text: v.tr(lang, d.text),
-        link: d.link && { href: d.link.href, label: v.tr(lang, d.link.label) },
-      },
+    withError(
+      pageView(
+        v.tr(lang, d.title),
+        {},
+        {
+          text: v.tr(lang, d.text),
+          link: d.link && { href: d.link.href, label: v.tr(lang, d.link.label) },
+        },
+      ),
+      d.error,
     ),
 });
 

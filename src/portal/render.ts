@@ -40,6 +40,8 @@ export interface Renderer {
   render<N extends PageName>(name: N, lang: string, data: PageData[N], chrome?: PageChrome): { html: string; script: boolean };
   /** The error page for an HTTP status; unknown statuses use their class's (400/500) texts. */
   errorPage(status: number, lang: string, opts?: Omit<PageData['error'], 'status'>, chrome?: PageChrome): string;
+  /** A text of the catalog in `lang`, placeholders filled (for values a handler stores, such as a method's default name). */
+  text(lang: string, ref: MessageRef, params?: MessageParams): string;
 }
 
 export interface RendererOptions {
@@ -147,7 +149,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     data: PageData[N],
     chrome: PageChrome = {},
   ): { html: string; script: boolean } {
-    const { title, params, view, width, script } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
+    const { title, params, view, width, script, error } = (PAGES_BY_NAME.get(name) as PageDefinition<N, PageData[N]>).build(lang, data, v);
     const { base, proto } = texts.get(lang)!;
     const t = Object.create(proto) as Record<symbol, MessageParams | undefined>;
     t[PARAMS] = params;
@@ -157,6 +159,8 @@ export function createRenderer(opts: RendererOptions): Renderer {
       lang,
       t,
       title,
+      // Screen readers announce the title first: a page with an error says so there (WCAG 3.3.1).
+      documentTitle: error === true ? tr(lang, 'page_title_error', { title }) : title,
       productName: base.product_name,
       width,
       scriptSrc: script === true ? site.scriptSrc : '',
@@ -178,5 +182,6 @@ export function createRenderer(opts: RendererOptions): Renderer {
     errorPage(status, lang, o = {}, chrome) {
       return render('error', langOf(lang), { ...o, status }, chrome).html;
     },
+    text: (lang, ref, params) => tr(langOf(lang), ref, params),
   };
 }

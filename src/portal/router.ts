@@ -15,6 +15,7 @@ import type { SessionData } from '../session/session.ts';
 import { createKit, type PortalContext, type PortalDeps, type PortalModule } from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { pickLanguage } from './i18n.ts';
+import { pickCoding } from './compress.ts';
 import { signInModule } from './sign-in.ts';
 import { secondFactorModule } from './second-factor.ts';
 import { enrollmentModule } from './enrollment.ts';
@@ -78,19 +79,28 @@ export function createPortal(deps: PortalDeps): Portal {
   function staticAsset(ctx: PortalContext, name: string): void {
     const asset = assets.get(name);
     if (!asset) return kit.sendError(ctx.req, ctx.res, errors.notFound(`no static asset ${JSON.stringify(name)}`));
+    // Compressed once at start; the coding the client accepts, else the file as it is.
+    const coding = Object.keys(asset.encoded).length > 0 ? pickCoding(ctx.req.headers['accept-encoding']) : null;
+    const chosen = (coding !== null ? asset.encoded[coding] : undefined) ?? asset;
     const headers = {
       'content-type': asset.type,
-      etag: asset.etag,
+      etag: chosen.etag,
       'cache-control': 'public, max-age=31536000, immutable',
       'x-content-type-options': 'nosniff',
+      ...(Object.keys(asset.encoded).length > 0 ? { vary: 'accept-encoding' } : {}),
     };
-    if (ctx.req.headers['if-none-match'] === asset.etag) {
+    const validators = (ctx.req.headers['if-none-match'] ?? '').split(',').map((v) => v.trim());
+    if (validators.includes(chosen.etag) || validators.includes('*')) {
       ctx.res.writeHead(304, headers);
       ctx.res.end();
       return;
     }
-    ctx.res.writeHead(200, { ...headers, 'content-length': asset.body.length });
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : asset.body);
+    ctx.res.writeHead(200, {
+      ...headers,
+      ...(chosen !== asset ? { 'content-encoding': coding! } : {}),
+      'content-length': chosen.body.length,
+    });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : chosen.body);
   }
 
   /**

@@ -22,7 +22,7 @@ import { appendSetCookie } from '../session/cookies.ts';
 import { lockedUntil, lockoutPolicy } from '../regulation/lockout.ts';
 import { typedKind } from '../factors/fallback/codes.ts';
 import type { MessageRef } from './i18n.ts';
-import { definePage, hidden, pageView, sessionsLimitedText, type CodeForm, type ViewKit } from './page.ts';
+import { definePage, hidden, pageView, sessionsLimitedText, withError, type CodeForm, type ViewKit } from './page.ts';
 import {
   hasActiveMethod,
   queryParam,
@@ -125,6 +125,7 @@ export const secondFactorPage = definePage({
     const locked = d.lockedUntil !== undefined;
     const error = d.error && v.tr(lang, d.error);
     const recoveryError = d.recoveryError && v.tr(lang, d.recoveryError);
+    const securityKeyError = d.securityKeyError && v.tr(lang, d.securityKeyError);
     const accepts = (kind: string) => d.need === undefined || d.need.includes(kind);
     const methods = (d.methods ?? []).filter((m) => accepts(m.kind));
     const other = d.use === 'other';
@@ -171,7 +172,7 @@ export const secondFactorPage = definePage({
             : v.tr(lang, `second_factor_intro_${current.kind}`, { method: current.name }),
         useValue: pinned?.id ?? (keyOnly ? 'key' : undefined),
         securityKey,
-        securityKeyError: d.securityKeyError && v.tr(lang, d.securityKeyError),
+        securityKeyError,
         other,
         ways,
         otherUrl: other ? undefined : askFor('other'),
@@ -184,7 +185,7 @@ export const secondFactorPage = definePage({
         sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
       },
     );
-    return securityKey && !locked ? { ...page, script: true } : page;
+    return withError(securityKey && !locked ? { ...page, script: true } : page, error || recoveryError || securityKeyError);
   },
 });
 

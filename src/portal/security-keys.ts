@@ -16,7 +16,7 @@ import type { SessionsLimited } from '../session/sign-in-notice.ts';
 import type { UserDirectory } from '../factors/password/index.ts';
 import type { MessageRef } from './i18n.ts';
 import type { PortalContext, PortalKit, PortalModule, PortalDeps } from './kit.ts';
-import { definePage, hidden, pageView, sessionsLimitedText, type FormFields } from './page.ts';
+import { definePage, hidden, pageView, sessionsLimitedText, withError, type FormFields } from './page.ts';
 import { errors } from '../errors/errors.ts';
 import { readCookie } from '../session/cookies.ts';
 import { lockoutPolicy } from '../regulation/lockout.ts';
@@ -44,20 +44,19 @@ export interface SecurityKeyAddPage extends FormFields {
 export const securityKeyAddPage = definePage({
   name: 'security-key-add',
   build(lang, d: SecurityKeyAddPage, v) {
-    return {
-      ...pageView(
-        v.tr(lang, 'security_key_add_title'),
-        { user: d.user, reason: d.refused ? v.tr(lang, d.refused) : '' },
-        {
-          ...hidden(d),
-          name: d.name,
-          nameError: d.nameError && v.tr(lang, d.nameError),
-          refused: d.refused !== undefined,
-          sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
-        },
-      ),
-      script: true,
-    };
+    const nameError = d.nameError && v.tr(lang, d.nameError);
+    const page = pageView(
+      v.tr(lang, 'security_key_add_title'),
+      { user: d.user, reason: d.refused ? v.tr(lang, d.refused) : '' },
+      {
+        ...hidden(d),
+        name: d.name,
+        nameError,
+        refused: d.refused !== undefined,
+        sessionsLimited: sessionsLimitedText(lang, d.sessionsLimited, v),
+      },
+    );
+    return withError({ ...page, script: true }, nameError || d.refused);
   },
 });
 
@@ -98,7 +97,7 @@ export function securityKeysModule(deps: PortalDeps & { users: UserDirectory }):
       kit.page(ctx, status, 'security-key-add', {
         csrf: kit.csrfToken(session.sid, SIGNED_IN_FORMS),
         user: session.user,
-        name: extra.name ?? 'Security key',
+        name: extra.name ?? kit.text(ctx.lang, 'security_key_default_name'),
         ...extra,
       });
     }

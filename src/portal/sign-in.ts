@@ -10,7 +10,7 @@
 import type { MessageRef } from './i18n.ts';
 import { SIGN_IN_RETRY_AFTER_S } from '../errors/errors.ts';
 import { readCookie } from '../session/cookies.ts';
-import { definePage, hidden, pageView, type FormFields } from './page.ts';
+import { definePage, hidden, pageView, withError, type FormFields } from './page.ts';
 import { hasActiveMethod, queryParam, retryAfter, type PortalContext, type PortalDeps, type PortalKit, type PortalModule } from './kit.ts';
 import { PORTAL_PATHS } from './paths.ts';
 import { ruleTextsIn, type RuleTexts } from '../policy/compile.ts';
@@ -41,15 +41,16 @@ export const signInPage = definePage({
     const usernameError = d.fieldErrors?.username && v.tr(lang, d.fieldErrors.username);
     const passwordError = d.fieldErrors?.password && v.tr(lang, d.fieldErrors.password);
     const focusPassword = !usernameError && (Boolean(passwordError) || Boolean(d.username));
+    const formError = d.locked
+      ? v.tr(lang, 'sign_in_error_locked', { until: v.timeAfter(d.locked.until, d.locked.now, lang) })
+      : d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' });
     const page = pageView(
       v.tr(lang, 'sign_in_title'),
       { provider: d.provider?.name ?? '' },
       {
         ...hidden(d),
         username: d.username ?? '',
-        formError: d.locked
-          ? v.tr(lang, 'sign_in_error_locked', { until: v.timeAfter(d.locked.until, d.locked.now, lang) })
-          : d.formError && v.tr(lang, d.formError, { provider: d.provider?.name ?? '' }),
+        formError,
         usernameError,
         passwordError,
         focusUsername: !focusPassword,
@@ -60,7 +61,7 @@ export const signInPage = definePage({
         ruleTexts: d.rule ? ruleTextsIn(d.rule, lang) : null,
       },
     );
-    return d.passkey === true ? { ...page, script: true } : page;
+    return withError(d.passkey === true ? { ...page, script: true } : page, formError || usernameError || passwordError);
   },
 });
 

@@ -1,13 +1,15 @@
 /**
  * @module portal/static
  * The pages' static files (views/static), read once at start into memory with their
- * content type, a strong ETag and a short content hash for `?v=` cache-busting. Lookups
- * only consult the in-memory map, so a request name can never reach the file system.
+ * content type, a strong ETag and a short content hash for `?v=` cache-busting; text files
+ * also compressed once (brotli and gzip), for clients that accept it. Lookups only consult
+ * the in-memory map, so a request name can never reach the file system.
  */
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
+import { compress, type Coding } from './compress.ts';
 
 /** One file ready to send. */
 interface StaticAsset {
@@ -18,6 +20,8 @@ interface StaticAsset {
   readonly etag: string;
   /** 10 hex characters of the content's SHA-256, for `?v=` in URLs. */
   readonly hash: string;
+  /** The text files' compressed forms, each with its own ETag (another representation, RFC 9110 §8.8.3); absent when no smaller. */
+  readonly encoded: Readonly<Partial<Record<Coding, { readonly body: Buffer; readonly etag: string }>>>;
 }
 
 export interface StaticAssets {
@@ -26,6 +30,9 @@ export interface StaticAssets {
   /** Every file name, `/`-separated, relative to the static folder. */
   readonly names: readonly string[];
 }
+
+/** Types worth compressing: text. */
+const TEXT = /^(text\/|image\/svg\+xml)/;
 
 const TYPES: Readonly<Record<string, string>> = {
   '.css': 'text/css; charset=utf-8',
@@ -51,14 +58,18 @@ export function loadStaticAssets(dir: string): StaticAssets {
     const name = relative(dir, path).split(sep).join('/');
     const body = readFileSync(path);
     const digest = createHash('sha256').update(body).digest();
+    const type = TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+    const tag = digest.toString('base64url');
+    const encoded: Partial<Record<Coding, { body: Buffer; etag: string }>> = {};
+    if (TEXT.test(type)) {
+      for (const coding of ['br', 'gzip'] as const) {
+        const packed = compress(body, coding, 'once');
+        if (packed.length < body.length) encoded[coding] = Object.freeze({ body: packed, etag: `"${tag}-${coding}"` });
+      }
+    }
     files.set(
       name,
-      Object.freeze({
-        body,
-        type: TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
-        etag: `"${digest.toString('base64url')}"`,
-        hash: digest.toString('hex').slice(0, 10),
-      }),
+      Object.freeze({ body, type, etag: `"${tag}"`, hash: digest.toString('hex').slice(0, 10), encoded: Object.freeze(encoded) }),
     );
   }
   const names = Object.freeze([...files.keys()].sort());

@@ -173,9 +173,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // E-mail and sign-in log retention; build() moves the reloadable settings along.
   let adminAddresses: readonly string[] = initial.mfa.fraud_alert.notify;
+  let adminLanguage = initial.notifications.language;
   let retentionMs = parseDuration(initial.log.sign_in_retention);
   const { mailer, notifier } = createNotifications(initial, log, {
     admins: () => adminAddresses,
+    adminLanguage: () => adminLanguage,
     ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
   });
   const housekeeping = startHousekeeping({ store, retentionMs: () => retentionMs, clock, log });
@@ -278,6 +280,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxPerUser = config.session.max_per_user;
     absoluteMs = parseDuration(config.session.absolute_timeout);
     adminAddresses = config.mfa.fraud_alert.notify;
+    adminLanguage = config.notifications.language;
     retentionMs = parseDuration(config.log.sign_in_retention);
     passwordPolicy = lockoutPolicy(config.mfa.password_lockout);
     throttleSettings = sourceThrottleSettings(config.mfa.source_throttle);

@@ -263,7 +263,7 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     t.match(p.url(), /\/\.gateway\/sign-in\?rd=/);
     t.equal(await p.locator('html').getAttribute('lang'), 'de', 'html lang=de');
     await p.getByLabel('Benutzername').waitFor();
-    t.equal(await p.getByLabel('Passwort').count(), 1, 'the password field is labelled "Passwort"');
+    t.equal(await p.getByLabel('Kennwort').count(), 1, 'the password field is labelled "Kennwort" (one term, as Microsoft’s German UI)');
     t.equal(await p.getByRole('heading', { name: 'Anmelden' }).count(), 1, 'the heading is "Anmelden"');
     t.equal(await p.getByRole('button', { name: 'Anmelden' }).count(), 1, 'the button is "Anmelden"');
     t.match(await p.title(), /^Anmelden · /, 'the title is German');
@@ -271,11 +271,11 @@ t.test('signing in through the gateway in a real browser', { skip: skipWithoutCh
     await shot(p, '8-sign-in-de');
     // A wrong password, in German.
     await p.getByLabel('Benutzername').fill('alice');
-    await p.getByLabel('Passwort').fill('not-the-password');
+    await p.getByLabel('Kennwort').fill('not-the-password');
     await Promise.all([p.waitForLoadState('load'), p.getByRole('button', { name: 'Anmelden' }).click()]);
     const alert = p.getByRole('alert');
     await alert.waitFor();
-    t.match(await alert.innerText(), /Benutzername oder (das )?Passwort/i, `a German error: ${await alert.innerText()}`);
+    t.match(await alert.innerText(), /Benutzername oder (das )?Kennwort/i, `a German error: ${await alert.innerText()}`);
     t.equal(await p.getByLabel('Benutzername').inputValue(), 'alice', 'the user name is kept');
     t.equal(await focused(p), 'input#password[password]', 'focus is on the password field after a failure');
     await shot(p, '9-sign-in-de-failed');

@@ -359,7 +359,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
   t.same(c.mfa, {
     methods: ['totp'],
     first_enrollment: 'trusted_networks',
-    totp: { issuer: 'mfa-gateway', period: 30, skew_steps: 1 },
+    totp: { issuer: 'MFA Gateway', period: 30, skew_steps: 1 },
     lockout: { denials: 5, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
     password_lockout: { denials: 10, counter_reset_minutes: 10, auto_unblock_minutes: 15 },
     source_throttle: { enabled: true, failures: 50, window_minutes: 10, ipv4_prefix: 32, ipv6_prefix: 64 },
@@ -370,7 +370,7 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
     max_methods_per_user: 5,
     app_passwords: { enabled: false },
     webauthn: {
-      rp_name: 'mfa-gateway',
+      rp_name: 'MFA Gateway',
       user_verification: 'preferred',
       attestation: 'none',
       allowed_aaguids: [],
@@ -379,10 +379,29 @@ t.test('a minimal config gets every default, with absolute paths', async (t) => 
       passwordless: false,
     },
   });
-  t.same(c.notifications, {});
+  t.same(c.notifications, { language: 'en' });
+  t.same(c.portal, {});
   t.same(c.messages, {});
   t.same(c.log, { level: 'info', sign_in_retention: '90d' });
   t.same(c.rules, [{ policy: 'two_factor', case_sensitive: false, app_passwords: false, step_up_grant: '5m', mode: 'enforce' }]);
+});
+
+t.test('the authenticator app and the passkey dialog name the organization, not a slug', async (t) => {
+  const named = (await load(t, `${MINIMAL}portal:\n  organization: Example Corp\n`)).result;
+  t.ok(named.ok);
+  if (!named.ok) return;
+  t.equal(named.config.mfa.totp.issuer, 'Example Corp');
+  t.equal(named.config.mfa.webauthn.rp_name, 'Example Corp');
+  const own = (
+    await load(
+      t,
+      `${MINIMAL}portal: { organization: Example Corp }\nmfa:\n  totp: { issuer: Example VPN }\n  webauthn: { rp_name: Example SSO }\n`,
+    )
+  ).result;
+  t.ok(own.ok);
+  if (!own.ok) return;
+  t.equal(own.config.mfa.totp.issuer, 'Example VPN', 'an issuer set in the config wins');
+  t.equal(own.config.mfa.webauthn.rp_name, 'Example SSO');
 });
 
 t.test('optional sections get their own defaults when present', async (t) => {

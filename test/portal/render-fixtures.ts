@@ -24,6 +24,13 @@ const METHODS = [
   { id: 'm-3', kind: 'totp', name: 'Authenticator app' },
 ] as const satisfies readonly { id: string; kind: 'totp' | 'oath_token'; name: string }[];
 
+/** User-Agent headers of three browsers, as the store keeps them. */
+const USER_AGENTS = {
+  firefoxWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  chromeAndroid: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
+  safariMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
+} as const;
+
 /** Named variants per page; the first of each is the plain page. */
 export async function samplePages(): Promise<{ [N in PageName]: Record<string, PageData[N]> }> {
   const qrSvgTrusted = await QRCode.toString(OTPAUTH, { type: 'svg', margin: 1 });
@@ -158,9 +165,33 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         addMethodUrl: '/.gateway/enroll',
         rememberedBrowsers: 2,
         signIns: [
-          { at: at('2026-03-11T07:58:00Z'), result: 'success', ip: '10.20.1.17', client: 'Firefox on Windows' },
-          { at: at('2026-03-10T22:14:00Z'), result: 'denied', ip: '203.0.113.50', client: 'Chrome on Android' },
-          { at: at('2026-03-10T08:03:00Z'), result: 'success', ip: '2001:db8::42', client: 'Safari on macOS' },
+          {
+            at: at('2026-03-11T07:58:00Z'),
+            result: 'success',
+            ip: '10.20.1.17',
+            userAgent: USER_AGENTS.firefoxWindows,
+            steps: [
+              { detail: 'password ok', ok: true },
+              { detail: 'totp code accepted (iPhone); browser remembered for 14 days', ok: true },
+            ],
+          },
+          {
+            at: at('2026-03-10T22:14:00Z'),
+            result: 'locked',
+            ip: '203.0.113.50',
+            userAgent: USER_AGENTS.chromeAndroid,
+            steps: [{ detail: 'wrong password; locked out until 2026-03-10T22:29:00.000Z', ok: false }],
+          },
+          {
+            at: at('2026-03-10T08:03:00Z'),
+            result: 'incomplete',
+            ip: '2001:db8::42',
+            userAgent: USER_AGENTS.safariMac,
+            steps: [
+              { detail: 'password ok', ok: true },
+              { detail: 'wrong code', ok: false },
+            ],
+          },
         ],
         sessions: [
           {
@@ -168,7 +199,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             startedAt: at('2026-03-11T07:58:00Z'),
             lastSeenAt: at('2026-03-11T09:30:00Z'),
             ip: '10.20.1.17',
-            client: 'Firefox on Windows',
+            userAgent: USER_AGENTS.firefoxWindows,
             current: true,
           },
           {
@@ -176,7 +207,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             startedAt: at('2026-03-10T08:03:00Z'),
             lastSeenAt: at('2026-03-10T17:45:00Z'),
             ip: '2001:db8::42',
-            client: 'Safari on macOS',
+            userAgent: USER_AGENTS.safariMac,
             current: false,
           },
         ],
@@ -210,7 +241,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         user: 'alice',
         at: at('2026-03-12T14:05:00Z'),
         ip: '198.51.100.23',
-        browser: 'Firefox on Windows',
+        userAgent: USER_AGENTS.firefoxWindows,
         autoBlock: true,
       },
       noBlock: {
@@ -219,7 +250,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         user: 'alice',
         at: at('2026-03-12T14:05:00Z'),
         ip: '2001:db8::1',
-        browser: 'Unknown browser',
+        userAgent: '',
         autoBlock: false,
       },
     },
@@ -370,7 +401,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             startedAt: Date.UTC(2026, 10, 23, 8),
             lastSeenAt: Date.UTC(2026, 10, 23, 9),
             ip: '192.0.2.10',
-            client: 'Firefox on Windows',
+            userAgent: USER_AGENTS.firefoxWindows,
           },
         ],
         blockDays: 90,
@@ -383,7 +414,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
             outcome: 'success',
             ip: '10.0.0.1',
             rule: null,
-            detail: 'blocked by alice',
+            detail: 'blocked by alice until 2026-06-10T14:05:00.000Z: laptop stolen',
           },
         ],
         notice: { key: 'admin_done_reset', params: { count: 2 } },

@@ -113,11 +113,11 @@ t.test('user data is escaped; only the QR SVG is inserted raw', async (t) => {
   t.match(enroll, 'aria-label="QR code that adds &lt;script&gt;');
 
   const account = renderer.page('account', 'en', {
-    sessions: [{ id: evil, startedAt: 0, lastSeenAt: 0, ip: evil, client: evil, current: false }],
+    sessions: [{ id: evil, startedAt: 0, lastSeenAt: 0, ip: evil, userAgent: evil, current: false }],
     csrf: 'c',
     user: { username: evil, name: evil, email: evil },
     methods: [{ name: evil, kind: 'totp', addedAt: 0 }],
-    signIns: [{ at: 0, result: 'denied', ip: evil, client: evil }],
+    signIns: [{ at: 0, result: 'denied', ip: evil, userAgent: evil, steps: [{ detail: evil, ok: false }] }],
   });
   t.notMatch(account, evil);
   const message = renderer.page('message', 'en', { title: 'continue', text: 'continue', link: { href: '"><x', label: 'continue' } });
@@ -311,7 +311,11 @@ t.test('account page, full and empty', async (t) => {
   t.match(full, /action="\/.gateway\/account\/forget-browsers"/);
   t.match(full, /action="\/.gateway\/account\/sign-out-everywhere"/);
   t.match(full, /<div class="alert alert--success" role="status">Remembered browsers were forgotten/);
-  t.match(full, /status--bad">Denied</);
+  t.match(full, /status--bad">Locked out</);
+  t.match(full, /status--bad">Not completed</);
+  t.match(full, '<li>Password correct</li><li>Code of the authenticator app “iPhone” accepted; browser remembered for 14 days</li>');
+  t.match(full, /<td data-label="Browser">Firefox on Windows/);
+  t.match(renderer.page('account', 'de', samples.account.plain!), /<td data-label="Browser">Firefox unter Windows/);
   t.match(full, '<code>2001:db8::42</code>');
   t.equal(
     tags(full, 'form').every((f) => attr(f, 'method') === 'post'),

@@ -178,7 +178,8 @@ export function storeConformance(backend: string, makeHarness: () => Promise<Sto
     t.not(await store.getPending('alice'), null, 'a refused completion keeps the pending enrollment');
     const done = await store.completeEnrollment({ user: 'alice', pendingId: p3.id, label: 'phone', step: 777, maxPerUser: 5 });
     if (!done.ok) throw new Error('complete failed');
-    t.match(done.method, { user: 'alice', kind: 'totp', label: 'phone', active: true, lastStep: 777 });
+    t.match(done.method, { user: 'alice', kind: 'totp', label: 'phone', active: true, lastStep: 777, lastUsedAt: h.clock.now });
+    t.equal((await store.listMethods('alice'))[0]!.lastUsedAt, h.clock.now, 'the confirming code is its last use');
     t.same(await store.secretOf(done.method.id), Buffer.alloc(20, 3));
     t.equal(await store.getPending('alice'), null, 'consumed');
     t.equal(await store.claimStep(done.method.id, 777), false, 'the confirmation code cannot be replayed');

@@ -57,7 +57,11 @@ export async function countMethods(c: Conn, key: string): Promise<number> {
   return Number((await c.query<{ n: number }>(sql, [key, key])).rows[0]!.n);
 }
 
-/** Inserts a method row, its secret sealed and bound to it (the caller holds the user lock when a limit applies). */
+/**
+ * Inserts a method row, its secret sealed and bound to it (the caller holds the user lock when a
+ * limit applies). A method stored with a step already used (enrollment's confirming code) was
+ * used now: that code is its last use.
+ */
 export async function insertMethod(
   c: Conn,
   box: SecretBox,
@@ -68,7 +72,7 @@ export async function insertMethod(
   const { rows } = await c.query<MethodRow>(
     `INSERT INTO methods (id, user_key, kind, label, secret_sealed, algorithm, digits, period, active, serial, manufacturer, model,
                           created_at, last_used_at, last_step)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING *`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     [
       id,
       userKey(m.user),
@@ -83,6 +87,7 @@ export async function insertMethod(
       m.manufacturer,
       m.model,
       now,
+      (m.lastStep ?? null) === null ? null : now,
       m.lastStep,
     ],
   );
