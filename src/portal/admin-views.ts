@@ -13,7 +13,7 @@ import { countKey, type MessageParams, type MessageRef } from './i18n.ts';
 import { isMessageKey } from './messages.ts';
 import { definePage, pageView, withError, type CodeForm, type ViewKit } from './page.ts';
 import { describeUserAgent } from '../audit/user-agent.ts';
-import { detailText } from './log-details.ts';
+import { detailText, kindText } from './log-details.ts';
 
 /** `app-passwords`: POST `{prefix}account/app-passwords` (`name`, `csrf`) and `.../revoke` (`id`, `csrf`). */
 export interface AppPasswordsPage {
@@ -208,6 +208,12 @@ const named = (v: ViewKit, lang: string, prefix: string, value: string) => {
   return isMessageKey(key) ? v.tr(lang, key) : value;
 };
 
+/** An event kind as the sign-in log names it (`log-details`), or by the admin catalog (report-only) where it does not. */
+const kindName = (v: ViewKit, lang: string, kind: string) => {
+  const text = kindText(kind, lang, v.tr);
+  return text === kind ? named(v, lang, 'admin_kind_', kind) : text;
+};
+
 /**
  * The detail in the reader's language where the gateway wrote it in a known form (report-only
  * minutes here, every other kind's in `log-details`), without the ids kept for operators; else as stored.
@@ -230,7 +236,7 @@ const logRows = (v: ViewKit, lang: string, entries: readonly AdminLogEntry[]) =>
     at: v.date(e.at, lang),
     user: e.user === '' ? v.tr(lang, 'admin_log_not_signed_in') : e.user,
     userUrl: e.user === '' ? undefined : admin(v, `/user${query({ name: e.user })}`),
-    kind: named(v, lang, 'admin_kind_', e.kind),
+    kind: kindName(v, lang, e.kind),
     // Report-only outcomes are neither: nothing was enforced.
     status: e.outcome === 'success' ? 'status--ok' : e.outcome === 'denied' ? 'status--bad' : '',
     outcome: named(v, lang, 'admin_outcome_', e.outcome),
@@ -519,7 +525,7 @@ export const adminLogPage = definePage({
     }));
     const kindOptions = ['', ...AUDIT_KINDS].map((value) => ({
       value,
-      label: value === '' ? v.tr(lang, 'admin_log_any') : named(v, lang, 'admin_kind_', value),
+      label: value === '' ? v.tr(lang, 'admin_log_any') : kindName(v, lang, value),
       selected: d.filters.kind === value,
     }));
     const outcomeOptions = ['', 'success', 'denied'].map((value) => ({

@@ -16,8 +16,9 @@ import { ENGLISH_WORDS } from './german-words.ts';
 const CHROME_LINUX = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const GERMAN = { 'accept-language': 'de-DE,de;q=0.9,en;q=0.5', 'user-agent': CHROME_LINUX };
 
-/** Technical literals a German text may quote as they are: config keys, a command, the token CSV's header. */
-const LITERALS = /mfa-gateway log --user|upn,serial number,secret key,time interval,manufacturer,model|[\w-]+(?:\.[\w-]+)+/g;
+/** Technical literals a German text may quote as they are: config keys, commands, the token CSV's header. */
+const LITERALS =
+  /mfa-gateway (?:log --user|users make-admin)|upn,serial number,secret key,time interval,manufacturer,model|[\w-]+(?:\.[\w-]+)+/g;
 
 /** Whole English words in `text`, placeholders and literals removed first. */
 function englishIn(text: string): string[] {
