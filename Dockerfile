@@ -23,6 +23,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production
+# V8's young generation kept small: measured with `npm run bench` (the -small-heap scenarios,
+# README "Sizing"), it cuts peak RSS at 100,000 sessions with little cost in throughput.
+# Add --max-old-space-size=N (MB) to cap the heap for a container memory limit.
+ENV NODE_OPTIONS="--max-semi-space-size=1"
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
