@@ -1046,6 +1046,10 @@ export function auditStates(t: Test, area: Area): void {
             for (const viewport of VIEWPORTS) {
               await page.setViewportSize(viewport);
               const variant = `${state.name} ${lang} ${colorScheme} ${viewport.name}`;
+              const applied = await page.evaluate<string>(
+                `(matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light') + innerWidth`,
+              );
+              if (applied !== `${colorScheme}${viewport.width}`) t.fail(`${variant}: the page has ${applied}`);
               const violations = await axeViolations(page);
               audits++;
               if (violations.length > 0 || process.env.AXE_SCREENSHOTS)
