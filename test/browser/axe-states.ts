@@ -184,7 +184,7 @@ async function password(s: Scene, page: Page, user: User): Promise<number> {
   return submit(page, 'form:has(#password) button[type=submit]');
 }
 
-/** Opens `path`; when the gateway first asks alice for a fresh code (account changes, admin pages), gives it. */
+/** Opens `path`; when the gateway first asks for a fresh code (account changes, admin pages), gives it. */
 async function fresh(s: Scene, page: Page, path: string): Promise<number> {
   const status = await go(page, path);
   const verify = page.locator(`form[action$="/methods/verify"] #code, form[action="${G}/admin/verify"] #code`);
@@ -235,9 +235,8 @@ async function carolEntersAccessPass(s: Scene): Promise<void> {
   await submit(page, PASS_BUTTON);
 }
 
-/** alice registers a security key (Chromium's virtual authenticator) from her account page. */
-async function aliceRegistersKey(s: Scene): Promise<void> {
-  const page = await s.page('alice');
+/** The actor registers a security key (Chromium's virtual authenticator) from the account pages. */
+async function registerKey(s: Scene, page: Page, user: User): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -246,7 +245,19 @@ async function aliceRegistersKey(s: Scene): Promise<void> {
   await fresh(s, page, `${G}/account/security-keys/add`);
   await fill(page, { '#key-name': 'Blue key' });
   await submit(page, 'form[data-webauthn="register"] button[type=submit]');
-  if ((await s.gw.store.listCredentials('alice')).length !== 1) throw new Error('the security key was not registered');
+  if ((await s.gw.store.listCredentials(user)).length !== 1) throw new Error(`${user}'s security key was not registered`);
+}
+
+/** bob gives his code, registers a security key and creates an app password. */
+async function bobAddsKeyAndAppPassword(s: Scene): Promise<void> {
+  const page = await s.page('bob');
+  await go(page, `${G}/second-factor`);
+  await fill(page, { '#code': s.code() });
+  await submit(page, CODE_BUTTON);
+  await registerKey(s, page, 'bob');
+  await go(page, `${G}/account/app-passwords`);
+  await fill(page, { '#name': 'Calendar' });
+  await submit(page, 'form:has(#name) button[type=submit]');
 }
 
 /** bob on his account page with both factors, signing in again where needed. */
@@ -705,7 +716,7 @@ const AREAS = {
       name: 'account/security-key',
       page: 'account',
       as: 'alice',
-      setup: aliceRegistersKey,
+      setup: async (s) => registerKey(s, await s.page('alice'), 'alice'),
       open: (_, p) => go(p, `${G}/account`),
       shows: 'section[aria-labelledby="keys-heading"] table',
     },
@@ -902,6 +913,14 @@ const AREAS = {
       as: 'alice',
       open: (s, p) => fresh(s, p, `${G}/admin/user?name=bob`),
       shows: 'input[id^="code-"]',
+    },
+    {
+      name: 'admin-user/security-key-and-app-password',
+      page: 'admin-user',
+      as: 'alice',
+      setup: bobAddsKeyAndAppPassword,
+      open: (s, p) => fresh(s, p, `${G}/admin/user?name=bob`),
+      shows: `main:has(form[action="${G}/admin/user/revoke-app-passwords"]) form[action="${G}/admin/user/remove-key"] button`,
     },
     { name: 'admin-log', page: 'admin-log', as: 'alice', open: (s, p) => fresh(s, p, `${G}/admin/log`), shows: 'table', status: 200 },
     {

@@ -32,8 +32,8 @@ export async function loadAxe(context: BrowserContext): Promise<void> {
  * Runs axe over the page as it is now (viewport, colour scheme) and returns its violations,
  * and the text whose colour contrast axe could not decide (reported as `color-contrast-undecided`:
  * unchecked contrast is how a dark-mode regression would slip through). The pass that finds
- * them skips building CSS selectors (most of axe's time on a small page); only a page with
- * findings is run again with selectors, to name the elements.
+ * them skips building CSS selectors; only a page with findings is run again with selectors,
+ * to name the elements.
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate<boolean>('typeof window.axe === "object"')))
