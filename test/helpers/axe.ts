@@ -31,24 +31,18 @@ export async function loadAxe(context: BrowserContext): Promise<void> {
 /**
  * Runs axe over the page as it is now (viewport, colour scheme) and returns its violations,
  * and the text whose colour contrast axe could not decide (reported as `color-contrast-undecided`:
- * unchecked contrast is how a dark-mode regression would slip through). The pass that finds
- * them skips building CSS selectors; only a page with findings is run again with selectors,
- * to name the elements.
+ * unchecked contrast is how a dark-mode regression would slip through).
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate<boolean>('typeof window.axe === "object"')))
     throw new Error(`axe is not loaded in ${page.url()}: call loadAxe(context) before opening the page`);
-  const undecided = `r.incomplete.filter((i) => i.id === 'color-contrast')`;
-  const quick = { runOnly: { type: 'tag', values: AXE_TAGS }, resultTypes: ['violations'], selectors: false, ancestry: false };
-  const found = await page.evaluate<number>(
-    `axe.run(document, ${JSON.stringify(quick)}).then((r) => r.violations.length + ${undecided}.length)`,
-  );
-  if (found === 0) return [];
-  const named = { runOnly: { type: 'tag', values: AXE_TAGS }, resultTypes: ['violations', 'incomplete'] };
+  const options = { runOnly: { type: 'tag', values: AXE_TAGS }, resultTypes: ['violations', 'incomplete'] };
   // A string expression: tsconfig has no DOM types.
-  return page.evaluate<AxeViolation[]>(`axe.run(document, ${JSON.stringify(named)}).then((r) => [
+  return page.evaluate<AxeViolation[]>(`axe.run(document, ${JSON.stringify(options)}).then((r) => [
     ...r.violations,
-    ...${undecided}.map((i) => ({ ...i, id: 'color-contrast-undecided', help: "axe could not check this text's colour contrast" })),
+    ...r.incomplete
+      .filter((i) => i.id === 'color-contrast')
+      .map((i) => ({ ...i, id: 'color-contrast-undecided', help: "axe could not check this text's colour contrast" })),
   ].map((v) => ({
     rule: v.id,
     impact: v.impact || '',
