@@ -777,6 +777,25 @@ const AREAS = {
       shows: '.alert--success',
       status: 200,
     },
+    {
+      // Last: with one session per user, alice's new sign-in ends her others.
+      name: 'account/older-sessions-ended',
+      page: 'account',
+      as: 'alice-password',
+      async setup(s) {
+        await s.configure((c) => {
+          c.session.max_per_user = 1;
+        });
+        const p = await s.page('alice-password');
+        await p.context().clearCookies();
+        await password(s, p, 'alice');
+        await fill(p, { '#code': s.code() });
+        await submit(p, CODE_BUTTON);
+      },
+      open: (_, p) => go(p, `${G}/account`),
+      shows: '.alert--warn',
+      cleanup: (s) => s.configure(),
+    },
   ],
   admin: [
     {
