@@ -45,8 +45,9 @@ export interface GatewaySetup {
 }
 
 /**
- * The V8 heap settings the Docker image ships (`NODE_OPTIONS` in the Dockerfile; README "Sizing"):
- * the `-small-heap` scenarios run the gateway with them, next to the same scenario without.
+ * A smaller V8 young generation, measured against the default by the `-small-heap` scenarios
+ * (the same scenario without it runs in the same bench). README "Sizing" has the outcome; the
+ * Docker image ships no heap flags.
  */
 export const SMALL_HEAP = ['--max-semi-space-size=1'] as const;
 
