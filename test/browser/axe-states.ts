@@ -378,8 +378,8 @@ const AREAS = {
       status: 200,
     },
     {
-      name: 'message/fraud-reported',
-      page: 'message',
+      name: 'fraud-reported',
+      page: 'fraud-reported',
       as: 'visitor',
       async open(s, p, lang) {
         await go(p, fraudLink(s, lang));
@@ -456,8 +456,8 @@ const AREAS = {
       as: 'bob',
       async open(s, p) {
         await unlock('bob')(s);
-        await go(p, `${G}/second-factor`);
-        await p.locator('details.recovery summary').click();
+        // The recovery code is on the "Use another method" page.
+        await go(p, `${G}/second-factor?use=other`);
         await fill(p, { '#recovery-code': WRONG_RECOVERY_CODE });
         return submit(p, 'form:has(#recovery-code) button[type=submit]');
       },
@@ -879,9 +879,23 @@ const AREAS = {
         const status = await fresh(s, p, `${G}/admin/user?name=dave`);
         if ((await p.locator('#block-reason').count()) === 0) return status;
         await fill(p, { '#block-reason': 'laptop stolen' });
-        return submit(p, 'form:has(#block-reason) button[type=submit]');
+        // Blocking asks first (a confirmation page); its button confirms.
+        await submit(p, 'form:has(#block-reason) button[type=submit]');
+        return submit(p, 'form:has(input[name="confirm"]) button[type=submit]');
       },
       shows: '#unblock-reason',
+      status: 200,
+    },
+    {
+      name: 'admin-confirm',
+      page: 'admin-confirm',
+      as: 'alice',
+      async open(s, p) {
+        await fresh(s, p, `${G}/admin/user?name=dave`);
+        // End sessions: the page that says what will happen, before anything does.
+        return submit(p, 'form[action$="/user/revoke"] button[value="sessions"]');
+      },
+      shows: 'form:has(input[name="confirm"])',
       status: 200,
     },
     {
@@ -1105,7 +1119,13 @@ export function auditStates(t: Test, area: Area): void {
 }
 
 /** Pages without a state in the table (every page needs one). */
+/**
+ * Pages audited elsewhere because the table's gateways cannot reach them: `signed-in` needs
+ * `session.max_per_user` and shows once (audited in test/browser/sessions.test.ts).
+ */
+const AUDITED_ELSEWHERE: readonly PageName[] = ['signed-in'];
+
 export function pagesWithoutState(pages: readonly PageName[]): PageName[] {
   const all: readonly PageState[] = Object.values(AREAS).flat();
-  return pages.filter((name) => !all.some((s) => s.page === name));
+  return pages.filter((name) => !AUDITED_ELSEWHERE.includes(name) && !all.some((s) => s.page === name));
 }

@@ -87,7 +87,7 @@ t.test('no dead ends and another way in, in a real browser', { skip: skipWithout
     await page.goto('/finance/q3');
     await page.locator('#username').waitFor();
     const back = page.locator('#back-to-app');
-    t.equal(await back.innerText(), `← Back to ${host}`);
+    t.equal(await back.innerText(), `Back to ${host}`);
     t.equal(await back.getAttribute('href'), `${base}/finance/q3`, 'back to the return URL');
     t.equal(await page.getByRole('link', { name: 'MFA Gateway' }).getAttribute('href'), `${base}/`, 'the brand links to the public URL');
     t.equal(await page.locator('footer').innerText(), 'Need help? IT service desk · +49 30 1234 5678 · it-help@example.com');
@@ -101,7 +101,7 @@ t.test('no dead ends and another way in, in a real browser', { skip: skipWithout
     t.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Access denied');
     t.equal(await page.locator('#signed-in-as').innerText(), 'Signed in as bob');
     t.equal(await page.locator('#rule-explanation').innerText(), 'The finance reports are for the finance team.');
-    t.equal(await page.locator('#back-to-app').innerText(), `← Back to ${host}`);
+    t.equal(await page.locator('#back-to-app').innerText(), `Back to ${host}`);
     await shot(page, 'en-2-forbidden');
 
     // By keyboard: Tab from the page's start reaches the button (after the header's two links), Enter signs out.
@@ -158,7 +158,7 @@ t.test('no dead ends and another way in, in a real browser', { skip: skipWithout
     const page = await context.newPage();
     await page.goto('/finance/q3');
     await page.locator('#username').waitFor();
-    t.equal(await page.locator('#back-to-app').innerText(), `← Zurück zu ${host}`);
+    t.equal(await page.locator('#back-to-app').innerText(), `Zurück zu ${host}`);
     t.equal(await page.locator('footer').innerText(), 'Brauchen Sie Hilfe? IT-Servicedesk · +49 30 1234 5678 · it-help@example.com');
     await shot(page, 'de-1-sign-in');
     await password(page, 'bob', /\/\.gateway\/second-factor\?rd=/);

@@ -11,6 +11,7 @@ import t from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PASSWORDS, enrollmentSecret, startTestGateway, totpCode } from '../helpers/gateway.ts';
 import { launchChromium, publicOnLocalhost, skipWithoutChromium, startSampleUpstream } from '../helpers/browser.ts';
+import { axeViolations, describeViolations, loadAxe } from '../helpers/axe.ts';
 
 const ARTIFACTS = 'test-artifacts/browser';
 const NAV_TIMEOUT = 20_000;
@@ -193,6 +194,7 @@ t.test(
     await t.test('a sign-in that leads straight into the app shows a page with a link on, in German, once', async (t) => {
       const third = await newContext(browser, base, FIREFOX, 'de-DE');
       t.teardown(() => third.close());
+      await loadAxe(third);
       const page = await third.newPage();
       await page.goto(`${base}/notes/today`);
       await page.locator('input[name="username"]').fill('bob');
@@ -202,6 +204,16 @@ t.test(
       t.equal(await note(page).innerText(), 'Die Anmeldung in diesem Browser hat Ihre älteste Sitzung beendet (höchstens 1 gleichzeitig).');
       const interstitial = page.url();
       await shot(page, '8-signed-in-told');
+      // The page is shown once, so it is audited here rather than in test/browser/axe-states.ts:
+      // light and dark, at 320 px and desktop width.
+      for (const colorScheme of ['light', 'dark'] as const) {
+        for (const width of [320, 1024]) {
+          await page.emulateMedia({ colorScheme });
+          await page.setViewportSize({ width, height: 800 });
+          const violations = await axeViolations(page);
+          t.same(violations, [], `axe on the signed-in page, ${colorScheme}, ${width} px: ${describeViolations(violations)}`);
+        }
+      }
       const link = page.getByRole('link', { name: `Weiter zu localhost:${gw.port}` });
       t.equal(await link.getAttribute('href'), `${base}/notes/today`, 'a plain link to the return URL');
       t.equal(await page.locator('script').count(), 0, 'no script on the page');

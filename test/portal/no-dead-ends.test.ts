@@ -40,7 +40,7 @@ const decode = (s: string) =>
 
 /** The header's "Back to …" link: where it leads and what it says. */
 function backLink(html: string): { href: string; label: string } | null {
-  const m = /<a id="back-to-app" href="([^"]*)"><span aria-hidden="true">← <\/span>([^<]*)<\/a>/.exec(html);
+  const m = /<a id="back-to-app" href="([^"]*)">([^<]*)<\/a>/.exec(html);
   return m ? { href: decode(m[1]!), label: m[2]! } : null;
 }
 
