@@ -42,6 +42,8 @@ export interface GatewaySetup {
   nodeOptions?: readonly string[];
   /** Another checkout's `bin/mfa-gateway.js` (the `@base` scenarios of `--baseline-ref`); default this one's. */
   bin?: string;
+  /** A command that runs node (e.g. valgrind and its options, bench/instructions.ts), and how long start-up may then take. */
+  wrap?: { command: readonly string[]; startTimeoutMs: number };
 }
 
 /**
@@ -117,15 +119,10 @@ export async function startGateway(
 
   const env = { GATEWAY_SESSION_SECRET: secret, NODE_ENV: 'production' };
   const profile = setup.profileDir ? ['--cpu-prof', '--cpu-prof-dir', setup.profileDir] : [];
-  const proc = start(
-    `gateway (${setup.name})`,
-    cores,
-    process.execPath,
-    [...(setup.nodeOptions ?? []), ...profile, bin, 'serve', '--config', configFile],
-    env,
-    ROOT,
-  );
-  const problem = await waitForPort(proc, port);
+  const node = [process.execPath, ...(setup.nodeOptions ?? []), ...profile, bin, 'serve', '--config', configFile];
+  const argv = [...(setup.wrap?.command ?? []), ...node];
+  const proc = start(`gateway (${setup.name})`, cores, argv[0]!, argv.slice(1), env, ROOT);
+  const problem = await waitForPort(proc, port, setup.wrap?.startTimeoutMs);
   if (problem) {
     await stop(proc);
     return problem;

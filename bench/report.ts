@@ -265,13 +265,14 @@ function compare(results: readonly ScenarioResult[], name: string, baseName: str
 
 /**
  * Before/after pairs of one run, each as one line of ratios: a scenario against its `@base`
- * (`--baseline-ref`), and a `-small-heap` scenario against the same one with the default heap.
+ * (`--baseline-ref`), its `@after` against its `@base` (`--after-ref`), and a `-small-heap` scenario against the same one with the default heap.
  */
 export function renderComparisons(results: readonly ScenarioResult[]): string {
   const names = new Set(results.map((r) => r.name));
   const pairs: Array<[string, string]> = [];
   for (const n of names) {
     if (n.endsWith('@base') && names.has(n.slice(0, -5))) pairs.push([n.slice(0, -5), n]);
+    if (n.endsWith('@after') && names.has(`${n.slice(0, -6)}@base`)) pairs.push([n, `${n.slice(0, -6)}@base`]);
     if (n.endsWith('-small-heap')) {
       const base = n === 'gateway-two-factor-small-heap' ? 'gateway-two-factor-session' : n.slice(0, -'-small-heap'.length);
       if (names.has(base)) pairs.push([n, base]);

@@ -84,6 +84,9 @@ const HELP = `Usage: npm run bench -- [options]
                     gateway of git commit REF (git archive into the run dir, this checkout's
                     node_modules), as gateway-two-factor-session@base and gateway-many-sessions@base:
                     before and after a change in one run
+  --after-ref REF   with --baseline-ref: also the same two scenarios with the gateway of commit
+                    REF, as @after rows, and the ratios @after ÷ @base (one commit's cost,
+                    measured apart from everything merged since)
   --burst-attempts N    wrong passwords per user name (default 20)
   --profile SCENARIO    run only this gateway scenario under node --cpu-prof, one warm-up
                     and one measured run, and print the top 15 functions by self time
@@ -140,6 +143,7 @@ function options() {
       profile: { type: 'string' },
       rates: { type: 'string', default: '2500,5000' },
       'baseline-ref': { type: 'string' },
+      'after-ref': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -169,6 +173,7 @@ function options() {
     profile: values.profile ?? null,
     rates: values.rates === 'none' ? [] : values.rates.split(',').map((r) => Math.round(positive('rates', r.trim()))),
     baselineRef: values['baseline-ref'] ?? null,
+    afterRef: values['after-ref'] ?? null,
   };
 }
 
@@ -269,28 +274,25 @@ async function main(): Promise<number> {
       }
     };
 
-  // --baseline-ref: the gateway of another commit, unpacked beside the run, for before/after rows in one run.
-  let baseBin: string | null = null;
-  if (opts.baselineRef !== null) {
-    const dir = join(runDir, 'baseline');
+  // --baseline-ref (and --after-ref): the gateway of another commit, unpacked beside the run, for before/after rows in one run.
+  const unpack = (ref: string, label: string): string => {
+    const dir = join(runDir, label);
     mkdirSync(dir);
-    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT_DIR, opts.baselineRef, dir]);
+    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT_DIR, ref, dir]);
     symlinkSync(join(ROOT_DIR, 'node_modules'), join(dir, 'node_modules'));
-    baseBin = join(dir, 'bin', 'mfa-gateway.js');
-    log(
-      `baseline: the gateway of ${opts.baselineRef} (${execFileSync('git', ['-C', ROOT_DIR, 'rev-parse', '--short', opts.baselineRef]).toString().trim()})`,
-    );
-  }
+    log(`${label}: the gateway of ${ref} (${execFileSync('git', ['-C', ROOT_DIR, 'rev-parse', '--short', ref]).toString().trim()})`);
+    return join(dir, 'bin', 'mfa-gateway.js');
+  };
+  if (opts.afterRef !== null && opts.baselineRef === null) throw new Error('--after-ref needs --baseline-ref');
+  const refs: Array<{ suffix: string; ref: string; bin: string }> = [];
+  if (opts.baselineRef !== null) refs.push({ suffix: 'base', ref: opts.baselineRef, bin: unpack(opts.baselineRef, 'baseline') });
+  if (opts.afterRef !== null) refs.push({ suffix: 'after', ref: opts.afterRef, bin: unpack(opts.afterRef, 'after') });
   const baseline = (name: string, policySetup: GatewaySetup, sessions: number): Scenario[] =>
-    baseBin === null
-      ? []
-      : [
-          {
-            name: `${name}@base`,
-            description: `${name} with the gateway of ${opts.baselineRef}`,
-            setup: gateway({ ...policySetup, name: `${policySetup.name}-base`, bin: baseBin }, sessions),
-          },
-        ];
+    refs.map(({ suffix, ref, bin }) => ({
+      name: `${name}@${suffix}`,
+      description: `${name} with the gateway of ${ref}`,
+      setup: gateway({ ...policySetup, name: `${policySetup.name}-${suffix}`, bin }, sessions),
+    }));
 
   const all: Scenario[] = [
     {

@@ -94,3 +94,12 @@ t.test('before/after pairs of one run: a scenario against its @base, and a -smal
   );
   t.equal(renderComparisons([results[0]!]), '', 'no pairs, no lines');
 });
+
+t.test('one commit apart from what came after it: @after against @base (--after-ref)', async (t) => {
+  const results = [
+    scenario('gateway-many-sessions@base', [sample({ rps: 10_000, cpuUsPerReq: 50 })]),
+    scenario('gateway-many-sessions@after', [sample({ rps: 9_700, cpuUsPerReq: 51 })]),
+  ];
+  t.match(renderComparisons(results), /^gateway-many-sessions@after ÷ gateway-many-sessions@base: req\/s 0\.97×, .*\(CPU \+1\.0 µs\/req/);
+  t.equal(renderComparisons([results[1]!]), '', 'an @after without its @base is not a pair');
+});
