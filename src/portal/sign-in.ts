@@ -119,6 +119,8 @@ export function signInModule(deps: PortalDeps): (kit: PortalKit) => PortalModule
       if (!check.ok) {
         if (check.reason === 'throttled') {
           ctx.res.setHeader('retry-after', retryAfter(check.retryAt, clock()));
+          // A paced source with more answers waiting than the bound: this one goes at once, and its connection with it.
+          if (check.close) ctx.res.setHeader('connection', 'close');
           return again(429, { formError: 'sign_in_error_throttled' });
         }
         if (check.reason === 'locked') {

@@ -9,6 +9,7 @@ import type { Test } from 'tap';
 import { PASSWORDS, field, send, startTestGateway, startUpstream, type Reply, type TestGateway } from '../helpers/gateway.ts';
 import { freshSchema } from '../helpers/postgres.ts';
 import { processMetrics } from '../../src/metrics/metrics.ts';
+import { PACE_ALLOWANCE, PACE_MAX_DELAY_MS, PACE_MS } from '../../src/factors/password/refused-sources.ts';
 
 /** This process's `mfa_gateway_sign_in_throttled_total` (every gateway of the test process adds to it). */
 async function throttledCount(): Promise<number> {
@@ -298,4 +299,53 @@ t.test('one name tried over and over from a throttled source is logged under tha
   const lines = (await gw.store.query({ user: 'alice', limit: 10 })).map((e) => e.detail);
   t.equal(lines.length, 2);
   t.match(lines[0], /: 3 more attempts refused on one name since /);
+});
+
+t.test('a throttled source over many connections is paced, and another address is answered meanwhile', async (t) => {
+  const { gw } = await gateway(t);
+  const src = via('203.0.113.11');
+  for (let i = 0; i < FAILURES; i++) t.equal((await signIn(gw, sprayed(i), 'x', src)).status, 401);
+  t.equal((await signIn(gw, sprayed(50), 'x', src)).status, 429, 'the store refuses the source: one answer of its allowance');
+  // Forms first (not paced), then every post at once, each on its own kept-alive connection.
+  const o = sendOpts(src);
+  const posts = await Promise.all(
+    Array.from({ length: PACE_ALLOWANCE + PACE_MAX_DELAY_MS / PACE_MS + 5 }, async (_, i) => {
+      const form = await send(gw.port, '/.gateway/sign-in', o);
+      const binding = (form.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).join('; ');
+      return {
+        body: new URLSearchParams({ username: sprayed(60 + i), password: 'x', csrf: field(form.body, 'csrf') }).toString(),
+        binding,
+      };
+    }),
+  );
+  const start = performance.now();
+  const answers = posts.map(async ({ body, binding }) => {
+    const r = await send(gw.port, '/.gateway/sign-in', {
+      ...o,
+      method: 'POST',
+      body,
+      headers: { ...o.headers, cookie: binding, connection: 'keep-alive', 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    return { status: r.status, close: r.headers.connection === 'close', ms: performance.now() - start };
+  });
+  // Another address signs in while the source's answers wait their turn.
+  const other = signIn(gw, 'bob', PASSWORDS.bob!, via('198.51.100.7')).then((r) => ({ status: r.status, ms: performance.now() - start }));
+  const done = await Promise.all(answers);
+  const bob = await other;
+  t.ok(
+    done.every((a) => a.status === 429),
+    'every attempt refused',
+  );
+  const paced = done.filter((a) => !a.close).sort((a, b) => a.ms - b.ms);
+  const closed = done.filter((a) => a.close);
+  const last = paced.at(-1)!.ms;
+  // Timers never fire early: lower bounds only (a busy machine makes everything later, never earlier).
+  t.ok(last >= PACE_MAX_DELAY_MS - 2 * PACE_MS, `the last paced answer came after ${Math.round(last)} ms: one per ${PACE_MS} ms`);
+  t.ok(closed.length >= 1, `${closed.length} answers beyond the bound came at once with their connection closed`);
+  t.ok(
+    closed.every((a) => a.ms < last),
+    'before the paced ones were through',
+  );
+  t.equal(bob.status, 303, 'the other address signed in');
+  t.ok(bob.ms < last, `and was not kept waiting behind the paced source (${Math.round(bob.ms)} ms)`);
 });

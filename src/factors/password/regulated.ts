@@ -26,6 +26,7 @@
  * that the directory will not accept as it is (expired, must change, account expired) is
  * told to the user as such: only the right password reaches those states.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Addr } from '../../client-ip/cidr.ts';
 import type { AuditEvent, AuditStore, BlockStore, LockoutPolicy, LockoutStore, SourceThrottleStore } from '../../store/types.ts';
@@ -82,8 +83,12 @@ export interface PasswordAttempt {
 
 type RegulatedPassword =
   | { ok: true; user: UserRecord; via: { kind: 'password' } | { kind: 'alternative'; id: string; label: string } }
-  /** The source failed too often lately: answer 429 with Retry-After, nothing was checked. */
-  | { ok: false; reason: 'throttled'; retryAt: number; source: string }
+  /**
+   * The source failed too often lately: answer 429 with Retry-After, nothing was checked.
+   * `close`: the source is paced and has more answers waiting than the bound, so close the
+   * connection with this one (see refused-sources).
+   */
+  | { ok: false; reason: 'throttled'; retryAt: number; source: string; close?: true }
   /** Wrong, unknown or disabled: answer exactly like a wrong password. */
   | { ok: false; reason: 'failed' }
   /**
@@ -171,10 +176,18 @@ export function createRegulatedPasswordCheck(deps: RegulatedPasswordDeps): Regul
 
     let reserved: number | null = null;
     if (settings.policy !== null) {
-      const until = refused.refusing(source, clock(), attempt);
-      if (until !== undefined) {
+      const refusal = refused.refusing(source, clock(), attempt);
+      if (refusal !== undefined) {
         deps.onThrottled?.();
-        return { ok: false, reason: 'throttled', retryAt: until, source };
+        // Paced: the answer waits its turn (a timer; the event loop goes on forwarding).
+        if (refusal.pacing.delayMs > 0) await sleep(refusal.pacing.delayMs);
+        return {
+          ok: false,
+          reason: 'throttled',
+          retryAt: refusal.until,
+          source,
+          ...(refusal.pacing.close ? { close: true as const } : {}),
+        };
       }
       const verdict = await store.throttleSource(source, settings.policy);
       if (!verdict.allowed) {
