@@ -102,4 +102,5 @@ export function createHashSlots(concurrency: number, maxWaiting: number, maxWait
  * few seconds of hashing clear, so an honest user at the back of the queue still gets in,
  * and a quarter of that per source, so one address cannot fill the queue alone.
  */
-export const hashSlots = createHashSlots(Math.max(1, availableParallelism() - 1), 64, 16);
+export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+export const hashSlots = createHashSlots(HASH_CONCURRENCY, 64, 16);

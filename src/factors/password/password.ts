@@ -1,13 +1,16 @@
 /**
  * @module factors/password/password
  * The first factor: argon2id password hashes (RFC 9106) made and checked with @node-rs/argon2
- * on its thread pool, off the event loop. A wrong name and a wrong password cost the same
+ * on threads of their own at the lowest CPU priority (argon2-threads), off the event loop. A wrong name and a wrong password cost the same
  * argon2 work and give the same answer to the caller; only the log learns which it was.
  */
 
-import { hash, verify } from '@node-rs/argon2';
 import type { UserRecord } from './users-file.ts';
-import { hashSlots } from './hash-slots.ts';
+import { HASH_CONCURRENCY, hashSlots } from './hash-slots.ts';
+import { createArgon2Threads } from './argon2-threads.ts';
+
+/** One low-priority thread per hash slot. */
+const argon2 = createArgon2Threads(HASH_CONCURRENCY);
 
 /**
  * argon2id with 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum, about 20-40 ms per
@@ -17,7 +20,7 @@ export const PASSWORD_HASH_OPTIONS = { memoryCost: 19456, timeCost: 2, paralleli
 
 /** Hashes a password as an argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`), in a hash slot. */
 export function hashPassword(password: string): Promise<string> {
-  return hashSlots.run(() => hash(password, PASSWORD_HASH_OPTIONS));
+  return hashSlots.run(() => argon2.hash(password, PASSWORD_HASH_OPTIONS));
 }
 
 /**
@@ -27,7 +30,7 @@ export function hashPassword(password: string): Promise<string> {
 export type PasswordVerifier = (phc: string, password: string, source?: string) => Promise<boolean>;
 
 /** The real argon2 verification, in a hash slot (see `hash-slots`): every password check of the gateway goes through it. */
-export const argon2Verify: PasswordVerifier = (phc, password, source) => hashSlots.run(() => verify(phc, password), source);
+export const argon2Verify: PasswordVerifier = (phc, password, source) => hashSlots.run(() => argon2.verify(phc, password), source);
 
 /** What the users file's password check needs: the user and the hash to verify against. */
 export interface CredentialSource {
