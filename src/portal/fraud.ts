@@ -58,6 +58,8 @@ export interface FraudReportPage {
   userAgent: string;
   /** Reporting blocks the account (`mfa.fraud_alert.auto_block`); changes the explanation. */
   autoBlock: boolean;
+  /** Reporting e-mails `mfa.fraud_alert.notify`; without addresses the page says the report goes to the sign-in log. */
+  adminsTold: boolean;
 }
 
 export const fraudReportPage = definePage({
@@ -73,7 +75,16 @@ export const fraudReportPage = definePage({
         at: v.date(d.at, lang),
         ip: d.ip,
         browser: describeUserAgent(d.userAgent, v.tr(lang, 'browser_on_system')) || '—',
-        autoBlock: d.autoBlock,
+        note: v.tr(
+          lang,
+          d.autoBlock
+            ? d.adminsTold
+              ? 'fraud_report_block_note'
+              : 'fraud_report_block_note_logged'
+            : d.adminsTold
+              ? 'fraud_report_note'
+              : 'fraud_report_note_logged',
+        ),
       },
     );
   },
@@ -177,6 +188,7 @@ export function fraudModule(deps: FraudModuleDeps): (kit: PortalKit) => PortalMo
         ip: report.clientIp,
         userAgent: report.userAgent,
         autoBlock: settings.auto_block,
+        adminsTold: settings.notify.length > 0,
       });
     }
 

@@ -268,8 +268,13 @@ const en = {
   fraud_report_title: 'Report a sign-in',
   fraud_report_intro: 'Someone signed in to the account {user} with its password. If that was not you, report it here.',
   fraud_report_note: 'Reporting ends every session of your account and tells your IT team.',
+  fraud_report_note_logged:
+    'Reporting ends every session of your account and records the report in the sign-in log, which your IT team can see.',
   fraud_report_block_note:
     'Reporting blocks your account to protect it and ends every session. Your IT team is told and will help you get back in.',
+  fraud_report_block_note_logged:
+    'Reporting blocks your account to protect it and ends every session. The report is recorded in the sign-in log; ' +
+    'ask your IT team to help you get back in.',
   fraud_report_submit: 'This wasn’t me: report it',
   fraud_report_keep: 'If this was you, close this page; nothing changes.',
   fraud_reported_title: 'Sign-in reported',
@@ -614,9 +619,14 @@ const de: Record<MessageKey, string> = {
   fraud_report_title: 'Anmeldung melden',
   fraud_report_intro: 'Jemand hat sich mit dem Kennwort beim Konto {user} angemeldet. Wenn Sie das nicht waren, melden Sie es hier.',
   fraud_report_note: 'Die Meldung beendet alle Sitzungen Ihres Kontos und informiert Ihre IT-Abteilung.',
+  fraud_report_note_logged:
+    'Die Meldung beendet alle Sitzungen Ihres Kontos und wird im Anmeldeprotokoll festgehalten, das Ihre IT-Abteilung einsehen kann.',
   fraud_report_block_note:
     'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Ihre IT-Abteilung wird informiert und hilft Ihnen, ' +
     'wieder Zugang zu erhalten.',
+  fraud_report_block_note_logged:
+    'Die Meldung sperrt Ihr Konto zu seinem Schutz und beendet alle Sitzungen. Sie wird im Anmeldeprotokoll festgehalten; ' +
+    'bitten Sie Ihre IT-Abteilung, Ihnen wieder Zugang zu verschaffen.',
   fraud_report_submit: 'Das war ich nicht: melden',
   fraud_report_keep: 'Wenn Sie das waren, schließen Sie diese Seite; es ändert sich nichts.',
   fraud_reported_title: 'Anmeldung gemeldet',

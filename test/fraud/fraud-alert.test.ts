@@ -198,6 +198,7 @@ t.test('German notice for a German browser; without auto_block the report revoke
   const reporter = new Browser(gw.port, { 'accept-language': 'de' });
   const page = await reporter.get(reportPath(notice));
   t.match(page.body, /Anmeldung melden/);
+  t.match(page.body, 'beendet alle Sitzungen Ihres Kontos und informiert Ihre IT-Abteilung', 'notify set: IT is told');
   const done = await reporter.post('/.gateway/fraud-report', { t: field(page.body, 't'), csrf: field(page.body, 'csrf') });
   t.match(done.body, /Anmeldung gemeldet/);
   t.match(done.body, 'Alle Sitzungen Ihres Kontos wurden beendet');
@@ -215,6 +216,12 @@ t.test('without notify addresses the report page says only the sign-in log has i
   await signInPassword(new Browser(gw.port), 'bob');
   const reporter = new Browser(gw.port);
   const page = await reporter.get(reportPath(await smtp.next()));
+  t.match(
+    page.body,
+    'The report is recorded in the sign-in log; ask your IT team',
+    'before reporting, the page does not promise an e-mail to IT',
+  );
+  t.notMatch(page.body, /tells your IT team|Your IT team is told/);
   const done = await reporter.post('/.gateway/fraud-report', { t: field(page.body, 't'), csrf: field(page.body, 'csrf') });
   t.equal(done.status, 200);
   t.match(done.body, 'The report is recorded in the sign-in log, which your IT team can see.');

@@ -243,6 +243,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         ip: '198.51.100.23',
         userAgent: USER_AGENTS.firefoxWindows,
         autoBlock: true,
+        adminsTold: true,
       },
       noBlock: {
         csrf: 'c9',
@@ -252,6 +253,7 @@ export async function samplePages(): Promise<{ [N in PageName]: Record<string, P
         ip: '2001:db8::1',
         userAgent: '',
         autoBlock: false,
+        adminsTold: false,
       },
     },
     'fraud-reported': {
