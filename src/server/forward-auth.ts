@@ -306,8 +306,16 @@ export function createForwardAuth(deps: ForwardAuthDeps): (scope: RequestScope, 
         res.writeHead(401, { ...noStore, 'www-authenticate': verdict.challenge, ...traced });
         res.end();
         return;
-      case 'error':
-        return verdict.error.status === 403 ? deps.fail(req, res, verdict.error, context) : refuse(verdict.error);
+      case 'error': {
+        if (verdict.error.status !== 403) return refuse(verdict.error);
+        // Like the chain's 403: who is signed in, and signing out comes back to the refused page (a page load only).
+        const navigates = original.method === 'GET' || original.method === 'HEAD';
+        const returnTo = navigates ? { returnTo: `${original.proto}://${original.hostHeader}${path.path}${path.query}` } : {};
+        return deps.fail(req, res, verdict.error, {
+          ...context,
+          ...(verdict.signedIn ? { signedIn: { ...verdict.signedIn, ...returnTo } } : {}),
+        });
+      }
       case 'portal':
         // judgePolicy never answers 'portal'; refuse rather than guess.
         return deps.fail(req, res, errors.forbidden('forward-auth: portal verdict'));

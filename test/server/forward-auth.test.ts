@@ -76,7 +76,18 @@ t.test('nginx auth_request style: 401 with the sign-in location, 403 for outside
 
   const bob = new Browser(gw.port);
   await signInWithEnrollment(bob, gw, 'bob');
-  t.equal((await ask(gw, nginx('https://app.example.com/admin/panel'), bob.cookieHeader())).status, 403, 'bob is not in admins');
+  const refused = await ask(gw, nginx('https://app.example.com/admin/panel'), bob.cookieHeader());
+  t.equal(refused.status, 403, 'bob is not in admins');
+  // The page the proxy shows says who is signed in and offers another account (as the chain's 403 does) ...
+  t.match(refused.body, 'Signed in as bob');
+  t.match(refused.body, /<form method="post" action="\/\.gateway\/sign-out">/);
+  t.notMatch(refused.body, /name="rd"/, 'a host no rule names is not a place to come back to');
+  // ... and comes back to the refused page after signing out, where the return URL may point.
+  const onGateway = await ask(gw, nginx('http://gateway.test/admin/panel?x=1'), bob.cookieHeader());
+  t.match(onGateway.body, /name="rd" value="http:\/\/gateway\.test\/admin\/panel\?x=1"/);
+  const posted = await ask(gw, nginx('http://gateway.test/admin/panel', 'POST'), bob.cookieHeader());
+  t.match(posted.body, 'Signed in as bob', 'a refused form post names the account too');
+  t.notMatch(posted.body, /name="rd"/, 'but signing out does not come back to a POST');
   t.equal((await ask(gw, nginx('https://app.example.com/ADMIN/panel'), bob.cookieHeader())).status, 403, 'case-insensitive like the chain');
   t.equal((await ask(gw, nginx('https://app.example.com/reports'), bob.cookieHeader())).status, 200);
 });
