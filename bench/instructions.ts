@@ -17,7 +17,9 @@
  * (bench/origin.ts), gets `--warmup` requests (the JIT settles), then its counters are
  * zeroed, it gets `--requests` requests over 8 keep-alive connections, and the counters are
  * dumped: every instruction of the gateway process (all its threads) between the two, divided
- * by the requests. Printed: a table of instructions per request (median of `--runs`) and the
+ * by the requests. V8 runs in predictable mode ({@link PREDICTABLE}), so the count repeats; it
+ * is the gateway's own work per request, GC included, not what V8's time-driven heuristics
+ * would add on a given machine. Printed: a table of instructions per request (median of `--runs`) and the
  * ratio `@after ÷ @base` per scenario; written to bench/results/instructions-*.json.
  */
 
@@ -34,6 +36,12 @@ import { mintSessions } from './sessions.ts';
 const BENCH_DIR = import.meta.dirname;
 const ROOT = resolve(BENCH_DIR, '..');
 const CONNECTIONS = 8;
+/**
+ * V8 in predictable mode: no background compiler or GC threads, and a fixed GC schedule
+ * instead of one steered by measured time (which under valgrind depends on how busy the
+ * machine is). Without them, two runs of one commit differed by up to 19%.
+ */
+const PREDICTABLE = ['--predictable', '--predictable-gc-schedule'];
 
 const HELP = `Usage: npm run bench:instructions -- --baseline-ref REF [options]
 
@@ -137,6 +145,7 @@ async function once(gw: (typeof gateways)[number], sc: (typeof scenarios)[number
       policy: 'two_factor',
       trustLoopback: false,
       bin: gw.bin,
+      nodeOptions: PREDICTABLE,
       wrap: { command: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'out')}`], startTimeoutMs: 300_000 },
     },
     await freePort(),
