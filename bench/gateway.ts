@@ -42,6 +42,8 @@ export interface GatewaySetup {
   nodeOptions?: readonly string[];
   /** Another checkout's `bin/mfa-gateway.js` (the `@base` scenarios of `--baseline-ref`); default this one's. */
   bin?: string;
+  /** `session.idle_timeout` (default the gateway's): bench/instructions.ts makes it long, so no cookie is renewed during a count. */
+  idleTimeout?: string;
   /** A command that runs node (e.g. valgrind and its options, bench/instructions.ts), and how long start-up may then take. */
   wrap?: { command: readonly string[]; startTimeoutMs: number };
 }
@@ -57,7 +59,7 @@ export const SMALL_HEAP = ['--max-semi-space-size=1'] as const;
 type BenchConfig = {
   server: Pick<GatewayConfig['server'], 'listen' | 'public_url' | 'workers'>;
   upstream: Pick<GatewayConfig['upstream'], 'url'>;
-  session: Pick<GatewayConfig['session'], 'secret'>;
+  session: Pick<GatewayConfig['session'], 'secret'> & { idle_timeout?: string };
   store: { sqlite: { path: string } };
   users: Pick<GatewayConfig['users'], 'file'> & { ldap?: Record<string, unknown> };
   log: Pick<GatewayConfig['log'], 'level'>;
@@ -98,7 +100,7 @@ export async function startGateway(
   const config: BenchConfig = {
     server: { listen: `127.0.0.1:${port}`, public_url: `http://127.0.0.1:${port}/`, workers: setup.workers ?? 1 },
     upstream: { url: `http://127.0.0.1:${originPort}/` },
-    session: { secret: '${GATEWAY_SESSION_SECRET}' },
+    session: { secret: '${GATEWAY_SESSION_SECRET}', ...(setup.idleTimeout ? { idle_timeout: setup.idleTimeout } : {}) },
     store: { sqlite: { path: join(dir, 'gateway.db') } },
     users: { file: usersFile, ...(setup.ldap ? { ldap: setup.ldap } : {}) },
     log: { level: 'warn' },
