@@ -6,16 +6,18 @@
  * A stateless cookie alone cannot be revoked, so every read compares the cookie's issue
  * time with the user's revocation record, and its session id with the sessions ended one
  * by one (sign-out), both held in memory (refreshed from the store within
- * one second, see `session/revocations`). Unsealing costs about 150 µs of CPU, several
- * times the whole forwarding cost, so verified cookies are cached by a digest of their value; the
- * timeouts and the revocation check still run on every read.
+ * one second, see `session/revocations`). Unsealing costs about 30 µs of CPU (`session/unseal`;
+ * 150 µs through iron-session's WebCrypto), more than half of a whole forwarded request, so
+ * verified cookies are cached by a digest of their value; the timeouts and the revocation check
+ * still run on every read.
  */
 import { hash, randomBytes } from 'node:crypto';
 import { sealData, unsealData } from 'iron-session';
-import { LRUCache } from 'lru-cache';
 import type { SessionConfig } from '../config/types.ts';
 import { parseDuration } from '../config/duration.ts';
 import { gatewayCookieNames, serializeCookie } from './cookies.ts';
+import { unseal } from './unseal.ts';
+import { createCookieCache } from './cookie-cache.ts';
 
 /** What a session cookie carries. Times are epoch milliseconds. */
 export interface SessionData {
@@ -129,10 +131,11 @@ export interface SessionDeps {
   revocations: RevocationView;
   clock: () => number;
   /**
-   * How many verified cookies to keep unsealed (about 300 bytes each). Above the number of
-   * sessions in use, or a client rotating through more cookies than fit (a load test, a busy
-   * day) misses on every request: LRU's worst case. Only cookies that unsealed are kept, so
-   * nobody can fill it with made-up values.
+   * How many verified cookies in use always stay unsealed (about 230 bytes each; up to twice
+   * as many are held, see `session/cookie-cache`). Keep it above the number of sessions in use:
+   * beyond it, a client rotating through more cookies than fit (a load test, a busy day) misses
+   * on every request, and a miss (an unseal, about 30 µs of CPU) costs more than half of what
+   * the rest of the request does. Only cookies that unsealed are kept, so nobody can fill it with made-up values.
    */
   cacheMax?: number;
 }
@@ -148,7 +151,7 @@ export function passwordMap(config: SessionConfig): Record<number, string> {
   return map;
 }
 
-/** Room for 250,000 sessions in use (about 175 MB when full). */
+/** Room for 250,000 sessions in use (about 60 MB; 120 MB when both generations are full). */
 const DEFAULT_CACHE_MAX = 250_000;
 
 export function createSessionManager(deps: SessionDeps): SessionManager {
@@ -167,19 +170,22 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   const ttlSeconds = Math.ceil(absoluteMs / 1000);
   const attrs = { secure, domain: config.domain };
 
-  // A cookie value as a cache key: its SHA-256 (22 characters of it, 128 bits). The value itself
-  // (about 480 characters, and often a slice that keeps the whole Cookie header alive) made the
-  // key most of an entry's memory, and 100,000 sessions are 100,000 entries.
-  const keyOf = (value: string): string => hash('sha256', value, 'base64url').slice(0, 22);
+  // A cookie value as a cache key: its SHA-256 as a 32-character string (one byte a character, 'binary').
+  // The value itself (about 480 characters, and often a slice that keeps the whole Cookie header
+  // alive) made the key most of an entry's memory, and 100,000 sessions are 100,000 entries.
+  const keyOf = (value: string): string => hash('sha256', value, 'binary');
   // Verified cookie value (its key) -> its data. Entries are re-checked on every read, so the cache
-  // only saves the unseal; its TTL bounds memory for cookies nobody presents any more.
-  const verified = new LRUCache<string, SessionData>({ max: deps.cacheMax ?? DEFAULT_CACHE_MAX, ttl: 10 * 60_000, updateAgeOnGet: false });
-  // Old cookie value -> the Set-Cookie of its refreshed session (see `refresh`).
-  const refreshed = new LRUCache<string, Promise<string>>({
-    max: deps.cacheMax ?? DEFAULT_CACHE_MAX,
-    ttl: refreshAfterMs,
-    updateAgeOnGet: false,
+  // only saves the unseal; a cookie nobody presents leaves it after two generations of 5 minutes.
+  const verified = createCookieCache<SessionData>({ max: deps.cacheMax ?? DEFAULT_CACHE_MAX, ageMs: 5 * 60_000, clock });
+  // Old cookie value (its key) -> its refreshed session's cookie value and when it was sealed (see
+  // `refresh`). An entry is about 600 bytes, so half as many: a generation lasts one refresh
+  // interval, in which each session in use is refreshed at most once.
+  const refreshed = createCookieCache<{ at: number; value: Promise<string> }>({
+    max: Math.ceil((deps.cacheMax ?? DEFAULT_CACHE_MAX) / 2),
+    ageMs: refreshAfterMs,
+    clock,
   });
+  const shared = createSharedParts();
 
   function check(data: SessionData): SessionRead {
     const now = clock();
@@ -194,12 +200,17 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     return { state: 'valid', data, refresh, expiresAt: Math.min(data.auth + absoluteMs, (refresh ? now : data.seen) + idleMs) };
   }
 
-  async function unsealSession(value: string): Promise<SessionRead> {
-    const data = await unsealData<Partial<SessionData>>(value, { password, ttl: ttlSeconds });
+  function unsealSession(value: string): SessionRead {
+    // The seal's own expiration is on the real clock: iron-session wrote it with Date.now().
+    const data = unseal(value, password, Date.now());
     if (!isSessionData(data)) return { state: 'invalid', reason: 'unreadable' };
+    data.user = shared.user(data.user);
+    data.amr = shared.amr(data.amr);
     verified.set(keyOf(value), data);
     return check(data);
   }
+
+  const setCookieOf = (value: string): string => serializeCookie(cookieName, value, attrs);
 
   async function seal(data: SessionData): Promise<string> {
     return sealData(data, { password, ttl: ttlSeconds });
@@ -223,6 +234,8 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
         sid: sid ?? randomBytes(16).toString('base64url'),
         n: randomBytes(12).toString('base64url'),
         ...rest,
+        user: shared.user(rest.user),
+        amr: shared.amr(rest.amr),
         iat: now,
         seen: now,
       };
@@ -232,20 +245,20 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     },
     refresh(oldValue, data, onRenewed) {
       const oldKey = keyOf(oldValue);
-      let setCookie = refreshed.get(oldKey);
-      if (setCookie === undefined) {
-        onRenewed?.();
-        setCookie = (async () => {
-          const next: SessionData = { ...data, seen: clock() };
-          const value = await seal(next);
-          verified.set(keyOf(value), next);
-          return serializeCookie(cookieName, value, attrs);
-        })();
-        refreshed.set(oldKey, setCookie);
-        // A failed seal is not remembered: the next request tries again.
-        setCookie.catch(() => refreshed.delete(oldKey));
-      }
-      return setCookie;
+      const now = clock();
+      const known = refreshed.get(oldKey);
+      if (known !== undefined && now - known.at < refreshAfterMs) return known.value.then(setCookieOf);
+      onRenewed?.();
+      const value = (async () => {
+        const next: SessionData = { ...data, seen: now };
+        const sealed = flat(await seal(next));
+        verified.set(keyOf(sealed), next);
+        return sealed;
+      })();
+      refreshed.set(oldKey, { at: now, value });
+      // A failed seal is not remembered: the next request tries again.
+      value.catch(() => refreshed.delete(oldKey));
+      return value.then(setCookieOf);
     },
     clearCookie: () => serializeCookie(cookieName, '', { ...attrs, maxAge: 0 }),
     absoluteExpiry: (data) => data.auth + absoluteMs,
@@ -267,7 +280,48 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
   };
 }
 
-function isSessionData(d: Partial<SessionData>): d is SessionData {
+/**
+ * A flat copy of a seal (ASCII). iron-session builds it from a dozen concatenations, and the rope
+ * V8 keeps for them held about 760 bytes where the 480 characters need 500: a refreshed cookie
+ * is kept for a whole refresh interval, one for each session in use.
+ */
+function flat(seal: string): string {
+  return Buffer.from(seal, 'latin1').toString('latin1');
+}
+
+/**
+ * One copy of the parts most sessions share. JSON.parse gives every unsealed cookie its own amr
+ * list (there are a handful of different lists in all) and its own user name (V8 shares only
+ * strings shorter than 10 characters), so 100,000 cached sessions held 100,000 of each. The lists
+ * are frozen: every session holding one reads it. Each table starts over beyond 10,000 entries,
+ * so neither grows without bound; entries made before keep their copies.
+ */
+function createSharedParts(): { user(name: string): string; amr(amr: string[]): string[] } {
+  const users = new Map<string, string>();
+  const amrs = new Map<string, string[]>();
+  return {
+    user(name) {
+      const known = users.get(name);
+      if (known !== undefined) return known;
+      if (users.size >= 10_000) users.clear();
+      users.set(name, name);
+      return name;
+    },
+    amr(amr) {
+      const key = JSON.stringify(amr);
+      const known = amrs.get(key);
+      if (known !== undefined) return known;
+      if (amrs.size >= 10_000) amrs.clear();
+      const list = Object.freeze([...amr]) as string[];
+      amrs.set(key, list);
+      return list;
+    },
+  };
+}
+
+function isSessionData(value: unknown): value is SessionData {
+  if (typeof value !== 'object' || value === null) return false;
+  const d = value as Partial<SessionData>;
   return (
     d.v === 1 &&
     typeof d.sid === 'string' &&

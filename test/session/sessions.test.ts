@@ -273,3 +273,24 @@ t.test('a client that never stores the refreshed cookie gets the same one again,
   t.equal(issued.size, 1, 'one refreshed cookie for the one stale cookie');
   t.match([...issued][0], new RegExp(`^${SESSION}=Fe26`), 'and it is a session cookie');
 });
+
+t.test('the same stale cookie gets the same refreshed cookie for one refresh interval, then a new one', async (t) => {
+  const upstream = await startUpstream(t);
+  const gw = await startTestGateway(t, upstream);
+  const browser = new Browser(gw.port);
+  await signInWithEnrollment(browser, gw, 'bob');
+  const stale = browser.cookies.get(SESSION)!;
+  const script = async () => {
+    const r = await send(gw.port, '/app', { headers: { cookie: `${SESSION}=${stale}` } });
+    t.equal(r.status, 200);
+    return String(r.headers['set-cookie']);
+  };
+  gw.clock.now += 10 * 60_000; // past the refresh interval (7.5 minutes), within the 30-minute idle timeout
+  const first = await script();
+  gw.clock.now += 7 * 60_000;
+  t.equal(await script(), first, 'the same one within the interval');
+  gw.clock.now += 60_000;
+  const next = await script();
+  t.not(next, first, 'a new one after it, its idle clock starting now');
+  t.match(next, new RegExp(`^${SESSION}=Fe26`));
+});
