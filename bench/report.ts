@@ -153,7 +153,7 @@ export function checkTargets(results: ScenarioResult[], floor: ScenarioResult | 
     met: m && sessions >= 100_000 ? m.rssMb < 250 : null,
   });
   checks.push(rssCheck('gateway-many-sessions', many));
-  // With a smaller young generation (bench/gateway.ts SMALL_HEAP), when that scenario ran.
+  // With a smaller V8 heap (bench/gateway.ts SMALL_HEAP), when that scenario ran.
   const small = byName.get('gateway-many-sessions-small-heap');
   if (small) checks.push(rssCheck(small.name, small.median));
   return checks;

@@ -343,15 +343,15 @@ async function main(): Promise<number> {
       description: `gateway, rule /** two_factor, ${opts.sessions} distinct signed-in users, a different cookie per request`,
       setup: gateway({ name: 'gateway-many-sessions', policy: 'two_factor', trustLoopback: false }, opts.sessions),
     },
-    // A smaller young generation next to the defaults above: RSS and throughput in one run.
+    // A smaller V8 heap next to the defaults above: RSS and throughput in one run.
     {
       name: 'gateway-two-factor-small-heap',
-      description: `gateway-two-factor-session under node ${SMALL_HEAP.join(' ')} (a smaller young generation)`,
+      description: `gateway-two-factor-session under node ${SMALL_HEAP.join(' ')} (a smaller V8 heap)`,
       setup: gateway({ name: 'gateway-two-factor-small-heap', policy: 'two_factor', trustLoopback: false, nodeOptions: SMALL_HEAP }, 1),
     },
     {
       name: 'gateway-many-sessions-small-heap',
-      description: `gateway-many-sessions under node ${SMALL_HEAP.join(' ')} (a smaller young generation)`,
+      description: `gateway-many-sessions under node ${SMALL_HEAP.join(' ')} (a smaller V8 heap)`,
       setup: gateway(
         { name: 'gateway-many-sessions-small-heap', policy: 'two_factor', trustLoopback: false, nodeOptions: SMALL_HEAP },
         opts.sessions,
