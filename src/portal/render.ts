@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
 import { format, formatDate, formatTimeAfter, translate } from './i18n.ts';
 import type { Catalog, MessageParams, MessageRef } from './i18n.ts';
-import { loadStaticAssets } from './static.ts';
 import type { StaticAssets } from './static.ts';
 import type { PageDefinition, ViewKit } from './page.ts';
 import { PAGES, PAGE_NAMES, type PageData, type PageName } from './pages.ts';
@@ -53,8 +52,8 @@ export interface RendererOptions {
   prefix: string;
   /** Replaces the `product_name` text in every language. */
   productName?: string;
-  /** The loaded static files, for the stylesheet's cache-busting hash; read from `viewsDir/static` when omitted. */
-  assets?: StaticAssets;
+  /** The loaded static files (`loadStaticAssets`), for the stylesheet's cache-busting hash. */
+  assets: StaticAssets;
   /** Where the header's product name links: `server.public_url`; defaults to `/`. */
   homeUrl?: string;
   /** `portal.help`: whom users contact, shown in the footer instead of the `footer_help` text. */
@@ -82,13 +81,13 @@ const MUSTACHE_CONFIG = { escape: escapeHtml };
  * Reads the templates once and returns the page renderer.
  *
  * @example
- * const render = createRenderer({ catalog: buildCatalog(config.messages), prefix: '/.gateway/' });
+ * const render = createRenderer({ catalog: buildCatalog(config.messages), prefix: '/.gateway/', assets: await loadStaticAssets('views/static') });
  * res.end(render.page('sign-in', pickLanguage(req.headers['accept-language'], catalog.languages), { csrf, rd }));
  */
 export function createRenderer(opts: RendererOptions): Renderer {
   const viewsDir = opts.viewsDir ?? DEFAULT_VIEWS;
   const { catalog, prefix } = opts;
-  const assets = opts.assets ?? loadStaticAssets(join(viewsDir, 'static'));
+  const { assets } = opts;
   // The writer parses a template the first time it renders it, and keeps the result.
   const writer = new Mustache.Writer();
   const read = (file: string): string => readFileSync(file, 'utf8');

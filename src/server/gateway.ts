@@ -128,6 +128,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const initial = options.config;
 
   // prom-client (about 40 ms to load) only where the metrics are served.
+  // Compressed in libuv's thread pool while the store and the users file are opened.
+  const assetsLoading = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+  assetsLoading.catch(() => {}); // awaited below; a failure before then must not count as unhandled
   const metrics = initial.server.metrics ? (await import('../metrics/metrics.ts')).gatewayMetrics() : NO_METRICS;
   const storeOutage = createStoreOutage(log);
   const store = watchStore(
@@ -172,7 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // An unreachable store is logged once by the outage watch, not at every poll.
     onError: pollErrorHandler(storeOutage, log, 'change feed poll failed'),
   });
-  const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+  const assets = await assetsLoading;
 
   // E-mail and sign-in log retention; build() moves the reloadable settings along.
   let adminAddresses: readonly string[] = initial.mfa.fraud_alert.notify;
