@@ -81,13 +81,13 @@ const MUSTACHE_CONFIG = { escape: escapeHtml };
  * Reads the templates once and returns the page renderer.
  *
  * @example
- * const render = createRenderer({ catalog: buildCatalog(config.messages), prefix: '/.gateway/', assets: await loadStaticAssets('views/static') });
+ * const assets = await loadStaticAssets('views/static');
+ * const render = createRenderer({ catalog: buildCatalog(config.messages), prefix: '/.gateway/', assets });
  * res.end(render.page('sign-in', pickLanguage(req.headers['accept-language'], catalog.languages), { csrf, rd }));
  */
 export function createRenderer(opts: RendererOptions): Renderer {
   const viewsDir = opts.viewsDir ?? DEFAULT_VIEWS;
-  const { catalog, prefix } = opts;
-  const { assets } = opts;
+  const { catalog, prefix, assets } = opts;
   // The writer parses a template the first time it renders it, and keeps the result.
   const writer = new Mustache.Writer();
   const read = (file: string): string => readFileSync(file, 'utf8');
