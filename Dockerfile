@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY config/schema.json ./config/schema.json
 COPY src ./src
-COPY scripts/build.ts scripts/schema-validator.ts ./scripts/
+COPY scripts/build.ts ./scripts/
 # The TypeScript sources compiled to dist/: the image runs JavaScript, which starts faster.
 RUN npm run build
 

@@ -4,7 +4,8 @@
 // types from files under node_modules, and compiled code also starts faster. A checkout
 // runs the TypeScript sources directly (type stripping), so a stale dist/ never shadows
 // the code being edited.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -19,7 +20,23 @@ if (!inCheckout && !existsSync(fileURLToPath(compiled))) {
   process.stderr.write('mfa-gateway: dist/ is missing; run `npm run build` in the package folder.\n');
   process.exit(1);
 }
+// V8's compile cache (on Node 24 also the type-stripped sources of a checkout) is kept next to
+// the code, in the package's own node_modules/.cache, and only where this process may write
+// that folder (a checkout, a user's own install): whoever can change the cache can change the
+// code anyway. Never a shared temporary folder, and nothing where the code is read-only to the
+// gateway's user (a root-owned install, the Docker image).
+const modules = fileURLToPath(new URL('../node_modules/', import.meta.url));
+if (writable(modules)) module.enableCompileCache?.(`${modules}.cache/mfa-gateway`);
 const { main } = await import(inCheckout ? source.href : compiled.href);
 // Exit explicitly once the command is done: a finished `serve` may still hold handles
 // (a cluster worker's IPC channel, pooled upstream sockets) that would keep it alive.
 process.exit(await main(process.argv.slice(2)));
+
+function writable(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

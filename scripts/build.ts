@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { validatorModuleSource } from './schema-validator.ts';
+import { validatorModuleSource } from '../src/config/schema-compile.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = spawnSync(fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url)), ['-p', 'tsconfig.build.json'], {

@@ -9,7 +9,6 @@ import type { CommandIo } from './io.ts';
 import { DEFAULT_CONFIG, loadConfigOrReport } from './config-arg.ts';
 import { startGateway } from '../server/gateway.ts';
 import { isPrimary, superviseWorkers, workerCount } from '../server/cluster.ts';
-import { startMetricsServer } from '../metrics/server.ts';
 import { parseListen } from '../config/listen.ts';
 
 const HELP = `Usage: mfa-gateway serve [--config FILE]
@@ -32,7 +31,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   if (workers > 1 && isPrimary()) {
     io.stdout.write(`mfa-gateway: starting ${workers} workers\n`);
     const metricsServer = config.server.metrics
-      ? await startMetricsServer(parseListen(config.server.metrics.listen), 'workers')
+      ? await (await import('../metrics/server.ts')).startMetricsServer(parseListen(config.server.metrics.listen), 'workers')
       : undefined;
     const code = await superviseWorkers(workers, (msg) => io.stderr.write(`mfa-gateway: ${msg}\n`)).done;
     metricsServer?.close();

@@ -6,10 +6,10 @@
  * keys may be given as `<key>_file`, and which keys hold durations.
  */
 
-import { createHash } from 'node:crypto';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import schema from '../../config/schema.json' with { type: 'json' };
 import type { Finding, KeyPath } from './key-path.ts';
+import { loadValidator } from './schema-compile.ts';
 
 type SchemaNode = {
   $ref?: string;
@@ -27,46 +27,7 @@ type SchemaNode = {
 /** The schema document as shipped, for callers that want to read descriptions or defaults. */
 export const configSchema: SchemaNode = schema as SchemaNode;
 
-/** The options every validator of the schema is built with, here and by `scripts/build.ts`. */
-const AJV_OPTIONS = { allErrors: true, useDefaults: true, verbose: true, strictTypes: false } as const;
-
-/** A digest of the schema, so a precompiled validator is only used for the schema it was built from. */
-export function schemaDigest(doc: unknown = configSchema): string {
-  return createHash('sha256').update(JSON.stringify(doc)).digest('hex');
-}
-
-/**
- * Compiles the schema with ajv (about 200 ms, most of a CLI command's start). Exported for
- * `scripts/build.ts`, which writes the compiled validator as code next to this module.
- */
-export async function compileSchema(code?: object): Promise<{ ajv: import('ajv').Ajv; validate: ValidateFunction }> {
-  const [{ Ajv }, addFormatsModule] = await Promise.all([import('ajv'), import('ajv-formats')]);
-  const ajv = new Ajv({ ...AJV_OPTIONS, ...(code ? { code } : {}) });
-  addFormatsModule.default.default(ajv, ['email']);
-  // Annotations the editor integration (yaml-language-server, VS Code) also understands.
-  ajv.addKeyword('patternErrorMessage');
-  ajv.addKeyword('errorMessage');
-  // The smallest duration a key allows: read by `config/semantic` (see `durationMinimums`).
-  ajv.addKeyword('minDuration');
-  return { ajv, validate: ajv.compile(configSchema) };
-}
-
-/**
- * The compiled package (dist/) ships the validator as code, built from the same schema;
- * a checkout, or a schema that differs from the one it was built from, compiles it here.
- */
-async function loadValidator(): Promise<(data: unknown) => boolean & { errors?: ErrorObject[] | null }> {
-  const precompiled = './schema-validator.js';
-  try {
-    const mod = (await import(precompiled)) as { digest: string; validate: ValidateFunction };
-    if (mod.digest === schemaDigest()) return mod.validate;
-  } catch {
-    // Not built (running from the TypeScript sources): compile below.
-  }
-  return (await compileSchema()).validate;
-}
-
-const validate = (await loadValidator()) as ValidateFunction;
+const validate: ValidateFunction = await loadValidator();
 
 /**
  * Validates `data` in place: defaults from the schema are filled in (also where there are

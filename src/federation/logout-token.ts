@@ -8,7 +8,7 @@
  * a `jti`, and no `nonce` (so an ID token can never pass as a logout token). Replay is the
  * caller's (`jti` spent in the store); {@link jtiKeptUntil} says how long the `jti` must be kept.
  */
-import { jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** A logout token older than this (by its `iat`) is refused: it is sent the moment the user signs out. */
@@ -39,6 +39,8 @@ export interface LogoutTokenChecks {
 
 export async function verifyLogoutToken(token: string, checks: LogoutTokenChecks): Promise<LogoutTokenVerdict> {
   let payload: Record<string, unknown>;
+  // jose is loaded by the first logout token rather than at every start.
+  const { jwtVerify } = await import('jose');
   try {
     ({ payload } = await jwtVerify(token, checks.keys, {
       issuer: checks.issuer,

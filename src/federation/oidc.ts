@@ -18,7 +18,7 @@
  * session on the first and retries on the second.
  */
 import type * as Client from 'openid-client';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { ProviderTokens } from '../store/types.ts';
 
 /** openid-client, loaded by the first federated sign-in rather than at every start (about 150 ms). */
@@ -227,8 +227,10 @@ export function createOidcClient(settings: OidcSettings, deps: OidcClientDeps): 
       const metadata = (await discover()).serverMetadata();
       if (!metadata.jwks_uri) throw new Error('the provider publishes no jwks_uri');
       // jose keeps the key set and re-reads it (at most every 30 s) when a token names an unknown key.
-      if (logoutKeys?.uri !== metadata.jwks_uri)
+      if (logoutKeys?.uri !== metadata.jwks_uri) {
+        const { createRemoteJWKSet } = await import('jose');
         logoutKeys = { uri: metadata.jwks_uri, keys: createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: timeout * 1000 }) };
+      }
       return { issuer: metadata.issuer, keys: logoutKeys.keys };
     },
     async endSessionUrl(postLogoutRedirectUri) {

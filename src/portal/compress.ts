@@ -6,7 +6,8 @@
  * gains nothing); static files once, when they are loaded. What the gateway forwards to or
  * from an app is never touched here.
  */
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync, type BrotliOptions, type ZlibOptions } from 'node:zlib';
 
 export type Coding = 'br' | 'gzip';
 
@@ -55,15 +56,29 @@ export function pickCoding(acceptEncoding: string | readonly string[] | undefine
  * `body` in `coding`. `effort` `response` keeps the work per request small (brotli quality 5);
  * `once` spends it on what is compressed a single time and sent often (quality 11).
  */
-export function compress(body: Buffer | string, coding: Coding, effort: 'response' | 'once'): Buffer {
-  if (coding === 'gzip') return gzipSync(body, { level: effort === 'once' ? 9 : 6 });
-  return brotliCompressSync(body, {
+function compress(body: Buffer | string, coding: Coding, effort: 'response' | 'once'): Buffer {
+  if (coding === 'gzip') return gzipSync(body, gzipOptions(effort));
+  return brotliCompressSync(body, brotliOptions(body, effort));
+}
+
+const gzipInPool = promisify(gzip);
+const brotliInPool = promisify(brotliCompress);
+
+/** {@link compress} in libuv's thread pool, leaving the event loop free (the static files at start). */
+export function compressInPool(body: Buffer, coding: Coding, effort: 'response' | 'once'): Promise<Buffer> {
+  return coding === 'gzip' ? gzipInPool(body, gzipOptions(effort)) : brotliInPool(body, brotliOptions(body, effort));
+}
+
+const gzipOptions = (effort: 'response' | 'once'): ZlibOptions => ({ level: effort === 'once' ? 9 : 6 });
+
+function brotliOptions(body: Buffer | string, effort: 'response' | 'once'): BrotliOptions {
+  return {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: effort === 'once' ? 11 : 5,
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
       [constants.BROTLI_PARAM_SIZE_HINT]: Buffer.byteLength(body),
     },
-  });
+  };
 }
 
 /**

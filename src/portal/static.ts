@@ -2,14 +2,15 @@
  * @module portal/static
  * The pages' static files (views/static), read once at start into memory with their
  * content type, a strong ETag and a short content hash for `?v=` cache-busting; text files
- * also compressed once (brotli and gzip), for clients that accept it. Lookups only consult
- * the in-memory map, so a request name can never reach the file system.
+ * also compressed once (brotli and gzip, in libuv's thread pool while the rest of the start
+ * goes on), for clients that accept it. Lookups only consult the in-memory map, so a request
+ * name can never reach the file system.
  */
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import { compress, type Coding } from './compress.ts';
+import { compressInPool, type Coding } from './compress.ts';
 
 /** One file ready to send. */
 interface StaticAsset {
@@ -43,15 +44,16 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Reads every file under `dir` (recursively) into memory. Files with an unknown
- * extension are served as `application/octet-stream`.
+ * Reads every file under `dir` (recursively) into memory and compresses the text files.
+ * Files with an unknown extension are served as `application/octet-stream`.
  *
  * @example
- * const assets = loadStaticAssets('views/static');
- * const css = assets.get('gateway.css'); // { body, type: 'text/css; charset=utf-8', etag, hash }
+ * const assets = await loadStaticAssets('views/static');
+ * const css = assets.get('gateway.css'); // { body, type: 'text/css; charset=utf-8', etag, hash, encoded: { br, gzip } }
  */
-export function loadStaticAssets(dir: string): StaticAssets {
+export async function loadStaticAssets(dir: string): Promise<StaticAssets> {
   const files = new Map<string, StaticAsset>();
+  const compressing: Promise<void>[] = [];
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
@@ -62,16 +64,15 @@ export function loadStaticAssets(dir: string): StaticAssets {
     const tag = digest.toString('base64url');
     const encoded: Partial<Record<Coding, { body: Buffer; etag: string }>> = {};
     if (TEXT.test(type)) {
-      for (const coding of ['br', 'gzip'] as const) {
-        const packed = compress(body, coding, 'once');
+      const codings = (['br', 'gzip'] as const).map(async (coding) => {
+        const packed = await compressInPool(body, coding, 'once');
         if (packed.length < body.length) encoded[coding] = Object.freeze({ body: packed, etag: `"${tag}-${coding}"` });
-      }
-    }
-    files.set(
-      name,
-      Object.freeze({ body, type, etag: `"${tag}"`, hash: digest.toString('hex').slice(0, 10), encoded: Object.freeze(encoded) }),
-    );
+      });
+      compressing.push(Promise.all(codings).then(() => void Object.freeze(encoded)));
+    } else Object.freeze(encoded);
+    files.set(name, Object.freeze({ body, type, etag: `"${tag}"`, hash: digest.toString('hex').slice(0, 10), encoded }));
   }
+  await Promise.all(compressing);
   const names = Object.freeze([...files.keys()].sort());
   return Object.freeze({ get: (name: string) => files.get(name), names });
 }

@@ -15,7 +15,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type JWK, SignJWT } from 'jose';
+import type * as Jose from 'jose';
+import type { JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { JwtAssertionConfig } from '../config/types.ts';
 import { parseDuration } from '../config/duration.ts';
@@ -58,6 +59,10 @@ interface Cached {
 
 /** Most sessions whose assertion is kept. */
 const CACHE_MAX = 100_000;
+
+/** jose, loaded by the first assertion rather than at every start (about 30 ms; most gateways sign none). */
+let loaded: Promise<typeof Jose> | undefined;
+const jose = (): Promise<typeof Jose> => (loaded ??= import('jose'));
 
 /** Reads one PEM private key and names its algorithm; throws naming the file. */
 function loadKey(file: string): SigningKey {
@@ -117,6 +122,7 @@ export function createAssertionSigners(clock: () => number): AssertionSigners {
       async function sign(subject: AssertionSubject, now: number): Promise<string> {
         const { identity } = subject;
         const iat = Math.floor(now / 1000);
+        const { SignJWT } = await jose();
         const token = await new SignJWT({
           ...(identity.email ? { email: identity.email } : {}),
           ...(identity.name ? { name: identity.name } : {}),

@@ -10,8 +10,8 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { errors } from '../errors/errors.ts';
 import type { GatewayError } from '../errors/errors.ts';
 import { responseHeaders } from './headers.ts';
@@ -73,6 +73,13 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', '
 const LOCAL_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 /**
+ * undici (about 60 ms to load), loaded by the first forwarded request rather than at every
+ * start: the gateway listens sooner, and one used only for forward-auth never loads it.
+ */
+let loaded: Promise<typeof Undici> | undefined;
+const undici = (): Promise<typeof Undici> => (loaded ??= import('undici'));
+
+/**
  * Creates a forwarder with one keep-alive pool per upstream origin, created on first
  * use and reused for the forwarder's lifetime.
  *
@@ -90,8 +97,11 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     allowH2: false,
   };
 
-  const poolFor = (target: URL): Pool => {
-    const origin = target.origin;
+  /** Requests waiting for their origin's first pool; `close` lets them go out first. */
+  const waiting = new Set<Promise<void>>();
+  /** The origin's pool, made on its first request (after loading undici on the very first). */
+  const newPool = async (origin: string): Promise<Pool> => {
+    const { Pool } = await undici();
     let pool = pools.get(origin);
     if (pool === undefined) {
       pool = new Pool(origin, poolOptions);
@@ -106,12 +116,22 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       const path = prefix === '/' ? pathAndQuery : prefix.endsWith('/') ? prefix + pathAndQuery.slice(1) : prefix + pathAndQuery;
       const h = req.headers;
       const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-      poolFor(target).dispatch(
-        { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null },
-        new ForwardHandler(req, res, opts.onError, gatewayCookies),
-      );
+      const options: Dispatcher.DispatchOptions = { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null };
+      const handler = new ForwardHandler(req, res, opts.onError, gatewayCookies);
+      const pool = pools.get(target.origin);
+      if (pool !== undefined) pool.dispatch(options, handler);
+      else {
+        const sent = newPool(target.origin)
+          .then((p) => {
+            p.dispatch(options, handler);
+          })
+          .catch((err: Error) => handler.refuse(errors.internal(`upstream pool: ${err.message}`, err)));
+        waiting.add(sent);
+        void sent.finally(() => waiting.delete(sent));
+      }
     },
     async close() {
+      await Promise.all(waiting);
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((p) => p.close()));
@@ -179,6 +199,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.onError(this.req, res, toUpstreamError(err));
+  }
+
+  /** No pool to send the request with: answers the error unless the client already left. */
+  refuse(err: GatewayError): void {
+    if (!this.gone) this.onError(this.req, this.res, err);
   }
 
   private readonly onClientClose = (): void => {

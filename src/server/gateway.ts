@@ -53,8 +53,7 @@ import { createChain, type Chain } from './chain.ts';
 import { createAssertionSigners } from '../proxy/assertion.ts';
 import type { Portal } from '../contracts/request.ts';
 import { errors } from '../errors/errors.ts';
-import { gatewayMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
-import { startMetricsServer } from '../metrics/server.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -99,6 +98,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Without `server.metrics` nobody can read the metrics, so nothing is counted. */
+const NO_METRICS: GatewayMetrics = { request() {}, upstreamError() {}, auditEvent() {}, reportOnly() {}, throttled() {} };
+
 /** Every sign-in log event also counts in the metrics, whoever records it (portal, modules, regulation). */
 function countAuditEvents(store: Store, metrics: GatewayMetrics): Store {
   const record: Store['record'] = (event) => {
@@ -125,7 +127,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.log ?? pino({ level: options.config.log.level, base: { service: 'mfa-gateway' } });
   const initial = options.config;
 
-  const metrics = gatewayMetrics();
+  // prom-client (about 40 ms to load) only where the metrics are served.
+  // Compressed in libuv's thread pool while the store and the users file are opened.
+  const assetsLoading = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+  assetsLoading.catch(() => {}); // awaited below; a failure before then must not count as unhandled
+  const metrics = initial.server.metrics ? (await import('../metrics/metrics.ts')).gatewayMetrics() : NO_METRICS;
   const storeOutage = createStoreOutage(log);
   const store = watchStore(
     countAuditEvents(await openStore(initial.store, { clock, lockout: lockoutRules, sourceThrottle: sourceThrottleRules }), metrics),
@@ -169,7 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // An unreachable store is logged once by the outage watch, not at every poll.
     onError: pollErrorHandler(storeOutage, log, 'change feed poll failed'),
   });
-  const assets = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
+  const assets = await assetsLoading;
 
   // E-mail and sign-in log retention; build() moves the reloadable settings along.
   let adminAddresses: readonly string[] = initial.mfa.fraud_alert.notify;
@@ -426,7 +432,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   log.info({ url, public_url: initial.server.public_url }, 'mfa-gateway listening');
   const metricsServer =
     initial.server.metrics && options.metricsListener !== false
-      ? await startMetricsServer(parseListen(initial.server.metrics.listen), 'process')
+      ? await (await import('../metrics/server.ts')).startMetricsServer(parseListen(initial.server.metrics.listen), 'process')
       : undefined;
   if (metricsServer) log.info({ listen: initial.server.metrics?.listen }, 'metrics listening');
 

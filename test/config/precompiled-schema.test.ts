@@ -7,8 +7,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { validatorModuleSource } from '../../scripts/schema-validator.ts';
-import { compileSchema, schemaDigest } from '../../src/config/schema.ts';
+import { compileSchema, schemaDigest, validatorModuleSource } from '../../src/config/schema-compile.ts';
 
 const minimal = {
   server: { listen: '127.0.0.1:8080', public_url: 'https://gw.example.com' },

@@ -90,7 +90,10 @@ t.test(
     const upstream = await startUpstream(t);
     const plain = await startTestGateway(t, upstream, { rules: ENFORCED });
     const baseline = await script(plain);
-    const gw = await startTestGateway(t, upstream, { rules: [...REPORT_ONLY, ...ENFORCED] });
+    const gw = await startTestGateway(t, upstream, {
+      rules: [...REPORT_ONLY, ...ENFORCED],
+      server: { metrics: { listen: '127.0.0.1:0' } },
+    });
     const start = gw.clock.now;
     const statuses = await script(gw);
     t.same(statuses, baseline, 'every request answered as without the report-only rules');

@@ -85,7 +85,7 @@ t.test('pages and error pages of a real gateway go out compressed when accepted'
 
 t.test('the stylesheet: compressed once, an ETag per coding, 304 per coding', async (t) => {
   const gw = await startTestGateway(t, await startUpstream(t));
-  const css = loadStaticAssets('views/static').get('gateway.css')!;
+  const css = (await loadStaticAssets('views/static')).get('gateway.css')!;
   t.ok(css.encoded.br && css.encoded.gzip, 'both codings made at load');
   t.ok(css.encoded.br!.body.length < css.body.length / 2);
 

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { buildCatalog } from '../../src/portal/i18n.ts';
 import { createRenderer } from '../../src/portal/render.ts';
+import { loadStaticAssets } from '../../src/portal/static.ts';
 import { signInsOf } from '../../src/portal/account.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
 import {
@@ -20,7 +21,7 @@ import {
 } from '../helpers/gateway.ts';
 import { samplePages } from './render-fixtures.ts';
 
-const renderer = createRenderer({ catalog: buildCatalog({}), prefix: '/.gateway/' });
+const renderer = createRenderer({ catalog: buildCatalog({}), prefix: '/.gateway/', assets: await loadStaticAssets('views/static') });
 const samples = await samplePages();
 const titleOf = (html: string) => /<title>([^<]*)<\/title>/.exec(html)?.[1];
 /** The input whose id is `id`, as written. */

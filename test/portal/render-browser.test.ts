@@ -29,7 +29,7 @@ const SCREENSHOTS: readonly string[] = [
 ];
 
 t.test('pages in a real browser', { skip: skipWithoutChromium }, async (t) => {
-  const assets = loadStaticAssets('views/static');
+  const assets = await loadStaticAssets('views/static');
   // With every part of the layout: the brand's link, "Back to …" with a long host, a full help contact.
   const renderer = createRenderer({
     catalog: buildCatalog({}),

@@ -14,7 +14,8 @@ import { loadStaticAssets } from '../../src/portal/static.ts';
 import { samplePages } from './render-fixtures.ts';
 
 const catalog = buildCatalog({});
-const renderer = createRenderer({ catalog, prefix: '/.gateway/' });
+const assets = await loadStaticAssets('views/static');
+const renderer = createRenderer({ catalog, prefix: '/.gateway/', assets });
 const samples = await samplePages();
 const LANGS = ['en', 'de'] as const;
 
@@ -73,7 +74,7 @@ t.test('every visible input has a label, and ARIA references resolve', async (t)
 
 t.test('the layout: language, title, one versioned stylesheet, metas', async (t) => {
   const html = renderer.page('sign-in', 'de', samples['sign-in'].plain!);
-  const css = loadStaticAssets('views/static').get('gateway.css')!;
+  const css = assets.get('gateway.css')!;
   t.match(html, /<html lang="de">/);
   t.match(html, /<title>Anmelden · MFA Gateway<\/title>/);
   t.equal(tags(html, 'link').filter((l) => attr(l, 'rel') === 'stylesheet').length, 1);
@@ -83,7 +84,7 @@ t.test('the layout: language, title, one versioned stylesheet, metas', async (t)
   t.match(html, '<meta name="referrer" content="same-origin">');
   t.match(html, '<meta name="viewport" content="width=device-width, initial-scale=1">');
   t.match(renderer.page('sign-in', 'fr', samples['sign-in'].plain!), /<html lang="en">/, 'an unknown language renders English');
-  const branded = createRenderer({ catalog, prefix: '/auth/', productName: 'ACME Sign-in' });
+  const branded = createRenderer({ catalog, assets, prefix: '/auth/', productName: 'ACME Sign-in' });
   const page = branded.page('sign-in', 'en', samples['sign-in'].plain!);
   t.match(page, '<title>Sign in · ACME Sign-in</title>');
   t.match(page, 'action="/auth/sign-in"');
@@ -376,7 +377,7 @@ t.test('issue 17: the brand and "Back to <host>" in the header, the help contact
   const plain = renderer.page('signed-out', 'en', {});
   t.match(plain, /<a class="brand" href="\/"><svg/, 'the brand links to / without a public URL');
   t.notMatch(plain, 'id="back-to-app"', 'no back link without a place to go back to');
-  const linked = createRenderer({ catalog, prefix: '/.gateway/', homeUrl: 'https://gw.example.com/' });
+  const linked = createRenderer({ catalog, assets, prefix: '/.gateway/', homeUrl: 'https://gw.example.com/' });
   const back = { href: 'https://wiki.example.com/start?a=1&b="2"', host: 'wiki.example.com' };
   for (const [lang, label] of [
     ['en', 'Back to wiki.example.com'],
@@ -392,6 +393,7 @@ t.test('issue 17: the brand and "Back to <host>" in the header, the help contact
   );
 
   const help = createRenderer({
+    assets,
     catalog,
     prefix: '/.gateway/',
     help: {
@@ -409,7 +411,7 @@ t.test('issue 17: the brand and "Back to <host>" in the header, the help contact
   );
   t.match(help.page('signed-out', 'de', {}), /<p id="help-contact">Brauchen Sie Hilfe\? IT-Servicedesk · .*Hilfeseiten<\/a><\/p>/);
   t.notMatch(help.page('signed-out', 'en', {}), 'Contact your IT team', 'the contact replaces the generic text');
-  const plainText = createRenderer({ catalog, prefix: '/.gateway/', help: { text: 'Service desk <ext. 1234>' } });
+  const plainText = createRenderer({ catalog, assets, prefix: '/.gateway/', help: { text: 'Service desk <ext. 1234>' } });
   t.match(
     plainText.page('signed-out', 'de', {}),
     '<p id="help-contact">Brauchen Sie Hilfe? Service desk &lt;ext. 1234&gt;</p>',
@@ -523,6 +525,7 @@ t.test('issue 17: the fraud report says what it did and what to do now', async (
 
 t.test('config overrides reach the pages', async (t) => {
   const custom = createRenderer({
+    assets,
     catalog: buildCatalog({ de: { footer_help: 'Hilfe: Durchwahl 1234', product_name: 'ACME Anmeldung' } }),
     prefix: '/.gateway/',
   });
@@ -536,16 +539,15 @@ t.test('templates are read once, when the renderer is created', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'views-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   cpSync('views', dir, { recursive: true });
-  const r = createRenderer({ catalog, prefix: '/.gateway/', viewsDir: dir });
+  const r = createRenderer({ catalog, assets, prefix: '/.gateway/', viewsDir: dir });
   const before = r.page('signed-out', 'en', {});
   writeFileSync(join(dir, 'pages', 'signed-out.mustache'), 'changed');
   writeFileSync(join(dir, 'layout.mustache'), 'changed');
   t.equal(r.page('signed-out', 'en', {}), before);
-  t.throws(() => createRenderer({ catalog, prefix: '/', viewsDir: join(dir, 'missing') }), /ENOENT/);
+  t.throws(() => createRenderer({ catalog, assets, prefix: '/', viewsDir: join(dir, 'missing') }), /ENOENT/);
 });
 
 t.test('static assets: served from memory only', async (t) => {
-  const assets = loadStaticAssets('views/static');
   const css = assets.get('gateway.css');
   t.ok(css);
   t.equal(css!.type, 'text/css; charset=utf-8');
@@ -573,7 +575,7 @@ t.test('static assets: served from memory only', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   cpSync('views/static', join(dir, 'sub'), { recursive: true });
   writeFileSync(join(dir, 'blob.bin'), 'x');
-  const nested = loadStaticAssets(dir);
+  const nested = await loadStaticAssets(dir);
   t.equal(nested.get('sub/gateway.css')?.etag, css!.etag, 'nested names use forward slashes');
   t.equal(nested.get('blob.bin')?.type, 'application/octet-stream');
 });

@@ -7,6 +7,7 @@
 import t from 'tap';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
+import { createForwarder } from '../../src/proxy/forward.ts';
 import { deadPort, listen, rawRequest, shut, signal, startFront, within } from './servers.ts';
 
 type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -315,4 +316,23 @@ t.test('timeouts: no headers in time gives 504, a stalled body cuts the connecti
   );
   t.match(outcome, /^error: aborted/);
   t.equal(slow.failures.length, 1, 'the stall after the headers is not a second response');
+});
+
+t.test("close() waits for a request still waiting for its origin's first pool, which is answered", async (t) => {
+  // A new forwarder has no pool yet: its first request waits for one (and for undici's first load).
+  const forwarder = createForwarder({ connectTimeoutMs: 1000, responseTimeoutMs: 2000, onError: () => {} });
+  const answered = signal<http.ServerResponse>();
+  let closing: Promise<void> | undefined;
+  const server = http.createServer((req, res) => {
+    forwarder.web(req, res, origin, '/echo', ['host', 'app.example'], []);
+    closing = forwarder.close();
+    answered.resolve(res);
+  });
+  const port = await listen(server);
+  t.teardown(() => shut(server));
+  const reply = get(`http://127.0.0.1:${port}/`, { agent: false });
+  const res = await within(5000, 'the request reaches the front', answered.promise);
+  await within(5000, 'close() returns', closing!);
+  t.ok(res.writableFinished, 'the response was complete before close() returned');
+  t.equal((await reply).status, 200);
 });

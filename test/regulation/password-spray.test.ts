@@ -11,7 +11,7 @@ import { freshSchema } from '../helpers/postgres.ts';
 import { processMetrics } from '../../src/metrics/metrics.ts';
 import { PACE_ALLOWANCE, PACE_MAX_DELAY_MS, PACE_MS } from '../../src/factors/password/refused-sources.ts';
 
-/** This process's `mfa_gateway_sign_in_throttled_total` (every gateway of the test process adds to it). */
+/** This process's `mfa_gateway_sign_in_throttled_total` (every gateway of the test process with `server.metrics` adds to it). */
 async function throttledCount(): Promise<number> {
   return Number(/^mfa_gateway_sign_in_throttled_total (\d+)$/m.exec(await processMetrics())?.[1] ?? 0);
 }
@@ -258,7 +258,7 @@ t.test('postgres: the throttle holds across two gateways', async (t) => {
 });
 
 t.test('a throttled source is refused from memory and logged once a minute, with the count, not once per attempt', async (t) => {
-  const { gw } = await gateway(t);
+  const { gw } = await gateway(t, { server: { metrics: { listen: '127.0.0.1:0' } } });
   const before = await throttledCount();
   const src = via('203.0.113.9');
   for (let i = 0; i < FAILURES; i++) t.equal((await signIn(gw, sprayed(i), 'x', src)).status, 401);

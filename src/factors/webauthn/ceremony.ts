@@ -14,19 +14,20 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { GatewayConfig } from '../../config/types.ts';
 import { parseDuration } from '../../config/duration.ts';
 import type { WebAuthnChallengePurpose, WebAuthnCredentialInfo, WebAuthnStore } from '../../store/types.ts';
+
+/** `@simplewebauthn/server` (with its ASN.1 and X.509 stack, about 300 modules), loaded by the first ceremony, not at every start. */
+let loaded: Promise<typeof SimpleWebAuthn> | undefined;
+const simpleWebAuthn = (): Promise<typeof SimpleWebAuthn> => (loaded ??= import('@simplewebauthn/server'));
 
 /** ES256, EdDSA, RS256: what authenticators in use today sign with (COSE algorithm ids). */
 const ALGORITHMS = [-7, -8, -257];
@@ -107,6 +108,7 @@ function signedChallenge(clientDataJSON: unknown): string {
 export async function registrationOptions(deps: CeremonyDeps, user: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { settings } = deps;
   const existing = await deps.store.listCredentials(user);
+  const { generateRegistrationOptions } = await simpleWebAuthn();
   return generateRegistrationOptions({
     rpName: settings.rpName,
     rpID: settings.rpId,
@@ -140,6 +142,7 @@ export async function finishRegistration(
   if (issued === null || issued.user !== input.user.toLowerCase()) {
     return { ok: false, reason: 'challenge', detail: 'registration refused: unknown, used or expired challenge' };
   }
+  const { verifyRegistrationResponse } = await simpleWebAuthn();
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
     verified = await verifyRegistrationResponse({
@@ -198,6 +201,7 @@ export async function finishRegistration(
 export async function authenticationOptions(deps: CeremonyDeps, user: string | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const { settings } = deps;
   const credentials = user === null ? [] : await deps.store.listCredentials(user);
+  const { generateAuthenticationOptions } = await simpleWebAuthn();
   return generateAuthenticationOptions({
     rpID: settings.rpId,
     allowCredentials: credentials.map((c) => ({ id: c.credentialId, transports: c.transports })),
@@ -245,6 +249,7 @@ export async function verifyAssertion(
   if (credential.backupEligible && !settings.allowSynced) {
     return { ok: false, reason: 'synced', detail: `security key ${name} refused: a synced passkey and allow_synced_passkeys is false` };
   }
+  const { verifyAuthenticationResponse } = await simpleWebAuthn();
   let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verified = await verifyAuthenticationResponse({
