@@ -17,12 +17,14 @@ export class GatewayError extends Error {
   readonly detail: string | undefined;
   /** Seconds for a `Retry-After` header (RFC 9110 section 10.2.3) on 429 and 503 answers. */
   readonly retryAfter: number | undefined;
+  /** Close the client's connection with this answer (a paced source with too many answers waiting). */
+  readonly closeConnection: boolean;
 
   constructor(
     code: string,
     status: number,
     messageKey: string,
-    options: { expose?: boolean; detail?: string; cause?: unknown; retryAfter?: number } = {},
+    options: { expose?: boolean; detail?: string; cause?: unknown; retryAfter?: number; closeConnection?: boolean } = {},
   ) {
     super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
@@ -32,6 +34,7 @@ export class GatewayError extends Error {
     this.messageKey = messageKey;
     this.detail = options.detail;
     this.retryAfter = options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
+    this.closeConnection = options.closeConnection ?? false;
   }
 }
 
@@ -50,7 +53,8 @@ export const errors = {
   notFound: (detail: string) => new GatewayError('GW_NOT_FOUND', 404, 'error_404', { detail }),
   uriTooLong: (detail: string) => new GatewayError('GW_URI_TOO_LONG', 414, 'error_414', { detail }),
   headersTooLarge: (detail: string) => new GatewayError('GW_HEADERS_TOO_LARGE', 431, 'error_431', { detail }),
-  tooManySignIns: (detail: string, retryAfter = 1) => new GatewayError('GW_TOO_MANY_SIGN_INS', 429, 'error_429', { detail, retryAfter }),
+  tooManySignIns: (detail: string, retryAfter = 1, closeConnection = false) =>
+    new GatewayError('GW_TOO_MANY_SIGN_INS', 429, 'error_429', { detail, retryAfter, closeConnection }),
   upstreamUnreachable: (detail: string, cause?: unknown) =>
     new GatewayError('GW_UPSTREAM_UNREACHABLE', 502, 'error_502', { expose: true, detail, cause }),
   upstreamTimeout: (detail: string, cause?: unknown) =>

@@ -309,7 +309,11 @@ export function createKit(deps: PortalDeps, hosts: HostMatcher, modules: () => r
     // A store outage is logged once when it starts and once when it ends (see `store/outage`), not per request.
     if (err.code === 'GW_STORE_UNAVAILABLE') deps.storeOutage?.refused(err);
     else if (err.status >= 500) log.warn({ requestId, code: err.code }, err.detail ?? err.message);
-    const retry = { 'x-request-id': requestId, ...(err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) }) };
+    const retry = {
+      'x-request-id': requestId,
+      ...(err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) }),
+      ...(err.closeConnection ? { connection: 'close' } : {}),
+    };
     const accept = req.headers.accept ?? '';
     if (accept.includes('application/json') && !accept.includes('text/html')) {
       const body = JSON.stringify({ error: err.code, status: err.status, request_id: requestId });

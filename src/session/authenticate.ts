@@ -77,8 +77,8 @@ export function createBasicAuthenticator(verifier: BasicVerifier, realm: string)
       });
       if (!result.ok) {
         if (result.throttled) {
-          const { retryAfter, source } = result.throttled;
-          throw errors.tooManySignIns(`HTTP Basic from ${source}: source throttled`, retryAfter);
+          const { retryAfter, source, close } = result.throttled;
+          throw errors.tooManySignIns(`HTTP Basic from ${source}: source throttled`, retryAfter, close === true);
         }
         return anonymous;
       }

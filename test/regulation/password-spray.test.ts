@@ -349,3 +349,36 @@ t.test('a throttled source over many connections is paced, and another address i
   t.equal(bob.status, 303, 'the other address signed in');
   t.ok(bob.ms < last, `and was not kept waiting behind the paced source (${Math.round(bob.ms)} ms)`);
 });
+
+t.test('HTTP Basic from a throttled source is paced alike, and past the bound its answer closes the connection', async (t) => {
+  const { gw } = await gateway(t);
+  const src = via('203.0.113.12');
+  for (let i = 0; i < FAILURES; i++) t.equal((await basic(gw, sprayed(i), 'x', src)).status, 401);
+  t.equal((await basic(gw, sprayed(50), 'x', src)).status, 429, 'the store refuses the source');
+  const o = sendOpts(src);
+  const start = performance.now();
+  const done = await Promise.all(
+    Array.from({ length: PACE_ALLOWANCE + PACE_MAX_DELAY_MS / PACE_MS + 5 }, async (_, i) => {
+      const r = await send(gw.port, '/dav/x', {
+        ...o,
+        headers: {
+          ...o.headers,
+          accept: '*/*',
+          connection: 'keep-alive',
+          authorization: `Basic ${Buffer.from(`${sprayed(60 + i)}:x`).toString('base64')}`,
+        },
+      });
+      return { status: r.status, close: r.headers.connection === 'close', ms: performance.now() - start };
+    }),
+  );
+  t.ok(
+    done.every((a) => a.status === 429),
+    'every attempt refused',
+  );
+  const last = Math.max(...done.filter((a) => !a.close).map((a) => a.ms));
+  t.ok(last >= PACE_MAX_DELAY_MS - 2 * PACE_MS, `the last paced answer came after ${Math.round(last)} ms`);
+  t.ok(
+    done.some((a) => a.close),
+    'answers beyond the bound close their connection',
+  );
+});

@@ -74,7 +74,7 @@ type BasicResult =
    * `throttled`: the source failed too often lately, or the typed name is locked (answer 429,
    * retry after `retryAfter` seconds).
    */
-  | { ok: false; throttled?: { retryAfter: number; source: string } };
+  | { ok: false; throttled?: { retryAfter: number; source: string; close?: true } };
 
 export interface BasicVerifier {
   /** Checks the value of an `Authorization: Basic ...` header. */
@@ -184,7 +184,14 @@ export function createBasicVerifier(deps: BasicDeps): BasicVerifier {
     });
     if (!check.ok) {
       if (check.reason === 'throttled')
-        return { ok: false, throttled: { retryAfter: (check.retryAt - clock()) / 1000, source: check.source } };
+        return {
+          ok: false,
+          throttled: {
+            retryAfter: (check.retryAt - clock()) / 1000,
+            source: check.source,
+            ...(check.close ? { close: true as const } : {}),
+          },
+        };
       // A locked name answers 429 with Retry-After like a throttled source, whatever the password:
       // the client learns when to try again, and nothing about the account (the sign-in log says why).
       if (check.reason === 'locked') return { ok: false, throttled: { retryAfter: (check.until - clock()) / 1000, source: check.source } };
