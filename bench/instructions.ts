@@ -17,7 +17,9 @@
  * (bench/origin.ts), gets `--warmup` requests (the JIT settles), then its counters are
  * zeroed, it gets `--requests` requests over 8 keep-alive connections, and the counters are
  * dumped: every instruction of the gateway process (all its threads) between the two, divided
- * by the requests. V8 runs in predictable mode ({@link PREDICTABLE}), so the count repeats; it
+ * by the requests. The count includes what timers do meanwhile (the change feed's poll each
+ * second, housekeeping), which grows with the phase's wall time: each line says how long the
+ * phase took, and counts are comparable when those are alike. V8 runs in predictable mode ({@link PREDICTABLE}), so the count repeats; it
  * is the gateway's own work per request, GC included, not what V8's time-driven heuristics
  * would add on a given machine. Printed: a table of instructions per request (median of `--runs`) and the
  * ratio `@after ÷ @base` per scenario; written to bench/results/instructions-*.json.
@@ -134,7 +136,12 @@ function totalOf(file: string): number {
   return Number(m[1]);
 }
 
-async function once(gw: (typeof gateways)[number], sc: (typeof scenarios)[number], run: number, originPort: number): Promise<number> {
+async function once(
+  gw: (typeof gateways)[number],
+  sc: (typeof scenarios)[number],
+  run: number,
+  originPort: number,
+): Promise<{ perRequest: number; wallMs: number }> {
   const name = `${sc.name}-${gw.label}-${run}`;
   const dir = join(runDir, `${name}-callgrind`);
   mkdirSync(dir);
@@ -161,12 +168,14 @@ async function once(gw: (typeof gateways)[number], sc: (typeof scenarios)[number
     const set = await mintSessions(started.url, started.configFile, sc.sessions, { env: started.env });
     checkAnswers(`${name} (warm-up)`, await drive(pool, set.cookies, warmup, 0), warmup);
     execFileSync('callgrind_control', ['--zero', String(started.proc.pid)], { stdio: 'ignore' });
+    const began = performance.now();
     const other = checkAnswers(name, await drive(pool, set.cookies, requests, warmup), requests);
+    const wallMs = performance.now() - began;
     if (other) process.stderr.write(`  ${name}: ${other} of ${requests} measured answers were not 200\n`);
     execFileSync('callgrind_control', ['--dump', String(started.proc.pid)], { stdio: 'ignore' });
     // The dump on request is `out.1`; the one valgrind writes at exit (`out`) is not read.
     if (!readdirSync(dir).includes('out.1')) throw new Error(`${name}: callgrind wrote no dump in ${dir}: ${readdirSync(dir).join(', ')}`);
-    return totalOf(join(dir, 'out.1')) / requests;
+    return { perRequest: totalOf(join(dir, 'out.1')) / requests, wallMs };
   } finally {
     await pool.close();
     await stop(started.proc, 60_000);
@@ -185,6 +194,8 @@ const originProblem = await waitForPort(origin, originPort);
 if (originProblem) throw new Error(originProblem);
 
 const results: Record<string, Record<string, number[]>> = {};
+/** Wall time of each measured phase: timer-driven work (the change feed's poll, housekeeping) grows with it. */
+const wall: Record<string, Record<string, number[]>> = {};
 process.stderr.write(
   `callgrind: ${runs} run(s) × ${gateways.length} gateways × ${scenarios.length} scenarios, ${warmup} + ${requests} requests each\n`,
 );
@@ -192,10 +203,12 @@ try {
   for (let run = 0; run < runs; run++)
     for (const sc of scenarios)
       for (const gw of gateways) {
-        const perRequest = await once(gw, sc, run, originPort);
+        const { perRequest, wallMs } = await once(gw, sc, run, originPort);
         ((results[sc.name] ??= {})[gw.label] ??= []).push(perRequest);
+        ((wall[sc.name] ??= {})[gw.label] ??= []).push(wallMs);
         process.stderr.write(
-          `[run ${run + 1}/${runs}] ${sc.name}@${gw.label}: ${Math.round(perRequest).toLocaleString('en')} instructions/request\n`,
+          `[run ${run + 1}/${runs}] ${sc.name}@${gw.label}: ${Math.round(perRequest).toLocaleString('en')} instructions/request ` +
+            `(measured phase ${(wallMs / 1000).toFixed(1)} s)\n`,
         );
       }
 } finally {
@@ -221,6 +234,6 @@ for (const sc of scenarios) {
 process.stdout.write(`${lines.join('\n')}\n`);
 const out = join(BENCH_DIR, 'results', `instructions-${new Date().toISOString().replaceAll(':', '-')}.json`);
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ gateways, requests, warmup, sessions, runs, results }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ gateways, requests, warmup, sessions, runs, results, wallMs: wall }, null, 2)}\n`);
 process.stdout.write(`results: ${out}\n`);
 rmSync(runDir, { recursive: true, force: true });
