@@ -127,10 +127,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.log ?? pino({ level: options.config.log.level, base: { service: 'mfa-gateway' } });
   const initial = options.config;
 
-  // prom-client (about 40 ms to load) only where the metrics are served.
   // Compressed in libuv's thread pool while the store and the users file are opened.
   const assetsLoading = loadStaticAssets(new URL('static/', `file://${VIEWS_DIR}`).pathname);
   assetsLoading.catch(() => {}); // awaited below; a failure before then must not count as unhandled
+  // prom-client (about 40 ms to load) only where the metrics are served.
   const metrics = initial.server.metrics ? (await import('../metrics/metrics.ts')).gatewayMetrics() : NO_METRICS;
   const storeOutage = createStoreOutage(log);
   const store = watchStore(

@@ -56,7 +56,8 @@ export function createArgon2Threads(size: number): Argon2Threads {
       pump();
     });
     const fail = (err: Error) => {
-      threads.splice(threads.indexOf(thread), 1);
+      const at = threads.indexOf(thread);
+      if (at !== -1) threads.splice(at, 1);
       if (thread.busy !== null) {
         pending.get(thread.busy)?.reject(err);
         pending.delete(thread.busy);
