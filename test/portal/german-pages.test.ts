@@ -34,12 +34,16 @@ const decode = (s: string) =>
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
 
-/** What a reader of the page meets: its text and the attributes read aloud or shown (labels, placeholders, a field's value). */
+/**
+ * What a reader of the page meets: its text and the attributes read aloud or shown (labels, placeholders, a field's value).
+ * A `<code>` element is data, never words (a secret, a recovery code, an address): a random secret's last group can read "ON".
+ */
 function readable(html: string): string {
   const values = [...html.matchAll(/<input(?![^>]*type="hidden")[^>]*\svalue="([^"]*)"/g)].map((m) => m[1]);
   const attrs = [...html.matchAll(/\s(?:aria-label|title|alt|placeholder)="([^"]*)"/g)].map((m) => m[1]);
   const text = html
     .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
+    .replace(/<code[\s>][\s\S]*?<\/code>/g, ' ')
     .replace(/<input[^>]*type="hidden"[^>]*>/g, ' ')
     .replace(/<[^>]*>/g, ' ');
   return decode(`${text} ${attrs.join(' ')} ${values.join(' ')}`);

@@ -65,7 +65,9 @@ ${rules}
   writeFileSync(file, config('  - { paths: ["/open/**", "/later/**"], policy: bypass }'));
   child.kill('SIGHUP');
   await until('the new rule', async () => ((await send(port, '/later/x')).status === 200 ? true : undefined));
-  t.match(stdout, /configuration reloaded/);
+  // The log line is written as the new config takes effect, but reaches this process over a pipe: wait for it.
+  await until('the reload logged', async () => (stdout.includes('configuration reloaded') ? true : undefined));
+  t.match(stdout, /"msg":"configuration reloaded"/);
 
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM stops the gateway cleanly');
