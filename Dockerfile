@@ -23,9 +23,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production
-# No heap flags by default (README "Sizing"): -e NODE_OPTIONS="--max-semi-space-size=16
-# --max-old-space-size=512" took peak RSS at 100,000 sessions from 331 to 227 MB, at 0.95 to 0.97x
-# the requests per second. Under a container memory limit Node sizes its heap from the limit.
+# `serve` runs with a 16 MB young-generation semi-space (bin/mfa-gateway.js; README "Sizing"):
+# another is chosen with -e NODE_OPTIONS=--max-semi-space-size=N. A ceiling for the old generation
+# is the operator's (-e NODE_OPTIONS="--max-old-space-size=512", well above the live heap): Node
+# sizes it from the container's memory limit where there is one.
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

@@ -22,18 +22,21 @@
  * none of that is what the session scenarios measure: they measure requests that carry a
  * valid cookie. The gateway cannot tell a minted cookie from one it issued.
  *
- * Cookies age: after a minute (`min(60 s, idle_timeout / 4)`) the gateway re-seals a
- * session on its next request and sends the new cookie. A browser takes it; wrk cannot and
- * would send the stale cookie on and on, making every request pay a re-seal. So before each
- * repetition `renew()` does what the browser does: one request with the signed-in cookie,
- * keeping a new cookie when the gateway sends one, and fresh minted cookies for the rest,
- * each sent once before the warm-up (a cookie the gateway refreshed itself is in its cache
- * already; a minted one is not, and its first unseal should not land in the measured run).
+ * Cookies age: after a quarter of `session.idle_timeout` the gateway re-seals a session on its
+ * next request and sends the new cookie. A browser takes it; wrk cannot and would send the
+ * stale cookie on and on. So before each repetition `renew()` does what the browser does: one
+ * request with the signed-in cookie, keeping a new cookie when the gateway sends one; and once
+ * the minted cookies are half-way to their renewal, fresh minted cookies for the rest, each
+ * sent once before the warm-up (a minted cookie is not in the gateway's cache yet, and its
+ * first unseal should not land in the measured run). Minting again starts new sessions (the old
+ * ones are left, as by users who went away), so the many-sessions scenarios set a long idle
+ * timeout: their N sessions are then the same N through the whole run.
  */
 
 import { rename, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { parseDuration } from '../src/config/duration.ts';
 import { loadConfig, formatProblem } from '../src/config/load.ts';
 import type { GatewayConfig } from '../src/config/types.ts';
 import { hashPassword } from '../src/factors/password/password.ts';
@@ -226,7 +229,10 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
   if (!first) throw new Error(`no ${sessionName} cookie after sign-in`);
 
   // The others, minted with the gateway's own sealing.
+  const renewAfterMs = parseDuration(config.session.idle_timeout) / 4;
+  let mintedAt = 0;
   const mint = async (): Promise<string[]> => {
+    mintedAt = Date.now();
     const manager = await sessionManager(config);
     const out: string[] = [];
     const amr = level === 2 ? ['pwd', 'totp'] : ['pwd'];
@@ -239,20 +245,25 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
     }
     return out;
   };
+  const minted = count > 1 ? await mint() : [];
+  // The gateway has not seen them yet: one request each, so no first unseal lands in a measured run.
+  await prime(gatewayUrl, minted);
   const set: SessionSet = {
-    cookies: [`${sessionName}=${first}`, ...(await mint())],
+    cookies: [`${sessionName}=${first}`, ...minted],
     level,
     async renew() {
       // The signed-in cookie: one request, and the refreshed cookie if the gateway sends one.
       const again = await browser.send('/');
       if (again.status !== 200) throw new Error(`renew: GET / with the signed-in cookie answered ${again.status}`);
       const current = browser.cookies.get(sessionName);
-      const minted = count > 1 ? await mint() : [];
-      set.cookies = [`${sessionName}=${current}`, ...minted];
-      // The gateway has not seen the minted cookies yet: one request each, so their first
-      // unseal is not in the measured run. (A cookie the gateway issued or refreshed itself is
-      // in its cache already; only minted ones would otherwise pay this.)
-      await prime(gatewayUrl, minted);
+      if (count === 1 || Date.now() - mintedAt < renewAfterMs / 2) {
+        set.cookies[0] = `${sessionName}=${current}`;
+        return;
+      }
+      const fresh = await mint();
+      set.cookies = [`${sessionName}=${current}`, ...fresh];
+      // (A cookie the gateway issued or refreshed itself is in its cache already; only minted ones need this.)
+      await prime(gatewayUrl, fresh);
     },
   };
   return set;
