@@ -6,54 +6,8 @@
  * process's own command line in /proc (Linux).
  */
 import t from 'tap';
-import type { Test } from 'tap';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/net.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../config/', import.meta.url));
-
-/** Starts `serve` on the sample config; resolves once health answers, with the process's command line then. */
-async function serve(t: Test, nodeArgs: string[], env: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), 'mfa-serve-heap-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(CONFIG, join(dir, 'config'), { recursive: true });
-  const port = await freePort();
-  const file = join(dir, 'config', 'gateway.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^ {2}listen: .*$/m, `  listen: 127.0.0.1:${port}`));
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
-    cwd: dir,
-    env: { ...process.env, NODE_OPTIONS: '', GATEWAY_SESSION_SECRET: 'serve-heap-test-secret-0123456789abcdef', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`);
-    const status = await fetch(`http://127.0.0.1:${port}/.gateway/health`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (performance.now() > deadline) throw new Error(`serve did not answer health: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  const stop = (): Promise<number | null> => {
-    child.kill('SIGTERM');
-    return exited;
-  };
-  return { argv, stop };
-}
+import { readFileSync } from 'node:fs';
+import { serveSample } from '../helpers/serve.ts';
 
 const semiSpaces = (argv: string[]) => argv.filter((a) => a.startsWith('--max-semi-space-size'));
 
@@ -67,7 +21,8 @@ const CASES: Array<{ name: string; nodeArgs: string[]; env: Record<string, strin
 
 for (const c of CASES) {
   t.test(`serve's young generation, ${c.name}`, { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
-    const { argv, stop } = await serve(t, c.nodeArgs, c.env);
+    const { child, stop } = await serveSample(t, { nodeArgs: c.nodeArgs, env: { NODE_OPTIONS: '', ...c.env } });
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     t.same(semiSpaces(argv), c.expected, `the serving process (the pid that was started) runs with ${JSON.stringify(c.expected)}`);
     t.ok(argv.includes('serve'), 'and it is the serve command');
     t.equal(await stop(), 0, 'SIGTERM to that pid stops it cleanly');

@@ -6,15 +6,10 @@
  * `/.gateway/health` has answered; a failure names the package and who loaded it.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/net.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/mfa-gateway.js', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../config/', import.meta.url));
+import { dirname, join } from 'node:path';
+import { serveSample } from '../helpers/serve.ts';
 
 /** Appends "package<TAB>importer" for every module resolved inside a node_modules folder. */
 const HOOK = `
@@ -48,44 +43,19 @@ const LATER = [
 ];
 
 t.test('serve with the sample config answers health without loading the libraries of features used later or not at all', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mfa-startup-imports-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(CONFIG, join(dir, 'config'), { recursive: true });
-  const port = await freePort();
-  const file = join(dir, 'config', 'gateway.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^ {2}listen: .*$/m, `  listen: 127.0.0.1:${port}`));
-  const loads = join(dir, 'loads.tsv');
+  const loads = join(mkdtempSync(join(tmpdir(), 'mfa-startup-imports-')), 'loads.tsv');
+  t.teardown(() => rmSync(dirname(loads), { recursive: true, force: true }));
   writeFileSync(loads, '');
-
-  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(HOOK)}`, BIN, 'serve'], {
-    cwd: dir,
-    env: { ...process.env, LOADS_FILE: loads, GATEWAY_SESSION_SECRET: 'startup-imports-test-secret-0123456789abcdef' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const serving = await serveSample(t, {
+    nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(HOOK)}`],
+    env: { LOADS_FILE: loads },
   });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`);
-    const status = await fetch(`http://127.0.0.1:${port}/.gateway/health`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (performance.now() > deadline) throw new Error(`serve did not answer health: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
   const loadedBy = new Map<string, string>();
   for (const line of readFileSync(loads, 'utf8').split('\n').filter(Boolean)) {
     const [name = '', parent = ''] = line.split('\t');
     if (!loadedBy.has(name)) loadedBy.set(name, parent);
   }
-  child.kill('SIGTERM');
-  await exited;
+  await serving.stop();
 
   for (const name of ['better-sqlite3', 'pino', 'yaml']) t.ok(loadedBy.has(name), `${name} is loaded at start (the hook sees packages)`);
   for (const name of LATER)
