@@ -17,8 +17,8 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 // `serve` runs with a 16 MB semi-space (V8's young generation; its default on a machine with
-// several GB is 64 MB): measured by `npm run bench` (README "Sizing"), it took peak RSS at 100,000
-// sessions from about 316 to 227 MB at 0.95 to 0.97x the requests per second. V8 reads heap sizes
+// several GB is 64 MB): measured by `npm run bench` (README "Sizing"), peak RSS at 100,000
+// sessions was 218 to 233 MB against 305 to 319, at 0.97 to 1.06x the requests per second. V8 reads heap sizes
 // only when the process starts, so `serve` replaces itself once with the flag (the same process:
 // pid, stdio and signals stay), unless the node command line or NODE_OPTIONS names a semi-space
 // size already: that is how to choose another, e.g. NODE_OPTIONS=--max-semi-space-size=64.

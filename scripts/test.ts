@@ -10,6 +10,7 @@
  * and without this step the same run would start its tests with the stale one.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -24,6 +25,8 @@ if (build.status !== 0) {
 const child = spawn(tapBin, ['--reporter=tap', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let tail = '';
 let partial = '';
+// A chunk may end inside a character (the suite's names have ÷, µ and umlauts).
+const decoder = new StringDecoder('utf8');
 let file = '';
 const failures: string[] = [];
 /** Remembers the top-level file and every `not ok` line under it (a failed subtest fails its parents too). */
@@ -39,7 +42,7 @@ function scan(line: string): void {
 }
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
-  const text = chunk.toString('utf8');
+  const text = decoder.write(chunk);
   tail = (tail + text).slice(-65536);
   const lines = (partial + text).split('\n');
   partial = lines.pop() ?? '';
