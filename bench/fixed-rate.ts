@@ -13,7 +13,15 @@ import type { Running } from './procs.ts';
 import type { RateRow, RateSample } from './report.ts';
 
 /** The scenarios also measured at fixed rates: the generator's own floor (direct), the floor, the peers, the gateway. */
-export const RATE_SCENARIOS = ['direct', 'floor', 'nginx', 'caddy', 'gateway-bypass', 'gateway-two-factor-session'];
+export const RATE_SCENARIOS = [
+  'direct',
+  'floor',
+  'nginx',
+  'caddy',
+  'gateway-bypass',
+  'gateway-two-factor-session',
+  'gateway-two-factor-node-heap',
+];
 
 /** What the generator hits; the same shape as the saturation runs' targets. */
 export interface RateTarget {
