@@ -236,7 +236,7 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
     const manager = await sessionManager(config);
     const out: string[] = [];
     const amr = level === 2 ? ['pwd', 'totp'] : ['pwd'];
-    // Sealing is asynchronous (WebCrypto); batches keep several in flight.
+    // `issue` is asynchronous; batches keep several in flight.
     for (let from = 1; from < count; from += 256) {
       const batch = [];
       for (let i = from; i < Math.min(count, from + 256); i++)

@@ -1,6 +1,6 @@
 /**
  * @module session/unseal
- * Opens a session cookie sealed by iron-session (`sealData`, the iron format `Fe26.2`) with
+ * Opens (and seals) a session cookie sealed by iron-session (`sealData`, the iron format `Fe26.2`) with
  * node:crypto, synchronously. Kept hand-written on purpose: iron-session's `unsealData` goes
  * through WebCrypto, six asynchronous operations per cookie whose objects outlive a collection
  * of V8's young generation, so each unseal left about 900 bytes of garbage in the old
@@ -13,10 +13,15 @@
  * PBKDF2-SHA1 (1 iteration, 256 bits) of the secret and each part's salt, the HMAC-SHA256 of
  * the first six parts compared in constant time, then AES-256-CBC and JSON. It is stricter in
  * one place: a digest must be 43 base64url characters (iron's decoder also reads it padded; its
- * seals never are). Sealing stays with iron-session; `test/session/unseal.test.ts` holds both to
- * the same answers.
+ * seals never are).
+ *
+ * `seal` writes what iron-session's `sealData` writes, for the same reasons (a refreshed session
+ * is re-sealed once per renewal interval; at 100,000 sessions in use that is hundreds a second):
+ * the newest password id, 256-bit random salts as hex, a 128-bit random IV, AES-256-CBC of the
+ * JSON, the expiration `now + ttl`, the HMAC-SHA256 of the first six parts, and iron-session's
+ * `~2` suffix. `test/session/unseal.test.ts` holds both directions to iron-session's answers.
  */
-import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'Fe26.2';
 /** iron's `timestampSkewSec`: a seal expires this long after its expiration time. */
@@ -30,6 +35,32 @@ const DATA = /^[A-Za-z0-9_-]+$/;
 const EXPIRATION = /^[1-9]\d*$/;
 
 const key = (secret: string, salt: string): Buffer => pbkdf2Sync(secret, salt, 1, 32, 'sha1');
+/** iron's `saltBits` (256), as the hex string it writes. */
+const newSalt = (): string => randomBytes(32).toString('hex');
+/** iron-session's own version suffix, outside the MAC. */
+const SUFFIX = '~2';
+
+/**
+ * Seals `data` (plain JSON) with the newest of `passwords` (iron-session's id -> secret map),
+ * to expire `ttlSeconds` after `now` (epoch ms; 0 = never), as iron-session's `sealData` does.
+ * Throws where it throws: no usable password, or a secret shorter than 32 characters.
+ */
+export function seal(data: unknown, passwords: Readonly<Record<number, string>>, ttlSeconds: number, now: number): string {
+  const id = Math.max(...Object.keys(passwords).map(Number));
+  const secret = passwords[id];
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET) throw new Error('session secret missing or shorter than 32 characters');
+  const json = JSON.stringify(data);
+  if (json === undefined) throw new Error('session data is not JSON');
+  const encryptionSalt = newSalt();
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-cbc', key(secret, encryptionSalt), iv);
+  const encrypted = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]).toString('base64url');
+  const expiration = ttlSeconds ? String(now + ttlSeconds * 1000) : '';
+  const base = `${PREFIX}*${id}*${encryptionSalt}*${iv.toString('base64url')}*${encrypted}*${expiration}`;
+  const macSalt = newSalt();
+  const mac = createHmac('sha256', key(secret, macSalt)).update(base).digest('base64url');
+  return `${base}*${macSalt}*${mac}${SUFFIX}`;
+}
 
 /**
  * The sealed value, or undefined for anything that is not a seal made with one of `passwords`

@@ -1,11 +1,11 @@
-// The hand-written unseal (issue 16, item 5) against iron-session's own: every cookie
+// The hand-written unseal and seal (issue 16, item 5) against iron-session's own: every cookie
 // iron-session seals opens to the same data, and every altered, foreign, expired or malformed
 // value that iron-session refuses is refused here too. One value iron-session opens is refused
 // here on purpose: a digest with base64 padding, which its lenient decoder reads and its seals
-// never carry.
+// never carry. And every cookie sealed here opens with iron-session to the same data.
 import t from 'tap';
 import { sealData, unsealData } from 'iron-session';
-import { unseal } from '../../src/session/unseal.ts';
+import { seal, unseal } from '../../src/session/unseal.ts';
 
 const current = 'c'.repeat(40);
 const previous = 'p'.repeat(40);
@@ -76,4 +76,51 @@ t.test('a seal is refused a minute after its expiration, by the given time', asy
   const expiration = Number(sealed.split('*')[5]);
   t.same(unseal(sealed, passwords, expiration + 59_000), data, 'within the minute of skew');
   t.equal(unseal(sealed, passwords, expiration + 60_000), undefined, 'after it');
+});
+
+t.test('a cookie sealed here opens with iron-session to the same data, in its format, with the newest secret', async (t) => {
+  const now = Date.now();
+  const sealed = seal(data, passwords, 3600, now);
+  t.same(await oracle(sealed), data, 'iron-session opens it');
+  t.same(unseal(sealed, passwords, now), data, 'and so does unseal');
+  t.same(await oracle(seal(data, { 1: previous }, 3600, now)), data, 'sealed with a secret now in previous_secrets: still opens');
+  const [prefix, id, encryptionSalt, iv, encrypted, expiration, macSalt, mac] = sealed.replace(/~2$/, '').split('*');
+  t.ok(sealed.endsWith('~2'), "iron-session's version suffix");
+  t.equal(prefix, 'Fe26.2');
+  t.equal(id, '2', 'the newest password id');
+  t.match(encryptionSalt, /^[0-9a-f]{64}$/, '256-bit salts as hex');
+  t.match(macSalt, /^[0-9a-f]{64}$/);
+  t.not(encryptionSalt, macSalt);
+  t.match(iv, /^[A-Za-z0-9_-]{22}$/, 'a 128-bit IV, base64url');
+  t.match(encrypted, /^[A-Za-z0-9_-]+$/);
+  t.match(mac, /^[A-Za-z0-9_-]{43}$/);
+  t.equal(expiration, String(now + 3_600_000), 'expires ttl after now');
+  const ironSealed = await sealData(data, { password: passwords, ttl: 3600 });
+  t.equal(sealed.length, ironSealed.length, "as long as iron-session's seal of the same data");
+});
+
+t.test('two seals of the same data differ; each opens', async (t) => {
+  const now = Date.now();
+  const seals = Array.from({ length: 20 }, () => seal(data, passwords, 3600, now));
+  t.equal(new Set(seals).size, seals.length, 'fresh salts and IV every time');
+  for (const s of seals) t.same(await oracle(s), data);
+});
+
+t.test('a seal made here expires as iron-session reads it; ttl 0 never expires; data of every JSON shape', async (t) => {
+  const now = Date.now();
+  const old = seal(data, passwords, 60, now - 121_000);
+  t.equal(await oracle(old), undefined, 'iron-session refuses the expired seal');
+  t.equal(unseal(old, passwords, now), undefined, 'and so does unseal');
+  const forever = seal(data, passwords, 0, now);
+  t.equal(forever.split('*')[5], '', 'no expiration');
+  t.same(await oracle(forever), data);
+  for (const value of [{ s: 'ä€😀"\\\n' }, { n: 0, f: -1.5, b: null, a: [[], {}] }, { long: 'x'.repeat(5000) }]) {
+    t.same(await oracle(seal(value, passwords, 3600, now)), value, JSON.stringify(value).slice(0, 40));
+  }
+});
+
+t.test('a secret iron-session would refuse is refused: too short, or none', async (t) => {
+  t.throws(() => seal(data, { 1: 'short' }, 3600, Date.now()), /32 characters/);
+  await t.rejects(sealData(data, { password: { 1: 'short' }, ttl: 3600 }), 'iron-session refuses it too');
+  t.throws(() => seal(data, {}, 3600, Date.now()), /32 characters/);
 });
