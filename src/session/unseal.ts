@@ -1,7 +1,7 @@
 /**
  * @module session/unseal
- * Opens (and seals) a session cookie sealed by iron-session (`sealData`, the iron format `Fe26.2`) with
- * node:crypto, synchronously. Kept hand-written on purpose: iron-session's `unsealData` goes
+ * Opens and seals session cookies in iron-session's format (`sealData`, the iron format `Fe26.2`)
+ * with node:crypto, synchronously. Kept hand-written on purpose: iron-session's `unsealData` goes
  * through WebCrypto, six asynchronous operations per cookie whose objects outlive a collection
  * of V8's young generation, so each unseal left about 900 bytes of garbage in the old
  * generation (365 here) and cost 150 to 300 µs (30 to 70 here). A burst of new cookies (a
