@@ -55,6 +55,7 @@ const HELP = `Usage: npm run bench:instructions -- --baseline-ref REF [options]
   --warmup N          requests before the counters are zeroed (default 3000)
   --sessions N        distinct cookies of many-sessions (default 2000)
   --runs N            runs per gateway and scenario, interleaved (default 2)
+  --keep              keep the callgrind dumps (printed: where) for callgrind_annotate
 `;
 
 const { values } = parseArgs({
@@ -65,6 +66,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3000' },
     sessions: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '2' },
+    keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -238,4 +240,5 @@ const out = join(BENCH_DIR, 'results', `instructions-${new Date().toISOString().
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ gateways, requests, warmup, sessions, runs, results, wallMs: wall }, null, 2)}\n`);
 process.stdout.write(`results: ${out}\n`);
-rmSync(runDir, { recursive: true, force: true });
+if (values.keep) process.stdout.write(`callgrind dumps (out.1 of each run): ${runDir}/*-callgrind\n`);
+else rmSync(runDir, { recursive: true, force: true });

@@ -448,7 +448,9 @@ async function main(): Promise<number> {
       file,
       `${JSON.stringify({ scenario: scenario.name, rps: out.requests / out.seconds, options: { ...opts, help: undefined }, top }, null, 2)}\n`,
     );
-    process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)}\n`);
+    // The raw profiles too, for DevTools' Performance panel or an inclusive-time reading.
+    for (const [i, p] of profiles.entries()) writeFileSync(file.replace(/\.json$/, `-${i}.cpuprofile`), JSON.stringify(p));
+    process.stdout.write(`\nresults: ${file.slice(ROOT.length + 1)} (and the .cpuprofile beside it)\n`);
     await cleanup();
     return 0;
   }

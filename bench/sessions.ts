@@ -269,15 +269,23 @@ export async function mintSessions(gatewayUrl: string, configFile: string, count
   return set;
 }
 
-/** One GET / per cookie, 32 at a time, each must get 200. */
+/**
+ * One GET / per cookie, 32 at a time, each must get 200. A 503 is asked again (up to 20 times,
+ * 100 ms apart): a gateway slowed down a lot (under valgrind, bench/instructions.ts) can miss its
+ * change feed's deadline and fail closed for a moment, as it should.
+ */
 async function prime(gatewayUrl: string, cookies: string[]): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < cookies.length) {
       const cookie = cookies[next++]!;
-      const res = await request(gatewayUrl, { headers: { cookie } });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`priming a minted cookie: GET / answered ${res.statusCode}`);
+      for (let attempt = 1; ; attempt++) {
+        const res = await request(gatewayUrl, { headers: { cookie } });
+        await res.body.dump();
+        if (res.statusCode === 200) break;
+        if (res.statusCode !== 503 || attempt === 20) throw new Error(`priming a minted cookie: GET / answered ${res.statusCode}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));

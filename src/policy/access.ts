@@ -46,9 +46,19 @@ const FACTOR_OF_AMR: Readonly<Record<string, RuleMfaMethod>> = {
   remembered: 'remembered_browser',
 };
 
-/** The second factors of a session, from its `amr`. */
-export function sessionFactors(amr: readonly string[]): RuleMfaMethod[] {
-  return amr.flatMap((a) => (Object.hasOwn(FACTOR_OF_AMR, a) ? [FACTOR_OF_AMR[a]!] : []));
+/** Answers of {@link sessionFactors} by `amr` list: sessions share a handful of interned lists, so most requests find theirs. */
+const factorsOfAmr = new WeakMap<readonly string[], readonly RuleMfaMethod[]>();
+
+/** The second factors of a session, from its `amr` (frozen: the answer is shared by every session with that list). */
+export function sessionFactors(amr: readonly string[]): readonly RuleMfaMethod[] {
+  const known = factorsOfAmr.get(amr);
+  if (known !== undefined) return known;
+  const factors: RuleMfaMethod[] = [];
+  for (const a of amr) if (Object.hasOwn(FACTOR_OF_AMR, a)) factors.push(FACTOR_OF_AMR[a]!);
+  Object.freeze(factors);
+  // Only frozen lists (the session layer's interned ones) are remembered: another could change after.
+  if (Object.isFrozen(amr)) factorsOfAmr.set(amr, factors);
+  return factors;
 }
 
 export interface AccessContext {

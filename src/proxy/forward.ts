@@ -110,18 +110,32 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     return pool;
   };
 
+  /**
+   * Each upstream URL's origin and path prefix, read once: URL's getters build a new string on
+   * every read, and the chain hands over the same few URL objects (one per upstream) every time.
+   */
+  const parts = new WeakMap<URL, { origin: string; prefix: string }>();
+  const partsOf = (target: URL): { origin: string; prefix: string } => {
+    let known = parts.get(target);
+    if (known === undefined) {
+      known = { origin: target.origin, prefix: target.pathname };
+      parts.set(target, known);
+    }
+    return known;
+  };
+
   return {
     web(req, res, target, pathAndQuery, headers, gatewayCookies) {
-      const prefix = target.pathname;
+      const { origin, prefix } = partsOf(target);
       const path = prefix === '/' ? pathAndQuery : prefix.endsWith('/') ? prefix + pathAndQuery.slice(1) : prefix + pathAndQuery;
       const h = req.headers;
       const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
       const options: Dispatcher.DispatchOptions = { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null };
       const handler = new ForwardHandler(req, res, opts.onError, gatewayCookies);
-      const pool = pools.get(target.origin);
+      const pool = pools.get(origin);
       if (pool !== undefined) pool.dispatch(options, handler);
       else {
-        const sent = newPool(target.origin)
+        const sent = newPool(origin)
           .then((p) => {
             p.dispatch(options, handler);
           })

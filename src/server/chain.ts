@@ -30,7 +30,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NetworkSet } from '../client-ip/cidr.ts';
 import type { ClientAddressResult } from '../client-ip/resolve.ts';
-import type { CompiledPolicy, CompiledRule } from '../policy/compile.ts';
+import type { CompiledPolicy, CompiledRule, Decision } from '../policy/compile.ts';
 import type { Identity } from '../proxy/headers.ts';
 import type { AssertionSigner } from '../proxy/assertion.ts';
 import type { Forwarder } from '../proxy/forward.ts';
@@ -41,9 +41,20 @@ import { decide, reportOnlyMatches } from '../policy/decide.ts';
 import { normalizeHost } from '../policy/host.ts';
 import { normalizePath } from '../policy/path.ts';
 import { authorize, wouldHave } from '../policy/access.ts';
+import type { Access } from '../policy/access.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
 import { errors, GatewayError, toGatewayError } from '../errors/errors.ts';
-import type { Authentication, Authenticator, ErrorContext, Portal, RequestScope, StepUpAsk, Verdict, Why } from '../contracts/request.ts';
+import type {
+  Authentication,
+  Authenticator,
+  BasicAuthenticator,
+  ErrorContext,
+  Portal,
+  RequestScope,
+  StepUpAsk,
+  Verdict,
+  Why,
+} from '../contracts/request.ts';
 import { newRequestId, type DecisionTraceRecorder } from '../audit/trace.ts';
 import type { ReportOnlyRecorder } from '../audit/report-only.ts';
 import { createForwardAuth } from './forward-auth.ts';
@@ -149,16 +160,25 @@ export function createChain(deps: ChainDeps): Chain {
     };
   }
 
-  /** Steps 3 to 6: what to do with the request. Pure apart from the session lookup. */
+  /**
+   * Steps 3 to 6: what to do with the request. Pure apart from the session lookup. Synchronous
+   * when nothing has to be waited for (a session read from memory, no report-only rule, no Basic
+   * check): no promise, async frame or closure per request on the common path.
+   */
   function judge(scope: RequestScope): Promise<Verdict> | Verdict {
     if (scope.path === prefixBare || scope.path.startsWith(prefix)) return { kind: 'portal' };
     return judgePolicy(scope);
   }
 
   /** Steps 4 to 6, also asked by the forward-auth endpoint on behalf of another proxy. */
-  async function judgePolicy(scope: RequestScope): Promise<Verdict> {
+  function judgePolicy(scope: RequestScope): Promise<Verdict> | Verdict {
     const decision = decide(deps.policy, { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr });
-    const checked = deps.policy.reportOnly === null ? undefined : await reportOnly(deps.policy.reportOnly, scope, decision);
+    if (deps.policy.reportOnly === null) return judgeDecision(scope, decision, undefined);
+    return reportOnly(deps.policy.reportOnly, scope, decision).then((checked) => judgeDecision(scope, decision, checked));
+  }
+
+  /** Steps 5 and 6 for the enforced rule's decision; `checked`: the session the report-only rules already looked up. */
+  function judgeDecision(scope: RequestScope, decision: Decision, checked: Authentication | undefined): Promise<Verdict> | Verdict {
     const upstream = deps.upstreamFor(decision.rule);
     if (decision.outcome === 'bypass') return { kind: 'forward', identity: null, user: null, upstream };
     const trustedNetwork = deps.trustedIps.has(scope.clientAddr);
@@ -171,19 +191,30 @@ export function createChain(deps: ChainDeps): Chain {
     // Basic credentials on an app-password rule are the whole answer: no session is consulted.
     const basic = decision.rule?.appPasswords ? deps.authenticator.basic : undefined;
     const authorization = basic ? basicAuthorization(scope.req) : undefined;
-    const auth =
-      authorization !== undefined
-        ? await basic!.authenticate(scope, authorization, decision.rule!)
-        : (checked ?? (await deps.authenticator.authenticate(scope)));
+    if (authorization !== undefined) {
+      return basic!
+        .authenticate(scope, authorization, decision.rule!)
+        .then((auth) => verdictOf(scope, decision, upstream, trustedNetwork, auth, basic, true));
+    }
+    const auth = checked ?? deps.authenticator.authenticate(scope);
+    if (auth instanceof Promise) return auth.then((a) => verdictOf(scope, decision, upstream, trustedNetwork, a, basic, false));
+    return verdictOf(scope, decision, upstream, trustedNetwork, auth, basic, false);
+  }
+
+  /**
+   * Step 6: the verdict for who is asking. `basic`: the rule's HTTP Basic authenticator (rules
+   * with `app_passwords: true`); `viaBasic`: it checked this request's credentials.
+   */
+  function verdictOf(
+    scope: RequestScope,
+    decision: Decision,
+    upstream: URL,
+    trustedNetwork: boolean,
+    auth: Authentication,
+    basic: BasicAuthenticator | undefined,
+    viaBasic: boolean,
+  ): Verdict {
     const access = authorize(decision, auth.subject, { trustedNetwork, ip: scope.clientIp, now: deps.clock() });
-    const why = (outcome: Why['outcome']): Why => ({
-      rule: decision.rule,
-      trustedNetwork,
-      session: auth.subject === null ? 'none' : auth.subject.level === 2 ? 'second_factor' : 'password',
-      user: auth.subject?.user ?? null,
-      missing: access.reasons.at(-1) ?? '',
-      outcome,
-    });
     switch (access.result) {
       case 'allow':
         return {
@@ -192,35 +223,54 @@ export function createChain(deps: ChainDeps): Chain {
           user: auth.subject?.user ?? null,
           upstream,
           setCookie: auth.setCookie,
-          basic: authorization !== undefined,
+          basic: viaBasic,
           session: auth.session,
           allowedOrigins: decision.rule?.allowedOrigins ?? [],
           rule: decision.rule,
-          ...(auth.subject ? { level: auth.subject.level } : {}),
+          level: auth.subject?.level,
         };
       case 'sign_in':
       case 'second_factor':
         // A client that cannot show a sign-in page gets a Basic challenge, not a redirect.
-        if (basic && (authorization !== undefined || !browserNavigation(scope)))
-          return { kind: 'challenge', challenge: basic.challenge, why: why('challenge') };
+        if (basic && (viaBasic || !browserNavigation(scope)))
+          return { kind: 'challenge', challenge: basic.challenge, why: whyOf(decision, trustedNetwork, auth, access, 'challenge') };
         return {
           kind: 'redirect',
           step: access.result,
           ...(access.accepts ? { accepts: access.accepts } : {}),
           // The page looks the rule's texts up by its key; only rules that have texts are named.
           ...(decision.rule?.texts ? { rule: decision.rule.key } : {}),
-          why: why(access.result),
+          why: whyOf(decision, trustedNetwork, auth, access, access.result),
         };
       case 'step_up':
         // HTTP Basic cannot carry a fresh code: a step-up rule refuses it like a wrong password.
-        if (authorization !== undefined) return { kind: 'challenge', challenge: basic!.challenge, why: why('challenge') };
-        return { kind: 'redirect', step: 'second_factor', stepUp: decision.rule!.key, why: why('step_up') };
+        if (viaBasic)
+          return { kind: 'challenge', challenge: basic!.challenge, why: whyOf(decision, trustedNetwork, auth, access, 'challenge') };
+        return {
+          kind: 'redirect',
+          step: 'second_factor',
+          stepUp: decision.rule!.key,
+          why: whyOf(decision, trustedNetwork, auth, access, 'step_up'),
+        };
       case 'forbidden': {
         // A signed-in user may be the wrong one: the page offers to sign out and use another account.
         const signedIn = auth.subject !== null && auth.session ? { signedIn: { user: auth.subject.user, sessionId: auth.session.id } } : {};
-        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')), why: why('forbidden'), ...signedIn };
+        const why = whyOf(decision, trustedNetwork, auth, access, 'forbidden');
+        return { kind: 'error', error: errors.forbidden(access.reasons.join('; ')), why, ...signedIn };
       }
     }
+  }
+
+  /** Why a request was refused or redirected, for its trace and its page. */
+  function whyOf(decision: Decision, trustedNetwork: boolean, auth: Authentication, access: Access, outcome: Why['outcome']): Why {
+    return {
+      rule: decision.rule,
+      trustedNetwork,
+      session: auth.subject === null ? 'none' : auth.subject.level === 2 ? 'second_factor' : 'password',
+      user: auth.subject?.user ?? null,
+      missing: access.reasons.at(-1) ?? '',
+      outcome,
+    };
   }
 
   /**
@@ -229,11 +279,7 @@ export function createChain(deps: ChainDeps): Chain {
    * looked up once and handed back for the enforced rule. A failing lookup on a route that
    * needs none (bypass, deny) skips the report rather than the request.
    */
-  async function reportOnly(
-    rules: readonly CompiledRule[],
-    scope: RequestScope,
-    decision: ReturnType<typeof decide>,
-  ): Promise<Authentication | undefined> {
+  async function reportOnly(rules: readonly CompiledRule[], scope: RequestScope, decision: Decision): Promise<Authentication | undefined> {
     const matched = reportOnlyMatches(
       rules,
       { host: scope.host, path: scope.path, method: scope.method, addr: scope.clientAddr },
@@ -300,7 +346,8 @@ export function createChain(deps: ChainDeps): Chain {
     portal.sendError(req, res, error, context);
   }
 
-  async function run(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** One request, start to answer; a promise only when something had to be waited for (see {@link judge}). */
+  function run(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const { metrics } = deps;
     const scope = parseTarget(req);
     if (scope instanceof GatewayError) {
@@ -316,7 +363,15 @@ export function createChain(deps: ChainDeps): Chain {
       metrics.request('forward_auth');
       return forwardAuth(scope, res);
     }
-    const verdict = await judge(scope);
+    const verdict = judge(scope);
+    if (verdict instanceof Promise) return verdict.then((v) => answer(scope, res, v));
+    return answer(scope, res, verdict);
+  }
+
+  /** Step 7 or the refusal: acts on the verdict. */
+  function answer(scope: RequestScope, res: ServerResponse, verdict: Verdict): Promise<void> | void {
+    const { metrics } = deps;
+    const req = scope.req;
     switch (verdict.kind) {
       case 'portal':
         metrics.request('portal');
@@ -329,9 +384,8 @@ export function createChain(deps: ChainDeps): Chain {
         // A request of this session moved its idle clock: its sockets here may live as long.
         if (verdict.session) deps.websockets.extendSession(verdict.session.id, verdict.session.expiresAt);
         const pending = assertionFor(verdict);
-        const assertion = pending instanceof Promise ? await pending : pending;
-        const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
-        return deps.forwarder.web(req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
+        if (pending instanceof Promise) return pending.then((assertion) => forward(scope, res, verdict, assertion));
+        return forward(scope, res, verdict, pending);
       }
       case 'redirect': {
         metrics.request('sign_in');
@@ -361,6 +415,17 @@ export function createChain(deps: ChainDeps): Chain {
         });
       }
     }
+  }
+
+  /** Step 7: header hygiene and identity headers, then the upstream. */
+  function forward(
+    scope: RequestScope,
+    res: ServerResponse,
+    verdict: Verdict & { kind: 'forward' },
+    assertion: string | null,
+  ): Promise<void> | void {
+    const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
+    return deps.forwarder.web(scope.req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
   }
 
   /** The error page's context of a refusal: the id it is traced under, and the refusing rule's texts. */
@@ -413,7 +478,12 @@ export function createChain(deps: ChainDeps): Chain {
 
   return {
     handleRequest(req, res) {
-      run(req, res).catch((err: unknown) => fail(req, res, err));
+      try {
+        const done = run(req, res);
+        if (done instanceof Promise) done.catch((err: unknown) => fail(req, res, err));
+      } catch (err) {
+        fail(req, res, err);
+      }
     },
     handleUpgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
@@ -424,7 +494,8 @@ export function createChain(deps: ChainDeps): Chain {
         socket.end(`HTTP/1.1 ${status} ${text}\r\n${traced}connection: close\r\ncontent-length: 0\r\n\r\n`);
       };
       if (scope instanceof GatewayError) return refuse(scope.status, 'Bad Request');
-      Promise.resolve(judge(scope))
+      // The executor turns a synchronous throw of `judge` (a store outage, say) into the rejection handled below.
+      new Promise<Verdict>((resolve) => resolve(judge(scope)))
         .then(async (verdict) => ({ verdict, assertion: verdict.kind === 'forward' ? await assertionFor(verdict) : null }))
         .then(
           ({ verdict, assertion }) => {

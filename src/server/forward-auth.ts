@@ -59,7 +59,7 @@ const INTEGRATIONS: readonly Integration[] = ['nginx', 'traefik', 'caddy'];
 export interface ForwardAuthDeps {
   /** `{prefix}auth`; the endpoints are `{prefix}auth/<integration>`. */
   path: string;
-  judge(scope: RequestScope): Promise<Verdict>;
+  judge(scope: RequestScope): Promise<Verdict> | Verdict;
   signInUrl(returnTo: string, step: 'sign_in' | 'second_factor', ask?: StepUpAsk): string;
   /** Answers an error page (the refusing rule's texts and request id in `context`), logged and counted. */
   fail(req: IncomingMessage, res: ServerResponse, err: GatewayError, context?: ErrorContext): void;

@@ -9,6 +9,7 @@
  * (see `factors/app-passwords/basic` for what they are worth and how they are cached).
  */
 import type { Authentication, Authenticator, BasicAuthenticator, RequestScope } from '../contracts/request.ts';
+import type { Identity } from '../proxy/headers.ts';
 import type { BasicVerifier } from '../factors/app-passwords/index.ts';
 import type { SessionData, SessionManager, SessionRead } from './session.ts';
 import { errors } from '../errors/errors.ts';
@@ -48,16 +49,20 @@ const anonymous: Authentication = { subject: null, identity: null };
  * to foresee where a browser that has just signed in goes next.
  */
 export function sessionSubject(data: SessionData, user: Pick<SessionUser, 'name' | 'groups'>): Subject {
-  return {
+  // Built in place rather than from conditional spreads: this runs on every signed-in request.
+  const subject: Subject = {
     user: user.name,
     groups: user.groups,
     level: data.level,
     intranetClaim: data.ic,
-    ...(data.enroll === true ? { mustEnroll: true } : {}),
-    ...(data.mfaAt !== undefined ? { mfaAt: data.mfaAt } : {}),
-    ...(data.su !== undefined && data.mfaAt !== undefined ? { stepUp: { rule: data.su, at: data.mfaAt } } : {}),
     factors: sessionFactors(data.amr),
   };
+  if (data.enroll === true) subject.mustEnroll = true;
+  if (data.mfaAt !== undefined) {
+    subject.mfaAt = data.mfaAt;
+    if (data.su !== undefined) subject.stepUp = { rule: data.su, at: data.mfaAt };
+  }
+  return subject;
 }
 
 /**
@@ -105,6 +110,18 @@ export function createAuthenticator(
   basic?: BasicAuthenticator,
   onRenewed?: SessionRenewed,
 ): Authenticator {
+  // One identity per user record, shared by its requests (frozen): a reloaded users file or a
+  // re-read directory entry is a new record, and so gets a new identity.
+  const identities = new WeakMap<SessionUser, Identity>();
+  function identityOf(user: SessionUser): Identity {
+    let identity = identities.get(user);
+    if (identity === undefined) {
+      identity = Object.freeze({ user: user.name, groups: user.groups, email: user.email, name: user.displayName });
+      identities.set(user, identity);
+    }
+    return identity;
+  }
+
   function fromRead(read: SessionRead, value: string, scope: RequestScope): Authentication | Promise<Authentication> {
     if (read.state === 'unavailable') throw errors.storeUnavailable('revocation records are not current; refusing signed-in requests');
     if (read.state !== 'valid') return anonymous;
@@ -123,7 +140,7 @@ export function createAuthenticator(
     if (!user || user.disabled || blocks.blocked(user.name)) return anonymous;
     const auth: Authentication = {
       subject: sessionSubject(read.data, user),
-      identity: { user: user.name, groups: user.groups, email: user.email, name: user.displayName },
+      identity: identityOf(user),
       session: { id: read.data.sid, expiresAt: read.expiresAt, amr: read.data.amr, auth: read.data.auth },
     };
     if (!read.refresh) return auth;

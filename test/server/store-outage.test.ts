@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import t from 'tap';
 import { Browser, PASSWORDS, field, send, signInWithEnrollment, startTestGateway, startUpstream, type Reply } from '../helpers/gateway.ts';
 import { freshSchema, relay } from '../helpers/postgres.ts';
+import { handshakeStatus } from '../helpers/websocket.ts';
 import { createStoreOutage, watchStore } from '../../src/store/outage.ts';
 import { errors } from '../../src/errors/errors.ts';
 
@@ -83,6 +84,13 @@ t.test('postgres outage: 503 with Retry-After everywhere, one line down, one lin
     }),
     'forward-auth',
   );
+  // A WebSocket upgrade of the same session is refused alike (the session check throws before any promise is made).
+  const upgrade = await handshakeStatus(gw.port, '/app/ws', [
+    ['cookie', browser.cookieHeader()],
+    ['origin', `http://127.0.0.1:${gw.port}`],
+  ]);
+  if (upgrade === 503) refused++;
+  t.equal(upgrade, 503, 'a signed-in WebSocket upgrade: 503');
   for (let i = 0; i < 5; i++) expect503(await browser.get(`/app/${i}`), `request ${i}`);
   t.equal((await send(gw.port, '/public/x')).status, 200, 'a bypass route needs no store and still passes');
   // Several change-feed polls fail meanwhile; none of them may add a line.
