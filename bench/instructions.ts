@@ -52,7 +52,7 @@ const HELP = `Usage: npm run bench:instructions -- --baseline-ref REF [options]
   --baseline-ref REF  the gateway of commit REF, as @base
   --after-ref REF     the gateway of commit REF as @after (default: this checkout)
   --requests N        measured requests per run (default 4000)
-  --warmup N          requests before the counters are zeroed (default 3000)
+  --warmup N          requests before the counters are zeroed (default 6000)
   --sessions N        distinct cookies of many-sessions (default 2000)
   --runs N            runs per gateway and scenario, interleaved (default 2)
   --keep              keep the callgrind dumps (printed: where) for callgrind_annotate
@@ -63,7 +63,7 @@ const { values } = parseArgs({
     'baseline-ref': { type: 'string' },
     'after-ref': { type: 'string' },
     requests: { type: 'string', default: '4000' },
-    warmup: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '6000' },
     sessions: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },

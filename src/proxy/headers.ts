@@ -201,10 +201,19 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
  * answers with the same headers.
  */
 export function pushIdentityHeaders(out: HeaderList, id: Identity): void {
-  out.push('Remote-User', encodeHeaderValue(id.user), 'Remote-Groups', encodeGroups(id.groups));
-  if (id.email !== undefined && id.email !== '') out.push('Remote-Email', encodeHeaderValue(id.email));
-  if (id.name !== undefined && id.name !== '') out.push('Remote-Name', encodeHeaderValue(id.name));
+  let lines = identityLines.get(id);
+  if (lines === undefined) {
+    lines = ['Remote-User', encodeHeaderValue(id.user), 'Remote-Groups', encodeGroups(id.groups)];
+    if (id.email !== undefined && id.email !== '') lines.push('Remote-Email', encodeHeaderValue(id.email));
+    if (id.name !== undefined && id.name !== '') lines.push('Remote-Name', encodeHeaderValue(id.name));
+    // A frozen identity (the session layer keeps one per user record) cannot change: its lines are kept for its next requests.
+    if (Object.isFrozen(id) && Object.isFrozen(id.groups)) identityLines.set(id, lines);
+  }
+  for (let i = 0; i < lines.length; i++) out.push(lines[i]!);
 }
+
+/** The encoded identity lines of each frozen identity (see {@link pushIdentityHeaders}). */
+const identityLines = new WeakMap<Identity, string[]>();
 
 /** The gateway's side of a forwarded response's cookies. */
 export interface ResponseCookies {

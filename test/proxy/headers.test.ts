@@ -218,6 +218,25 @@ t.test('an identity with no groups sends an empty Remote-Groups', async (t) => {
   t.same(values(out, 'remote-name'), []);
 });
 
+t.test('identity headers follow an identity that can change; a frozen one is encoded once and sent alike', async (t) => {
+  const mutable = { user: 'ann', groups: ['dev'] as string[], email: 'ann@example.com' };
+  t.same(values(upstreamRequestHeaders([], { ...ctx, identity: mutable }), 'remote-groups'), ['dev']);
+  mutable.groups.push('ops');
+  mutable.email = 'ann@example.org';
+  const again = upstreamRequestHeaders([], { ...ctx, identity: mutable });
+  t.same(values(again, 'remote-groups'), ['dev,ops'], 'a changed group list is sent as it is now');
+  t.same(values(again, 'remote-email'), ['ann@example.org'], 'a changed address too');
+
+  const frozen = Object.freeze({ user: 'Jürgen', groups: Object.freeze(['a b', 'c,d']), name: 'J. Müller' });
+  const first = upstreamRequestHeaders([], { ...ctx, identity: frozen });
+  const second = upstreamRequestHeaders([], { ...ctx, identity: frozen });
+  t.same(second, first, 'the second request of a frozen identity sends the same fields');
+  t.same(values(second, 'remote-user'), ['J%C3%BCrgen']);
+  t.same(values(second, 'remote-groups'), ['a b,c%2Cd'], 'a comma inside a group name is encoded');
+  t.same(values(second, 'remote-name'), ['J. M%C3%BCller']);
+  t.equal(values(second, 'remote-user').length, 1, 'each field once');
+});
+
 t.test("responseHeaders drops hop-by-hop fields and those the upstream's Connection names", async (t) => {
   const out = responseHeaders({
     'content-type': 'text/html',
