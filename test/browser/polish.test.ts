@@ -42,7 +42,17 @@ t.test(
       t.ok(width <= WIDTH, `${label}: ${width} px wide`);
       await page.screenshot({ path: `${ARTIFACTS}/polish-${String(++shots).padStart(2, '0')}-${label}.png`, fullPage: true });
     }
-    const focused = () => page.evaluate<string>("document.activeElement?.id ?? ''");
+    /**
+     * The focused element's id once autofocus has run: Chromium moves the focus in a rendering
+     * step after `load`, which a busy machine delays (a CI run read the body, not the field).
+     * Waits up to 2 s for the focus to leave the body; a page without autofocus then reads ''.
+     */
+    const focused = async () => {
+      await page
+        .waitForFunction('document.activeElement !== null && document.activeElement !== document.body', undefined, { timeout: 2000 })
+        .catch(() => undefined);
+      return page.evaluate<string>("document.activeElement?.id ?? ''");
+    };
     const title = () => page.title();
     /** Clicks the button and waits for the page the server answers with (same URL or not). */
     const submit = (name: string | RegExp) => Promise.all([page.waitForEvent('load'), page.getByRole('button', { name }).click()]);

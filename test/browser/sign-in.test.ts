@@ -43,12 +43,20 @@ async function timed(page: Page, to: RegExp, submit: () => Promise<void>): Promi
   return Math.round(performance.now() - start);
 }
 
-/** The focused element, described without DOM types (tsconfig has none). */
-const focused = (page: Page) =>
-  page.evaluate<string>(`(() => {
+/**
+ * The focused element, described without DOM types (tsconfig has none), once autofocus has run:
+ * Chromium moves the focus in a rendering step after `load`, which a busy machine delays. Waits
+ * up to 2 s for the focus to leave the body; a page without autofocus then reads `body`.
+ */
+async function focused(page: Page): Promise<string> {
+  await page
+    .waitForFunction('document.activeElement !== null && document.activeElement !== document.body', undefined, { timeout: 2000 })
+    .catch(() => undefined);
+  return page.evaluate<string>(`(() => {
   const e = document.activeElement;
   return e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.getAttribute('type') ? '[' + e.getAttribute('type') + ']' : '') : 'none';
 })()`);
+}
 
 /**
  * Every visible form control (input, select, textarea, button) with its role and accessible
