@@ -110,14 +110,16 @@ export function createAuthenticator(
   basic?: BasicAuthenticator,
   onRenewed?: SessionRenewed,
 ): Authenticator {
-  // One identity per user record, shared by its requests (frozen): a reloaded users file or a
-  // re-read directory entry is a new record, and so gets a new identity.
+  // One identity per frozen user record (the users file's and the directory's), shared by its
+  // requests: a reloaded users file or a re-read directory entry is a new record, and so gets a
+  // new identity. A record that is not frozen (federated users) gets a fresh one each time, so an
+  // edit in place could never leave a stale identity behind.
   const identities = new WeakMap<SessionUser, Identity>();
   function identityOf(user: SessionUser): Identity {
     let identity = identities.get(user);
     if (identity === undefined) {
       identity = Object.freeze({ user: user.name, groups: user.groups, email: user.email, name: user.displayName });
-      identities.set(user, identity);
+      if (Object.isFrozen(user) && Object.isFrozen(user.groups)) identities.set(user, identity);
     }
     return identity;
   }
