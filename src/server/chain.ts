@@ -418,14 +418,9 @@ export function createChain(deps: ChainDeps): Chain {
   }
 
   /** Step 7: header hygiene and identity headers, then the upstream. */
-  function forward(
-    scope: RequestScope,
-    res: ServerResponse,
-    verdict: Verdict & { kind: 'forward' },
-    assertion: string | null,
-  ): Promise<void> | void {
+  function forward(scope: RequestScope, res: ServerResponse, verdict: Verdict & { kind: 'forward' }, assertion: string | null): void {
     const headers = forwardHeaders(scope, verdict.identity, verdict.basic, assertion);
-    return deps.forwarder.web(scope.req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
+    deps.forwarder.web(scope.req, res, verdict.upstream, scope.path + scope.query, headers, deps.authenticator.cookieNames);
   }
 
   /** The error page's context of a refusal: the id it is traced under, and the refusing rule's texts. */
