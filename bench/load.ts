@@ -129,10 +129,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 }
 
-/** What one fixed-rate run measured (`rate.ts`). Latencies in microseconds, from when each request was due. */
+/** What one target of a fixed-rate run measured (`rate.ts`). Latencies in microseconds, from when each request was due. */
 export interface RateResult {
-  rate: number;
-  seconds: number;
+  url: string;
   /** Requests due in the measured window, and how many of them got a response. */
   sent: number;
   completed: number;
@@ -142,35 +141,53 @@ export interface RateResult {
   p99: number;
   p999: number;
   max: number;
+}
+
+/** One fixed-rate run: the generator's own figures, and each target's, in the order given. */
+export interface RateRun {
+  rate: number;
+  seconds: number;
+  /** Interleaved targets' slice length, null for one target. */
+  sliceMs: number | null;
   /** The generator's own accuracy: how late its timer released requests (p99 and max). */
   lagP99: number;
   lagMax: number;
   /** The generator's own CPU per request. */
   cpuUsPerReq: number;
+  targets: RateResult[];
 }
 
 export interface RateOptions {
-  url: string;
+  /** One server, or several interleaved in slices of `sliceMs` on one schedule (rate.ts). */
+  targets: { url: string; headers?: Record<string, string> }[];
   rate: number;
+  /** Measured seconds per target (the run lasts this times the number of targets, plus warm-up). */
   seconds: number;
+  /** Warm-up seconds per target. */
   warmup: number;
   connections: number;
   /** taskset core list for the generator; empty = unpinned. */
   cores: string;
-  headers?: Record<string, string>;
+  sliceMs: number;
 }
 
 const RATE_MARK = 'RATE_RESULT ';
 
 /**
  * Runs the open-loop generator (`rate.ts`) once as its own process: warm-up then the measured
- * seconds on one schedule. Rejects when it fails or prints no result.
+ * seconds on one schedule, shared by the targets in slices. Rejects when it fails or prints no result.
  */
-export function runRate(options: RateOptions): Promise<RateResult> {
+export function runRate(options: RateOptions): Promise<RateRun> {
+  const targets = options.targets.map(({ url, headers }) => ({
+    url,
+    headers: Object.entries(headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+  }));
   const args = [
     join(import.meta.dirname, 'rate.ts'),
-    '--url',
-    options.url,
+    '--targets',
+    JSON.stringify(targets),
+    '--slice-ms',
+    String(options.sliceMs),
     '--rate',
     String(options.rate),
     '--seconds',
@@ -180,7 +197,6 @@ export function runRate(options: RateOptions): Promise<RateResult> {
     '--connections',
     String(options.connections),
   ];
-  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('--header', `${name}: ${value}`);
   const argv = options.cores ? ['taskset', '-c', options.cores, process.execPath, ...args] : [process.execPath, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -188,7 +204,7 @@ export function runRate(options: RateOptions): Promise<RateResult> {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     // The generator stops by itself (10 s drain at most); this only guards against a wedged process.
-    const guard = setTimeout(() => child.kill('SIGKILL'), (options.warmup + options.seconds + 40) * 1000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), ((options.warmup + options.seconds) * targets.length + 40) * 1000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(guard);
@@ -197,7 +213,7 @@ export function runRate(options: RateOptions): Promise<RateResult> {
         reject(new Error(`rate generator failed (exit ${code}): ${out.trim().split('\n').slice(-3).join(' | ')}`));
         return;
       }
-      resolve(JSON.parse(line.slice(RATE_MARK.length)) as RateResult);
+      resolve(JSON.parse(line.slice(RATE_MARK.length)) as RateRun);
     });
   });
 }

@@ -94,6 +94,9 @@ const HELP = `Usage: npm run bench -- [options]
                     (default 2500,5000; none = skip); measured with the open-loop
                     generator rate.ts for those of these scenarios that are selected:
                     ${RATE_SCENARIOS.join(', ')}
+  --rate-slice-ms MS  the fixed-rate runs drive all those but direct in one run, in turns
+                    of MS each (default 250), so the machine's stalls fall on each alike;
+                    0 = one scenario at a time, rotated per repetition
   --help            this text
 `;
 
@@ -142,6 +145,7 @@ function options() {
       'burst-attempts': { type: 'string', default: '20' },
       profile: { type: 'string' },
       rates: { type: 'string', default: '2500,5000' },
+      'rate-slice-ms': { type: 'string', default: '250' },
       'baseline-ref': { type: 'string' },
       'after-ref': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -172,6 +176,7 @@ function options() {
     burstAttempts: Math.round(positive('burst-attempts', values['burst-attempts'])),
     profile: values.profile ?? null,
     rates: values.rates === 'none' ? [] : values.rates.split(',').map((r) => Math.round(positive('rates', r.trim()))),
+    rateSliceMs: values['rate-slice-ms'] === '0' ? 0 : Math.round(positive('rate-slice-ms', values['rate-slice-ms'])),
     baselineRef: values['baseline-ref'] ?? null,
     afterRef: values['after-ref'] ?? null,
   };
@@ -532,7 +537,7 @@ async function main(): Promise<number> {
   const rateRows = await runFixedRates(
     RATE_SCENARIOS.filter((n) => rateTargets.has(n)),
     rateTargets,
-    { ...opts, genCores, origin, log },
+    { ...opts, sliceMs: opts.rateSliceMs, genCores, origin, log },
   );
 
   let signIn: SignInResult | null = null;
@@ -601,7 +606,7 @@ async function main(): Promise<number> {
       : '';
   const rateTables =
     rateRows.length > 0
-      ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
+      ? `\n${renderRateTables(rateRows)}\n(gen: the generator rate.ts on core 1 with the origin; its lag and CPU are its own overhead, and direct is its own latency floor)\n${opts.rateSliceMs > 0 ? `(interleaved: each repetition drives all rows but direct in one run, ${opts.rateSliceMs} ms to each in turn; direct runs alone)\n` : ''}\n${renderTargets(rateChecks, 'issue 16 target (fixed rate, from the medians above)')}\n`
       : '';
   process.stdout.write(
     `\n${header}\n${tables}${rateTables}${signIn ? `\n${renderSignIn(signIn)}\n` : ''}${ldap ? `\n${renderLdap(ldap)}\n` : ''}`,

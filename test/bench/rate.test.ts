@@ -98,3 +98,51 @@ t.test('error answers count as errors, each one', async (t) => {
   t.equal(r.completed, 100);
   t.equal(r.errors, 100, 'every 503 is an error');
 });
+
+t.test('interleaved targets: each gets its share of the schedule, and one target stall is charged to that target only', async (t) => {
+  const hits = [0, 0];
+  let stalled = false;
+  const fast = await server((req, res) => {
+    req.resume();
+    hits[0]!++;
+    res.end('fast');
+  });
+  const slow = await server((req, res) => {
+    req.resume();
+    // Its 150th request (half-way through its measured share) waits 300 ms, and so does every request queued behind it.
+    if (++hits[1]! === 150) {
+      stalled = true;
+      setTimeout(() => res.end('late'), 300);
+    } else res.end('slow');
+  });
+  const targets = JSON.stringify([{ url: fast }, { url: slow, headers: ['X-Which: slow'] }]);
+  const r = (await generate(fast, [
+    '--targets',
+    targets,
+    '--rate',
+    '400',
+    '--seconds',
+    '0.5',
+    '--slice-ms',
+    '50',
+    '--connections',
+    '1',
+  ])) as unknown as {
+    targets: Result[];
+    sliceMs: number;
+  };
+  t.ok(stalled, 'the slow target stalled');
+  t.equal(r.sliceMs, 50);
+  t.same(
+    r.targets.map((x) => [x.sent, x.completed, x.errors]),
+    [
+      [200, 200, 0],
+      [200, 200, 0],
+    ],
+    'each target got half a second at 400 req/s, all answered',
+  );
+  t.same(hits, [200, 200], 'the servers saw exactly their shares');
+  // One connection: the stalled request and the ones due behind it wait up to 300 ms.
+  t.ok(r.targets[1]!.p99 >= 100_000, `slow target p99 ${r.targets[1]!.p99} µs shows its stall`);
+  t.ok(r.targets[0]!.max < 100_000, `fast target max ${r.targets[0]!.max} µs: the other's stall is not charged to it`);
+});
