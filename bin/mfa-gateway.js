@@ -7,15 +7,12 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { requireNode } from './node-version.js';
 
 /** The young generation's semi-space `serve` runs with (see below). */
 const SEMI_SPACE = '--max-semi-space-size=16';
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 19)) {
-  process.stderr.write(`mfa-gateway needs Node.js 22.19 or newer; this is ${process.version}.\n`);
-  process.exit(1);
-}
+requireNode();
 // `serve` runs with a 16 MB semi-space (V8's young generation; its default on a machine with
 // several GB is 64 MB): measured by `npm run bench` (README "Sizing"), peak RSS at 100,000
 // sessions was 218 to 233 MB against 305 to 319, at 0.97 to 1.06x the requests per second. V8 reads heap sizes
